@@ -1,0 +1,27 @@
+//! Insight's domain: the words of the product as types, and its rules as plain
+//! functions. Nothing here does I/O; handlers and workers call these rules and
+//! never re-implement them.
+
+pub mod account;
+pub mod project;
+pub mod response;
+pub mod survey;
+
+pub use account::{DisplayName, Email, NewPassword};
+pub use project::{Access, ProjectName, Role};
+pub use response::{Answer, Answers, EmbeddedData, ResponseId};
+pub use survey::{
+    AnswerError, ChoiceList, EmbeddedFieldName, Question, QuestionId, QuestionKind, QuestionText,
+    SurveyDefinition, SurveyStatus,
+};
+
+/// Why a piece of user input was refused, in words a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl Invalid {
+    pub fn new(message: impl Into<String>) -> Self {
+        Invalid(message.into())
+    }
+}
