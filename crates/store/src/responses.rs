@@ -1,0 +1,189 @@
+//! Responses, and the group-commit writer that makes them durable fast.
+//!
+//! A respondent is told "thank you" only after the response is committed
+//! (SQLite: WAL with `synchronous = FULL`, so fsync'd). Committing each
+//! response alone caps throughput at the disk's fsync rate, so one writer
+//! task takes every response that arrived while the previous commit was
+//! flushing and commits them together.
+
+use crate::{now_ms, Result, Store, StoreError};
+use sqlx::AnyPool;
+use std::collections::BTreeMap;
+use tokio::sync::{mpsc, oneshot};
+
+#[derive(Debug, Clone)]
+pub struct NewResponse {
+    pub public_id: String,
+    pub project_id: i64,
+    /// The answers as a JSON object, question id → value.
+    pub answers: String,
+    /// The embedded data as a JSON object, field name → value.
+    pub embedded: String,
+    pub started_at: Option<i64>,
+    pub finished_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredResponse {
+    pub id: i64,
+    pub public_id: String,
+    pub project_id: i64,
+    pub answers: String,
+    pub embedded: String,
+    pub started_at: Option<i64>,
+    pub finished_at: i64,
+}
+
+impl StoredResponse {
+    pub fn answers_map(&self) -> BTreeMap<String, serde_json::Value> {
+        serde_json::from_str(&self.answers).unwrap_or_default()
+    }
+
+    pub fn embedded_map(&self) -> BTreeMap<String, String> {
+        serde_json::from_str(&self.embedded).unwrap_or_default()
+    }
+}
+
+/// What became of a submitted response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Submitted {
+    /// Stored now.
+    Stored,
+    /// A response with this public id was already stored (a double click or
+    /// a retried POST); nothing new was written.
+    AlreadyStored,
+}
+
+const RESPONSE_COLUMNS: &str = "id, public_id, project_id, answers, embedded, started_at, finished_at";
+
+impl Store {
+    /// A page of a project's responses, newest first, before the cursor id.
+    pub async fn responses(&self, project_id: i64, before_id: Option<i64>, limit: i64) -> Result<Vec<StoredResponse>> {
+        Ok(sqlx::query_as::<_, StoredResponse>(&format!(
+            "SELECT {RESPONSE_COLUMNS} FROM responses WHERE project_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+        ))
+        .bind(project_id)
+        .bind(before_id.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// A page of a project's responses, oldest first, after the cursor id
+    /// (for exports, which read in the order responses came).
+    pub async fn responses_after(&self, project_id: i64, after_id: i64, limit: i64) -> Result<Vec<StoredResponse>> {
+        Ok(sqlx::query_as::<_, StoredResponse>(&format!(
+            "SELECT {RESPONSE_COLUMNS} FROM responses WHERE project_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        ))
+        .bind(project_id)
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn response(&self, project_id: i64, public_id: &str) -> Result<Option<StoredResponse>> {
+        Ok(sqlx::query_as::<_, StoredResponse>(&format!(
+            "SELECT {RESPONSE_COLUMNS} FROM responses WHERE project_id = $1 AND public_id = $2"
+        ))
+        .bind(project_id)
+        .bind(public_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Starts the group-commit writer for this store.
+    pub fn response_writer(&self) -> ResponseWriter {
+        ResponseWriter::start(self.pool.clone())
+    }
+}
+
+struct Pending {
+    response: NewResponse,
+    done: oneshot::Sender<Result<Submitted>>,
+}
+
+/// The handle through which every response is stored. Cloning it is cheap;
+/// all clones feed the one writer task.
+#[derive(Clone)]
+pub struct ResponseWriter {
+    queue: mpsc::Sender<Pending>,
+}
+
+impl ResponseWriter {
+    /// At most this many responses share one commit, which bounds how long
+    /// the first of them waits.
+    pub const MAX_GROUP: usize = 1_000;
+
+    fn start(pool: AnyPool) -> ResponseWriter {
+        let (queue, rx) = mpsc::channel(Self::MAX_GROUP * 4);
+        tokio::spawn(write_groups(pool, rx));
+        ResponseWriter { queue }
+    }
+
+    /// Stores a response and returns once it is durable.
+    pub async fn submit(&self, response: NewResponse) -> Result<Submitted> {
+        let (done, wait) = oneshot::channel();
+        self.queue.send(Pending { response, done }).await.map_err(|_| StoreError::WriterStopped)?;
+        wait.await.map_err(|_| StoreError::WriterStopped)?
+    }
+}
+
+async fn write_groups(pool: AnyPool, mut rx: mpsc::Receiver<Pending>) {
+    let mut group: Vec<Pending> = Vec::with_capacity(ResponseWriter::MAX_GROUP);
+    while rx.recv_many(&mut group, ResponseWriter::MAX_GROUP).await > 0 {
+        match commit_group(&pool, &group).await {
+            Ok(outcomes) => {
+                for (pending, outcome) in group.drain(..).zip(outcomes) {
+                    let _ = pending.done.send(Ok(outcome));
+                }
+            }
+            Err(error) => {
+                // One bad response must not fail the others that shared its
+                // commit: store each alone, so each gets its own answer.
+                tracing::warn!(%error, size = group.len(), "group commit failed; storing its responses one by one");
+                for pending in group.drain(..) {
+                    let outcome = commit_group(&pool, std::slice::from_ref(&pending)).await.map(|o| o[0]);
+                    let _ = pending.done.send(outcome);
+                }
+            }
+        }
+    }
+}
+
+async fn commit_group(pool: &AnyPool, group: &[Pending]) -> Result<Vec<Submitted>> {
+    let mut tx = pool.begin().await?;
+    let mut outcomes = Vec::with_capacity(group.len());
+    let mut new_per_project: BTreeMap<i64, i64> = BTreeMap::new();
+    for Pending { response: r, .. } in group {
+        let result = sqlx::query(
+            "INSERT INTO responses (public_id, project_id, answers, embedded, started_at, finished_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (public_id) DO NOTHING",
+        )
+        .bind(&r.public_id)
+        .bind(r.project_id)
+        .bind(&r.answers)
+        .bind(&r.embedded)
+        .bind(r.started_at)
+        .bind(r.finished_at)
+        .execute(&mut *tx)
+        .await?;
+        if result.rows_affected() == 1 {
+            *new_per_project.entry(r.project_id).or_default() += 1;
+            outcomes.push(Submitted::Stored);
+        } else {
+            outcomes.push(Submitted::AlreadyStored);
+        }
+    }
+    let now = now_ms();
+    for (project_id, n) in new_per_project {
+        sqlx::query("UPDATE surveys SET response_count = response_count + $1, updated_at = $2 WHERE project_id = $3")
+            .bind(n)
+            .bind(now)
+            .bind(project_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}

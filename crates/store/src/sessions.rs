@@ -1,0 +1,62 @@
+//! Server-side sign-in sessions. The browser holds a random token; the
+//! database holds only its SHA-256, with the session's CSRF token.
+
+use crate::accounts::Account;
+use crate::{now_ms, Result, Store};
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub account: Account,
+    pub csrf_token: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: i64,
+    email: String,
+    name: String,
+    created_at: i64,
+    csrf_token: String,
+}
+
+impl Store {
+    pub async fn create_session(&self, token_hash: &str, account_id: i64, csrf_token: &str, lifetime_ms: i64) -> Result<()> {
+        let now = now_ms();
+        sqlx::query("INSERT INTO sessions (token_hash, account_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(token_hash)
+            .bind(account_id)
+            .bind(csrf_token)
+            .bind(now)
+            .bind(now + lifetime_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The live session with this token hash, if any.
+    pub async fn session(&self, token_hash: &str) -> Result<Option<Session>> {
+        let row = sqlx::query_as::<_, SessionRow>(
+            "SELECT a.id, a.email, a.name, a.created_at, s.csrf_token
+             FROM sessions s JOIN accounts a ON a.id = s.account_id
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| Session {
+            account: Account { id: r.id, email: r.email, name: r.name, created_at: r.created_at },
+            csrf_token: r.csrf_token,
+        }))
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn delete_expired_sessions(&self) -> Result<u64> {
+        let r = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now_ms()).execute(&self.pool).await?;
+        Ok(crate::affected(r))
+    }
+}

@@ -1,0 +1,112 @@
+//! A project's survey: its definition (JSON), status and public link slug.
+
+use crate::{affected, now_ms, Result, Store, StoreError};
+use domain::{SurveyDefinition, SurveyStatus};
+
+#[derive(Debug, Clone)]
+pub struct Survey {
+    pub project_id: i64,
+    pub project_name: String,
+    pub definition: SurveyDefinition,
+    pub status: SurveyStatus,
+    pub slug: String,
+    pub published_at: Option<i64>,
+    /// Bumped by every save, so two editors never overwrite each other blind.
+    pub version: i64,
+    pub response_count: i64,
+    pub project_deleted: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct SurveyRow {
+    project_id: i64,
+    project_name: String,
+    definition: String,
+    status: String,
+    slug: String,
+    published_at: Option<i64>,
+    version: i64,
+    response_count: i64,
+    deleted_at: Option<i64>,
+}
+
+impl TryFrom<SurveyRow> for Survey {
+    type Error = StoreError;
+    fn try_from(r: SurveyRow) -> Result<Survey> {
+        let definition = serde_json::from_str(&r.definition)
+            .map_err(|e| StoreError::Corrupt(format!("survey {} definition: {e}", r.project_id)))?;
+        Ok(Survey {
+            project_id: r.project_id,
+            project_name: r.project_name,
+            definition,
+            status: SurveyStatus::from_stored(&r.status),
+            slug: r.slug,
+            published_at: r.published_at,
+            version: r.version,
+            response_count: r.response_count,
+            project_deleted: r.deleted_at.is_some(),
+        })
+    }
+}
+
+const SURVEY_SELECT: &str = "SELECT s.project_id, p.name AS project_name, s.definition, s.status, s.slug,
+        s.published_at, s.version, s.response_count, p.deleted_at
+   FROM surveys s JOIN projects p ON p.id = s.project_id";
+
+impl Store {
+    pub async fn survey(&self, project_id: i64) -> Result<Option<Survey>> {
+        let row = sqlx::query_as::<_, SurveyRow>(&format!("{SURVEY_SELECT} WHERE s.project_id = $1"))
+            .bind(project_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(Survey::try_from).transpose()
+    }
+
+    /// The survey behind a public link, deleted or not (the caller says which
+    /// message the respondent gets).
+    pub async fn survey_by_slug(&self, slug: &str) -> Result<Option<Survey>> {
+        let row = sqlx::query_as::<_, SurveyRow>(&format!("{SURVEY_SELECT} WHERE s.slug = $1"))
+            .bind(slug)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(Survey::try_from).transpose()
+    }
+
+    /// Saves a definition if nobody saved since `expected_version` was read;
+    /// `false` means someone else's save came first.
+    pub async fn save_definition(&self, project_id: i64, definition: &SurveyDefinition, expected_version: i64) -> Result<bool> {
+        let json = serde_json::to_string(definition).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let now = now_ms();
+        let r = sqlx::query(
+            "UPDATE surveys SET definition = $1, version = version + 1, updated_at = $2
+              WHERE project_id = $3 AND version = $4",
+        )
+        .bind(json)
+        .bind(now)
+        .bind(project_id)
+        .bind(expected_version)
+        .execute(&self.pool)
+        .await?;
+        if affected(r) == 1 {
+            sqlx::query("UPDATE projects SET updated_at = $1 WHERE id = $2").bind(now).bind(project_id).execute(&self.pool).await?;
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+
+    pub async fn set_survey_status(&self, project_id: i64, status: SurveyStatus) -> Result<()> {
+        let now = now_ms();
+        let published_at = (status == SurveyStatus::Published).then_some(now);
+        sqlx::query(
+            "UPDATE surveys SET status = $1, published_at = COALESCE($2, published_at), updated_at = $3 WHERE project_id = $4",
+        )
+        .bind(status.as_str())
+        .bind(published_at)
+        .bind(now)
+        .bind(project_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
