@@ -1,0 +1,107 @@
+//! `insight demo`: the whole product on one machine with no set-up.
+
+use crate::output::{init_logging, shutdown_signal, Announcer};
+use clap::Args;
+use domain::{DisplayName, Email, EmbeddedFieldName, NewPassword, ProjectName, QuestionKind, QuestionText, Role, SurveyDefinition, SurveyStatus};
+use serde_json::json;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use store::Store;
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Folder for the demo's SQLite database (kept across runs)
+    #[arg(long, default_value = "insight-data")]
+    pub data: PathBuf,
+    /// Where Insight listens; port 0 picks a free port
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Print the start-up lines as JSON objects, one per line
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub const DEMO_EMAIL: &str = "demo@insight.example";
+pub const DEMO_PASSWORD: &str = "insight-demo";
+pub const COLLEAGUE_EMAIL: &str = "colleague@insight.example";
+pub const COLLEAGUE_PASSWORD: &str = "insight-colleague";
+
+pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    init_logging(args.json);
+    std::fs::create_dir_all(&args.data)?;
+    let database_url = format!("sqlite://{}/insight.db", args.data.display());
+    let store = Store::connect(&database_url).await?;
+    store.migrate().await?;
+    let seeded = seed(&store).await?;
+    let app = web::Application::build_with_store(web::Config::new(database_url.clone(), args.bind), store.clone()).await?;
+    let url = app.public_url().to_string();
+    let say = Announcer { json: args.json };
+    say.say(&format!("Insight demo listening on {url}"), json!({ "event": "listening", "url": url, "addr": app.local_addr().to_string(), "pid": std::process::id() }));
+    say.say(&format!("  data folder: {}", args.data.display()), json!({ "event": "data", "database_url": database_url }));
+    say.say(
+        &format!("  sign in as {DEMO_EMAIL} / {DEMO_PASSWORD} (owner of the sample project)"),
+        json!({ "event": "login", "role": "owner", "email": DEMO_EMAIL, "password": DEMO_PASSWORD }),
+    );
+    say.say(
+        &format!("  or as {COLLEAGUE_EMAIL} / {COLLEAGUE_PASSWORD} (the sample project is shared with them as viewer)"),
+        json!({ "event": "login", "role": "viewer", "email": COLLEAGUE_EMAIL, "password": COLLEAGUE_PASSWORD }),
+    );
+    if let Some(slug) = seeded {
+        let link = format!("{url}/s/{slug}?case_id=500000000000001AAA");
+        say.say(&format!("  sample survey link: {link}"), json!({ "event": "survey", "url": link }));
+    }
+    say.say("Press Ctrl-C to stop.", json!({ "event": "ready" }));
+    app.run_until(shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Creates the demo accounts and sample project on first run; returns the
+/// sample survey's slug.
+async fn seed(store: &Store) -> anyhow::Result<Option<String>> {
+    let email = Email::parse(DEMO_EMAIL)?;
+    if let Some(existing) = store.account_by_email(&email).await? {
+        let projects = store.projects_of(existing.id).await?;
+        let sample = projects.iter().find(|p| p.owner_id == existing.id);
+        return Ok(match sample {
+            Some(p) => store.survey(p.id).await?.map(|s| s.slug),
+            None => None,
+        });
+    }
+    let owner = store
+        .create_account(&email, &DisplayName::parse("Dana Demo")?, &web::hash_password(NewPassword::parse(DEMO_PASSWORD)?).await?)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo account appeared while seeding"))?;
+    let colleague = store
+        .create_account(
+            &Email::parse(COLLEAGUE_EMAIL)?,
+            &DisplayName::parse("Casey Colleague")?,
+            &web::hash_password(NewPassword::parse(COLLEAGUE_PASSWORD)?).await?,
+        )
+        .await?;
+    let slug = web::new_survey_slug();
+    let project = store.create_project(owner.id, &ProjectName::parse("Customer satisfaction after case close")?, &slug).await?;
+    let mut def = SurveyDefinition::default();
+    let t = |s: &str| QuestionText::parse(s);
+    def.add_question(t("How likely are you to recommend us to a friend or colleague?")?, QuestionKind::Nps, true)?;
+    def.add_question(
+        t("How was your issue resolved?")?,
+        QuestionKind::from_form("single_choice", "Fully resolved\nPartly resolved\nNot resolved", "", "")?,
+        true,
+    )?;
+    def.add_question(
+        t("Which channels did you use?")?,
+        QuestionKind::from_form("multiple_choice", "Email\nPhone\nChat\nCommunity", "", "")?,
+        false,
+    )?;
+    def.add_question(t("How many days did it take?")?, QuestionKind::from_form("number", "", "0", "365")?, false)?;
+    def.add_question(t("Anything we could have done better?")?, QuestionKind::Text { multiline: true }, false)?;
+    def.add_question(t("Your email, if we may follow up")?, QuestionKind::Email, false)?;
+    def.add_embedded(EmbeddedFieldName::parse("case_id")?)?;
+    let survey = store.survey(project).await?.ok_or_else(|| anyhow::anyhow!("sample survey missing"))?;
+    store.save_definition(project, &def, survey.version).await?;
+    store.set_survey_status(project, SurveyStatus::Published).await?;
+    if let Some(colleague) = colleague {
+        store.share_project(project, colleague.id, Role::Viewer).await?;
+    }
+    Ok(Some(slug))
+}

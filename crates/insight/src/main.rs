@@ -1,0 +1,41 @@
+//! The Insight command line: `serve`, `migrate`, `demo`, `bench`.
+
+mod bench;
+mod demo;
+mod output;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "insight", version, about = "Insight: surveys with a first-class link to Salesforce")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (configured by environment; see --help)
+    Serve(serve::ServeArgs),
+    /// Apply database migrations and exit
+    Migrate(serve::MigrateArgs),
+    /// Everything on one machine with no set-up: SQLite in a data folder and a
+    /// demo account with a sample project
+    Demo(demo::DemoArgs),
+    /// Benchmarks
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::serve(args).await,
+            Command::Migrate(args) => serve::migrate(args).await,
+            Command::Demo(args) => demo::demo(args).await,
+            Command::Bench(args) => bench::bench(args).await,
+        }
+    })
+}

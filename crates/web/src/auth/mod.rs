@@ -1,0 +1,206 @@
+//! Sign up, sign in, sign out.
+
+pub mod passwords;
+pub mod session;
+
+use crate::error::WebResult;
+use crate::pages::layout::{csrf_field, flash_error, page};
+use crate::secrets;
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use axum_extra::extract::cookie::{Cookie, CookieJar};
+use domain::{DisplayName, Email, NewPassword};
+use maud::{html, Markup};
+use serde::Deserialize;
+use session::{pre_session_cookie, session_cookie, MaybeAccount, PreSessionForm, SignedForm, PRE_SESSION_CSRF_COOKIE, SESSION_COOKIE};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/signup", get(signup_page).post(signup))
+        .route("/signin", get(signin_page).post(signin))
+        .route("/signout", post(signout))
+}
+
+async fn home(MaybeAccount(who): MaybeAccount) -> Redirect {
+    Redirect::to(if who.is_some() { "/projects" } else { "/signin" })
+}
+
+#[derive(Deserialize, Default)]
+struct Next {
+    next: Option<String>,
+}
+
+/// Only same-site paths: `next` must never send someone to another host.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/projects".to_string(),
+    }
+}
+
+fn pre_session(jar: CookieJar, state: &AppState) -> (CookieJar, String) {
+    match jar.get(PRE_SESSION_CSRF_COOKIE).map(|c| c.value().to_string()) {
+        Some(token) => (jar, token),
+        None => {
+            let token = secrets::token();
+            (jar.add(pre_session_cookie(token.clone(), state)), token)
+        }
+    }
+}
+
+struct SignupValues<'a> {
+    email: &'a str,
+    name: &'a str,
+    next: &'a str,
+}
+
+fn signup_form(csrf: &str, values: SignupValues, error: Option<&str>) -> Markup {
+    page(
+        "Sign up",
+        None,
+        html! {
+            div.card style="max-width:30rem" {
+                h1 { "Create your Insight account" }
+                (flash_error(error))
+                form method="post" action="/signup" {
+                    (csrf_field(csrf))
+                    input type="hidden" name="next" value=(values.next);
+                    label for="name" { "Your name" }
+                    input #name type="text" name="name" value=(values.name) required autocomplete="name";
+                    label for="email" { "Email" }
+                    input #email type="email" name="email" value=(values.email) required autocomplete="email";
+                    label for="password" { "Password " span.muted { "(at least 8 characters)" } }
+                    input #password type="password" name="password" required autocomplete="new-password";
+                    p { button type="submit" { "Sign up" } }
+                }
+                p.muted { "Already have an account? " a href="/signin" { "Sign in" } }
+            }
+        },
+    )
+}
+
+async fn signup_page(State(state): State<AppState>, jar: CookieJar, Query(q): Query<Next>) -> impl IntoResponse {
+    let (jar, csrf) = pre_session(jar, &state);
+    let next = safe_next(q.next.as_deref());
+    (jar, signup_form(&csrf, SignupValues { email: "", name: "", next: &next }, None))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignupForm {
+    name: String,
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+async fn signup(State(state): State<AppState>, jar: CookieJar, PreSessionForm { form }: PreSessionForm<SignupForm>) -> WebResult<Response> {
+    let next = safe_next(form.next.as_deref());
+    let csrf = jar.get(PRE_SESSION_CSRF_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+    let refuse = |message: String| {
+        let values = SignupValues { email: &form.email, name: &form.name, next: &next };
+        Ok((StatusCode::UNPROCESSABLE_ENTITY, signup_form(&csrf, values, Some(&message))).into_response())
+    };
+    let parsed = (|| Ok::<_, domain::Invalid>((DisplayName::parse(&form.name)?, Email::parse(&form.email)?, NewPassword::parse(&form.password)?)))();
+    let (name, email, password) = match parsed {
+        Ok(p) => p,
+        Err(e) => return refuse(e.0),
+    };
+    let hash = passwords::hash(password).await?;
+    let Some(account) = state.store.create_account(&email, &name, &hash).await? else {
+        return refuse(format!("An account with {email} already exists. Sign in instead, or use another email."));
+    };
+    tracing::info!(account = account.id, "account created");
+    let jar = start_session(jar, &state, account.id).await?;
+    Ok((jar, Redirect::to(&next)).into_response())
+}
+
+async fn start_session(jar: CookieJar, state: &AppState, account_id: i64) -> WebResult<CookieJar> {
+    let token = secrets::token();
+    state
+        .store
+        .create_session(&secrets::hash(&token), account_id, &secrets::token(), state.session_lifetime.as_millis() as i64)
+        .await?;
+    Ok(jar.remove(Cookie::from(PRE_SESSION_CSRF_COOKIE)).add(session_cookie(token, state)))
+}
+
+fn signin_form(csrf: &str, email: &str, next: &str, error: Option<&str>) -> Markup {
+    page(
+        "Sign in",
+        None,
+        html! {
+            div.card style="max-width:30rem" {
+                h1 { "Sign in to Insight" }
+                (flash_error(error))
+                form method="post" action="/signin" {
+                    (csrf_field(csrf))
+                    input type="hidden" name="next" value=(next);
+                    label for="email" { "Email" }
+                    input #email type="email" name="email" value=(email) required autocomplete="username";
+                    label for="password" { "Password" }
+                    input #password type="password" name="password" required autocomplete="current-password";
+                    p { button type="submit" { "Sign in" } }
+                }
+                p.muted { "New to Insight? " a href="/signup" { "Create an account" } }
+            }
+        },
+    )
+}
+
+async fn signin_page(State(state): State<AppState>, jar: CookieJar, Query(q): Query<Next>) -> impl IntoResponse {
+    let (jar, csrf) = pre_session(jar, &state);
+    (jar, signin_form(&csrf, "", &safe_next(q.next.as_deref()), None))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SigninForm {
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+async fn signin(State(state): State<AppState>, jar: CookieJar, PreSessionForm { form }: PreSessionForm<SigninForm>) -> WebResult<Response> {
+    let next = safe_next(form.next.as_deref());
+    let stored = match Email::parse(&form.email) {
+        Ok(email) => state.store.credentials(&email).await?,
+        Err(_) => None,
+    };
+    let account_id = stored.as_ref().map(|c| c.id);
+    if !passwords::verify(form.password, stored.map(|c| c.password_hash)).await {
+        let csrf = jar.get(PRE_SESSION_CSRF_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+        let page = signin_form(&csrf, &form.email, &next, Some("That email and password do not match an account."));
+        return Ok((StatusCode::UNAUTHORIZED, page).into_response());
+    }
+    let account_id = account_id.ok_or_else(|| anyhow::anyhow!("verified without an account"))?;
+    let jar = start_session(jar, &state, account_id).await?;
+    Ok((jar, Redirect::to(&next)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Empty {}
+
+async fn signout(State(state): State<AppState>, jar: CookieJar, SignedForm { .. }: SignedForm<Empty>) -> WebResult<Response> {
+    if let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) {
+        state.store.delete_session(&secrets::hash(&token)).await?;
+    }
+    Ok((jar.remove(Cookie::from(SESSION_COOKIE)), Redirect::to("/signin")).into_response())
+}
+
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn next_never_leaves_the_site() {
+        assert_eq!(super::safe_next(Some("/projects/3")), "/projects/3");
+        for bad in ["//evil.example/", "https://evil.example/", "/\\evil.example"] {
+            assert_eq!(super::safe_next(Some(bad)), "/projects");
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Who is signed in, and CSRF-checked forms.
+//!
+//! The session cookie holds a random token; the database holds its hash and
+//! the session's CSRF token. Every form of a signed-in page carries that CSRF
+//! token and `SignedForm` refuses a POST without it. Forms shown before
+//! sign-in (sign in, sign up) use a double-submit cookie instead.
+
+use crate::error::WebError;
+use crate::secrets;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use serde::de::DeserializeOwned;
+use store::accounts::Account;
+
+pub const SESSION_COOKIE: &str = "insight_session";
+pub const PRE_SESSION_CSRF_COOKIE: &str = "insight_csrf";
+pub const CSRF_FIELD: &str = "csrf";
+
+/// The signed-in account. A page that takes it redirects strangers to the
+/// sign-in page and brings them back afterwards.
+#[derive(Debug, Clone)]
+pub struct CurrentAccount {
+    pub account: Account,
+    pub csrf: String,
+}
+
+impl FromRequestParts<AppState> for CurrentAccount {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let next = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+        let jar = CookieJar::from_headers(&parts.headers);
+        let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else {
+            return Err(WebError::SignInRequired(next));
+        };
+        match state.store.session(&secrets::hash(&token)).await? {
+            Some(session) => Ok(CurrentAccount { account: session.account, csrf: session.csrf_token }),
+            None => Err(WebError::SignInRequired(next)),
+        }
+    }
+}
+
+/// The signed-in account, if any (for pages that anyone may see).
+pub struct MaybeAccount(pub Option<CurrentAccount>);
+
+impl FromRequestParts<AppState> for MaybeAccount {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match CurrentAccount::from_request_parts(parts, state).await {
+            Ok(a) => Ok(MaybeAccount(Some(a))),
+            Err(WebError::SignInRequired(_)) => Ok(MaybeAccount(None)),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A form posted by the signed-in account, its CSRF token checked. `T` sees
+/// every field but the token; a field `T` does not know is refused when `T`
+/// says `deny_unknown_fields`.
+pub struct SignedForm<T> {
+    pub who: CurrentAccount,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for SignedForm<T> {
+    type Rejection = WebError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let who = CurrentAccount::from_request_parts(&mut parts, state).await?;
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), state).await?;
+        let fields = parse_form(&bytes)?;
+        let form = checked(fields, &who.csrf)?;
+        Ok(SignedForm { who, form })
+    }
+}
+
+/// A form shown before sign-in, checked against the double-submit cookie.
+pub struct PreSessionForm<T> {
+    pub form: T,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for PreSessionForm<T> {
+    type Rejection = WebError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let jar = CookieJar::from_headers(req.headers());
+        let expected = jar.get(PRE_SESSION_CSRF_COOKIE).map(|c| c.value().to_string()).ok_or(WebError::CsrfMismatch)?;
+        let bytes = Bytes::from_request(req, state).await?;
+        let form = checked(parse_form(&bytes)?, &expected)?;
+        Ok(PreSessionForm { form })
+    }
+}
+
+pub fn parse_form(bytes: &[u8]) -> Result<Vec<(String, String)>, WebError> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes)
+        .map_err(|e| WebError::BadRequest(format!("The form could not be read: {e}")))
+}
+
+fn checked<T: DeserializeOwned>(mut fields: Vec<(String, String)>, expected: &str) -> Result<T, WebError> {
+    let sent = fields.iter().position(|(k, _)| k == CSRF_FIELD).map(|i| fields.remove(i).1);
+    match sent {
+        Some(token) if secrets::equal(&token, expected) => {}
+        _ => return Err(WebError::CsrfMismatch),
+    }
+    let encoded = serde_urlencoded::to_string(&fields).map_err(|e| WebError::BadRequest(e.to_string()))?;
+    serde_urlencoded::from_str::<T>(&encoded).map_err(|e| WebError::Unprocessable(format!("The form is not as expected: {e}.")))
+}
+
+pub fn session_cookie(token: String, state: &AppState) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, token))
+        .path("/")
+        .http_only(true)
+        .secure(state.is_https())
+        .same_site(SameSite::Lax)
+        .max_age(time::Duration::seconds(state.session_lifetime.as_secs() as i64))
+        .build()
+}
+
+pub fn pre_session_cookie(token: String, state: &AppState) -> Cookie<'static> {
+    Cookie::build((PRE_SESSION_CSRF_COOKIE, token))
+        .path("/")
+        .http_only(true)
+        .secure(state.is_https())
+        .same_site(SameSite::Strict)
+        .build()
+}

@@ -1,0 +1,95 @@
+//! How failures reach a person using the pages: one enum, one place that
+//! picks the HTTP status and the words.
+
+use crate::pages::layout;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error("Not found")]
+    NotFound,
+    /// The page needs a signed-in account; carries where to come back to.
+    #[error("Sign in to continue")]
+    SignInRequired(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Gone(String),
+    #[error("The form was sent from an old or foreign page. Reload the page and try again.")]
+    CsrfMismatch,
+    #[error("That request is too large (at most {} KiB).", crate::MAX_BODY_BYTES / 1024)]
+    PayloadTooLarge,
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl WebError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            WebError::NotFound => StatusCode::NOT_FOUND,
+            WebError::SignInRequired(_) => StatusCode::SEE_OTHER,
+            WebError::Forbidden(_) | WebError::CsrfMismatch => StatusCode::FORBIDDEN,
+            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            WebError::Conflict(_) => StatusCode::CONFLICT,
+            WebError::Gone(_) => StatusCode::GONE,
+            WebError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            WebError::Store(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message a person sees; internal causes are logged, never shown.
+    pub fn public_message(&self) -> String {
+        match self {
+            WebError::NotFound => "There is nothing here, or you do not have access to it.".into(),
+            WebError::Store(_) | WebError::Internal(_) => {
+                "Something went wrong on our side. Nothing was changed; please try again.".into()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+impl From<domain::Invalid> for WebError {
+    fn from(e: domain::Invalid) -> Self {
+        WebError::Unprocessable(e.0)
+    }
+}
+
+impl From<axum::extract::rejection::BytesRejection> for WebError {
+    fn from(e: axum::extract::rejection::BytesRejection) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            WebError::PayloadTooLarge
+        } else {
+            WebError::BadRequest(format!("The request body could not be read: {e}"))
+        }
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        match &self {
+            WebError::SignInRequired(next) => {
+                let to = format!("/signin?next={}", url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>());
+                return Redirect::to(&to).into_response();
+            }
+            WebError::Store(e) => tracing::error!(error = %e, "store error"),
+            WebError::Internal(e) => tracing::error!(error = %e, "internal error"),
+            _ => {}
+        }
+        let status = self.status();
+        let title = status.canonical_reason().unwrap_or("Error");
+        (status, layout::error_page(status.as_u16(), title, &self.public_message())).into_response()
+    }
+}
+
+pub type WebResult<T> = Result<T, WebError>;

@@ -1,0 +1,138 @@
+//! Insight's web server: server-rendered pages for accounts, projects,
+//! surveys and responses; the respondent's public survey pages; the JSON API
+//! and its OpenAPI document.
+//!
+//! `Application::build` makes the whole server from one `Config` and binds
+//! it, so tests start the real thing on port 0.
+
+mod api;
+mod auth;
+mod error;
+mod pages;
+mod public;
+mod secrets;
+mod state;
+mod time_fmt;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue};
+use axum::Router;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub use error::WebError;
+pub use state::AppState;
+
+/// Everything the server needs, read once at start.
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub bind: SocketAddr,
+    /// The address people reach the server at (links in pages and exports).
+    /// Defaults to `http://` and the bound address.
+    pub public_url: Option<String>,
+    pub session_lifetime: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &store::redact_url(&self.database_url))
+            .field("bind", &self.bind)
+            .field("public_url", &self.public_url)
+            .finish()
+    }
+}
+
+impl Config {
+    pub fn new(database_url: impl Into<String>, bind: SocketAddr) -> Config {
+        Config {
+            database_url: database_url.into(),
+            bind,
+            public_url: None,
+            session_lifetime: Duration::from_secs(14 * 24 * 3600),
+        }
+    }
+}
+
+/// Request bodies above this are refused with 413: the largest honest form
+/// (a survey with 200 long answers) stays well below it.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects to the database, migrates it, and binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let store = store::Store::connect(&config.database_url).await?;
+        store.migrate().await?;
+        Self::build_with_store(config, store).await
+    }
+
+    pub async fn build_with_store(config: Config, store: store::Store) -> anyhow::Result<Application> {
+        let listener = tokio::net::TcpListener::bind(config.bind)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
+        let addr = listener.local_addr()?;
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"))
+            .trim_end_matches('/')
+            .to_string();
+        let state = AppState::new(store, public_url, config.session_lifetime);
+        let router = router(state.clone());
+        Ok(Application { listener, router, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.state.public_url
+    }
+
+    pub fn store(&self) -> &store::Store {
+        &self.state.store
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(auth::router())
+        .merge(pages::router())
+        .merge(public::router())
+        .merge(api::router())
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .fallback(|| async { WebError::NotFound })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+        ))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                // Path only: query strings may carry respondents' data.
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .with_state(state)
+}
+
+/// For seeding accounts outside a request (the demo, benchmarks).
+pub use auth::passwords::hash as hash_password;
+/// A fresh survey link slug.
+pub use secrets::slug as new_survey_slug;

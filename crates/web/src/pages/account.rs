@@ -1,0 +1,113 @@
+//! Account settings: who you are, and API tokens for the JSON API.
+
+use super::layout::{csrf_field, flash_error, page};
+use crate::auth::session::{CurrentAccount, SignedForm};
+use crate::error::{WebError, WebResult};
+use crate::secrets;
+use crate::state::AppState;
+use crate::time_fmt;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use maud::{html, Markup};
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/account", get(view))
+        .route("/account/tokens", post(create_token))
+        .route("/account/tokens/{id}/revoke", post(revoke_token))
+}
+
+/// API tokens start with this, so a leaked one is easy to recognise.
+pub const TOKEN_PREFIX: &str = "ins_";
+
+async fn view(State(state): State<AppState>, who: CurrentAccount) -> WebResult<Markup> {
+    render(&state, &who, None, None).await
+}
+
+async fn render(state: &AppState, who: &CurrentAccount, new_token: Option<&str>, error: Option<&str>) -> WebResult<Markup> {
+    let tokens = state.store.api_tokens(who.account.id).await?;
+    Ok(page(
+        "Account",
+        Some(who),
+        html! {
+            h1 { "Account" }
+            div.card {
+                p { strong { (who.account.name) } br; (who.account.email) }
+                p.muted { "Member since " (time_fmt::short(who.account.created_at)) }
+            }
+            h2 { "API tokens" }
+            (flash_error(error))
+            @if let Some(token) = new_token {
+                div.flash.ok role="status" #new-token {
+                    "Your new token — copy it now, it is not shown again:" br;
+                    code.link data-testid="api-token" { (token) }
+                }
+            }
+            div.card {
+                p.muted { "Tokens let scripts read your projects, surveys and responses through the JSON API ("
+                    a href="/api/openapi.json" { "OpenAPI document" } "). Send one as " code { "Authorization: Bearer …" } "." }
+                form.row method="post" action="/account/tokens" {
+                    (csrf_field(&who.csrf))
+                    input type="text" name="name" placeholder="What it is for, e.g. nightly export" required style="max-width:22rem" aria-label="Token name";
+                    button type="submit" { "Create token" }
+                }
+            }
+            @if !tokens.is_empty() {
+                table #tokens {
+                    thead { tr { th { "Name" } th { "Created" } th { "Last used" } th { "Status" } th {} } }
+                    tbody {
+                        @for t in &tokens {
+                            tr {
+                                td { (t.name) }
+                                td { (time_fmt::short(t.created_at)) }
+                                td { (t.last_used_at.map(time_fmt::short).unwrap_or_else(|| "never".into())) }
+                                td { @if t.revoked_at.is_some() { "revoked" } @else { "active" } }
+                                td {
+                                    @if t.revoked_at.is_none() {
+                                        form method="post" action={"/account/tokens/" (t.id) "/revoke"} {
+                                            (csrf_field(&who.csrf))
+                                            button.small.danger type="submit" { "Revoke" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenForm {
+    name: String,
+}
+
+async fn create_token(State(state): State<AppState>, SignedForm { who, form }: SignedForm<TokenForm>) -> WebResult<Response> {
+    let name = form.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        let page = render(&state, &who, None, Some("Name the token (at most 100 characters).")).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let token = format!("{TOKEN_PREFIX}{}", secrets::token());
+    state.store.create_api_token(who.account.id, name, &secrets::hash(&token)).await?;
+    tracing::info!(account = who.account.id, "API token created");
+    Ok(render(&state, &who, Some(&token), None).await?.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Empty {}
+
+async fn revoke_token(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, .. }: SignedForm<Empty>) -> WebResult<Response> {
+    if !state.store.revoke_api_token(who.account.id, id).await? {
+        return Err(WebError::NotFound);
+    }
+    Ok(Redirect::to("/account").into_response())
+}

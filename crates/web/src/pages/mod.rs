@@ -1,0 +1,21 @@
+//! The pages a signed-in person uses.
+
+pub mod account;
+pub mod layout;
+pub mod project_frame;
+pub mod projects;
+pub mod responses;
+pub mod sharing;
+pub mod survey;
+
+use crate::state::AppState;
+use axum::Router;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(projects::router())
+        .merge(survey::router())
+        .merge(sharing::router())
+        .merge(responses::router())
+        .merge(account::router())
+}

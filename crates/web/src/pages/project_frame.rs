@@ -1,0 +1,95 @@
+//! What every page of a project shares: loading it with the viewer's access,
+//! its header, tabs and the Tools menu.
+
+use crate::auth::session::CurrentAccount;
+use crate::error::{WebError, WebResult};
+use crate::state::AppState;
+use domain::{Access, Role};
+use maud::{html, Markup};
+use store::projects::Project;
+
+/// The project as this account may see it; a stranger gets 404, never 403,
+/// so the answer does not reveal that the project exists.
+pub async fn load(state: &AppState, project_id: i64, who: &CurrentAccount) -> WebResult<(Project, Access)> {
+    let project = state.store.project_for(project_id, who.account.id).await?.ok_or(WebError::NotFound)?;
+    let access = Access(project.role);
+    Ok((project, access))
+}
+
+/// Refuses an edit by an account that may only view.
+pub fn require_edit(project: &Project, access: Access) -> WebResult<()> {
+    if access.can_edit() {
+        Ok(())
+    } else {
+        Err(WebError::Forbidden(format!(
+            "You can view \"{}\" but not edit it. Ask its owner, {} ({}), for editor access.",
+            project.name, project.owner_name, project.owner_email
+        )))
+    }
+}
+
+/// Refuses sharing, renaming or deleting by anyone but the original owner.
+pub fn require_owner(project: &Project, access: Access) -> WebResult<()> {
+    if access.can_manage() {
+        Ok(())
+    } else {
+        Err(WebError::Forbidden(format!(
+            "Only the project's owner, {} ({}), can do that.",
+            project.owner_name, project.owner_email
+        )))
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Survey,
+    Responses,
+    Sharing,
+}
+
+pub fn header(project: &Project, access: Access, tab: Tab) -> Markup {
+    let base = format!("/projects/{}", project.id);
+    let status = project.status;
+    html! {
+        p.muted style="margin:0" { a href="/projects" { "My Projects" } " › " }
+        div.row style="justify-content:space-between" {
+            h1 { (project.name) " " span class={"badge " (status.as_str())} { (status.label()) } }
+        }
+        p.muted style="margin-top:-.6rem" {
+            "Original owner: " strong data-testid="project-owner" { (project.owner_name) } " (" (project.owner_email) ")"
+            @if project.role != Role::Owner {
+                " · you are " strong { (project.role.label().to_lowercase()) }
+                @if !access.can_edit() { " (view only)" }
+            }
+        }
+        nav.tabs {
+            a class=@if tab == Tab::Survey { "active" } href={(base) "/survey"} { "Survey" }
+            a class=@if tab == Tab::Responses { "active" } href={(base) "/responses"} { "Responses (" (project.response_count) ")" }
+            a class=@if tab == Tab::Sharing { "active" } href={(base) "/sharing"} { "Sharing" }
+            span.spacer {}
+            (tools_menu(project, access))
+        }
+    }
+}
+
+/// The Survey view's Tools menu. The Salesforce entries arrive with the
+/// Salesforce link; until then the menu says so rather than hiding it.
+fn tools_menu(project: &Project, access: Access) -> Markup {
+    let base = format!("/projects/{}", project.id);
+    html! {
+        details.menu #tools-menu {
+            summary { "Tools ▾" }
+            div.menu-items {
+                div.group { "Responses" }
+                a href={(base) "/responses.csv"} { "Export responses (CSV)" }
+                div.group { "Project" }
+                a href={(base) "/sharing"} { "Share project" }
+                @if access.can_manage() {
+                    a href={(base) "/settings"} { "Rename or delete project" }
+                }
+                div.group { "Salesforce" }
+                span.disabled title="The Salesforce link is not available yet" { "Setup Link to Salesforce Account (coming soon)" }
+            }
+        }
+    }
+}

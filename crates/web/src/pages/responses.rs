@@ -1,0 +1,183 @@
+//! A survey's responses: the table, one response, and the CSV export.
+
+use super::layout::page;
+use super::project_frame::{self, Tab};
+use crate::auth::session::CurrentAccount;
+use crate::error::{WebError, WebResult};
+use crate::state::AppState;
+use crate::time_fmt;
+use axum::body::Body;
+use futures_util::StreamExt;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use domain::response::display_stored;
+use domain::SurveyDefinition;
+use maud::{html, Markup};
+use serde::Deserialize;
+use store::StoredResponse;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/projects/{id}/responses", get(table))
+        .route("/projects/{id}/responses.csv", get(csv_export))
+        .route("/projects/{id}/responses/{rid}", get(detail))
+}
+
+const PAGE_SIZE: i64 = 50;
+
+#[derive(Deserialize)]
+struct Cursor {
+    before: Option<i64>,
+}
+
+fn cell(text: String) -> String {
+    if text.chars().count() > 80 {
+        format!("{}…", text.chars().take(79).collect::<String>())
+    } else {
+        text
+    }
+}
+
+async fn table(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>, Query(cursor): Query<Cursor>) -> WebResult<Markup> {
+    let (project, access) = project_frame::load(&state, id, &who).await?;
+    let survey = state.store.survey(id).await?.ok_or(WebError::NotFound)?;
+    let rows = state.store.responses(id, cursor.before, PAGE_SIZE).await?;
+    let def = &survey.definition;
+    Ok(page(
+        &project.name,
+        Some(&who),
+        html! {
+            (project_frame::header(&project, access, Tab::Responses))
+            div.row style="justify-content:space-between;margin-bottom:.6rem" {
+                span.muted { (survey.response_count) " responses in all, newest first." }
+                a.button.secondary href={"/projects/" (id) "/responses.csv"} download { "Download CSV" }
+            }
+            @if rows.is_empty() {
+                p.muted #no-responses { "No responses yet." }
+            } @else {
+                div style="overflow-x:auto" {
+                    table #responses {
+                        thead { tr {
+                            th { "Response" } th { "Finished" } th { "Time taken" }
+                            @for q in &def.questions { th title=(q.text.as_str()) { (cell(q.text.as_str().to_string())) } }
+                            @for e in &def.embedded { th { code { (e.as_str()) } } }
+                        } }
+                        tbody {
+                            @for r in &rows {
+                                @let answers = r.answers_map();
+                                @let embedded = r.embedded_map();
+                                tr data-response-id=(r.public_id) {
+                                    td { a href={"/projects/" (id) "/responses/" (r.public_id)} { code { (r.public_id) } } }
+                                    td { (time_fmt::short(r.finished_at)) }
+                                    td { @if let Some(s) = r.started_at { (time_fmt::duration(r.finished_at - s)) } }
+                                    @for q in &def.questions {
+                                        td { (cell(answers.get(q.id.as_str()).map(display_stored).unwrap_or_default())) }
+                                    }
+                                    @for e in &def.embedded { td { (cell(embedded.get(e.as_str()).cloned().unwrap_or_default())) } }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if rows.len() as i64 == PAGE_SIZE {
+                    p { a href={"/projects/" (id) "/responses?before=" (rows.last().map(|r| r.id).unwrap_or(0))} { "Older responses →" } }
+                }
+            }
+        },
+    ))
+}
+
+async fn detail(State(state): State<AppState>, who: CurrentAccount, Path((id, rid)): Path<(i64, String)>) -> WebResult<Markup> {
+    let (project, access) = project_frame::load(&state, id, &who).await?;
+    let survey = state.store.survey(id).await?.ok_or(WebError::NotFound)?;
+    let r = state.store.response(id, &rid).await?.ok_or(WebError::NotFound)?;
+    let answers = r.answers_map();
+    let embedded = r.embedded_map();
+    Ok(page(
+        &project.name,
+        Some(&who),
+        html! {
+            (project_frame::header(&project, access, Tab::Responses))
+            div.card #response {
+                h2 style="margin-top:0" { "Response " code { (r.public_id) } }
+                p.muted {
+                    @if let Some(s) = r.started_at { "Started " (time_fmt::short(s)) " · " }
+                    "Finished " (time_fmt::short(r.finished_at))
+                    @if let Some(s) = r.started_at { " · took " (time_fmt::duration(r.finished_at - s)) }
+                }
+                table {
+                    @for q in &survey.definition.questions {
+                        tr { th style="width:40%" { (q.text.as_str()) } td { (answers.get(q.id.as_str()).map(display_stored).unwrap_or_else(|| "—".into())) } }
+                    }
+                    @for (name, value) in &embedded {
+                        tr { th { "Embedded: " code { (name) } } td { (value) } }
+                    }
+                }
+            }
+            p { a href={"/projects/" (id) "/responses"} { "← All responses" } }
+        },
+    ))
+}
+
+/// The CSV's header and one row per response: response id, times, each
+/// question's answer (by its current text), then each embedded data field.
+fn csv_header(def: &SurveyDefinition) -> Vec<String> {
+    let mut header = vec!["response_id".to_string(), "started_at".into(), "finished_at".into()];
+    header.extend(def.questions.iter().map(|q| format!("{} ({})", q.text.as_str(), q.id)));
+    header.extend(def.embedded.iter().map(|e| e.as_str().to_string()));
+    header
+}
+
+fn csv_row(def: &SurveyDefinition, r: &StoredResponse) -> Vec<String> {
+    let answers = r.answers_map();
+    let embedded = r.embedded_map();
+    let mut row = vec![r.public_id.clone(), r.started_at.map(time_fmt::rfc3339).unwrap_or_default(), time_fmt::rfc3339(r.finished_at)];
+    row.extend(def.questions.iter().map(|q| answers.get(q.id.as_str()).map(display_stored).unwrap_or_default()));
+    row.extend(def.embedded.iter().map(|e| embedded.get(e.as_str()).cloned().unwrap_or_default()));
+    row
+}
+
+fn csv_bytes(rows: impl IntoIterator<Item = Vec<String>>) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        w.write_record(&row)?;
+    }
+    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}
+
+async fn csv_export(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>) -> WebResult<Response> {
+    let (project, _) = project_frame::load(&state, id, &who).await?;
+    let survey = state.store.survey(id).await?.ok_or(WebError::NotFound)?;
+    let def = survey.definition;
+    let head = csv_bytes([csv_header(&def)]).map_err(anyhow::Error::from)?;
+    // Streamed a page at a time, so a large export never sits whole in memory.
+    let store = state.store.clone();
+    let pages = futures_util::stream::unfold(Some(0i64), move |after| {
+        let (store, def) = (store.clone(), def.clone());
+        async move {
+            let after = after?;
+            match store.responses_after(id, after, 1000).await {
+                Ok(rows) if rows.is_empty() => None,
+                Ok(rows) => {
+                    let next = rows.last().map(|r| r.id);
+                    let bytes = csv_bytes(rows.iter().map(|r| csv_row(&def, r))).map_err(std::io::Error::other);
+                    Some((bytes, next))
+                }
+                Err(e) => Some((Err(std::io::Error::other(e)), None)),
+            }
+        }
+    });
+    let body = futures_util::stream::once(async move { Ok::<_, std::io::Error>(head) }).chain(pages);
+    let filename: String = project.name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}-responses.csv\"")),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response())
+}

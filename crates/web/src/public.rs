@@ -1,0 +1,247 @@
+//! The respondent's pages: the survey behind its anonymous link, and the
+//! submission, which is acknowledged only once it is on disk.
+
+use crate::auth::session::parse_form;
+use crate::error::{WebError, WebResult};
+use crate::pages::layout::public_page;
+use crate::secrets;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use domain::{AnswerError, QuestionKind, ResponseId, SurveyDefinition, SurveyStatus};
+use maud::{html, Markup};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use store::responses::Submitted;
+use store::surveys::Survey;
+use store::{now_ms, NewResponse};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/s/{slug}", get(show).post(submit))
+        .route("/s/{slug}/thanks", get(thanks))
+}
+
+const RESPONSE_ID_FIELD: &str = "_rid";
+const STARTED_FIELD: &str = "_started";
+const EMBEDDED_PREFIX: &str = "e.";
+
+/// A start time is the respondent's browser's word; keep it plausible.
+const MAX_PLAUSIBLE_DURATION_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// The survey behind a link, if it takes responses; otherwise the error that
+/// tells the respondent why not.
+async fn open_survey(state: &AppState, slug: &str) -> WebResult<Survey> {
+    let survey = state.store.survey_by_slug(slug).await?.ok_or_else(|| {
+        WebError::NotFound
+    })?;
+    if survey.project_deleted {
+        return Err(WebError::Gone("This survey was deleted by its owner and no longer accepts responses.".into()));
+    }
+    if survey.status != SurveyStatus::Published {
+        return Err(WebError::Forbidden(
+            "This survey is not accepting responses right now: it has not been published, or its owner closed it.".into(),
+        ));
+    }
+    Ok(survey)
+}
+
+async fn show(State(state): State<AppState>, Path(slug): Path<String>, RawQuery(query): RawQuery) -> WebResult<Markup> {
+    let survey = open_survey(&state, &slug).await?;
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+    let embedded = survey
+        .definition
+        .embedded_from_link(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|e| WebError::BadRequest(format!("{} Ask whoever sent you the link for a corrected one.", e.0)))?;
+    let form = FormState {
+        response_id: secrets::response_id().to_string(),
+        started_at: now_ms(),
+        embedded,
+        values: BTreeMap::new(),
+        errors: BTreeMap::new(),
+    };
+    Ok(render(&survey, &slug, &form))
+}
+
+/// What the form shows: fresh, or as sent with the problems to fix.
+struct FormState {
+    response_id: String,
+    started_at: i64,
+    embedded: BTreeMap<String, String>,
+    values: BTreeMap<String, Vec<String>>,
+    errors: BTreeMap<String, String>,
+}
+
+fn render(survey: &Survey, slug: &str, form: &FormState) -> Markup {
+    let def = &survey.definition;
+    public_page(
+        &survey.project_name,
+        html! {
+            h1 { (survey.project_name) }
+            @if !form.errors.is_empty() {
+                div.flash.error role="alert" { "Some answers need your attention: see the messages below." }
+            }
+            form.survey-form method="post" action={"/s/" (slug)} novalidate {
+                input type="hidden" name=(RESPONSE_ID_FIELD) value=(form.response_id);
+                input type="hidden" name=(STARTED_FIELD) value=(form.started_at);
+                @for (name, value) in &form.embedded {
+                    input type="hidden" name={(EMBEDDED_PREFIX) (name)} value=(value);
+                }
+                @for (i, q) in def.questions.iter().enumerate() {
+                    @let id = q.id.as_str();
+                    @let values = form.values.get(id).cloned().unwrap_or_default();
+                    @let first = values.first().cloned().unwrap_or_default();
+                    fieldset.question data-question-id=(id) style="border:1px solid #dde1e8" {
+                        legend style="font-weight:600" {
+                            (i + 1) ". " (q.text.as_str())
+                            @if q.required { span.muted title="required" { " *" } }
+                        }
+                        @if let Some(err) = form.errors.get(id) { p.field-error role="alert" { (err) } }
+                        @match &q.kind {
+                            QuestionKind::Text { multiline: true } => {
+                                textarea name=(id) aria-label=(q.text.as_str()) { (first) }
+                            }
+                            QuestionKind::Text { multiline: false } => {
+                                input type="text" name=(id) value=(first) aria-label=(q.text.as_str());
+                            }
+                            QuestionKind::Email => {
+                                input type="email" name=(id) value=(first) aria-label=(q.text.as_str()) autocomplete="email";
+                            }
+                            QuestionKind::Number { min, max } => {
+                                input type="number" step="any" name=(id) value=(first) min=[min] max=[max] aria-label=(q.text.as_str()) style="max-width:12rem";
+                            }
+                            QuestionKind::SingleChoice { choices } => {
+                                @for c in choices.as_slice() {
+                                    div { label.inline { input type="radio" name=(id) value=(c) checked[values.contains(c)]; " " (c) } }
+                                }
+                            }
+                            QuestionKind::MultipleChoice { choices } => {
+                                @for c in choices.as_slice() {
+                                    div { label.inline { input type="checkbox" name=(id) value=(c) checked[values.contains(c)]; " " (c) } }
+                                }
+                            }
+                            QuestionKind::Nps => {
+                                div.nps {
+                                    @for n in 0..=10u8 {
+                                        @let v = n.to_string();
+                                        label { input type="radio" name=(id) value=(v) checked[first == v]; (n) }
+                                    }
+                                }
+                                div.row.muted style="justify-content:space-between;max-width:32rem;font-size:.85rem" { span { "Not at all likely" } span { "Extremely likely" } }
+                            }
+                        }
+                    }
+                }
+                p { button type="submit" { "Submit" } }
+            }
+        },
+    )
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+}
+
+async fn submit(State(state): State<AppState>, Path(slug): Path<String>, headers: HeaderMap, body: Bytes) -> WebResult<Response> {
+    let survey = open_survey(&state, &slug).await?;
+    if !is_form(&headers) {
+        return Ok((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            crate::pages::layout::error_page(415, "Unsupported form", "Send the survey as a form (application/x-www-form-urlencoded)."),
+        )
+            .into_response());
+    }
+    let submission = Submission::parse(&survey.definition, parse_form(&body)?)?;
+    let now = now_ms();
+    let answers = match survey.definition.validate(&submission.answers) {
+        Ok(a) => a,
+        Err(errors) => {
+            let form = FormState {
+                response_id: submission.response_id.to_string(),
+                started_at: submission.started_at.unwrap_or(now),
+                embedded: submission.embedded,
+                values: submission.answers,
+                errors: errors.into_iter().map(|AnswerError { question, message }| (question.to_string(), message)).collect(),
+            };
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&survey, &slug, &form)).into_response());
+        }
+    };
+    let started_at = submission.started_at.filter(|s| *s <= now && now - s <= MAX_PLAUSIBLE_DURATION_MS);
+    let response = NewResponse {
+        public_id: submission.response_id.to_string(),
+        project_id: survey.project_id,
+        answers: serde_json::to_string(&answers).map_err(anyhow::Error::from)?,
+        embedded: serde_json::to_string(&submission.embedded).map_err(anyhow::Error::from)?,
+        started_at,
+        finished_at: now,
+    };
+    let outcome = state.responses.submit(response).await?;
+    if outcome == Submitted::AlreadyStored {
+        tracing::info!(response = %submission.response_id, "duplicate submission acknowledged");
+    }
+    Ok(Redirect::to(&format!("/s/{slug}/thanks?r={}", submission.response_id)).into_response())
+}
+
+/// A submitted form, split into its parts.
+struct Submission {
+    response_id: ResponseId,
+    started_at: Option<i64>,
+    embedded: BTreeMap<String, String>,
+    answers: BTreeMap<String, Vec<String>>,
+}
+
+impl Submission {
+    fn parse(def: &SurveyDefinition, fields: Vec<(String, String)>) -> WebResult<Submission> {
+        let mut response_id = None;
+        let mut started_at = None;
+        let mut embedded_pairs = Vec::new();
+        let mut answers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (key, value) in fields {
+            if key == RESPONSE_ID_FIELD {
+                response_id = Some(ResponseId::parse(&value).map_err(|e| WebError::BadRequest(e.0))?);
+            } else if key == STARTED_FIELD {
+                started_at = Some(value.parse::<i64>().map_err(|_| WebError::BadRequest(format!("\"{value}\" is not a start time.")))?);
+            } else if let Some(name) = key.strip_prefix(EMBEDDED_PREFIX) {
+                embedded_pairs.push((name.to_string(), value));
+            } else if def.questions.iter().any(|q| q.id.as_str() == key) {
+                answers.entry(key).or_default().push(value);
+            } else {
+                return Err(WebError::BadRequest(format!("The form sent a field this survey does not have: \"{key}\".")));
+            }
+        }
+        let embedded = def
+            .embedded_from_link(embedded_pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .map_err(|e| WebError::BadRequest(e.0))?;
+        // A client that does not mint an id (a script, say) gets a fresh one;
+        // browsers always send the id the page minted, which makes retries safe.
+        let response_id = response_id.unwrap_or_else(secrets::response_id);
+        Ok(Submission { response_id, started_at, embedded, answers })
+    }
+}
+
+#[derive(Deserialize)]
+struct ThanksQuery {
+    r: Option<String>,
+}
+
+async fn thanks(State(state): State<AppState>, Path(slug): Path<String>, Query(q): Query<ThanksQuery>) -> WebResult<Markup> {
+    let survey = state.store.survey_by_slug(&slug).await?.ok_or(WebError::NotFound)?;
+    let rid = q.r.and_then(|r| ResponseId::parse(&r).ok());
+    Ok(public_page(
+        &survey.project_name,
+        html! {
+            div.card #thanks {
+                h1 { "Thank you!" }
+                p { "Your response to " strong { (survey.project_name) } " has been recorded." }
+                @if let Some(rid) = rid { p.muted { "Response reference: " code { (rid) } } }
+            }
+        },
+    ))
+}

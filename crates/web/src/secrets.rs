@@ -1,0 +1,53 @@
+//! Random tokens and their hashes: session tokens, CSRF tokens, API tokens,
+//! survey slugs and response ids.
+
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// 32 random bytes, URL-safe base64: a bearer secret (session, CSRF, API).
+pub fn token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What the database keeps of a bearer secret.
+pub fn hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Compares two secrets in time independent of where they differ.
+pub fn equal(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A survey's public link slug: 12 base-62 characters (~71 bits).
+pub fn slug() -> String {
+    let alphabet = domain::ResponseId::ALPHABET;
+    let mut bytes = [0u8; 12];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| alphabet[(*b as usize) % alphabet.len()] as char).collect()
+}
+
+pub fn response_id() -> domain::ResponseId {
+    let mut bytes = [0u8; domain::ResponseId::RANDOM_CHARS];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    domain::ResponseId::from_random(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_distinct_and_hash_stably() {
+        let (a, b) = (token(), token());
+        assert_ne!(a, b);
+        assert_eq!(hash(&a), hash(&a));
+        assert_ne!(hash(&a), hash(&b));
+        assert!(equal(&a, &a.clone()));
+        assert!(!equal(&a, &b));
+    }
+}

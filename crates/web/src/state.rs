@@ -1,0 +1,29 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+use std::time::Duration;
+use store::{ResponseWriter, Store};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub responses: ResponseWriter,
+    pub public_url: Arc<str>,
+    pub session_lifetime: Duration,
+}
+
+impl AppState {
+    pub fn new(store: Store, public_url: String, session_lifetime: Duration) -> AppState {
+        let responses = store.response_writer();
+        AppState { store, responses, public_url: public_url.into(), session_lifetime }
+    }
+
+    /// True when people reach the server over HTTPS, so cookies are `Secure`.
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    pub fn survey_url(&self, slug: &str) -> String {
+        format!("{}/s/{slug}", self.public_url)
+    }
+}
