@@ -1,0 +1,6 @@
+mod helpers;
+
+mod accounts;
+mod api_tokens;
+mod projects;
+mod respondents;
