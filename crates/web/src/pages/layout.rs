@@ -24,6 +24,7 @@ label{display:block;font-weight:600;margin:.6rem 0 .2rem}
 label.inline{display:inline;font-weight:normal;margin:0 .8rem 0 .2rem}
 input[type=text],input[type=email],input[type=password],input[type=number],input[type=url],select,textarea{width:100%;max-width:34rem;padding:.45rem .55rem;border:1px solid #b9c0cc;border-radius:5px;font:inherit}
 textarea{min-height:5rem}
+label>input:not([type=checkbox]):not([type=radio]),label>select,label>textarea{display:block;margin-top:.2rem;font-weight:normal}
 button,.button{display:inline-block;background:#1b5fc1;color:#fff;border:0;border-radius:5px;padding:.45rem .95rem;font:inherit;cursor:pointer;text-decoration:none}
 button.secondary,.button.secondary{background:#e7ebf1;color:#1d2330}
 button.danger{background:#b3261e}
