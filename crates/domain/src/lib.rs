@@ -3,11 +3,13 @@
 //! never re-implement them.
 
 pub mod account;
+pub mod link;
 pub mod project;
 pub mod response;
 pub mod survey;
 
 pub use account::{DisplayName, Email, NewPassword};
+pub use link::{Environment, LinkFacts, Owner, ProjectLinkStatus};
 pub use project::{Access, ProjectName, Role};
 pub use response::{Answer, Answers, EmbeddedData, ResponseId};
 pub use survey::{

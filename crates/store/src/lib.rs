@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod projects;
 pub mod responses;
+pub mod sealed;
 pub mod sessions;
 pub mod surveys;
 pub mod testing;

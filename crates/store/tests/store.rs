@@ -160,3 +160,20 @@ async fn api_tokens_stop_working_when_revoked() {
         assert_eq!(store.account_for_api_token("hash1").await.unwrap(), None);
     }
 }
+
+#[tokio::test]
+async fn the_same_response_twice_in_one_group_is_stored_once() {
+    for db in TestDatabase::all().await {
+        let store = db.store().await;
+        let owner = account(&store, "owner@example.com").await;
+        let p = store.create_project(owner, &ProjectName::parse("NPS").unwrap(), "slug6").await.unwrap();
+        let writer = store.response_writer();
+        let id = "R_twice0000000000000000";
+        let (a, b, c) = tokio::join!(writer.submit(response(p, id)), writer.submit(response(p, id)), writer.submit(response(p, "R_other0000000000000000")));
+        let mut outcomes = vec![a.unwrap(), b.unwrap()];
+        outcomes.sort_by_key(|o| *o == Submitted::AlreadyStored);
+        assert_eq!(outcomes, [Submitted::Stored, Submitted::AlreadyStored]);
+        assert_eq!(c.unwrap(), Submitted::Stored);
+        assert_eq!(store.survey(p).await.unwrap().unwrap().response_count, 2);
+    }
+}
