@@ -5,6 +5,7 @@
 //! migration folder, as their DDL differs.
 
 pub mod accounts;
+pub mod links;
 pub mod projects;
 pub mod responses;
 pub mod sealed;
@@ -34,6 +35,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the response writer has stopped")]
     WriterStopped,
+    #[error("no secret key is configured, so secrets cannot be sealed or opened")]
+    NoSecretKey,
 }
 
 impl StoreError {
@@ -83,6 +86,7 @@ pub fn redact_url(url: &str) -> String {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    sealer: Option<sealed::Sealer>,
 }
 
 impl std::fmt::Debug for Store {
@@ -136,7 +140,7 @@ impl Store {
             })
             .connect(&url)
             .await?;
-        Ok(Store { pool, backend })
+        Ok(Store { pool, backend, sealer: None })
     }
 
     pub async fn migrate(&self) -> Result<()> {
@@ -145,6 +149,12 @@ impl Store {
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
         }
         Ok(())
+    }
+
+    /// The key that seals secrets (Salesforce tokens) in this store.
+    pub fn with_sealer(mut self, sealer: sealed::Sealer) -> Store {
+        self.sealer = Some(sealer);
+        self
     }
 
     pub fn backend(&self) -> Backend {
