@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -17,7 +18,8 @@ export const artifacts = process.env.INSIGHT_ARTIFACTS || join(repoRoot, 'artifa
 export async function startInsight() {
   const dir = mkdtempSync(join(tmpdir(), 'insight-browser-'));
   const child = spawn(insightBin, ['serve', '--bind', '127.0.0.1:0', '--json'], {
-    env: { ...process.env, INSIGHT_DATABASE_URL: `sqlite://${dir}/insight.db`, INSIGHT_LOG: 'warn' },
+    env: { ...process.env, INSIGHT_DATABASE_URL: `sqlite://${dir}/insight.db`, INSIGHT_LOG: 'warn',
+      INSIGHT_SECRET_KEY: randomBytes(32).toString('hex') },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout });

@@ -70,6 +70,7 @@ fn start_server(database_url: &str) -> anyhow::Result<Server> {
     let mut child = Command::new(exe)
         .args(["serve", "--bind", "127.0.0.1:0", "--json"])
         .env("INSIGHT_DATABASE_URL", database_url)
+        .env("INSIGHT_SECRET_KEY", store::sealed::Sealer::generate_key())
         .env("INSIGHT_LOG", "error")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

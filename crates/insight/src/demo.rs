@@ -33,7 +33,9 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let store = Store::connect(&database_url).await?;
     store.migrate().await?;
     let seeded = seed(&store).await?;
-    let app = web::Application::build_with_store(web::Config::new(database_url.clone(), args.bind), store.clone()).await?;
+    let mut config = web::Config::new(database_url.clone(), args.bind);
+    config.secret_key = Some(demo_secret_key(&args.data)?);
+    let app = web::Application::build_with_store(config, store.clone()).await?;
     let url = app.public_url().to_string();
     let say = Announcer { json: args.json };
     say.say(&format!("Insight demo listening on {url}"), json!({ "event": "listening", "url": url, "addr": app.local_addr().to_string(), "pid": std::process::id() }));
@@ -53,6 +55,23 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     say.say("Press Ctrl-C to stop.", json!({ "event": "ready" }));
     app.run_until(shutdown_signal()).await?;
     Ok(())
+}
+
+/// The demo's secret key, made on first run and kept in the data folder
+/// (readable by its owner only) so its sealed tokens open on the next run.
+fn demo_secret_key(data: &std::path::Path) -> anyhow::Result<String> {
+    let path = data.join("secret.key");
+    if let Ok(key) = std::fs::read_to_string(&path) {
+        return Ok(key.trim().to_string());
+    }
+    let key = store::sealed::Sealer::generate_key();
+    std::fs::write(&path, &key)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(key)
 }
 
 /// Creates the demo accounts and sample project on first run; returns the

@@ -25,6 +25,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Benchmarks
     Bench(bench::BenchArgs),
+    /// Print a fresh random key for INSIGHT_SECRET_KEY
+    SecretKey,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,6 +38,10 @@ fn main() -> anyhow::Result<()> {
             Command::Migrate(args) => serve::migrate(args).await,
             Command::Demo(args) => demo::demo(args).await,
             Command::Bench(args) => bench::bench(args).await,
+            Command::SecretKey => {
+                serve::secret_key();
+                Ok(())
+            }
         }
     })
 }

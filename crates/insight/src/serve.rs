@@ -19,6 +19,10 @@ pub struct ServeArgs {
     /// Print the start-up lines as JSON objects, one per line
     #[arg(long)]
     pub json: bool,
+    /// 32-byte key (64 hex characters or base64) sealing Salesforce tokens at rest;
+    /// `insight secret-key` makes one
+    #[arg(long, env = "INSIGHT_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -31,6 +35,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(args.json);
     let mut config = web::Config::new(args.database_url.clone(), args.bind);
     config.public_url = args.public_url.clone();
+    config.secret_key = args.secret_key.clone();
     let app = web::Application::build(config).await?;
     let say = Announcer { json: args.json };
     let url = app.public_url().to_string();
@@ -48,4 +53,9 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
     store.migrate().await?;
     println!("Migrated {}", store::redact_url(&args.database_url));
     Ok(())
+}
+
+/// `insight secret-key`: prints a fresh key for `INSIGHT_SECRET_KEY`.
+pub fn secret_key() {
+    println!("{}", store::sealed::Sealer::generate_key());
 }

@@ -33,6 +33,10 @@ pub struct Config {
     /// Defaults to `http://` and the bound address.
     pub public_url: Option<String>,
     pub session_lifetime: Duration,
+    /// `INSIGHT_SECRET_KEY`: seals Salesforce tokens at rest. Required; a
+    /// missing key, a malformed one, or one that does not open this
+    /// database's secrets stops the server at start with a clear message.
+    pub secret_key: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -52,6 +56,7 @@ impl Config {
             bind,
             public_url: None,
             session_lifetime: Duration::from_secs(14 * 24 * 3600),
+            secret_key: None,
         }
     }
 }
@@ -75,6 +80,9 @@ impl Application {
     }
 
     pub async fn build_with_store(config: Config, store: store::Store) -> anyhow::Result<Application> {
+        let sealer = store::sealed::Sealer::from_encoded_key(config.secret_key.as_deref())?;
+        let store = store.with_sealer(sealer);
+        store.check_secret_key().await?;
         let listener = tokio::net::TcpListener::bind(config.bind)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;

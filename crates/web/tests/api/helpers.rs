@@ -22,7 +22,8 @@ impl Drop for TestApp {
 
 pub async fn spawn_app(db: TestDatabase) -> TestApp {
     let store = db.store().await;
-    let config = web::Config::new(db.url.clone(), "127.0.0.1:0".parse().unwrap());
+    let mut config = web::Config::new(db.url.clone(), "127.0.0.1:0".parse().unwrap());
+    config.secret_key = Some(store::sealed::Sealer::generate_key());
     let app = web::Application::build_with_store(config, store.clone()).await.expect("build app");
     let url = app.public_url().to_string();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
