@@ -1,4 +1,4 @@
-//! The Insight command line: `serve`, `migrate`, `demo`, `bench`.
+//! The Insight command line: `serve`, `migrate`, `demo`, `emulator`, `bench`, `secret-key`.
 
 mod bench;
 mod demo;
@@ -23,6 +23,8 @@ enum Command {
     /// Everything on one machine with no set-up: SQLite in a data folder and a
     /// demo account with a sample project
     Demo(demo::DemoArgs),
+    /// The local Salesforce emulator on its own (the same as the `sfemu` binary)
+    Emulator(sfemu::CliArgs),
     /// Benchmarks
     Bench(bench::BenchArgs),
     /// Print a fresh random key for INSIGHT_SECRET_KEY
@@ -37,6 +39,7 @@ fn main() -> anyhow::Result<()> {
             Command::Serve(args) => serve::serve(args).await,
             Command::Migrate(args) => serve::migrate(args).await,
             Command::Demo(args) => demo::demo(args).await,
+            Command::Emulator(args) => sfemu::run_cli(args).await,
             Command::Bench(args) => bench::bench(args).await,
             Command::SecretKey => {
                 serve::secret_key();

@@ -1,0 +1,331 @@
+//! Salesforce's errors as Rust types: REST error codes, OAuth error codes, and
+//! the one error type this crate returns.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+/// Defines a string-backed enum with an `Other(String)` catch-all.
+macro_rules! code_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $s:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($variant,)*
+            /// A code this crate does not know by name, kept verbatim.
+            Other(String),
+        }
+
+        impl $name {
+            pub fn parse(s: &str) -> Self {
+                match s {
+                    $($s => $name::$variant,)*
+                    other => $name::Other(other.to_string()),
+                }
+            }
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $s,)*
+                    $name::Other(s) => s,
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> { s.serialize_str(self.as_str()) }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                Ok($name::parse(&String::deserialize(d)?))
+            }
+        }
+    };
+}
+
+code_enum!(
+    /// REST API error codes (`errorCode` in `[{"message","errorCode","fields"}]`,
+    /// `statusCode` in sObject Collections results).
+    ErrorCode {
+        InvalidSessionId => "INVALID_SESSION_ID",
+        RequestLimitExceeded => "REQUEST_LIMIT_EXCEEDED",
+        InvalidField => "INVALID_FIELD",
+        InvalidFieldForInsertUpdate => "INVALID_FIELD_FOR_INSERT_UPDATE",
+        RequiredFieldMissing => "REQUIRED_FIELD_MISSING",
+        StringTooLong => "STRING_TOO_LONG",
+        DuplicateValue => "DUPLICATE_VALUE",
+        DuplicateExternalId => "DUPLICATE_EXTERNAL_ID",
+        NotFound => "NOT_FOUND",
+        EntityIsDeleted => "ENTITY_IS_DELETED",
+        MalformedId => "MALFORMED_ID",
+        MalformedQuery => "MALFORMED_QUERY",
+        InvalidType => "INVALID_TYPE",
+        InvalidOrNullForRestrictedPicklist => "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+        FieldIntegrityException => "FIELD_INTEGRITY_EXCEPTION",
+        FieldCustomValidationException => "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+        InsufficientAccessOrReadonly => "INSUFFICIENT_ACCESS_OR_READONLY",
+        InsufficientAccessOnCrossReferenceEntity => "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
+        ApiDisabledForOrg => "API_DISABLED_FOR_ORG",
+        JsonParserError => "JSON_PARSER_ERROR",
+        InvalidEmailAddress => "INVALID_EMAIL_ADDRESS",
+        InvalidCrossReferenceKey => "INVALID_CROSS_REFERENCE_KEY",
+        InvalidQueryLocator => "INVALID_QUERY_LOCATOR",
+        InvalidQueryFilterOperator => "INVALID_QUERY_FILTER_OPERATOR",
+        UnableToLockRow => "UNABLE_TO_LOCK_ROW",
+        ServerUnavailable => "SERVER_UNAVAILABLE",
+        MethodNotAllowed => "METHOD_NOT_ALLOWED",
+        AllOrNoneOperationRolledBack => "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+        ExceededIdLimit => "EXCEEDED_ID_LIMIT",
+        UnknownException => "UNKNOWN_EXCEPTION",
+    }
+);
+
+code_enum!(
+    /// OAuth 2.0 error codes (`error` in `{"error","error_description"}`).
+    OAuthErrorCode {
+        InvalidGrant => "invalid_grant",
+        InvalidClient => "invalid_client",
+        InvalidClientId => "invalid_client_id",
+        InvalidClientCredentials => "invalid_client_credentials",
+        InvalidRequest => "invalid_request",
+        UnsupportedGrantType => "unsupported_grant_type",
+        UnsupportedResponseType => "unsupported_response_type",
+        UnsupportedTokenType => "unsupported_token_type",
+        AccessDenied => "access_denied",
+        RedirectUriMismatch => "redirect_uri_mismatch",
+        InvalidScope => "invalid_scope",
+        InactiveUser => "inactive_user",
+        InactiveOrg => "inactive_org",
+        RateLimitExceeded => "rate_limit_exceeded",
+        InvalidToken => "invalid_token",
+    }
+);
+
+/// One entry of a REST error body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    #[serde(default)]
+    pub message: String,
+    /// `errorCode` in REST error bodies; Collections results spell it `statusCode`.
+    #[serde(rename = "errorCode", alias = "statusCode")]
+    pub error_code: ErrorCode,
+    #[serde(default)]
+    pub fields: Vec<String>,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.error_code, self.message)?;
+        if !self.fields.is_empty() {
+            write!(f, " (fields: {})", self.fields.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// Parse a REST error body (`[{"message","errorCode","fields"}]`). Salesforce
+/// sometimes answers with a single object instead of an array; both are accepted.
+pub fn parse_api_errors(body: &[u8]) -> Option<Vec<ApiError>> {
+    if let Ok(v) = serde_json::from_slice::<Vec<ApiError>>(body) {
+        return Some(v);
+    }
+    serde_json::from_slice::<ApiError>(body).ok().map(|e| vec![e])
+}
+
+/// The OAuth error body `{"error","error_description"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct OAuthErrorBody {
+    pub error: OAuthErrorCode,
+    #[serde(default)]
+    pub error_description: String,
+}
+
+fn join_errors(errors: &[ApiError]) -> String {
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
+/// Everything that can go wrong talking to Salesforce.
+#[derive(Debug, thiserror::Error)]
+pub enum SalesforceError {
+    /// No answer: connection refused, reset, DNS, timeout. Worth retrying later.
+    #[error("Salesforce unreachable: {0}")]
+    Unreachable(#[source] reqwest::Error),
+    /// Salesforce answered a REST call with an error status.
+    #[error("Salesforce API error (HTTP {status}): {}", join_errors(.errors))]
+    Api { status: u16, errors: Vec<ApiError> },
+    /// Salesforce answered an OAuth call with an error.
+    #[error("Salesforce OAuth error (HTTP {status}): {error}: {description}")]
+    OAuth { status: u16, error: OAuthErrorCode, description: String },
+    /// The access token is no longer accepted and could not be (or was just) refreshed.
+    #[error("Salesforce session expired or invalid")]
+    SessionExpired,
+    /// The refresh token was revoked or expired: the user must link Salesforce again.
+    #[error("Salesforce refresh token revoked or expired ({description}); sign in to Salesforce again")]
+    RefreshTokenRevoked { description: String },
+    /// The token response's signature does not match HMAC-SHA256(id + issued_at) under our client secret.
+    #[error("token response signature does not verify: not from Salesforce for this connected app")]
+    SignatureMismatch,
+    /// An upsert by external id matched more than one record (HTTP 300).
+    #[error("external id matches {} records", .matches.len())]
+    AmbiguousExternalId { matches: Vec<String> },
+    /// A response that does not have the documented shape.
+    #[error("unexpected response from Salesforce ({what}): {detail}")]
+    Decode { what: &'static str, detail: String },
+    /// Caller input this crate refuses before sending (e.g. a URL that cannot be joined).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+}
+
+impl SalesforceError {
+    pub(crate) fn decode(what: &'static str, detail: impl fmt::Display) -> Self {
+        SalesforceError::Decode { what, detail: detail.to_string() }
+    }
+
+    /// Build an error from a non-success REST response.
+    pub(crate) fn from_rest_response(status: u16, body: &[u8]) -> Self {
+        match parse_api_errors(body) {
+            Some(errors) => SalesforceError::Api { status, errors },
+            None => SalesforceError::Api {
+                status,
+                errors: vec![ApiError {
+                    message: String::from_utf8_lossy(&body[..body.len().min(500)]).into_owned(),
+                    error_code: ErrorCode::Other(format!("HTTP_{status}")),
+                    fields: vec![],
+                }],
+            },
+        }
+    }
+
+    /// Build an error from a non-success OAuth response.
+    pub(crate) fn from_oauth_response(status: u16, body: &[u8]) -> Self {
+        match serde_json::from_slice::<OAuthErrorBody>(body) {
+            Ok(b) => SalesforceError::OAuth { status, error: b.error, description: b.error_description },
+            Err(_) => SalesforceError::OAuth {
+                status,
+                error: OAuthErrorCode::Other(format!("HTTP_{status}")),
+                description: String::from_utf8_lossy(&body[..body.len().min(500)]).into_owned(),
+            },
+        }
+    }
+
+    /// The first REST error code, if this is a REST error.
+    pub fn error_code(&self) -> Option<&ErrorCode> {
+        match self {
+            SalesforceError::Api { errors, .. } => errors.first().map(|e| &e.error_code),
+            _ => None,
+        }
+    }
+
+    /// The access token is not accepted (401 / INVALID_SESSION_ID): refresh and retry.
+    pub fn is_session_expired(&self) -> bool {
+        match self {
+            SalesforceError::SessionExpired => true,
+            SalesforceError::Api { status, errors } => {
+                *status == 401 || errors.iter().any(|e| e.error_code == ErrorCode::InvalidSessionId)
+            }
+            _ => false,
+        }
+    }
+
+    /// The refresh token no longer works: only a new sign-in helps.
+    pub fn is_refresh_revoked(&self) -> bool {
+        matches!(self, SalesforceError::RefreshTokenRevoked { .. })
+    }
+
+    /// Trying the same call again later may succeed (network trouble, overload, limits, row locks).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            SalesforceError::Unreachable(_) => true,
+            SalesforceError::Api { status, errors } => {
+                *status >= 500
+                    || errors.iter().any(|e| {
+                        matches!(
+                            e.error_code,
+                            // The daily/concurrent API limit frees up as the rolling 24-hour window moves.
+                            ErrorCode::RequestLimitExceeded | ErrorCode::UnableToLockRow | ErrorCode::ServerUnavailable
+                        )
+                    })
+            }
+            SalesforceError::OAuth { status, error, .. } => *status >= 500 || *error == OAuthErrorCode::RateLimitExceeded,
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_rest_error_body_parses_into_codes() {
+        // Shape from the REST API Developer Guide ("Status Codes and Error Responses").
+        let body = br#"[{"message":"The requested resource does not exist","errorCode":"NOT_FOUND"}]"#;
+        let e = SalesforceError::from_rest_response(404, body);
+        assert_eq!(e.error_code(), Some(&ErrorCode::NotFound));
+        let body = br#"[{"message":"Required fields are missing: [LastName]","errorCode":"REQUIRED_FIELD_MISSING","fields":["LastName"]}]"#;
+        match SalesforceError::from_rest_response(400, body) {
+            SalesforceError::Api { status: 400, errors } => {
+                assert_eq!(errors[0].error_code, ErrorCode::RequiredFieldMissing);
+                assert_eq!(errors[0].fields, vec!["LastName".to_string()]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn expired_session_is_recognised() {
+        let body = br#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#;
+        let e = SalesforceError::from_rest_response(401, body);
+        assert!(e.is_session_expired());
+        assert!(!e.is_retryable());
+    }
+
+    #[test]
+    fn unknown_codes_are_kept_verbatim() {
+        let body = br#"[{"message":"x","errorCode":"SOME_NEW_CODE"}]"#;
+        let e = SalesforceError::from_rest_response(400, body);
+        assert_eq!(e.error_code(), Some(&ErrorCode::Other("SOME_NEW_CODE".into())));
+        assert_eq!(ErrorCode::parse("SOME_NEW_CODE").as_str(), "SOME_NEW_CODE");
+    }
+
+    #[test]
+    fn collections_spell_the_code_status_code() {
+        let e: ApiError = serde_json::from_str(r#"{"statusCode":"MALFORMED_ID","message":"malformed id 001xx","fields":["Id"]}"#).unwrap();
+        assert_eq!(e.error_code, ErrorCode::MalformedId);
+    }
+
+    #[test]
+    fn limit_exceeded_and_server_errors_are_retryable() {
+        let body = br#"[{"message":"TotalRequests Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]"#;
+        assert!(SalesforceError::from_rest_response(403, body).is_retryable());
+        assert!(SalesforceError::from_rest_response(503, b"<html>down</html>").is_retryable());
+        let body = br#"[{"message":"bad","errorCode":"INVALID_FIELD"}]"#;
+        assert!(!SalesforceError::from_rest_response(400, body).is_retryable());
+    }
+
+    #[test]
+    fn documented_oauth_error_body_parses() {
+        // From "OAuth 2.0 Refresh Token Flow": an expired or revoked refresh token.
+        let body = br#"{"error":"invalid_grant","error_description":"expired access/refresh token"}"#;
+        match SalesforceError::from_oauth_response(400, body) {
+            SalesforceError::OAuth { error, description, .. } => {
+                assert_eq!(error, OAuthErrorCode::InvalidGrant);
+                assert_eq!(description, "expired access/refresh token");
+            }
+            other => panic!("{other:?}"),
+        }
+        let body = br#"{"error":"unsupported_grant_type","error_description":"grant type not supported"}"#;
+        assert!(matches!(SalesforceError::from_oauth_response(400, body),
+            SalesforceError::OAuth { error: OAuthErrorCode::UnsupportedGrantType, .. }));
+    }
+
+    #[test]
+    fn non_json_error_bodies_still_produce_an_error() {
+        let e = SalesforceError::from_oauth_response(502, b"Bad Gateway");
+        assert!(e.is_retryable());
+        assert!(e.to_string().contains("Bad Gateway"));
+    }
+}

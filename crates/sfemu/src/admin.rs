@@ -1,0 +1,146 @@
+//! Emulator-only admin API under /_emulator (no auth: local test tool).
+//!   GET  /_emulator/orgs                                 orgs, users, instance URLs
+//!   GET  /_emulator/orgs/{org}/usage                     {"used","max","remaining"}
+//!   POST /_emulator/orgs/{org}/usage/reset               used = 0 (DELETE .../usage does the same)
+//!   PUT  /_emulator/orgs/{org}/usage                     {"used"?, "max"?}
+//!   GET|PUT|DELETE /_emulator/orgs/{org}/faults          Faults JSON (latency_ms, error_rate, force_limit_exceeded, drop_rate)
+//!   POST /_emulator/orgs/{org}/faults/expire-tokens      expire every access token of the org
+//!   POST /_emulator/orgs/{org}/faults/revoke-refresh-tokens
+//!   GET  /_emulator/orgs/{org}/outbound                  rules + messages (pending / delivered / failed)
+//!   POST /_emulator/orgs/{org}/outbound/rules            add an OutboundRule
+//!   POST /_emulator/orgs/{org}/reset                     delete all records
+//!   POST /_emulator/save                             write the persistence snapshot now
+//!   PUT  /_emulator/token-lifetime                       {"seconds": N}
+//!   GET  /_emulator/orgs/{org}/browser                   record browser (HTML)
+
+use crate::faults::Faults;
+use crate::outbound::{self, OutboundRule};
+use crate::server::S;
+use crate::state::{App, Org};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub fn routes() -> Router<S> {
+    Router::new()
+        .route("/", get(index))
+        .route("/orgs", get(orgs))
+        .route("/orgs/{org}/usage", get(usage).put(set_usage).delete(reset_usage))
+        .route("/orgs/{org}/usage/reset", post(reset_usage))
+        .route("/orgs/{org}/faults", get(get_faults).put(set_faults).post(set_faults).delete(clear_faults))
+        .route("/orgs/{org}/faults/expire-tokens", post(expire_tokens))
+        .route("/orgs/{org}/faults/revoke-refresh-tokens", post(revoke_refresh))
+        .route("/orgs/{org}/outbound", get(outbound_list))
+        .route("/orgs/{org}/outbound/rules", post(add_rule).get(outbound_list))
+        .route("/orgs/{org}/reset", post(reset_org))
+        .route("/token-lifetime", put(token_lifetime))
+        .route("/save", post(save))
+        .merge(crate::browser::routes())
+}
+
+pub fn find_org(app: &App, id: &str) -> Result<Arc<Org>, Response> {
+    app.org(id).cloned().or_else(|| crate::ids::parse(id).and_then(|i| app.org(&i).cloned()))
+        .ok_or_else(|| (StatusCode::NOT_FOUND, Json(json!({"error": "no such org", "org": id}))).into_response())
+}
+
+pub fn org_json(s: &S, o: &Org) -> Value {
+    json!({
+        "id": o.id, "name": o.name, "is_sandbox": o.is_sandbox, "environment": o.environment(),
+        "login_url": App::login_url(&s.base, o.is_sandbox), "instance_url": App::instance_url(&s.base, o),
+        "users": o.users.iter().map(|u| json!({"id": u.id, "username": u.username, "name": u.name(), "email": u.email})).collect::<Vec<_>>(),
+        "api_usage": o.usage.load(Ordering::Relaxed), "api_max": o.max.load(Ordering::Relaxed),
+    })
+}
+
+async fn index(State(s): State<S>) -> Json<Value> {
+    Json(json!({"emulator": "sfemu", "orgs": s.app.orgs.iter().map(|o| org_json(&s, o)).collect::<Vec<_>>()}))
+}
+async fn orgs(State(s): State<S>) -> Json<Value> {
+    Json(Value::Array(s.app.orgs.iter().map(|o| org_json(&s, o)).collect()))
+}
+
+fn usage_json(o: &Org) -> Value {
+    let used = o.usage.load(Ordering::Relaxed);
+    let max = o.max.load(Ordering::Relaxed);
+    json!({"org_id": o.id, "used": used, "max": max, "remaining": max.saturating_sub(used)})
+}
+async fn usage(State(s): State<S>, Path(org): Path<String>) -> Response {
+    match find_org(&s.app, &org) { Ok(o) => Json(usage_json(&o)).into_response(), Err(r) => r }
+}
+async fn reset_usage(State(s): State<S>, Path(org): Path<String>) -> Response {
+    match find_org(&s.app, &org) { Ok(o) => { o.usage.store(0, Ordering::Relaxed); Json(usage_json(&o)).into_response() } Err(r) => r }
+}
+async fn set_usage(State(s): State<S>, Path(org): Path<String>, Json(b): Json<Value>) -> Response {
+    match find_org(&s.app, &org) {
+        Ok(o) => {
+            if let Some(u) = b.get("used").and_then(|v| v.as_u64()) { o.usage.store(u, Ordering::Relaxed); }
+            if let Some(m) = b.get("max").and_then(|v| v.as_u64()) { o.max.store(m, Ordering::Relaxed); }
+            Json(usage_json(&o)).into_response()
+        }
+        Err(r) => r,
+    }
+}
+async fn get_faults(State(s): State<S>, Path(org): Path<String>) -> Response {
+    match find_org(&s.app, &org) { Ok(o) => Json(o.faults.read().clone()).into_response(), Err(r) => r }
+}
+async fn set_faults(State(s): State<S>, Path(org): Path<String>, Json(f): Json<Faults>) -> Response {
+    match find_org(&s.app, &org) { Ok(o) => { *o.faults.write() = f.clone(); Json(f).into_response() } Err(r) => r }
+}
+async fn clear_faults(State(s): State<S>, Path(org): Path<String>) -> Response {
+    match find_org(&s.app, &org) { Ok(o) => { *o.faults.write() = Faults::default(); Json(Faults::default()).into_response() } Err(r) => r }
+}
+async fn expire_tokens(State(s): State<S>, Path(org): Path<String>) -> Response {
+    match find_org(&s.app, &org) {
+        Ok(o) => {
+            let past = Instant::now() - Duration::from_millis(1);
+            let mut n = 0;
+            for t in s.app.tokens.write().values_mut().filter(|t| t.org_id == o.id) { t.expires = past; n += 1; }
+            Json(json!({"expired": n})).into_response()
+        }
+        Err(r) => r,
+    }
+}
+async fn revoke_refresh(State(s): State<S>, Path(org): Path<String>) -> Response {
+    match find_org(&s.app, &org) {
+        Ok(o) => {
+            let mut rt = s.app.refresh_tokens.write();
+            let before = rt.len();
+            rt.retain(|_, t| t.org_id != o.id);
+            Json(json!({"revoked": before - rt.len()})).into_response()
+        }
+        Err(r) => r,
+    }
+}
+async fn outbound_list(State(s): State<S>, Path(org): Path<String>) -> Response {
+    match find_org(&s.app, &org) { Ok(o) => Json(outbound::list(&o)).into_response(), Err(r) => r }
+}
+async fn add_rule(State(s): State<S>, Path(org): Path<String>, Json(rule): Json<OutboundRule>) -> Response {
+    match find_org(&s.app, &org) {
+        Ok(o) => { let r = o.outbound.lock().add_rule(rule); (StatusCode::CREATED, Json(r)).into_response() }
+        Err(r) => r,
+    }
+}
+async fn reset_org(State(s): State<S>, Path(org): Path<String>) -> Response {
+    match find_org(&s.app, &org) { Ok(o) => { o.data.write().clear(); Json(json!({"reset": true})).into_response() } Err(r) => r }
+}
+async fn token_lifetime(State(s): State<S>, Json(b): Json<Value>) -> Response {
+    let secs = b.get("seconds").and_then(|v| v.as_f64()).unwrap_or(7200.0);
+    *s.app.token_lifetime.write() = Duration::from_secs_f64(secs);
+    Json(json!({"seconds": secs})).into_response()
+}
+
+async fn save(State(s): State<S>) -> Response {
+    match &s.app.cfg.persistence_path {
+        Some(p) => match crate::persist::save(&s.app, p) {
+            Ok(()) => Json(json!({"saved": p.display().to_string()})).into_response(),
+            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": e.to_string()}))).into_response(),
+        },
+        None => (StatusCode::BAD_REQUEST, Json(json!({"error": "persistence_path is not configured"}))).into_response(),
+    }
+}

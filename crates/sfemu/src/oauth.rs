@@ -1,0 +1,342 @@
+//! OAuth 2.0 endpoints on the login hosts (production at `/`, sandbox at `/sandbox`):
+//! authorize (HTML login + consent), token (authorization_code with PKCE,
+//! refresh_token, password), revoke, userinfo, and the identity URL.
+
+use crate::server::{LoginEnv, S};
+use crate::state::{now_ms, random_token, App, AuthCode, BrowserSession, Org, RefreshToken, User};
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Form;
+use base64::Engine;
+use hmac::Mac;
+use serde_json::json;
+use sha2::Digest;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+type Params = HashMap<String, String>;
+
+const AUTH_PARAMS: [&str; 8] = ["response_type", "client_id", "redirect_uri", "state", "scope", "code_challenge", "code_challenge_method", "prompt"];
+
+fn cookie_name(env: &LoginEnv) -> &'static str { if env.sandbox { "sfemu_sid_sandbox" } else { "sfemu_sid" } }
+
+fn session_from_cookie(app: &App, headers: &HeaderMap, env: &LoginEnv) -> Option<BrowserSession> {
+    let name = cookie_name(env);
+    let raw = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|s| s.split(';'))
+        .filter_map(|kv| kv.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_string())?;
+    app.sessions.lock().get(&raw).cloned()
+}
+
+fn page(title: &str, inner: &str) -> String {
+    format!(r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:system-ui,sans-serif;background:#f3f3f3;margin:0}}.card{{max-width:380px;margin:60px auto;background:#fff;border-radius:6px;padding:24px;box-shadow:0 1px 4px #0002}}
+h1{{font-size:20px;color:#032d60}}label{{display:block;margin:12px 0 4px;font-size:13px}}input[type=text],input[type=password]{{width:100%;padding:8px;box-sizing:border-box}}
+button{{margin-top:16px;padding:8px 16px;background:#0176d3;color:#fff;border:0;border-radius:4px;cursor:pointer}}button.secondary{{background:#fff;color:#0176d3;border:1px solid #0176d3}}.err{{color:#c23934;font-size:13px}}.note{{color:#666;font-size:12px}}</style></head>
+<body><div class="card">{inner}<p class="note">sfemu &mdash; local Salesforce emulator</p></div></body></html>"#)
+}
+
+fn esc(s: &str) -> String { s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;") }
+
+fn hidden(p: &Params) -> String {
+    AUTH_PARAMS.iter().filter_map(|k| p.get(*k).map(|v| format!(r#"<input type="hidden" name="{k}" value="{}">"#, esc(v)))).collect()
+}
+
+fn action_url(env: &LoginEnv) -> &'static str { if env.sandbox { "/sandbox/services/oauth2/authorize" } else { "/services/oauth2/authorize" } }
+
+fn login_page(env: &LoginEnv, p: &Params, error: Option<&str>) -> Response {
+    let err = error.map(|e| format!(r#"<p class="err" id="error">{}</p>"#, esc(e))).unwrap_or_default();
+    let which = if env.sandbox { "Sandbox" } else { "Production" };
+    Html(page("Login | Salesforce", &format!(r#"<h1>Log in to Salesforce ({which})</h1>{err}
+<form method="post" action="{}" id="login_form">{}<input type="hidden" name="action" value="login">
+<label for="username">Username</label><input type="text" id="username" name="username" autocomplete="username">
+<label for="password">Password</label><input type="password" id="password" name="password" autocomplete="current-password">
+<button type="submit" id="Login">Log In</button></form>"#, action_url(env), hidden(p)))).into_response()
+}
+
+fn consent_page(app: &App, env: &LoginEnv, p: &Params, user: &User) -> Response {
+    let app_name = p.get("client_id").and_then(|c| app.connected_app(c)).map(|a| a.name.clone()).unwrap_or_default();
+    let scope = p.get("scope").cloned().unwrap_or_else(|| "api refresh_token".into());
+    Html(page("Allow Access?", &format!(r#"<h1>Allow Access?</h1><p><b>{}</b> is asking to:</p><ul>{}</ul><p>You are logged in as {}.</p>
+<form method="post" action="{}" id="consent_form">{}
+<button type="submit" name="action" value="allow" id="oaapprove">Allow</button>
+<button type="submit" name="action" value="deny" class="secondary" id="oadeny">Deny</button></form>"#,
+        esc(&app_name), scope.split_whitespace().map(|s| format!("<li>{}</li>", esc(s))).collect::<String>(), esc(&user.username),
+        action_url(env), hidden(p)))).into_response()
+}
+
+fn error_page(status: StatusCode, code: &str, desc: &str) -> Response {
+    (status, Html(page("Error", &format!(r#"<h1>Error</h1><p class="err" id="error">error={}&amp;error_description={}</p>"#, esc(code), esc(desc))))).into_response()
+}
+
+fn redirect_with(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
+    let mut u = redirect_uri.to_string();
+    let q = serde_urlencoded::to_string(pairs).unwrap_or_default();
+    u.push(if u.contains('?') { '&' } else { '?' });
+    u.push_str(&q);
+    (StatusCode::FOUND, [(header::LOCATION, u)]).into_response()
+}
+
+/// Validate client and redirect URI; Err is the error page to show.
+fn check_client(app: &App, p: &Params) -> Result<(), Response> {
+    let cid = p.get("client_id").map(String::as_str).unwrap_or("");
+    let Some(ca) = app.connected_app(cid) else { return Err(error_page(StatusCode::BAD_REQUEST, "invalid_client_id", "client identifier invalid")) };
+    let ru = p.get("redirect_uri").map(String::as_str).unwrap_or("");
+    if ru.is_empty() || (!ca.callback_urls.is_empty() && !ca.callback_urls.iter().any(|c| c == ru)) {
+        return Err(error_page(StatusCode::BAD_REQUEST, "redirect_uri_mismatch", "redirect_uri must match configuration"));
+    }
+    Ok(())
+}
+
+fn issue_code(app: &App, p: &Params, org: &Org, user: &User) -> Response {
+    let code = format!("aPrx{}", random_token(60));
+    app.codes.lock().insert(code.clone(), AuthCode {
+        org_id: org.id.clone(), user_id: user.id.clone(), client_id: p["client_id"].clone(), redirect_uri: p["redirect_uri"].clone(),
+        code_challenge: p.get("code_challenge").filter(|s| !s.is_empty()).cloned(),
+        code_challenge_method: p.get("code_challenge_method").cloned(),
+        scope: p.get("scope").cloned().unwrap_or_else(|| "api refresh_token".into()),
+        expires: Instant::now() + Duration::from_secs(15 * 60),
+    });
+    let mut pairs = vec![("code", code.as_str())];
+    if let Some(s) = p.get("state") { pairs.push(("state", s)); }
+    redirect_with(&p["redirect_uri"], &pairs)
+}
+
+pub async fn authorize_get(State(s): State<S>, Extension(env): Extension<LoginEnv>, headers: HeaderMap, Query(p): Query<Params>) -> Response {
+    if let Err(r) = check_client(&s.app, &p) { return r; }
+    if p.get("response_type").map(String::as_str) != Some("code") {
+        let mut pairs = vec![("error", "unsupported_response_type"), ("error_description", "response type not supported")];
+        if let Some(st) = p.get("state") { pairs.push(("state", st)); }
+        return redirect_with(&p["redirect_uri"], &pairs);
+    }
+    if let Some(m) = p.get("code_challenge_method") {
+        if m != "S256" && m != "plain" {
+            return redirect_with(&p["redirect_uri"], &[("error", "invalid_request"), ("error_description", "invalid code_challenge_method")]);
+        }
+    }
+    let prompt = p.get("prompt").map(String::as_str).unwrap_or("");
+    let force_login = prompt.split_whitespace().any(|x| x == "login");
+    match session_from_cookie(&s.app, &headers, &env) {
+        Some(sess) if !force_login => after_login(&s.app, &env, &p, &sess),
+        _ => login_page(&env, &p, None),
+    }
+}
+
+fn after_login(app: &App, env: &LoginEnv, p: &Params, sess: &BrowserSession) -> Response {
+    let Some(org) = app.org(&sess.org_id).cloned() else { return login_page(env, p, None) };
+    let Some(user) = org.user(&sess.user_id).cloned() else { return login_page(env, p, None) };
+    let approved = app.approvals.lock().contains(&(user.id.clone(), p.get("client_id").cloned().unwrap_or_default()));
+    let force_consent = p.get("prompt").map(|x| x.split_whitespace().any(|x| x == "consent")).unwrap_or(false);
+    if approved && !force_consent { issue_code(app, p, &org, &user) } else { consent_page(app, env, p, &user) }
+}
+
+pub async fn authorize_post(State(s): State<S>, Extension(env): Extension<LoginEnv>, headers: HeaderMap, Form(p): Form<Params>) -> Response {
+    if let Err(r) = check_client(&s.app, &p) { return r; }
+    let app = &s.app;
+    match p.get("action").map(String::as_str) {
+        Some("login") => {
+            let username = p.get("username").map(String::as_str).unwrap_or("");
+            let password = p.get("password").map(String::as_str).unwrap_or("");
+            match app.find_user(username) {
+                Some((org, user)) if user.password == password && org.is_sandbox == env.sandbox => {
+                    let sid = random_token(40);
+                    let sess = BrowserSession { org_id: org.id.clone(), user_id: user.id.clone(), sandbox: env.sandbox };
+                    app.sessions.lock().insert(sid.clone(), sess.clone());
+                    let mut resp = after_login(app, &env, &p, &sess);
+                    let cookie = format!("{}={sid}; Path=/; HttpOnly; SameSite=Lax", cookie_name(&env));
+                    resp.headers_mut().append(header::SET_COOKIE, cookie.parse().unwrap());
+                    resp
+                }
+                _ => login_page(&env, &p, Some("Please check your username and password. If you still can't log in, contact your Salesforce administrator.")),
+            }
+        }
+        Some(a @ ("allow" | "deny")) => {
+            let Some(sess) = session_from_cookie(app, &headers, &env) else { return login_page(&env, &p, None) };
+            if a == "deny" {
+                let mut pairs = vec![("error", "access_denied"), ("error_description", "end-user denied authorization")];
+                if let Some(st) = p.get("state") { pairs.push(("state", st)); }
+                return redirect_with(&p["redirect_uri"], &pairs);
+            }
+            let (Some(org), true) = (app.org(&sess.org_id).cloned(), true) else { return login_page(&env, &p, None) };
+            let Some(user) = org.user(&sess.user_id).cloned() else { return login_page(&env, &p, None) };
+            app.approvals.lock().insert((user.id.clone(), p["client_id"].clone()));
+            issue_code(app, &p, &org, &user)
+        }
+        _ => login_page(&env, &p, None),
+    }
+}
+
+fn oauth_error(status: StatusCode, error: &str, desc: &str) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json;charset=UTF-8")], json!({"error": error, "error_description": desc}).to_string()).into_response()
+}
+
+fn client_creds(headers: &HeaderMap, p: &Params) -> (Option<String>, Option<String>) {
+    if let Some(b) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Basic ")) {
+        if let Ok(dec) = base64::engine::general_purpose::STANDARD.decode(b.trim()) {
+            if let Some((i, s)) = String::from_utf8_lossy(&dec).split_once(':') { return (Some(i.to_string()), Some(s.to_string())); }
+        }
+    }
+    (p.get("client_id").cloned(), p.get("client_secret").cloned())
+}
+
+/// HMAC-SHA256 of id + issued_at keyed with the client secret, base64 (as Salesforce documents).
+pub fn signature(secret: &str, id: &str, issued_at: &str) -> String {
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("hmac key");
+    mac.update(id.as_bytes());
+    mac.update(issued_at.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+fn token_response(s: &S, env: &LoginEnv, org: &Org, user_id: &str, client_id: &str, secret: &str, refresh: Option<String>, include_refresh: bool, scope: Option<&str>) -> Response {
+    let access = s.app.issue_access_token(org, user_id, client_id, refresh.clone());
+    let login = App::login_url(&s.base, env.sandbox);
+    let id = format!("{login}/id/{}/{}", org.id, user_id);
+    let issued_at = now_ms().to_string();
+    let mut m = serde_json::Map::new();
+    m.insert("access_token".into(), json!(access));
+    if include_refresh { if let Some(r) = &refresh { m.insert("refresh_token".into(), json!(r)); } }
+    m.insert("signature".into(), json!(signature(secret, &id, &issued_at)));
+    if let Some(sc) = scope { m.insert("scope".into(), json!(sc)); }
+    m.insert("instance_url".into(), json!(App::instance_url(&s.base, org)));
+    m.insert("id".into(), json!(id));
+    m.insert("token_type".into(), json!("Bearer"));
+    m.insert("issued_at".into(), json!(issued_at));
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json;charset=UTF-8"), (header::CACHE_CONTROL, "no-cache,must-revalidate,max-age=0,no-store,private")], serde_json::Value::Object(m).to_string()).into_response()
+}
+
+pub async fn token(State(s): State<S>, Extension(env): Extension<LoginEnv>, headers: HeaderMap, Form(p): Form<Params>) -> Response {
+    let app = s.app.clone();
+    let (cid, secret) = client_creds(&headers, &p);
+    let grant = p.get("grant_type").map(String::as_str).unwrap_or("");
+    if !matches!(grant, "authorization_code" | "refresh_token" | "password") {
+        return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "grant type not supported");
+    }
+    let Some(ca) = cid.as_deref().and_then(|c| app.connected_app(c)).cloned() else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_client_id", "client identifier invalid");
+    };
+    if let Some(sec) = &secret { if sec != &ca.client_secret { return oauth_error(StatusCode::BAD_REQUEST, "invalid_client", "invalid client credentials"); } }
+    match grant {
+        "authorization_code" => {
+            let code = p.get("code").cloned().unwrap_or_default();
+            // Single use: removed whether or not the exchange succeeds.
+            let Some(ac) = app.codes.lock().remove(&code) else { return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "invalid authorization code") };
+            if ac.expires < Instant::now() || ac.client_id != ca.client_id { return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "invalid authorization code"); }
+            if p.get("redirect_uri").map(String::as_str) != Some(ac.redirect_uri.as_str()) {
+                return oauth_error(StatusCode::BAD_REQUEST, "redirect_uri_mismatch", "redirect_uri must match configuration");
+            }
+            match (&ac.code_challenge, p.get("code_verifier")) {
+                (Some(ch), Some(v)) => {
+                    let computed = if ac.code_challenge_method.as_deref() == Some("plain") { v.clone() } else {
+                        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(v.as_bytes()))
+                    };
+                    if &computed != ch { return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "invalid code verifier"); }
+                }
+                (Some(_), None) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "invalid code verifier"),
+                (None, _) => {
+                    if secret.is_none() { return oauth_error(StatusCode::BAD_REQUEST, "invalid_client", "invalid client credentials"); }
+                }
+            }
+            let Some(org) = app.org(&ac.org_id).cloned() else { return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "authentication failure") };
+            let want_refresh = ac.scope.split_whitespace().any(|x| x == "refresh_token" || x == "offline_access" || x == "full");
+            let refresh = want_refresh.then(|| {
+                let r = format!("5Aep{}", random_token(80));
+                app.refresh_tokens.write().insert(r.clone(), RefreshToken { org_id: org.id.clone(), user_id: ac.user_id.clone(), client_id: ca.client_id.clone(), scope: ac.scope.clone() });
+                r
+            });
+            token_response(&s, &env, &org, &ac.user_id, &ca.client_id, &ca.client_secret, refresh, true, Some(&ac.scope))
+        }
+        "refresh_token" => {
+            let rt = p.get("refresh_token").cloned().unwrap_or_default();
+            let Some(r) = app.refresh_tokens.read().get(&rt).cloned() else { return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "expired access/refresh token") };
+            if r.client_id != ca.client_id { return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "expired access/refresh token"); }
+            let Some(org) = app.org(&r.org_id).cloned() else { return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "expired access/refresh token") };
+            token_response(&s, &env, &org, &r.user_id, &ca.client_id, &ca.client_secret, Some(rt), false, Some(&r.scope))
+        }
+        _ => {
+            if secret.is_none() { return oauth_error(StatusCode::BAD_REQUEST, "invalid_client", "invalid client credentials"); }
+            let username = p.get("username").map(String::as_str).unwrap_or("");
+            let password = p.get("password").map(String::as_str).unwrap_or("");
+            match app.find_user(username) {
+                // Salesforce appends the security token to the password; the emulator accepts with or without.
+                Some((org, user)) if (password == user.password || password.starts_with(&user.password)) && org.is_sandbox == env.sandbox => {
+                    token_response(&s, &env, &org, &user.id, &ca.client_id, &ca.client_secret, None, false, None)
+                }
+                _ => oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "authentication failure"),
+            }
+        }
+    }
+}
+
+pub async fn revoke(State(s): State<S>, Query(q): Query<Params>, body: axum::body::Bytes) -> Response {
+    let form: Params = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let tok = form.get("token").or_else(|| q.get("token")).cloned().unwrap_or_default();
+    let app = &s.app;
+    if app.tokens.write().remove(&tok).is_some() { return StatusCode::OK.into_response(); }
+    if app.refresh_tokens.write().remove(&tok).is_some() {
+        app.tokens.write().retain(|_, t| t.refresh.as_deref() != Some(tok.as_str()));
+        return StatusCode::OK.into_response();
+    }
+    oauth_error(StatusCode::BAD_REQUEST, "unsupported_token_type", "this token type is not supported")
+}
+
+fn bearer_user(app: &App, headers: &HeaderMap, q: &Params) -> Option<(Arc<Org>, User)> {
+    let tok = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("OAuth ")))
+        .map(|s| s.trim().to_string()).or_else(|| q.get("oauth_token").cloned())?;
+    let t = app.tokens.read().get(&tok).cloned()?;
+    if t.expires < Instant::now() { return None; }
+    let org = app.org(&t.org_id)?.clone();
+    let user = org.user(&t.user_id)?.clone();
+    Some((org, user))
+}
+
+fn identity_body(s: &S, env: &LoginEnv, org: &Org, u: &User) -> serde_json::Value {
+    let login = App::login_url(&s.base, env.sandbox);
+    let inst = App::instance_url(&s.base, org);
+    let o15 = &org.id[..15];
+    json!({
+        "id": format!("{login}/id/{}/{}", org.id, u.id), "asserted_user": true, "user_id": u.id, "organization_id": org.id,
+        "username": u.username, "nick_name": u.username.split('@').next().unwrap_or(""), "display_name": u.name(),
+        "email": u.email, "email_verified": true, "first_name": u.first_name, "last_name": u.last_name,
+        "timezone": "America/Los_Angeles",
+        "photos": {"picture": format!("{inst}/profilephoto/005/F"), "thumbnail": format!("{inst}/profilephoto/005/T")},
+        "addr_street": null, "addr_city": null, "addr_state": null, "addr_country": "US", "addr_zip": null,
+        "mobile_phone": null, "mobile_phone_verified": false, "is_lightning_login_user": false,
+        "status": {"created_date": null, "body": null},
+        "urls": {
+            "enterprise": format!("{inst}/services/Soap/c/{{version}}/{o15}"), "metadata": format!("{inst}/services/Soap/m/{{version}}/{o15}"),
+            "partner": format!("{inst}/services/Soap/u/{{version}}/{o15}"), "rest": format!("{inst}/services/data/v{{version}}/"),
+            "sobjects": format!("{inst}/services/data/v{{version}}/sobjects/"), "search": format!("{inst}/services/data/v{{version}}/search/"),
+            "query": format!("{inst}/services/data/v{{version}}/query/"), "recent": format!("{inst}/services/data/v{{version}}/recent/"),
+            "tooling_soap": format!("{inst}/services/Soap/T/{{version}}/{o15}"), "tooling_rest": format!("{inst}/services/data/v{{version}}/tooling/"),
+            "profile": format!("{inst}/{}", u.id), "feeds": format!("{inst}/services/data/v{{version}}/chatter/feeds"),
+            "groups": format!("{inst}/services/data/v{{version}}/chatter/groups"), "users": format!("{inst}/services/data/v{{version}}/chatter/users"),
+            "feed_items": format!("{inst}/services/data/v{{version}}/chatter/feed-items"), "feed_elements": format!("{inst}/services/data/v{{version}}/chatter/feed-elements"),
+            "custom_domain": inst,
+        },
+        "active": true, "user_type": "STANDARD", "language": "en_US", "locale": "en_US", "utcOffset": -28800000,
+        "last_modified_date": org.created.replace(".000+0000", "Z"), "is_app_installed": true,
+    })
+}
+
+pub async fn identity(State(s): State<S>, Extension(env): Extension<LoginEnv>, Path((org_id, user_id)): Path<(String, String)>, headers: HeaderMap, Query(q): Query<Params>) -> Response {
+    let Some((org, user)) = bearer_user(&s.app, &headers, &q) else { return (StatusCode::FORBIDDEN, "Bad_OAuth_Token").into_response() };
+    let (Some(oid), Some(uid)) = (crate::ids::parse(&org_id), crate::ids::parse(&user_id)) else { return (StatusCode::NOT_FOUND, "Bad_Id").into_response() };
+    if oid != org.id || uid != user.id { return (StatusCode::FORBIDDEN, "Wrong_Org").into_response(); }
+    axum::Json(identity_body(&s, &env, &org, &user)).into_response()
+}
+
+pub async fn userinfo(State(s): State<S>, Extension(env): Extension<LoginEnv>, headers: HeaderMap, Query(q): Query<Params>) -> Response {
+    let Some((org, u)) = bearer_user(&s.app, &headers, &q) else { return (StatusCode::FORBIDDEN, "Bad_OAuth_Token").into_response() };
+    let idb = identity_body(&s, &env, &org, &u);
+    axum::Json(json!({
+        "sub": idb["id"], "user_id": u.id, "organization_id": org.id, "preferred_username": u.username,
+        "nickname": idb["nick_name"], "name": u.name(), "email": u.email, "email_verified": true,
+        "given_name": u.first_name, "family_name": u.last_name, "zoneinfo": "America/Los_Angeles",
+        "photos": idb["photos"], "profile": idb["urls"]["profile"], "picture": idb["photos"]["picture"],
+        "address": {"country": "US"}, "is_salesforce_integration_user": false, "urls": idb["urls"], "active": true,
+        "user_type": "STANDARD", "language": "en_US", "locale": "en_US", "utcOffset": -28800000,
+        "updated_at": idb["last_modified_date"], "is_app_installed": true,
+    })).into_response()
+}

@@ -1,0 +1,462 @@
+//! A small hand-written SOQL subset: SELECT fields|COUNT() FROM T [WHERE ...]
+//! [ORDER BY f [ASC|DESC] [NULLS FIRST|LAST], ...] [LIMIT n] [OFFSET n].
+//!
+//! Why no crate: the SOQL parsers on crates.io are either full ANTLR-generated
+//! grammars (heavy build, large dependency trees) or unmaintained; the subset the
+//! emulator needs is ~300 lines, and owning it lets errors mimic Salesforce's
+//! MALFORMED_QUERY / INVALID_FIELD / INVALID_TYPE messages exactly.
+
+use crate::records::ApiError;
+use crate::schema::ObjectDef;
+use crate::state::{Org, Record};
+use serde_json::{json, Map, Value};
+use std::cmp::Ordering;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok { Ident(String), Str(String), Num(f64), Op(String), LParen, RParen, Comma }
+
+fn malformed(msg: impl Into<String>) -> ApiError { ApiError::new(400, "MALFORMED_QUERY", msg) }
+
+fn lex(q: &str) -> Result<Vec<Tok>, ApiError> {
+    let c: Vec<char> = q.chars().collect();
+    let mut i = 0;
+    let mut out = vec![];
+    while i < c.len() {
+        let ch = c[i];
+        if ch.is_whitespace() { i += 1; continue; }
+        match ch {
+            '(' => { out.push(Tok::LParen); i += 1; }
+            ')' => { out.push(Tok::RParen); i += 1; }
+            ',' => { out.push(Tok::Comma); i += 1; }
+            '\'' => {
+                let mut s = String::new();
+                i += 1;
+                loop {
+                    if i >= c.len() { return Err(malformed("unexpected end of query: unterminated string literal")); }
+                    match c[i] {
+                        '\\' if i + 1 < c.len() => {
+                            s.push(match c[i + 1] { 'n' => '\n', 't' => '\t', 'r' => '\r', other => other });
+                            i += 2;
+                        }
+                        '\'' => { i += 1; break; }
+                        x => { s.push(x); i += 1; }
+                    }
+                }
+                out.push(Tok::Str(s));
+            }
+            '=' => { out.push(Tok::Op("=".into())); i += 1; }
+            '!' | '<' | '>' => {
+                let two: String = c[i..(i + 2).min(c.len())].iter().collect();
+                if ["!=", "<=", ">=", "<>"].contains(&two.as_str()) { out.push(Tok::Op(if two == "<>" { "!=".into() } else { two })); i += 2; }
+                else if ch == '!' { return Err(malformed("unexpected token: '!'")); }
+                else { out.push(Tok::Op(ch.to_string())); i += 1; }
+            }
+            _ if ch.is_ascii_digit() || (ch == '-' && i + 1 < c.len() && c[i + 1].is_ascii_digit()) => {
+                let start = i;
+                i += 1;
+                while i < c.len() && (c[i].is_ascii_alphanumeric() || matches!(c[i], '.' | ':' | '-' | '+')) { i += 1; }
+                let s: String = c[start..i].iter().collect();
+                match s.parse::<f64>() { Ok(n) => out.push(Tok::Num(n)), Err(_) => out.push(Tok::Ident(s)) }
+            }
+            _ if ch.is_alphanumeric() || ch == '_' => {
+                let start = i;
+                while i < c.len() && (c[i].is_alphanumeric() || matches!(c[i], '_' | '.')) { i += 1; }
+                out.push(Tok::Ident(c[start..i].iter().collect()));
+            }
+            _ => return Err(malformed(format!("unexpected token: '{ch}'"))),
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone)]
+pub enum Lit { Str(String), Num(f64), Bool(bool), Null, Date(String) }
+
+#[derive(Debug, Clone)]
+pub enum Cond {
+    Cmp(String, String, Lit),
+    In(String, bool, Vec<Lit>),
+    Like(String, bool, String),
+    And(Box<Cond>, Box<Cond>),
+    Or(Box<Cond>, Box<Cond>),
+    Not(Box<Cond>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub count: bool,
+    /// COUNT(field): answered as an AggregateResult row (`expr0`), not as totalSize.
+    pub count_expr: bool,
+    pub fields: Vec<String>,
+    pub object: String,
+    pub cond: Option<Cond>,
+    pub order: Vec<(String, bool, bool)>,
+    pub limit: Option<usize>,
+    pub offset: usize,
+}
+
+struct P { t: Vec<Tok>, i: usize }
+impl P {
+    fn peek(&self) -> Option<&Tok> { self.t.get(self.i) }
+    fn kw(&self, k: &str) -> bool { matches!(self.peek(), Some(Tok::Ident(s)) if s.eq_ignore_ascii_case(k)) }
+    fn eat_kw(&mut self, k: &str) -> bool { if self.kw(k) { self.i += 1; true } else { false } }
+    fn next(&mut self) -> Option<Tok> { let t = self.t.get(self.i).cloned(); self.i += 1; t }
+    fn ident(&mut self, what: &str) -> Result<String, ApiError> {
+        match self.next() { Some(Tok::Ident(s)) => Ok(s), other => Err(malformed(format!("unexpected token: {} (expecting {what})", tok_str(&other)))) }
+    }
+    fn expect(&mut self, t: Tok) -> Result<(), ApiError> {
+        let n = self.next();
+        if n.as_ref() == Some(&t) { Ok(()) } else { Err(malformed(format!("unexpected token: {}", tok_str(&n)))) }
+    }
+    fn lit(&mut self) -> Result<Lit, ApiError> {
+        match self.next() {
+            Some(Tok::Str(s)) => Ok(Lit::Str(s)),
+            Some(Tok::Num(n)) => Ok(Lit::Num(n)),
+            Some(Tok::Ident(s)) if s.eq_ignore_ascii_case("true") => Ok(Lit::Bool(true)),
+            Some(Tok::Ident(s)) if s.eq_ignore_ascii_case("false") => Ok(Lit::Bool(false)),
+            Some(Tok::Ident(s)) if s.eq_ignore_ascii_case("null") => Ok(Lit::Null),
+            Some(Tok::Ident(s)) if s.len() >= 10 && s.as_bytes()[4] == b'-' => Ok(Lit::Date(s)),
+            other => Err(malformed(format!("unexpected token: {}", tok_str(&other)))),
+        }
+    }
+    fn or(&mut self) -> Result<Cond, ApiError> {
+        let mut l = self.and()?;
+        while self.eat_kw("OR") { let r = self.and()?; l = Cond::Or(Box::new(l), Box::new(r)); }
+        Ok(l)
+    }
+    fn and(&mut self) -> Result<Cond, ApiError> {
+        let mut l = self.not()?;
+        while self.eat_kw("AND") { let r = self.not()?; l = Cond::And(Box::new(l), Box::new(r)); }
+        Ok(l)
+    }
+    fn not(&mut self) -> Result<Cond, ApiError> {
+        if self.eat_kw("NOT") { return Ok(Cond::Not(Box::new(self.not()?))); }
+        if self.peek() == Some(&Tok::LParen) {
+            self.i += 1;
+            let c = self.or()?;
+            self.expect(Tok::RParen)?;
+            return Ok(c);
+        }
+        let f = self.ident("field")?;
+        let negated = self.eat_kw("NOT");
+        if self.eat_kw("IN") {
+            self.expect(Tok::LParen)?;
+            let mut v = vec![self.lit()?];
+            while self.peek() == Some(&Tok::Comma) { self.i += 1; v.push(self.lit()?); }
+            self.expect(Tok::RParen)?;
+            return Ok(Cond::In(f, negated, v));
+        }
+        if self.eat_kw("LIKE") {
+            match self.lit()? { Lit::Str(s) => return Ok(Cond::Like(f, negated, s)), _ => return Err(malformed("LIKE needs a string")) }
+        }
+        if negated { return Err(malformed("unexpected token: NOT")); }
+        match self.next() {
+            Some(Tok::Op(op)) => Ok(Cond::Cmp(f, op, self.lit()?)),
+            other => Err(malformed(format!("unexpected token: {}", tok_str(&other)))),
+        }
+    }
+}
+
+fn tok_str(t: &Option<Tok>) -> String {
+    match t {
+        None => "<EOF>".into(),
+        Some(Tok::Ident(s)) => s.clone(), Some(Tok::Str(s)) => format!("'{s}'"), Some(Tok::Num(n)) => n.to_string(),
+        Some(Tok::Op(o)) => o.clone(), Some(Tok::LParen) => "(".into(), Some(Tok::RParen) => ")".into(), Some(Tok::Comma) => ",".into(),
+    }
+}
+
+pub fn parse(q: &str) -> Result<Query, ApiError> {
+    let mut p = P { t: lex(q)?, i: 0 };
+    if !p.eat_kw("SELECT") { return Err(malformed(format!("unexpected token: {}", tok_str(&p.peek().cloned())))); }
+    let mut fields = vec![];
+    let mut count = false;
+    let mut count_expr = false;
+    loop {
+        let f = p.ident("field")?;
+        if f.eq_ignore_ascii_case("COUNT") && p.peek() == Some(&Tok::LParen) {
+            p.i += 1;
+            if p.peek() != Some(&Tok::RParen) { p.ident("field")?; count_expr = true; }
+            p.expect(Tok::RParen)?;
+            count = true;
+        } else {
+            fields.push(f);
+        }
+        if p.peek() == Some(&Tok::Comma) { p.i += 1; } else { break; }
+    }
+    if !p.eat_kw("FROM") { return Err(malformed(format!("unexpected token: {}", tok_str(&p.peek().cloned())))); }
+    let object = p.ident("object")?;
+    let mut q = Query { count, count_expr, fields, object, cond: None, order: vec![], limit: None, offset: 0 };
+    if p.eat_kw("WHERE") { q.cond = Some(p.or()?); }
+    if p.eat_kw("ORDER") {
+        if !p.eat_kw("BY") { return Err(malformed("expecting BY")); }
+        loop {
+            let f = p.ident("field")?;
+            let desc = if p.eat_kw("DESC") { true } else { p.eat_kw("ASC"); false };
+            let mut nulls_last = desc;
+            if p.eat_kw("NULLS") { nulls_last = if p.eat_kw("LAST") { true } else { p.eat_kw("FIRST"); false }; }
+            q.order.push((f, desc, nulls_last));
+            if p.peek() == Some(&Tok::Comma) { p.i += 1; } else { break; }
+        }
+    }
+    if p.eat_kw("LIMIT") { match p.next() { Some(Tok::Num(n)) if n >= 0.0 => q.limit = Some(n as usize), o => return Err(malformed(format!("unexpected token: {}", tok_str(&o)))) } }
+    if p.eat_kw("OFFSET") { match p.next() { Some(Tok::Num(n)) if n >= 0.0 => q.offset = n as usize, o => return Err(malformed(format!("unexpected token: {}", tok_str(&o)))) } }
+    if p.i < p.t.len() { return Err(malformed(format!("unexpected token: {}", tok_str(&p.peek().cloned())))); }
+    Ok(q)
+}
+
+fn no_such_column(q: &str, f: &str, obj: &str) -> ApiError {
+    let col = q.find(f).map(|i| i + 1).unwrap_or(1);
+    ApiError::new(400, "INVALID_FIELD", format!("\n{q}\n{}^\nERROR at Row:1:Column:{col}\nNo such column '{f}' on entity '{obj}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.", " ".repeat(col.saturating_sub(1))))
+}
+
+/// Records of an object, including the virtual Organization and User objects.
+pub fn rows(org: &Org, obj: &ObjectDef) -> Vec<Record> {
+    match obj.name.as_str() {
+        "Organization" => {
+            let mut r = Map::new();
+            for (k, v) in [("Id", json!(org.id)), ("Name", json!(org.name)), ("IsSandbox", json!(org.is_sandbox)),
+                ("OrganizationType", json!(if org.is_sandbox { "Developer Edition" } else { "Enterprise Edition" })),
+                ("InstanceName", json!(org.instance_name)), ("NamespacePrefix", Value::Null), ("PrimaryContact", Value::Null),
+                ("Country", json!("US")), ("LanguageLocaleKey", json!("en_US")), ("TimeZoneSidKey", json!("America/Los_Angeles")),
+                ("DefaultLocaleSidKey", json!("en_US")), ("TrialExpirationDate", Value::Null), ("CreatedDate", json!(org.created)),
+                ("LastModifiedDate", json!(org.created)), ("SystemModstamp", json!(org.created))] { r.insert(k.into(), v); }
+            vec![r]
+        }
+        "User" => org.users.iter().map(|u| {
+            let mut r = Map::new();
+            for (k, v) in [("Id", json!(u.id)), ("Username", json!(u.username)), ("FirstName", json!(u.first_name)),
+                ("LastName", json!(u.last_name)), ("Name", json!(u.name())), ("Email", json!(u.email)),
+                ("Alias", json!(u.last_name.chars().take(8).collect::<String>().to_lowercase())), ("IsActive", json!(true)),
+                ("UserType", json!("Standard")), ("TimeZoneSidKey", json!("America/Los_Angeles")), ("LanguageLocaleKey", json!("en_US")),
+                ("LocaleSidKey", json!("en_US")), ("CompanyName", json!(org.name)), ("CreatedDate", json!(org.created)),
+                ("LastModifiedDate", json!(org.created)), ("SystemModstamp", json!(org.created))] { r.insert(k.into(), v); }
+            r
+        }).collect(),
+        _ => org.data.read().get(&obj.name).map(|t| t.records.values().cloned().collect()).unwrap_or_default(),
+    }
+}
+
+fn lookup(org: &Org, target: &ObjectDef, id: &str) -> Option<Record> {
+    match target.name.as_str() {
+        "Organization" | "User" => rows(org, target).into_iter().find(|r| r.get("Id").and_then(|v| v.as_str()) == Some(id)),
+        _ => org.data.read().get(&target.name).and_then(|t| t.records.get(id).cloned()),
+    }
+}
+
+fn cmp_val(a: &Value, b: &Lit) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Null, Lit::Null) => Some(Ordering::Equal),
+        (Value::Null, _) | (_, Lit::Null) => None,
+        (Value::Number(n), Lit::Num(m)) => n.as_f64()?.partial_cmp(m),
+        (Value::Bool(x), Lit::Bool(y)) => Some(x.cmp(y)),
+        (Value::String(s), Lit::Str(t)) => Some(s.to_lowercase().cmp(&t.to_lowercase())),
+        (Value::String(s), Lit::Date(d)) => {
+            let norm = if d.len() > 10 { crate::records::coerce_datetime_literal(d) } else { d.clone() };
+            let s = if norm.len() == 10 { &s[..s.len().min(10)] } else { s.as_str() };
+            Some(s.cmp(norm.as_str()))
+        }
+        (Value::String(s), Lit::Num(n)) => s.parse::<f64>().ok()?.partial_cmp(n),
+        _ => None,
+    }
+}
+
+fn like(s: &str, pat: &str) -> bool {
+    fn rec(s: &[char], p: &[char]) -> bool {
+        match p.first() {
+            None => s.is_empty(),
+            Some('%') => (0..=s.len()).any(|i| rec(&s[i..], &p[1..])),
+            Some('_') => !s.is_empty() && rec(&s[1..], &p[1..]),
+            Some(c) => !s.is_empty() && s[0] == *c && rec(&s[1..], &p[1..]),
+        }
+    }
+    let s: Vec<char> = s.to_lowercase().chars().collect();
+    let p: Vec<char> = pat.to_lowercase().chars().collect();
+    rec(&s, &p)
+}
+
+fn eval(c: &Cond, r: &Record) -> bool {
+    match c {
+        Cond::And(a, b) => eval(a, r) && eval(b, r),
+        Cond::Or(a, b) => eval(a, r) || eval(b, r),
+        Cond::Not(a) => !eval(a, r),
+        Cond::Cmp(f, op, lit) => {
+            let v = r.get(f).unwrap_or(&Value::Null);
+            let o = cmp_val(v, lit);
+            match op.as_str() {
+                "=" => o == Some(Ordering::Equal),
+                "!=" => o != Some(Ordering::Equal),
+                "<" => o == Some(Ordering::Less),
+                ">" => o == Some(Ordering::Greater),
+                "<=" => matches!(o, Some(Ordering::Less | Ordering::Equal)),
+                ">=" => matches!(o, Some(Ordering::Greater | Ordering::Equal)),
+                _ => false,
+            }
+        }
+        Cond::In(f, neg, lits) => {
+            let v = r.get(f).unwrap_or(&Value::Null);
+            lits.iter().any(|l| cmp_val(v, l) == Some(Ordering::Equal)) != *neg
+        }
+        Cond::Like(f, neg, p) => r.get(f).and_then(|v| v.as_str()).map(|s| like(s, p)).unwrap_or(false) != *neg,
+    }
+}
+
+/// A parent-relationship path used in WHERE (Account.Name): canonical "Rel.Field" key,
+/// the foreign-key field, the parent object and the parent field.
+type ParentRef = (String, String, std::sync::Arc<ObjectDef>, String);
+
+fn resolve_parent(org: &Org, obj: &ObjectDef, f: &str, q: &str) -> Result<ParentRef, ApiError> {
+    let (rel, pf) = f.split_once('.').ok_or_else(|| no_such_column(q, f, &obj.name))?;
+    let rf = obj.relationship(rel).ok_or_else(|| no_such_column(q, f, &obj.name))?;
+    let target = rf.reference_to.first().and_then(|t| org.object(t)).cloned().ok_or_else(|| no_such_column(q, f, &obj.name))?;
+    let tf = target.field(pf).ok_or_else(|| no_such_column(q, f, &obj.name))?.name.clone();
+    Ok((format!("{}.{tf}", rf.relationship_name.clone().unwrap_or_default()), rf.name.clone(), target, tf))
+}
+
+fn canon_cond(c: &mut Cond, org: &Org, obj: &ObjectDef, q: &str, parents: &mut Vec<ParentRef>) -> Result<(), ApiError> {
+    let mut fix = |f: &mut String| -> Result<(), ApiError> {
+        if f.contains('.') {
+            let p = resolve_parent(org, obj, f, q)?;
+            *f = p.0.clone();
+            if !parents.iter().any(|x| x.0 == p.0) { parents.push(p); }
+            return Ok(());
+        }
+        *f = obj.field(f).ok_or_else(|| no_such_column(q, f, &obj.name))?.name.clone();
+        Ok(())
+    };
+    match c {
+        Cond::And(a, b) | Cond::Or(a, b) => { canon_cond(a, org, obj, q, parents)?; canon_cond(b, org, obj, q, parents) }
+        Cond::Not(a) => canon_cond(a, org, obj, q, parents),
+        Cond::Cmp(f, _, lit) => {
+            fix(f)?;
+            // Salesforce lets an Id literal be written 15 or 18 chars long.
+            if let (Some(fd), Lit::Str(s)) = (obj.field(f), &*lit) {
+                if matches!(fd.ftype.as_str(), "id" | "reference") { if let Some(id) = crate::ids::parse(s) { *lit = Lit::Str(id); } }
+            }
+            Ok(())
+        }
+        Cond::In(f, _, lits) => {
+            fix(f)?;
+            if let Some(fd) = obj.field(f) {
+                if matches!(fd.ftype.as_str(), "id" | "reference") {
+                    for l in lits.iter_mut() { if let Lit::Str(s) = l { if let Some(id) = crate::ids::parse(s) { *s = id; } } }
+                }
+            }
+            Ok(())
+        }
+        Cond::Like(f, _, _) => fix(f),
+    }
+}
+
+pub struct QueryResult {
+    pub total: usize,
+    pub records: Vec<Value>,
+}
+
+/// Run a query for an org. `version` is used in `attributes.url`.
+pub fn execute(org: &Org, q_text: &str, version: &str) -> Result<QueryResult, ApiError> {
+    let mut q = parse(q_text)?;
+    let obj = org.object(&q.object).cloned().ok_or_else(|| ApiError::new(400, "INVALID_TYPE", format!(
+        "\n{q_text}\n^\nERROR at Row:1:Column:1\nsObject type '{}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", q.object)))?;
+    let mut parents: Vec<ParentRef> = vec![];
+    if let Some(c) = q.cond.as_mut() { canon_cond(c, org, &obj, q_text, &mut parents)?; }
+    // Resolve select list: plain fields and one-level parent relationship fields (Account.Name).
+    enum Sel { Plain(String), Parent(String, String, std::sync::Arc<ObjectDef>, String) }
+    let mut sels = vec![];
+    for f in &q.fields {
+        if let Some((rel, pf)) = f.split_once('.') {
+            let rf = obj.relationship(rel).ok_or_else(|| no_such_column(q_text, f, &obj.name))?;
+            let target = rf.reference_to.first().and_then(|t| org.object(t)).cloned().ok_or_else(|| no_such_column(q_text, f, &obj.name))?;
+            let tf = target.field(pf).ok_or_else(|| no_such_column(q_text, f, &obj.name))?.name.clone();
+            sels.push(Sel::Parent(rf.relationship_name.clone().unwrap(), rf.name.clone(), target, tf));
+        } else {
+            sels.push(Sel::Plain(obj.field(f).ok_or_else(|| no_such_column(q_text, f, &obj.name))?.name.clone()));
+        }
+    }
+    for (f, _, _) in q.order.iter_mut() {
+        *f = obj.field(f).ok_or_else(|| no_such_column(q_text, f, &obj.name))?.name.clone();
+    }
+    let mut rows: Vec<Record> = rows(org, &obj);
+    if let Some(c) = &q.cond {
+        if parents.is_empty() {
+            rows.retain(|r| eval(c, r));
+        } else {
+            rows.retain(|r| {
+                let mut aug = r.clone();
+                for (key, fk, target, tf) in &parents {
+                    let v = r.get(fk).and_then(|v| v.as_str()).and_then(|pid| lookup(org, target, pid)).and_then(|p| p.get(tf).cloned()).unwrap_or(Value::Null);
+                    aug.insert(key.clone(), v);
+                }
+                eval(c, &aug)
+            });
+        }
+    }
+    if !q.order.is_empty() {
+        rows.sort_by(|a, b| {
+            for (f, desc, nulls_last) in &q.order {
+                let (x, y) = (a.get(f).unwrap_or(&Value::Null), b.get(f).unwrap_or(&Value::Null));
+                let o = match (x.is_null(), y.is_null()) {
+                    (true, true) => Ordering::Equal,
+                    (true, false) => if *nulls_last { Ordering::Greater } else { Ordering::Less },
+                    (false, true) => if *nulls_last { Ordering::Less } else { Ordering::Greater },
+                    _ => {
+                        let o = match (x, y) {
+                            (Value::Number(m), Value::Number(n)) => m.as_f64().partial_cmp(&n.as_f64()).unwrap_or(Ordering::Equal),
+                            (Value::String(s), Value::String(t)) => s.to_lowercase().cmp(&t.to_lowercase()),
+                            (Value::Bool(s), Value::Bool(t)) => s.cmp(t),
+                            _ => Ordering::Equal,
+                        };
+                        if *desc { o.reverse() } else { o }
+                    }
+                };
+                if o != Ordering::Equal { return o; }
+            }
+            Ordering::Equal
+        });
+    }
+    let rows: Vec<Record> = rows.into_iter().skip(q.offset).take(q.limit.unwrap_or(usize::MAX)).collect();
+    if q.count && sels.is_empty() {
+        if q.count_expr {
+            return Ok(QueryResult { total: 1, records: vec![json!({"attributes": {"type": "AggregateResult"}, "expr0": rows.len()})] });
+        }
+        return Ok(QueryResult { total: rows.len(), records: vec![] });
+    }
+    let recs: Vec<Value> = rows.iter().map(|r| {
+        let mut m = Map::with_capacity(sels.len() + 1);
+        let id = r.get("Id").and_then(|v| v.as_str()).unwrap_or("");
+        m.insert("attributes".into(), json!({"type": obj.name, "url": format!("/services/data/v{version}/sobjects/{}/{id}", obj.name)}));
+        for s in &sels {
+            match s {
+                Sel::Plain(f) => { m.insert(f.clone(), r.get(f).cloned().unwrap_or(Value::Null)); }
+                Sel::Parent(rel, fk, target, tf) => {
+                    let parent = r.get(fk).and_then(|v| v.as_str()).and_then(|pid| lookup(org, target, pid));
+                    let entry = m.entry(rel.clone()).or_insert(Value::Null);
+                    if let Some(p) = parent {
+                        if entry.is_null() {
+                            let pid = p.get("Id").and_then(|v| v.as_str()).unwrap_or("");
+                            *entry = json!({"attributes": {"type": target.name, "url": format!("/services/data/v{version}/sobjects/{}/{pid}", target.name)}});
+                        }
+                        entry.as_object_mut().unwrap().insert(tf.clone(), p.get(tf).cloned().unwrap_or(Value::Null));
+                    }
+                }
+            }
+        }
+        Value::Object(m)
+    }).collect();
+    Ok(QueryResult { total: recs.len(), records: recs })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn parses() {
+        let q = parse("SELECT Id, Name FROM Account WHERE (Name = 'a\\'b' OR Industry != null) AND NOT Rating IN ('Hot','Cold') ORDER BY Name DESC NULLS LAST, Id LIMIT 10 OFFSET 2").unwrap();
+        assert_eq!(q.fields, vec!["Id", "Name"]);
+        assert_eq!(q.limit, Some(10));
+        assert_eq!(q.offset, 2);
+        assert!(parse("SELECT COUNT() FROM Contact").unwrap().count);
+        assert!(parse("SELECT FROM").is_err());
+        assert!(like("Hello World", "hello%"));
+        assert!(!like("Hello", "h_x%"));
+    }
+}

@@ -1,0 +1,173 @@
+// jsforce (unchanged, from npm) against sfemu: the OAuth 2.0 web server flow with PKCE,
+// driven like a browser (login form, consent, cookies, manual redirects), then REST calls.
+'use strict';
+const { test, before } = require('node:test');
+const assert = require('node:assert/strict');
+const jsforce = require('jsforce');
+
+const E = process.env;
+const REDIRECT = 'http://localhost:8765/oauth/callback';
+const haveEmu = !!E.SFEMU_PROD_LOGIN_URL;
+
+function newOAuth2() {
+  return new jsforce.OAuth2({
+    loginUrl: E.SFEMU_PROD_LOGIN_URL,
+    clientId: E.SFEMU_CLIENT_ID,
+    clientSecret: E.SFEMU_CLIENT_SECRET,
+    redirectUri: REDIRECT,
+    useVerifier: true,
+  });
+}
+
+// A tiny browser: keeps cookies, does not follow redirects by itself.
+class Browser {
+  constructor() { this.cookies = new Map(); }
+  async request(url, opts = {}) {
+    const headers = Object.assign({}, opts.headers || {});
+    if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const res = await fetch(url, Object.assign({}, opts, { headers, redirect: 'manual' }));
+    for (const c of res.headers.getSetCookie ? res.headers.getSetCookie() : []) {
+      const [kv] = c.split(';');
+      const i = kv.indexOf('=');
+      this.cookies.set(kv.slice(0, i).trim(), kv.slice(i + 1).trim());
+    }
+    return res;
+  }
+  // Submit the first <form> of an HTML page with its hidden inputs plus `fields`.
+  async submit(pageUrl, html, fields) {
+    const form = html.match(/<form[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/);
+    assert.ok(form, 'page has a form');
+    const data = new URLSearchParams();
+    for (const m of form[2].matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
+      data.set(m[1], m[2].replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&'));
+    }
+    for (const [k, v] of Object.entries(fields)) data.set(k, v);
+    return this.request(new URL(form[1], pageUrl).toString(), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: data.toString(),
+    });
+  }
+}
+
+async function loginAndConsent(browser, authUrl, action = 'allow') {
+  const loginPage = await browser.request(authUrl);
+  assert.equal(loginPage.status, 200);
+  const loginHtml = await loginPage.text();
+  assert.match(loginHtml, /name="username"/);
+  const consent = await browser.submit(authUrl, loginHtml, {
+    username: E.SFEMU_PROD_USERNAME, password: E.SFEMU_PROD_PASSWORD, action: 'login',
+  });
+  assert.equal(consent.status, 200);
+  const consentHtml = await consent.text();
+  assert.match(consentHtml, /Allow Access/);
+  const done = await browser.submit(authUrl, consentHtml, { action });
+  assert.equal(done.status, 302);
+  return new URL(done.headers.get('location'));
+}
+
+async function admin(path, method = 'POST') {
+  const r = await fetch(`${E.SFEMU_ADMIN_URL}${path}`, { method });
+  assert.ok(r.ok, `admin ${path}: ${r.status}`);
+  return r.json();
+}
+
+let conn;
+let oauth2;
+const browser = new Browser();
+
+before(async () => {
+  if (!haveEmu) return;
+  oauth2 = newOAuth2();
+  const url = oauth2.getAuthorizationUrl({ scope: 'api refresh_token', state: 'st-123', prompt: 'login' });
+  assert.match(url, /code_challenge=/);
+  const cb = await loginAndConsent(browser, url);
+  assert.equal(cb.origin + cb.pathname, REDIRECT);
+  assert.equal(cb.searchParams.get('state'), 'st-123');
+  conn = new jsforce.Connection({ oauth2, version: '59.0' });
+  const userInfo = await conn.authorize(cb.searchParams.get('code'));
+  assert.equal(userInfo.organizationId, E.SFEMU_PROD_ORG_ID);
+  assert.equal(userInfo.id, E.SFEMU_PROD_USER_ID);
+  assert.ok(conn.refreshToken, 'refresh token issued');
+  assert.ok(conn.instanceUrl.startsWith(E.SFEMU_HTTPS_URL));
+});
+
+test('identity URL is parsed and served', { skip: !haveEmu }, async () => {
+  const id = await conn.identity();
+  assert.equal(id.organization_id, E.SFEMU_PROD_ORG_ID);
+  assert.equal(id.user_id, E.SFEMU_PROD_USER_ID);
+  assert.equal(id.username, E.SFEMU_PROD_USERNAME);
+});
+
+test('existing session skips the login form; prompt=login forces it', { skip: !haveEmu }, async () => {
+  const o = newOAuth2();
+  const r = await browser.request(o.getAuthorizationUrl({ scope: 'api refresh_token', state: 's2' }));
+  assert.equal(r.status, 302, 'approved app + session cookie: straight back with a code');
+  const loc = new URL(r.headers.get('location'));
+  assert.equal(loc.searchParams.get('state'), 's2');
+  const c2 = new jsforce.Connection({ oauth2: o, version: '59.0' });
+  await c2.authorize(loc.searchParams.get('code'));
+  const again = await browser.request(o.getAuthorizationUrl({ state: 's3', prompt: 'login' }));
+  assert.equal(again.status, 200);
+  assert.match(await again.text(), /name="password"/);
+});
+
+test('deny answers error=access_denied with state', { skip: !haveEmu }, async () => {
+  const b = new Browser();
+  const loc = await loginAndConsent(b, newOAuth2().getAuthorizationUrl({ state: 'deny-me', prompt: 'consent' }), 'deny');
+  assert.equal(loc.searchParams.get('error'), 'access_denied');
+  assert.equal(loc.searchParams.get('state'), 'deny-me');
+});
+
+test('PKCE is enforced and codes are single use', { skip: !haveEmu }, async () => {
+  const o = newOAuth2();
+  const r = await browser.request(o.getAuthorizationUrl({ scope: 'api refresh_token' }));
+  const code = new URL(r.headers.get('location')).searchParams.get('code');
+  const wrong = newOAuth2(); // different code verifier
+  await assert.rejects(wrong.requestToken(code), (e) => e.name === 'invalid_grant');
+  // the failed exchange consumed the code
+  await assert.rejects(o.requestToken(code), (e) => e.name === 'invalid_grant');
+});
+
+test('CRUD, upsert, query, describe', { skip: !haveEmu }, async () => {
+  const acc = conn.sobject('Account');
+  const created = await acc.create({ Name: 'JS Acme' });
+  assert.equal(created.success, true);
+  const rec = await acc.retrieve(created.id);
+  assert.equal(rec.Name, 'JS Acme');
+  await acc.update({ Id: created.id, Name: 'JS Acme 2' });
+  const q = await conn.query(`SELECT Id, Name FROM Account WHERE Id = '${created.id}'`);
+  assert.equal(q.totalSize, 1);
+  assert.equal(q.records[0].Name, 'JS Acme 2');
+  const ext = `js-${Date.now()}`;
+  const up1 = await conn.sobject('Contact').upsert({ LastName: 'Up', Insight_Id__c: ext }, 'Insight_Id__c');
+  assert.equal(up1.success, true);
+  const up2 = await conn.sobject('Contact').upsert({ LastName: 'Up 2', Insight_Id__c: ext }, 'Insight_Id__c');
+  assert.equal(up2.success, true);
+  const c = await conn.query(`SELECT Id, LastName FROM Contact WHERE Insight_Id__c = '${ext}'`);
+  assert.equal(c.totalSize, 1);
+  assert.equal(c.records[0].LastName, 'Up 2');
+  const many = await conn.sobject('Account').create([{ Name: 'Bulk A' }, { Name: 'Bulk B' }, { Name: '' }]);
+  assert.deepEqual(many.map((r) => r.success), [true, true, false]);
+  assert.equal(many[2].errors[0].statusCode, 'REQUIRED_FIELD_MISSING');
+  const d = await conn.sobject('Contact').describe();
+  assert.equal(d.name, 'Contact');
+  assert.ok(d.fields.some((f) => f.name === 'Insight_Id__c' && f.externalId));
+  await acc.destroy(created.id);
+  await assert.rejects(acc.retrieve(created.id), (e) => e.errorCode === 'NOT_FOUND');
+});
+
+test('refresh after the access token expires, then revoke', { skip: !haveEmu }, async () => {
+  const before = conn.accessToken;
+  let refreshed = 0;
+  conn.on('refresh', () => { refreshed += 1; });
+  await admin(`/orgs/${E.SFEMU_PROD_ORG_ID}/faults/expire-tokens`);
+  const q = await conn.query('SELECT Id FROM Account LIMIT 1');
+  assert.ok(q.done);
+  assert.equal(refreshed, 1);
+  assert.notEqual(conn.accessToken, before);
+  const rt = conn.refreshToken;
+  await oauth2.revokeToken(rt);
+  await assert.rejects(oauth2.refreshToken(rt), (e) => e.name === 'invalid_grant' && /expired access\/refresh token/.test(e.message));
+  await assert.rejects(conn.query('SELECT Id FROM Account LIMIT 1'));
+});

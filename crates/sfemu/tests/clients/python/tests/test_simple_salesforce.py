@@ -1,0 +1,155 @@
+"""simple-salesforce (unchanged, from PyPI) against sfemu over HTTPS."""
+import uuid
+
+import pytest
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import (
+    SalesforceExpiredSession,
+    SalesforceMalformedRequest,
+    SalesforceMoreThanOneRecord,
+    SalesforceRefusedRequest,
+    SalesforceResourceNotFound,
+)
+
+
+def uid():
+    return uuid.uuid4().hex[:12]
+
+
+def test_create_get_update_delete(sf):
+    res = sf.Account.create({"Name": "Py Acme", "Industry": "Technology"})
+    assert res["success"] is True and res["errors"] == []
+    acc_id = res["id"]
+    assert len(acc_id) == 18 and acc_id.startswith("001")
+    rec = sf.Account.get(acc_id)
+    assert rec["attributes"]["type"] == "Account"
+    assert rec["attributes"]["url"].endswith(f"/sobjects/Account/{acc_id}")
+    assert rec["Name"] == "Py Acme" and rec["Industry"] == "Technology"
+    assert sf.Account.update(acc_id, {"Name": "Py Acme 2"}) == 204
+    assert sf.Account.get(acc_id)["Name"] == "Py Acme 2"
+    assert sf.Account.delete(acc_id) == 204
+    with pytest.raises(SalesforceResourceNotFound):
+        sf.Account.get(acc_id)
+
+
+def test_upsert_new_and_existing(sf):
+    ext = "py-" + uid()
+    assert sf.Contact.upsert(f"Insight_Id__c/{ext}", {"LastName": "Upserted"}) == 201
+    assert sf.Contact.upsert(f"Insight_Id__c/{ext}", {"LastName": "Upserted Again"}) in (200, 204)
+    rec = sf.Contact.get_by_custom_id("Insight_Id__c", ext)
+    assert rec["LastName"] == "Upserted Again"
+    assert rec["Insight_Id__c"] == ext
+
+
+def test_more_than_one_record_300(sf):
+    ext = "dup-" + uid()
+    sf.Account.create({"Name": "Dup 1", "Insight_Id__c": ext})
+    sf.Account.create({"Name": "Dup 2", "Insight_Id__c": ext})
+    with pytest.raises(SalesforceMoreThanOneRecord) as e:
+        sf.Account.upsert(f"Insight_Id__c/{ext}", {"Name": "Dup 3"})
+    assert e.value.status == 300
+    assert len(e.value.content) == 2 and all("/sobjects/Account/001" in u for u in e.value.content)
+
+
+def test_query_pagination(sf):
+    tag = "page-" + uid()
+    records = [{"attributes": {"type": "Survey_Response__c"}, "Name": f"{tag}-{i}", "Survey_Name__c": tag, "Score__c": i}
+               for i in range(450)]
+    for i in range(0, len(records), 200):
+        res = sf.restful("composite/sobjects", method="POST", json={"allOrNone": True, "records": records[i:i + 200]})
+        assert all(r["success"] for r in res)
+    soql = f"SELECT Id, Name, Score__c FROM Survey_Response__c WHERE Survey_Name__c = '{tag}' ORDER BY Score__c"
+    hdr = {"Sforce-Query-Options": "batchSize=200"}
+    first = sf.query(soql, headers=hdr)
+    assert first["totalSize"] == 450 and first["done"] is False and len(first["records"]) == 200
+    assert first["nextRecordsUrl"].startswith("/services/data/v59.0/query/01g")
+    second = sf.query_more(first["nextRecordsUrl"], identifier_is_url=True, headers=hdr)
+    assert len(second["records"]) == 200 and second["done"] is False
+    everything = sf.query_all(soql, headers=hdr)
+    assert everything["totalSize"] == 450 and len(everything["records"]) == 450 and everything["done"] is True
+    assert [r["Score__c"] for r in everything["records"]] == [float(i) for i in range(450)]
+    count = sf.query(f"SELECT COUNT() FROM Survey_Response__c WHERE Survey_Name__c = '{tag}'")
+    assert count["totalSize"] == 450 and count["records"] == []
+
+
+def test_describe(sf):
+    d = sf.Account.describe()
+    assert d["name"] == "Account" and d["keyPrefix"] == "001"
+    names = {f["name"] for f in d["fields"]}
+    assert {"Id", "Name", "Industry", "Insight_Id__c"} <= names
+    g = sf.describe()
+    assert g["encoding"] == "UTF-8" and g["maxBatchSize"] == 200
+    assert {"Account", "Contact", "Lead", "Case", "Opportunity", "Survey_Response__c"} <= {s["name"] for s in g["sobjects"]}
+
+
+def test_limits_and_usage_counting(sf, admin):
+    admin.reset_usage()
+    lim = sf.limits()
+    assert lim["DailyApiRequests"]["Max"] >= lim["DailyApiRequests"]["Remaining"]
+    sf.query("SELECT Id FROM Account LIMIT 1")
+    sf.query("SELECT Id FROM Contact LIMIT 1")
+    assert admin.usage()["used"] == 3
+    assert sf.api_usage["api-usage"].used == 3
+
+
+def test_request_limit_exceeded(sf, admin):
+    u = admin.usage()
+    admin.set_usage(used=u["max"])
+    try:
+        with pytest.raises(SalesforceRefusedRequest) as e:
+            sf.query("SELECT Id FROM Account")
+        assert e.value.content[0]["errorCode"] == "REQUEST_LIMIT_EXCEEDED"
+        assert e.value.content[0]["message"] == "TotalRequests Limit exceeded."
+    finally:
+        admin.reset_usage()
+
+
+def test_is_sandbox(sf, sandbox_sf):
+    assert sf.is_sandbox() is False
+    assert sandbox_sf.is_sandbox() is True
+    org = sandbox_sf.query("SELECT Id, IsSandbox, Name FROM Organization")["records"][0]
+    assert org["Name"] == "Acme Sandbox" and org["Id"].startswith("00D")
+
+
+def test_orgs_are_isolated(sf, sandbox_sf):
+    name = "only-prod-" + uid()
+    sf.Account.create({"Name": name})
+    assert sf.query(f"SELECT Id FROM Account WHERE Name = '{name}'")["totalSize"] == 1
+    assert sandbox_sf.query(f"SELECT Id FROM Account WHERE Name = '{name}'")["totalSize"] == 0
+
+
+def test_malformed_request_400(sf):
+    with pytest.raises(SalesforceMalformedRequest) as e:
+        sf.Account.create({"NoSuchField__c": "x", "Name": "x"})
+    assert e.value.content[0]["errorCode"] == "INVALID_FIELD"
+    with pytest.raises(SalesforceMalformedRequest) as e:
+        sf.Contact.create({"FirstName": "No last name"})
+    assert e.value.content[0]["errorCode"] == "REQUIRED_FIELD_MISSING"
+    assert e.value.content[0]["fields"] == ["LastName"]
+    with pytest.raises(SalesforceMalformedRequest) as e:
+        sf.Account.create({"Name": "x" * 256})
+    assert e.value.content[0]["errorCode"] == "STRING_TOO_LONG"
+    with pytest.raises(SalesforceMalformedRequest) as e:
+        sf.Survey_Response__c.create({"Name": "x", "Status__c": "Bogus"})
+    assert e.value.content[0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    with pytest.raises(SalesforceMalformedRequest) as e:
+        sf.query("SELECT Nope FROM Account")
+    assert e.value.content[0]["errorCode"] == "INVALID_FIELD"
+    ext = "uniq-" + uid()
+    sf.Contact.create({"LastName": "U1", "Insight_Id__c": ext})
+    with pytest.raises(SalesforceMalformedRequest) as e:
+        sf.Contact.create({"LastName": "U2", "Insight_Id__c": ext})
+    assert e.value.content[0]["errorCode"] == "DUPLICATE_VALUE"
+
+
+def test_expired_session_401(prod_token):
+    bad = Salesforce(instance_url=prod_token["instance_url"], session_id="00Dxx!bogus", version="59.0")
+    with pytest.raises(SalesforceExpiredSession) as e:
+        bad.query("SELECT Id FROM Account")
+    assert e.value.content == [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
+
+
+def test_not_found_404(sf):
+    with pytest.raises(SalesforceResourceNotFound) as e:
+        sf.Account.get("001000000000000AAA")
+    assert e.value.content[0]["errorCode"] == "NOT_FOUND"

@@ -1,0 +1,74 @@
+#![allow(dead_code)]
+use serde_json::{json, Value};
+use sfemu::{Emulator, EmulatorConfig};
+
+pub struct T {
+    pub emu: Emulator,
+    pub http: reqwest::Client,
+    pub base: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub prod_org: String,
+    pub sandbox_org: String,
+}
+
+pub async fn start_with(cfg: EmulatorConfig) -> T {
+    let emu = Emulator::start(cfg, "127.0.0.1:0".parse().unwrap(), None).await.unwrap();
+    let lines = emu.startup_lines();
+    let app = lines.iter().find(|l| l["event"] == "connected_app").unwrap().clone();
+    let orgs: Vec<&Value> = lines.iter().filter(|l| l["event"] == "org").collect();
+    T {
+        base: emu.http_url(),
+        http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        client_id: app["client_id"].as_str().unwrap().into(),
+        client_secret: app["client_secret"].as_str().unwrap().into(),
+        prod_org: orgs.iter().find(|o| o["is_sandbox"] == false).unwrap()["id"].as_str().unwrap().into(),
+        sandbox_org: orgs.iter().find(|o| o["is_sandbox"] == true).unwrap()["id"].as_str().unwrap().into(),
+        emu,
+    }
+}
+
+pub async fn start() -> T { start_with(EmulatorConfig::default_demo()).await }
+
+pub struct Session { pub token: String, pub instance_url: String, pub body: Value }
+
+impl T {
+    pub async fn password_token(&self, login: &str, user: &str, pass: &str) -> reqwest::Response {
+        self.http.post(format!("{login}/services/oauth2/token")).form(&[
+            ("grant_type", "password"), ("client_id", &self.client_id), ("client_secret", &self.client_secret),
+            ("username", user), ("password", pass),
+        ]).send().await.unwrap()
+    }
+    pub async fn login(&self) -> Session {
+        let r = self.password_token(&self.base, "demo@acme.example", "demo-password-1").await;
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.unwrap();
+        Session { token: body["access_token"].as_str().unwrap().into(), instance_url: body["instance_url"].as_str().unwrap().into(), body }
+    }
+    pub async fn sandbox_login(&self) -> Session {
+        let r = self.password_token(&format!("{}/sandbox", self.base), "demo@acme.example.sandbox", "demo-password-1").await;
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.unwrap();
+        Session { token: body["access_token"].as_str().unwrap().into(), instance_url: body["instance_url"].as_str().unwrap().into(), body }
+    }
+    /// REST call relative to {instance_url}/services/data/v59.0 ; returns (status, headers, json-or-null)
+    pub async fn call(&self, s: &Session, method: &str, path: &str, body: Option<Value>) -> (u16, reqwest::header::HeaderMap, Value) {
+        let url = if path.starts_with("/services") { format!("{}{path}", s.instance_url) } else { format!("{}/services/data/v59.0{path}", s.instance_url) };
+        let mut rb = self.http.request(method.parse().unwrap(), url).bearer_auth(&s.token);
+        if let Some(b) = body { rb = rb.json(&b); }
+        let r = rb.send().await.unwrap();
+        let st = r.status().as_u16();
+        let h = r.headers().clone();
+        let text = r.text().await.unwrap();
+        (st, h, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(json!(text)) })
+    }
+    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let mut rb = self.http.request(method.parse().unwrap(), format!("{}/_emulator{path}", self.base));
+        if let Some(b) = body { rb = rb.json(&b); }
+        rb.send().await.unwrap().json().await.unwrap()
+    }
+}
+
+pub fn keys(v: &Value) -> std::collections::BTreeSet<String> {
+    v.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+}

@@ -1,0 +1,152 @@
+//! OAuth 2.0 wire formats, checked field by field against Salesforce's documentation.
+mod common;
+use base64::Engine;
+use common::*;
+use hmac::Mac;
+use serde_json::{json, Value};
+
+fn form_fields(html: &str) -> Vec<(String, String)> {
+    html.match_indices("<input type=\"hidden\" name=\"").map(|(i, _)| {
+        let rest = &html[i + 27..];
+        let name = &rest[..rest.find('"').unwrap()];
+        let v0 = rest.find("value=\"").unwrap() + 7;
+        let val = &rest[v0..v0 + rest[v0..].find('"').unwrap()];
+        (name.to_string(), val.replace("&amp;", "&").replace("&quot;", "\""))
+    }).collect()
+}
+
+#[tokio::test]
+async fn password_grant_token_response_is_documented_shape() {
+    let t = start().await;
+    let s = t.login().await;
+    // Documented username-password response: id, issued_at, instance_url, signature, access_token, token_type.
+    assert_eq!(keys(&s.body), ["access_token", "id", "instance_url", "issued_at", "signature", "token_type"].iter().map(|s| s.to_string()).collect());
+    assert_eq!(s.body["token_type"], "Bearer");
+    let id = s.body["id"].as_str().unwrap();
+    assert!(id.starts_with(&format!("{}/id/{}/005", t.base, t.prod_org)), "{id}");
+    let issued = s.body["issued_at"].as_str().unwrap();
+    assert!(issued.len() == 13 && issued.bytes().all(|b| b.is_ascii_digit()));
+    // signature = Base64(HMAC-SHA256(client_secret, id + issued_at))
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(t.client_secret.as_bytes()).unwrap();
+    mac.update(format!("{id}{issued}").as_bytes());
+    assert_eq!(s.body["signature"], base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()));
+    assert!(s.body["access_token"].as_str().unwrap().starts_with(&t.prod_org[..15]));
+    assert_eq!(s.instance_url, format!("{}/org/{}", t.base, t.prod_org));
+    t.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn oauth_error_bodies() {
+    let t = start().await;
+    let bad = t.password_token(&t.base, "demo@acme.example", "wrong").await;
+    assert_eq!(bad.status(), 400);
+    assert_eq!(bad.json::<Value>().await.unwrap(), json!({"error": "invalid_grant", "error_description": "authentication failure"}));
+    // a sandbox user cannot log in at the production login host
+    let wrong_host = t.password_token(&t.base, "demo@acme.example.sandbox", "demo-password-1").await;
+    assert_eq!(wrong_host.json::<Value>().await.unwrap()["error_description"], "authentication failure");
+    let r = t.http.post(format!("{}/services/oauth2/token", t.base)).form(&[("grant_type", "password"), ("client_id", "nope"), ("client_secret", "x"), ("username", "a"), ("password", "b")]).send().await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"error": "invalid_client_id", "error_description": "client identifier invalid"}));
+    let r = t.http.post(format!("{}/services/oauth2/token", t.base)).form(&[("grant_type", "password"), ("client_id", &t.client_id), ("client_secret", "wrong"), ("username", "a"), ("password", "b")]).send().await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"error": "invalid_client", "error_description": "invalid client credentials"}));
+    let r = t.http.post(format!("{}/services/oauth2/token", t.base)).form(&[("grant_type", "refresh_token"), ("client_id", &t.client_id), ("client_secret", &t.client_secret), ("refresh_token", "5Aepnope")]).send().await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"error": "invalid_grant", "error_description": "expired access/refresh token"}));
+    let r = t.http.post(format!("{}/services/oauth2/token", t.base)).form(&[("grant_type", "magic"), ("client_id", &t.client_id)]).send().await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"error": "unsupported_grant_type", "error_description": "grant type not supported"}));
+    t.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn web_server_flow_pkce_refresh_revoke_and_expiry() {
+    let t = start().await;
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_provider(jar).build().unwrap();
+    let verifier = "a-very-long-code-verifier-0123456789-0123456789-0123456789";
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(<sha2::Sha256 as sha2::Digest>::digest(verifier.as_bytes()));
+    let redirect = "http://localhost:9/cb";
+    let auth_url = format!("{}/sandbox/services/oauth2/authorize?{}", t.base, serde_urlencoded::to_string([
+        ("response_type", "code"), ("client_id", t.client_id.as_str()), ("redirect_uri", redirect), ("state", "xyz"),
+        ("code_challenge", challenge.as_str()), ("code_challenge_method", "S256"), ("scope", "api refresh_token"),
+    ]).unwrap());
+    let login = browser.get(&auth_url).send().await.unwrap();
+    assert_eq!(login.status(), 200);
+    let html = login.text().await.unwrap();
+    assert!(html.contains("name=\"username\"") && html.contains("name=\"password\""));
+    let mut f = form_fields(&html);
+    f.retain(|(k, _)| k != "action");
+    f.extend([("action".into(), "login".into()), ("username".into(), "demo@acme.example.sandbox".into()), ("password".into(), "demo-password-1".into())]);
+    let consent = browser.post(format!("{}/sandbox/services/oauth2/authorize", t.base)).form(&f).send().await.unwrap();
+    let html = consent.text().await.unwrap();
+    assert!(html.contains("Allow"), "{html}");
+    let mut f = form_fields(&html);
+    f.push(("action".into(), "allow".into()));
+    let done = browser.post(format!("{}/sandbox/services/oauth2/authorize", t.base)).form(&f).send().await.unwrap();
+    assert_eq!(done.status(), 302);
+    let loc = url::Url::parse(done.headers()["location"].to_str().unwrap()).unwrap();
+    let q: std::collections::HashMap<_, _> = loc.query_pairs().into_owned().collect();
+    assert_eq!(q["state"], "xyz");
+    let code = q["code"].clone();
+    let token_url = format!("{}/sandbox/services/oauth2/token", t.base);
+    let exchange = |verifier: &'static str, code: String| {
+        let (c, s, u) = (t.client_id.clone(), t.client_secret.clone(), token_url.clone());
+        let http = t.http.clone();
+        async move {
+            http.post(u).form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("client_id", c.as_str()), ("client_secret", s.as_str()), ("redirect_uri", redirect), ("code_verifier", verifier)]).send().await.unwrap()
+        }
+    };
+    let r = exchange(verifier, code.clone()).await;
+    assert_eq!(r.status(), 200);
+    let tok: Value = r.json().await.unwrap();
+    // Documented web server flow response.
+    assert_eq!(keys(&tok), ["access_token", "id", "instance_url", "issued_at", "refresh_token", "scope", "signature", "token_type"].iter().map(|s| s.to_string()).collect());
+    assert_eq!(tok["scope"], "api refresh_token");
+    assert!(tok["id"].as_str().unwrap().starts_with(&format!("{}/sandbox/id/{}", t.base, t.sandbox_org)));
+    // single use
+    let again = exchange(verifier, code).await;
+    assert_eq!(again.json::<Value>().await.unwrap(), json!({"error": "invalid_grant", "error_description": "invalid authorization code"}));
+    // identity URL
+    let at = tok["access_token"].as_str().unwrap();
+    let id: Value = t.http.get(tok["id"].as_str().unwrap()).bearer_auth(at).send().await.unwrap().json().await.unwrap();
+    assert_eq!(id["organization_id"], t.sandbox_org.as_str());
+    assert_eq!(id["username"], "demo@acme.example.sandbox");
+    // refresh: no new refresh token in the response
+    let rt = tok["refresh_token"].as_str().unwrap();
+    let r: Value = t.http.post(&token_url).form(&[("grant_type", "refresh_token"), ("refresh_token", rt), ("client_id", &t.client_id), ("client_secret", &t.client_secret)]).send().await.unwrap().json().await.unwrap();
+    assert_eq!(keys(&r), ["access_token", "id", "instance_url", "issued_at", "scope", "signature", "token_type"].iter().map(|s| s.to_string()).collect());
+    // token expiry -> INVALID_SESSION_ID
+    let s = Session { token: r["access_token"].as_str().unwrap().into(), instance_url: r["instance_url"].as_str().unwrap().into(), body: r.clone() };
+    assert_eq!(t.call(&s, "GET", "/limits", None).await.0, 200);
+    t.admin("POST", &format!("/orgs/{}/faults/expire-tokens", t.sandbox_org), None).await;
+    let (st, _, body) = t.call(&s, "GET", "/limits", None).await;
+    assert_eq!(st, 401);
+    assert_eq!(body, json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]));
+    // revoke the refresh token -> refresh fails
+    let rv = t.http.post(format!("{}/sandbox/services/oauth2/revoke", t.base)).form(&[("token", rt)]).send().await.unwrap();
+    assert_eq!(rv.status(), 200);
+    let r: Value = t.http.post(&token_url).form(&[("grant_type", "refresh_token"), ("refresh_token", rt), ("client_id", &t.client_id), ("client_secret", &t.client_secret)]).send().await.unwrap().json().await.unwrap();
+    assert_eq!(r["error"], "invalid_grant");
+    // wrong PKCE verifier
+    let r = browser.get(&auth_url).send().await.unwrap();
+    assert_eq!(r.status(), 302, "session cookie + prior approval skip login and consent");
+    let loc = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    let code = loc.query_pairs().find(|(k, _)| k == "code").unwrap().1.to_string();
+    let bad = exchange("not-the-verifier", code).await;
+    assert_eq!(bad.json::<Value>().await.unwrap(), json!({"error": "invalid_grant", "error_description": "invalid code verifier"}));
+    // prompt=login forces the form even with a session
+    let r = browser.get(format!("{auth_url}&prompt=login")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    t.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn configurable_token_lifetime() {
+    let mut cfg = sfemu::EmulatorConfig::default_demo();
+    cfg.token_lifetime_secs = 1;
+    let t = start_with(cfg).await;
+    let s = t.login().await;
+    assert_eq!(t.call(&s, "GET", "/sobjects", None).await.0, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (st, _, body) = t.call(&s, "GET", "/sobjects", None).await;
+    assert_eq!(st, 401);
+    assert_eq!(body[0]["errorCode"], "INVALID_SESSION_ID");
+    t.emu.shutdown().await;
+}

@@ -1,0 +1,298 @@
+//! REST wire formats: records, errors, upsert status codes, collections, composite,
+//! query pagination, limits, faults.
+mod common;
+use common::*;
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn versions_resources_and_sobject_crud() {
+    let t = start().await;
+    let s = t.login().await;
+    let v: Value = t.http.get(format!("{}/services/data/", t.base)).send().await.unwrap().json().await.unwrap();
+    let v59 = v.as_array().unwrap().iter().find(|e| e["version"] == "59.0").unwrap();
+    assert_eq!(v59, &json!({"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"}));
+    let (st, _, res) = t.call(&s, "GET", "", None).await;
+    assert_eq!(st, 200);
+    assert_eq!(res["sobjects"], "/services/data/v59.0/sobjects");
+
+    let (st, h, created) = t.call(&s, "POST", "/sobjects/Account", Some(json!({"Name": "Wire Co", "NumberOfEmployees": 12}))).await;
+    assert_eq!(st, 201);
+    assert!(h["sforce-limit-info"].to_str().unwrap().starts_with("api-usage="));
+    assert_eq!(keys(&created), ["errors", "id", "success"].iter().map(|s| s.to_string()).collect());
+    let id = created["id"].as_str().unwrap();
+    let (st, _, rec) = t.call(&s, "GET", &format!("/sobjects/Account/{id}"), None).await;
+    assert_eq!(st, 200);
+    assert_eq!(rec.as_object().unwrap().keys().next().unwrap(), "attributes");
+    assert_eq!(rec["attributes"], json!({"type": "Account", "url": format!("/services/data/v59.0/sobjects/Account/{id}")}));
+    assert_eq!(rec["NumberOfEmployees"], 12);
+    assert!(rec["CreatedDate"].as_str().unwrap().ends_with("+0000"));
+    // 15-char id works too
+    assert_eq!(t.call(&s, "GET", &format!("/sobjects/Account/{}", &id[..15]), None).await.0, 200);
+    let (st, _, body) = t.call(&s, "PATCH", &format!("/sobjects/Account/{id}"), Some(json!({"Name": "Wire Co 2"}))).await;
+    assert_eq!((st, body), (204, Value::Null));
+    let (_, _, rec) = t.call(&s, "GET", &format!("/sobjects/Account/{id}?fields=Name"), None).await;
+    assert_eq!(rec["Name"], "Wire Co 2");
+    let (_, _, upd) = t.call(&s, "GET", "/sobjects/Account/updated/?start=2000-01-01T00:00:00%2B00:00&end=2100-01-01T00:00:00%2B00:00", None).await;
+    assert_eq!(upd["ids"], json!([id]));
+    assert_eq!(t.call(&s, "DELETE", &format!("/sobjects/Account/{id}"), None).await.0, 204);
+    let (_, _, del) = t.call(&s, "GET", "/sobjects/Account/deleted/?start=2000-01-01T00:00:00Z&end=2100-01-01T00:00:00Z", None).await;
+    assert_eq!(del["deletedRecords"][0]["id"], id);
+    let (_, _, agg) = t.call(&s, "GET", "/query?q=SELECT+COUNT(Id)+FROM+Contact", None).await;
+    assert_eq!(agg["records"][0], json!({"attributes": {"type": "AggregateResult"}, "expr0": 0}));
+    let (st, _, body) = t.call(&s, "GET", &format!("/sobjects/Account/{id}"), None).await;
+    assert_eq!(st, 404);
+    assert_eq!(body, json!([{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]));
+    t.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn error_bodies_match_salesforce() {
+    let t = start().await;
+    let s = t.login().await;
+    let e = |code: &str, v: &Value| assert_eq!(v[0]["errorCode"], code, "{v}");
+    let (st, _, b) = t.call(&s, "POST", "/sobjects/Account", Some(json!({"Name": "x", "Bogus": 1}))).await;
+    assert_eq!(st, 400);
+    assert_eq!(b, json!([{"message": "No such column 'Bogus' on sobject of type Account", "errorCode": "INVALID_FIELD"}]));
+    let (_, _, b) = t.call(&s, "POST", "/sobjects/Opportunity", Some(json!({"Name": "Deal"}))).await;
+    assert_eq!(b, json!([{"message": "Required fields are missing: [StageName, CloseDate]", "errorCode": "REQUIRED_FIELD_MISSING", "fields": ["StageName", "CloseDate"]}]));
+    let (_, _, b) = t.call(&s, "POST", "/sobjects/Account", Some(json!({"Name": "y".repeat(300)}))).await;
+    e("STRING_TOO_LONG", &b);
+    assert_eq!(b[0]["fields"], json!(["Name"]));
+    let (_, _, b) = t.call(&s, "POST", "/sobjects/Account", Some(json!({"Name": "x", "AnnualRevenue": "lots"}))).await;
+    e("JSON_PARSER_ERROR", &b);
+    let (_, _, b) = t.call(&s, "POST", "/sobjects/Account", Some(json!({"Name": "x", "AnnualRevenue": true}))).await;
+    e("INVALID_TYPE_ON_FIELD_IN_RECORD", &b);
+    let (_, _, b) = t.call(&s, "POST", "/sobjects/Survey_Response__c", Some(json!({"Name": "x", "Status__c": "Nope"}))).await;
+    assert_eq!(b, json!([{"message": "Status: bad value for restricted picklist field: Nope", "errorCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "fields": ["Status__c"]}]));
+    let (_, _, b) = t.call(&s, "POST", "/sobjects/Account", Some(json!({"Name": "x", "CreatedDate": "2020-01-01T00:00:00Z"}))).await;
+    e("INVALID_FIELD_FOR_INSERT_UPDATE", &b);
+    let (st, _, b) = t.call(&s, "GET", "/sobjects/Account/003000000000000AAA", None).await;
+    assert_eq!(st, 400);
+    e("MALFORMED_ID", &b);
+    let (st, _, b) = t.call(&s, "GET", "/sobjects/Account/xyz", None).await;
+    assert_eq!(st, 404);
+    e("NOT_FOUND", &b);
+    let (st, _, b) = t.call(&s, "GET", "/sobjects/NoSuchThing__c/describe", None).await;
+    assert_eq!(st, 404);
+    e("NOT_FOUND", &b);
+    let r = t.http.post(format!("{}/services/data/v59.0/sobjects/Account", s.instance_url)).bearer_auth(&s.token).header("content-type", "application/json").body("{bad json").send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    e("JSON_PARSER_ERROR", &r.json().await.unwrap());
+    let (_, _, _) = t.call(&s, "POST", "/sobjects/Contact", Some(json!({"LastName": "A", "Insight_Id__c": "same"}))).await;
+    let (_, _, b) = t.call(&s, "POST", "/sobjects/Contact", Some(json!({"LastName": "B", "Insight_Id__c": "SAME"}))).await;
+    e("DUPLICATE_VALUE", &b);
+    assert!(b[0]["message"].as_str().unwrap().starts_with("duplicate value found: Insight_Id__c duplicates value on record with id: 003"));
+    let (st, _, b) = t.call(&s, "GET", "/query?q=SELECT+Nope+FROM+Account", None).await;
+    assert_eq!(st, 400);
+    e("INVALID_FIELD", &b);
+    let (_, _, b) = t.call(&s, "GET", "/query?q=SELECT+Id+FROM+Nope", None).await;
+    e("INVALID_TYPE", &b);
+    let (_, _, b) = t.call(&s, "GET", "/query?q=SELECT+Id+FROMM+Account", None).await;
+    e("MALFORMED_QUERY", &b);
+    t.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn upsert_status_codes() {
+    let t = start().await;
+    let s = t.login().await;
+    let (st, _, b) = t.call(&s, "PATCH", "/sobjects/Contact/Insight_Id__c/u-1", Some(json!({"LastName": "One"}))).await;
+    assert_eq!(st, 201);
+    assert_eq!(keys(&b), ["created", "errors", "id", "success"].iter().map(|s| s.to_string()).collect());
+    assert_eq!(b["created"], true);
+    let (st, _, b2) = t.call(&s, "PATCH", "/sobjects/Contact/Insight_Id__c/u-1", Some(json!({"LastName": "Two"}))).await;
+    assert_eq!((st, b2["created"].clone(), b2["id"].clone()), (200, json!(false), b["id"].clone()));
+    // before API v46.0 an update by upsert answered 204
+    let (st, _, _) = t.call(&s, "PATCH", "/services/data/v45.0/sobjects/Contact/Insight_Id__c/u-1", Some(json!({"LastName": "Three"}))).await;
+    assert_eq!(st, 204);
+    let (st, _, b) = t.call(&s, "PATCH", "/sobjects/Contact/Insight_Id__c/u-missing?updateOnly=true", Some(json!({"LastName": "X"}))).await;
+    assert_eq!(st, 404);
+    assert_eq!(b[0]["errorCode"], "NOT_FOUND");
+    for n in ["a", "b"] { t.call(&s, "POST", "/sobjects/Account", Some(json!({"Name": n, "Insight_Id__c": "multi"}))).await; }
+    let (st, _, b) = t.call(&s, "PATCH", "/sobjects/Account/Insight_Id__c/multi", Some(json!({"Name": "c"}))).await;
+    assert_eq!(st, 300);
+    assert_eq!(b.as_array().unwrap().len(), 2);
+    let (st, _, b) = t.call(&s, "GET", "/sobjects/Contact/Insight_Id__c/u-1", None).await;
+    assert_eq!((st, b["LastName"].clone()), (200, json!("Three")));
+    t.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn collections_and_composite() {
+    let t = start().await;
+    let s = t.login().await;
+    let recs = json!({"allOrNone": false, "records": [
+        {"attributes": {"type": "Account"}, "Name": "C1"},
+        {"attributes": {"type": "Account"}},
+        {"attributes": {"type": "Contact"}, "LastName": "C3"},
+    ]});
+    let (st, _, b) = t.call(&s, "POST", "/composite/sobjects", Some(recs.clone())).await;
+    assert_eq!(st, 200);
+    assert_eq!(b[0]["success"], true);
+    assert_eq!(b[1], json!({"success": false, "errors": [{"statusCode": "REQUIRED_FIELD_MISSING", "message": "Required fields are missing: [Name]", "fields": ["Name"]}]}));
+    assert_eq!(b[2]["success"], true);
+    let mut all = recs.clone();
+    all["allOrNone"] = json!(true);
+    let (_, _, b) = t.call(&s, "POST", "/composite/sobjects", Some(all)).await;
+    assert_eq!(b[0]["errors"][0]["statusCode"], "ALL_OR_NONE_OPERATION_ROLLED_BACK");
+    let (_, _, q) = t.call(&s, "GET", "/query?q=SELECT+COUNT()+FROM+Account", None).await;
+    assert_eq!(q["totalSize"], 1, "the all-or-none batch was rolled back");
+    let big = json!({"records": (0..201).map(|i| json!({"attributes": {"type": "Account"}, "Name": format!("n{i}")})).collect::<Vec<_>>()});
+    let (st, _, b) = t.call(&s, "POST", "/composite/sobjects", Some(big)).await;
+    assert_eq!((st, b[0]["errorCode"].clone()), (400, json!("EXCEEDED_ID_LIMIT")));
+    let up = json!({"allOrNone": false, "records": [
+        {"attributes": {"type": "Contact"}, "Insight_Id__c": "c-1", "LastName": "A"},
+        {"attributes": {"type": "Contact"}, "Insight_Id__c": "c-2", "LastName": "B"},
+    ]});
+    let (_, _, b) = t.call(&s, "PATCH", "/composite/sobjects/Contact/Insight_Id__c", Some(up.clone())).await;
+    assert_eq!((b[0]["created"].clone(), b[1]["created"].clone()), (json!(true), json!(true)));
+    let (_, _, b2) = t.call(&s, "PATCH", "/composite/sobjects/Contact/Insight_Id__c", Some(up)).await;
+    assert_eq!((b2[0]["created"].clone(), b2[0]["id"].clone()), (json!(false), b[0]["id"].clone()));
+    let upd = json!({"records": [{"attributes": {"type": "Contact"}, "id": b[0]["id"], "LastName": "AA"}]});
+    let (_, _, b3) = t.call(&s, "PATCH", "/composite/sobjects", Some(upd)).await;
+    assert_eq!(b3[0]["success"], true);
+
+    let comp = json!({"allOrNone": true, "compositeRequest": [
+        {"method": "POST", "url": "/services/data/v59.0/sobjects/Account", "referenceId": "newAcc", "body": {"Name": "Comp"}},
+        {"method": "POST", "url": "/services/data/v59.0/sobjects/Contact", "referenceId": "newCon", "body": {"LastName": "K", "AccountId": "@{newAcc.id}"}},
+        {"method": "GET", "url": "/services/data/v59.0/sobjects/Contact/@{newCon.id}", "referenceId": "getCon"},
+    ]});
+    let (st, _, b) = t.call(&s, "POST", "/composite", Some(comp)).await;
+    assert_eq!(st, 200);
+    let r = b["compositeResponse"].as_array().unwrap();
+    assert_eq!(r.iter().map(|x| x["httpStatusCode"].as_u64().unwrap()).collect::<Vec<_>>(), vec![201, 201, 200]);
+    assert_eq!(keys(&r[0]), ["body", "httpHeaders", "httpStatusCode", "referenceId"].iter().map(|s| s.to_string()).collect());
+    assert_eq!(r[2]["body"]["AccountId"], r[0]["body"]["id"]);
+    let (_, _, q) = t.call(&s, "GET", "/query?q=SELECT+Id,Account.Name+FROM+Contact+WHERE+LastName='K'", None).await;
+    assert_eq!(q["records"][0]["Account"]["Name"], "Comp");
+    let (_, _, q) = t.call(&s, "GET", "/query?q=SELECT+Id,LastName+FROM+Contact+WHERE+Account.Name='comp'", None).await;
+    assert_eq!((q["totalSize"].clone(), q["records"][0]["LastName"].clone()), (json!(1), json!("K")));
+    t.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn query_pagination_and_shapes() {
+    let t = start().await;
+    let s = t.login().await;
+    for chunk in 0..3 {
+        let recs: Vec<Value> = (0..200).map(|i| json!({"attributes": {"type": "Lead"}, "LastName": format!("L{:04}", chunk * 200 + i), "Company": "Co"})).collect();
+        let (_, _, b) = t.call(&s, "POST", "/composite/sobjects", Some(json!({"records": recs}))).await;
+        assert!(b.as_array().unwrap().iter().all(|r| r["success"] == true));
+    }
+    let r = t.http.get(format!("{}/services/data/v59.0/query?q=SELECT+Id,LastName+FROM+Lead+ORDER+BY+LastName+DESC", s.instance_url))
+        .bearer_auth(&s.token).header("Sforce-Query-Options", "batchSize=250").send().await.unwrap();
+    let p1: Value = r.json().await.unwrap();
+    assert_eq!(keys(&p1), ["done", "nextRecordsUrl", "records", "totalSize"].iter().map(|s| s.to_string()).collect());
+    assert_eq!((p1["totalSize"].clone(), p1["done"].clone(), p1["records"].as_array().unwrap().len()), (json!(600), json!(false), 250));
+    assert_eq!(p1["records"][0]["LastName"], "L0599");
+    let next = p1["nextRecordsUrl"].as_str().unwrap();
+    assert!(next.starts_with("/services/data/v59.0/query/01g") && next.ends_with("-250"), "{next}");
+    let (_, _, p2) = t.call(&s, "GET", next, None).await;
+    let (_, _, p3) = t.call(&s, "GET", p2["nextRecordsUrl"].as_str().unwrap(), None).await;
+    assert_eq!((p3["done"].clone(), p3["records"].as_array().unwrap().len()), (json!(true), 100));
+    assert!(p3.get("nextRecordsUrl").is_none());
+    let (_, _, d) = t.call(&s, "GET", "/query?q=SELECT+Id+FROM+Lead", None).await;
+    assert_eq!((d["done"].clone(), d["records"].as_array().unwrap().len()), (json!(true), 600), "default batch is 2000");
+    let (_, _, o) = t.call(&s, "GET", "/query?q=SELECT+Id,+IsSandbox,+Name+FROM+Organization", None).await;
+    assert_eq!(o["records"][0]["Name"], "Acme Production");
+    assert_eq!(o["records"][0]["IsSandbox"], false);
+    let (_, _, u) = t.call(&s, "GET", "/query?q=SELECT+Id,Username,Email+FROM+User+WHERE+Username+LIKE+'demo%25'", None).await;
+    assert_eq!(u["totalSize"], 1);
+    let (_, _, w) = t.call(&s, "GET", "/query?q=SELECT+Id+FROM+Lead+WHERE+(LastName+%3D+'L0001'+OR+LastName+IN+('L0002','L0003'))+AND+Company+!%3D+'x'+LIMIT+2", None).await;
+    assert_eq!(w["totalSize"], 2);
+    let (_, _, a) = t.call(&s, "GET", "/query?q=SELECT+COUNT()+FROM+Lead+WHERE+CreatedDate+>+2000-01-01T00:00:00Z", None).await;
+    assert_eq!(a["totalSize"], 600);
+    let (_, _, z) = t.call(&s, "GET", "/query?q=SELECT+COUNT()+FROM+Lead+WHERE+CreatedDate+<+2000-01-01T00:00:00Z", None).await;
+    assert_eq!(z["totalSize"], 0);
+    let (_, _, off) = t.call(&s, "GET", "/query?q=SELECT+LastName+FROM+Lead+ORDER+BY+LastName+LIMIT+3+OFFSET+10", None).await;
+    assert_eq!(off["records"].as_array().unwrap().iter().map(|r| r["LastName"].as_str().unwrap()).collect::<Vec<_>>(), vec!["L0010", "L0011", "L0012"]);
+    t.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn limits_usage_and_request_limit_exceeded() {
+    let mut cfg = sfemu::EmulatorConfig::default_demo();
+    cfg.orgs[0].api_daily_limit = Some(5);
+    let t = start_with(cfg).await;
+    let s = t.login().await;
+    let (st, h, l) = t.call(&s, "GET", "/limits", None).await;
+    assert_eq!(st, 200);
+    assert_eq!(h["sforce-limit-info"], "api-usage=1/5");
+    assert_eq!(l["DailyApiRequests"], json!({"Max": 5, "Remaining": 4}));
+    for _ in 0..4 { t.call(&s, "GET", "/sobjects", None).await; }
+    let (st, h, b) = t.call(&s, "GET", "/sobjects", None).await;
+    assert_eq!(st, 403);
+    assert_eq!(h["sforce-limit-info"], "api-usage=5/5");
+    assert_eq!(b, json!([{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]));
+    let u = t.admin("GET", &format!("/orgs/{}/usage", t.prod_org), None).await;
+    assert_eq!((u["used"].clone(), u["max"].clone()), (json!(5), json!(5)));
+    t.admin("POST", &format!("/orgs/{}/usage/reset", t.prod_org), None).await;
+    // the sandbox org has its own budget
+    let sb = t.sandbox_login().await;
+    let (_, h, _) = t.call(&sb, "GET", "/sobjects", None).await;
+    assert_eq!(h["sforce-limit-info"], "api-usage=1/100000");
+    // a composite request counts once
+    t.call(&s, "POST", "/composite", Some(json!({"compositeRequest": [
+        {"method": "GET", "url": "/services/data/v59.0/limits", "referenceId": "a"},
+        {"method": "GET", "url": "/services/data/v59.0/limits", "referenceId": "b"}]}))).await;
+    assert_eq!(t.admin("GET", &format!("/orgs/{}/usage", t.prod_org), None).await["used"], 1);
+    t.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn fault_injection() {
+    let t = start().await;
+    let s = t.login().await;
+    let f = format!("/orgs/{}/faults", t.prod_org);
+    t.admin("PUT", &f, Some(json!({"error_rate": 1.0}))).await;
+    let (st, _, b) = t.call(&s, "GET", "/limits", None).await;
+    assert_eq!((st, b[0]["errorCode"].clone()), (503, json!("SERVER_UNAVAILABLE")));
+    t.admin("PUT", &f, Some(json!({"force_limit_exceeded": true}))).await;
+    assert_eq!(t.call(&s, "GET", "/limits", None).await.0, 403);
+    t.admin("PUT", &f, Some(json!({"drop_rate": 1.0}))).await;
+    let r = t.http.get(format!("{}/services/data/v59.0/limits", s.instance_url)).bearer_auth(&s.token).send().await;
+    let failed = match r { Err(_) => true, Ok(resp) => resp.bytes().await.is_err() };
+    assert!(failed, "connection should be dropped");
+    t.admin("PUT", &f, Some(json!({"latency_ms": 150}))).await;
+    let start = std::time::Instant::now();
+    assert_eq!(t.call(&s, "GET", "/limits", None).await.0, 200);
+    assert!(start.elapsed().as_millis() >= 150);
+    t.admin("DELETE", &f, None).await;
+    // revoke all refresh tokens
+    let n = t.admin("POST", &format!("/orgs/{}/faults/revoke-refresh-tokens", t.prod_org), None).await;
+    assert!(n["revoked"].is_u64());
+    t.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn https_listener_serves_with_generated_ca() {
+    let emu = sfemu::Emulator::start(sfemu::EmulatorConfig::default_demo(), "127.0.0.1:0".parse().unwrap(), Some("127.0.0.1:0".parse().unwrap())).await.unwrap();
+    let pem = std::fs::read(emu.ca_pem_path().unwrap()).unwrap();
+    let client = reqwest::Client::builder().add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap()).build().unwrap();
+    for host in [emu.https_url().unwrap(), emu.https_url().unwrap().replace("127.0.0.1", "localhost")] {
+        let v: Value = client.get(format!("{host}/services/data")).send().await.unwrap().json().await.unwrap();
+        assert!(v.as_array().unwrap().len() > 10);
+    }
+    assert!(emu.production_login_url().starts_with("https://"));
+    assert!(emu.sandbox_login_url().ends_with("/sandbox"));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn record_browser_create_and_edit() {
+    let t = start().await;
+    let b = format!("{}/_emulator/orgs/{}/browser", t.base, t.prod_org);
+    let r = t.http.get(&b).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("Survey Responses"));
+    let r = t.http.post(format!("{b}/Account")).form(&[("Name", "Browser Co"), ("Rating", "Warm")]).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    let r = t.http.post(format!("{}{loc}", t.base)).form(&[("Name", "Browser Co 2"), ("Rating", "Hot")]).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let page = t.http.get(format!("{b}/Account")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Browser Co 2"));
+    let bad = t.http.post(format!("{b}/Account")).form(&[("Rating", "Hot")]).send().await.unwrap().text().await.unwrap();
+    assert!(bad.contains("REQUIRED_FIELD_MISSING"));
+    t.emu.shutdown().await;
+}
