@@ -8,6 +8,9 @@ use crate::{now_ms, Result, Store};
 pub struct Session {
     pub account: Account,
     pub csrf_token: String,
+    /// The account's Salesforce link needs its owner to sign in again: every
+    /// page shows a banner.
+    pub link_needs_reauthentication: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -17,6 +20,7 @@ struct SessionRow {
     name: String,
     created_at: i64,
     csrf_token: String,
+    link_status: Option<String>,
 }
 
 impl Store {
@@ -36,8 +40,9 @@ impl Store {
     /// The live session with this token hash, if any.
     pub async fn session(&self, token_hash: &str) -> Result<Option<Session>> {
         let row = sqlx::query_as::<_, SessionRow>(
-            "SELECT a.id, a.email, a.name, a.created_at, s.csrf_token
+            "SELECT a.id, a.email, a.name, a.created_at, s.csrf_token, l.status AS link_status
              FROM sessions s JOIN accounts a ON a.id = s.account_id
+             LEFT JOIN salesforce_links l ON l.account_id = a.id
              WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
         .bind(token_hash)
@@ -47,6 +52,7 @@ impl Store {
         Ok(row.map(|r| Session {
             account: Account { id: r.id, email: r.email, name: r.name, created_at: r.created_at },
             csrf_token: r.csrf_token,
+            link_needs_reauthentication: r.link_status.as_deref() == Some("needs_reauth"),
         }))
     }
 

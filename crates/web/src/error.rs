@@ -22,6 +22,8 @@ pub enum WebError {
     Conflict(String),
     #[error("{0}")]
     Gone(String),
+    #[error("{0}")]
+    Unavailable(String),
     #[error("The form was sent from an old or foreign page. Reload the page and try again.")]
     CsrfMismatch,
     #[error("That request is too large (at most {} KiB).", crate::MAX_BODY_BYTES / 1024)]
@@ -42,6 +44,7 @@ impl WebError {
             WebError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::Gone(_) => StatusCode::GONE,
+            WebError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::Store(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

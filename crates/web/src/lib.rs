@@ -10,6 +10,7 @@ mod auth;
 mod error;
 mod pages;
 mod public;
+mod salesforce;
 mod secrets;
 mod state;
 mod time_fmt;
@@ -37,6 +38,29 @@ pub struct Config {
     /// missing key, a malformed one, or one that does not open this
     /// database's secrets stops the server at start with a clear message.
     pub secret_key: Option<String>,
+    /// The Salesforce connected app; without it the link pages say who to ask.
+    pub salesforce: Option<SalesforceConfig>,
+}
+
+/// The connected app registered in Salesforce for this Insight server, and
+/// the login hosts (Salesforce's own, or the emulator's in tests and demos).
+#[derive(Clone)]
+pub struct SalesforceConfig {
+    pub client_id: String,
+    pub client_secret: String,
+    pub production_login_url: String,
+    pub sandbox_login_url: String,
+}
+
+impl std::fmt::Debug for SalesforceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SalesforceConfig")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("production_login_url", &self.production_login_url)
+            .field("sandbox_login_url", &self.sandbox_login_url)
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -57,6 +81,7 @@ impl Config {
             public_url: None,
             session_lifetime: Duration::from_secs(14 * 24 * 3600),
             secret_key: None,
+            salesforce: None,
         }
     }
 }
@@ -80,12 +105,18 @@ impl Application {
     }
 
     pub async fn build_with_store(config: Config, store: store::Store) -> anyhow::Result<Application> {
-        let sealer = store::sealed::Sealer::from_encoded_key(config.secret_key.as_deref())?;
-        let store = store.with_sealer(sealer);
-        store.check_secret_key().await?;
         let listener = tokio::net::TcpListener::bind(config.bind)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
+        Self::build_on(listener, config, store).await
+    }
+
+    /// Builds on a listener bound beforehand, for when something else (the
+    /// demo's emulator, a test) must know Insight's address first.
+    pub async fn build_on(listener: tokio::net::TcpListener, config: Config, store: store::Store) -> anyhow::Result<Application> {
+        let sealer = store::sealed::Sealer::from_encoded_key(config.secret_key.as_deref())?;
+        let store = store.with_sealer(sealer);
+        store.check_secret_key().await?;
         let addr = listener.local_addr()?;
         let public_url = config
             .public_url
@@ -93,7 +124,17 @@ impl Application {
             .unwrap_or_else(|| format!("http://{addr}"))
             .trim_end_matches('/')
             .to_string();
-        let state = AppState::new(store, public_url, config.session_lifetime);
+        let salesforce = match &config.salesforce {
+            Some(sf) => Some(app::SalesforceSettings::new(
+                sf.client_id.clone(),
+                sf.client_secret.clone(),
+                &format!("{public_url}/salesforce/callback"),
+                &sf.production_login_url,
+                &sf.sandbox_login_url,
+            )?),
+            None => None,
+        };
+        let state = AppState::new(store, public_url, config.session_lifetime, salesforce);
         let router = router(state.clone());
         Ok(Application { listener, router, state })
     }
@@ -122,6 +163,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::router())
         .merge(public::router())
         .merge(api::router())
+        .merge(salesforce::router())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .fallback(|| async { WebError::NotFound })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -10,12 +10,20 @@ pub struct AppState {
     pub responses: ResponseWriter,
     pub public_url: Arc<str>,
     pub session_lifetime: Duration,
+    pub salesforce: Option<Arc<app::SalesforceSettings>>,
 }
 
 impl AppState {
-    pub fn new(store: Store, public_url: String, session_lifetime: Duration) -> AppState {
+    pub fn new(store: Store, public_url: String, session_lifetime: Duration, salesforce: Option<app::SalesforceSettings>) -> AppState {
         let responses = store.response_writer();
-        AppState { store, responses, public_url: public_url.into(), session_lifetime }
+        AppState { store, responses, public_url: public_url.into(), session_lifetime, salesforce: salesforce.map(Arc::new) }
+    }
+
+    /// The Salesforce settings, or the error that says none are configured.
+    pub fn salesforce(&self) -> Result<&app::SalesforceSettings, crate::error::WebError> {
+        self.salesforce.as_deref().ok_or_else(|| {
+            crate::error::WebError::Unavailable(app::link::LinkError::NotConfigured.to_string())
+        })
     }
 
     /// True when people reach the server over HTTPS, so cookies are `Secure`.

@@ -25,6 +25,7 @@ pub const CSRF_FIELD: &str = "csrf";
 pub struct CurrentAccount {
     pub account: Account,
     pub csrf: String,
+    pub link_needs_reauthentication: bool,
 }
 
 impl FromRequestParts<AppState> for CurrentAccount {
@@ -37,7 +38,11 @@ impl FromRequestParts<AppState> for CurrentAccount {
             return Err(WebError::SignInRequired(next));
         };
         match state.store.session(&secrets::hash(&token)).await? {
-            Some(session) => Ok(CurrentAccount { account: session.account, csrf: session.csrf_token }),
+            Some(session) => Ok(CurrentAccount {
+                account: session.account,
+                csrf: session.csrf_token,
+                link_needs_reauthentication: session.link_needs_reauthentication,
+            }),
             None => Err(WebError::SignInRequired(next)),
         }
     }

@@ -74,6 +74,7 @@ pub fn page(title: &str, who: Option<&CurrentAccount>, body: Markup) -> Markup {
                     nav {
                         @if who.is_some() {
                             a href="/projects" { "My Projects" }
+                            a href="/salesforce" { "Salesforce" }
                             a href="/account" { "Account" }
                         }
                     }
@@ -86,6 +87,12 @@ pub fn page(title: &str, who: Option<&CurrentAccount>, body: Markup) -> Markup {
                     } @else {
                         a href="/signin" { "Sign in" }
                         a href="/signup" { "Sign up" }
+                    }
+                }
+                @if who.is_some_and(|w| w.link_needs_reauthentication) {
+                    div.flash.error #reauth-banner role="alert" style="border-radius:0;margin:0" {
+                        "Your Salesforce link needs you to sign in to Salesforce again; surveys that use it are paused (nothing is lost). "
+                        a href="/salesforce/link" { "Sign in again" }
                     }
                 }
                 main { (body) }

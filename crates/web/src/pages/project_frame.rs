@@ -72,8 +72,7 @@ pub fn header(project: &Project, access: Access, tab: Tab) -> Markup {
     }
 }
 
-/// The Survey view's Tools menu. The Salesforce entries arrive with the
-/// Salesforce link; until then the menu says so rather than hiding it.
+/// The Survey view's Tools menu.
 fn tools_menu(project: &Project, access: Access) -> Markup {
     let base = format!("/projects/{}", project.id);
     html! {
@@ -88,7 +87,8 @@ fn tools_menu(project: &Project, access: Access) -> Markup {
                     a href={(base) "/settings"} { "Rename or delete project" }
                 }
                 div.group { "Salesforce" }
-                span.disabled title="The Salesforce link is not available yet" { "Setup Link to Salesforce Account (coming soon)" }
+                a href={"/salesforce/link?return_to=" (base) "/salesforce"} { "Setup Link to Salesforce Account" }
+                a href={(base) "/salesforce"} { "Salesforce status of this project" }
             }
         }
     }

@@ -120,3 +120,133 @@ pub fn hidden_value(html: &str, name: &str) -> Option<String> {
     let start = html.find(&marker)? + marker.len();
     Some(html[start..].chars().take_while(|c| *c != '"').collect())
 }
+
+/// An Insight server whose Salesforce login hosts are a local emulator's,
+/// with the emulator's connected app accepting only Insight's callback URL.
+pub struct WithSalesforce {
+    pub app: TestApp,
+    pub emulator: sfemu::Emulator,
+}
+
+pub async fn spawn_app_with_emulator(db: TestDatabase) -> WithSalesforce {
+    let key = store::sealed::Sealer::generate_key();
+    let store = db.store().await.with_sealer(store::sealed::Sealer::from_encoded_key(Some(&key)).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let mut emu_config = sfemu::EmulatorConfig::default_demo();
+    emu_config.connected_apps[0].callback_urls = vec![format!("{url}/salesforce/callback")];
+    let (client_id, client_secret) = (emu_config.connected_apps[0].client_id.clone(), emu_config.connected_apps[0].client_secret.clone());
+    let emulator = sfemu::Emulator::start(emu_config, "127.0.0.1:0".parse().unwrap(), None).await.expect("start emulator");
+    let mut config = web::Config::new(db.url.clone(), "127.0.0.1:0".parse().unwrap());
+    config.secret_key = Some(key);
+    config.salesforce = Some(web::SalesforceConfig {
+        client_id,
+        client_secret,
+        production_login_url: emulator.production_login_url(),
+        sandbox_login_url: emulator.sandbox_login_url(),
+    });
+    let app = web::Application::build_on(listener, config, store.clone()).await.expect("build app");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        let _ = rx.await;
+    }));
+    WithSalesforce { app: TestApp { url, _db: db, store, shutdown: Some(tx) }, emulator }
+}
+
+pub async fn apps_with_emulator() -> Vec<WithSalesforce> {
+    let mut all = Vec::new();
+    for db in TestDatabase::all().await {
+        all.push(spawn_app_with_emulator(db).await);
+    }
+    all
+}
+
+/// The action and hidden fields of the form with this id.
+pub fn form(html: &str, id: &str) -> (String, Vec<(String, String)>) {
+    let start = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no form {id} in {html}"));
+    let open = html[..start].rfind("<form").expect("form tag");
+    let end = open + html[open..].find("</form>").expect("form end");
+    let body = &html[open..end];
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let marker = format!("{name}=\"");
+        let i = tag.find(&marker)? + marker.len();
+        Some(unescape(&tag[i..i + tag[i..].find('"')?]))
+    };
+    let form_tag = &body[..body.find('>').unwrap()];
+    let action = attr(form_tag, "action").unwrap_or_default();
+    let mut fields = Vec::new();
+    for input in body.split("<input").skip(1) {
+        let tag = &input[..input.find('>').unwrap_or(input.len())];
+        if attr(tag, "type").as_deref() == Some("hidden") {
+            if let (Some(n), Some(v)) = (attr(tag, "name"), attr(tag, "value")) {
+                fields.push((n, v));
+            }
+        }
+    }
+    (action, fields)
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
+fn absolute(base: &str, location: &str) -> String {
+    if location.starts_with("http") {
+        location.to_string()
+    } else {
+        let origin: String = base.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
+        format!("{origin}{location}")
+    }
+}
+
+/// What became of a Salesforce sign-in driven like a person would.
+pub struct SignInOutcome {
+    /// The emulator showed its login form (it did even with a session cookie).
+    pub saw_login_form: bool,
+    /// Insight's answer to the callback.
+    pub callback: Response,
+}
+
+impl Browser {
+    /// Setup Link → Sign In → the Salesforce login page → consent → back.
+    pub async fn link_salesforce(&self, sandbox: bool, username: &str, password: &str, allow: bool) -> SignInOutcome {
+        let mut fields = vec![("my_domain", ""), ("return_to", "/salesforce")];
+        if sandbox {
+            fields.push(("sandbox", "on"));
+        }
+        let r = self.submit("/salesforce/link", "/salesforce/link", &fields).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign-in starts with a redirect to Salesforce");
+        let authorize = r.headers()["location"].to_str().unwrap().to_string();
+        let page = self.client.get(&authorize).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK, "authorize shows a page");
+        let html = page.text().await.unwrap();
+        let saw_login_form = html.contains("id=\"login_form\"");
+        let mut html = html;
+        let mut answered = None;
+        if saw_login_form {
+            let (action, mut hidden) = form(&html, "login_form");
+            hidden.push(("username".into(), username.into()));
+            hidden.push(("password".into(), password.into()));
+            let r = self.client.post(absolute(&authorize, &action)).form(&hidden).send().await.unwrap();
+            // An app the user approved before is not asked about again.
+            if r.status().is_redirection() {
+                answered = Some(r);
+            } else {
+                html = r.text().await.unwrap();
+            }
+        }
+        let r = match answered {
+            Some(r) => r,
+            None => {
+                let (action, mut hidden) = form(&html, "consent_form");
+                hidden.push(("action".into(), if allow { "allow" } else { "deny" }.into()));
+                self.client.post(absolute(&authorize, &action)).form(&hidden).send().await.unwrap()
+            }
+        };
+        assert!(r.status().is_redirection(), "consent redirects back to Insight");
+        let back = r.headers()["location"].to_str().unwrap().to_string();
+        assert!(back.starts_with(&self.base), "back to Insight's callback: {back}");
+        let callback = self.client.get(&back).send().await.unwrap();
+        SignInOutcome { saw_login_form, callback }
+    }
+}

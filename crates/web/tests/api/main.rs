@@ -4,3 +4,4 @@ mod accounts;
 mod api_tokens;
 mod projects;
 mod respondents;
+mod salesforce_link;

@@ -1,0 +1,289 @@
+//! Linking an account to a Salesforce org: starting the sign-in, finishing it
+//! on the callback, testing the connection, and unlinking. A failed sign-in
+//! never touches the link already in place.
+
+use crate::SalesforceSettings;
+use domain::Environment;
+use salesforce::{SalesforceError, PkceVerifier};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use store::links::{NewLink, OAuthFlow};
+use store::sealed::Secret;
+use store::{now_ms, Store, StoreError};
+
+/// A sign-in must come back within this long (Salesforce's authorization
+/// codes live 15 minutes; the page should not wait longer than that).
+pub const SIGN_IN_MAX_AGE_MS: i64 = 15 * 60 * 1000;
+
+/// Every way linking can fail, in words for the person linking.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("This Insight server has no Salesforce connected app configured. Ask your administrator to set INSIGHT_SALESFORCE_CLIENT_ID and INSIGHT_SALESFORCE_CLIENT_SECRET.")]
+    NotConfigured,
+    #[error("\"{0}\" is not a My Domain URL. Use the https:// address of your org's My Domain, e.g. https://yourcompany.my.salesforce.com, or leave it empty.")]
+    BadMyDomain(String),
+    #[error("Salesforce's answer did not carry the sign-in's state, so it cannot be trusted. Start the sign-in again from Setup Link to Salesforce Account.")]
+    StateMissing,
+    #[error("This sign-in was already completed, has expired (after 15 minutes), or was not started here. Start the sign-in again from Setup Link to Salesforce Account.")]
+    StateUnknown,
+    #[error("This sign-in was started in another browser session. Start it again in this browser.")]
+    StateFromAnotherSession,
+    #[error("You declined to give Insight access in Salesforce, so nothing was linked. To link, sign in again and choose Allow.")]
+    Denied,
+    #[error("Salesforce refused the sign-in code ({0}): it expired or was already used. Sign in again.")]
+    CodeRejected(String),
+    #[error("Salesforce could not be reached at {0}. Check the address (and the Sandbox Environment box), then try again.")]
+    Unreachable(String),
+    #[error("Salesforce answered with an error: {0}")]
+    Salesforce(String),
+    #[error("This account is not linked to Salesforce.")]
+    NotLinked,
+    #[error("Salesforce no longer accepts this link's sign-in (the refresh token was revoked or expired). Sign in to Salesforce again from Setup Link to Salesforce Account; paused work resumes then.")]
+    NeedsReauthentication,
+    #[error("Insight could not save the link: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl LinkError {
+    fn from_salesforce(e: SalesforceError, login_url: &str) -> LinkError {
+        match e {
+            SalesforceError::Unreachable(_) => LinkError::Unreachable(login_url.to_string()),
+            SalesforceError::RefreshTokenRevoked { .. } => LinkError::NeedsReauthentication,
+            other => LinkError::Salesforce(other.to_string()),
+        }
+    }
+}
+
+fn state_hash(state: &str) -> String {
+    hex::encode(Sha256::digest(state.as_bytes()))
+}
+
+/// Starts a sign-in: remembers its state (bound to this browser session) and
+/// PKCE verifier, and returns the Salesforce authorize URL to send the
+/// browser to.
+#[allow(clippy::too_many_arguments)]
+pub async fn start_sign_in(
+    store: &Store,
+    settings: &SalesforceSettings,
+    account_id: i64,
+    session_hash: &str,
+    environment: Environment,
+    my_domain: Option<&str>,
+    return_to: &str,
+) -> Result<String, LinkError> {
+    let login_url = settings.login_url(environment, my_domain)?;
+    let request = salesforce::oauth::authorization_request(&settings.app, &login_url).map_err(|e| LinkError::Salesforce(e.to_string()))?;
+    let flow = OAuthFlow {
+        session_hash: session_hash.to_string(),
+        account_id,
+        pkce_verifier: Secret::new(request.pkce_verifier.expose()),
+        login_url: login_url.to_string(),
+        requested_environment: environment,
+        return_to: return_to.to_string(),
+        created_at: now_ms(),
+    };
+    store.create_oauth_flow(&state_hash(&request.state), &flow).await?;
+    tracing::info!(account = account_id, environment = environment.as_str(), "Salesforce sign-in started");
+    Ok(request.url.to_string())
+}
+
+/// What Salesforce sends back to the callback URL.
+#[derive(Debug, Deserialize, Default)]
+pub struct CallbackParams {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum Finished {
+    Linked {
+        return_to: String,
+        /// The Sandbox Environment box said one thing, the org another.
+        environment_mismatch: bool,
+    },
+}
+
+/// Finishes a sign-in: checks the state, exchanges the code (with the PKCE
+/// verifier), asks Salesforce who signed in to which org, and stores the link.
+pub async fn finish_sign_in(
+    store: &Store,
+    settings: &SalesforceSettings,
+    account_id: i64,
+    session_hash: &str,
+    params: CallbackParams,
+) -> Result<Finished, LinkError> {
+    let state = params.state.as_deref().filter(|s| !s.is_empty()).ok_or(LinkError::StateMissing)?;
+    let flow = store.take_oauth_flow(&state_hash(state), SIGN_IN_MAX_AGE_MS).await?.ok_or(LinkError::StateUnknown)?;
+    if flow.session_hash != session_hash || flow.account_id != account_id {
+        return Err(LinkError::StateFromAnotherSession);
+    }
+    if let Some(error) = params.error.as_deref() {
+        return Err(match error {
+            "access_denied" => LinkError::Denied,
+            other => LinkError::Salesforce(format!("{other}: {}", params.error_description.as_deref().unwrap_or(""))),
+        });
+    }
+    let code = params.code.as_deref().filter(|c| !c.is_empty()).ok_or_else(|| LinkError::Salesforce("the answer carried no authorization code".into()))?;
+    let login_url = url::Url::parse(&flow.login_url).map_err(|e| LinkError::Salesforce(e.to_string()))?;
+    let verifier = PkceVerifier::new(flow.pkce_verifier.expose());
+    let tokens = salesforce::oauth::exchange_code(&settings.http, &settings.app, &login_url, code, &verifier).await.map_err(|e| match e {
+        SalesforceError::OAuth { ref error, ref description, .. } if error.to_string() == "invalid_grant" => {
+            LinkError::CodeRejected(description.clone())
+        }
+        other => LinkError::from_salesforce(other, &flow.login_url),
+    })?;
+    let refresh_token = tokens.refresh_token.clone().ok_or_else(|| {
+        LinkError::Salesforce("Salesforce returned no refresh token: the connected app must allow the refresh_token scope".into())
+    })?;
+    let identity = salesforce::oauth::identity(&settings.http, &tokens.id, &tokens.access_token)
+        .await
+        .map_err(|e| LinkError::from_salesforce(e, &flow.login_url))?;
+    let org = org_facts(settings, &tokens).await.map_err(|e| LinkError::from_salesforce(e, tokens.instance_url.as_str()))?;
+
+    let environment = Environment::from_is_sandbox(org.is_sandbox);
+    let previous = store.link(account_id).await?;
+    let kind = if previous.is_some() { "relinked" } else { "linked" };
+    let detail = format!(
+        "{} org {} ({}) as {}{}",
+        environment.as_str(),
+        org.name,
+        identity.organization_id,
+        identity.username,
+        if environment != flow.requested_environment { format!("; the Sandbox Environment box said {}", flow.requested_environment.as_str()) } else { String::new() }
+    );
+    let link = NewLink {
+        account_id,
+        environment,
+        requested_environment: flow.requested_environment,
+        login_url: flow.login_url.clone(),
+        org_id: identity.organization_id.to_string(),
+        org_name: org.name.clone(),
+        instance_url: tokens.instance_url.to_string(),
+        sf_user_id: identity.user_id.to_string(),
+        sf_username: identity.username.clone(),
+        sf_display_name: identity.display_name.clone(),
+        identity_url: tokens.id.url.to_string(),
+        refresh_token: Secret::new(refresh_token.expose()),
+        access_token: Secret::new(tokens.access_token.expose()),
+        linked_by: account_id,
+        api_used: org.api_usage.map(|u| u.0),
+        api_max: org.api_usage.map(|u| u.1),
+    };
+    // The old refresh token is about to be forgotten: revoke it so it does
+    // not outlive the link (best effort; the new link stands either way).
+    let old_tokens = match &previous {
+        Some(_) => store.link_tokens(account_id).await?,
+        None => None,
+    };
+    store.save_link(&link, kind, &detail).await?;
+    settings.sessions.forget(account_id);
+    if let Some(old) = old_tokens {
+        if old.refresh_token.expose() != refresh_token.expose() {
+            if let Ok(old_login) = url::Url::parse(&old.login_url) {
+                if let Err(e) = salesforce::oauth::revoke(&settings.http, &old_login, old.refresh_token.expose()).await {
+                    tracing::warn!(account = account_id, error = %e, "could not revoke the replaced refresh token");
+                }
+            }
+        }
+    }
+    tracing::info!(account = account_id, org = %identity.organization_id, environment = environment.as_str(), "Salesforce linked");
+    Ok(Finished::Linked { return_to: flow.return_to, environment_mismatch: environment != flow.requested_environment })
+}
+
+/// What Insight reads of an org when linking or testing.
+#[derive(Debug, Clone)]
+pub struct OrgFacts {
+    pub name: String,
+    pub is_sandbox: bool,
+    /// (used, max) daily API requests, when Salesforce said.
+    pub api_usage: Option<(i64, i64)>,
+}
+
+async fn org_facts(settings: &SalesforceSettings, tokens: &salesforce::Tokens) -> Result<OrgFacts, SalesforceError> {
+    // A throwaway session: the tokens are minutes old, nothing to refresh.
+    let session = salesforce::Session::new(
+        settings.http.clone(),
+        settings.app.clone(),
+        settings.production_login_url.clone(),
+        tokens.clone(),
+        std::sync::Arc::new(salesforce::session::IgnoreTokenEvents),
+    );
+    read_org(&salesforce::Client::new(session, salesforce::ApiVersion::DEFAULT)).await
+}
+
+/// The org's name and kind (the truth about sandbox or production is
+/// `Organization.IsSandbox`, not the login host) and the API usage.
+async fn read_org(client: &salesforce::Client) -> Result<OrgFacts, SalesforceError> {
+    let org = client.organization().await?;
+    let usage = match client.limits().await {
+        Ok(l) => Some((l.daily_api_requests.max.saturating_sub(l.daily_api_requests.remaining) as i64, l.daily_api_requests.max as i64)),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the org's limits");
+            client.last_api_usage().map(|u| (u.used as i64, u.max as i64))
+        }
+    };
+    Ok(OrgFacts { name: org.name, is_sandbox: org.is_sandbox, api_usage: usage })
+}
+
+/// The result of Test connection.
+#[derive(Debug, Clone)]
+pub struct ConnectionCheck {
+    pub org_id: String,
+    pub org_name: String,
+    pub username: String,
+    pub api_used: i64,
+    pub api_max: i64,
+}
+
+/// Test connection: reads the org through the link's shared session (which
+/// refreshes the access token when needed) and records the outcome.
+pub async fn test_connection(store: &Store, settings: &SalesforceSettings, account_id: i64) -> Result<ConnectionCheck, LinkError> {
+    let link = store.link(account_id).await?.ok_or(LinkError::NotLinked)?;
+    let client = settings.sessions.client(store, settings, account_id).await.map_err(|e| match e {
+        crate::sessions::SessionError::NotLinked => LinkError::NotLinked,
+        crate::sessions::SessionError::NeedsReauthentication => LinkError::NeedsReauthentication,
+        crate::sessions::SessionError::Store(e) => LinkError::Store(e),
+        other => LinkError::Salesforce(other.to_string()),
+    })?;
+    match read_org(&client).await {
+        Ok(org) => {
+            let (used, max) = org.api_usage.unwrap_or((0, 0));
+            if org.api_usage.is_some() {
+                store.record_api_usage(account_id, used, max).await?;
+            }
+            store
+                .add_link_event(account_id, "test_ok", &format!("{} ({}): {used} of {max} daily API requests used", org.name, link.org_id), Some(account_id))
+                .await?;
+            Ok(ConnectionCheck { org_id: link.org_id, org_name: org.name, username: link.sf_username, api_used: used, api_max: max })
+        }
+        Err(e) => {
+            let err = LinkError::from_salesforce(e, &link.instance_url);
+            store.add_link_event(account_id, "test_failed", &err.to_string(), Some(account_id)).await?;
+            Err(err)
+        }
+    }
+}
+
+/// Unlinks: revokes the refresh token at Salesforce, then forgets the link.
+/// When Salesforce cannot be reached the link is forgotten anyway, and the
+/// audit log says the token could not be revoked.
+pub async fn unlink(store: &Store, settings: &SalesforceSettings, account_id: i64, actor_id: i64) -> Result<(), LinkError> {
+    let tokens = store.link_tokens(account_id).await?.ok_or(LinkError::NotLinked)?;
+    let link = store.link(account_id).await?.ok_or(LinkError::NotLinked)?;
+    let revoked = match url::Url::parse(&tokens.login_url) {
+        Ok(login) => salesforce::oauth::revoke(&settings.http, &login, tokens.refresh_token.expose()).await,
+        Err(e) => Err(SalesforceError::InvalidRequest(e.to_string())),
+    };
+    let detail = match &revoked {
+        Ok(()) => format!("{} ({}); token revoked at Salesforce", link.org_name, link.org_id),
+        Err(e) => format!(
+            "{} ({}); the token could not be revoked at Salesforce ({e}): revoke it under Setup → Connected Apps OAuth Usage",
+            link.org_name, link.org_id
+        ),
+    };
+    store.delete_link(account_id, actor_id, &detail).await?;
+    settings.sessions.forget(account_id);
+    Ok(())
+}

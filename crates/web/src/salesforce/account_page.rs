@@ -1,0 +1,149 @@
+//! The account's Salesforce page: what is linked, by whom and when, API usage
+//! last seen, Test connection, Unlink, and the link's audit log.
+
+use super::event_label;
+use crate::auth::session::{CurrentAccount, SignedForm};
+use crate::error::{WebError, WebResult};
+use crate::pages::layout::{csrf_field, flash_error, flash_ok, page};
+use crate::state::AppState;
+use crate::time_fmt;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use maud::{html, Markup};
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/salesforce", get(view))
+        .route("/salesforce/test", post(test_connection))
+        .route("/salesforce/unlink", post(unlink))
+}
+
+#[derive(Deserialize, Default)]
+struct Notice {
+    linked: Option<String>,
+    mismatch: Option<String>,
+}
+
+async fn view(State(state): State<AppState>, who: CurrentAccount, Query(notice): Query<Notice>) -> WebResult<Markup> {
+    let ok = notice.linked.is_some().then_some("Linked. Insight now works with this Salesforce org for every survey you own.");
+    let warn = notice.mismatch.is_some().then_some(
+        "Note: the Sandbox Environment box did not match the org you signed in to. Insight uses what the org itself reports (Organization.IsSandbox), shown below.",
+    );
+    render(&state, &who, ok, warn.or(None)).await
+}
+
+pub(super) async fn render(state: &AppState, who: &CurrentAccount, ok: Option<&str>, error: Option<&str>) -> WebResult<Markup> {
+    let link = state.store.link(who.account.id).await?;
+    let events = state.store.link_events(who.account.id, 50).await?;
+    Ok(page(
+        "Salesforce",
+        Some(who),
+        html! {
+            h1 { "Salesforce" }
+            (flash_ok(ok))
+            (flash_error(error))
+            @match &link {
+                None => {
+                    div.card #salesforce-link {
+                        p { "This account is not linked to Salesforce." }
+                        p.muted { "Link it once and every survey you own works with that org. Projects shared with you use their owner's link, not yours." }
+                        a.button href="/salesforce/link" { "Setup Link to Salesforce Account" }
+                    }
+                }
+                Some(l) => {
+                    @if l.needs_reauthentication() {
+                        div.flash.error role="alert" #needs-reauth {
+                            "Salesforce no longer accepts this link's sign-in (the refresh token was revoked or expired). "
+                            "Surveys that use it are paused — nothing is lost. "
+                            a href="/salesforce/link" { "Sign in to Salesforce again" } " to resume them."
+                        }
+                    }
+                    div.card #salesforce-link {
+                        table {
+                            tr { th style="width:14rem" { "Org" } td data-testid="org-name" { (l.org_name) } }
+                            tr { th { "Org id" } td data-testid="org-id" { code { (l.org_id) } } }
+                            tr { th { "Environment" } td data-testid="environment" { (l.environment().label())
+                                @if l.environment() != l.requested_environment() {
+                                    span.muted { " (the Sandbox Environment box said " (l.requested_environment().as_str()) ")" }
+                                } } }
+                            tr { th { "Instance" } td { code { (l.instance_url) } } }
+                            tr { th { "Salesforce user" } td data-testid="sf-username" { (l.sf_username) span.muted { " · " (l.sf_display_name) " · " code { (l.sf_user_id) } } } }
+                            tr { th { "Linked" } td { (time_fmt::short(l.linked_at)) " by " (l.linked_by_name) } }
+                            tr { th { "Status" } td data-testid="link-status" { @if l.needs_reauthentication() { "Needs re-authentication" } @else { "Active" } } }
+                            tr { th { "API usage last seen" } td data-testid="api-usage" {
+                                @match (l.api_used, l.api_max) {
+                                    (Some(used), Some(max)) => { (used) " of " (max) " daily API requests"
+                                        @if let Some(at) = l.api_seen_at { span.muted { " (" (time_fmt::short(at)) ")" } } }
+                                    _ => { span.muted { "not seen yet" } }
+                                }
+                            } }
+                        }
+                        div.row style="margin-top:1rem" {
+                            form method="post" action="/salesforce/test" {
+                                (csrf_field(&who.csrf))
+                                button type="submit" { "Test connection" }
+                            }
+                            a.button.secondary href="/salesforce/link" { "Link to another org" }
+                            form method="post" action="/salesforce/unlink" {
+                                (csrf_field(&who.csrf))
+                                button.danger type="submit" { "Unlink" }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { "Link history" }
+            @if events.is_empty() {
+                p.muted { "Nothing yet." }
+            } @else {
+                table #link-events {
+                    thead { tr { th { "When" } th { "What" } th { "Details" } th { "By" } } }
+                    tbody {
+                        @for e in &events {
+                            tr data-kind=(e.kind) {
+                                td { (time_fmt::short(e.at)) }
+                                td { (event_label(&e.kind)) }
+                                td { (e.detail) }
+                                td { (e.actor_name.as_deref().unwrap_or("Insight")) }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Empty {}
+
+async fn test_connection(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<Empty>) -> WebResult<Response> {
+    let settings = state.salesforce()?;
+    match app::link::test_connection(&state.store, settings, who.account.id).await {
+        Ok(check) => {
+            let msg = format!(
+                "Connected to {} ({}) as {}. API usage: {} of {} daily requests.",
+                check.org_name, check.org_id, check.username, check.api_used, check.api_max
+            );
+            Ok(render(&state, &who, Some(&msg), None).await?.into_response())
+        }
+        Err(e) => {
+            let page = render(&state, &who, None, Some(&e.to_string())).await?;
+            Ok((StatusCode::BAD_GATEWAY, page).into_response())
+        }
+    }
+}
+
+async fn unlink(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<Empty>) -> WebResult<Response> {
+    let settings = state.salesforce()?;
+    match app::link::unlink(&state.store, settings, who.account.id, who.account.id).await {
+        Ok(()) => Ok(Redirect::to("/salesforce").into_response()),
+        Err(app::link::LinkError::NotLinked) => Err(WebError::NotFound),
+        Err(e) => Err(WebError::Internal(anyhow::anyhow!(e))),
+    }
+}

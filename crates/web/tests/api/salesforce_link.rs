@@ -1,0 +1,172 @@
+//! Linking an account to Salesforce, against the local emulator, as a person
+//! does it in a browser.
+
+use crate::helpers::{apps_with_emulator, Browser};
+use reqwest::StatusCode;
+
+const PROD_USER: &str = "demo@acme.example";
+const SANDBOX_USER: &str = "demo@acme.example.sandbox";
+const PASSWORD: &str = "demo-password-1";
+
+#[tokio::test]
+async fn link_with_sandbox_checkbox_signs_in_at_sandbox_host_and_shows_what_got_linked() {
+    for sf in apps_with_emulator().await {
+        let b = Browser::new(&sf.app);
+        b.sign_up("olive@example.com", "Olive Owner").await;
+        let outcome = b.link_salesforce(true, SANDBOX_USER, PASSWORD, true).await;
+        assert!(outcome.saw_login_form);
+        assert_eq!(outcome.callback.status(), StatusCode::SEE_OTHER);
+        assert!(outcome.callback.headers()["location"].to_str().unwrap().starts_with("/salesforce?linked=1"));
+
+        let (_, html) = b.get_text("/salesforce").await;
+        assert!(html.contains("Acme Sandbox"), "{html}");
+        assert!(html.contains(SANDBOX_USER));
+        assert!(html.contains("Sandbox"));
+        let link = sf.app.store.link(sf.app.store.account_by_email(&domain::Email::parse("olive@example.com").unwrap()).await.unwrap().unwrap().id).await.unwrap().unwrap();
+        assert_eq!(link.environment, "sandbox");
+        let sandbox_org = sf.emulator.orgs().into_iter().find(|o| o.2).unwrap();
+        assert_eq!(link.org_id, sandbox_org.0);
+        assert!(html.contains(&sandbox_org.0));
+        assert!(html.contains("data-kind=\"linked\""), "the audit log records the link");
+    }
+}
+
+#[tokio::test]
+async fn sign_in_is_forced_even_when_the_browser_has_a_salesforce_session() {
+    for sf in apps_with_emulator().await {
+        let b = Browser::new(&sf.app);
+        b.sign_up("olive@example.com", "Olive").await;
+        let first = b.link_salesforce(false, PROD_USER, PASSWORD, true).await;
+        assert!(first.saw_login_form);
+        // The same browser now holds an emulator session cookie; a second
+        // sign-in must still ask for credentials (prompt=login).
+        let second = b.link_salesforce(false, PROD_USER, PASSWORD, true).await;
+        assert!(second.saw_login_form, "prompt=login forces the login page");
+        assert_eq!(second.callback.status(), StatusCode::SEE_OTHER);
+    }
+}
+
+#[tokio::test]
+async fn declining_consent_links_nothing_and_keeps_the_existing_link() {
+    for sf in apps_with_emulator().await {
+        let b = Browser::new(&sf.app);
+        b.sign_up("olive@example.com", "Olive").await;
+        b.link_salesforce(false, PROD_USER, PASSWORD, true).await;
+        let denied = b.link_salesforce(true, SANDBOX_USER, PASSWORD, false).await;
+        let html = denied.callback.text().await.unwrap();
+        assert!(html.contains("declined"), "{html}");
+        assert!(html.contains("Nothing was changed"));
+        let (_, page) = b.get_text("/salesforce").await;
+        assert!(page.contains("Acme Production"), "the production link stands");
+    }
+}
+
+#[tokio::test]
+async fn a_replayed_missing_or_foreign_state_is_refused() {
+    for sf in apps_with_emulator().await {
+        let b = Browser::new(&sf.app);
+        b.sign_up("olive@example.com", "Olive").await;
+        let outcome = b.link_salesforce(false, PROD_USER, PASSWORD, true).await;
+        assert_eq!(outcome.callback.status(), StatusCode::SEE_OTHER);
+        let replay = outcome.callback.url().to_string();
+        let again = b.client.get(&replay).send().await.unwrap();
+        assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+        assert!(again.text().await.unwrap().contains("already completed"));
+
+        let missing = b.get("/salesforce/callback?code=abc").await;
+        assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+
+        // A sign-in started by one browser session cannot be finished by another.
+        let r = b.submit("/salesforce/link", "/salesforce/link", &[("my_domain", ""), ("return_to", "/salesforce")]).await;
+        let authorize = r.headers()["location"].to_str().unwrap().to_string();
+        let state: String = url::Url::parse(&authorize).unwrap().query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+        let other = Browser::new(&sf.app);
+        other.sign_up("mallory@example.com", "Mallory").await;
+        let stolen = other.get(&format!("/salesforce/callback?code=x&state={state}")).await;
+        assert_eq!(stolen.status(), StatusCode::FORBIDDEN);
+    }
+}
+
+#[tokio::test]
+async fn the_authorize_request_carries_state_pkce_and_prompt_login() {
+    for sf in apps_with_emulator().await {
+        let b = Browser::new(&sf.app);
+        b.sign_up("olive@example.com", "Olive").await;
+        let r = b.submit("/salesforce/link", "/salesforce/link", &[("sandbox", "on"), ("my_domain", ""), ("return_to", "/salesforce")]).await;
+        let authorize = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+        assert!(authorize.as_str().starts_with(&sf.emulator.sandbox_login_url()), "the sandbox box signs in at the sandbox host");
+        let q: std::collections::HashMap<_, _> = authorize.query_pairs().into_owned().collect();
+        assert_eq!(q["prompt"], "login");
+        assert_eq!(q["code_challenge_method"], "S256");
+        assert!(q["state"].len() >= 32);
+        assert!(q["scope"].contains("refresh_token"));
+        assert_eq!(q["redirect_uri"], format!("{}/salesforce/callback", sf.app.url));
+    }
+}
+
+#[tokio::test]
+async fn unlink_revokes_the_token_and_forgets_the_link() {
+    for sf in apps_with_emulator().await {
+        let b = Browser::new(&sf.app);
+        b.sign_up("olive@example.com", "Olive").await;
+        b.link_salesforce(false, PROD_USER, PASSWORD, true).await;
+        let account = sf.app.store.account_by_email(&domain::Email::parse("olive@example.com").unwrap()).await.unwrap().unwrap().id;
+        let refresh = sf.app.store.link_tokens(account).await.unwrap().unwrap().refresh_token;
+        let r = b.submit("/salesforce", "/salesforce/unlink", &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert!(sf.app.store.link(account).await.unwrap().is_none());
+        // Salesforce no longer honours the old refresh token.
+        let token_url = format!("{}/services/oauth2/token", sf.emulator.production_login_url());
+        let cfg = sfemu::EmulatorConfig::default_demo();
+        let resp = reqwest::Client::new()
+            .post(token_url)
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.expose()),
+                ("client_id", cfg.connected_apps[0].client_id.as_str()),
+                ("client_secret", cfg.connected_apps[0].client_secret.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        let (_, html) = b.get_text("/salesforce").await;
+        assert!(html.contains("data-kind=\"unlinked\""));
+    }
+}
+
+#[tokio::test]
+async fn collaborator_never_lends_own_link() {
+    for sf in apps_with_emulator().await {
+        let owner = Browser::new(&sf.app);
+        owner.sign_up("olive@example.com", "Olive Owner").await;
+        let id = owner.create_project("Shared CSAT").await;
+        let editor = Browser::new(&sf.app);
+        editor.sign_up("eddie@example.com", "Eddie Editor").await;
+        let sharing = format!("/projects/{id}/sharing");
+        owner.submit(&sharing, &sharing, &[("email", "eddie@example.com"), ("role", "editor")]).await;
+
+        // The editor links their own account, to production.
+        editor.link_salesforce(false, PROD_USER, PASSWORD, true).await;
+        // The owner has no link: the project says so and names the owner,
+        // and does not fall back to the editor's link.
+        let (_, panel) = editor.get_text(&format!("/projects/{id}/salesforce")).await;
+        assert!(panel.contains("data-testid=\"no-link\""), "{panel}");
+        assert!(panel.contains("Olive Owner"));
+        assert!(!panel.contains("Acme Production"));
+
+        // Once the owner links a sandbox, the project uses that, for everyone.
+        owner.link_salesforce(true, SANDBOX_USER, PASSWORD, true).await;
+        let (_, panel) = editor.get_text(&format!("/projects/{id}/salesforce")).await;
+        assert!(panel.contains("data-testid=\"uses-link\""));
+        assert!(panel.contains("Olive Owner") && panel.contains("Acme Sandbox"));
+        assert!(!panel.contains("Acme Production"));
+        // The collaborator never sees the owner's tokens anywhere.
+        let owner_id = sf.app.store.account_by_email(&domain::Email::parse("olive@example.com").unwrap()).await.unwrap().unwrap().id;
+        let tokens = sf.app.store.link_tokens(owner_id).await.unwrap().unwrap();
+        for page in [format!("/projects/{id}/salesforce"), format!("/projects/{id}/survey"), "/salesforce".to_string()] {
+            let (_, html) = editor.get_text(&page).await;
+            assert!(!html.contains(tokens.refresh_token.expose()) && !html.contains(tokens.access_token.as_ref().unwrap().expose()));
+        }
+    }
+}
