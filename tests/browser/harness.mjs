@@ -37,6 +37,49 @@ export async function startInsight() {
   };
 }
 
+/**
+ * Runs `insight demo` (Insight, the Salesforce emulator, demo accounts) in a
+ * fresh data folder and resolves with everything it announced.
+ */
+export async function startDemo() {
+  const dir = mkdtempSync(join(tmpdir(), 'insight-demo-'));
+  const child = spawn(insightBin, ['demo', '--bind', '127.0.0.1:0', '--json', '--data', dir], {
+    env: { ...process.env, INSIGHT_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout });
+  const facts = { logins: [], salesforceOrgs: [], salesforceLogins: [] };
+  await new Promise((resolveReady, reject) => {
+    child.once('exit', (code) => reject(new Error(`insight demo exited with ${code}`)));
+    lines.on('line', (line) => {
+      const v = JSON.parse(line);
+      if (v.event === 'listening') facts.url = v.url;
+      if (v.event === 'login') facts.logins.push(v);
+      if (v.event === 'salesforce_org') facts.salesforceOrgs.push(v);
+      if (v.event === 'salesforce_login') facts.salesforceLogins.push(v);
+      if (v.event === 'emulator') facts.emulator = v;
+      if (v.event === 'ready') resolveReady();
+    });
+  });
+  return {
+    ...facts,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Signs in to Insight with an existing account. */
+export async function signIn(page, base, { email, password }) {
+  await page.goto(`${base}/signin`);
+  await page.fill('#email', email);
+  await page.fill('#password', password);
+  await page.click('button:has-text("Sign in")');
+  await page.waitForURL(`${base}/projects`);
+}
+
 export async function launchBrowser() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',

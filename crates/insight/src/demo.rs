@@ -16,6 +16,9 @@ pub struct DemoArgs {
     /// Where Insight listens; port 0 picks a free port
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
+    /// Where the Salesforce emulator listens; port 0 picks a free port
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub emulator_bind: SocketAddr,
     /// Print the start-up lines as JSON objects, one per line
     #[arg(long)]
     pub json: bool,
@@ -33,9 +36,29 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let store = Store::connect(&database_url).await?;
     store.migrate().await?;
     let seeded = seed(&store).await?;
+    // Insight's address first: the emulator's connected app accepts only
+    // Insight's callback URL, as a real connected app does.
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e} (try --bind 127.0.0.1:0)", args.bind))?;
+    let insight_url = format!("http://{}", listener.local_addr()?);
+    let mut emulator_config = sfemu::EmulatorConfig::default_demo();
+    emulator_config.persistence_path = Some(args.data.join("salesforce-emulator.json"));
+    for app in &mut emulator_config.connected_apps {
+        app.callback_urls = vec![format!("{insight_url}/salesforce/callback")];
+    }
+    let connected_app = emulator_config.connected_apps.first().cloned().ok_or_else(|| anyhow::anyhow!("the emulator has no connected app"))?;
+    let emulator = sfemu::Emulator::start(emulator_config, args.emulator_bind, None).await?;
+
     let mut config = web::Config::new(database_url.clone(), args.bind);
     config.secret_key = Some(demo_secret_key(&args.data)?);
-    let app = web::Application::build_with_store(config, store.clone()).await?;
+    config.salesforce = Some(web::SalesforceConfig {
+        client_id: connected_app.client_id.clone(),
+        client_secret: connected_app.client_secret.clone(),
+        production_login_url: emulator.production_login_url(),
+        sandbox_login_url: emulator.sandbox_login_url(),
+    });
+    let app = web::Application::build_on(listener, config, store.clone()).await?;
     let url = app.public_url().to_string();
     let say = Announcer { json: args.json };
     say.say(&format!("Insight demo listening on {url}"), json!({ "event": "listening", "url": url, "addr": app.local_addr().to_string(), "pid": std::process::id() }));
@@ -52,8 +75,44 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         let link = format!("{url}/s/{slug}?case_id=500000000000001AAA");
         say.say(&format!("  sample survey link: {link}"), json!({ "event": "survey", "url": link }));
     }
+    say.say(
+        &format!("Salesforce emulator (stands in for Salesforce) on {}", emulator.http_url()),
+        json!({ "event": "emulator", "url": emulator.http_url(), "admin_url": emulator.admin_url(),
+                "production_login_url": emulator.production_login_url(), "sandbox_login_url": emulator.sandbox_login_url() }),
+    );
+    for line in emulator.startup_lines() {
+        match line["event"].as_str() {
+            Some("org") => say.say(
+                &format!(
+                    "  {} org {} ({}): record browser {}",
+                    line["environment"].as_str().unwrap_or(""),
+                    line["name"].as_str().unwrap_or(""),
+                    line["id"].as_str().unwrap_or(""),
+                    line["browser_url"].as_str().unwrap_or("")
+                ),
+                json!({ "event": "salesforce_org", "id": line["id"], "name": line["name"], "environment": line["environment"],
+                        "login_url": line["login_url"], "instance_url": line["instance_url"], "browser_url": line["browser_url"] }),
+            ),
+            Some("user") => say.say(
+                &format!(
+                    "    Salesforce login for the {} org: {} / {}",
+                    line["environment"].as_str().unwrap_or(""),
+                    line["username"].as_str().unwrap_or(""),
+                    line["password"].as_str().unwrap_or("")
+                ),
+                json!({ "event": "salesforce_login", "org_id": line["org_id"], "environment": line["environment"],
+                        "username": line["username"], "password": line["password"] }),
+            ),
+            _ => {}
+        }
+    }
+    say.say(
+        "  link Salesforce: open a survey → Tools → Salesforce → Setup Link to Salesforce Account (tick Sandbox Environment for the sandbox org)",
+        json!({ "event": "hint", "text": "Survey → Tools → Salesforce → Setup Link to Salesforce Account" }),
+    );
     say.say("Press Ctrl-C to stop.", json!({ "event": "ready" }));
     app.run_until(shutdown_signal()).await?;
+    emulator.shutdown().await;
     Ok(())
 }
 

@@ -23,6 +23,40 @@ pub struct ServeArgs {
     /// `insight secret-key` makes one
     #[arg(long, env = "INSIGHT_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
+    #[command(flatten)]
+    pub salesforce: SalesforceArgs,
+}
+
+/// The Salesforce connected app Insight signs in with, and the login hosts.
+#[derive(Args, Debug, Clone)]
+pub struct SalesforceArgs {
+    /// The connected app's consumer key
+    #[arg(long = "salesforce-client-id", env = "INSIGHT_SALESFORCE_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// The connected app's consumer secret
+    #[arg(long = "salesforce-client-secret", env = "INSIGHT_SALESFORCE_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+    /// Where production orgs sign in
+    #[arg(long = "salesforce-login-url", env = "INSIGHT_SALESFORCE_LOGIN_URL", default_value = "https://login.salesforce.com")]
+    pub login_url: String,
+    /// Where sandbox orgs sign in
+    #[arg(long = "salesforce-sandbox-login-url", env = "INSIGHT_SALESFORCE_SANDBOX_LOGIN_URL", default_value = "https://test.salesforce.com")]
+    pub sandbox_login_url: String,
+}
+
+impl SalesforceArgs {
+    pub fn config(&self) -> anyhow::Result<Option<web::SalesforceConfig>> {
+        match (&self.client_id, &self.client_secret) {
+            (Some(id), Some(secret)) => Ok(Some(web::SalesforceConfig {
+                client_id: id.clone(),
+                client_secret: secret.clone(),
+                production_login_url: self.login_url.clone(),
+                sandbox_login_url: self.sandbox_login_url.clone(),
+            })),
+            (None, None) => Ok(None),
+            _ => anyhow::bail!("set both INSIGHT_SALESFORCE_CLIENT_ID and INSIGHT_SALESFORCE_CLIENT_SECRET, or neither"),
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -36,6 +70,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = web::Config::new(args.database_url.clone(), args.bind);
     config.public_url = args.public_url.clone();
     config.secret_key = args.secret_key.clone();
+    config.salesforce = args.salesforce.config()?;
+    if config.salesforce.is_none() {
+        tracing::warn!("no Salesforce connected app configured: accounts cannot link Salesforce");
+    }
     let app = web::Application::build(config).await?;
     let say = Announcer { json: args.json };
     let url = app.public_url().to_string();

@@ -157,6 +157,24 @@ impl Application {
     }
 }
 
+/// Forms may post to this site only — except that Sign In redirects to
+/// Salesforce's login host (a configured one, or a My Domain over https),
+/// and browsers apply `form-action` to that redirect too.
+fn content_security_policy(state: &AppState) -> HeaderValue {
+    let mut form_action = String::from("'self' https:");
+    if let Some(sf) = &state.salesforce {
+        for url in [&sf.production_login_url, &sf.sandbox_login_url] {
+            let origin = url.origin().ascii_serialization();
+            if origin != "null" {
+                form_action.push(' ');
+                form_action.push_str(&origin);
+            }
+        }
+    }
+    let policy = format!("default-src 'self'; style-src 'self' 'unsafe-inline'; form-action {form_action}; frame-ancestors 'none'");
+    HeaderValue::from_str(&policy).unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'"))
+}
+
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(auth::router())
@@ -169,10 +187,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'self'; style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
-        ))
+        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, content_security_policy(&state)))
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
                 // Path only: query strings may carry respondents' data.

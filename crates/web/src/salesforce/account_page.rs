@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
 struct Notice {
     linked: Option<String>,
     mismatch: Option<String>,
+    return_to: Option<String>,
 }
 
 async fn view(State(state): State<AppState>, who: CurrentAccount, Query(notice): Query<Notice>) -> WebResult<Markup> {
@@ -33,7 +34,12 @@ async fn view(State(state): State<AppState>, who: CurrentAccount, Query(notice):
     let warn = notice.mismatch.is_some().then_some(
         "Note: the Sandbox Environment box did not match the org you signed in to. Insight uses what the org itself reports (Organization.IsSandbox), shown below.",
     );
-    render(&state, &who, ok, warn.or(None)).await
+    let back = notice.return_to.filter(|t| t.starts_with("/projects/") && !t.contains("//"));
+    let page = render(&state, &who, ok, warn).await?;
+    Ok(match back {
+        Some(to) => maud::html! { (page) div style="max-width:1100px;margin:0 auto 2rem;padding:0 1.5rem" { a.button.secondary #back-to-project href=(to) { "← Back to the project" } } },
+        None => page,
+    })
 }
 
 pub(super) async fn render(state: &AppState, who: &CurrentAccount, ok: Option<&str>, error: Option<&str>) -> WebResult<Markup> {
