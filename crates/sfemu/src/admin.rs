@@ -8,6 +8,9 @@
 //!   POST /_emulator/orgs/{org}/faults/revoke-refresh-tokens
 //!   GET  /_emulator/orgs/{org}/outbound                  rules + messages (pending / delivered / failed)
 //!   POST /_emulator/orgs/{org}/outbound/rules            add an OutboundRule
+//!   DELETE /_emulator/orgs/{org}/outbound/rules/{id}
+//!   GET  /_emulator/orgs/{org}/records/{object}          all records as JSON (not counted as API calls)
+//!   POST /_emulator/orgs/{org}/records/{object}          create a record (validated, not counted)
 //!   POST /_emulator/orgs/{org}/reset                     delete all records
 //!   POST /_emulator/save                             write the persistence snapshot now
 //!   PUT  /_emulator/token-lifetime                       {"seconds": N}
@@ -38,6 +41,8 @@ pub fn routes() -> Router<S> {
         .route("/orgs/{org}/faults/revoke-refresh-tokens", post(revoke_refresh))
         .route("/orgs/{org}/outbound", get(outbound_list))
         .route("/orgs/{org}/outbound/rules", post(add_rule).get(outbound_list))
+        .route("/orgs/{org}/outbound/rules/{id}", axum::routing::delete(delete_rule))
+        .route("/orgs/{org}/records/{object}", get(list_records).post(seed_record))
         .route("/orgs/{org}/reset", post(reset_org))
         .route("/token-lifetime", put(token_lifetime))
         .route("/save", post(save))
@@ -127,7 +132,7 @@ async fn add_rule(State(s): State<S>, Path(org): Path<String>, Json(rule): Json<
     }
 }
 async fn reset_org(State(s): State<S>, Path(org): Path<String>) -> Response {
-    match find_org(&s.app, &org) { Ok(o) => { o.data.write().clear(); Json(json!({"reset": true})).into_response() } Err(r) => r }
+    match find_org(&s.app, &org) { Ok(o) => { o.data.write().clear(); o.ids.write().clear(); Json(json!({"reset": true})).into_response() } Err(r) => r }
 }
 async fn token_lifetime(State(s): State<S>, Json(b): Json<Value>) -> Response {
     let secs = b.get("seconds").and_then(|v| v.as_f64()).unwrap_or(7200.0);
@@ -142,5 +147,38 @@ async fn save(State(s): State<S>) -> Response {
             Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": e.to_string()}))).into_response(),
         },
         None => (StatusCode::BAD_REQUEST, Json(json!({"error": "persistence_path is not configured"}))).into_response(),
+    }
+}
+
+async fn delete_rule(State(s): State<S>, Path((org, id)): Path<(String, String)>) -> Response {
+    match find_org(&s.app, &org) {
+        Ok(o) => {
+            let mut st = o.outbound.lock();
+            let before = st.rules.len();
+            st.rules.retain(|r| r.id.as_deref() != Some(id.as_str()));
+            let removed = before - st.rules.len();
+            (if removed > 0 { StatusCode::OK } else { StatusCode::NOT_FOUND }, Json(json!({"removed": removed}))).into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+async fn list_records(State(s): State<S>, Path((org, object)): Path<(String, String)>) -> Response {
+    let o = match find_org(&s.app, &org) { Ok(o) => o, Err(r) => return r };
+    let Some(obj) = o.object(&object).cloned() else { return (StatusCode::NOT_FOUND, Json(json!({"error": "no such object"}))).into_response() };
+    let recs: Vec<Value> = crate::soql::rows(&o, &obj).iter().map(|r| crate::records::render(&obj, r, "62.0", None)).collect();
+    Json(json!({"totalSize": recs.len(), "records": recs})).into_response()
+}
+
+async fn seed_record(State(s): State<S>, Path((org, object)): Path<(String, String)>, Json(body): Json<serde_json::Map<String, Value>>) -> Response {
+    let o = match find_org(&s.app, &org) { Ok(o) => o, Err(r) => return r };
+    let Some(obj) = o.object(&object).cloned() else { return (StatusCode::NOT_FOUND, Json(json!({"error": "no such object"}))).into_response() };
+    let user = o.users.first().map(|u| u.id.clone()).unwrap_or_default();
+    match crate::records::create(&o, &obj, &user, &body) {
+        Ok(ch) => {
+            crate::outbound::on_change(&s.app, &o, &obj, &ch.record, true);
+            (StatusCode::CREATED, Json(json!({"id": ch.id, "success": true, "errors": []}))).into_response()
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, Json(e.rest_body())).into_response(),
     }
 }

@@ -49,6 +49,9 @@ pub struct OrgConfig {
     pub api_daily_limit: Option<u64>,
     #[serde(default)]
     pub outbound_rules: Vec<OutboundRule>,
+    /// Records created at start (validated like REST creates), keyed by object name.
+    #[serde(default)]
+    pub records: BTreeMap<String, Vec<serde_json::Map<String, serde_json::Value>>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -74,6 +77,9 @@ pub struct ConnectedAppConfig {
     /// Allowed redirect URIs (exact match). Empty: any redirect URI is accepted.
     #[serde(default)]
     pub callback_urls: Vec<String>,
+    /// Username the client credentials flow runs as; that flow is refused when absent.
+    #[serde(default)]
+    pub client_credentials_user: Option<String>,
 }
 
 fn default_token_lifetime() -> u64 { 7200 }

@@ -42,6 +42,8 @@ pub struct Emulator {
     http_url: String,
     https_url: Option<String>,
     pem_path: Option<String>,
+    /// Temp directory holding the generated certificates (removed at shutdown).
+    temp_tls_dir: Option<std::path::PathBuf>,
     stop: tokio::sync::watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -52,9 +54,25 @@ impl Emulator {
         let tls_dir = config.tls_dir.clone();
         let persistence = config.persistence_path.clone();
         let app = Arc::new(state::App::new(config)?);
-        if let Some(p) = &persistence {
-            let n = persist::load(&app, p)?;
-            tracing::info!("loaded {n} records from {}", p.display());
+        let restored = match &persistence {
+            Some(p) if p.exists() => {
+                let n = persist::load(&app, p)?;
+                tracing::info!("loaded {n} records from {}", p.display());
+                true
+            }
+            _ => false,
+        };
+        // Seed records from the config only on a fresh start (not over a restored snapshot).
+        if !restored {
+            for (org, oc) in app.orgs.iter().zip(app.cfg.orgs.iter()) {
+                let user = org.users.first().map(|u| u.id.clone()).unwrap_or_default();
+                for (obj_name, recs) in &oc.records {
+                    let obj = org.object(obj_name).cloned().ok_or_else(|| anyhow::anyhow!("org {}: unknown object {obj_name}", org.name))?;
+                    for r in recs {
+                        records::create(org, &obj, &user, r).map_err(|e| anyhow::anyhow!("org {}: seeding {obj_name}: {e}", org.name))?;
+                    }
+                }
+            }
         }
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let mut tasks = vec![];
@@ -64,11 +82,19 @@ impl Emulator {
         let mut https_url = None;
         let mut pem_path = None;
         let mut https_listener = None;
+        let mut temp_tls_dir = None;
         if let Some(b) = https_bind {
             let l = tokio::net::TcpListener::bind(b).await?;
             let addr = l.local_addr()?;
             https_url = Some(format!("https://{addr}"));
-            let dir = tls_dir.unwrap_or_else(|| std::env::temp_dir().join(format!("sfemu-{}-{}", std::process::id(), addr.port())));
+            let dir = match tls_dir {
+                Some(d) => d,
+                None => {
+                    let d = std::env::temp_dir().join(format!("sfemu-{}-{}", std::process::id(), addr.port()));
+                    temp_tls_dir = Some(d.clone());
+                    d
+                }
+            };
             let tls = tls::generate(&dir)?;
             pem_path = Some(tls.ca_pem_path.display().to_string());
             https_listener = Some((l, tls));
@@ -80,7 +106,7 @@ impl Emulator {
             tasks.push(tokio::spawn(server::serve_https(l, server::router(app.clone(), u.clone()), tls.config, stop_rx.clone())));
         }
         tasks.push(tokio::spawn(outbound::worker(app.clone(), stop_rx)));
-        Ok(Emulator { app, http_url, https_url, pem_path, stop, tasks })
+        Ok(Emulator { app, http_url, https_url, pem_path, temp_tls_dir, stop, tasks })
     }
 
     pub fn http_url(&self) -> String { self.http_url.clone() }
@@ -145,6 +171,9 @@ impl Emulator {
         let _ = self.stop.send(true);
         for t in self.tasks {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), t).await;
+        }
+        if let Some(d) = &self.temp_tls_dir {
+            let _ = std::fs::remove_dir_all(d);
         }
         if let Some(p) = &self.app.cfg.persistence_path {
             if let Err(e) = persist::save(&self.app, p) {

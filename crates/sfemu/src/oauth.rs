@@ -209,7 +209,7 @@ pub async fn token(State(s): State<S>, Extension(env): Extension<LoginEnv>, head
     let app = s.app.clone();
     let (cid, secret) = client_creds(&headers, &p);
     let grant = p.get("grant_type").map(String::as_str).unwrap_or("");
-    if !matches!(grant, "authorization_code" | "refresh_token" | "password") {
+    if !matches!(grant, "authorization_code" | "refresh_token" | "password" | "client_credentials") {
         return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "grant type not supported");
     }
     let Some(ca) = cid.as_deref().and_then(|c| app.connected_app(c)).cloned() else {
@@ -252,6 +252,13 @@ pub async fn token(State(s): State<S>, Extension(env): Extension<LoginEnv>, head
             if r.client_id != ca.client_id { return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "expired access/refresh token"); }
             let Some(org) = app.org(&r.org_id).cloned() else { return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "expired access/refresh token") };
             token_response(&s, &env, &org, &r.user_id, &ca.client_id, &ca.client_secret, Some(rt), false, Some(&r.scope))
+        }
+        "client_credentials" => {
+            if secret.is_none() { return oauth_error(StatusCode::BAD_REQUEST, "invalid_client", "invalid client credentials"); }
+            match ca.client_credentials_user.as_deref().and_then(|u| app.find_user(u)) {
+                Some((org, user)) if org.is_sandbox == env.sandbox => token_response(&s, &env, &org, &user.id, &ca.client_id, &ca.client_secret, None, false, Some("api")),
+                _ => oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "no client credentials user enabled"),
+            }
         }
         _ => {
             if secret.is_none() { return oauth_error(StatusCode::BAD_REQUEST, "invalid_client", "invalid client credentials"); }

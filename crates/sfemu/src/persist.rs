@@ -36,7 +36,7 @@ pub fn load(app: &App, path: &Path) -> anyhow::Result<usize> {
                 let Some(rec) = r.as_object().cloned() else { continue };
                 let Some(id) = rec.get("Id").and_then(|v| v.as_str()).map(String::from) else { continue };
                 crate::ids::bump_past(&id);
-                crate::records::load_locked(&obj, table, &id, rec as Record);
+                crate::records::load_locked(&org, &obj, table, &id, rec as Record);
                 n += 1;
             }
         }

@@ -121,6 +121,14 @@ pub fn coerce(org: &Org, f: &FieldDef, v: &Value) -> Result<Value, ApiError> {
             if !target_ok {
                 return Err(field_err("FIELD_INTEGRITY_EXCEPTION", format!("{}: id value of incorrect type: {s}", f.label), &f.name));
             }
+            let exists = match &id[..3] {
+                "005" => org.user(&id).is_some(),
+                "00D" => id == org.id,
+                _ => org.ids.read().contains(&id),
+            };
+            if !exists {
+                return Err(field_err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id".into(), &f.name));
+            }
             Ok(json!(id))
         }
         "address" | "location" => Err(field_err("INVALID_FIELD_FOR_INSERT_UPDATE", format!("Unable to create/update fields: {}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.", f.name), &f.name)),
@@ -257,6 +265,7 @@ pub fn insert_locked(org: &Org, obj: &ObjectDef, table: &mut Table, user_id: &st
     derive(obj, &mut r);
     reindex(obj, table, &id, None, Some(&r));
     table.records.insert(id.clone(), r.clone());
+    org.ids.write().insert(id.clone());
     Ok(Changed { id, created: true, record: r })
 }
 
@@ -308,6 +317,7 @@ pub fn delete(org: &Org, obj: &ObjectDef, id: &str) -> Result<(), ApiError> {
     let old = table.records.remove(id).ok_or_else(|| ApiError::new(404, "ENTITY_IS_DELETED", "entity is deleted"))?;
     reindex(obj, table, id, Some(&old), None);
     drop(data);
+    org.ids.write().remove(id);
     org.deleted.lock().push((obj.name.clone(), id.to_string(), sf_datetime_now()));
     Ok(())
 }
@@ -379,7 +389,8 @@ pub fn coerce_datetime_literal(s: &str) -> String {
 }
 
 /// Put a stored record back (persistence), maintaining the indexes.
-pub fn load_locked(obj: &ObjectDef, table: &mut Table, id: &str, r: Record) {
+pub fn load_locked(org: &Org, obj: &ObjectDef, table: &mut Table, id: &str, r: Record) {
     reindex(obj, table, id, None, Some(&r));
+    org.ids.write().insert(id.to_string());
     table.records.insert(id.to_string(), r);
 }

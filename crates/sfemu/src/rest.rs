@@ -102,6 +102,7 @@ fn route(ctx: &Ctx, method: &str, path: &str, query: &str, body: &[u8]) -> R {
         }
         ("GET", ["query" | "queryAll", locator]) => query_more(ctx, &ver, locator),
         ("POST", ["composite"]) => composite(ctx, &ver, body),
+        ("POST", ["composite", "tree", t]) => tree(ctx, t, body),
         (_, ["composite", "sobjects", rest @ ..]) => collections(ctx, &ver, method, rest, query, body),
         _ => Err(ApiError::not_found()),
     }
@@ -392,7 +393,12 @@ type Snap = Vec<(String, std::collections::BTreeMap<String, crate::state::Record
 fn restore(org: &Org, s: Snap) {
     let mut data = org.data.write();
     data.clear();
-    for (k, records, index) in s { data.insert(k, crate::state::Table { records, index }); }
+    let mut ids = org.ids.write();
+    ids.clear();
+    for (k, records, index) in s {
+        ids.extend(records.keys().cloned());
+        data.insert(k, crate::state::Table { records, index });
+    }
 }
 
 // ------------------------------------------------------------------ composite
@@ -467,4 +473,67 @@ fn composite(ctx: &Ctx, _ver: &str, body: &[u8]) -> R {
         }
     }
     Ok(Resp::json(200, json!({"compositeResponse": out})))
+}
+
+// ------------------------------------------------------------------ sObject Tree
+
+fn count_tree(recs: &[Value]) -> usize {
+    recs.iter().map(|r| 1 + r.as_object().map(|m| m.values().filter_map(|v| v.get("records").and_then(|x| x.as_array())).map(|a| count_tree(a)).sum::<usize>()).unwrap_or(0)).sum()
+}
+
+/// POST /composite/tree/T: create parent records with nested children, all or nothing.
+fn tree(ctx: &Ctx, t: &str, body: &[u8]) -> R {
+    let org = &ctx.org;
+    let obj = org.object(t).cloned().ok_or_else(ApiError::not_found)?;
+    let b = body_object(body)?;
+    let recs = b.get("records").and_then(|v| v.as_array()).cloned().ok_or_else(|| ApiError::new(400, "JSON_PARSER_ERROR", "records is required"))?;
+    if count_tree(&recs) > 200 { return Err(ApiError::new(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this call")); }
+    let snapshot: Snap = org.data.read().iter().map(|(k, t)| (k.clone(), t.records.clone(), t.index.clone())).collect();
+    let mut results = vec![];
+    let mut changed = vec![];
+    fn insert_all(ctx: &Ctx, obj: &Arc<schema::ObjectDef>, recs: &[Value], parent: Option<(&str, &str)>, results: &mut Vec<Value>,
+        changed: &mut Vec<(Arc<schema::ObjectDef>, crate::state::Record)>) -> Result<(), Value> {
+        let org = &ctx.org;
+        for r in recs {
+            let m = r.as_object().cloned().unwrap_or_default();
+            let rid = m.get("attributes").and_then(|a| a.get("referenceId")).and_then(|v| v.as_str()).unwrap_or("").to_string();
+            let mut fields = Map::new();
+            let mut children = vec![];
+            for (k, v) in &m {
+                if k == "attributes" { continue; }
+                if let Some(sub) = v.get("records").and_then(|x| x.as_array()) {
+                    let child = org.objects.iter().find_map(|c| {
+                        if schema::child_relationship_name(c).eq_ignore_ascii_case(k) {
+                            c.fields.iter().find(|f| f.reference_to.iter().any(|x| x == &obj.name)).map(|f| (c.clone(), f.name.clone()))
+                        } else { None }
+                    });
+                    match child {
+                        Some(c) => children.push((c, sub.clone())),
+                        None => return Err(json!({"referenceId": rid, "errors": [{"statusCode": "INVALID_FIELD", "message": format!("No such relation '{k}' on entity '{}'", obj.name), "fields": []}]})),
+                    }
+                } else { fields.insert(k.clone(), v.clone()); }
+            }
+            if let Some((fk, pid)) = parent { fields.insert(fk.to_string(), json!(pid)); }
+            match records::create(org, obj, &ctx.user_id, &fields) {
+                Ok(ch) => {
+                    results.push(json!({"referenceId": rid, "id": ch.id}));
+                    let id = ch.id.clone();
+                    changed.push((obj.clone(), ch.record));
+                    for ((cobj, fk), sub) in children { insert_all(ctx, &cobj, &sub, Some((&fk, &id)), results, changed)?; }
+                }
+                Err(e) => return Err(json!({"referenceId": rid, "errors": [e.collection_error()]})),
+            }
+        }
+        Ok(())
+    }
+    match insert_all(ctx, &obj, &recs, None, &mut results, &mut changed) {
+        Ok(()) => {
+            for (o, r) in &changed { outbound::on_change(&ctx.app, org, o, r, true); }
+            Ok(Resp::json(201, json!({"hasErrors": false, "results": results})))
+        }
+        Err(e) => {
+            restore(org, snapshot);
+            Ok(Resp::json(400, json!({"hasErrors": true, "results": [e]})))
+        }
+    }
 }

@@ -390,6 +390,11 @@ pub fn global_entry(o: &ObjectDef, version: &str) -> Value {
     })
 }
 
+/// Name of the child relationship from a parent to `child` (Contacts, Opportunities, Survey_Responses__r).
+pub fn child_relationship_name(child: &ObjectDef) -> String {
+    if child.custom { format!("{}__r", child.label_plural.replace(' ', "_")) } else { child.label_plural.replace(' ', "") }
+}
+
 /// Full `GET /sobjects/T/describe` body.
 pub fn object_describe(o: &ObjectDef, version: &str, ui_base: &str, all: &[std::sync::Arc<ObjectDef>]) -> Value {
     let child: Vec<Value> = all.iter().flat_map(|other| {
@@ -397,7 +402,7 @@ pub fn object_describe(o: &ObjectDef, version: &str, ui_base: &str, all: &[std::
             .map(move |f| json!({
                 "cascadeDelete": f.cascade_delete, "childSObject": other.name, "deprecatedAndHidden": false,
                 "field": f.name, "junctionIdListNames": [], "junctionReferenceTo": [],
-                "relationshipName": if other.custom { format!("{}__r", other.name.trim_end_matches("__c")) } else { other.label_plural.replace(' ', "") },
+                "relationshipName": child_relationship_name(other),
                 "restrictedDelete": f.restricted_delete,
             }))
     }).collect();

@@ -60,7 +60,7 @@ fn lex(q: &str) -> Result<Vec<Tok>, ApiError> {
             }
             _ if ch.is_alphanumeric() || ch == '_' => {
                 let start = i;
-                while i < c.len() && (c[i].is_alphanumeric() || matches!(c[i], '_' | '.')) { i += 1; }
+                while i < c.len() && (c[i].is_alphanumeric() || matches!(c[i], '_' | '.' | ':')) { i += 1; }
                 out.push(Tok::Ident(c[start..i].iter().collect()));
             }
             _ => return Err(malformed(format!("unexpected token: '{ch}'"))),
@@ -70,7 +70,28 @@ fn lex(q: &str) -> Result<Vec<Tok>, ApiError> {
 }
 
 #[derive(Debug, Clone)]
-pub enum Lit { Str(String), Num(f64), Bool(bool), Null, Date(String) }
+pub enum Lit { Str(String), Num(f64), Bool(bool), Null, Date(String), /// [start, end) days, from TODAY, LAST_N_DAYS:n, ...
+    Range(String, String) }
+
+fn day(offset: i64) -> String {
+    let d = time::OffsetDateTime::now_utc().date() + time::Duration::days(offset);
+    format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
+}
+
+/// Salesforce's relative date literals (UTC days).
+fn date_literal(s: &str) -> Option<Lit> {
+    let u = s.to_ascii_uppercase();
+    let (name, n) = match u.split_once(':') { Some((a, b)) => (a.to_string(), b.parse::<i64>().ok()?), None => (u.clone(), 0) };
+    let (a, b) = match name.as_str() {
+        "TODAY" => (0, 1),
+        "YESTERDAY" => (-1, 0),
+        "TOMORROW" => (1, 2),
+        "LAST_N_DAYS" => (-n, 1),
+        "NEXT_N_DAYS" => (1, n + 1),
+        _ => return None,
+    };
+    Some(Lit::Range(day(a), day(b)))
+}
 
 #[derive(Debug, Clone)]
 pub enum Cond {
@@ -116,6 +137,7 @@ impl P {
             Some(Tok::Ident(s)) if s.eq_ignore_ascii_case("false") => Ok(Lit::Bool(false)),
             Some(Tok::Ident(s)) if s.eq_ignore_ascii_case("null") => Ok(Lit::Null),
             Some(Tok::Ident(s)) if s.len() >= 10 && s.as_bytes()[4] == b'-' => Ok(Lit::Date(s)),
+            Some(Tok::Ident(s)) if date_literal(&s).is_some() => Ok(date_literal(&s).unwrap()),
             other => Err(malformed(format!("unexpected token: {}", tok_str(&other)))),
         }
     }
@@ -279,6 +301,19 @@ fn eval(c: &Cond, r: &Record) -> bool {
         Cond::And(a, b) => eval(a, r) && eval(b, r),
         Cond::Or(a, b) => eval(a, r) || eval(b, r),
         Cond::Not(a) => !eval(a, r),
+        Cond::Cmp(f, op, Lit::Range(start, end)) => {
+            let Some(d) = r.get(f).and_then(|v| v.as_str()).and_then(|v| v.get(..10)) else { return op == "!=" };
+            let (start, end) = (start.as_str(), end.as_str());
+            match op.as_str() {
+                "=" => d >= start && d < end,
+                "!=" => !(d >= start && d < end),
+                "<" => d < start,
+                "<=" => d < end,
+                ">" => d >= end,
+                ">=" => d >= start,
+                _ => false,
+            }
+        }
         Cond::Cmp(f, op, lit) => {
             let v = r.get(f).unwrap_or(&Value::Null);
             let o = cmp_val(v, lit);
@@ -457,6 +492,14 @@ mod tests {
         assert!(parse("SELECT COUNT() FROM Contact").unwrap().count);
         assert!(parse("SELECT FROM").is_err());
         assert!(like("Hello World", "hello%"));
+        let q = parse("SELECT Id FROM Account WHERE CreatedDate = LAST_N_DAYS:30 AND CloseDate < TODAY").unwrap();
+        assert!(matches!(q.cond, Some(Cond::And(_, _))));
+        let mut r = Map::new();
+        r.insert("CreatedDate".into(), json!(format!("{}T10:00:00.000+0000", day(0))));
+        assert!(eval(&parse("SELECT Id FROM A WHERE CreatedDate = TODAY").unwrap().cond.unwrap(), &r));
+        assert!(eval(&parse("SELECT Id FROM A WHERE CreatedDate = LAST_N_DAYS:7").unwrap().cond.unwrap(), &r));
+        assert!(!eval(&parse("SELECT Id FROM A WHERE CreatedDate < TODAY").unwrap().cond.unwrap(), &r));
+        assert!(eval(&parse("SELECT Id FROM A WHERE CreatedDate > YESTERDAY").unwrap().cond.unwrap(), &r));
         assert!(!like("Hello", "h_x%"));
     }
 }

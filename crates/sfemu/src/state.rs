@@ -51,6 +51,8 @@ pub struct Org {
     pub max: AtomicU64,
     pub faults: RwLock<Faults>,
     pub outbound: Mutex<OutboundState>,
+    /// Ids of every stored record (for reference checks without taking the data lock).
+    pub ids: RwLock<HashSet<String>>,
     /// (object, id, deletedDate) for GET /sobjects/T/deleted
     pub deleted: Mutex<Vec<(String, String, String)>>,
 }
@@ -195,6 +197,7 @@ impl App {
                 faults: RwLock::new(Faults::default()),
                 outbound: Mutex::new(OutboundState::new(oc.outbound_rules.clone())),
                 deleted: Mutex::new(Vec::new()),
+                ids: RwLock::new(HashSet::new()),
             });
             org_by_id.insert(id[..15].to_string(), org.clone());
             org_by_id.insert(id.clone(), org.clone());

@@ -108,7 +108,7 @@ async fn outbound_message_envelope_ack_and_retry() {
     let (_, _, c) = t.call(&s, "POST", "/sobjects/Account", Some(json!({"Name": "Hot <Co>", "Rating": "Hot", "AnnualRevenue": 10}))).await;
     let id = c["id"].as_str().unwrap().to_string();
     let mut delivered = false;
-    for _ in 0..200 {
+    for _ in 0..500 {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         let o = t.admin("GET", &format!("/orgs/{}/outbound", t.prod_org), None).await;
         if o["delivered"] == 1 { delivered = true; assert_eq!(o["messages"][0]["attempts"], 3); break; }
@@ -145,7 +145,7 @@ async fn outbound_without_ack_stays_pending_then_fails() {
     let s = t.login().await;
     t.call(&s, "POST", "/sobjects/Contact", Some(json!({"LastName": "Never acked"}))).await;
     let mut failed = false;
-    for _ in 0..150 {
+    for _ in 0..400 {
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         let o = t.admin("GET", &format!("/orgs/{}/outbound", t.prod_org), None).await;
         if o["failed"] == 1 { failed = true; assert!(o["messages"][0]["last_error"].as_str().unwrap().contains("500")); break; }
@@ -164,7 +164,7 @@ async fn outbound_session_id_is_usable() {
     let s = t.sandbox_login().await;
     let (_, _, c) = t.call(&s, "POST", "/sobjects/Case", Some(json!({"Subject": "Help"}))).await;
     t.call(&s, "PATCH", &format!("/sobjects/Case/{}", c["id"].as_str().unwrap()), Some(json!({"Subject": "Still help"}))).await;
-    for _ in 0..100 { if !got.lock().is_empty() { break; } tokio::time::sleep(std::time::Duration::from_millis(20)).await; }
+    for _ in 0..400 { if !got.lock().is_empty() { break; } tokio::time::sleep(std::time::Duration::from_millis(20)).await; }
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let bodies = got.lock().clone();
     assert_eq!(bodies.len(), 1, "created-only rule ignores the update");
@@ -187,6 +187,8 @@ id = "00D000000000001"
 [[orgs.users]]
 username = "a@b.c"
 password = "pw"
+[orgs.records]
+Account = [{ Name = "Seeded" }]
 [[custom_objects]]
 name = "Thing__c"
 fields = [{ name = "Code__c", external_id = true, unique = true }]
@@ -200,6 +202,7 @@ fields = [{ name = "Code__c", external_id = true, unique = true }]
     let app = sfemu::state::App::new(c).unwrap();
     assert_eq!(app.orgs[0].id, sfemu::ids::to18("00D000000000001"));
     assert!(app.orgs[0].object("thing__c").unwrap().field("Code__c").unwrap().external_id);
+    assert_eq!(c2.orgs[0].records["Account"].len(), 1);
 }
 
 #[tokio::test]
@@ -209,7 +212,9 @@ async fn persistence_snapshot_round_trip() {
     let _ = std::fs::remove_file(&path);
     let mut cfg = sfemu::EmulatorConfig::default_demo();
     cfg.persistence_path = Some(path.clone());
-    let t = start_with(cfg.clone()).await;
+    cfg.orgs[0].records.insert("Account".into(), vec![json!({"Name": "Seeded at start"}).as_object().unwrap().clone()]);
+    let cfg0 = cfg.clone();
+    let t = start_with(cfg0).await;
     let s = t.login().await;
     let (_, _, c) = t.call(&s, "POST", "/sobjects/Contact", Some(json!({"LastName": "Kept", "Insight_Id__c": "keep-1"}))).await;
     t.emu.shutdown().await;
@@ -219,6 +224,8 @@ async fn persistence_snapshot_round_trip() {
     assert_eq!((st, r["Id"].clone()), (200, c["id"].clone()));
     let (_, _, b) = t.call(&s, "POST", "/sobjects/Contact", Some(json!({"LastName": "Dup", "Insight_Id__c": "keep-1"}))).await;
     assert_eq!(b[0]["errorCode"], "DUPLICATE_VALUE", "indexes rebuilt");
+    let (_, _, q) = t.call(&s, "GET", "/query?q=SELECT+Name+FROM+Account", None).await;
+    assert_eq!(q["records"], json!([{"attributes": q["records"][0]["attributes"].clone(), "Name": "Seeded at start"}]), "seeded once, restored, not re-seeded");
     t.emu.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
 }

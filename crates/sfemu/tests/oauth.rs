@@ -150,3 +150,15 @@ async fn configurable_token_lifetime() {
     assert_eq!(body[0]["errorCode"], "INVALID_SESSION_ID");
     t.emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn client_credentials_flow() {
+    let mut cfg = sfemu::EmulatorConfig::default_demo();
+    cfg.connected_apps[0].client_credentials_user = Some("demo@acme.example".into());
+    let t = start_with(cfg).await;
+    let r: Value = t.http.post(format!("{}/services/oauth2/token", t.base)).form(&[("grant_type", "client_credentials"), ("client_id", &t.client_id), ("client_secret", &t.client_secret)]).send().await.unwrap().json().await.unwrap();
+    assert_eq!(keys(&r), ["access_token", "id", "instance_url", "issued_at", "scope", "signature", "token_type"].iter().map(|s| s.to_string()).collect());
+    let r: Value = t.http.post(format!("{}/sandbox/services/oauth2/token", t.base)).form(&[("grant_type", "client_credentials"), ("client_id", &t.client_id), ("client_secret", &t.client_secret)]).send().await.unwrap().json().await.unwrap();
+    assert_eq!(r["error"], "invalid_grant");
+    t.emu.shutdown().await;
+}

@@ -66,6 +66,12 @@ async fn error_bodies_match_salesforce() {
     assert_eq!(b, json!([{"message": "Status: bad value for restricted picklist field: Nope", "errorCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "fields": ["Status__c"]}]));
     let (_, _, b) = t.call(&s, "POST", "/sobjects/Account", Some(json!({"Name": "x", "CreatedDate": "2020-01-01T00:00:00Z"}))).await;
     e("INVALID_FIELD_FOR_INSERT_UPDATE", &b);
+    let (_, _, b) = t.call(&s, "POST", "/sobjects/Contact", Some(json!({"LastName": "x", "AccountId": "001000000000000AAA"}))).await;
+    assert_eq!(b, json!([{"message": "invalid cross reference id", "errorCode": "INVALID_CROSS_REFERENCE_KEY", "fields": ["AccountId"]}]));
+    let (_, _, b) = t.call(&s, "POST", "/sobjects/Contact", Some(json!({"LastName": "x", "AccountId": "003000000000000AAA"}))).await;
+    e("FIELD_INTEGRITY_EXCEPTION", &b);
+    let (_, _, b) = t.call(&s, "POST", "/sobjects/Contact", Some(json!({"LastName": "x", "AccountId": "nonsense"}))).await;
+    e("MALFORMED_ID", &b);
     let (st, _, b) = t.call(&s, "GET", "/sobjects/Account/003000000000000AAA", None).await;
     assert_eq!(st, 400);
     e("MALFORMED_ID", &b);
@@ -165,6 +171,17 @@ async fn collections_and_composite() {
     assert_eq!(r[2]["body"]["AccountId"], r[0]["body"]["id"]);
     let (_, _, q) = t.call(&s, "GET", "/query?q=SELECT+Id,Account.Name+FROM+Contact+WHERE+LastName='K'", None).await;
     assert_eq!(q["records"][0]["Account"]["Name"], "Comp");
+    let tree = json!({"records": [{"attributes": {"type": "Account", "referenceId": "acc1"}, "Name": "Tree Co",
+        "Contacts": {"records": [{"attributes": {"type": "Contact", "referenceId": "con1"}, "LastName": "Leaf"}]}}]});
+    let (st, _, b) = t.call(&s, "POST", "/composite/tree/Account", Some(tree)).await;
+    assert_eq!((st, b["hasErrors"].clone(), b["results"][1]["referenceId"].clone()), (201, json!(false), json!("con1")));
+    let bad = json!({"records": [{"attributes": {"type": "Account", "referenceId": "acc2"}, "Name": "Tree Bad",
+        "Contacts": {"records": [{"attributes": {"type": "Contact", "referenceId": "con2"}}]}}]});
+    let (st, _, b) = t.call(&s, "POST", "/composite/tree/Account", Some(bad)).await;
+    assert_eq!((st, b["hasErrors"].clone(), b["results"][0]["referenceId"].clone()), (400, json!(true), json!("con2")));
+    assert_eq!(b["results"][0]["errors"][0]["statusCode"], "REQUIRED_FIELD_MISSING");
+    let (_, _, q) = t.call(&s, "GET", "/query?q=SELECT+COUNT()+FROM+Account+WHERE+Name='Tree Bad'", None).await;
+    assert_eq!(q["totalSize"], 0, "tree is all or nothing");
     let (_, _, q) = t.call(&s, "GET", "/query?q=SELECT+Id,LastName+FROM+Contact+WHERE+Account.Name='comp'", None).await;
     assert_eq!((q["totalSize"].clone(), q["records"][0]["LastName"].clone()), (json!(1), json!("K")));
     t.emu.shutdown().await;
@@ -227,6 +244,14 @@ async fn limits_usage_and_request_limit_exceeded() {
     let u = t.admin("GET", &format!("/orgs/{}/usage", t.prod_org), None).await;
     assert_eq!((u["used"].clone(), u["max"].clone()), (json!(5), json!(5)));
     t.admin("POST", &format!("/orgs/{}/usage/reset", t.prod_org), None).await;
+    // admin record access does not count as API calls
+    let c = t.admin("POST", &format!("/orgs/{}/records/Account", t.prod_org), Some(json!({"Name": "Seed"}))).await;
+    assert_eq!(c["success"], true);
+    let l = t.admin("GET", &format!("/orgs/{}/records/Account", t.prod_org), None).await;
+    assert_eq!((l["totalSize"].clone(), l["records"][0]["Name"].clone()), (json!(1), json!("Seed")));
+    let bad = t.admin("POST", &format!("/orgs/{}/records/Account", t.prod_org), Some(json!({}))).await;
+    assert_eq!(bad[0]["errorCode"], "REQUIRED_FIELD_MISSING");
+    assert_eq!(t.admin("GET", &format!("/orgs/{}/usage", t.prod_org), None).await["used"], 0);
     // the sandbox org has its own budget
     let sb = t.sandbox_login().await;
     let (_, h, _) = t.call(&sb, "GET", "/sobjects", None).await;

@@ -60,7 +60,7 @@ echo "run.sh: sfemu at $SFEMU_HTTPS_URL (pid $EMU_PID)"
 
 # --- run the suites ------------------------------------------------------------
 FAIL=0
-(cd "$HERE/python" && "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests) || FAIL=1
-(cd "$HERE/js" && node --test test/) || FAIL=1
+(cd "$HERE/python" && "$VENV/bin/python" -m pytest -p no:cacheprovider tests) || FAIL=1
+(cd "$HERE/js" && node --test --test-reporter=tap test/) || FAIL=1
 if [ "$FAIL" -ne 0 ]; then echo "run.sh: client suites FAILED"; tail -20 "$WORK/stderr.log"; exit 1; fi
 echo "run.sh: client suites passed"

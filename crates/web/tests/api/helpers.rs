@@ -210,6 +210,14 @@ pub struct SignInOutcome {
 impl Browser {
     /// Setup Link → Sign In → the Salesforce login page → consent → back.
     pub async fn link_salesforce(&self, sandbox: bool, username: &str, password: &str, allow: bool) -> SignInOutcome {
+        let (saw_login_form, back) = self.salesforce_until_callback(sandbox, username, password, allow).await;
+        let callback = self.client.get(&back).send().await.unwrap();
+        SignInOutcome { saw_login_form, callback }
+    }
+
+    /// The sign-in up to Salesforce's redirect back; returns whether the
+    /// login form was shown, and the callback URL not yet visited.
+    pub async fn salesforce_until_callback(&self, sandbox: bool, username: &str, password: &str, allow: bool) -> (bool, String) {
         let mut fields = vec![("my_domain", ""), ("return_to", "/salesforce")];
         if sandbox {
             fields.push(("sandbox", "on"));
@@ -246,7 +254,6 @@ impl Browser {
         assert!(r.status().is_redirection(), "consent redirects back to Insight");
         let back = r.headers()["location"].to_str().unwrap().to_string();
         assert!(back.starts_with(&self.base), "back to Insight's callback: {back}");
-        let callback = self.client.get(&back).send().await.unwrap();
-        SignInOutcome { saw_login_form, callback }
+        (saw_login_form, back)
     }
 }

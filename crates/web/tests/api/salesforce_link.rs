@@ -170,3 +170,106 @@ async fn collaborator_never_lends_own_link() {
         }
     }
 }
+
+async fn account_id(app: &crate::helpers::TestApp, email: &str) -> i64 {
+    app.store.account_by_email(&domain::Email::parse(email).unwrap()).await.unwrap().unwrap().id
+}
+
+async fn admin_post(sf: &crate::helpers::WithSalesforce, org_id: &str, fault: &str) {
+    let url = format!("{}/orgs/{org_id}/faults/{fault}", sf.emulator.admin_url());
+    let r = reqwest::Client::new().post(url).send().await.unwrap();
+    assert!(r.status().is_success(), "{fault}: {}", r.status());
+}
+
+fn org_id(sf: &crate::helpers::WithSalesforce, sandbox: bool) -> String {
+    sf.emulator.orgs().into_iter().find(|o| o.2 == sandbox).unwrap().0
+}
+
+/// Access tokens the emulator has issued against this refresh token.
+fn tokens_issued_for(sf: &crate::helpers::WithSalesforce, refresh: &str) -> usize {
+    sf.emulator.app().tokens.read().values().filter(|t| t.refresh.as_deref() == Some(refresh)).count()
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_refreshed_once_for_a_hundred_concurrent_requests() {
+    for sf in apps_with_emulator().await {
+        let b = Browser::new(&sf.app);
+        b.sign_up("olive@example.com", "Olive").await;
+        b.link_salesforce(false, PROD_USER, PASSWORD, true).await;
+        let account = account_id(&sf.app, "olive@example.com").await;
+        let before = sf.app.store.link_tokens(account).await.unwrap().unwrap();
+        let refresh = before.refresh_token.expose().to_string();
+        // Warm the shared session, then expire every access token of the org.
+        assert_eq!(b.submit("/salesforce", "/salesforce/test", &[]).await.status(), StatusCode::OK);
+        assert_eq!(tokens_issued_for(&sf, &refresh), 1, "the sign-in issued one access token");
+        admin_post(&sf, &org_id(&sf, false), "expire-tokens").await;
+
+        let (_, html) = b.get_text("/salesforce").await;
+        let csrf = crate::helpers::csrf_in(&html).unwrap();
+        let mut calls = Vec::new();
+        for _ in 0..100 {
+            let (client, url, csrf) = (b.client.clone(), format!("{}/salesforce/test", b.base), csrf.clone());
+            calls.push(tokio::spawn(async move { client.post(url).form(&[("csrf", csrf)]).send().await.unwrap().status() }));
+        }
+        for c in calls {
+            assert_eq!(c.await.unwrap(), StatusCode::OK);
+        }
+        assert_eq!(tokens_issued_for(&sf, &refresh), 2, "exactly one refresh reached Salesforce");
+        let after = sf.app.store.link_tokens(account).await.unwrap().unwrap();
+        assert_ne!(after.access_token.unwrap().expose(), before.access_token.unwrap().expose(), "the new access token is kept");
+        assert_eq!(after.instance_url, before.instance_url, "the refresh never loses the instance URL");
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_refresh_token_marks_the_link_and_every_affected_project() {
+    for sf in apps_with_emulator().await {
+        let owner = Browser::new(&sf.app);
+        owner.sign_up("olive@example.com", "Olive Owner").await;
+        let id = owner.create_project("CSAT").await;
+        let viewer = Browser::new(&sf.app);
+        viewer.sign_up("vic@example.com", "Vic").await;
+        let sharing = format!("/projects/{id}/sharing");
+        owner.submit(&sharing, &sharing, &[("email", "vic@example.com"), ("role", "viewer")]).await;
+        owner.link_salesforce(true, SANDBOX_USER, PASSWORD, true).await;
+
+        let org = org_id(&sf, true);
+        admin_post(&sf, &org, "revoke-refresh-tokens").await;
+        admin_post(&sf, &org, "expire-tokens").await;
+        let r = owner.submit("/salesforce", "/salesforce/test", &[]).await;
+        assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+        assert!(r.text().await.unwrap().contains("Sign in to Salesforce again"));
+
+        let account = account_id(&sf.app, "olive@example.com").await;
+        let link = sf.app.store.link(account).await.unwrap().unwrap();
+        assert!(link.needs_reauthentication());
+        let (_, page) = owner.get_text("/projects").await;
+        assert!(page.contains("reauth-banner"), "the account sees a banner on every page");
+        let (_, panel) = viewer.get_text(&format!("/projects/{id}/salesforce")).await;
+        assert!(panel.contains("data-testid=\"needs-reauth\"") && panel.contains("Olive Owner"));
+        let (_, events) = owner.get_text("/salesforce").await;
+        assert!(events.contains("data-kind=\"refresh_failed\""));
+
+        // Signing in again makes the link active again.
+        owner.link_salesforce(true, SANDBOX_USER, PASSWORD, true).await;
+        assert!(!sf.app.store.link(account).await.unwrap().unwrap().needs_reauthentication());
+        assert_eq!(owner.submit("/salesforce", "/salesforce/test", &[]).await.status(), StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn salesforce_unreachable_at_the_callback_is_explained_and_changes_nothing() {
+    let mut all = apps_with_emulator().await;
+    for sf in all.drain(..) {
+        let b = Browser::new(&sf.app);
+        b.sign_up("olive@example.com", "Olive").await;
+        let (_, callback) = b.salesforce_until_callback(false, PROD_USER, PASSWORD, true).await;
+        let crate::helpers::WithSalesforce { app, emulator } = sf;
+        emulator.shutdown().await;
+        let r = b.client.get(&callback).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("could not be reached"), "{html}");
+        assert!(app.store.link(account_id(&app, "olive@example.com").await).await.unwrap().is_none());
+    }
+}

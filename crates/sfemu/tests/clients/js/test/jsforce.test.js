@@ -157,6 +157,35 @@ test('CRUD, upsert, query, describe', { skip: !haveEmu }, async () => {
   await assert.rejects(acc.retrieve(created.id), (e) => e.errorCode === 'NOT_FOUND');
 });
 
+test('sandbox login host: OAuth username-password flow via conn.login', { skip: !haveEmu }, async () => {
+  const c = new jsforce.Connection({
+    oauth2: { loginUrl: E.SFEMU_SANDBOX_LOGIN_URL, clientId: E.SFEMU_CLIENT_ID, clientSecret: E.SFEMU_CLIENT_SECRET, redirectUri: REDIRECT },
+    version: '59.0',
+  });
+  const info = await c.login(E.SFEMU_SANDBOX_USERNAME, E.SFEMU_SANDBOX_PASSWORD);
+  assert.equal(info.organizationId, E.SFEMU_SANDBOX_ORG_ID);
+  const org = await c.query('SELECT Id, IsSandbox, Name FROM Organization');
+  assert.equal(org.records[0].IsSandbox, true);
+  // a sandbox user cannot log in at the production login host
+  const prod = new jsforce.Connection({
+    oauth2: { loginUrl: E.SFEMU_PROD_LOGIN_URL, clientId: E.SFEMU_CLIENT_ID, clientSecret: E.SFEMU_CLIENT_SECRET, redirectUri: REDIRECT },
+  });
+  await assert.rejects(prod.login(E.SFEMU_SANDBOX_USERNAME, E.SFEMU_SANDBOX_PASSWORD), (e) => e.name === 'invalid_grant');
+});
+
+test('composite with @{ref} references through conn.requestPost', { skip: !haveEmu }, async () => {
+  const res = await conn.requestPost('/services/data/v59.0/composite', {
+    allOrNone: true,
+    compositeRequest: [
+      { method: 'POST', url: '/services/data/v59.0/sobjects/Account', referenceId: 'acc', body: { Name: 'JS Composite' } },
+      { method: 'POST', url: '/services/data/v59.0/sobjects/Contact', referenceId: 'con', body: { LastName: 'JSC', AccountId: '@{acc.id}' } },
+    ],
+  });
+  assert.deepEqual(res.compositeResponse.map((r) => r.httpStatusCode), [201, 201]);
+  const q = await conn.query("SELECT Id, Account.Name FROM Contact WHERE LastName = 'JSC'");
+  assert.equal(q.records[0].Account.Name, 'JS Composite');
+});
+
 test('refresh after the access token expires, then revoke', { skip: !haveEmu }, async () => {
   const before = conn.accessToken;
   let refreshed = 0;
