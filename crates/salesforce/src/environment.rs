@@ -22,6 +22,11 @@ impl Environment {
         url::Url::parse(s).expect("static URL")
     }
 
+    /// Where a link signs in: the org's My Domain when given, else the environment's login host.
+    pub fn login_base(self, my_domain: Option<&url::Url>) -> url::Url {
+        my_domain.cloned().unwrap_or_else(|| self.default_login_url())
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Environment::Production => "production",
@@ -129,5 +134,8 @@ mod tests {
     fn sandbox_signs_in_at_test_salesforce_com() {
         assert_eq!(Environment::Sandbox.default_login_url().as_str(), "https://test.salesforce.com/");
         assert_eq!(Environment::Production.default_login_url().as_str(), "https://login.salesforce.com/");
+        let my = url::Url::parse("https://acme.my.salesforce.com").unwrap();
+        assert_eq!(Environment::Sandbox.login_base(Some(&my)), my);
+        assert_eq!(Environment::Production.login_base(None).host_str(), Some("login.salesforce.com"));
     }
 }

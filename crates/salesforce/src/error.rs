@@ -1,50 +1,8 @@
 //! Salesforce's errors as Rust types: REST error codes, OAuth error codes, and
 //! the one error type this crate returns.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use std::fmt;
-
-/// Defines a string-backed enum with an `Other(String)` catch-all.
-macro_rules! code_enum {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident => $s:literal,)* }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $($variant,)*
-            /// A code this crate does not know by name, kept verbatim.
-            Other(String),
-        }
-
-        impl $name {
-            pub fn parse(s: &str) -> Self {
-                match s {
-                    $($s => $name::$variant,)*
-                    other => $name::Other(other.to_string()),
-                }
-            }
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $($name::$variant => $s,)*
-                    $name::Other(s) => s,
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> { s.serialize_str(self.as_str()) }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                Ok($name::parse(&String::deserialize(d)?))
-            }
-        }
-    };
-}
 
 code_enum!(
     /// REST API error codes (`errorCode` in `[{"message","errorCode","fields"}]`,
@@ -80,6 +38,14 @@ code_enum!(
         AllOrNoneOperationRolledBack => "ALL_OR_NONE_OPERATION_ROLLED_BACK",
         ExceededIdLimit => "EXCEEDED_ID_LIMIT",
         UnknownException => "UNKNOWN_EXCEPTION",
+        InvalidIdField => "INVALID_ID_FIELD",
+        InvalidInput => "INVALID_INPUT",
+        NumberOutsideValidRange => "NUMBER_OUTSIDE_VALID_RANGE",
+        CannotInsertUpdateActivateEntity => "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+        EntityIsLocked => "ENTITY_IS_LOCKED",
+        DeleteFailed => "DELETE_FAILED",
+        FieldFilterValidationException => "FIELD_FILTER_VALIDATION_EXCEPTION",
+        InvalidOperationWithExpiredPassword => "INVALID_OPERATION_WITH_EXPIRED_PASSWORD",
     }
 );
 
@@ -236,6 +202,7 @@ impl SalesforceError {
     }
 
     /// Trying the same call again later may succeed (network trouble, overload, limits, row locks).
+    /// A timed-out create may still have been written: retry writes as upserts by external id.
     pub fn is_retryable(&self) -> bool {
         match self {
             SalesforceError::Unreachable(_) => true,
