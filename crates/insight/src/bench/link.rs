@@ -1,0 +1,171 @@
+//! `insight bench link`: the Salesforce link page and OAuth callback under a
+//! real `insight serve`, with the local emulator standing in for Salesforce;
+//! then many concurrent requests finding an expired access token, counting
+//! the refresh calls that reach the emulator.
+
+use super::{percentile, start_server};
+use clap::Args;
+use serde_json::json;
+use std::time::Instant;
+use store::testing::TestDatabase;
+
+#[derive(Args, Debug)]
+pub struct LinkArgs {
+    /// Sign-ins to measure
+    #[arg(long, default_value_t = 200)]
+    pub sign_ins: usize,
+    /// Concurrent requests that find the access token expired
+    #[arg(long, default_value_t = 100)]
+    pub concurrent: usize,
+    /// Print the result as one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The action and hidden inputs of the emulator's form with this id. The
+/// emulator's pages are ours and plain, so a scan suffices here.
+fn form(html: &str, id: &str) -> anyhow::Result<(String, Vec<(String, String)>)> {
+    let at = html.find(&format!("id=\"{id}\"")).ok_or_else(|| anyhow::anyhow!("no form {id}"))?;
+    let open = html[..at].rfind("<form").ok_or_else(|| anyhow::anyhow!("no form tag"))?;
+    let body = &html[open..open + html[open..].find("</form>").unwrap_or(html.len() - open)];
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let m = format!("{name}=\"");
+        let i = tag.find(&m)? + m.len();
+        Some(tag[i..i + tag[i..].find('"')?].replace("&amp;", "&").replace("&quot;", "\""))
+    };
+    let action = attr(&body[..body.find('>').unwrap_or(0)], "action").unwrap_or_default();
+    let hidden = body
+        .split("<input")
+        .skip(1)
+        .filter_map(|t| {
+            let tag = &t[..t.find('>').unwrap_or(t.len())];
+            (attr(tag, "type").as_deref() == Some("hidden")).then(|| Some((attr(tag, "name")?, attr(tag, "value")?))).flatten()
+        })
+        .collect();
+    Ok((action, hidden))
+}
+
+fn csrf(html: &str) -> anyhow::Result<String> {
+    let m = "name=\"csrf\" value=\"";
+    let i = html.find(m).ok_or_else(|| anyhow::anyhow!("no CSRF token"))? + m.len();
+    Ok(html[i..].chars().take_while(|c| *c != '"').collect())
+}
+
+fn absolute(base: &str, location: &str) -> String {
+    if location.starts_with("http") {
+        location.to_string()
+    } else {
+        format!("{}{location}", base.splitn(4, '/').take(3).collect::<Vec<_>>().join("/"))
+    }
+}
+
+pub async fn link(args: LinkArgs) -> anyhow::Result<()> {
+    let config = sfemu::EmulatorConfig::default_demo();
+    let app = config.connected_apps.first().cloned().ok_or_else(|| anyhow::anyhow!("no connected app"))?;
+    let sandbox_user = config.orgs.iter().find(|o| o.is_sandbox).and_then(|o| o.users.first()).cloned().ok_or_else(|| anyhow::anyhow!("no sandbox user"))?;
+    let emulator = sfemu::Emulator::start(config, "127.0.0.1:0".parse()?, None).await?;
+    let db = TestDatabase::sqlite();
+    let server = start_server(
+        &db.url,
+        &[
+            ("INSIGHT_SALESFORCE_CLIENT_ID", app.client_id.clone()),
+            ("INSIGHT_SALESFORCE_CLIENT_SECRET", app.client_secret.clone()),
+            ("INSIGHT_SALESFORCE_LOGIN_URL", emulator.production_login_url()),
+            ("INSIGHT_SALESFORCE_SANDBOX_LOGIN_URL", emulator.sandbox_login_url()),
+        ],
+    )?;
+    let base = server.url.clone();
+    let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?;
+
+    let page = http.get(format!("{base}/signup")).send().await?.text().await?;
+    let r = http
+        .post(format!("{base}/signup"))
+        .form(&[("csrf", csrf(&page)?.as_str()), ("name", "Bench"), ("email", "bench@insight.example"), ("password", "bench-password")])
+        .send()
+        .await?;
+    anyhow::ensure!(r.status().is_redirection(), "sign-up failed: {}", r.status());
+
+    let (mut page_ms, mut start_ms, mut callback_ms) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..args.sign_ins {
+        let t = Instant::now();
+        let html = http.get(format!("{base}/salesforce/link")).send().await?.text().await?;
+        page_ms.push(t.elapsed().as_micros() as u32);
+        let t = Instant::now();
+        let r = http
+            .post(format!("{base}/salesforce/link"))
+            .form(&[("csrf", csrf(&html)?.as_str()), ("sandbox", "on"), ("my_domain", ""), ("return_to", "/salesforce")])
+            .send()
+            .await?;
+        start_ms.push(t.elapsed().as_micros() as u32);
+        let authorize = r.headers().get("location").and_then(|v| v.to_str().ok()).ok_or_else(|| anyhow::anyhow!("no redirect to Salesforce"))?.to_string();
+        let login = http.get(&authorize).send().await?.text().await?;
+        let (action, mut fields) = form(&login, "login_form")?;
+        fields.push(("username".into(), sandbox_user.username.clone()));
+        fields.push(("password".into(), sandbox_user.password.clone()));
+        let mut r = http.post(absolute(&authorize, &action)).form(&fields).send().await?;
+        if !r.status().is_redirection() {
+            let consent = r.text().await?;
+            let (action, mut fields) = form(&consent, "consent_form")?;
+            fields.push(("action".into(), "allow".into()));
+            r = http.post(absolute(&authorize, &action)).form(&fields).send().await?;
+        }
+        let callback = r.headers().get("location").and_then(|v| v.to_str().ok()).ok_or_else(|| anyhow::anyhow!("no callback"))?.to_string();
+        let t = Instant::now();
+        let done = http.get(&callback).send().await?;
+        callback_ms.push(t.elapsed().as_micros() as u32);
+        anyhow::ensure!(done.status() == reqwest::StatusCode::SEE_OTHER, "callback answered {}", done.status());
+    }
+
+    // Every access token of the sandbox org expires; then many requests at once.
+    let org = emulator.orgs().into_iter().find(|o| o.2).map(|o| o.0).ok_or_else(|| anyhow::anyhow!("no sandbox org"))?;
+    let html = http.get(format!("{base}/salesforce")).send().await?.text().await?;
+    let token = csrf(&html)?;
+    let warm = http.post(format!("{base}/salesforce/test")).form(&[("csrf", token.as_str())]).send().await?;
+    anyhow::ensure!(warm.status().is_success(), "test connection failed: {}", warm.status());
+    reqwest::Client::new().post(format!("{}/orgs/{org}/faults/expire-tokens", emulator.admin_url())).send().await?;
+    let issued = || emulator.app().tokens.read().values().filter(|t| t.org_id == org).count();
+    let before = issued();
+    let t = Instant::now();
+    let mut calls = Vec::new();
+    for _ in 0..args.concurrent {
+        let (http, url, token) = (http.clone(), format!("{base}/salesforce/test"), token.clone());
+        calls.push(tokio::spawn(async move { http.post(url).form(&[("csrf", token)]).send().await.map(|r| r.status().is_success()) }));
+    }
+    let mut ok = 0;
+    for c in calls {
+        if matches!(c.await, Ok(Ok(true))) {
+            ok += 1;
+        }
+    }
+    let burst = t.elapsed();
+    let refreshes = issued() - before;
+
+    for v in [&mut page_ms, &mut start_ms, &mut callback_ms] {
+        v.sort_unstable();
+    }
+    let stats = |v: &[u32]| json!({ "p50": percentile(v, 0.5), "p99": percentile(v, 0.99), "max": percentile(v, 1.0) });
+    let result = json!({
+        "bench": "link",
+        "sign_ins": args.sign_ins,
+        "link_page_ms": stats(&page_ms),
+        "sign_in_start_ms": stats(&start_ms),
+        "callback_ms": stats(&callback_ms),
+        "concurrent_requests_after_expiry": args.concurrent,
+        "succeeded": ok,
+        "refresh_calls_to_salesforce": refreshes,
+        "burst_seconds": burst.as_secs_f64(),
+    });
+    if args.json {
+        println!("{result}");
+    } else {
+        println!("link bench: {} sign-ins through the emulator", args.sign_ins);
+        for (name, v) in [("link page", &page_ms), ("sign-in start", &start_ms), ("callback", &callback_ms)] {
+            println!("  {name:<14} p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms", percentile(v, 0.5), percentile(v, 0.99), percentile(v, 1.0));
+        }
+        println!("  {} concurrent requests after the access token expired: {ok} succeeded, {refreshes} refresh call(s) reached Salesforce", args.concurrent);
+    }
+    drop(server);
+    emulator.shutdown().await;
+    anyhow::ensure!(refreshes == 1, "expected exactly one refresh, saw {refreshes}");
+    Ok(())
+}

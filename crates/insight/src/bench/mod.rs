@@ -1,0 +1,102 @@
+//! `insight bench`: throughput and latency figures, measured against a real
+//! `insight serve` process over HTTP. Figures go to BENCHMARKS.md; tests
+//! never assert on time.
+
+mod ingest;
+mod link;
+
+use clap::{Args, Subcommand, ValueEnum};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub which: Which,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Which {
+    /// Respondents submitting responses over HTTP to a running server
+    Ingest(IngestArgs),
+    /// The Salesforce link page and callback, and token refresh under load,
+    /// against the local emulator
+    Link(link::LinkArgs),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Args, Debug)]
+pub struct IngestArgs {
+    /// Which database the server uses (a fresh one is made for the run)
+    #[arg(long, value_enum, default_value = "sqlite")]
+    pub backend: Backend,
+    /// Concurrent respondents
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Responses to submit
+    #[arg(long, default_value_t = 30_000)]
+    pub requests: usize,
+    /// Print the result as one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    match args.which {
+        Which::Ingest(a) => ingest::ingest(a).await,
+        Which::Link(a) => link::link(a).await,
+    }
+}
+
+pub(super) struct Server {
+    child: Child,
+    pub url: String,
+    pub pid: u32,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub(super) fn start_server(database_url: &str, env: &[(&str, String)]) -> anyhow::Result<Server> {
+    let exe = std::env::current_exe()?;
+    let mut child = Command::new(exe)
+        .args(["serve", "--bind", "127.0.0.1:0", "--json"])
+        .env("INSIGHT_DATABASE_URL", database_url)
+        .env("INSIGHT_SECRET_KEY", store::sealed::Sealer::generate_key())
+        .env("INSIGHT_LOG", "error")
+        .envs(env.iter().map(|(k, v)| (k.to_string(), v.clone())))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line)?;
+    let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| anyhow::anyhow!("server said {line:?}: {e}"))?;
+    let url = v["url"].as_str().ok_or_else(|| anyhow::anyhow!("no url in {line}"))?.to_string();
+    let pid = child.id();
+    Ok(Server { child, url, pid })
+}
+
+/// Resident memory of a process, in KiB (Linux).
+pub(super) fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+pub(super) fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i] as f64 / 1000.0
+}
+
