@@ -77,6 +77,22 @@ test('an owner links a sandbox from a survey, and a collaborator sees the owner\
   await page.click('button:has-text("Test connection")');
   await page.getByText('Connected to Acme Sandbox').waitFor();
 
+  // Relinking to the production org first shows what the switch affects;
+  // cancelling keeps the sandbox link.
+  const productionLogin = demo.salesforceLogins.find((l) => l.environment === 'production');
+  await page.goto(`${base}/salesforce/link`);
+  await page.click('button:has-text("Sign In")');
+  await signInAtSalesforce(page, productionLogin);
+  await page.click('#oaapprove');
+  await page.waitForURL(`${base}/salesforce/switch`);
+  assert.ok((await page.locator('[data-testid=switch-from]').textContent()).includes('Acme Sandbox'));
+  assert.ok((await page.locator('[data-testid=switch-to]').textContent()).includes('Acme Production'));
+  assert.equal(await page.locator('#affected-projects tbody tr').count(), 1);
+  await snap(page, 'sf-05-switch-preview');
+  await page.click('button:has-text("Cancel")');
+  await page.waitForURL(`${base}/salesforce`);
+  assert.equal((await page.locator('[data-testid=org-name]').textContent()).trim(), 'Acme Sandbox');
+
   // The colleague the project is shared with sees it uses the owner's link.
   const colleagueContext = await browser.newContext();
   const colleague = await colleagueContext.newPage();
@@ -86,7 +102,7 @@ test('an owner links a sandbox from a survey, and a collaborator sees the owner\
   await colleague.click('#tools-menu a:has-text("Salesforce status of this project")');
   const panel = await colleague.locator('[data-testid=uses-link]').textContent();
   assert.ok(panel.includes('Dana Demo') && panel.includes('Acme Sandbox') && panel.includes(sandboxOrg.id), panel);
-  await snap(colleague, 'sf-05-collaborator-sees-owner-link');
+  await snap(colleague, 'sf-06-collaborator-sees-owner-link');
 
   await Promise.all([context.close(), colleagueContext.close()]);
 });

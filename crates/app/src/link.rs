@@ -38,6 +38,8 @@ pub enum LinkError {
     Salesforce(String),
     #[error("This account is not linked to Salesforce.")]
     NotLinked,
+    #[error("There is no switch waiting for confirmation (it may have expired after 30 minutes). Sign in again to switch orgs.")]
+    NoPendingSwitch,
     #[error("Salesforce no longer accepts this link's sign-in (the refresh token was revoked or expired). Sign in to Salesforce again from Setup Link to Salesforce Account; paused work resumes then.")]
     NeedsReauthentication,
     #[error("Insight could not save the link: {0}")]
@@ -103,7 +105,14 @@ pub enum Finished {
         /// The Sandbox Environment box said one thing, the org another.
         environment_mismatch: bool,
     },
+    /// The sign-in was to a different org than the current link's: nothing
+    /// changes until the person has seen what the switch affects and
+    /// confirmed it.
+    SwitchNeedsConfirmation,
 }
+
+/// How long a sign-in to another org waits for the switch to be confirmed.
+pub const SWITCH_MAX_AGE_MS: i64 = 30 * 60 * 1000;
 
 /// Finishes a sign-in: checks the state, exchanges the code (with the PKCE
 /// verifier), asks Salesforce who signed in to which org, and stores the link.
@@ -171,25 +180,81 @@ pub async fn finish_sign_in(
         api_used: org.api_usage.map(|u| u.0),
         api_max: org.api_usage.map(|u| u.1),
     };
-    // The old refresh token is about to be forgotten: revoke it so it does
-    // not outlive the link (best effort; the new link stands either way).
-    let old_tokens = match &previous {
-        Some(_) => store.link_tokens(account_id).await?,
-        None => None,
-    };
-    store.save_link(&link, kind, &detail).await?;
-    settings.sessions.forget(account_id);
-    if let Some(old) = old_tokens {
-        if old.refresh_token.expose() != refresh_token.expose() {
-            if let Ok(old_login) = url::Url::parse(&old.login_url) {
-                if let Err(e) = salesforce::oauth::revoke(&settings.http, &old_login, old.refresh_token.expose()).await {
-                    tracing::warn!(account = account_id, error = %e, "could not revoke the replaced refresh token");
-                }
-            }
-        }
+    if previous.as_ref().is_some_and(|p| p.org_id != link.org_id) {
+        store.save_pending_switch(&link, &flow.return_to).await?;
+        tracing::info!(account = account_id, org = %identity.organization_id, "sign-in to another org awaits confirmation");
+        return Ok(Finished::SwitchNeedsConfirmation);
     }
+    replace_link(store, settings, &link, kind, &detail).await?;
     tracing::info!(account = account_id, org = %identity.organization_id, environment = environment.as_str(), "Salesforce linked");
     Ok(Finished::Linked { return_to: flow.return_to, environment_mismatch: environment != flow.requested_environment })
+}
+
+/// Stores the new link and revokes the refresh token it replaces, so the old
+/// one does not outlive its link (best effort: the new link stands either way).
+async fn replace_link(store: &Store, settings: &SalesforceSettings, link: &NewLink, kind: &str, detail: &str) -> Result<(), LinkError> {
+    let old_tokens = store.link_tokens(link.account_id).await?;
+    store.save_link(link, kind, detail).await?;
+    settings.sessions.forget(link.account_id);
+    if let Some(old) = old_tokens {
+        if old.refresh_token.expose() != link.refresh_token.expose() {
+            revoke_quietly(settings, &old.login_url, old.refresh_token.expose(), link.account_id).await;
+        }
+    }
+    Ok(())
+}
+
+async fn revoke_quietly(settings: &SalesforceSettings, login_url: &str, token: &str, account_id: i64) {
+    let outcome = match url::Url::parse(login_url) {
+        Ok(login) => salesforce::oauth::revoke(&settings.http, &login, token).await,
+        Err(e) => Err(SalesforceError::InvalidRequest(e.to_string())),
+    };
+    if let Err(e) = outcome {
+        tracing::warn!(account = account_id, error = %e, "could not revoke a refresh token that is no longer used");
+    }
+}
+
+/// What switching to the org of the pending sign-in would change.
+#[derive(Debug, Clone)]
+pub struct SwitchPreview {
+    pub current: store::links::Link,
+    pub pending: store::links::PendingSwitch,
+    /// The projects the account owns: each works through this link, so each
+    /// is re-pointed at the new org.
+    pub owned_projects: Vec<store::projects::Project>,
+}
+
+pub async fn switch_preview(store: &Store, account_id: i64) -> Result<Option<SwitchPreview>, LinkError> {
+    let Some(pending) = store.pending_switch(account_id, SWITCH_MAX_AGE_MS).await? else { return Ok(None) };
+    let Some(current) = store.link(account_id).await? else { return Ok(None) };
+    let owned_projects = store.projects_of(account_id).await?.into_iter().filter(|p| p.owner_id == account_id).collect();
+    Ok(Some(SwitchPreview { current, pending, owned_projects }))
+}
+
+/// Confirms the switch: the pending sign-in becomes the account's link.
+pub async fn confirm_switch(store: &Store, settings: &SalesforceSettings, account_id: i64) -> Result<String, LinkError> {
+    let preview = switch_preview(store, account_id).await?.ok_or(LinkError::NoPendingSwitch)?;
+    let (from, to) = (&preview.current, &preview.pending.link);
+    let detail = format!(
+        "switched from {} org {} ({}) to {} org {} ({}) as {}",
+        from.environment().as_str(), from.org_name, from.org_id, to.environment.as_str(), to.org_name, to.org_id, to.sf_username
+    );
+    replace_link(store, settings, to, "switched", &detail).await?;
+    store.discard_pending_switch(account_id).await?;
+    tracing::info!(account = account_id, from = %from.org_id, to = %to.org_id, "Salesforce link switched");
+    Ok(preview.pending.return_to)
+}
+
+/// Cancels the switch: the current link stays exactly as it was, and the
+/// token of the sign-in to the other org is revoked.
+pub async fn cancel_switch(store: &Store, settings: &SalesforceSettings, account_id: i64) -> Result<(), LinkError> {
+    let pending = store.pending_switch(account_id, i64::MAX / 2).await?.ok_or(LinkError::NoPendingSwitch)?;
+    store.discard_pending_switch(account_id).await?;
+    revoke_quietly(settings, &pending.link.login_url, pending.link.refresh_token.expose(), account_id).await;
+    store
+        .add_link_event(account_id, "switch_cancelled", &format!("kept the current link; did not switch to {} ({})", pending.link.org_name, pending.link.org_id), Some(account_id))
+        .await?;
+    Ok(())
 }
 
 /// What Insight reads of an org when linking or testing.

@@ -366,3 +366,103 @@ async fn insert_event(
         .await?;
     Ok(())
 }
+
+/// A sign-in to another org, waiting for the person to confirm the switch.
+#[derive(Debug, Clone)]
+pub struct PendingSwitch {
+    pub link: NewLink,
+    pub return_to: String,
+    pub created_at: i64,
+}
+
+fn link_to_json(link: &NewLink) -> serde_json::Value {
+    serde_json::json!({
+        "account_id": link.account_id,
+        "environment": link.environment.as_str(),
+        "requested_environment": link.requested_environment.as_str(),
+        "login_url": link.login_url,
+        "org_id": link.org_id,
+        "org_name": link.org_name,
+        "instance_url": link.instance_url,
+        "sf_user_id": link.sf_user_id,
+        "sf_username": link.sf_username,
+        "sf_display_name": link.sf_display_name,
+        "identity_url": link.identity_url,
+        "refresh_token": link.refresh_token.expose(),
+        "access_token": link.access_token.expose(),
+        "linked_by": link.linked_by,
+        "api_used": link.api_used,
+        "api_max": link.api_max,
+    })
+}
+
+fn link_from_json(v: &serde_json::Value) -> Option<NewLink> {
+    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    Some(NewLink {
+        account_id: v.get("account_id")?.as_i64()?,
+        environment: Environment::from_stored(&s("environment")?)?,
+        requested_environment: Environment::from_stored(&s("requested_environment")?)?,
+        login_url: s("login_url")?,
+        org_id: s("org_id")?,
+        org_name: s("org_name")?,
+        instance_url: s("instance_url")?,
+        sf_user_id: s("sf_user_id")?,
+        sf_username: s("sf_username")?,
+        sf_display_name: s("sf_display_name")?,
+        identity_url: s("identity_url")?,
+        refresh_token: Secret::new(s("refresh_token")?),
+        access_token: Secret::new(s("access_token")?),
+        linked_by: v.get("linked_by")?.as_i64()?,
+        api_used: v.get("api_used").and_then(|x| x.as_i64()),
+        api_max: v.get("api_max").and_then(|x| x.as_i64()),
+    })
+}
+
+impl Store {
+    /// Keeps a sign-in to another org until the switch is confirmed; a newer
+    /// one replaces an older one.
+    pub async fn save_pending_switch(&self, link: &NewLink, return_to: &str) -> Result<()> {
+        let sealer = self.sealer()?;
+        let sealed = sealer.seal(&Secret::new(link_to_json(link).to_string()));
+        sqlx::query(
+            "INSERT INTO pending_links (account_id, sealed, org_id, org_name, environment, sf_username, return_to, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (account_id) DO UPDATE SET sealed = excluded.sealed, org_id = excluded.org_id,
+                org_name = excluded.org_name, environment = excluded.environment, sf_username = excluded.sf_username,
+                return_to = excluded.return_to, created_at = excluded.created_at",
+        )
+        .bind(link.account_id)
+        .bind(sealed)
+        .bind(&link.org_id)
+        .bind(&link.org_name)
+        .bind(link.environment.as_str())
+        .bind(&link.sf_username)
+        .bind(return_to)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The pending switch, if any and younger than `max_age_ms`.
+    pub async fn pending_switch(&self, account_id: i64, max_age_ms: i64) -> Result<Option<PendingSwitch>> {
+        let sealer = self.sealer()?;
+        let row: Option<(String, String, i64)> =
+            sqlx::query_as("SELECT sealed, return_to, created_at FROM pending_links WHERE account_id = $1 AND created_at > $2")
+                .bind(account_id)
+                .bind(now_ms() - max_age_ms)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some((sealed, return_to, created_at)) = row else { return Ok(None) };
+        let json = sealer.open(&sealed).map_err(|_| StoreError::Corrupt("a pending switch does not open with the configured key".into()))?;
+        let value: serde_json::Value = serde_json::from_str(json.expose()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let link = link_from_json(&value).ok_or_else(|| StoreError::Corrupt("a pending switch is incomplete".into()))?;
+        Ok(Some(PendingSwitch { link, return_to, created_at }))
+    }
+
+    /// Forgets the pending switch; `false` when there was none.
+    pub async fn discard_pending_switch(&self, account_id: i64) -> Result<bool> {
+        let r = sqlx::query("DELETE FROM pending_links WHERE account_id = $1").bind(account_id).execute(&self.pool).await?;
+        Ok(r.rows_affected() > 0)
+    }
+}

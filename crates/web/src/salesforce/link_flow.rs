@@ -117,6 +117,7 @@ async fn callback(State(state): State<AppState>, jar: CookieJar, who: CurrentAcc
             }
             Ok(Redirect::to(&to).into_response())
         }
+        Ok(Finished::SwitchNeedsConfirmation) => Ok(Redirect::to("/salesforce/switch").into_response()),
         Err(e) => Ok(failure_page(&who, &e).into_response()),
     }
 }

@@ -5,12 +5,13 @@
 mod account_page;
 mod link_flow;
 mod project_panel;
+mod switch;
 
 use crate::state::AppState;
 use axum::Router;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(account_page::router()).merge(link_flow::router()).merge(project_panel::router())
+    Router::new().merge(account_page::router()).merge(link_flow::router()).merge(project_panel::router()).merge(switch::router())
 }
 
 /// What an event in the link's audit log is called on the page.
@@ -23,6 +24,7 @@ pub fn event_label(kind: &str) -> &str {
         "test_ok" => "Connection tested",
         "test_failed" => "Connection test failed",
         "switch_cancelled" => "Switch cancelled",
+        "switched" => "Switched org",
         other => other,
     }
 }

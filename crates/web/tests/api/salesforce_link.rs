@@ -185,6 +185,24 @@ fn org_id(sf: &crate::helpers::WithSalesforce, sandbox: bool) -> String {
     sf.emulator.orgs().into_iter().find(|o| o.2 == sandbox).unwrap().0
 }
 
+/// Whether Salesforce still honours a refresh token.
+async fn refresh_works(sf: &crate::helpers::WithSalesforce, refresh: &str) -> bool {
+    let cfg = sfemu::EmulatorConfig::default_demo();
+    reqwest::Client::new()
+        .post(format!("{}/services/oauth2/token", sf.emulator.production_login_url()))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("client_id", cfg.connected_apps[0].client_id.as_str()),
+            ("client_secret", cfg.connected_apps[0].client_secret.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .is_success()
+}
+
 /// Access tokens the emulator has issued against this refresh token.
 fn tokens_issued_for(sf: &crate::helpers::WithSalesforce, refresh: &str) -> usize {
     sf.emulator.app().tokens.read().values().filter(|t| t.refresh.as_deref() == Some(refresh)).count()
@@ -271,5 +289,49 @@ async fn salesforce_unreachable_at_the_callback_is_explained_and_changes_nothing
         let html = r.text().await.unwrap();
         assert!(html.contains("could not be reached"), "{html}");
         assert!(app.store.link(account_id(&app, "olive@example.com").await).await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn signing_in_to_another_org_previews_the_switch_and_cancelling_changes_nothing() {
+    for sf in apps_with_emulator().await {
+        let b = Browser::new(&sf.app);
+        b.sign_up("olive@example.com", "Olive").await;
+        b.create_project("Post-case CSAT").await;
+        b.link_salesforce(true, SANDBOX_USER, PASSWORD, true).await;
+        let account = account_id(&sf.app, "olive@example.com").await;
+        let sandbox_refresh = sf.app.store.link_tokens(account).await.unwrap().unwrap().refresh_token;
+
+        // Relink to production: the callback stops at a preview.
+        let outcome = b.link_salesforce(false, PROD_USER, PASSWORD, true).await;
+        assert_eq!(outcome.callback.headers()["location"], "/salesforce/switch");
+        let (status, preview) = b.get_text("/salesforce/switch").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(preview.contains("Acme Sandbox") && preview.contains("Acme Production"));
+        assert!(preview.contains("Post-case CSAT"), "the preview lists every project the switch re-points");
+        assert_eq!(sf.app.store.link(account).await.unwrap().unwrap().org_name, "Acme Sandbox", "nothing changed yet");
+
+        // Cancel: the sandbox link stands, and the production sign-in's token is revoked.
+        let pending = sf.app.store.pending_switch(account, i64::MAX / 2).await.unwrap().unwrap();
+        let r = b.submit("/salesforce/switch", "/salesforce/switch/cancel", &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let link = sf.app.store.link(account).await.unwrap().unwrap();
+        assert_eq!(link.org_name, "Acme Sandbox");
+        assert_eq!(sf.app.store.link_tokens(account).await.unwrap().unwrap().refresh_token, sandbox_refresh);
+        assert!(!refresh_works(&sf, pending.link.refresh_token.expose()).await, "the abandoned sign-in's token is revoked");
+        assert!(refresh_works(&sf, sandbox_refresh.expose()).await);
+        assert_eq!(b.get("/salesforce/switch").await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(b.submit("/salesforce", "/salesforce/test", &[]).await.status(), StatusCode::OK, "the sandbox link still works");
+
+        // Again, and confirm: now the account is linked to production.
+        b.link_salesforce(false, PROD_USER, PASSWORD, true).await;
+        let r = b.submit("/salesforce/switch", "/salesforce/switch/confirm", &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let link = sf.app.store.link(account).await.unwrap().unwrap();
+        assert_eq!(link.org_name, "Acme Production");
+        assert_eq!(link.environment, "production");
+        let (_, html) = b.get_text("/salesforce").await;
+        assert!(html.contains("data-kind=\"switched\"") && html.contains("data-kind=\"switch_cancelled\""));
+        assert_eq!(b.submit("/salesforce", "/salesforce/test", &[]).await.status(), StatusCode::OK);
     }
 }

@@ -1,0 +1,100 @@
+//! Switching the account to another org: before anything changes, the
+//! person sees which org they are leaving and which they are moving to, and
+//! every project the switch re-points; then confirms or cancels.
+
+use crate::auth::session::{CurrentAccount, SignedForm};
+use crate::error::{WebError, WebResult};
+use crate::pages::layout::{csrf_field, page};
+use crate::state::AppState;
+use crate::time_fmt;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use maud::{html, Markup};
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/salesforce/switch", get(preview))
+        .route("/salesforce/switch/confirm", post(confirm))
+        .route("/salesforce/switch/cancel", post(cancel))
+}
+
+async fn preview(State(state): State<AppState>, who: CurrentAccount) -> WebResult<Markup> {
+    let preview = app::link::switch_preview(&state.store, who.account.id)
+        .await
+        .map_err(|e| WebError::Internal(anyhow::anyhow!(e)))?
+        .ok_or_else(|| WebError::NotFound)?;
+    let (from, to) = (&preview.current, &preview.pending.link);
+    Ok(page(
+        "Switch Salesforce org?",
+        Some(&who),
+        html! {
+            h1 { "Switch Salesforce org?" }
+            div.card #switch-preview {
+                p { "You signed in to a different Salesforce org than the one this account is linked to. Nothing has changed yet." }
+                table {
+                    tr { th style="width:10rem" { "Linked now" } td data-testid="switch-from" {
+                        (from.environment().label()) " org " strong { (from.org_name) } " (" code { (from.org_id) } ") as " (from.sf_username) } }
+                    tr { th { "Switch to" } td data-testid="switch-to" {
+                        (to.environment.label()) " org " strong { (to.org_name) } " (" code { (to.org_id) } ") as " (to.sf_username) } }
+                    tr { th { "Signed in" } td { (time_fmt::short(preview.pending.created_at)) } }
+                }
+                h2 { "What the switch affects" }
+                @if preview.owned_projects.is_empty() {
+                    p.muted { "You own no projects yet, so no survey is affected." }
+                } @else {
+                    p { "Every project you own works through this link. After the switch, each of these works with "
+                        strong { (to.org_name) } " instead of " strong { (from.org_name) } ":" }
+                    table #affected-projects {
+                        thead { tr { th { "Project" } th { "Status" } th { "Responses" } th { "Salesforce use" } } }
+                        tbody {
+                            @for p in &preview.owned_projects {
+                                tr data-project-id=(p.id) {
+                                    td { (p.name) }
+                                    td { (p.status.label()) }
+                                    td { (p.response_count) }
+                                    td.muted { "No Salesforce mappings or triggers: nothing to pause or re-validate" }
+                                }
+                            }
+                        }
+                    }
+                    p.muted { "Projects shared with you are not affected: they use their owners' links." }
+                }
+                div.row style="margin-top:1rem" {
+                    form method="post" action="/salesforce/switch/confirm" {
+                        (csrf_field(&who.csrf))
+                        button type="submit" { "Switch to " (to.org_name) }
+                    }
+                    form method="post" action="/salesforce/switch/cancel" {
+                        (csrf_field(&who.csrf))
+                        button.secondary type="submit" { "Cancel — keep " (from.org_name) }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Empty {}
+
+async fn confirm(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<Empty>) -> WebResult<Response> {
+    let settings = state.salesforce()?;
+    match app::link::confirm_switch(&state.store, settings, who.account.id).await {
+        Ok(_) => Ok(Redirect::to("/salesforce?linked=1").into_response()),
+        Err(app::link::LinkError::NoPendingSwitch) => Err(WebError::Conflict(app::link::LinkError::NoPendingSwitch.to_string())),
+        Err(e) => Err(WebError::Internal(anyhow::anyhow!(e))),
+    }
+}
+
+async fn cancel(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<Empty>) -> WebResult<Response> {
+    let settings = state.salesforce()?;
+    match app::link::cancel_switch(&state.store, settings, who.account.id).await {
+        Ok(()) => Ok(Redirect::to("/salesforce").into_response()),
+        Err(app::link::LinkError::NoPendingSwitch) => Err(WebError::Conflict(app::link::LinkError::NoPendingSwitch.to_string())),
+        Err(e) => Err(WebError::Internal(anyhow::anyhow!(e))),
+    }
+}
