@@ -190,3 +190,39 @@ impl Store {
         Ok(affected(r) > 0)
     }
 }
+
+impl Store {
+    /// Makes another account the project's owner. The previous owner keeps
+    /// access as an editor; the new owner's share (if any) is folded into
+    /// ownership. One transaction, so the project always has one owner.
+    pub async fn transfer_project(&self, project_id: i64, from_owner: i64, to_owner: i64) -> Result<bool> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query("UPDATE projects SET owner_id = $1, updated_at = $2 WHERE id = $3 AND owner_id = $4 AND deleted_at IS NULL")
+            .bind(to_owner)
+            .bind(now)
+            .bind(project_id)
+            .bind(from_owner)
+            .execute(&mut *tx)
+            .await?;
+        if r.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM project_shares WHERE project_id = $1 AND account_id = $2")
+            .bind(project_id)
+            .bind(to_owner)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO project_shares (project_id, account_id, role, created_at) VALUES ($1, $2, 'editor', $3)
+             ON CONFLICT (project_id, account_id) DO UPDATE SET role = 'editor'",
+        )
+        .bind(project_id)
+        .bind(from_owner)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}

@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{id}/settings", get(settings))
         .route("/projects/{id}/rename", post(rename))
         .route("/projects/{id}/delete", post(delete))
+        .route("/projects/{id}/transfer", post(transfer))
 }
 
 async fn list(State(state): State<AppState>, who: CurrentAccount) -> WebResult<Markup> {
@@ -113,6 +114,19 @@ fn settings_page(who: &CurrentAccount, project: &store::projects::Project, acces
                     button type="submit" { "Rename" }
                 }
             }
+            div.card #transfer {
+                h2 { "Transfer ownership" }
+                p { "The new owner gets every right you have on this project, and its Salesforce work moves to "
+                    strong { "their" } " Salesforce link (a project always works through its owner's link). You keep access as an editor." }
+                form method="post" action={"/projects/" (project.id) "/transfer"} {
+                    (csrf_field(&who.csrf))
+                    label for="transfer-email" { "Email of the new owner's Insight account" }
+                    input #transfer-email type="email" name="email" required;
+                    label for="transfer-confirm" { "Type the project's name, " em { (project.name) } ", to confirm" }
+                    input #transfer-confirm type="text" name="confirm" required autocomplete="off";
+                    p { button type="submit" { "Transfer ownership" } }
+                }
+            }
             div.card {
                 h2 { "Delete this project" }
                 p { "Deleting removes the project for you and everyone it is shared with, and its survey link stops accepting responses at once. "
@@ -144,6 +158,37 @@ async fn rename(State(state): State<AppState>, Path(id): Path<i64>, SignedForm {
 #[serde(deny_unknown_fields)]
 struct DeleteForm {
     confirm: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransferForm {
+    email: String,
+    confirm: String,
+}
+
+async fn transfer(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, form }: SignedForm<TransferForm>) -> WebResult<Response> {
+    let (project, access) = project_frame::load(&state, id, &who).await?;
+    require_owner(&project, access)?;
+    let refuse = |msg: &str| (StatusCode::UNPROCESSABLE_ENTITY, settings_page(&who, &project, access, Some(msg))).into_response();
+    if form.confirm.trim() != project.name {
+        return Ok(refuse("The name you typed does not match the project's name; ownership was not transferred."));
+    }
+    let email = match domain::Email::parse(&form.email) {
+        Ok(e) => e,
+        Err(e) => return Ok(refuse(&e.0)),
+    };
+    let Some(target) = state.store.account_by_email(&email).await? else {
+        return Ok(refuse(&format!("No Insight account uses {email}. Ask them to sign up first.")));
+    };
+    if target.id == who.account.id {
+        return Ok(refuse("You own this project already."));
+    }
+    if !state.store.transfer_project(id, who.account.id, target.id).await? {
+        return Err(WebError::Conflict("The project's ownership changed meanwhile; reload the page.".into()));
+    }
+    tracing::info!(project = id, from = who.account.id, to = target.id, "project ownership transferred");
+    Ok(Redirect::to(&format!("/projects/{id}/salesforce")).into_response())
 }
 
 async fn delete(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, form }: SignedForm<DeleteForm>) -> WebResult<Response> {
