@@ -4,12 +4,14 @@
 
 pub mod account;
 pub mod link;
+pub mod mapping;
 pub mod project;
 pub mod response;
 pub mod survey;
 
 pub use account::{DisplayName, Email, NewPassword};
 pub use link::{Environment, LinkFacts, Owner, ProjectLinkStatus};
+pub use mapping::{FieldName, FieldRule, Mapping, MappingAction, MappingProblem, ObjectSchema, SObjectName, ValueSource};
 pub use project::{Access, ProjectName, Role};
 pub use response::{Answer, Answers, EmbeddedData, ResponseId};
 pub use survey::{
