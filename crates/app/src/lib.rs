@@ -3,6 +3,7 @@
 //! Salesforce work runs with. Handlers call these; they never talk to
 //! Salesforce themselves.
 
+pub mod integration;
 pub mod link;
 pub mod ownership;
 pub mod sessions;
@@ -23,6 +24,8 @@ pub struct SalesforceSettings {
     pub http: reqwest::Client,
     /// One session per link, shared by everything that works with it.
     pub sessions: std::sync::Arc<sessions::LinkSessions>,
+    /// Recent describes, per org and object.
+    pub describes: std::sync::Arc<integration::DescribeCache>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +70,7 @@ impl SalesforceSettings {
             sandbox_login_url: parse("INSIGHT_SALESFORCE_SANDBOX_LOGIN_URL", sandbox_login_url)?,
             http,
             sessions: Default::default(),
+            describes: Default::default(),
         })
     }
 

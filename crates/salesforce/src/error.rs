@@ -115,6 +115,7 @@ fn join_errors(errors: &[ApiError]) -> String {
 
 /// Everything that can go wrong talking to Salesforce.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SalesforceError {
     /// No answer: connection refused, reset, DNS, timeout. Worth retrying later.
     #[error("Salesforce unreachable: {0}")]
@@ -131,6 +132,13 @@ pub enum SalesforceError {
     /// The refresh token was revoked or expired: the user must link Salesforce again.
     #[error("Salesforce refresh token revoked or expired ({description}); sign in to Salesforce again")]
     RefreshTokenRevoked { description: String },
+    /// A refresh attempted by a concurrent call failed for a passing reason (the
+    /// caller that sent it got the original error); try again later.
+    #[error("refreshing the Salesforce session failed: {reason}")]
+    RefreshFailed { reason: String },
+    /// The callback's `state` is not the one this browser session started with (CSRF or a stale tab).
+    #[error("OAuth state does not match this sign-in")]
+    StateMismatch,
     /// The token response's signature does not match HMAC-SHA256(id + issued_at) under our client secret.
     #[error("token response signature does not verify: not from Salesforce for this connected app")]
     SignatureMismatch,
@@ -205,7 +213,7 @@ impl SalesforceError {
     /// A timed-out create may still have been written: retry writes as upserts by external id.
     pub fn is_retryable(&self) -> bool {
         match self {
-            SalesforceError::Unreachable(_) => true,
+            SalesforceError::Unreachable(_) | SalesforceError::RefreshFailed { .. } => true,
             SalesforceError::Api { status, errors } => {
                 *status >= 500
                     || errors.iter().any(|e| {
@@ -256,6 +264,20 @@ mod tests {
         let e = SalesforceError::from_rest_response(400, body);
         assert_eq!(e.error_code(), Some(&ErrorCode::Other("SOME_NEW_CODE".into())));
         assert_eq!(ErrorCode::parse("SOME_NEW_CODE").as_str(), "SOME_NEW_CODE");
+    }
+
+    #[test]
+    fn known_codes_round_trip_through_their_names() {
+        for name in ["INVALID_SESSION_ID", "STRING_TOO_LONG", "DUPLICATE_VALUE", "MALFORMED_ID", "INVALID_TYPE",
+            "FIELD_INTEGRITY_EXCEPTION", "INSUFFICIENT_ACCESS_OR_READONLY", "API_DISABLED_FOR_ORG", "JSON_PARSER_ERROR"] {
+            let code = ErrorCode::parse(name);
+            assert!(!matches!(code, ErrorCode::Other(_)), "{name} is known");
+            assert_eq!(code.as_str(), name);
+            assert_eq!(serde_json::to_value(&code).unwrap(), serde_json::json!(name));
+        }
+        for name in ["invalid_grant", "invalid_client", "invalid_request", "unsupported_grant_type", "access_denied"] {
+            assert!(!matches!(OAuthErrorCode::parse(name), OAuthErrorCode::Other(_)), "{name} is known");
+        }
     }
 
     #[test]

@@ -8,6 +8,32 @@
 //! - [`rest`]: versions, query, describe, CRUD, upsert, sObject Collections, limits.
 //! - [`outbound`]: the outbound-message SOAP codec.
 //!
+//! Linking an org, in brief:
+//!
+//! ```no_run
+//! # async fn link(code: &str, state: &str) -> Result<(), salesforce::SalesforceError> {
+//! use salesforce::{oauth, ApiVersion, Client, ClientSecret, ConnectedApp, Environment, Session};
+//! use std::sync::Arc;
+//! let app = ConnectedApp {
+//!     client_id: "3MVG9…".into(),
+//!     client_secret: ClientSecret::new("…"),
+//!     redirect_uri: "https://insight.example/salesforce/callback".parse().unwrap(),
+//! };
+//! let login = Environment::Sandbox.login_base(None);
+//! // 1. Send the browser to `req.url`; keep `state` and the verifier in the browser session.
+//! let req = oauth::authorization_request(&app, &login)?;
+//! // 2. On the callback, check `state`, then exchange the code.
+//! assert_eq!(state, req.state);
+//! let http = salesforce::http_client();
+//! let tokens = oauth::exchange_code(&http, &app, &login, code, &req.pkce_verifier).await?;
+//! // 3. Use it; an expired access token is refreshed once, for all callers.
+//! let session = Session::new(http, app, login, tokens, Arc::new(salesforce::session::IgnoreTokenEvents));
+//! let client = Client::new(session, ApiVersion::DEFAULT);
+//! let org = client.organization().await?;
+//! assert_eq!(org.environment(), Environment::Sandbox);
+//! # Ok(()) }
+//! ```
+//!
 //! This crate shares no types with the emulator (`sfemu`): both are written from
 //! Salesforce's documentation, so a misunderstanding in one shows up in tests.
 

@@ -72,6 +72,36 @@ pub fn authorization_request(app: &ConnectedApp, login_base: &Url) -> Result<Aut
     Ok(AuthorizationRequest { url, state, pkce_verifier: verifier })
 }
 
+/// Read the callback's query parameters: the authorization code when `state`
+/// matches the one kept for this browser session, the OAuth error Salesforce
+/// redirected with (e.g. `access_denied` when the user clicks Deny) otherwise.
+pub fn callback_code<'a, I>(params: I, expected_state: &str) -> Result<String, SalesforceError>
+where
+    I: IntoIterator<Item = (&'a str, &'a str)>,
+{
+    let (mut code, mut state, mut error, mut description) = (None, None, None, String::new());
+    for (k, v) in params {
+        match k {
+            "code" => code = Some(v.to_string()),
+            "state" => state = Some(v.to_string()),
+            "error" => error = Some(v.to_string()),
+            "error_description" => description = v.to_string(),
+            _ => {}
+        }
+    }
+    // Compared in constant time; a missing state never matches.
+    let state_ok = state.is_some_and(|s| {
+        s.len() == expected_state.len() && s.bytes().zip(expected_state.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    }) && !expected_state.is_empty();
+    if !state_ok {
+        return Err(SalesforceError::StateMismatch);
+    }
+    if let Some(e) = error {
+        return Err(SalesforceError::OAuth { status: 302, error: crate::error::OAuthErrorCode::parse(&e), description });
+    }
+    code.filter(|c| !c.is_empty()).ok_or_else(|| SalesforceError::decode("OAuth callback", "neither code nor error"))
+}
+
 /// The identity URL (`https://login.salesforce.com/id/{orgId}/{userId}`), which also names the org and user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentityUrl {
@@ -436,6 +466,16 @@ mod tests {
         let again = authorization_request(&app(), &base).unwrap();
         assert_ne!(again.state, req.state);
         assert_ne!(again.pkce_verifier, req.pkce_verifier);
+    }
+
+    #[test]
+    fn callback_yields_the_code_only_for_the_right_state() {
+        assert_eq!(callback_code([("code", "aPrx1"), ("state", "s1")], "s1").unwrap(), "aPrx1");
+        assert!(matches!(callback_code([("code", "aPrx1"), ("state", "s2")], "s1"), Err(SalesforceError::StateMismatch)));
+        assert!(matches!(callback_code([("code", "aPrx1")], "s1"), Err(SalesforceError::StateMismatch)));
+        assert!(matches!(callback_code([("code", "aPrx1"), ("state", "")], ""), Err(SalesforceError::StateMismatch)));
+        let denied = callback_code([("error", "access_denied"), ("error_description", "end-user denied authorization"), ("state", "s1")], "s1");
+        assert!(matches!(denied, Err(SalesforceError::OAuth { error: crate::error::OAuthErrorCode::AccessDenied, .. })));
     }
 
     #[test]

@@ -195,7 +195,8 @@ fn parse_id(field: &'static str, s: &str) -> Result<SalesforceId, OutboundError>
     SalesforceId::parse(s.trim()).map_err(|source| OutboundError::Id { field, source })
 }
 
-/// Parse an outbound-message request body.
+/// Parse an outbound-message request body. The caller bounds the body size
+/// (a message holds at most 100 notifications); this bounds nesting depth.
 pub fn parse_notifications(xml: &[u8]) -> Result<OutboundMessage, OutboundError> {
     let env = parse_tree(xml)?;
     if !env.is(SOAP_ENVELOPE_NS, "Envelope") {

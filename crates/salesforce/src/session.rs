@@ -5,7 +5,7 @@
 //! the new one (single flight). A revoked refresh token is remembered, so no
 //! further refresh is attempted until the user links again.
 
-use crate::error::SalesforceError;
+use crate::error::{OAuthErrorCode, SalesforceError};
 use crate::oauth::{self, ConnectedApp, Tokens};
 use crate::secret::AccessToken;
 use std::future::Future;
@@ -81,6 +81,22 @@ pub struct Session {
     observer: Arc<dyn SessionObserver>,
     api_usage: Mutex<Option<ApiUsage>>,
     refreshes: AtomicU64,
+    /// Refreshes that failed for a passing reason, and why the last one did: callers
+    /// that were waiting while one failed share its outcome.
+    failed_refreshes: AtomicU64,
+    last_refresh_failure: Mutex<Option<String>>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let c = self.current.read().expect("session lock");
+        f.debug_struct("Session")
+            .field("instance_url", &c.instance_url.as_str())
+            .field("org_id", &c.tokens.as_ref().map(|t| t.org_id().as_str()))
+            .field("refreshable", &self.refresher.is_some())
+            .field("revoked", &c.revoked.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Session {
@@ -99,6 +115,8 @@ impl Session {
             observer,
             api_usage: Mutex::new(None),
             refreshes: AtomicU64::new(0),
+            failed_refreshes: AtomicU64::new(0),
+            last_refresh_failure: Mutex::new(None),
         })
     }
 
@@ -112,6 +130,8 @@ impl Session {
             observer: Arc::new(IgnoreTokenEvents),
             api_usage: Mutex::new(None),
             refreshes: AtomicU64::new(0),
+            failed_refreshes: AtomicU64::new(0),
+            last_refresh_failure: Mutex::new(None),
         })
     }
 
@@ -128,6 +148,12 @@ impl Session {
     /// The full tokens as last merged (None for a bare-access-token session).
     pub fn tokens(&self) -> Option<Tokens> {
         self.current.read().expect("session lock").tokens.clone()
+    }
+
+    /// The org this session writes to (None for a bare-access-token session):
+    /// check it against the org a survey was validated against before writing.
+    pub fn org_id(&self) -> Option<crate::ids::OrgId> {
+        self.current.read().expect("session lock").tokens.as_ref().map(|t| t.org_id().clone())
     }
 
     /// How many refresh calls this session has sent to Salesforce.
@@ -156,7 +182,11 @@ impl Session {
         let Some(r) = &self.refresher else {
             return Err(SalesforceError::InvalidRequest("a bare-access-token session has no login host to revoke at".into()));
         };
-        oauth::revoke(&self.http, &r.login_base, &token).await?;
+        match oauth::revoke(&self.http, &r.login_base, &token).await {
+            // Already invalid at Salesforce: the goal of unlinking is met.
+            Ok(()) | Err(SalesforceError::OAuth { error: OAuthErrorCode::InvalidToken, .. }) => {}
+            Err(e) => return Err(e),
+        }
         self.current.write().expect("session lock").revoked = Some("revoked by Insight".into());
         Ok(())
     }
@@ -165,6 +195,7 @@ impl Session {
     /// another caller already replaced `stale`, that token is returned without
     /// a call to Salesforce; otherwise this caller refreshes, once, for everyone.
     pub async fn refresh_after(&self, stale: &AccessToken) -> Result<(AccessToken, Url), SalesforceError> {
+        let failures_before_waiting = self.failed_refreshes.load(Ordering::SeqCst);
         let _gate = self.refresh_gate.lock().await;
         let refresh_token = {
             let c = self.current.read().expect("session lock");
@@ -176,34 +207,45 @@ impl Session {
             }
             c.tokens.as_ref().and_then(|t| t.refresh_token.clone())
         };
+        if self.failed_refreshes.load(Ordering::SeqCst) != failures_before_waiting {
+            // A refresh failed while this caller waited (the token is still the stale one).
+            // Share that outcome rather than send one more refresh per waiting caller.
+            let reason = self.last_refresh_failure.lock().expect("failure lock").clone().unwrap_or_default();
+            return Err(SalesforceError::RefreshFailed { reason });
+        }
         let (Some(r), Some(refresh_token)) = (&self.refresher, refresh_token) else {
             return Err(SalesforceError::SessionExpired);
         };
         self.refreshes.fetch_add(1, Ordering::Relaxed);
         tracing::info!(event = "salesforce_token_refresh", "refreshing Salesforce access token");
-        match oauth::refresh(&self.http, &r.app, &r.login_base, &refresh_token).await {
+        let outcome = match oauth::refresh(&self.http, &r.app, &r.login_base, &refresh_token).await {
             Ok(refreshed) => {
-                let merged = {
-                    let mut c = self.current.write().expect("session lock");
-                    let tokens = c.tokens.as_mut().expect("refresh token came from tokens");
-                    tokens.merge_refresh(refreshed)?;
-                    let merged = tokens.clone();
+                let mut c = self.current.write().expect("session lock");
+                let tokens = c.tokens.as_mut().expect("a refresh token comes with tokens");
+                tokens.merge_refresh(refreshed).map(|()| tokens.clone()).inspect(|merged| {
                     c.access_token = merged.access_token.clone();
                     c.instance_url = merged.instance_url.clone();
-                    merged
-                };
+                })
+            }
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(merged) => {
                 self.observer.tokens_refreshed(&merged).await;
                 Ok((merged.access_token, merged.instance_url))
             }
-            Err(e @ SalesforceError::RefreshTokenRevoked { .. }) => {
-                if let SalesforceError::RefreshTokenRevoked { description } = &e {
-                    self.current.write().expect("session lock").revoked = Some(description.clone());
-                }
+            Err(SalesforceError::RefreshTokenRevoked { description }) => {
+                self.current.write().expect("session lock").revoked = Some(description.clone());
                 tracing::warn!(event = "salesforce_refresh_revoked", "Salesforce refresh token revoked; re-authorization required");
+                let e = SalesforceError::RefreshTokenRevoked { description };
                 self.observer.reauthorization_required(&e).await;
                 Err(e)
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                *self.last_refresh_failure.lock().expect("failure lock") = Some(e.to_string());
+                self.failed_refreshes.fetch_add(1, Ordering::SeqCst);
+                Err(e)
+            }
         }
     }
 }

@@ -21,6 +21,7 @@ async fn production_link_names_the_org_and_user_who_signed_in() {
     let org = client.organization().await.unwrap();
     assert_eq!(&org.id, tokens.org_id());
     assert!(!org.is_sandbox);
+    assert_eq!(org.environment(), Environment::Production);
 }
 
 #[tokio::test]
@@ -29,7 +30,7 @@ async fn link_with_sandbox_checkbox_signs_in_at_sandbox_host() {
     let tokens = sf.link(Environment::Sandbox).await;
     assert_eq!(tokens.org_id().as_str(), sf.sandbox.id);
     let client = Client::new(Session::with_access_token(sf.http.clone(), tokens.instance_url.clone(), tokens.access_token.clone()), ApiVersion::DEFAULT);
-    assert!(client.organization().await.unwrap().is_sandbox);
+    assert_eq!(client.organization().await.unwrap().environment(), Environment::Sandbox);
 }
 
 #[tokio::test]
@@ -111,4 +112,28 @@ async fn unreachable_salesforce_is_a_retryable_error() {
     let dead = url::Url::parse("http://127.0.0.1:9").unwrap();
     let err = oauth::revoke(&sf.http, &dead, "x").await.unwrap_err();
     assert!(matches!(err, SalesforceError::Unreachable(_)) && err.is_retryable(), "{err:?}");
+}
+
+#[tokio::test]
+async fn relinking_in_the_same_browser_always_asks_for_a_fresh_login() {
+    let sf = TestSalesforce::start().await;
+    let browser = common::browser();
+    let first = oauth::authorization_request(&sf.app, &sf.production.login_url).unwrap();
+    let cb = sf.sign_in_with(&browser, &first.url, &sf.production.username, &sf.production.password, true).await;
+    assert!(cb.contains_key("code"));
+    // The browser now holds a Salesforce session; prompt=login must still show the login form
+    // rather than silently linking whoever is signed in.
+    let second = oauth::authorization_request(&sf.app, &sf.production.login_url).unwrap();
+    let r = browser.get(second.url.clone()).send().await.unwrap();
+    assert_eq!(r.status(), 200, "no silent redirect with a code");
+    assert!(r.text().await.unwrap().contains("login_form"));
+}
+
+#[tokio::test]
+async fn user_who_denies_access_gets_access_denied() {
+    let sf = TestSalesforce::start().await;
+    let req = oauth::authorization_request(&sf.app, &sf.production.login_url).unwrap();
+    let cb = sf.sign_in_with(&common::browser(), &req.url, &sf.production.username, &sf.production.password, false).await;
+    let err = oauth::callback_code(cb.iter().map(|(k, v)| (k.as_str(), v.as_str())), &req.state).unwrap_err();
+    assert!(matches!(err, SalesforceError::OAuth { error: OAuthErrorCode::AccessDenied, .. }), "{err:?}");
 }

@@ -24,7 +24,8 @@ fn obj(v: Value) -> Map<String, Value> {
 
 #[tokio::test]
 async fn versions_include_the_default_version() {
-    let (_sf, client) = linked_client().await;
+    let (sf, client) = linked_client().await;
+    assert_eq!(client.session().org_id().unwrap().as_str(), sf.production.id);
     let versions = client.versions().await.unwrap();
     assert!(versions.iter().any(|v| v.version == ApiVersion::DEFAULT), "{versions:?}");
 }

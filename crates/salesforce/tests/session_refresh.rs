@@ -34,7 +34,7 @@ impl SessionObserver for Recorder {
 async fn setup() -> (TestSalesforce, CountingProxy, Client, Arc<Recorder>) {
     let sf = TestSalesforce::start().await;
     let mut tokens = sf.link(Environment::Production).await;
-    let proxy = CountingProxy::start(sf.emu.http_url()).await;
+    let proxy = CountingProxy::start_with_delay(sf.emu.http_url(), std::time::Duration::from_millis(50)).await;
     // REST calls go through the proxy too (until a refresh names the real instance URL again).
     let path = tokens.instance_url.path().to_string();
     tokens.instance_url = Url::parse(&format!("{}{}", proxy.url, path)).unwrap();
@@ -60,13 +60,17 @@ async fn expired_token_is_refreshed_once_and_the_call_retried() {
     assert!(stored.refresh_token.is_some(), "the refresh token survives the merge");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hundred_concurrent_calls_on_an_expired_token_make_one_refresh() {
     let (sf, proxy, client, recorder) = setup().await;
     sf.admin_post(&format!("/orgs/{}/faults/expire-tokens", sf.production.id)).await;
+    let start = Arc::new(tokio::sync::Barrier::new(100));
     let calls = (0..100).map(|_| {
-        let c = client.clone();
-        tokio::spawn(async move { c.limits().await })
+        let (c, start) = (client.clone(), start.clone());
+        tokio::spawn(async move {
+            start.wait().await;
+            c.limits().await
+        })
     });
     for h in calls.collect::<Vec<_>>() {
         h.await.unwrap().unwrap();
@@ -99,4 +103,42 @@ async fn bare_access_token_session_reports_expiry_without_refreshing() {
     let err = client.limits().await.unwrap_err();
     assert!(matches!(err, SalesforceError::SessionExpired), "{err:?}");
     assert!(err.is_session_expired());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_failing_for_a_passing_reason_is_tried_once_per_burst() {
+    let sf = TestSalesforce::start().await;
+    let tokens = sf.link(Environment::Production).await;
+    // The login host accepts connections but never answers; the instance is up.
+    let hung = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hung_login = Url::parse(&format!("http://{}", hung.local_addr().unwrap())).unwrap();
+    tokio::spawn(async move {
+        let mut held = vec![];
+        while let Ok((sock, _)) = hung.accept().await {
+            held.push(sock);
+        }
+    });
+    let http = reqwest::Client::builder().timeout(std::time::Duration::from_millis(500)).build().unwrap();
+    let session = Session::new(http, sf.app.clone(), hung_login, tokens, Arc::new(Recorder::default()));
+    let client = Client::new(session, ApiVersion::DEFAULT);
+    sf.admin_post(&format!("/orgs/{}/faults/expire-tokens", sf.production.id)).await;
+    let start = Arc::new(tokio::sync::Barrier::new(20));
+    let calls: Vec<_> = (0..20)
+        .map(|_| {
+            let (c, start) = (client.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                c.limits().await
+            })
+        })
+        .collect();
+    for h in calls {
+        let err = h.await.unwrap().unwrap_err();
+        assert!(err.is_retryable() && !err.is_refresh_revoked(), "{err:?}");
+    }
+    assert_eq!(client.session().refresh_count(), 1, "callers waiting on a failed refresh share its outcome");
+    // Once the burst is over, a later call tries again.
+    let before = client.session().refresh_count();
+    client.limits().await.unwrap_err();
+    assert_eq!(client.session().refresh_count(), before + 1);
 }

@@ -2,7 +2,7 @@
 //! `Sforce-Limit-Info`), versions, query with pagination, organization, limits.
 //! Describe lives in `describe`, record writes in `records`.
 
-use crate::environment::ApiVersion;
+use crate::environment::{ApiVersion, Environment};
 use crate::error::SalesforceError;
 use crate::ids::OrgId;
 use crate::secret::AccessToken;
@@ -16,7 +16,7 @@ use url::Url;
 
 
 /// A REST client bound to one session (org and user) and one API version.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Client {
     session: Arc<Session>,
     api_version: ApiVersion,
@@ -107,7 +107,8 @@ impl Client {
         if let Some(b) = body {
             req = req.json(b);
         }
-        if let Some(n) = self.query_batch_size.filter(|_| path.contains("/query")) {
+        let is_query = path.starts_with(&format!("/services/data/{}/query", self.api_version));
+        if let Some(n) = self.query_batch_size.filter(|_| is_query) {
             req = req.header("Sforce-Query-Options", format!("batchSize={n}"));
         }
         let started = std::time::Instant::now();
@@ -231,6 +232,14 @@ pub struct Organization {
     pub organization_type: Option<String>,
     #[serde(rename = "InstanceName", default)]
     pub instance_name: Option<String>,
+}
+
+impl Organization {
+    /// The environment this org really is, whatever login host was used (a My Domain
+    /// URL can point anywhere): compare with what the user asked for before linking.
+    pub fn environment(&self) -> Environment {
+        if self.is_sandbox { Environment::Sandbox } else { Environment::Production }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -52,6 +52,10 @@ impl Client {
         external_id: &str,
         fields: &impl Serialize,
     ) -> Result<UpsertOutcome, SalesforceError> {
+        if external_id.is_empty() {
+            // An empty value would turn the URL into a different resource.
+            return Err(SalesforceError::InvalidRequest("empty external id".into()));
+        }
         let body = to_object(fields)?;
         let path = self.data_path(&format!("/sobjects/{}/{}/{}", path_segment(sobject), path_segment(external_id_field), path_segment(external_id)));
         let r = self.send(Method::PATCH, &path, Some(&body)).await?;

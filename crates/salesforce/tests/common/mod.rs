@@ -61,7 +61,11 @@ impl TestSalesforce {
     /// Sign in through the login and consent pages as a browser would; returns
     /// the callback's query parameters (code and state, or error).
     pub async fn sign_in(&self, authorize_url: &Url, username: &str, password: &str) -> HashMap<String, String> {
-        let browser = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        self.sign_in_with(&browser(), authorize_url, username, password, true).await
+    }
+
+    /// Sign in with a given browser (its cookies persist across calls); `allow` answers the consent page.
+    pub async fn sign_in_with(&self, browser: &reqwest::Client, authorize_url: &Url, username: &str, password: &str, allow: bool) -> HashMap<String, String> {
         let page = browser.get(authorize_url.clone()).send().await.unwrap();
         assert_eq!(page.status(), 200, "login page");
         let html = page.text().await.unwrap();
@@ -75,7 +79,7 @@ impl TestSalesforce {
         if resp.status() == 200 {
             let html = resp.text().await.unwrap();
             assert!(html.contains("consent_form"), "expected the consent page, got {html}");
-            form.push(("action".into(), "allow".into()));
+            form.push(("action".into(), if allow { "allow" } else { "deny" }.into()));
             resp = browser.post(action).form(&form).send().await.unwrap();
         }
         assert_eq!(resp.status(), 302, "redirect back to Insight");
@@ -89,8 +93,8 @@ impl TestSalesforce {
         let org = self.org(env);
         let req = oauth::authorization_request(&self.app, &org.login_url).unwrap();
         let cb = self.sign_in(&req.url, &org.username, &org.password).await;
-        assert_eq!(cb.get("state"), Some(&req.state));
-        oauth::exchange_code(&self.http, &self.app, &org.login_url, &cb["code"], &req.pkce_verifier).await.unwrap()
+        let code = oauth::callback_code(cb.iter().map(|(k, v)| (k.as_str(), v.as_str())), &req.state).unwrap();
+        oauth::exchange_code(&self.http, &self.app, &org.login_url, &code, &req.pkce_verifier).await.unwrap()
     }
 
     pub async fn admin_post(&self, path: &str) -> Value {
@@ -106,6 +110,11 @@ impl TestSalesforce {
     }
 }
 
+/// A browser: keeps cookies, does not follow redirects (the test reads them).
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
 /// A pass-through HTTP proxy in front of the emulator that counts token-endpoint
 /// calls, so a test can see exactly how many refreshes reached "Salesforce".
 pub struct CountingProxy {
@@ -117,6 +126,12 @@ pub struct CountingProxy {
 
 impl CountingProxy {
     pub async fn start(upstream: String) -> CountingProxy {
+        Self::start_with_delay(upstream, std::time::Duration::ZERO).await
+    }
+
+    /// Like `start`, but holds every non-token request for `delay` first, so calls
+    /// started together are all in flight before the first answer comes back.
+    pub async fn start_with_delay(upstream: String, delay: std::time::Duration) -> CountingProxy {
         let token_calls = Arc::new(AtomicU64::new(0));
         let unauthorized = Arc::new(AtomicU64::new(0));
         let (counter, unauth) = (token_calls.clone(), unauthorized.clone());
@@ -127,6 +142,8 @@ impl CountingProxy {
                 let (parts, body) = req.into_parts();
                 if parts.uri.path().ends_with("/services/oauth2/token") {
                     counter.fetch_add(1, Ordering::SeqCst);
+                } else if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
                 }
                 let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
                 let url = format!("{upstream}{}", parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));

@@ -1,32 +1,57 @@
-//! A project's Salesforce panel: whose link the project uses. Salesforce
-//! work of a project always runs with its original owner's link; this page
-//! says which, or why work is held and whom to ask.
+//! A project's Salesforce panel: whose link the project uses (always its
+//! original owner's), its response mappings checked against that link's org,
+//! and the transition that re-validates them after the owner switched orgs.
 
-use crate::auth::session::CurrentAccount;
+use crate::auth::session::{CurrentAccount, SignedForm};
 use crate::error::WebResult;
-use crate::pages::layout::page;
-use crate::pages::project_frame::{self, Tab};
+use crate::pages::layout::{csrf_field, flash_error, flash_ok, page};
+use crate::pages::project_frame::{self, require_edit, Tab};
 use crate::state::AppState;
+use app::integration::{Change, IntegrationCheck, IntegrationError};
 use axum::extract::{Path, State};
-use axum::routing::get;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use axum::Router;
-use domain::ProjectLinkStatus;
+use domain::{Access, FieldName, FieldRule, MappingAction, ProjectLinkStatus, ValueSource};
 use maud::{html, Markup};
+use serde::Deserialize;
+use store::projects::Project;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/projects/{id}/salesforce", get(view))
+    Router::new()
+        .route("/projects/{id}/salesforce", get(view))
+        .route("/projects/{id}/salesforce/mappings", post(add_mapping))
+        .route("/projects/{id}/salesforce/mappings/{m}/delete", post(remove_mapping))
+        .route("/projects/{id}/salesforce/mappings/{m}/rules", post(add_rule))
+        .route("/projects/{id}/salesforce/mappings/{m}/rules/{r}/delete", post(remove_rule))
+        .route("/projects/{id}/salesforce/transition", post(transition))
 }
 
 async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>) -> WebResult<Markup> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
-    let status = app::ownership::project_link_status(&state.store, &project).await?;
+    render(&state, &who, &project, access, None, None).await
+}
+
+async fn render(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, error: Option<&str>, ok: Option<&str>) -> WebResult<Markup> {
+    let status = app::ownership::project_link_status(&state.store, project).await?;
     let is_owner = project.owner_id == who.account.id;
+    let survey = state.store.survey(project.id).await?.map(|s| s.definition).unwrap_or_default();
+    let check = match (&state.salesforce, &status) {
+        (Some(settings), ProjectLinkStatus::UsesOwnerLink { .. } | ProjectLinkStatus::OwnerLinkedElsewhere { .. }) => {
+            Some(app::integration::check(&state.store, settings, project).await)
+        }
+        _ => None,
+    };
+    let base = format!("/projects/{}/salesforce", project.id);
     Ok(page(
         &project.name,
-        Some(&who),
+        Some(who),
         html! {
-            (project_frame::header(&project, access, Tab::Survey))
+            (project_frame::header(project, access, Tab::Survey))
             h2 { "Salesforce" }
+            (flash_error(error))
+            (flash_ok(ok))
             div.card #project-salesforce {
                 @match &status {
                     ProjectLinkStatus::UsesOwnerLink { owner, link } => {
@@ -37,7 +62,7 @@ async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path
                         p data-testid="no-link" { strong { (owner.name) } " (" (owner.email) "), the project's owner, has not linked Salesforce. "
                             "This project's Salesforce work is held until they do — nothing is lost." }
                         @if is_owner {
-                            p { a.button href={"/salesforce/link?return_to=/projects/" (project.id) "/salesforce"} { "Setup Link to Salesforce Account" } }
+                            p { a.button href={"/salesforce/link?return_to=" (base)} { "Setup Link to Salesforce Account" } }
                         } @else {
                             p.muted { "Ask " (owner.name) " to link Salesforce from any of their surveys: Tools → Salesforce → Setup Link to Salesforce Account. Your own Salesforce link is never used for this project." }
                         }
@@ -48,14 +73,228 @@ async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path
                         @if !is_owner { p.muted { "Ask " (owner.name) " (" (owner.email) ") to open Salesforce settings and sign in again." } }
                     }
                     ProjectLinkStatus::OwnerLinkedElsewhere { owner, link, built_against_org } => {
-                        p data-testid="linked-elsewhere" { "This project was built against org " code { (built_against_org) } ", but " strong { (owner.name) } "'s link now points at "
-                            (link.org_name) " (" code { (link.org_id) } "). Its Salesforce work is held until its owner runs the transition." }
+                        p data-testid="disrupted" { "Paused: this survey's mappings were validated against org " code { (built_against_org) } ", but "
+                            strong { (owner.name) } "'s link now points at " strong { (link.org_name) } " (" code { (link.org_id) } "). "
+                            "Nothing is written to either org until the transition below re-validates the survey against " (link.org_name) "." }
                     }
                 }
                 @if !is_owner {
                     p.muted { "You are a collaborator: projects always use their owner's link, never yours, and you never see the owner's Salesforce credentials." }
                 }
             }
+            @if let Some(check) = &check {
+                @match check {
+                    Ok(check) => { (mappings_section(who, access, &survey, check, &status, &base)) }
+                    Err(e) => { div.flash.error { "Could not check the mappings: " (e.to_string()) } }
+                }
+            }
         },
     ))
+}
+
+fn action_label(action: &MappingAction) -> String {
+    match action {
+        MappingAction::Create => "Create a".into(),
+        MappingAction::Update { record_id } => format!("Update (the record named by {}) a", record_id.code()),
+        MappingAction::Upsert { external_id_field } => format!("Upsert (by {}) a", external_id_field.as_str()),
+    }
+}
+
+fn mappings_section(
+    who: &CurrentAccount,
+    access: Access,
+    survey: &domain::SurveyDefinition,
+    check: &IntegrationCheck,
+    status: &ProjectLinkStatus,
+    base: &str,
+) -> Markup {
+    let editable = access.can_edit();
+    let sources: Vec<(String, String)> = survey
+        .questions
+        .iter()
+        .map(|q| (format!("answer:{}", q.id), format!("Answer: {}", q.text.as_str())))
+        .chain(survey.embedded.iter().map(|e| (format!("embedded:{}", e.as_str()), format!("Embedded data: {}", e.as_str()))))
+        .chain([
+            ("response_id".to_string(), "Response id".to_string()),
+            ("started_at".into(), "Response start time".into()),
+            ("finished_at".into(), "Response finish time".into()),
+            ("static".into(), "A fixed value (below)".into()),
+        ])
+        .collect();
+    let disrupted = matches!(status, ProjectLinkStatus::OwnerLinkedElsewhere { .. });
+    html! {
+        h2 { "Response mapping" }
+        p.muted { "Each completed response creates or updates records in " strong { (check.org_name) } " (" code { (check.org_id) } "). "
+            "Every mapping is checked against that org's metadata." }
+        @if check.mappings.is_empty() { p.muted #no-mappings { "No mappings yet: responses stay in Insight only." } }
+        @for (i, c) in check.mappings.iter().enumerate() {
+            div.card.mapping data-mapping=(i) {
+                div.row style="justify-content:space-between" {
+                    h3 style="margin:0" { (action_label(&c.mapping.action)) " " code { (c.mapping.object.as_str()) } " record"
+                        @if let Some(s) = &c.schema { span.muted { " (" (s.label) ")" } } }
+                    @if editable {
+                        form method="post" action={(base) "/mappings/" (i) "/delete"} {
+                            (csrf_field(&who.csrf)) button.small.danger type="submit" { "Remove mapping" }
+                        }
+                    }
+                }
+                @if c.problems.is_empty() {
+                    p.badge.published data-testid="mapping-fits" { "Fits " (check.org_name) }
+                } @else {
+                    ul.field-error data-testid="mapping-problems" { @for p in &c.problems { li { (p.message) } } }
+                }
+                table {
+                    thead { tr { th { "Salesforce field" } th { "Value" } @if editable { th {} } } }
+                    tbody {
+                        @for (r, rule) in c.mapping.rules.iter().enumerate() {
+                            tr data-rule=(rule.field.as_str()) {
+                                td { code { (rule.field.as_str()) } }
+                                td { (rule.source.describe(survey)) }
+                                @if editable {
+                                    td { form method="post" action={(base) "/mappings/" (i) "/rules/" (r) "/delete"} {
+                                        (csrf_field(&who.csrf)) button.small.secondary type="submit" { "Remove" } } }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if editable {
+                    form.row method="post" action={(base) "/mappings/" (i) "/rules"} style="margin-top:.6rem" {
+                        (csrf_field(&who.csrf))
+                        input type="text" name="field" placeholder="Field API name" required list={"fields-" (i)} style="max-width:14rem" aria-label="Salesforce field";
+                        @if let Some(s) = &c.schema {
+                            datalist id={"fields-" (i)} { @for f in &s.fields { @if f.createable || f.updateable { option value=(f.name) { (f.label) } } } }
+                        }
+                        select name="source" aria-label="Value source" style="max-width:18rem" {
+                            @for (code, label) in &sources { option value=(code) { (label) } }
+                        }
+                        input type="text" name="value" placeholder="fixed value" style="max-width:10rem" aria-label="Fixed value";
+                        button.secondary type="submit" { "Add field" }
+                    }
+                }
+            }
+        }
+        @if editable && !disrupted {
+            div.card #add-mapping {
+                h3 style="margin-top:0" { "Add a mapping" }
+                form method="post" action={(base) "/mappings"} {
+                    (csrf_field(&who.csrf))
+                    div.row {
+                        label { "Object (API name)" input type="text" name="object" required placeholder="e.g. Case, Contact, Survey_Response__c" style="max-width:18rem"; }
+                        label { "Action" select name="action" {
+                            option value="create" { "Create a record per response" }
+                            option value="upsert" { "Upsert by an external id field" }
+                            option value="update" { "Update the record named by embedded data" }
+                        } }
+                    }
+                    div.row {
+                        label { "External id field " span.muted { "(upsert)" } input type="text" name="key_field" style="max-width:14rem"; }
+                        label { "Record id from " span.muted { "(update)" } select name="record_id" {
+                            option value="" { "—" }
+                            @for e in &survey.embedded { option value={"embedded:" (e.as_str())} { "Embedded data: " (e.as_str()) } }
+                        } }
+                    }
+                    p { button type="submit" { "Add mapping" } }
+                }
+            }
+        }
+        @if disrupted && editable {
+            div.card #transition {
+                h3 style="margin-top:0" { "Transition to " (check.org_name) }
+                @if check.fits() {
+                    p { "Every mapping fits " (check.org_name) ". Re-enable the survey to deliver to it." }
+                    form method="post" action={(base) "/transition"} {
+                        (csrf_field(&who.csrf)) button type="submit" { "Re-enable with " (check.org_name) }
+                    }
+                } @else {
+                    p { "Fix what does not fit above (remove or remap fields), then re-enable. The survey stays paused until everything fits." }
+                }
+            }
+        }
+    }
+}
+
+fn integration_error(e: IntegrationError) -> (StatusCode, String) {
+    let status = match &e {
+        IntegrationError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        IntegrationError::Salesforce(_) => StatusCode::BAD_GATEWAY,
+        IntegrationError::Conflict => StatusCode::CONFLICT,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    (status, e.to_string())
+}
+
+async fn apply(state: &AppState, who: &CurrentAccount, id: i64, change: Result<Change, domain::Invalid>) -> WebResult<Response> {
+    let (project, access) = project_frame::load(state, id, who).await?;
+    require_edit(&project, access)?;
+    let settings = state.salesforce()?;
+    let outcome = match change {
+        Ok(change) => app::integration::change(&state.store, settings, &project, change).await.map(|_| ()),
+        Err(e) => Err(IntegrationError::Invalid(e.0)),
+    };
+    match outcome {
+        Ok(()) => Ok(Redirect::to(&format!("/projects/{id}/salesforce")).into_response()),
+        Err(e) => {
+            let (status, message) = integration_error(e);
+            Ok((status, render(state, who, &project, access, Some(&message), None).await?).into_response())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MappingForm {
+    object: String,
+    action: String,
+    #[serde(default)]
+    key_field: String,
+    #[serde(default)]
+    record_id: String,
+}
+
+async fn add_mapping(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, form }: SignedForm<MappingForm>) -> WebResult<Response> {
+    let mapping = app::integration::parse_mapping(&form.object, &form.action, &form.key_field, &form.record_id);
+    apply(&state, &who, id, mapping.map(Change::AddMapping)).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Empty {}
+
+async fn remove_mapping(State(state): State<AppState>, Path((id, m)): Path<(i64, usize)>, SignedForm { who, .. }: SignedForm<Empty>) -> WebResult<Response> {
+    apply(&state, &who, id, Ok(Change::RemoveMapping(m))).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleForm {
+    field: String,
+    source: String,
+    #[serde(default)]
+    value: String,
+}
+
+async fn add_rule(State(state): State<AppState>, Path((id, m)): Path<(i64, usize)>, SignedForm { who, form }: SignedForm<RuleForm>) -> WebResult<Response> {
+    let rule = (|| Ok(FieldRule { field: FieldName::parse(&form.field)?, source: ValueSource::parse(&form.source, &form.value)? }))();
+    apply(&state, &who, id, rule.map(|r| Change::AddRule(m, r))).await
+}
+
+async fn remove_rule(State(state): State<AppState>, Path((id, m, r)): Path<(i64, usize, usize)>, SignedForm { who, .. }: SignedForm<Empty>) -> WebResult<Response> {
+    apply(&state, &who, id, Ok(Change::RemoveRule(m, r))).await
+}
+
+async fn transition(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, .. }: SignedForm<Empty>) -> WebResult<Response> {
+    let (project, access) = project_frame::load(&state, id, &who).await?;
+    require_edit(&project, access)?;
+    let settings = state.salesforce()?;
+    match app::integration::transition(&state.store, settings, &project).await {
+        Ok(check) => {
+            let msg = format!("Re-enabled: the survey now delivers to {} ({}).", check.org_name, check.org_id);
+            Ok(render(&state, &who, &project, access, None, Some(&msg)).await?.into_response())
+        }
+        Err(e) => {
+            let (status, message) = integration_error(e);
+            Ok((status, render(&state, &who, &project, access, Some(&message), None).await?).into_response())
+        }
+    }
 }

@@ -1,0 +1,259 @@
+//! A survey's Salesforce integration: editing its mappings (each change
+//! checked against the owner's org's describe), seeing whether it fits the
+//! org its owner is linked to now, and the transition that re-validates it
+//! against a new org. Only describe is read here; nothing is written to any
+//! org, and describe always goes through the project owner's link.
+
+use crate::sessions::SessionError;
+use crate::SalesforceSettings;
+use domain::mapping::{FieldKind, FieldSchema, ObjectSchema};
+use domain::{FieldRule, Invalid, Mapping, MappingAction, MappingProblem, SObjectName, SurveyDefinition};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use store::projects::Project;
+use store::Store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntegrationError {
+    #[error("{owner} (the project's owner) has not linked Salesforce, so mappings cannot be checked. Ask them to link Salesforce first.")]
+    OwnerHasNoLink { owner: String },
+    #[error("{owner}'s Salesforce link needs them to sign in to Salesforce again before mappings can be checked.")]
+    OwnerNeedsReauthentication { owner: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("The change does not fit the org: {}", .0.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join(" "))]
+    DoesNotFit(Vec<MappingProblem>),
+    #[error("Someone else changed this survey's Salesforce mappings meanwhile. Reload the page and try again.")]
+    Conflict,
+    #[error("Salesforce answered with an error: {0}")]
+    Salesforce(String),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}
+
+impl From<Invalid> for IntegrationError {
+    fn from(e: Invalid) -> Self {
+        IntegrationError::Invalid(e.0)
+    }
+}
+
+/// Describes, cached briefly per org and object: a page of mappings asks for
+/// the same few objects again and again.
+#[derive(Default)]
+pub struct DescribeCache {
+    entries: Mutex<HashMap<(String, String), (Instant, Option<ObjectSchema>)>>,
+}
+
+const DESCRIBE_TTL: Duration = Duration::from_secs(120);
+
+/// A mapping with what the org says about it.
+#[derive(Debug, Clone)]
+pub struct CheckedMapping {
+    pub mapping: Mapping,
+    pub schema: Option<ObjectSchema>,
+    pub problems: Vec<MappingProblem>,
+}
+
+/// The integration as checked against the org the owner is linked to now.
+#[derive(Debug, Clone)]
+pub struct IntegrationCheck {
+    pub org_id: String,
+    pub org_name: String,
+    pub mappings: Vec<CheckedMapping>,
+    pub validated_org_id: Option<String>,
+    pub version: i64,
+}
+
+impl IntegrationCheck {
+    pub fn fits(&self) -> bool {
+        self.mappings.iter().all(|m| m.problems.is_empty())
+    }
+}
+
+fn to_schema(d: salesforce::rest::SObjectDescribe) -> ObjectSchema {
+    ObjectSchema {
+        name: d.name,
+        label: d.label,
+        createable: d.createable,
+        updateable: d.updateable,
+        fields: d
+            .fields
+            .into_iter()
+            .map(|f| FieldSchema {
+                kind: FieldKind::from_describe(f.field_type.as_str()),
+                id_lookup: f.name == "Id",
+                name: f.name,
+                label: f.label,
+                length: f.length,
+                createable: f.createable,
+                updateable: f.updateable,
+                nillable: f.nillable,
+                defaulted_on_create: f.defaulted_on_create,
+                external_id: f.external_id,
+                picklist_values: f.picklist_values.into_iter().filter(|v| v.active).map(|v| v.value).collect(),
+                restricted_picklist: f.restricted_picklist,
+            })
+            .collect(),
+    }
+}
+
+struct OwnerOrg {
+    client: salesforce::Client,
+    org_id: String,
+    org_name: String,
+}
+
+async fn owner_org(store: &Store, settings: &SalesforceSettings, project: &Project) -> Result<OwnerOrg, IntegrationError> {
+    let owner = project.owner_name.clone();
+    let link = store.link(project.owner_id).await?.ok_or(IntegrationError::OwnerHasNoLink { owner: owner.clone() })?;
+    // The project's owner's link: never the link of whoever is looking.
+    let client = settings.sessions.client(store, settings, project.owner_id).await.map_err(|e| match e {
+        SessionError::NotLinked => IntegrationError::OwnerHasNoLink { owner: owner.clone() },
+        SessionError::NeedsReauthentication => IntegrationError::OwnerNeedsReauthentication { owner: owner.clone() },
+        SessionError::Store(e) => IntegrationError::Store(e),
+        other => IntegrationError::Salesforce(other.to_string()),
+    })?;
+    Ok(OwnerOrg { client, org_id: link.org_id, org_name: link.org_name })
+}
+
+impl DescribeCache {
+    async fn describe(&self, org: &OwnerOrg, object: &str) -> Result<Option<ObjectSchema>, IntegrationError> {
+        let key = (org.org_id.clone(), object.to_ascii_lowercase());
+        if let Some((at, schema)) = self.entries.lock().expect("describe cache").get(&key) {
+            if at.elapsed() < DESCRIBE_TTL {
+                return Ok(schema.clone());
+            }
+        }
+        let schema = match org.client.describe(object).await {
+            Ok(d) => Some(to_schema(d)),
+            Err(e) if e.error_code() == Some(&salesforce::ErrorCode::NotFound) => None,
+            Err(e) => {
+                if e.is_refresh_revoked() {
+                    return Err(IntegrationError::OwnerNeedsReauthentication { owner: String::from("The owner") });
+                }
+                return Err(IntegrationError::Salesforce(e.to_string()));
+            }
+        };
+        self.entries.lock().expect("describe cache").insert(key, (Instant::now(), schema.clone()));
+        Ok(schema)
+    }
+}
+
+async fn check_all(settings: &SalesforceSettings, org: &OwnerOrg, mappings: &[Mapping], survey: &SurveyDefinition) -> Result<Vec<CheckedMapping>, IntegrationError> {
+    let mut out = Vec::with_capacity(mappings.len());
+    for m in mappings {
+        let schema = settings.describes.describe(org, m.object.as_str()).await?;
+        let problems = m.check(schema.as_ref(), survey);
+        out.push(CheckedMapping { mapping: m.clone(), schema, problems });
+    }
+    Ok(out)
+}
+
+/// The project's mappings, checked against the org its owner is linked to now.
+pub async fn check(store: &Store, settings: &SalesforceSettings, project: &Project) -> Result<IntegrationCheck, IntegrationError> {
+    let integration = store.integration(project.id).await?;
+    let survey = store.survey(project.id).await?.map(|s| s.definition).unwrap_or_default();
+    let org = owner_org(store, settings, project).await?;
+    let (mappings, validated, version) = match integration {
+        Some(i) => (i.mappings, i.validated_org_id, i.version),
+        None => (Vec::new(), None, 0),
+    };
+    let checked = check_all(settings, &org, &mappings, &survey).await?;
+    Ok(IntegrationCheck { org_id: org.org_id, org_name: org.org_name, mappings: checked, validated_org_id: validated, version })
+}
+
+/// What a change to the mappings is.
+pub enum Change {
+    AddMapping(Mapping),
+    RemoveMapping(usize),
+    AddRule(usize, FieldRule),
+    RemoveRule(usize, usize),
+}
+
+/// Applies a change, checks the result against the owner's org, and saves
+/// it. A new mapping's object and a new rule's field must fit at once;
+/// what a mapping still lacks (required fields, its upsert key) is shown
+/// and holds the survey's deliveries until it is added. The survey counts
+/// as validated against the org only when every mapping fits.
+pub async fn change(store: &Store, settings: &SalesforceSettings, project: &Project, change: Change) -> Result<IntegrationCheck, IntegrationError> {
+    let current = check(store, settings, project).await?;
+    let survey = store.survey(project.id).await?.map(|s| s.definition).unwrap_or_default();
+    let mut mappings: Vec<Mapping> = current.mappings.iter().map(|c| c.mapping.clone()).collect();
+    let org = owner_org(store, settings, project).await?;
+    let no_such = || IntegrationError::Invalid("That mapping or rule no longer exists; reload the page.".into());
+    match change {
+        Change::AddMapping(m) => {
+            let schema = settings.describes.describe(&org, m.object.as_str()).await?;
+            let blocking: Vec<MappingProblem> =
+                m.check(schema.as_ref(), &survey).into_iter().filter(|p| p.field.is_none() || matches!(&m.action, MappingAction::Upsert { external_id_field } if p.field.as_deref() == Some(external_id_field.as_str()) && !p.message.contains("Map a value"))).collect();
+            if !blocking.is_empty() {
+                return Err(IntegrationError::DoesNotFit(blocking));
+            }
+            mappings.push(m);
+        }
+        Change::RemoveMapping(i) => {
+            if i >= mappings.len() {
+                return Err(no_such());
+            }
+            mappings.remove(i);
+        }
+        Change::AddRule(i, rule) => {
+            let m = mappings.get_mut(i).ok_or_else(no_such)?;
+            let schema = settings.describes.describe(&org, m.object.as_str()).await?;
+            let before: Vec<MappingProblem> = m.check(schema.as_ref(), &survey);
+            m.rules.push(rule.clone());
+            // Refuse the rule when it brings problems of its own: a field the
+            // object lacks, a type that does not fit, a picklist value unknown.
+            let new: Vec<MappingProblem> = m
+                .check(schema.as_ref(), &survey)
+                .into_iter()
+                .filter(|p| !before.contains(p) && p.field.as_deref().is_some_and(|f| f.eq_ignore_ascii_case(rule.field.as_str())))
+                .collect();
+            if !new.is_empty() {
+                return Err(IntegrationError::DoesNotFit(new));
+            }
+        }
+        Change::RemoveRule(i, r) => {
+            let m = mappings.get_mut(i).ok_or_else(no_such)?;
+            if r >= m.rules.len() {
+                return Err(no_such());
+            }
+            m.rules.remove(r);
+        }
+    }
+    let checked = check_all(settings, &org, &mappings, &survey).await?;
+    let fits = checked.iter().all(|c| c.problems.is_empty());
+    let validated = fits.then_some(org.org_id.as_str());
+    if !store.save_integration(project.id, &mappings, validated, current.version).await? {
+        return Err(IntegrationError::Conflict);
+    }
+    check(store, settings, project).await
+}
+
+/// The transition: re-validates the survey against the org its owner is
+/// linked to now, and re-enables it only when every mapping fits.
+pub async fn transition(store: &Store, settings: &SalesforceSettings, project: &Project) -> Result<IntegrationCheck, IntegrationError> {
+    let checked = check(store, settings, project).await?;
+    if !checked.fits() {
+        return Err(IntegrationError::DoesNotFit(checked.mappings.iter().flat_map(|m| m.problems.clone()).collect()));
+    }
+    let mappings: Vec<Mapping> = checked.mappings.iter().map(|c| c.mapping.clone()).collect();
+    if !store.save_integration(project.id, &mappings, Some(&checked.org_id), checked.version).await? {
+        return Err(IntegrationError::Conflict);
+    }
+    tracing::info!(project = project.id, org = %checked.org_id, "survey re-validated against the owner's org");
+    check(store, settings, project).await
+}
+
+/// Parses the add-mapping form.
+pub fn parse_mapping(object: &str, action: &str, key_field: &str, record_id_source: &str) -> Result<Mapping, Invalid> {
+    let object = SObjectName::parse(object)?;
+    let action = match action {
+        "create" => MappingAction::Create,
+        "upsert" => MappingAction::Upsert { external_id_field: domain::FieldName::parse(key_field)? },
+        "update" => MappingAction::Update { record_id: domain::ValueSource::parse(record_id_source, "")? },
+        other => return Err(Invalid::new(format!("\"{other}\" is not an action: use create, update or upsert."))),
+    };
+    Ok(Mapping { object, action, rules: Vec::new() })
+}

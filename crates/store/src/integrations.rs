@@ -1,0 +1,127 @@
+//! A survey's Salesforce integration: its mappings and the org they were
+//! validated against.
+
+use crate::{now_ms, Result, Store, StoreError};
+use domain::Mapping;
+
+#[derive(Debug, Clone)]
+pub struct Integration {
+    pub project_id: i64,
+    pub mappings: Vec<Mapping>,
+    /// The org every mapping was last checked against and fit; `None` while
+    /// some mapping does not fit (or was never checked).
+    pub validated_org_id: Option<String>,
+    pub validated_at: Option<i64>,
+    pub version: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    project_id: i64,
+    mappings: String,
+    validated_org_id: Option<String>,
+    validated_at: Option<i64>,
+    version: i64,
+}
+
+impl TryFrom<Row> for Integration {
+    type Error = StoreError;
+    fn try_from(r: Row) -> Result<Integration> {
+        Ok(Integration {
+            project_id: r.project_id,
+            mappings: serde_json::from_str(&r.mappings).map_err(|e| StoreError::Corrupt(format!("mappings of project {}: {e}", r.project_id)))?,
+            validated_org_id: r.validated_org_id,
+            validated_at: r.validated_at,
+            version: r.version,
+        })
+    }
+}
+
+/// A project of an owner that uses Salesforce, for switch previews.
+#[derive(Debug, Clone)]
+pub struct OwnedIntegration {
+    pub project_id: i64,
+    pub project_name: String,
+    pub integration: Integration,
+}
+
+impl Store {
+    pub async fn integration(&self, project_id: i64) -> Result<Option<Integration>> {
+        let row = sqlx::query_as::<_, Row>(
+            "SELECT project_id, mappings, validated_org_id, validated_at, version FROM salesforce_integrations WHERE project_id = $1",
+        )
+        .bind(project_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(Integration::try_from).transpose()
+    }
+
+    /// Saves the mappings and what they were validated against, if nobody
+    /// saved since `expected_version` (0: there was no integration yet).
+    pub async fn save_integration(&self, project_id: i64, mappings: &[Mapping], validated_org_id: Option<&str>, expected_version: i64) -> Result<bool> {
+        let json = serde_json::to_string(mappings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let now = now_ms();
+        let validated_at = validated_org_id.map(|_| now);
+        let r = if expected_version == 0 {
+            sqlx::query(
+                "INSERT INTO salesforce_integrations (project_id, mappings, validated_org_id, validated_at, version, updated_at)
+                 VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT (project_id) DO NOTHING",
+            )
+            .bind(project_id)
+            .bind(json)
+            .bind(validated_org_id)
+            .bind(validated_at)
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+        } else {
+            sqlx::query(
+                "UPDATE salesforce_integrations SET mappings = $1, validated_org_id = $2, validated_at = $3, version = version + 1, updated_at = $4
+                  WHERE project_id = $5 AND version = $6",
+            )
+            .bind(json)
+            .bind(validated_org_id)
+            .bind(validated_at)
+            .bind(now)
+            .bind(project_id)
+            .bind(expected_version)
+            .execute(&self.pool)
+            .await?
+        };
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// The Salesforce-integrated projects an account owns.
+    pub async fn integrations_owned_by(&self, owner_id: i64) -> Result<Vec<OwnedIntegration>> {
+        #[derive(sqlx::FromRow)]
+        struct Owned {
+            project_id: i64,
+            project_name: String,
+            mappings: String,
+            validated_org_id: Option<String>,
+            validated_at: Option<i64>,
+            version: i64,
+        }
+        let rows = sqlx::query_as::<_, Owned>(
+            "SELECT i.project_id, p.name AS project_name, i.mappings, i.validated_org_id, i.validated_at, i.version
+               FROM salesforce_integrations i JOIN projects p ON p.id = i.project_id
+              WHERE p.owner_id = $1 AND p.deleted_at IS NULL AND i.mappings <> '[]'
+              ORDER BY p.name, p.id",
+        )
+        .bind(owner_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let integration = Integration::try_from(Row {
+                    project_id: r.project_id,
+                    mappings: r.mappings,
+                    validated_org_id: r.validated_org_id,
+                    validated_at: r.validated_at,
+                    version: r.version,
+                })?;
+                Ok(OwnedIntegration { project_id: r.project_id, project_name: r.project_name, integration })
+            })
+            .collect()
+    }
+}
