@@ -224,7 +224,14 @@ pub async fn change(store: &Store, settings: &SalesforceSettings, project: &Proj
     }
     let checked = check_all(settings, &org, &mappings, &survey).await?;
     let fits = checked.iter().all(|c| c.problems.is_empty());
-    let validated = fits.then_some(org.org_id.as_str());
+    // A survey paused by a switch stays pinned to its old org while it is
+    // remapped: only the transition, asked for explicitly, re-enables it.
+    let disrupted = current.validated_org_id.as_deref().is_some_and(|v| v != org.org_id);
+    let validated = if disrupted {
+        current.validated_org_id.as_deref()
+    } else {
+        fits.then_some(org.org_id.as_str())
+    };
     if !store.save_integration(project.id, &mappings, validated, current.version).await? {
         return Err(IntegrationError::Conflict);
     }
@@ -256,4 +263,36 @@ pub fn parse_mapping(object: &str, action: &str, key_field: &str, record_id_sour
         other => return Err(Invalid::new(format!("\"{other}\" is not an action: use create, update or upsert."))),
     };
     Ok(Mapping { object, action, rules: Vec::new() })
+}
+
+/// The outcome of one survey's transition in "all at once".
+#[derive(Debug)]
+pub struct TransitionOutcome {
+    pub project_id: i64,
+    pub project_name: String,
+    pub result: Result<IntegrationCheck, IntegrationError>,
+}
+
+/// The surveys an account owns that are paused because its link now points
+/// at another org than the one they were validated against.
+pub async fn paused_surveys(store: &Store, account_id: i64) -> Result<Vec<store::integrations::OwnedIntegration>, IntegrationError> {
+    let Some(link) = store.link(account_id).await? else { return Ok(Vec::new()) };
+    Ok(store
+        .integrations_owned_by(account_id)
+        .await?
+        .into_iter()
+        .filter(|i| i.integration.validated_org_id.as_deref().is_some_and(|v| v != link.org_id))
+        .collect())
+}
+
+/// Runs the transition of every paused survey the account owns; each one
+/// re-enables only if all its mappings fit.
+pub async fn transition_all(store: &Store, settings: &SalesforceSettings, account_id: i64) -> Result<Vec<TransitionOutcome>, IntegrationError> {
+    let mut outcomes = Vec::new();
+    for paused in paused_surveys(store, account_id).await? {
+        let Some(project) = store.project_for(paused.project_id, account_id).await? else { continue };
+        let result = transition(store, settings, &project).await;
+        outcomes.push(TransitionOutcome { project_id: paused.project_id, project_name: paused.project_name, result });
+    }
+    Ok(outcomes)
 }

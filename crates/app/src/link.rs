@@ -222,13 +222,17 @@ pub struct SwitchPreview {
     /// The projects the account owns: each works through this link, so each
     /// is re-pointed at the new org.
     pub owned_projects: Vec<store::projects::Project>,
+    /// Those of them whose surveys map responses into Salesforce: each will
+    /// be paused until its transition re-validates it against the new org.
+    pub integrated: Vec<store::integrations::OwnedIntegration>,
 }
 
 pub async fn switch_preview(store: &Store, account_id: i64) -> Result<Option<SwitchPreview>, LinkError> {
     let Some(pending) = store.pending_switch(account_id, SWITCH_MAX_AGE_MS).await? else { return Ok(None) };
     let Some(current) = store.link(account_id).await? else { return Ok(None) };
     let owned_projects = store.projects_of(account_id).await?.into_iter().filter(|p| p.owner_id == account_id).collect();
-    Ok(Some(SwitchPreview { current, pending, owned_projects }))
+    let integrated = store.integrations_owned_by(account_id).await?;
+    Ok(Some(SwitchPreview { current, pending, owned_projects, integrated }))
 }
 
 /// Confirms the switch: the pending sign-in becomes the account's link.

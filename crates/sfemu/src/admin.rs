@@ -106,6 +106,7 @@ async fn expire_tokens(State(s): State<S>, Path(org): Path<String>) -> Response 
             let past = Instant::now() - Duration::from_millis(1);
             let mut n = 0;
             for t in s.app.tokens.write().values_mut().filter(|t| t.org_id == o.id) { t.expires = past; n += 1; }
+            s.app.tokens_changed();
             Json(json!({"expired": n})).into_response()
         }
         Err(r) => r,
@@ -117,6 +118,7 @@ async fn revoke_refresh(State(s): State<S>, Path(org): Path<String>) -> Response
             let mut rt = s.app.refresh_tokens.write();
             let before = rt.len();
             rt.retain(|_, t| t.org_id != o.id);
+            s.app.tokens_changed();
             Json(json!({"revoked": before - rt.len()})).into_response()
         }
         Err(r) => r,
@@ -132,7 +134,7 @@ async fn add_rule(State(s): State<S>, Path(org): Path<String>, Json(rule): Json<
     }
 }
 async fn reset_org(State(s): State<S>, Path(org): Path<String>) -> Response {
-    match find_org(&s.app, &org) { Ok(o) => { o.data.write().clear(); o.ids.write().clear(); Json(json!({"reset": true})).into_response() } Err(r) => r }
+    match find_org(&s.app, &org) { Ok(o) => { let mut d = o.data.write(); d.clear(); o.journal.wipe(); drop(d); o.ids.write().clear(); Json(json!({"reset": true})).into_response() } Err(r) => r }
 }
 async fn token_lifetime(State(s): State<S>, Json(b): Json<Value>) -> Response {
     let secs = b.get("seconds").and_then(|v| v.as_f64()).unwrap_or(7200.0);
@@ -141,9 +143,10 @@ async fn token_lifetime(State(s): State<S>, Json(b): Json<Value>) -> Response {
 }
 
 async fn save(State(s): State<S>) -> Response {
-    match &s.app.cfg.persistence_path {
-        Some(p) => match crate::persist::save(&s.app, p) {
-            Ok(()) => Json(json!({"saved": p.display().to_string()})).into_response(),
+    // Every change is already written as it happens; this flushes and checkpoints the WAL.
+    match s.app.store.get() {
+        Some(store) => match store.checkpoint(&s.app).await {
+            Ok(()) => Json(json!({"saved": store.path().display().to_string()})).into_response(),
             Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": e.to_string()}))).into_response(),
         },
         None => (StatusCode::BAD_REQUEST, Json(json!({"error": "persistence_path is not configured"}))).into_response(),

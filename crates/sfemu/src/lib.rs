@@ -54,16 +54,25 @@ impl Emulator {
         let tls_dir = config.tls_dir.clone();
         let persistence = config.persistence_path.clone();
         let app = Arc::new(state::App::new(config)?);
-        let restored = match &persistence {
-            Some(p) if p.exists() => {
-                let n = persist::load(&app, p)?;
-                tracing::info!("loaded {n} records from {}", p.display());
-                true
+        // With persistence, the SQLite file is the source of truth: load it, or seed a new one.
+        let mut seed = true;
+        if let Some(p) = &persistence {
+            let (db, json_snapshot) = persist::database_path(p);
+            let (store, initialized) = persist::Store::open(&db).await?;
+            let store = Arc::new(store);
+            if initialized {
+                let n = store.load(&app).await?;
+                tracing::info!("loaded {n} records from {}", db.display());
+                seed = false;
+            } else if let Some(j) = json_snapshot.filter(|j| j.exists()) {
+                let n = persist::import_json(&app, &j)?;
+                tracing::info!("imported {n} records from the JSON snapshot {} into {}", j.display(), db.display());
+                seed = false;
             }
-            _ => false,
-        };
-        // Seed records from the config only on a fresh start (not over a restored snapshot).
-        if !restored {
+            let _ = app.store.set(store);
+        }
+        // Seed records from the config only on a fresh start (not over restored records).
+        if seed {
             for (org, oc) in app.orgs.iter().zip(app.cfg.orgs.iter()) {
                 let user = org.users.first().map(|u| u.id.clone()).unwrap_or_default();
                 for (obj_name, recs) in &oc.records {
@@ -73,6 +82,10 @@ impl Emulator {
                     }
                 }
             }
+        }
+        if let Some(store) = app.store.get() {
+            store.flush(&app).await?;
+            store.mark_initialized().await?;
         }
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let mut tasks = vec![];
@@ -175,9 +188,9 @@ impl Emulator {
         if let Some(d) = &self.temp_tls_dir {
             let _ = std::fs::remove_dir_all(d);
         }
-        if let Some(p) = &self.app.cfg.persistence_path {
-            if let Err(e) = persist::save(&self.app, p) {
-                tracing::error!("saving {}: {e}", p.display());
+        if let Some(store) = self.app.store.get() {
+            if let Err(e) = store.close(&self.app).await {
+                tracing::error!("closing {}: {e}", store.path().display());
             }
         }
     }

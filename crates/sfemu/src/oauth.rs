@@ -161,6 +161,7 @@ pub async fn authorize_post(State(s): State<S>, Extension(env): Extension<LoginE
             let (Some(org), true) = (app.org(&sess.org_id).cloned(), true) else { return login_page(&env, &p, None) };
             let Some(user) = org.user(&sess.user_id).cloned() else { return login_page(&env, &p, None) };
             app.approvals.lock().insert((user.id.clone(), p["client_id"].clone()));
+            app.tokens_changed();
             issue_code(app, &p, &org, &user)
         }
         _ => login_page(&env, &p, None),
@@ -242,6 +243,7 @@ pub async fn token(State(s): State<S>, Extension(env): Extension<LoginEnv>, head
             let refresh = want_refresh.then(|| {
                 let r = format!("5Aep{}", random_token(80));
                 app.refresh_tokens.write().insert(r.clone(), RefreshToken { org_id: org.id.clone(), user_id: ac.user_id.clone(), client_id: ca.client_id.clone(), scope: ac.scope.clone() });
+                app.tokens_changed();
                 r
             });
             token_response(&s, &env, &org, &ac.user_id, &ca.client_id, &ca.client_secret, refresh, true, Some(&ac.scope))
@@ -279,8 +281,9 @@ pub async fn revoke(State(s): State<S>, Query(q): Query<Params>, body: axum::bod
     let form: Params = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let tok = form.get("token").or_else(|| q.get("token")).cloned().unwrap_or_default();
     let app = &s.app;
-    if app.tokens.write().remove(&tok).is_some() { return StatusCode::OK.into_response(); }
+    if app.tokens.write().remove(&tok).is_some() { app.tokens_changed(); return StatusCode::OK.into_response(); }
     if app.refresh_tokens.write().remove(&tok).is_some() {
+        app.tokens_changed();
         app.tokens.write().retain(|_, t| t.refresh.as_deref() != Some(tok.as_str()));
         return StatusCode::OK.into_response();
     }

@@ -101,7 +101,8 @@ fn matches(rule: &OutboundRule, obj: &ObjectDef, rec: &Record, created: bool) ->
 /// Called after every successful create/update.
 pub fn on_change(_app: &App, org: &Org, obj: &ObjectDef, rec: &Record, created: bool) {
     let mut st = org.outbound.lock();
-    if st.rules.is_empty() { return; }
+    // An empty record: no rule watched the object when it was written (see records::Changed).
+    if st.rules.is_empty() || rec.is_empty() { return; }
     let now = Instant::now();
     let new: Vec<Message> = st.rules.iter().filter(|r| matches(r, obj, rec, created)).map(|r| {
         let mut fields = vec![("Id".to_string(), rec.get("Id").cloned().unwrap_or(Value::Null))];

@@ -253,7 +253,14 @@ fn derive(obj: &ObjectDef, r: &mut Record) {
 pub struct Changed {
     pub id: String,
     pub created: bool,
+    /// The stored record, for outbound messages; empty when no outbound rule watches the
+    /// object (saves a copy of every record on the hot path).
     pub record: Record,
+}
+
+fn copy_for_outbound(org: &Org, obj: &ObjectDef, r: &Record) -> Record {
+    let watched = org.outbound.lock().rules.iter().any(|x| x.object.eq_ignore_ascii_case(&obj.name));
+    if watched { r.clone() } else { Record::new() }
 }
 
 /// Insert one validated record into a locked table.
@@ -264,12 +271,14 @@ pub fn insert_locked(org: &Org, obj: &ObjectDef, table: &mut Table, user_id: &st
     for (k, v) in values { r.insert(k, v); }
     derive(obj, &mut r);
     reindex(obj, table, &id, None, Some(&r));
-    table.records.insert(id.clone(), r.clone());
+    let record = copy_for_outbound(org, obj, &r);
+    table.records.insert(id.clone(), r);
     org.ids.write().insert(id.clone());
-    Ok(Changed { id, created: true, record: r })
+    org.journal.mark(&obj.name, &id);
+    Ok(Changed { id, created: true, record })
 }
 
-pub fn update_locked(obj: &ObjectDef, table: &mut Table, user_id: &str, id: &str, values: Vec<(String, Value)>) -> Result<Changed, ApiError> {
+pub fn update_locked(org: &Org, obj: &ObjectDef, table: &mut Table, user_id: &str, id: &str, values: Vec<(String, Value)>) -> Result<Changed, ApiError> {
     if !table.records.contains_key(id) { return Err(ApiError::not_found()); }
     check_unique(obj, table, &values, Some(id))?;
     let old = table.records.get(id).cloned();
@@ -282,7 +291,9 @@ pub fn update_locked(obj: &ObjectDef, table: &mut Table, user_id: &str, id: &str
     derive(obj, r);
     let newr = r.clone();
     reindex(obj, table, id, old.as_ref(), Some(&newr));
-    Ok(Changed { id: id.to_string(), created: false, record: newr })
+    org.journal.mark(&obj.name, id);
+    let record = copy_for_outbound(org, obj, &newr);
+    Ok(Changed { id: id.to_string(), created: false, record })
 }
 
 pub fn create(org: &Org, obj: &ObjectDef, user_id: &str, body: &Map<String, Value>) -> Result<Changed, ApiError> {
@@ -307,7 +318,7 @@ pub fn update(org: &Org, obj: &ObjectDef, user_id: &str, id: &str, body: &Map<St
     let values = validate(org, obj, body, false)?;
     let mut data = org.data.write();
     let table = data.entry(obj.name.clone()).or_default();
-    update_locked(obj, table, user_id, id, values)
+    update_locked(org, obj, table, user_id, id, values)
 }
 
 pub fn delete(org: &Org, obj: &ObjectDef, id: &str) -> Result<(), ApiError> {
@@ -316,6 +327,7 @@ pub fn delete(org: &Org, obj: &ObjectDef, id: &str) -> Result<(), ApiError> {
     let table = data.entry(obj.name.clone()).or_default();
     let old = table.records.remove(id).ok_or_else(|| ApiError::new(404, "ENTITY_IS_DELETED", "entity is deleted"))?;
     reindex(obj, table, id, Some(&old), None);
+    org.journal.mark(&obj.name, id);
     drop(data);
     org.ids.write().remove(id);
     org.deleted.lock().push((obj.name.clone(), id.to_string(), sf_datetime_now()));
@@ -352,7 +364,7 @@ pub fn upsert_locked(org: &Org, obj: &ObjectDef, table: &mut Table, user_id: &st
         }
         1 => {
             let values = validate(org, obj, body, false)?;
-            Ok(UpsertOutcome::Updated(update_locked(obj, table, user_id, &matches[0], values)?))
+            Ok(UpsertOutcome::Updated(update_locked(org, obj, table, user_id, &matches[0], values)?))
         }
         _ => Ok(UpsertOutcome::Multiple(matches)),
     }

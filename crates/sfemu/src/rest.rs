@@ -311,8 +311,9 @@ fn collections(ctx: &Ctx, ver: &str, method: &str, rest: &[&str], query: &str, b
     }
     let b = body_object(body)?;
     let all_or_none = b.get("allOrNone").and_then(|v| v.as_bool()).unwrap_or(false);
-    let recs: Vec<Map<String, Value>> = match b.get("records") {
-        Some(Value::Array(a)) => a.iter().map(|v| v.as_object().cloned().unwrap_or_default()).collect(),
+    let empty = Map::new();
+    let recs: Vec<&Map<String, Value>> = match b.get("records") {
+        Some(Value::Array(a)) => a.iter().map(|v| v.as_object().unwrap_or(&empty)).collect(),
         _ => return Err(ApiError::new(400, "INVALID_FIELD", "No records specified")),
     };
     if recs.len() > 200 { return Err(ApiError::new(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this call")); }
@@ -351,10 +352,10 @@ fn collections(ctx: &Ctx, ver: &str, method: &str, rest: &[&str], query: &str, b
                         let raw = rec.iter().find(|(k, _)| k.eq_ignore_ascii_case("id")).and_then(|(_, v)| v.as_str())
                             .ok_or_else(|| ApiError::new(400, "MISSING_ARGUMENT", "Id not specified in an update call").with_fields(vec![]))?;
                         let id = records::check_id(&obj, raw)?;
-                        let mut body = rec.clone();
+                        let mut body = (*rec).clone();
                         body.retain(|k, _| !k.eq_ignore_ascii_case("id"));
                         let vals = records::validate(org, &obj, &body, false)?;
-                        let ch = records::update_locked(&obj, table, &ctx.user_id, &id, vals).map_err(|e| if e.code == "NOT_FOUND" { ApiError::new(404, "ENTITY_IS_DELETED", "entity is deleted").with_fields(vec![]) } else { e })?;
+                        let ch = records::update_locked(org, &obj, table, &ctx.user_id, &id, vals).map_err(|e| if e.code == "NOT_FOUND" { ApiError::new(404, "ENTITY_IS_DELETED", "entity is deleted").with_fields(vec![]) } else { e })?;
                         changed.push((obj.clone(), ch.record, false));
                         Ok(json!({"id": id, "success": true, "errors": []}))
                     }
@@ -364,7 +365,7 @@ fn collections(ctx: &Ctx, ver: &str, method: &str, rest: &[&str], query: &str, b
                             .filter(|v| !v.is_null())
                             .ok_or_else(|| ApiError::new(400, "MISSING_ARGUMENT", format!("{} not specified", fd.name)).with_fields(vec![]))?;
                         let sval = match &val { Value::String(s) => s.clone(), o => o.to_string() };
-                        let mut body = rec.clone();
+                        let mut body = (*rec).clone();
                         body.retain(|k, _| !k.eq_ignore_ascii_case(&fd.name));
                         match records::upsert_locked(org, &obj, table, &ctx.user_id, &fd, &sval, &body, false)? {
                             UpsertOutcome::Created(ch) => { let id = ch.id.clone(); changed.push((obj.clone(), ch.record, true)); Ok(json!({"id": id, "success": true, "errors": [], "created": true})) }
@@ -388,10 +389,26 @@ fn collections(ctx: &Ctx, ver: &str, method: &str, rest: &[&str], query: &str, b
     Ok(Resp::json(200, Value::Array(results)))
 }
 
-type Snap = Vec<(String, std::collections::BTreeMap<String, crate::state::Record>, std::collections::HashMap<String, std::collections::HashMap<String, Vec<String>>>)>;
+type Snap = Vec<(String, std::collections::BTreeMap<String, crate::state::Record>, std::collections::HashMap<String, std::collections::BTreeMap<String, Vec<String>>>)>;
 
 fn restore(org: &Org, s: Snap) {
     let mut data = org.data.write();
+    if org.journal.enabled() {
+        // Mark every record whose state differs from the snapshot, so that the SQLite
+        // file follows the rollback even if another request flushed in between.
+        for (k, records, _) in &s {
+            let cur = data.get(k);
+            for (id, r) in records {
+                if cur.and_then(|t| t.records.get(id)) != Some(r) { org.journal.mark(k, id); }
+            }
+        }
+        for (k, t) in data.iter() {
+            let old = s.iter().find(|(n, _, _)| n == k).map(|(_, r, _)| r);
+            for id in t.records.keys() {
+                if !old.map(|o| o.contains_key(id)).unwrap_or(false) { org.journal.mark(k, id); }
+            }
+        }
+    }
     data.clear();
     let mut ids = org.ids.write();
     ids.clear();

@@ -45,14 +45,75 @@ fn login_routes(sandbox: bool) -> Router<S> {
 }
 
 pub fn router(app: Arc<App>, base: String) -> Router {
-    let s = S { app, base };
-    Router::new()
+    let persistent = app.cfg.persistence_path.is_some();
+    let s = S { app: app.clone(), base };
+    let mut r = Router::new()
         .merge(login_routes(false))
         .nest("/sandbox", login_routes(true))
         .nest("/_emulator", admin::routes())
         .fallback(rest_entry)
-        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
-        .with_state(s)
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024));
+    if persistent {
+        // Write each request's changes to SQLite before its response is sent.
+        r = r.layer(axum::middleware::from_fn_with_state(app, crate::persist::flush_layer));
+    }
+    r.with_state(s)
+}
+
+/// Per-connection switch for the "drop" fault: set by the handler, acted on by
+/// [`KillableIo`] before the first response byte is written.
+#[derive(Clone, Default)]
+pub struct ConnKill(Arc<std::sync::atomic::AtomicBool>);
+
+impl ConnKill {
+    pub fn trigger(&self) { self.0.store(true, Ordering::Release); }
+    pub fn triggered(&self) -> bool { self.0.load(Ordering::Acquire) }
+}
+
+/// A TCP stream that, once its [`ConnKill`] is triggered, refuses to write: it sets
+/// SO_LINGER to 0 and fails, so hyper drops the connection and the kernel sends a RST
+/// instead of the response (what a client sees on a Salesforce connection reset).
+pub struct KillableIo {
+    tcp: tokio::net::TcpStream,
+    kill: ConnKill,
+}
+
+impl KillableIo {
+    fn check(&self) -> std::io::Result<()> {
+        if self.kill.triggered() {
+            // Deprecated because a non-zero linger blocks on drop; zero does not block.
+            #[allow(deprecated)]
+            let _ = self.tcp.set_linger(Some(std::time::Duration::ZERO));
+            return Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "sfemu: injected connection drop"));
+        }
+        Ok(())
+    }
+}
+
+impl tokio::io::AsyncRead for KillableIo {
+    fn poll_read(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.tcp).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for KillableIo {
+    fn poll_write(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &[u8]) -> std::task::Poll<std::io::Result<usize>> {
+        if let Err(e) = self.check() { return std::task::Poll::Ready(Err(e)); }
+        std::pin::Pin::new(&mut self.tcp).poll_write(cx, buf)
+    }
+    fn poll_write_vectored(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, bufs: &[std::io::IoSlice<'_>]) -> std::task::Poll<std::io::Result<usize>> {
+        if let Err(e) = self.check() { return std::task::Poll::Ready(Err(e)); }
+        std::pin::Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool { self.tcp.is_write_vectored() }
+    fn poll_flush(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        if let Err(e) = self.check() { return std::task::Poll::Ready(Err(e)); }
+        std::pin::Pin::new(&mut self.tcp).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        if let Err(e) = self.check() { return std::task::Poll::Ready(Err(e)); }
+        std::pin::Pin::new(&mut self.tcp).poll_shutdown(cx)
+    }
 }
 
 const JSON_CT: &str = "application/json;charset=UTF-8";
@@ -69,6 +130,14 @@ fn api_error(status: u16, code: &str, msg: &str, limit: Option<String>) -> Respo
     json_resp(status, &serde_json::json!([{"message": msg, "errorCode": code}]), limit)
 }
 
+/// The response returned after triggering [`ConnKill`]: never written, since the
+/// connection refuses to write and is reset.
+fn dropped_before_response() -> Response {
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    r
+}
+
 /// A response whose body fails mid-stream: hyper aborts the connection.
 fn dropped() -> Response {
     let stream = futures_util::stream::once(async { Err::<Bytes, std::io::Error>(std::io::Error::other("sfemu: injected connection drop")) });
@@ -77,7 +146,7 @@ fn dropped() -> Response {
     r
 }
 
-async fn rest_entry(State(s): State<S>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn rest_entry(State(s): State<S>, kill: Option<Extension<ConnKill>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let mut path = uri.path();
     let mut org_hint: Option<&str> = None;
     if let Some(rest) = path.strip_prefix("/org/") {
@@ -107,7 +176,11 @@ async fn rest_entry(State(s): State<S>, method: Method, uri: Uri, headers: Heade
     if faults.latency_ms > 0 { tokio::time::sleep(std::time::Duration::from_millis(faults.latency_ms)).await; }
     let max = org.max.load(Ordering::Relaxed);
     match faults.roll() {
-        Injected::Drop => return dropped(),
+        Injected::Drop => {
+            // Served by our listeners: cut the connection before any response byte.
+            // Otherwise (router served elsewhere): fail the body after the status line.
+            return match kill { Some(Extension(k)) => { k.trigger(); dropped_before_response() } None => dropped() };
+        }
         Injected::LimitExceeded => {
             let used = org.usage.load(Ordering::Relaxed);
             return api_error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", Some(format!("api-usage={used}/{max}")));
@@ -140,33 +213,61 @@ async fn rest_entry(State(s): State<S>, method: Method, uri: Uri, headers: Heade
 }
 
 /// Serve plain HTTP until `stop` fires.
-pub async fn serve_http(listener: tokio::net::TcpListener, router: Router, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let _ = axum::serve(listener, router).with_graceful_shutdown(async move { let _ = stop.changed().await; }).await;
+pub async fn serve_http(listener: tokio::net::TcpListener, router: Router, stop: tokio::sync::watch::Receiver<bool>) {
+    serve(listener, router, None, stop).await
 }
 
 /// Serve HTTPS (rustls) until `stop` fires.
-pub async fn serve_https(listener: tokio::net::TcpListener, router: Router, tls: Arc<rustls::ServerConfig>, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+pub async fn serve_https(listener: tokio::net::TcpListener, router: Router, tls: Arc<rustls::ServerConfig>, stop: tokio::sync::watch::Receiver<bool>) {
+    serve(listener, router, Some(tokio_rustls::TlsAcceptor::from(tls)), stop).await
+}
+
+/// Accept loop shared by both listeners: each connection gets a [`ConnKill`] (as a request
+/// extension) so that the drop fault can reset it before a response is written.
+async fn serve(listener: tokio::net::TcpListener, router: Router, tls: Option<tokio_rustls::TlsAcceptor>, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
             _ = stop.changed() => return,
         };
-        let Ok((tcp, _)) = accepted else { continue };
-        let acceptor = acceptor.clone();
-        let router = router.clone();
-        let mut stop = stop.clone();
+        let Ok((tcp, _)) = accepted else {
+            // e.g. too many open files: back off instead of spinning.
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let kill = ConnKill::default();
+        let io = KillableIo { tcp, kill: kill.clone() };
+        let svc = tower::ServiceExt::map_request(router.clone(), move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(kill.clone());
+            req
+        });
+        let tls = tls.clone();
+        let stop = stop.clone();
         tokio::spawn(async move {
-            let Ok(Ok(tls)) = tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp)).await else { return };
-            let io = hyper_util::rt::TokioIo::new(tls);
-            let svc = hyper_util::service::TowerToHyperService::new(router);
-            let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-            let conn = builder.serve_connection_with_upgrades(io, svc);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = stop.changed() => { conn.as_mut().graceful_shutdown(); let _ = conn.await; }
+            match tls {
+                None => serve_conn(hyper_util::rt::TokioIo::new(io), svc, stop).await,
+                Some(acceptor) => {
+                    let Ok(Ok(tls)) = tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(io)).await else { return };
+                    serve_conn(hyper_util::rt::TokioIo::new(tls), svc, stop).await
+                }
             }
         });
+    }
+}
+
+async fn serve_conn<I, Svc>(io: I, svc: Svc, mut stop: tokio::sync::watch::Receiver<bool>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    Svc: tower::Service<axum::extract::Request<hyper::body::Incoming>, Response = Response, Error = std::convert::Infallible> + Clone + Send + 'static,
+    Svc::Future: Send + 'static,
+{
+    let svc = hyper_util::service::TowerToHyperService::new(svc);
+    let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    let conn = builder.serve_connection_with_upgrades(io, svc);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = stop.changed() => { conn.as_mut().graceful_shutdown(); let _ = conn.await; }
     }
 }

@@ -278,6 +278,18 @@ async fn fault_injection() {
     let r = t.http.get(format!("{}/services/data/v59.0/limits", s.instance_url)).bearer_auth(&s.token).send().await;
     let failed = match r { Err(_) => true, Ok(resp) => resp.bytes().await.is_err() };
     assert!(failed, "connection should be dropped");
+    // Raw socket: not a single response byte before the connection is cut.
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let host = t.base.trim_start_matches("http://").to_string();
+        let mut sock = tokio::net::TcpStream::connect(&host).await.unwrap();
+        sock.write_all(format!("GET /services/data/v59.0/limits HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\n\r\n", s.token).as_bytes()).await.unwrap();
+        let mut buf = vec![];
+        let r = tokio::time::timeout(std::time::Duration::from_secs(5), sock.read_to_end(&mut buf)).await.expect("connection closed");
+        assert!(buf.is_empty(), "no response bytes expected, got {:?}", String::from_utf8_lossy(&buf));
+        assert!(matches!(&r, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset) || r.is_ok(), "{r:?}");
+        assert!(r.is_err(), "expected a connection reset, got a clean close");
+    }
     t.admin("PUT", &f, Some(json!({"latency_ms": 150}))).await;
     let start = std::time::Instant::now();
     assert_eq!(t.call(&s, "GET", "/limits", None).await.0, 200);

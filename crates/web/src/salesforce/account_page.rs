@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/salesforce", get(view))
         .route("/salesforce/test", post(test_connection))
         .route("/salesforce/unlink", post(unlink))
+        .route("/salesforce/transition-all", post(transition_all))
 }
 
 #[derive(Deserialize, Default)]
@@ -44,6 +45,7 @@ async fn view(State(state): State<AppState>, who: CurrentAccount, Query(notice):
 
 pub(super) async fn render(state: &AppState, who: &CurrentAccount, ok: Option<&str>, error: Option<&str>) -> WebResult<Markup> {
     let link = state.store.link(who.account.id).await?;
+    let paused = app::integration::paused_surveys(&state.store, who.account.id).await.map_err(|e| WebError::Internal(anyhow::anyhow!(e)))?;
     let events = state.store.link_events(who.account.id, 50).await?;
     Ok(page(
         "Salesforce",
@@ -102,6 +104,19 @@ pub(super) async fn render(state: &AppState, who: &CurrentAccount, ok: Option<&s
                     }
                 }
             }
+            @if !paused.is_empty() {
+                div.card #paused-surveys {
+                    h2 style="margin-top:0" { "Surveys paused by the switch" }
+                    p { "These surveys were validated against another org. Nothing is written to any org from them until their transition checks every mapped object and field against the org you are linked to now." }
+                    ul { @for p in &paused {
+                        li data-project-id=(p.project_id) { a href={"/projects/" (p.project_id) "/salesforce"} { (p.project_name) } span.muted { " — validated against " code { (p.integration.validated_org_id.as_deref().unwrap_or("")) } } }
+                    } }
+                    form method="post" action="/salesforce/transition-all" {
+                        (csrf_field(&who.csrf))
+                        button type="submit" { "Run the transition for all" }
+                    }
+                }
+            }
             h2 { "Link history" }
             @if events.is_empty() {
                 p.muted { "Nothing yet." }
@@ -143,6 +158,20 @@ async fn test_connection(State(state): State<AppState>, SignedForm { who, .. }: 
             Ok((StatusCode::BAD_GATEWAY, page).into_response())
         }
     }
+}
+
+async fn transition_all(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<Empty>) -> WebResult<Response> {
+    let settings = state.salesforce()?;
+    let outcomes = app::integration::transition_all(&state.store, settings, who.account.id).await.map_err(|e| WebError::Internal(anyhow::anyhow!(e)))?;
+    let done: Vec<&str> = outcomes.iter().filter(|o| o.result.is_ok()).map(|o| o.project_name.as_str()).collect();
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().err().map(|e| format!("{}: {e}", o.project_name)))
+        .collect();
+    let ok = (!done.is_empty()).then(|| format!("Re-enabled: {}.", done.join(", ")));
+    let err = (!failed.is_empty()).then(|| format!("Still paused — {}", failed.join(" · ")));
+    let status = if failed.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    Ok((status, render(&state, &who, ok.as_deref(), err.as_deref()).await?).into_response())
 }
 
 async fn unlink(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<Empty>) -> WebResult<Response> {

@@ -48,17 +48,33 @@ async fn preview(State(state): State<AppState>, who: CurrentAccount) -> WebResul
                     p { "Every project you own works through this link. After the switch, each of these works with "
                         strong { (to.org_name) } " instead of " strong { (from.org_name) } ":" }
                     table #affected-projects {
-                        thead { tr { th { "Project" } th { "Status" } th { "Responses" } th { "Salesforce use" } } }
+                        thead { tr { th { "Project" } th { "Status" } th { "Responses" } th { "Salesforce use" } th { "After the switch" } } }
                         tbody {
                             @for p in &preview.owned_projects {
-                                tr data-project-id=(p.id) {
+                                @let integration = preview.integrated.iter().find(|i| i.project_id == p.id);
+                                tr data-project-id=(p.id) data-disrupted=[integration.map(|_| "true")] {
                                     td { (p.name) }
                                     td { (p.status.label()) }
                                     td { (p.response_count) }
-                                    td.muted { "No Salesforce mappings or triggers: nothing to pause or re-validate" }
+                                    @match integration {
+                                        Some(i) => {
+                                            td { @for m in &i.integration.mappings {
+                                                div { code { (m.object.as_str()) } ": " (m.rules.iter().map(|r| r.field.as_str()).collect::<Vec<_>>().join(", ")) }
+                                            } }
+                                            td { strong { "Paused" } " until its transition checks every mapped object and field against " (to.org_name) }
+                                        }
+                                        None => {
+                                            td.muted { "No Salesforce mappings" }
+                                            td.muted { "Works with " (to.org_name) "; nothing to re-validate" }
+                                        }
+                                    }
                                 }
                             }
                         }
+                    }
+                    @if !preview.integrated.is_empty() {
+                        p { strong { (preview.integrated.len()) " survey(s) will be paused." } " Nothing is written to " (from.org_name) " or " (to.org_name)
+                            " from a paused survey; each resumes once its transition shows its mappings fit " (to.org_name) "." }
                     }
                     p.muted { "Projects shared with you are not affected: they use their owners' links." }
                 }
