@@ -2,8 +2,10 @@
 // emulator: My Projects → a project → Survey → Tools → Salesforce → Setup
 // Link → tick Sandbox → Sign In → the emulator's login page → consent → back,
 // linked, with the org and username shown. Signing in again forces the login
-// page even though the browser now holds a Salesforce session. A colleague
-// who was shared the project sees that it uses the owner's link.
+// page even though the browser now holds a Salesforce session. Responses are
+// mapped into the sandbox; relinking to production previews the survey it
+// pauses, and its transition re-enables it. A colleague who was shared the
+// project sees that it uses the owner's link.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDemo, launchBrowser, snap, signIn } from './harness.mjs';
@@ -77,21 +79,58 @@ test('an owner links a sandbox from a survey, and a collaborator sees the owner\
   await page.click('button:has-text("Test connection")');
   await page.getByText('Connected to Acme Sandbox').waitFor();
 
+  // Map responses into the sandbox: each rule is checked against its describe.
+  await page.goto(`${base}/projects`);
+  await page.click('#projects a');
+  await page.click('#tools-menu summary');
+  await page.click('#tools-menu a:has-text("Salesforce status of this project")');
+  const projectPanel = page.url();
+  await page.fill('#add-mapping input[name=object]', 'Survey_Response__c');
+  await page.selectOption('#add-mapping select[name=action]', 'upsert');
+  await page.fill('#add-mapping input[name=key_field]', 'External_Id__c');
+  await page.click('button:has-text("Add mapping")');
+  for (const [field, source] of [['External_Id__c', 'response_id'], ['Score__c', 'answer:q1'], ['Comment__c', 'answer:q5']]) {
+    const form = page.locator('[data-mapping="0"] form.row');
+    await form.locator('input[name=field]').fill(field);
+    await form.locator('select[name=source]').selectOption(source);
+    await form.locator('button:has-text("Add field")').click();
+    await page.locator(`[data-mapping="0"] tr[data-rule="${field}"]`).waitFor();
+  }
+  await page.locator('[data-testid=mapping-fits]').waitFor();
+  await snap(page, 'sf-05-mapping-fits-sandbox');
+
   // Relinking to the production org first shows what the switch affects;
   // cancelling keeps the sandbox link.
   const productionLogin = demo.salesforceLogins.find((l) => l.environment === 'production');
-  await page.goto(`${base}/salesforce/link`);
-  await page.click('button:has-text("Sign In")');
-  await signInAtSalesforce(page, productionLogin);
-  await page.click('#oaapprove');
-  await page.waitForURL(`${base}/salesforce/switch`);
+  const relinkToProduction = async () => {
+    await page.goto(`${base}/salesforce/link`);
+    await page.click('button:has-text("Sign In")');
+    await signInAtSalesforce(page, productionLogin);
+    if (await page.locator('#oaapprove').count()) await page.click('#oaapprove');
+    await page.waitForURL(`${base}/salesforce/switch`);
+  };
+  await relinkToProduction();
   assert.ok((await page.locator('[data-testid=switch-from]').textContent()).includes('Acme Sandbox'));
   assert.ok((await page.locator('[data-testid=switch-to]').textContent()).includes('Acme Production'));
-  assert.equal(await page.locator('#affected-projects tbody tr').count(), 1);
-  await snap(page, 'sf-05-switch-preview');
+  assert.equal(await page.locator('#affected-projects tbody tr[data-disrupted=true]').count(), 1);
+  assert.ok((await page.locator('#affected-projects').textContent()).includes('Survey_Response__c'));
+  await snap(page, 'sf-06-switch-preview');
   await page.click('button:has-text("Cancel")');
   await page.waitForURL(`${base}/salesforce`);
   assert.equal((await page.locator('[data-testid=org-name]').textContent()).trim(), 'Acme Sandbox');
+
+  // Switch for real: the survey is paused until its transition.
+  await relinkToProduction();
+  await page.click('button:has-text("Switch to Acme Production")');
+  await page.waitForURL(new RegExp(`^${base}/salesforce`));
+  assert.equal(await page.locator('#paused-surveys li').count(), 1);
+  await page.goto(projectPanel);
+  await page.locator('[data-testid=disrupted]').waitFor();
+  await snap(page, 'sf-07-paused-until-transition');
+  await page.click('button:has-text("Re-enable with Acme Production")');
+  await page.getByText('Re-enabled').waitFor();
+  await page.locator('[data-testid=uses-link]').waitFor();
+  await snap(page, 'sf-08-transitioned');
 
   // The colleague the project is shared with sees it uses the owner's link.
   const colleagueContext = await browser.newContext();
@@ -101,8 +140,10 @@ test('an owner links a sandbox from a survey, and a collaborator sees the owner\
   await colleague.click('#tools-menu summary');
   await colleague.click('#tools-menu a:has-text("Salesforce status of this project")');
   const panel = await colleague.locator('[data-testid=uses-link]').textContent();
-  assert.ok(panel.includes('Dana Demo') && panel.includes('Acme Sandbox') && panel.includes(sandboxOrg.id), panel);
-  await snap(colleague, 'sf-06-collaborator-sees-owner-link');
+  const productionOrg = demo.salesforceOrgs.find((o) => o.environment === 'production');
+  assert.ok(panel.includes('Dana Demo') && panel.includes('Acme Production') && panel.includes(productionOrg.id), panel);
+  assert.equal(await colleague.locator('#add-mapping').count(), 0, 'a viewer cannot edit mappings');
+  await snap(colleague, 'sf-09-collaborator-sees-owner-link');
 
   await Promise.all([context.close(), colleagueContext.close()]);
 });
