@@ -3,6 +3,7 @@
 pub mod passwords;
 pub mod session;
 
+use crate::auth::session::EmptyForm;
 use crate::error::WebResult;
 use crate::pages::layout::{csrf_field, flash_error, page};
 use crate::secrets;
@@ -35,12 +36,8 @@ struct Next {
     next: Option<String>,
 }
 
-/// Only same-site paths: `next` must never send someone to another host.
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/projects".to_string(),
-    }
+    session::same_site_path(next, "/projects")
 }
 
 fn pre_session(jar: CookieJar, state: &AppState) -> (CookieJar, String) {
@@ -182,11 +179,7 @@ async fn signin(State(state): State<AppState>, jar: CookieJar, PreSessionForm { 
     Ok((jar, Redirect::to(&next)).into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Empty {}
-
-async fn signout(State(state): State<AppState>, jar: CookieJar, SignedForm { .. }: SignedForm<Empty>) -> WebResult<Response> {
+async fn signout(State(state): State<AppState>, jar: CookieJar, SignedForm { .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     if let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) {
         state.store.delete_session(&secrets::hash(&token)).await?;
     }

@@ -101,6 +101,20 @@ impl<T: DeserializeOwned> FromRequest<AppState> for PreSessionForm<T> {
     }
 }
 
+/// A form with nothing but its CSRF token (sign out, delete, publish…).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyForm {}
+
+/// A same-site path to go on to after an action, or `fallback`: a `next`
+/// or `return_to` taken from a request must never lead to another host.
+pub fn same_site_path(to: Option<&str>, fallback: &str) -> String {
+    match to {
+        Some(t) if t.starts_with('/') && !t.starts_with("//") && !t.contains('\\') => t.to_string(),
+        _ => fallback.to_string(),
+    }
+}
+
 pub fn parse_form(bytes: &[u8]) -> Result<Vec<(String, String)>, WebError> {
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes)
         .map_err(|e| WebError::BadRequest(format!("The form could not be read: {e}")))

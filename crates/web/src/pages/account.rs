@@ -1,7 +1,7 @@
 //! Account settings: who you are, and API tokens for the JSON API.
 
 use super::layout::{csrf_field, flash_error, page};
-use crate::auth::session::{CurrentAccount, SignedForm};
+use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
 use crate::error::{WebError, WebResult};
 use crate::secrets;
 use crate::state::AppState;
@@ -101,11 +101,7 @@ async fn create_token(State(state): State<AppState>, SignedForm { who, form }: S
     Ok(render(&state, &who, Some(&token), None).await?.into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Empty {}
-
-async fn revoke_token(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, .. }: SignedForm<Empty>) -> WebResult<Response> {
+async fn revoke_token(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     if !state.store.revoke_api_token(who.account.id, id).await? {
         return Err(WebError::NotFound);
     }

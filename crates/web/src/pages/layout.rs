@@ -58,16 +58,22 @@ details.menu .menu-items .disabled{color:#9aa3b2}
 code.link{display:inline-block;background:#eef1f5;padding:.2rem .45rem;border-radius:4px;word-break:break-all}
 "#;
 
+fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) }
+            style { (PreEscaped(STYLE)) }
+        }
+    }
+}
+
 pub fn page(title: &str, who: Option<&CurrentAccount>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · Insight" }
-                style { (PreEscaped(STYLE)) }
-            }
+            (head(&format!("{title} · Insight")))
             body {
                 header.top {
                     a.brand href="/" { "Insight" }
@@ -106,12 +112,7 @@ pub fn public_page(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) }
-                style { (PreEscaped(STYLE)) }
-            }
+            (head(title))
             body { main style="max-width:760px" { (body) } }
         }
     }

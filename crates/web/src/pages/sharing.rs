@@ -2,7 +2,7 @@
 
 use super::layout::{csrf_field, flash_error, flash_ok, page};
 use super::project_frame::{self, require_owner, Tab};
-use crate::auth::session::{CurrentAccount, SignedForm};
+use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
 use crate::error::{WebError, WebResult};
 use crate::state::AppState;
 use crate::time_fmt;
@@ -108,11 +108,7 @@ async fn share(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { 
     Ok(page.into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Empty {}
-
-async fn revoke(State(state): State<AppState>, Path((id, account)): Path<(i64, i64)>, SignedForm { who, .. }: SignedForm<Empty>) -> WebResult<Response> {
+async fn revoke(State(state): State<AppState>, Path((id, account)): Path<(i64, i64)>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
     require_owner(&project, access)?;
     if !state.store.revoke_share(id, account).await? {

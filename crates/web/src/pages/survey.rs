@@ -3,7 +3,7 @@
 
 use super::layout::{csrf_field, flash_error, page};
 use super::project_frame::{self, require_edit, Tab};
-use crate::auth::session::{CurrentAccount, SignedForm};
+use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
 use crate::error::{WebError, WebResult};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -295,11 +295,7 @@ async fn update_question(
     .await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Empty {}
-
-async fn delete_question(State(state): State<AppState>, Path((id, qid)): Path<(i64, String)>, SignedForm { who, .. }: SignedForm<Empty>) -> WebResult<Response> {
+async fn delete_question(State(state): State<AppState>, Path((id, qid)): Path<(i64, String)>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     let qid = QuestionId::parse(&qid).map_err(|_| WebError::NotFound)?;
     change(&state, &who, id, |def| def.remove_question(&qid)).await
 }
@@ -330,16 +326,16 @@ async fn add_embedded(State(state): State<AppState>, Path(id): Path<i64>, Signed
     change(&state, &who, id, |def| def.add_embedded(EmbeddedFieldName::parse(&form.name)?)).await
 }
 
-async fn delete_embedded(State(state): State<AppState>, Path((id, name)): Path<(i64, String)>, SignedForm { who, .. }: SignedForm<Empty>) -> WebResult<Response> {
+async fn delete_embedded(State(state): State<AppState>, Path((id, name)): Path<(i64, String)>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     let name = EmbeddedFieldName::parse(&name).map_err(|_| WebError::NotFound)?;
     change(&state, &who, id, |def| def.remove_embedded(&name)).await
 }
 
-async fn publish(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, .. }: SignedForm<Empty>) -> WebResult<Response> {
+async fn publish(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     set_status(&state, &who, id, SurveyStatus::Published).await
 }
 
-async fn unpublish(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, .. }: SignedForm<Empty>) -> WebResult<Response> {
+async fn unpublish(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     set_status(&state, &who, id, SurveyStatus::Draft).await
 }
 

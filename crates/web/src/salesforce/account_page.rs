@@ -2,7 +2,7 @@
 //! last seen, Test connection, Unlink, and the link's audit log.
 
 use super::event_label;
-use crate::auth::session::{CurrentAccount, SignedForm};
+use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
 use crate::error::{WebError, WebResult};
 use crate::pages::layout::{csrf_field, flash_error, flash_ok, page};
 use crate::state::AppState;
@@ -139,11 +139,7 @@ pub(super) async fn render(state: &AppState, who: &CurrentAccount, ok: Option<&s
     ))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Empty {}
-
-async fn test_connection(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<Empty>) -> WebResult<Response> {
+async fn test_connection(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     let settings = state.salesforce()?;
     match app::link::test_connection(&state.store, settings, who.account.id).await {
         Ok(check) => {
@@ -160,7 +156,7 @@ async fn test_connection(State(state): State<AppState>, SignedForm { who, .. }: 
     }
 }
 
-async fn transition_all(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<Empty>) -> WebResult<Response> {
+async fn transition_all(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     let settings = state.salesforce()?;
     let outcomes = app::integration::transition_all(&state.store, settings, who.account.id).await.map_err(|e| WebError::Internal(anyhow::anyhow!(e)))?;
     let done: Vec<&str> = outcomes.iter().filter(|o| o.result.is_ok()).map(|o| o.project_name.as_str()).collect();
@@ -174,7 +170,7 @@ async fn transition_all(State(state): State<AppState>, SignedForm { who, .. }: S
     Ok((status, render(&state, &who, ok.as_deref(), err.as_deref()).await?).into_response())
 }
 
-async fn unlink(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<Empty>) -> WebResult<Response> {
+async fn unlink(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     let settings = state.salesforce()?;
     match app::link::unlink(&state.store, settings, who.account.id, who.account.id).await {
         Ok(()) => Ok(Redirect::to("/salesforce").into_response()),

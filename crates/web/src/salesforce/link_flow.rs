@@ -30,12 +30,8 @@ struct ReturnTo {
     return_to: Option<String>,
 }
 
-/// Only paths of this site.
 fn safe_return(to: Option<&str>) -> String {
-    match to {
-        Some(t) if t.starts_with('/') && !t.starts_with("//") && !t.contains('\\') => t.to_string(),
-        _ => "/salesforce".into(),
-    }
+    crate::auth::session::same_site_path(to, "/salesforce")
 }
 
 async fn setup_page(State(state): State<AppState>, who: CurrentAccount, Query(q): Query<ReturnTo>) -> WebResult<Markup> {

@@ -2,7 +2,7 @@
 //! original owner's), its response mappings checked against that link's org,
 //! and the transition that re-validates them after the owner switched orgs.
 
-use crate::auth::session::{CurrentAccount, SignedForm};
+use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
 use crate::error::WebResult;
 use crate::pages::layout::{csrf_field, flash_error, flash_ok, page};
 use crate::pages::project_frame::{self, require_edit, Tab};
@@ -257,11 +257,7 @@ async fn add_mapping(State(state): State<AppState>, Path(id): Path<i64>, SignedF
     apply(&state, &who, id, mapping.map(Change::AddMapping)).await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Empty {}
-
-async fn remove_mapping(State(state): State<AppState>, Path((id, m)): Path<(i64, usize)>, SignedForm { who, .. }: SignedForm<Empty>) -> WebResult<Response> {
+async fn remove_mapping(State(state): State<AppState>, Path((id, m)): Path<(i64, usize)>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     apply(&state, &who, id, Ok(Change::RemoveMapping(m))).await
 }
 
@@ -279,11 +275,11 @@ async fn add_rule(State(state): State<AppState>, Path((id, m)): Path<(i64, usize
     apply(&state, &who, id, rule.map(|r| Change::AddRule(m, r))).await
 }
 
-async fn remove_rule(State(state): State<AppState>, Path((id, m, r)): Path<(i64, usize, usize)>, SignedForm { who, .. }: SignedForm<Empty>) -> WebResult<Response> {
+async fn remove_rule(State(state): State<AppState>, Path((id, m, r)): Path<(i64, usize, usize)>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     apply(&state, &who, id, Ok(Change::RemoveRule(m, r))).await
 }
 
-async fn transition(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, .. }: SignedForm<Empty>) -> WebResult<Response> {
+async fn transition(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
     require_edit(&project, access)?;
     let settings = state.salesforce()?;

@@ -2,7 +2,7 @@
 //! person sees which org they are leaving and which they are moving to, and
 //! every project the switch re-points; then confirms or cancels.
 
-use crate::auth::session::{CurrentAccount, SignedForm};
+use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
 use crate::error::{WebError, WebResult};
 use crate::pages::layout::{csrf_field, page};
 use crate::state::AppState;
@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
-use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -93,11 +92,7 @@ async fn preview(State(state): State<AppState>, who: CurrentAccount) -> WebResul
     ))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Empty {}
-
-async fn confirm(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<Empty>) -> WebResult<Response> {
+async fn confirm(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     let settings = state.salesforce()?;
     match app::link::confirm_switch(&state.store, settings, who.account.id).await {
         Ok(_) => Ok(Redirect::to("/salesforce?linked=1").into_response()),
@@ -106,7 +101,7 @@ async fn confirm(State(state): State<AppState>, SignedForm { who, .. }: SignedFo
     }
 }
 
-async fn cancel(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<Empty>) -> WebResult<Response> {
+async fn cancel(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     let settings = state.salesforce()?;
     match app::link::cancel_switch(&state.store, settings, who.account.id).await {
         Ok(()) => Ok(Redirect::to("/salesforce").into_response()),
