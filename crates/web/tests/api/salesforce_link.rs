@@ -366,3 +366,20 @@ async fn transferring_ownership_moves_the_project_to_the_new_owners_link() {
         assert_eq!(olive.get(&settings).await.status(), StatusCode::FORBIDDEN, "and may no longer manage it");
     }
 }
+
+#[tokio::test]
+async fn a_code_salesforce_refuses_is_explained_and_links_nothing() {
+    for sf in apps_with_emulator().await {
+        let b = Browser::new(&sf.app);
+        b.sign_up("olive@example.com", "Olive").await;
+        let r = b.submit("/salesforce/link", "/salesforce/link", &[("my_domain", ""), ("return_to", "/salesforce")]).await;
+        let authorize = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+        let state: String = authorize.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+        // A code that is expired, reused or forged: Salesforce answers invalid_grant.
+        let r = b.get(&format!("/salesforce/callback?code=aPrxExpiredOrReusedCode&state={state}")).await;
+        assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("refused the sign-in code"), "{html}");
+        assert!(sf.app.store.link(account_id(&sf.app, "olive@example.com").await).await.unwrap().is_none());
+    }
+}
