@@ -12,7 +12,7 @@
 //!   GET  /_emulator/orgs/{org}/records/{object}          all records as JSON (not counted as API calls)
 //!   POST /_emulator/orgs/{org}/records/{object}          create a record (validated, not counted)
 //!   POST /_emulator/orgs/{org}/reset                     delete all records
-//!   POST /_emulator/save                             write the persistence snapshot now
+//!   POST /_emulator/save                                 checkpoint the SQLite persistence file
 //!   PUT  /_emulator/token-lifetime                       {"seconds": N}
 //!   GET  /_emulator/orgs/{org}/browser                   record browser (HTML)
 

@@ -30,7 +30,9 @@ pub struct EmulatorConfig {
     /// Where to write the self-signed CA certificate (PEM). Default: a temp directory.
     #[serde(default)]
     pub tls_dir: Option<PathBuf>,
-    /// JSON snapshot of all records: loaded at start, written at shutdown and on POST /_emulator/save.
+    /// SQLite file holding records, refresh/access tokens and approvals: loaded at start,
+    /// every change written as it happens (see `persist`). A `.json` path (the old snapshot
+    /// format) means `<same name>.sqlite`, importing the JSON snapshot once if present.
     #[serde(default)]
     pub persistence_path: Option<PathBuf>,
 }

@@ -11,7 +11,7 @@ pub struct Faults {
     pub error_rate: f64,
     /// Answer every REST call with 403 REQUEST_LIMIT_EXCEEDED.
     pub force_limit_exceeded: bool,
-    /// Share (0.0..=1.0) of REST calls whose connection is dropped without a response.
+    /// Share (0.0..=1.0) of REST calls whose connection is reset before any response byte.
     pub drop_rate: f64,
 }
 

@@ -62,7 +62,10 @@ impl Store {
     pub async fn open(path: &Path) -> anyhow::Result<(Store, bool)> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) { std::fs::create_dir_all(dir)?; }
         // Refuse a JSON snapshot (or anything else) under a database name rather than overwrite it.
-        if let Ok(head) = std::fs::read(path).map(|b| b.into_iter().take(16).collect::<Vec<u8>>()) {
+        if let Ok(mut f) = std::fs::File::open(path) {
+            use std::io::Read;
+            let mut head = Vec::with_capacity(16);
+            f.by_ref().take(16).read_to_end(&mut head)?;
             anyhow::ensure!(head.is_empty() || head.starts_with(b"SQLite format 3"),
                 "{} is not a SQLite database (an old JSON snapshot must be named *.json to be imported)", path.display());
         }
@@ -131,7 +134,11 @@ impl Store {
     /// changes noted before the call are committed (by this call or a concurrent one).
     pub async fn flush(&self, app: &App) -> anyhow::Result<()> {
         let mut g = self.conn.lock().await;
-        let Some(conn) = g.as_mut() else { return Ok(()) };
+        let Some(conn) = g.as_mut() else {
+            // Closed (emulator shut down): refuse to acknowledge changes that cannot be stored.
+            let pending = app.tokens_dirty.load(Ordering::Acquire) || app.orgs.iter().any(|o| !o.journal.is_empty());
+            return if pending { Err(anyhow::anyhow!("the persistence file is closed (emulator shutting down)")) } else { Ok(()) };
+        };
         let tokens = app.tokens_dirty.swap(false, Ordering::AcqRel);
         let mut taken: Vec<(usize, JournalEntries)> = vec![];
         for (i, org) in app.orgs.iter().enumerate() {

@@ -225,10 +225,17 @@ pub async fn serve_https(listener: tokio::net::TcpListener, router: Router, tls:
 /// Accept loop shared by both listeners: each connection gets a [`ConnKill`] (as a request
 /// extension) so that the drop fault can reset it before a response is written.
 async fn serve(listener: tokio::net::TcpListener, router: Router, tls: Option<tokio_rustls::TlsAcceptor>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    // Open connections; after `stop`, wait for them to finish (as axum::serve's graceful
+    // shutdown does) so that in-flight requests complete before the store is closed.
+    let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
-            _ = stop.changed() => return,
+            _ = stop.changed() => {
+                drop(listener);
+                while open.load(Ordering::Acquire) > 0 { tokio::time::sleep(std::time::Duration::from_millis(5)).await; }
+                return;
+            }
         };
         let Ok((tcp, _)) = accepted else {
             // e.g. too many open files: back off instead of spinning.
@@ -244,7 +251,9 @@ async fn serve(listener: tokio::net::TcpListener, router: Router, tls: Option<to
         });
         let tls = tls.clone();
         let stop = stop.clone();
+        let guard = OpenConn::new(open.clone());
         tokio::spawn(async move {
+            let _guard = guard;
             match tls {
                 None => serve_conn(hyper_util::rt::TokioIo::new(io), svc, stop).await,
                 Some(acceptor) => {
@@ -254,6 +263,15 @@ async fn serve(listener: tokio::net::TcpListener, router: Router, tls: Option<to
             }
         });
     }
+}
+
+/// Counts a connection as open until dropped.
+struct OpenConn(Arc<std::sync::atomic::AtomicUsize>);
+impl OpenConn {
+    fn new(n: Arc<std::sync::atomic::AtomicUsize>) -> Self { n.fetch_add(1, Ordering::AcqRel); OpenConn(n) }
+}
+impl Drop for OpenConn {
+    fn drop(&mut self) { self.0.fetch_sub(1, Ordering::AcqRel); }
 }
 
 async fn serve_conn<I, Svc>(io: I, svc: Svc, mut stop: tokio::sync::watch::Receiver<bool>)

@@ -89,6 +89,7 @@ impl Journal {
     pub fn wipe(&self) {
         if self.enabled { let mut j = self.inner.lock(); j.wiped = true; j.dirty.clear(); }
     }
+    pub fn is_empty(&self) -> bool { let j = self.inner.lock(); !j.wiped && j.dirty.is_empty() }
     pub fn take(&self) -> JournalEntries { std::mem::take(&mut *self.inner.lock()) }
     /// Put entries back after a failed flush (newer marks are kept too).
     pub fn restore(&self, e: JournalEntries) {

@@ -66,3 +66,19 @@ impl Store {
         Ok(crate::affected(r))
     }
 }
+
+impl Store {
+    /// Removes what has outlived its use: expired sign-in sessions, finished
+    /// or abandoned Salesforce sign-ins, and switches never confirmed.
+    pub async fn sweep(&self, sign_in_max_age_ms: i64, switch_max_age_ms: i64) -> Result<u64> {
+        let now = now_ms();
+        let mut removed = self.delete_expired_sessions().await?;
+        removed += crate::affected(
+            sqlx::query("DELETE FROM oauth_flows WHERE created_at < $1").bind(now - sign_in_max_age_ms).execute(&self.pool).await?,
+        );
+        removed += crate::affected(
+            sqlx::query("DELETE FROM pending_links WHERE created_at < $1").bind(now - switch_max_age_ms).execute(&self.pool).await?,
+        );
+        Ok(removed)
+    }
+}

@@ -135,3 +135,24 @@ async fn a_refresh_keeps_the_instance_url_and_a_failed_one_marks_the_link_once()
         assert!(store.link_tokens(a).await.unwrap().is_none());
     }
 }
+
+#[tokio::test]
+async fn the_sweep_forgets_old_sign_ins_and_keeps_fresh_ones() {
+    for db in TestDatabase::all().await {
+        let store = db.store().await.with_sealer(sealer());
+        let a = account(&store).await;
+        let flow = |created_at| OAuthFlow {
+            session_hash: "sess".into(),
+            account_id: a,
+            pkce_verifier: Secret::new("v"),
+            login_url: "https://login.salesforce.com".into(),
+            requested_environment: Environment::Production,
+            return_to: "/salesforce".into(),
+            created_at,
+        };
+        store.create_oauth_flow("old", &flow(now_ms() - 3_600_000)).await.unwrap();
+        store.create_oauth_flow("fresh", &flow(now_ms())).await.unwrap();
+        assert_eq!(store.sweep(900_000, 1_800_000).await.unwrap(), 1);
+        assert!(store.take_oauth_flow("fresh", 900_000).await.unwrap().is_some());
+    }
+}

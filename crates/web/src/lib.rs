@@ -153,7 +153,23 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
     pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+        let sweeper = tokio::spawn(sweep_forever(self.state.store.clone()));
+        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
+        sweeper.abort();
+        served
+    }
+}
+
+/// Every quarter hour, forget expired sessions and stale sign-ins.
+async fn sweep_forever(store: store::Store) {
+    let mut every = tokio::time::interval(Duration::from_secs(15 * 60));
+    loop {
+        every.tick().await;
+        match store.sweep(app::link::SIGN_IN_MAX_AGE_MS, app::link::SWITCH_MAX_AGE_MS).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "swept expired sessions and sign-ins"),
+            Err(e) => tracing::warn!(error = %e, "sweeping expired sessions failed"),
+        }
     }
 }
 
