@@ -184,9 +184,18 @@ pub async fn change(store: &Store, settings: &SalesforceSettings, project: &Proj
     let no_such = || IntegrationError::Invalid("That mapping or rule no longer exists; reload the page.".into());
     match change {
         Change::AddMapping(m) => {
+            // A new mapping has no fields yet, so only what concerns the
+            // mapping itself can block it: the object, the action, and the
+            // upsert key's existence. Fields still to map are shown after.
             let schema = settings.describes.describe(&org, m.object.as_str()).await?;
-            let blocking: Vec<MappingProblem> =
-                m.check(schema.as_ref(), &survey).into_iter().filter(|p| p.field.is_none() || matches!(&m.action, MappingAction::Upsert { external_id_field } if p.field.as_deref() == Some(external_id_field.as_str()) && !p.message.contains("Map a value"))).collect();
+            let key = match &m.action {
+                MappingAction::Upsert { external_id_field } => Some(external_id_field.as_str()),
+                _ => None,
+            };
+            let key_unusable = |p: &MappingProblem| {
+                key.is_some_and(|k| p.field.as_deref() == Some(k)) && schema.as_ref().is_none_or(|s| s.field(key.unwrap_or("")).is_none_or(|f| !f.external_id))
+            };
+            let blocking: Vec<MappingProblem> = m.check(schema.as_ref(), &survey).into_iter().filter(|p| p.field.is_none() || key_unusable(p)).collect();
             if !blocking.is_empty() {
                 return Err(IntegrationError::DoesNotFit(blocking));
             }

@@ -61,6 +61,9 @@ async fn a_mapping_is_checked_against_the_owners_org_and_pins_the_survey_to_it()
         let r = b.submit(&panel, &format!("{panel}/mappings"), &[("object", "Survey_Feedback__c"), ("action", "create"), ("key_field", ""), ("record_id", "")]).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert!(r.text().await.unwrap().contains("no object Survey_Feedback__c"));
+        let r = b.submit(&panel, &format!("{panel}/mappings"), &[("object", "Survey_Response__c"), ("action", "upsert"), ("key_field", "Survey_Name__c"), ("record_id", "")]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("not an external id field"));
         assert_eq!(sf.app.store.integration(id).await.unwrap().unwrap().mappings[0].rules.len(), 3, "nothing refused was saved");
     }
 }
