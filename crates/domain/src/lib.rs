@@ -11,7 +11,7 @@ pub mod survey;
 
 pub use account::{DisplayName, Email, NewPassword};
 pub use link::{Environment, LinkFacts, Owner, ProjectLinkStatus};
-pub use mapping::{FieldName, FieldRule, Mapping, MappingAction, MappingProblem, ObjectSchema, SObjectName, ValueSource};
+pub use mapping::{FieldName, FieldRule, Mapping, MappingAction, MappingProblem, ObjectSchema, RecordKey, RecordToWrite, ResponseValues, SObjectName, ValueSource};
 pub use project::{Access, ProjectName, Role};
 pub use response::{Answer, Answers, EmbeddedData, ResponseId};
 pub use survey::{

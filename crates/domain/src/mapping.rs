@@ -319,7 +319,11 @@ impl Mapping {
             problems.extend(source_fits(&rule.source, field, survey));
         }
         match &self.action {
-            MappingAction::Create => {}
+            // A plain create cannot be retried safely: if Salesforce took it
+            // but the answer was lost, a retry would make a second record.
+            MappingAction::Create => problems.push(MappingProblem::object(
+                "Create records by upserting on an external id field that holds the response id, so a retried delivery never creates a second record.".into(),
+            )),
             MappingAction::Update { record_id } => match record_id {
                 ValueSource::Embedded { name } if !survey.embedded.contains(name) => {
                     problems.push(MappingProblem::object(format!("The record id comes from embedded data {}, which the survey no longer declares.", name.as_str())))
@@ -598,5 +602,257 @@ mod tests {
         for s in [answer("q2"), ValueSource::ResponseId, ValueSource::Embedded { name: EmbeddedFieldName::parse("case_id").unwrap() }] {
             assert_eq!(ValueSource::parse(&s.code(), "").unwrap(), s);
         }
+    }
+}
+
+/// A stored response, as a mapping reads it.
+#[derive(Debug, Clone)]
+pub struct ResponseValues<'a> {
+    pub response_id: &'a str,
+    pub answers: &'a std::collections::BTreeMap<String, serde_json::Value>,
+    pub embedded: &'a std::collections::BTreeMap<String, String>,
+    pub started_at: Option<i64>,
+    pub finished_at: i64,
+}
+
+/// How a record is written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordKey {
+    Create,
+    Update { id: String },
+    Upsert { field: String, value: String },
+}
+
+/// One record to write: its fields, typed as the org's fields want them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordToWrite {
+    pub object: String,
+    pub key: RecordKey,
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+fn datetime(ms: i64) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).ok()
+}
+
+/// Salesforce's dateTime format: `2026-11-25T16:44:17.123Z`.
+fn salesforce_datetime(ms: i64) -> Option<String> {
+    let t = datetime(ms)?;
+    Some(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    ))
+}
+
+fn salesforce_date(ms: i64) -> Option<String> {
+    let t = datetime(ms)?;
+    Some(format!("{:04}-{:02}-{:02}", t.year(), t.month() as u8, t.day()))
+}
+
+/// A value as the field's kind wants it on the wire.
+fn typed(value: &serde_json::Value, field: &FieldSchema) -> Option<serde_json::Value> {
+    use serde_json::Value;
+    let as_text = |v: &Value| -> String {
+        match v {
+            Value::Array(items) => items.iter().map(|i| crate::response::display_stored(i)).collect::<Vec<_>>().join("; "),
+            other => crate::response::display_stored(other),
+        }
+    };
+    Some(match &field.kind {
+        // Multi-select picklist values travel joined by semicolons.
+        FieldKind::MultiPicklist => match value {
+            Value::Array(items) => Value::String(items.iter().map(crate::response::display_stored).collect::<Vec<_>>().join(";")),
+            other => Value::String(crate::response::display_stored(other)),
+        },
+        FieldKind::Integer => match value {
+            Value::Number(n) => Value::from(n.as_f64()?.round() as i64),
+            Value::String(s) => Value::from(s.trim().parse::<f64>().ok()?.round() as i64),
+            _ => return None,
+        },
+        FieldKind::Double | FieldKind::Currency | FieldKind::Percent => match value {
+            Value::Number(_) => value.clone(),
+            Value::String(s) => serde_json::Number::from_f64(s.trim().parse::<f64>().ok()?).map(Value::Number)?,
+            _ => return None,
+        },
+        FieldKind::Boolean => match value {
+            Value::Bool(_) => value.clone(),
+            Value::String(s) if s == "true" || s == "false" => Value::Bool(s == "true"),
+            _ => return None,
+        },
+        _ => {
+            let text = as_text(value);
+            // Text beyond the field's length would be refused whole
+            // (STRING_TOO_LONG); keep what fits.
+            if field.kind.is_text() && field.length > 0 && text.chars().count() as u32 > field.length {
+                Value::String(text.chars().take(field.length as usize).collect())
+            } else {
+                Value::String(text)
+            }
+        }
+    })
+}
+
+impl Mapping {
+    /// The record this mapping writes for a response, or why it cannot.
+    /// Blank answers leave their fields out (an update then keeps what the
+    /// record had).
+    pub fn record_for(&self, response: &ResponseValues, schema: &ObjectSchema) -> Result<RecordToWrite, String> {
+        use serde_json::Value;
+        let mut fields = serde_json::Map::new();
+        for rule in &self.rules {
+            let Some(field) = schema.field(rule.field.as_str()) else {
+                return Err(format!("{} has no field {}", schema.label, rule.field.as_str()));
+            };
+            let raw: Option<Value> = match &rule.source {
+                ValueSource::Answer { question } => response.answers.get(question.as_str()).cloned(),
+                ValueSource::Embedded { name } => response.embedded.get(name.as_str()).filter(|v| !v.is_empty()).map(|v| Value::String(v.clone())),
+                ValueSource::ResponseId => Some(Value::String(response.response_id.to_string())),
+                ValueSource::StartedAt | ValueSource::FinishedAt => {
+                    let ms = if rule.source == ValueSource::StartedAt { response.started_at } else { Some(response.finished_at) };
+                    ms.and_then(|ms| match field.kind {
+                        FieldKind::Date => salesforce_date(ms),
+                        _ => salesforce_datetime(ms),
+                    })
+                    .map(Value::String)
+                }
+                ValueSource::Static { value } => Some(Value::String(value.clone())),
+            };
+            if let Some(raw) = raw {
+                let value = match (&rule.source, &field.kind) {
+                    (ValueSource::StartedAt | ValueSource::FinishedAt, FieldKind::Date | FieldKind::DateTime) => Some(raw),
+                    _ => typed(&raw, field),
+                };
+                let value = value.ok_or_else(|| format!("the value for {} does not fit a {} field", field.name, field.kind.label()))?;
+                fields.insert(field.name.clone(), value);
+            }
+        }
+        let key = match &self.action {
+            MappingAction::Create => RecordKey::Create,
+            MappingAction::Update { record_id } => {
+                let id = match record_id {
+                    ValueSource::Embedded { name } => response.embedded.get(name.as_str()).cloned(),
+                    ValueSource::Answer { question } => response.answers.get(question.as_str()).and_then(|v| v.as_str().map(str::to_string)),
+                    _ => None,
+                };
+                let id = id.filter(|i| !i.trim().is_empty()).ok_or_else(|| "the response carries no record id to update".to_string())?;
+                RecordKey::Update { id: id.trim().to_string() }
+            }
+            MappingAction::Upsert { external_id_field } => {
+                let name = schema.field(external_id_field.as_str()).map(|f| f.name.clone()).unwrap_or_else(|| external_id_field.as_str().to_string());
+                // The key travels in the URL, not the body.
+                let value = fields.remove(&name).map(|v| crate::response::display_stored(&v)).filter(|v| !v.is_empty());
+                RecordKey::Upsert { field: name.clone(), value: value.ok_or_else(|| format!("the response has no value for the upsert key {name}"))? }
+            }
+        };
+        Ok(RecordToWrite { object: self.object.as_str().to_string(), key, fields })
+    }
+}
+
+#[cfg(test)]
+mod record_tests {
+    use super::*;
+    use crate::survey::{QuestionKind, QuestionText};
+    use std::collections::BTreeMap;
+
+    fn field(name: &str, kind: &str, length: u32) -> FieldSchema {
+        FieldSchema {
+            name: name.into(),
+            label: name.into(),
+            kind: FieldKind::from_describe(kind),
+            length,
+            createable: true,
+            updateable: true,
+            nillable: true,
+            defaulted_on_create: false,
+            external_id: name.starts_with("External"),
+            id_lookup: false,
+            picklist_values: vec![],
+            restricted_picklist: false,
+        }
+    }
+
+    fn schema() -> ObjectSchema {
+        ObjectSchema {
+            name: "Survey_Response__c".into(),
+            label: "Survey Response".into(),
+            createable: true,
+            updateable: true,
+            fields: vec![
+                field("External_Id__c", "string", 64),
+                field("Score__c", "double", 0),
+                field("Seats__c", "int", 0),
+                field("Comment__c", "string", 10),
+                field("Channels__c", "multipicklist", 0),
+                field("Responded_At__c", "datetime", 0),
+                field("Responded_On__c", "date", 0),
+                field("Happy__c", "boolean", 0),
+                field("Case__c", "reference", 18),
+            ],
+        }
+    }
+
+    fn rule(f: &str, source: ValueSource) -> FieldRule {
+        FieldRule { field: FieldName::parse(f).unwrap(), source }
+    }
+
+    fn q(id: &str) -> ValueSource {
+        ValueSource::Answer { question: crate::QuestionId::parse(id).unwrap() }
+    }
+
+    #[test]
+    fn a_response_becomes_a_typed_record_keyed_by_its_response_id() {
+        let mut s = crate::SurveyDefinition::default();
+        s.add_question(QuestionText::parse("x").unwrap(), QuestionKind::Nps, true).unwrap();
+        let m = Mapping {
+            object: SObjectName::parse("Survey_Response__c").unwrap(),
+            action: MappingAction::Upsert { external_id_field: FieldName::parse("External_Id__c").unwrap() },
+            rules: vec![
+                rule("External_Id__c", ValueSource::ResponseId),
+                rule("Score__c", q("q1")),
+                rule("Seats__c", q("q2")),
+                rule("Comment__c", q("q3")),
+                rule("Channels__c", q("q4")),
+                rule("Responded_At__c", ValueSource::FinishedAt),
+                rule("Responded_On__c", ValueSource::FinishedAt),
+                rule("Happy__c", ValueSource::Static { value: "true".into() }),
+                rule("Case__c", ValueSource::Embedded { name: crate::EmbeddedFieldName::parse("case_id").unwrap() }),
+            ],
+        };
+        let answers: BTreeMap<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
+            "q1": 9, "q2": 12.0, "q3": "A comment far longer than ten", "q4": ["Email", "Chat"]
+        }))
+        .unwrap();
+        let embedded = BTreeMap::from([("case_id".to_string(), "500000000000001AAA".to_string())]);
+        let r = ResponseValues { response_id: "R_0123456789012345678901", answers: &answers, embedded: &embedded, started_at: None, finished_at: 90_061_123 };
+        let rec = m.record_for(&r, &schema()).unwrap();
+        assert_eq!(rec.key, RecordKey::Upsert { field: "External_Id__c".into(), value: "R_0123456789012345678901".into() });
+        let f = &rec.fields;
+        assert_eq!(f["Score__c"], 9);
+        assert_eq!(f["Seats__c"], 12);
+        assert_eq!(f["Comment__c"], "A comment ");
+        assert_eq!(f["Channels__c"], "Email;Chat");
+        assert_eq!(f["Responded_At__c"], "1970-01-02T01:01:01.123Z");
+        assert_eq!(f["Responded_On__c"], "1970-01-02");
+        assert_eq!(f["Happy__c"], true);
+        assert_eq!(f["Case__c"], "500000000000001AAA");
+        assert!(!f.contains_key("External_Id__c"), "the key travels in the URL");
+    }
+
+    #[test]
+    fn an_update_without_a_record_id_is_refused_with_a_reason() {
+        let m = Mapping {
+            object: SObjectName::parse("Case").unwrap(),
+            action: MappingAction::Update { record_id: ValueSource::Embedded { name: crate::EmbeddedFieldName::parse("case_id").unwrap() } },
+            rules: vec![rule("Comment__c", q("q1"))],
+        };
+        let (answers, embedded) = (BTreeMap::new(), BTreeMap::new());
+        let r = ResponseValues { response_id: "R_x", answers: &answers, embedded: &embedded, started_at: None, finished_at: 0 };
+        assert!(m.record_for(&r, &schema()).unwrap_err().contains("no record id"));
     }
 }

@@ -107,26 +107,25 @@ impl Store {
         }
         let now_ms = unix_ms();
         let now = Instant::now();
+        // Fetch first: no lock is held across an await.
+        let rts = sqlx::query("SELECT token, org, user_id, client_id, scope FROM refresh_tokens").fetch_all(&mut *conn).await?;
+        let ats = sqlx::query("SELECT token, org, user_id, client_id, expires_unix_ms, refresh FROM access_tokens WHERE expires_unix_ms > ?1")
+            .bind(now_ms).fetch_all(&mut *conn).await?;
+        let aps = sqlx::query("SELECT user_id, client_id FROM approvals").fetch_all(&mut *conn).await?;
         {
             let mut rt = app.refresh_tokens.write();
-            for row in sqlx::query("SELECT token, org, user_id, client_id, scope FROM refresh_tokens").fetch_all(&mut *conn).await? {
+            for row in rts {
                 rt.insert(row.get(0), RefreshToken { org_id: row.get(1), user_id: row.get(2), client_id: row.get(3), scope: row.get(4) });
             }
         }
         {
             let mut at = app.tokens.write();
-            for row in sqlx::query("SELECT token, org, user_id, client_id, expires_unix_ms, refresh FROM access_tokens WHERE expires_unix_ms > ?1")
-                .bind(now_ms).fetch_all(&mut *conn).await? {
+            for row in ats {
                 let left = Duration::from_millis((row.get::<i64, _>(4) - now_ms).max(0) as u64);
                 at.insert(row.get(0), AccessToken { org_id: row.get(1), user_id: row.get(2), client_id: row.get(3), expires: now + left, refresh: row.get(5) });
             }
         }
-        {
-            let mut ap = app.approvals.lock();
-            for row in sqlx::query("SELECT user_id, client_id FROM approvals").fetch_all(&mut *conn).await? {
-                ap.insert((row.get(0), row.get(1)));
-            }
-        }
+        app.approvals.lock().extend(aps.into_iter().map(|row| (row.get(0), row.get(1))));
         Ok(n)
     }
 

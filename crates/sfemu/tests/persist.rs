@@ -114,6 +114,8 @@ async fn records_and_refresh_tokens_survive_restart() {
 async fn acknowledged_writes_survive_without_shutdown() {
     let path = temp_db("kill");
     let t = start_with(cfg(&path)).await;
+    let linked = link(&t).await;
+    let rt = linked["refresh_token"].as_str().unwrap().to_string();
     let s = t.login().await;
     let (st, _, a) = t.call(&s, "POST", "/sobjects/Account", Some(json!({"Name": "Acked"}))).await;
     assert_eq!(st, 201);
@@ -124,9 +126,28 @@ async fn acknowledged_writes_survive_without_shutdown() {
         {"method": "POST", "url": "/services/data/v59.0/sobjects/Contact", "referenceId": "con", "body": {"LastName": "Child", "AccountId": "@{acc.id}"}},
     ]}))).await;
     assert_eq!(st, 200);
+    // Concurrent writers share commits; each must still be stored before its answer.
+    let s = std::sync::Arc::new(s);
+    let mut tasks = vec![];
+    for w in 0..8 {
+        let (http, s) = (t.http.clone(), s.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..25 {
+                let r = http.post(format!("{}/services/data/v59.0/sobjects/Lead", s.instance_url)).bearer_auth(&s.token)
+                    .json(&json!({"LastName": format!("w{w}-{i}"), "Company": "C"})).send().await.unwrap();
+                assert_eq!(r.status(), 201);
+            }
+            let recs: Vec<Value> = (0..50).map(|i| json!({"attributes": {"type": "Lead"}, "LastName": format!("c{w}-{i}"), "Company": "C"})).collect();
+            let r = http.post(format!("{}/services/data/v59.0/composite/sobjects", s.instance_url)).bearer_auth(&s.token)
+                .json(&json!({"records": recs})).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+        }));
+    }
+    for x in tasks { x.await.unwrap(); }
     // No shutdown, no save: the emulator is simply abandoned (as if killed).
     std::mem::forget(t);
     let t = start_with(cfg(&path)).await;
+    assert_eq!(refresh(&t, &rt).await.status(), 200, "refresh token written when issued");
     let s = t.login().await;
     let (st, _, r) = t.call(&s, "GET", &format!("/sobjects/Account/{}", a["id"].as_str().unwrap()), None).await;
     assert_eq!((st, r["Name"].clone()), (200, json!("Acked")));
@@ -134,6 +155,8 @@ async fn acknowledged_writes_survive_without_shutdown() {
     let names: Vec<&str> = q["records"].as_array().unwrap().iter().map(|r| r["LastName"].as_str().unwrap()).collect();
     assert_eq!(names, ["Child", "Upserted"]);
     assert_eq!(q["records"][0]["Account"]["Name"], "Composite parent");
+    let (_, _, q) = t.call(&s, "GET", "/query?q=SELECT+COUNT()+FROM+Lead", None).await;
+    assert_eq!(q["totalSize"], 8 * 75);
     t.emu.shutdown().await;
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }

@@ -182,8 +182,7 @@ fn mappings_section(
                     div.row {
                         label { "Object (API name)" input type="text" name="object" required placeholder="e.g. Case, Contact, Survey_Response__c" style="max-width:18rem"; }
                         label { "Action" select name="action" {
-                            option value="create" { "Create a record per response" }
-                            option value="upsert" { "Upsert by an external id field" }
+                            option value="upsert" { "One record per response (upsert by an external id field holding the response id)" }
                             option value="update" { "Update the record named by embedded data" }
                         } }
                     }
