@@ -16,9 +16,10 @@ pub struct DemoArgs {
     /// Where Insight listens; port 0 picks a free port
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
-    /// Where the Salesforce emulator listens; port 0 picks a free port
-    #[arg(long, default_value = "127.0.0.1:0")]
-    pub emulator_bind: SocketAddr,
+    /// Where the Salesforce emulator listens (default: the port it had last
+    /// time, so stored Salesforce links keep working, else a free one)
+    #[arg(long)]
+    pub emulator_bind: Option<SocketAddr>,
     /// Print the start-up lines as JSON objects, one per line
     #[arg(long)]
     pub json: bool,
@@ -43,12 +44,12 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e} (try --bind 127.0.0.1:0)", args.bind))?;
     let insight_url = format!("http://{}", listener.local_addr()?);
     let mut emulator_config = sfemu::EmulatorConfig::default_demo();
-    emulator_config.persistence_path = Some(args.data.join("salesforce-emulator.json"));
+    emulator_config.persistence_path = Some(args.data.join("salesforce-emulator.sqlite"));
     for app in &mut emulator_config.connected_apps {
         app.callback_urls = vec![format!("{insight_url}/salesforce/callback")];
     }
     let connected_app = emulator_config.connected_apps.first().cloned().ok_or_else(|| anyhow::anyhow!("the emulator has no connected app"))?;
-    let emulator = sfemu::Emulator::start(emulator_config, args.emulator_bind, None).await?;
+    let emulator = start_emulator(emulator_config, &args).await?;
 
     let mut config = web::Config::new(database_url.clone(), args.bind);
     config.secret_key = Some(demo_secret_key(&args.data)?);
@@ -114,6 +115,28 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     app.run_until(shutdown_signal()).await?;
     emulator.shutdown().await;
     Ok(())
+}
+
+/// Starts the emulator where it listened last time: a link stores the org's
+/// instance URL, port included, so a new port would strand it.
+async fn start_emulator(config: sfemu::EmulatorConfig, args: &DemoArgs) -> anyhow::Result<sfemu::Emulator> {
+    let port_file = args.data.join("salesforce-emulator.port");
+    let remembered: Option<SocketAddr> = std::fs::read_to_string(&port_file).ok().and_then(|p| p.trim().parse::<u16>().ok()).map(|p| SocketAddr::from(([127, 0, 0, 1], p)));
+    let emulator = match (args.emulator_bind, remembered) {
+        (Some(bind), _) => sfemu::Emulator::start(config, bind, None).await?,
+        (None, Some(last)) => match sfemu::Emulator::start(config.clone(), last, None).await {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(error = %e, "the emulator's previous port is taken; Salesforce links made before need a new sign-in");
+                sfemu::Emulator::start(config, SocketAddr::from(([127, 0, 0, 1], 0)), None).await?
+            }
+        },
+        (None, None) => sfemu::Emulator::start(config, SocketAddr::from(([127, 0, 0, 1], 0)), None).await?,
+    };
+    if let Some(port) = emulator.http_url().rsplit(':').next() {
+        std::fs::write(&port_file, port)?;
+    }
+    Ok(emulator)
 }
 
 /// The demo's secret key, made on first run and kept in the data folder
