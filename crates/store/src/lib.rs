@@ -5,6 +5,7 @@
 //! migration folder, as their DDL differs.
 
 pub mod accounts;
+pub mod deliveries;
 pub mod integrations;
 pub mod links;
 pub mod projects;

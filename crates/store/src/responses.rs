@@ -158,6 +158,7 @@ const ROWS_PER_STATEMENT: usize = 250;
 async fn commit_group(pool: &AnyPool, group: &[Pending]) -> Result<Vec<Submitted>> {
     let mut tx = pool.begin().await?;
     let mut stored: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut new_rows: Vec<i64> = Vec::with_capacity(group.len());
     // One multi-row INSERT per chunk: one round trip instead of one per
     // response, which is what PostgreSQL's throughput hinges on.
     for chunk in group.chunks(ROWS_PER_STATEMENT) {
@@ -169,14 +170,33 @@ async fn commit_group(pool: &AnyPool, group: &[Pending]) -> Result<Vec<Submitted
             }
             sql.push_str(&format!("(${},${},${},${},${},${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
         }
-        sql.push_str(" ON CONFLICT (public_id) DO NOTHING RETURNING public_id");
-        let mut query = sqlx::query_as::<_, (String,)>(&sql);
+        sql.push_str(" ON CONFLICT (public_id) DO NOTHING RETURNING id, public_id");
+        let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
         for Pending { response: r, .. } in chunk {
             query = query.bind(&r.public_id).bind(r.project_id).bind(&r.answers).bind(&r.embedded).bind(r.started_at).bind(r.finished_at);
         }
-        for (id,) in query.persistent(false).fetch_all(&mut *tx).await? {
+        for (row, id) in query.persistent(false).fetch_all(&mut *tx).await? {
+            new_rows.push(row);
             stored.insert(id);
         }
+    }
+    // The outbox rows of responses whose survey maps into Salesforce, in the
+    // same commit: an accepted response always has its delivery.
+    let now = now_ms();
+    for chunk in new_rows.chunks(ROWS_PER_STATEMENT) {
+        let ids: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "INSERT INTO deliveries (project_id, response_id, public_id, status, next_attempt_at, created_at, updated_at)
+             SELECT r.project_id, r.id, r.public_id, 'pending', $1, $1, $1
+               FROM responses r JOIN salesforce_integrations i ON i.project_id = r.project_id
+              WHERE i.mappings <> '[]' AND r.id IN ({})",
+            ids.join(",")
+        );
+        let mut query = sqlx::query(&sql).bind(now);
+        for row in chunk {
+            query = query.bind(*row);
+        }
+        query.persistent(false).execute(&mut *tx).await?;
     }
     let mut outcomes = Vec::with_capacity(group.len());
     let mut new_per_project: BTreeMap<i64, i64> = BTreeMap::new();
@@ -190,7 +210,6 @@ async fn commit_group(pool: &AnyPool, group: &[Pending]) -> Result<Vec<Submitted
             outcomes.push(Submitted::AlreadyStored);
         }
     }
-    let now = now_ms();
     for (project_id, n) in new_per_project {
         sqlx::query("UPDATE surveys SET response_count = response_count + $1, updated_at = $2 WHERE project_id = $3")
             .bind(n)

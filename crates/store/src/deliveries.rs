@@ -1,0 +1,231 @@
+//! The delivery outbox: responses waiting to reach Salesforce, claimed by
+//! workers with a lease (no transaction is held across a Salesforce call),
+//! and every state a delivery can end in. Nothing is ever dropped: a
+//! delivery ends delivered, failed (retryable by a person), or discarded by
+//! a person's choice, with that choice recorded.
+
+use crate::responses::StoredResponse;
+use crate::{affected, now_ms, Backend, Result, Store};
+
+/// A delivery a worker holds the lease on, with its response.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    pub project_id: i64,
+    pub attempts: i64,
+    pub response: StoredResponse,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Delivery {
+    pub id: i64,
+    pub project_id: i64,
+    pub public_id: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub org_id: Option<String>,
+    /// JSON: per mapping, the object and the record id or Salesforce's error.
+    pub outcome: Option<String>,
+    pub last_error: Option<String>,
+    /// Why it is held, or who discarded it and why.
+    pub note: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryCounts {
+    pub pending: i64,
+    pub held: i64,
+    pub delivered: i64,
+    pub failed: i64,
+    pub discarded: i64,
+}
+
+const DELIVERY_COLUMNS: &str =
+    "id, project_id, public_id, status, attempts, next_attempt_at, org_id, outcome, last_error, note, created_at, updated_at";
+
+impl Store {
+    /// Claims up to `limit` due deliveries for `lease_ms`. Several workers
+    /// (and processes, on PostgreSQL) never claim the same row at once.
+    pub async fn claim_deliveries(&self, limit: i64, lease_ms: i64) -> Result<Vec<Claimed>> {
+        let now = now_ms();
+        // PostgreSQL: rows another worker is claiming right now are skipped,
+        // not waited for. SQLite has one writer at a time, so no lock is needed.
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE deliveries SET lease_until = $1, attempts = attempts + 1, updated_at = $2
+              WHERE id IN (SELECT id FROM deliveries
+                            WHERE status = 'pending' AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until < $2)
+                            ORDER BY id LIMIT $3{lock})
+             RETURNING id, project_id, response_id, attempts"
+        );
+        let claimed: Vec<(i64, i64, i64, i64)> =
+            sqlx::query_as(&sql).bind(now + lease_ms).bind(now).bind(limit).fetch_all(&self.pool).await?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let params: Vec<String> = (1..=claimed.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id, public_id, project_id, answers, embedded, started_at, finished_at FROM responses WHERE id IN ({})",
+            params.join(",")
+        );
+        let mut query = sqlx::query_as::<_, StoredResponse>(&sql);
+        for c in &claimed {
+            query = query.bind(c.2);
+        }
+        let responses = query.persistent(false).fetch_all(&self.pool).await?;
+        let mut out = Vec::with_capacity(claimed.len());
+        for (id, project_id, response_id, attempts) in claimed {
+            if let Some(response) = responses.iter().find(|r| r.id == response_id) {
+                out.push(Claimed { id, project_id, attempts, response: response.clone() });
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn mark_delivered(&self, id: i64, org_id: &str, outcome: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE deliveries SET status = 'delivered', org_id = $1, outcome = $2, last_error = NULL, note = NULL, lease_until = NULL, updated_at = $3 WHERE id = $4",
+        )
+        .bind(org_id)
+        .bind(outcome)
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Salesforce refused it for a reason a retry will not fix: a person
+    /// looks at the exact error and retries or discards it.
+    pub async fn mark_failed(&self, id: i64, org_id: &str, error: &str, outcome: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE deliveries SET status = 'failed', org_id = $1, last_error = $2, outcome = $3, lease_until = NULL, updated_at = $4 WHERE id = $5",
+        )
+        .bind(org_id)
+        .bind(error)
+        .bind(outcome)
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A passing failure (Salesforce unreachable, busy, over its limit): try
+    /// again at `next_attempt_at`.
+    pub async fn retry_later(&self, id: i64, error: &str, next_attempt_at: i64) -> Result<()> {
+        sqlx::query("UPDATE deliveries SET last_error = $1, next_attempt_at = $2, lease_until = NULL, updated_at = $3 WHERE id = $4")
+            .bind(error)
+            .bind(next_attempt_at)
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Keeps deliveries back without sending them, and says why.
+    pub async fn hold_deliveries(&self, ids: &[i64], note: &str) -> Result<()> {
+        let now = now_ms();
+        for id in ids {
+            sqlx::query("UPDATE deliveries SET status = 'held', note = $1, lease_until = NULL, updated_at = $2 WHERE id = $3 AND status = 'pending'")
+                .bind(note)
+                .bind(now)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Sends a project's held deliveries on their way (after a transition).
+    pub async fn release_held(&self, project_id: i64) -> Result<u64> {
+        let now = now_ms();
+        let r = sqlx::query(
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, note = NULL, updated_at = $1 WHERE project_id = $2 AND status = 'held'",
+        )
+        .bind(now)
+        .bind(project_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(affected(r))
+    }
+
+    /// Discards a project's held deliveries, recording who chose to and why.
+    pub async fn discard_held(&self, project_id: i64, note: &str) -> Result<u64> {
+        let r = sqlx::query("UPDATE deliveries SET status = 'discarded', note = $1, updated_at = $2 WHERE project_id = $3 AND status = 'held'")
+            .bind(note)
+            .bind(now_ms())
+            .bind(project_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(affected(r))
+    }
+
+    /// A person retries a failed delivery.
+    pub async fn retry_delivery(&self, project_id: i64, delivery_id: i64) -> Result<bool> {
+        let now = now_ms();
+        let r = sqlx::query(
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1 WHERE id = $2 AND project_id = $3 AND status = 'failed'",
+        )
+        .bind(now)
+        .bind(delivery_id)
+        .bind(project_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(affected(r) > 0)
+    }
+
+    pub async fn deliveries(&self, project_id: i64, limit: i64) -> Result<Vec<Delivery>> {
+        Ok(sqlx::query_as::<_, Delivery>(&format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE project_id = $1 ORDER BY id DESC LIMIT $2"))
+            .bind(project_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn delivery_of(&self, project_id: i64, public_id: &str) -> Result<Option<Delivery>> {
+        Ok(sqlx::query_as::<_, Delivery>(&format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE project_id = $1 AND public_id = $2"))
+            .bind(project_id)
+            .bind(public_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn delivery_counts(&self, project_id: i64) -> Result<DeliveryCounts> {
+        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT status, COUNT(*) FROM deliveries WHERE project_id = $1 GROUP BY status")
+            .bind(project_id)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut c = DeliveryCounts::default();
+        for (status, n) in rows {
+            match status.as_str() {
+                "pending" => c.pending = n,
+                "held" => c.held = n,
+                "delivered" => c.delivered = n,
+                "failed" => c.failed = n,
+                "discarded" => c.discarded = n,
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+
+    /// A project by id with its owner, for workers acting for the owner.
+    pub async fn project_as_owner(&self, project_id: i64) -> Result<Option<crate::projects::Project>> {
+        let owner: Option<(i64,)> = sqlx::query_as("SELECT owner_id FROM projects WHERE id = $1 AND deleted_at IS NULL")
+            .bind(project_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        match owner {
+            Some((owner_id,)) => self.project_for(project_id, owner_id).await,
+            None => Ok(None),
+        }
+    }
+}
