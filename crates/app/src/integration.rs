@@ -119,21 +119,27 @@ async fn owner_org(store: &Store, settings: &SalesforceSettings, project: &Proje
 
 impl DescribeCache {
     async fn describe(&self, org: &OwnerOrg, object: &str) -> Result<Option<ObjectSchema>, IntegrationError> {
-        let key = (org.org_id.clone(), object.to_ascii_lowercase());
+        self.describe_with(&org.client, &org.org_id, object).await.map_err(|e| {
+            if e.is_refresh_revoked() {
+                IntegrationError::OwnerNeedsReauthentication { owner: String::from("The owner") }
+            } else {
+                IntegrationError::Salesforce(e.to_string())
+            }
+        })
+    }
+
+    /// The object as the org describes it (`None`: no such object).
+    pub async fn describe_with(&self, client: &salesforce::Client, org_id: &str, object: &str) -> Result<Option<ObjectSchema>, salesforce::SalesforceError> {
+        let key = (org_id.to_string(), object.to_ascii_lowercase());
         if let Some((at, schema)) = self.entries.lock().expect("describe cache").get(&key) {
             if at.elapsed() < DESCRIBE_TTL {
                 return Ok(schema.clone());
             }
         }
-        let schema = match org.client.describe(object).await {
+        let schema = match client.describe(object).await {
             Ok(d) => Some(to_schema(d)),
             Err(e) if e.error_code() == Some(&salesforce::ErrorCode::NotFound) => None,
-            Err(e) => {
-                if e.is_refresh_revoked() {
-                    return Err(IntegrationError::OwnerNeedsReauthentication { owner: String::from("The owner") });
-                }
-                return Err(IntegrationError::Salesforce(e.to_string()));
-            }
+            Err(e) => return Err(e),
         };
         self.entries.lock().expect("describe cache").insert(key, (Instant::now(), schema.clone()));
         Ok(schema)
@@ -247,9 +253,20 @@ pub async fn change(store: &Store, settings: &SalesforceSettings, project: &Proj
     check(store, settings, project).await
 }
 
+/// What becomes of the deliveries held while the survey was paused.
+#[derive(Debug, Clone)]
+pub enum HeldDeliveries {
+    /// Deliver them to the org the survey is now validated against.
+    Send,
+    /// Discard them, recording who chose to.
+    Discard { by: String },
+}
+
 /// The transition: re-validates the survey against the org its owner is
-/// linked to now, and re-enables it only when every mapping fits.
-pub async fn transition(store: &Store, settings: &SalesforceSettings, project: &Project) -> Result<IntegrationCheck, IntegrationError> {
+/// linked to now, and re-enables it only when every mapping fits; then the
+/// held deliveries go to that org, or are discarded with a record of who
+/// chose that.
+pub async fn transition(store: &Store, settings: &SalesforceSettings, project: &Project, held: HeldDeliveries) -> Result<IntegrationCheck, IntegrationError> {
     let checked = check(store, settings, project).await?;
     if !checked.fits() {
         return Err(IntegrationError::DoesNotFit(checked.mappings.iter().flat_map(|m| m.problems.clone()).collect()));
@@ -259,6 +276,14 @@ pub async fn transition(store: &Store, settings: &SalesforceSettings, project: &
         return Err(IntegrationError::Conflict);
     }
     tracing::info!(project = project.id, org = %checked.org_id, "survey re-validated against the owner's org");
+    match held {
+        HeldDeliveries::Discard { by } => {
+            let note = format!("discarded by {by} on moving to {} ({})", checked.org_name, checked.org_id);
+            store.discard_held(project.id, &note).await?;
+        }
+        HeldDeliveries::Send => {}
+    }
+    store.release_held(project.id).await?;
     check(store, settings, project).await
 }
 
@@ -300,7 +325,7 @@ pub async fn transition_all(store: &Store, settings: &SalesforceSettings, accoun
     let mut outcomes = Vec::new();
     for paused in paused_surveys(store, account_id).await? {
         let Some(project) = store.project_for(paused.project_id, account_id).await? else { continue };
-        let result = transition(store, settings, &project).await;
+        let result = transition(store, settings, &project, HeldDeliveries::Send).await;
         outcomes.push(TransitionOutcome { project_id: paused.project_id, project_name: paused.project_name, result });
     }
     Ok(outcomes)

@@ -3,6 +3,7 @@
 //! Salesforce work runs with. Handlers call these; they never talk to
 //! Salesforce themselves.
 
+pub mod delivery;
 pub mod integration;
 pub mod link;
 pub mod ownership;

@@ -229,3 +229,19 @@ impl Store {
         }
     }
 }
+
+impl Store {
+    /// The deliveries of these responses, by public id.
+    pub async fn deliveries_of(&self, project_id: i64, public_ids: &[String]) -> Result<std::collections::HashMap<String, Delivery>> {
+        if public_ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let params: Vec<String> = (2..public_ids.len() + 2).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE project_id = $1 AND public_id IN ({})", params.join(","));
+        let mut query = sqlx::query_as::<_, Delivery>(&sql).bind(project_id);
+        for id in public_ids {
+            query = query.bind(id);
+        }
+        Ok(query.persistent(false).fetch_all(&self.pool).await?.into_iter().map(|d| (d.public_id.clone(), d)).collect())
+    }
+}

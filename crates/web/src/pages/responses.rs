@@ -2,7 +2,9 @@
 
 use super::layout::page;
 use super::project_frame::{self, Tab};
-use crate::auth::session::CurrentAccount;
+use crate::auth::session::{CurrentAccount, EmptyForm, SignedForm};
+use crate::pages::layout::csrf_field;
+use axum::response::Redirect;
 use crate::error::{WebError, WebResult};
 use crate::state::AppState;
 use crate::time_fmt;
@@ -24,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{id}/responses", get(table))
         .route("/projects/{id}/responses.csv", get(csv_export))
         .route("/projects/{id}/responses/{rid}", get(detail))
+        .route("/projects/{id}/responses/{rid}/retry", axum::routing::post(retry))
 }
 
 const PAGE_SIZE: i64 = 50;
@@ -45,6 +48,7 @@ async fn table(State(state): State<AppState>, who: CurrentAccount, Path(id): Pat
     let (project, access) = project_frame::load(&state, id, &who).await?;
     let survey = state.store.survey(id).await?.ok_or(WebError::NotFound)?;
     let rows = state.store.responses(id, cursor.before, PAGE_SIZE).await?;
+    let deliveries = state.store.deliveries_of(id, &rows.iter().map(|r| r.public_id.clone()).collect::<Vec<_>>()).await?;
     let def = &survey.definition;
     Ok(page(
         &project.name,
@@ -62,6 +66,7 @@ async fn table(State(state): State<AppState>, who: CurrentAccount, Path(id): Pat
                     table #responses {
                         thead { tr {
                             th { "Response" } th { "Finished" } th { "Time taken" }
+                            @if !deliveries.is_empty() { th { "Salesforce" } }
                             @for q in &def.questions { th title=(q.text.as_str()) { (cell(q.text.as_str().to_string())) } }
                             @for e in &def.embedded { th { code { (e.as_str()) } } }
                         } }
@@ -73,6 +78,11 @@ async fn table(State(state): State<AppState>, who: CurrentAccount, Path(id): Pat
                                     td { a href={"/projects/" (id) "/responses/" (r.public_id)} { code { (r.public_id) } } }
                                     td { (time_fmt::short(r.finished_at)) }
                                     td { @if let Some(s) = r.started_at { (time_fmt::duration(r.finished_at - s)) } }
+                                    @if !deliveries.is_empty() {
+                                        td data-delivery=[deliveries.get(&r.public_id).map(|d| d.status.as_str())] {
+                                            (deliveries.get(&r.public_id).map(|d| delivery_label(&d.status)).unwrap_or("—"))
+                                        }
+                                    }
                                     @for q in &def.questions {
                                         td { (cell(answers.get(q.id.as_str()).map(display_stored).unwrap_or_default())) }
                                     }
@@ -90,10 +100,59 @@ async fn table(State(state): State<AppState>, who: CurrentAccount, Path(id): Pat
     ))
 }
 
+fn delivery_label(status: &str) -> &'static str {
+    match status {
+        "pending" => "On its way",
+        "held" => "Held",
+        "delivered" => "Delivered",
+        "failed" => "Failed",
+        "discarded" => "Discarded",
+        _ => "?",
+    }
+}
+
+/// A response's delivery to Salesforce: where each mapping's record went, or
+/// Salesforce's exact error, and Retry for a failed one.
+fn delivery_section(who: &CurrentAccount, project_id: i64, rid: &str, d: &store::deliveries::Delivery, can_edit: bool) -> Markup {
+    let outcomes: Vec<serde_json::Value> = d.outcome.as_deref().and_then(|o| serde_json::from_str(o).ok()).unwrap_or_default();
+    html! {
+        div.card #delivery data-status=(d.status) {
+            h3 style="margin-top:0" { "Salesforce delivery: " (delivery_label(&d.status)) }
+            p.muted { (d.attempts) " attempt(s)" @if let Some(org) = &d.org_id { " · org " code { (org) } } " · last change " (time_fmt::short(d.updated_at)) }
+            @if let Some(note) = &d.note { p data-testid="delivery-note" { (note) } }
+            @if !outcomes.is_empty() {
+                table { @for o in &outcomes {
+                    tr {
+                        td { code { (o["object"].as_str().unwrap_or("")) } }
+                        td { @if let Some(id) = o["record_id"].as_str() { "Record " code data-testid="record-id" { (id) } } @else { span.field-error { (o["error"].as_str().unwrap_or("")) } } }
+                    }
+                } }
+            }
+            @if let Some(e) = &d.last_error { @if d.status != "delivered" { p.field-error data-testid="delivery-error" { (e) } } }
+            @if d.status == "failed" && can_edit {
+                form method="post" action={"/projects/" (project_id) "/responses/" (rid) "/retry"} {
+                    (csrf_field(&who.csrf)) button type="submit" { "Retry delivery" }
+                }
+            }
+        }
+    }
+}
+
+async fn retry(State(state): State<AppState>, Path((id, rid)): Path<(i64, String)>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
+    let (project, access) = project_frame::load(&state, id, &who).await?;
+    project_frame::require_edit(&project, access)?;
+    let delivery = state.store.delivery_of(id, &rid).await?.ok_or(WebError::NotFound)?;
+    if !state.store.retry_delivery(id, delivery.id).await? {
+        return Err(WebError::Conflict("Only a failed delivery can be retried; this one is not failed (any more).".into()));
+    }
+    Ok(Redirect::to(&format!("/projects/{id}/responses/{rid}")).into_response())
+}
+
 async fn detail(State(state): State<AppState>, who: CurrentAccount, Path((id, rid)): Path<(i64, String)>) -> WebResult<Markup> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
     let survey = state.store.survey(id).await?.ok_or(WebError::NotFound)?;
     let r = state.store.response(id, &rid).await?.ok_or(WebError::NotFound)?;
+    let delivery = state.store.delivery_of(id, &rid).await?;
     let answers = r.answers_map();
     let embedded = r.embedded_map();
     Ok(page(
@@ -117,6 +176,7 @@ async fn detail(State(state): State<AppState>, who: CurrentAccount, Path((id, ri
                     }
                 }
             }
+            @if let Some(d) = &delivery { (delivery_section(&who, id, &rid, d, access.can_edit())) }
             p { a href={"/projects/" (id) "/responses"} { "← All responses" } }
         },
     ))

@@ -44,6 +44,7 @@ async fn render(state: &AppState, who: &CurrentAccount, project: &Project, acces
         _ => None,
     };
     let base = format!("/projects/{}/salesforce", project.id);
+    let counts = state.store.delivery_counts(project.id).await?;
     Ok(page(
         &project.name,
         Some(who),
@@ -82,9 +83,22 @@ async fn render(state: &AppState, who: &CurrentAccount, project: &Project, acces
                     p.muted { "You are a collaborator: projects always use their owner's link, never yours, and you never see the owner's Salesforce credentials." }
                 }
             }
+            @if counts != Default::default() {
+                div.card #deliveries {
+                    h3 style="margin-top:0" { "Deliveries" }
+                    p {
+                        span data-testid="delivered" { (counts.delivered) " delivered" } " · "
+                        span data-testid="pending" { (counts.pending) " on their way" } " · "
+                        span data-testid="held" { (counts.held) " held" } " · "
+                        span data-testid="failed" { (counts.failed) " failed" } " · "
+                        span data-testid="discarded" { (counts.discarded) " discarded" }
+                    }
+                    @if counts.failed > 0 { p.muted { "Failed deliveries show Salesforce's error on each response's page, with a Retry button." } }
+                }
+            }
             @if let Some(check) = &check {
                 @match check {
-                    Ok(check) => { (mappings_section(who, access, &survey, check, &status, &base)) }
+                    Ok(check) => { (mappings_section(who, access, &survey, check, &status, &base, counts.held)) }
                     Err(e) => { div.flash.error { "Could not check the mappings: " (e.to_string()) } }
                 }
             }
@@ -107,6 +121,7 @@ fn mappings_section(
     check: &IntegrationCheck,
     status: &ProjectLinkStatus,
     base: &str,
+    held: i64,
 ) -> Markup {
     let editable = access.can_edit();
     let sources: Vec<(String, String)> = survey
@@ -202,8 +217,20 @@ fn mappings_section(
                 h3 style="margin-top:0" { "Transition to " (check.org_name) }
                 @if check.fits() {
                     p { "Every mapping fits " (check.org_name) ". Re-enable the survey to deliver to it." }
-                    form method="post" action={(base) "/transition"} {
-                        (csrf_field(&who.csrf)) button type="submit" { "Re-enable with " (check.org_name) }
+                    @if held > 0 {
+                        p { strong { (held) " response(s)" } " arrived while the survey was paused and are held." }
+                    }
+                    div.row {
+                        form method="post" action={(base) "/transition"} {
+                            (csrf_field(&who.csrf)) input type="hidden" name="held" value="send";
+                            button type="submit" { "Re-enable with " (check.org_name) @if held > 0 { " and send the held responses" } }
+                        }
+                        @if held > 0 {
+                            form method="post" action={(base) "/transition"} {
+                                (csrf_field(&who.csrf)) input type="hidden" name="held" value="discard";
+                                button.secondary type="submit" { "Re-enable and discard the held responses" }
+                            }
+                        }
                     }
                 } @else {
                     p { "Fix what does not fit above (remove or remap fields), then re-enable. The survey stays paused until everything fits." }
@@ -278,11 +305,22 @@ async fn remove_rule(State(state): State<AppState>, Path((id, m, r)): Path<(i64,
     apply(&state, &who, id, Ok(Change::RemoveRule(m, r))).await
 }
 
-async fn transition(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransitionForm {
+    #[serde(default)]
+    held: String,
+}
+
+async fn transition(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, form }: SignedForm<TransitionForm>) -> WebResult<Response> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
     require_edit(&project, access)?;
     let settings = state.salesforce()?;
-    match app::integration::transition(&state.store, settings, &project).await {
+    let held = match form.held.as_str() {
+        "discard" => app::integration::HeldDeliveries::Discard { by: who.account.name.clone() },
+        _ => app::integration::HeldDeliveries::Send,
+    };
+    match app::integration::transition(&state.store, settings, &project, held).await {
         Ok(check) => {
             let msg = format!("Re-enabled: the survey now delivers to {} ({}).", check.org_name, check.org_id);
             Ok(render(&state, &who, &project, access, None, Some(&msg)).await?.into_response())

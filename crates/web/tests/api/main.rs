@@ -3,6 +3,7 @@ mod helpers;
 mod accounts;
 mod api_tokens;
 mod projects;
+mod deliveries;
 mod mappings;
 mod respondents;
 mod salesforce_link;

@@ -1,0 +1,245 @@
+//! The delivery worker: takes due deliveries from the outbox (with a lease,
+//! never a transaction across a Salesforce call), and for each project
+//! either holds them — no call to any org — when the project may not deliver
+//! (its owner has no link, the link needs a new sign-in, or it points at an
+//! org the survey was not validated against), or writes each response's
+//! records through the owner's link with sObject Collections. A retry never
+//! duplicates a record: records are upserted by a key derived from the
+//! response, or updated by id.
+
+use crate::SalesforceSettings;
+use domain::{Mapping, RecordKey, ResponseValues};
+use salesforce::rest::SObjectRecord;
+use salesforce::{RecordId, SalesforceError};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use store::deliveries::Claimed;
+use store::{now_ms, Store};
+
+/// Collections take at most 200 records per call; a claim is one call's worth.
+pub const BATCH: i64 = 200;
+/// A worker that dies mid-delivery frees its rows after this long.
+pub const LEASE_MS: i64 = 120_000;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ExecutionOutcome {
+    Worked(usize),
+    EmptyQueue,
+}
+
+/// Delivers one claim's worth of due deliveries.
+pub async fn try_execute(store: &Store, settings: &SalesforceSettings) -> store::Result<ExecutionOutcome> {
+    let claimed = store.claim_deliveries(BATCH, LEASE_MS).await?;
+    if claimed.is_empty() {
+        return Ok(ExecutionOutcome::EmptyQueue);
+    }
+    let n = claimed.len();
+    let mut by_project: BTreeMap<i64, Vec<Claimed>> = BTreeMap::new();
+    for c in claimed {
+        by_project.entry(c.project_id).or_default().push(c);
+    }
+    for (project_id, batch) in by_project {
+        let span = tracing::info_span!("delivery", project = project_id, responses = batch.len());
+        let _entered = span.enter();
+        deliver_project(store, settings, project_id, batch).await?;
+    }
+    Ok(ExecutionOutcome::Worked(n))
+}
+
+/// Runs until `stop` resolves: a plain loop over `try_execute`.
+pub async fn run(store: Store, settings: std::sync::Arc<SalesforceSettings>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let idle = match try_execute(&store, &settings).await {
+            Ok(ExecutionOutcome::Worked(_)) => None,
+            Ok(ExecutionOutcome::EmptyQueue) => Some(Duration::from_millis(250)),
+            Err(e) => {
+                tracing::error!(error = %e, "delivery worker could not reach the database");
+                Some(Duration::from_secs(2))
+            }
+        };
+        if let Some(wait) = idle {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}
+
+/// Seconds to wait before attempt `attempts + 1`: doubling, at most an hour.
+fn backoff_ms(attempts: i64) -> i64 {
+    1000 * (1i64 << attempts.clamp(0, 12)).min(3600)
+}
+
+async fn hold(store: &Store, batch: &[Claimed], why: &str) -> store::Result<()> {
+    tracing::info!(reason = why, "deliveries held");
+    store.hold_deliveries(&batch.iter().map(|c| c.id).collect::<Vec<_>>(), why).await
+}
+
+async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_id: i64, batch: Vec<Claimed>) -> store::Result<()> {
+    let Some(project) = store.project_as_owner(project_id).await? else {
+        return hold(store, &batch, "the project was deleted").await;
+    };
+    let status = crate::ownership::project_link_status(store, &project).await?;
+    if !status.may_deliver() {
+        return hold(store, &batch, &hold_reason(&status)).await;
+    }
+    let integration = store.integration(project_id).await?;
+    let mappings: Vec<Mapping> = integration.as_ref().map(|i| i.mappings.clone()).unwrap_or_default();
+    let Some(link) = store.link(project.owner_id).await? else {
+        return hold(store, &batch, "the owner has no Salesforce link").await;
+    };
+    if mappings.is_empty() {
+        for c in &batch {
+            store.mark_delivered(c.id, &link.org_id, "[]").await?;
+        }
+        return Ok(());
+    }
+    if integration.as_ref().and_then(|i| i.validated_org_id.as_deref()) != Some(link.org_id.as_str()) {
+        return hold(store, &batch, "the survey's Salesforce mappings do not fit the owner's org yet").await;
+    }
+    let client = match settings.sessions.client(store, settings, project.owner_id).await {
+        Ok(c) => c,
+        Err(e) => return hold(store, &batch, &e.to_string()).await,
+    };
+
+    // Per response, per mapping: the record id, or the error.
+    let mut outcomes: Vec<Vec<Value>> = vec![Vec::new(); batch.len()];
+    let mut failed: Vec<Option<String>> = vec![None; batch.len()];
+    for mapping in &mappings {
+        let schema = match settings.describes.describe_with(&client, &link.org_id, mapping.object.as_str()).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return hold(store, &batch, &format!("{} no longer exists in the org", mapping.object.as_str())).await,
+            Err(e) => return call_failed(store, &batch, &link.org_id, e).await,
+        };
+        let answers: Vec<BTreeMap<String, Value>> = batch.iter().map(|c| c.response.answers_map()).collect();
+        let embedded: Vec<BTreeMap<String, String>> = batch.iter().map(|c| c.response.embedded_map()).collect();
+        let mut upserts: Vec<(usize, Map<String, Value>)> = Vec::new();
+        let mut updates: Vec<(usize, SObjectRecord)> = Vec::new();
+        let mut key_field = String::new();
+        for (i, c) in batch.iter().enumerate() {
+            let values = ResponseValues {
+                response_id: &c.response.public_id,
+                answers: &answers[i],
+                embedded: &embedded[i],
+                started_at: c.response.started_at,
+                finished_at: c.response.finished_at,
+            };
+            match mapping.record_for(&values, &schema) {
+                Ok(record) => match record.key {
+                    RecordKey::Upsert { field, value } => {
+                        let mut fields = record.fields;
+                        fields.insert(field.clone(), Value::String(value));
+                        key_field = field;
+                        upserts.push((i, fields));
+                    }
+                    RecordKey::Update { id } => match RecordId::parse(&id) {
+                        Ok(id) => updates.push((i, SObjectRecord::with_id(record.object, id, record.fields))),
+                        Err(_) => fail(&mut failed, &mut outcomes, i, mapping, format!("\"{id}\" is not a Salesforce record id")),
+                    },
+                    RecordKey::Create => fail(&mut failed, &mut outcomes, i, mapping, "plain creates are not delivered: upsert by a key instead".into()),
+                },
+                Err(e) => fail(&mut failed, &mut outcomes, i, mapping, e),
+            }
+        }
+        if !upserts.is_empty() {
+            let records: Vec<Map<String, Value>> = upserts.iter().map(|(_, r)| r.clone()).collect();
+            match client.upsert_records(mapping.object.as_str(), &key_field, &records, false).await {
+                Ok(results) => record_results(&mut failed, &mut outcomes, upserts.iter().map(|(i, _)| *i), results, mapping),
+                Err(e) => return call_failed(store, &batch, &link.org_id, e).await,
+            }
+        }
+        if !updates.is_empty() {
+            let records: Vec<SObjectRecord> = updates.iter().map(|(_, r)| r.clone()).collect();
+            match client.update_records(&records, false).await {
+                Ok(results) => record_results(&mut failed, &mut outcomes, updates.iter().map(|(i, _)| *i), results, mapping),
+                Err(e) => return call_failed(store, &batch, &link.org_id, e).await,
+            }
+        }
+    }
+    if let Some(usage) = client.last_api_usage() {
+        store.record_api_usage(project.owner_id, usage.used as i64, usage.max as i64).await?;
+    }
+    for (i, c) in batch.iter().enumerate() {
+        let outcome = Value::Array(outcomes[i].clone()).to_string();
+        match &failed[i] {
+            None => store.mark_delivered(c.id, &link.org_id, &outcome).await?,
+            Some(error) => store.mark_failed(c.id, &link.org_id, error, &outcome).await?,
+        }
+    }
+    Ok(())
+}
+
+fn fail(failed: &mut [Option<String>], outcomes: &mut [Vec<Value>], i: usize, mapping: &Mapping, error: String) {
+    outcomes[i].push(json!({ "object": mapping.object.as_str(), "error": error }));
+    let message = format!("{}: {error}", mapping.object.as_str());
+    failed[i] = Some(match failed[i].take() {
+        Some(earlier) => format!("{earlier}; {message}"),
+        None => message,
+    });
+}
+
+fn record_results(
+    failed: &mut [Option<String>],
+    outcomes: &mut [Vec<Value>],
+    indices: impl Iterator<Item = usize>,
+    results: Vec<salesforce::rest::SaveResult>,
+    mapping: &Mapping,
+) {
+    for (i, result) in indices.zip(results) {
+        if result.success {
+            outcomes[i].push(json!({ "object": mapping.object.as_str(), "record_id": result.id, "created": result.created }));
+        } else {
+            // Salesforce's own words, code first: what a person needs to fix it.
+            let error = result.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ");
+            fail(failed, outcomes, i, mapping, error);
+        }
+    }
+}
+
+/// A whole call failed: retry later when that can help, hold when the link
+/// needs its owner, otherwise fail the batch with Salesforce's words.
+async fn call_failed(store: &Store, batch: &[Claimed], org_id: &str, e: SalesforceError) -> store::Result<()> {
+    if e.is_refresh_revoked() {
+        return hold(store, batch, "the owner's Salesforce link needs a new sign-in").await;
+    }
+    if e.is_retryable() {
+        tracing::warn!(error = %e, "delivery will be retried");
+        let now = now_ms();
+        for c in batch {
+            store.retry_later(c.id, &e.to_string(), now + backoff_ms(c.attempts)).await?;
+        }
+        return Ok(());
+    }
+    tracing::warn!(error = %e, "delivery failed");
+    for c in batch {
+        store.mark_failed(c.id, org_id, &e.to_string(), "[]").await?;
+    }
+    Ok(())
+}
+
+fn hold_reason(status: &domain::ProjectLinkStatus) -> String {
+    use domain::ProjectLinkStatus::*;
+    match status {
+        OwnerHasNoLink { owner } => format!("{} (the owner) has not linked Salesforce", owner.name),
+        OwnerLinkNeedsReauthentication { owner, .. } => format!("{}'s Salesforce link needs a new sign-in", owner.name),
+        OwnerLinkedElsewhere { link, built_against_org, .. } => {
+            format!("validated against {built_against_org}; the owner's link now points at {} ({}): waiting for the transition", link.org_name, link.org_id)
+        }
+        UsesOwnerLink { .. } => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_doubles_and_stops_at_an_hour() {
+        assert_eq!(super::backoff_ms(1), 2_000);
+        assert_eq!(super::backoff_ms(3), 8_000);
+        assert_eq!(super::backoff_ms(40), 3_600_000);
+    }
+}

@@ -1,0 +1,163 @@
+//! Responses delivered into Salesforce through the owner's link, held while
+//! the survey is paused, and never duplicated.
+
+use crate::helpers::{apps_with_emulator, hidden_value, Browser, WithSalesforce};
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+const PROD_USER: &str = "demo@acme.example";
+const SANDBOX_USER: &str = "demo@acme.example.sandbox";
+const PASSWORD: &str = "demo-password-1";
+
+fn org(sf: &WithSalesforce, sandbox: bool) -> String {
+    sf.emulator.orgs().into_iter().find(|o| o.2 == sandbox).unwrap().0
+}
+
+/// Waits for the delivery worker to bring the project to `what`; fails after
+/// a generous bound rather than hanging (the bound is not a speed claim).
+async fn until(sf: &WithSalesforce, project: i64, what: &str, ok: impl Fn(&store::deliveries::DeliveryCounts) -> bool) {
+    let start = Instant::now();
+    loop {
+        let counts = sf.app.store.delivery_counts(project).await.unwrap();
+        if ok(&counts) {
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "never reached {what}: {counts:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Records of the custom object in an org, read through the emulator's admin
+/// side (it counts no API call).
+async fn records(sf: &WithSalesforce, org_id: &str) -> Vec<Value> {
+    let url = format!("{}/orgs/{org_id}/records/Survey_Response__c", sf.emulator.admin_url());
+    let v: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+    v["records"].as_array().cloned().unwrap_or_default()
+}
+
+async fn mapped_survey(sf: &WithSalesforce) -> (Browser, i64, String) {
+    let b = Browser::new(&sf.app);
+    b.sign_up("olive@example.com", "Olive Owner").await;
+    let id = b.create_project("Post-case CSAT").await;
+    b.add_question(id, "nps", "How likely are you to recommend us?", "", true).await;
+    b.add_question(id, "essay", "Anything else?", "", false).await;
+    b.link_salesforce(true, SANDBOX_USER, PASSWORD, true).await;
+    let panel = format!("/projects/{id}/salesforce");
+    b.submit(&panel, &format!("{panel}/mappings"), &[("object", "Survey_Response__c"), ("action", "upsert"), ("key_field", "External_Id__c"), ("record_id", "")]).await;
+    for (field, source) in [("External_Id__c", "response_id"), ("Score__c", "answer:q1"), ("Comment__c", "answer:q2")] {
+        let r = b.submit(&panel, &format!("{panel}/mappings/0/rules"), &[("field", field), ("source", source), ("value", "")]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    let link = b.publish(id).await;
+    (b, id, link)
+}
+
+/// Answers the survey as a respondent; returns the response id.
+async fn respond(sf: &WithSalesforce, link: &str, score: &str, comment: &str) -> String {
+    let r = Browser::new(&sf.app);
+    let (_, html) = r.get_text(link).await;
+    let rid = hidden_value(&html, "_rid").unwrap();
+    let resp = r.post_form(link, &[("_rid", &rid), ("q1", score), ("q2", comment)]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    rid
+}
+
+#[tokio::test]
+async fn a_response_lands_once_as_a_record_in_the_owners_org() {
+    for sf in apps_with_emulator().await {
+        let (b, id, link) = mapped_survey(&sf).await;
+        let rid = respond(&sf, &link, "9", "Quick and friendly").await;
+        until(&sf, id, "delivered", |c| c.delivered == 1).await;
+        let sandbox = org(&sf, true);
+        let recs = records(&sf, &sandbox).await;
+        let mine: Vec<&Value> = recs.iter().filter(|r| r["External_Id__c"] == rid.as_str()).collect();
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0]["Score__c"], 9.0);
+        assert_eq!(mine[0]["Comment__c"], "Quick and friendly");
+        let (_, detail) = b.get_text(&format!("/projects/{id}/responses/{rid}")).await;
+        assert!(detail.contains(mine[0]["Id"].as_str().unwrap()), "the response page names the record");
+
+        // Delivering it again (as after a crash before the outcome was kept)
+        // updates the same record rather than making a second one.
+        let delivery = sf.app.store.delivery_of(id, &rid).await.unwrap().unwrap();
+        sf.app.store.mark_failed(delivery.id, &sandbox, "simulated lost answer", "[]").await.unwrap();
+        assert!(sf.app.store.retry_delivery(id, delivery.id).await.unwrap());
+        until(&sf, id, "delivered again", |c| c.delivered == 1 && c.pending == 0).await;
+        assert_eq!(records(&sf, &sandbox).await.iter().filter(|r| r["External_Id__c"] == rid.as_str()).count(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_paused_survey_holds_its_responses_with_no_call_to_either_org_until_its_transition() {
+    for sf in apps_with_emulator().await {
+        let (b, id, link) = mapped_survey(&sf).await;
+        b.link_salesforce(false, PROD_USER, PASSWORD, true).await;
+        b.submit("/salesforce/switch", "/salesforce/switch/confirm", &[]).await;
+        let (sandbox, production) = (org(&sf, true), org(&sf, false));
+        let usage = |o: &str| sf.emulator.api_usage(o).unwrap().0;
+        let (sandbox_before, production_before) = (usage(&sandbox), usage(&production));
+
+        let first = respond(&sf, &link, "3", "Slow").await;
+        let second = respond(&sf, &link, "10", "Great").await;
+        until(&sf, id, "held", |c| c.held == 2).await;
+        assert_eq!((usage(&sandbox), usage(&production)), (sandbox_before, production_before), "no API call reached either org");
+        let (_, detail) = b.get_text(&format!("/projects/{id}/responses/{first}")).await;
+        assert!(detail.contains("waiting for the transition"), "the response says why it is held");
+
+        let panel = format!("/projects/{id}/salesforce");
+        let r = b.submit(&panel, &format!("{panel}/transition"), &[("held", "send")]).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        until(&sf, id, "delivered to the new org", |c| c.delivered == 2).await;
+        let prod_records = records(&sf, &production).await;
+        for rid in [&first, &second] {
+            assert_eq!(prod_records.iter().filter(|r| r["External_Id__c"] == rid.as_str()).count(), 1);
+        }
+        assert!(records(&sf, &sandbox).await.iter().all(|r| r["External_Id__c"] != first.as_str()), "nothing went to the old org");
+    }
+}
+
+#[tokio::test]
+async fn held_responses_can_be_discarded_at_the_transition_with_a_record_of_who_chose_it() {
+    for sf in apps_with_emulator().await {
+        let (b, id, link) = mapped_survey(&sf).await;
+        b.link_salesforce(false, PROD_USER, PASSWORD, true).await;
+        b.submit("/salesforce/switch", "/salesforce/switch/confirm", &[]).await;
+        let rid = respond(&sf, &link, "7", "Fine").await;
+        until(&sf, id, "held", |c| c.held == 1).await;
+        let panel = format!("/projects/{id}/salesforce");
+        b.submit(&panel, &format!("{panel}/transition"), &[("held", "discard")]).await;
+        until(&sf, id, "discarded", |c| c.discarded == 1).await;
+        let d = sf.app.store.delivery_of(id, &rid).await.unwrap().unwrap();
+        assert!(d.note.unwrap().contains("discarded by Olive Owner"));
+        assert!(records(&sf, &org(&sf, false)).await.iter().all(|r| r["External_Id__c"] != rid.as_str()));
+        // New responses go to the new org.
+        respond(&sf, &link, "8", "Better").await;
+        until(&sf, id, "delivered", |c| c.delivered == 1).await;
+    }
+}
+
+#[tokio::test]
+async fn salesforce_unavailable_is_retried_and_nothing_is_lost() {
+    for sf in apps_with_emulator().await {
+        let (_, id, link) = mapped_survey(&sf).await;
+        let sandbox = org(&sf, true);
+        let faults = format!("{}/orgs/{sandbox}/faults", sf.emulator.admin_url());
+        let http = reqwest::Client::new();
+        assert!(http.put(&faults).json(&serde_json::json!({"error_rate": 1.0})).send().await.unwrap().status().is_success());
+        let rid = respond(&sf, &link, "5", "Meh").await;
+        let start = Instant::now();
+        loop {
+            let d = sf.app.store.delivery_of(id, &rid).await.unwrap().unwrap();
+            if d.attempts >= 1 && d.last_error.is_some() {
+                assert_eq!(d.status, "pending", "a passing failure is retried, not failed");
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(30));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(http.delete(&faults).send().await.unwrap().status().is_success());
+        until(&sf, id, "delivered after the outage", |c| c.delivered == 1).await;
+        assert_eq!(records(&sf, &sandbox).await.iter().filter(|r| r["External_Id__c"] == rid.as_str()).count(), 1);
+    }
+}
