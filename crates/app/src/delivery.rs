@@ -19,8 +19,9 @@ use store::{now_ms, Store};
 
 /// Collections take at most 200 records per call; a claim is one call's worth.
 pub const BATCH: i64 = 200;
-/// A worker that dies mid-delivery frees its rows after this long.
-pub const LEASE_MS: i64 = 120_000;
+/// A worker that dies mid-delivery frees its rows after this long (unless
+/// configured otherwise): long enough for a slow Collections call.
+pub const DEFAULT_LEASE_MS: i64 = 120_000;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum ExecutionOutcome {
@@ -29,8 +30,8 @@ pub enum ExecutionOutcome {
 }
 
 /// Delivers one claim's worth of due deliveries.
-pub async fn try_execute(store: &Store, settings: &SalesforceSettings) -> store::Result<ExecutionOutcome> {
-    let claimed = store.claim_deliveries(BATCH, LEASE_MS).await?;
+pub async fn try_execute(store: &Store, settings: &SalesforceSettings, lease_ms: i64) -> store::Result<ExecutionOutcome> {
+    let claimed = store.claim_deliveries(BATCH, lease_ms).await?;
     if claimed.is_empty() {
         return Ok(ExecutionOutcome::EmptyQueue);
     }
@@ -48,12 +49,12 @@ pub async fn try_execute(store: &Store, settings: &SalesforceSettings) -> store:
 }
 
 /// Runs until `stop` resolves: a plain loop over `try_execute`.
-pub async fn run(store: Store, settings: std::sync::Arc<SalesforceSettings>, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(store: Store, settings: std::sync::Arc<SalesforceSettings>, lease_ms: i64, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
         if *stop.borrow() {
             return;
         }
-        let idle = match try_execute(&store, &settings).await {
+        let idle = match try_execute(&store, &settings, lease_ms).await {
             Ok(ExecutionOutcome::Worked(_)) => None,
             Ok(ExecutionOutcome::EmptyQueue) => Some(Duration::from_millis(250)),
             Err(e) => {

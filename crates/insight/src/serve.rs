@@ -25,6 +25,10 @@ pub struct ServeArgs {
     pub secret_key: Option<String>,
     #[command(flatten)]
     pub salesforce: SalesforceArgs,
+    /// Seconds a delivery worker holds the deliveries it claimed; a crashed
+    /// worker's are taken over after this
+    #[arg(long, env = "INSIGHT_DELIVERY_LEASE_SECS", default_value_t = 120)]
+    pub delivery_lease_secs: u64,
 }
 
 /// The Salesforce connected app Insight signs in with, and the login hosts.
@@ -71,6 +75,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.public_url = args.public_url.clone();
     config.secret_key = args.secret_key.clone();
     config.salesforce = args.salesforce.config()?;
+    config.delivery_lease = std::time::Duration::from_secs(args.delivery_lease_secs.max(1));
     if config.salesforce.is_none() {
         tracing::warn!("no Salesforce connected app configured: accounts cannot link Salesforce");
     }

@@ -40,6 +40,9 @@ pub struct Config {
     pub secret_key: Option<String>,
     /// The Salesforce connected app; without it the link pages say who to ask.
     pub salesforce: Option<SalesforceConfig>,
+    /// How long a delivery worker holds what it claimed; a crashed worker's
+    /// deliveries are taken over when it runs out.
+    pub delivery_lease: Duration,
 }
 
 /// The connected app registered in Salesforce for this Insight server, and
@@ -82,6 +85,7 @@ impl Config {
             session_lifetime: Duration::from_secs(14 * 24 * 3600),
             secret_key: None,
             salesforce: None,
+            delivery_lease: Duration::from_millis(app::delivery::DEFAULT_LEASE_MS as u64),
         }
     }
 }
@@ -134,7 +138,8 @@ impl Application {
             )?),
             None => None,
         };
-        let state = AppState::new(store, public_url, config.session_lifetime, salesforce);
+        let mut state = AppState::new(store, public_url, config.session_lifetime, salesforce);
+        state.delivery_lease = config.delivery_lease;
         let router = router(state.clone());
         Ok(Application { listener, router, state })
     }
@@ -157,7 +162,8 @@ impl Application {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         // The delivery worker runs beside the server; with no connected app
         // configured there is nothing it could deliver with.
-        let worker = self.state.salesforce.clone().map(|settings| tokio::spawn(app::delivery::run(self.state.store.clone(), settings, stopped)));
+        let lease = self.state.delivery_lease.as_millis() as i64;
+        let worker = self.state.salesforce.clone().map(|settings| tokio::spawn(app::delivery::run(self.state.store.clone(), settings, lease, stopped)));
         let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
         sweeper.abort();
         let _ = stop.send(true);

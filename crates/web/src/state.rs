@@ -11,12 +11,20 @@ pub struct AppState {
     pub public_url: Arc<str>,
     pub session_lifetime: Duration,
     pub salesforce: Option<Arc<app::SalesforceSettings>>,
+    pub delivery_lease: Duration,
 }
 
 impl AppState {
     pub fn new(store: Store, public_url: String, session_lifetime: Duration, salesforce: Option<app::SalesforceSettings>) -> AppState {
         let responses = store.response_writer();
-        AppState { store, responses, public_url: public_url.into(), session_lifetime, salesforce: salesforce.map(Arc::new) }
+        AppState {
+            store,
+            responses,
+            public_url: public_url.into(),
+            session_lifetime,
+            salesforce: salesforce.map(Arc::new),
+            delivery_lease: Duration::from_millis(app::delivery::DEFAULT_LEASE_MS as u64),
+        }
     }
 
     /// The Salesforce settings, or the error that says none are configured.

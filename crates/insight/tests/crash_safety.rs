@@ -1,0 +1,177 @@
+//! Nothing lost, nothing duplicated: `insight serve` is killed (SIGKILL) while
+//! it delivers responses to Salesforce, then started again on the same
+//! database. Every acknowledged response ends up as exactly one record.
+
+use domain::{DisplayName, Email, Environment, FieldName, FieldRule, Mapping, MappingAction, NewPassword, ProjectName, QuestionKind, QuestionText, SObjectName, SurveyDefinition, SurveyStatus, ValueSource};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use store::links::NewLink;
+use store::sealed::{Sealer, Secret};
+use store::testing::TestDatabase;
+
+const RESPONSES: usize = 400;
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+fn serve(db_url: &str, key: &str, emulator: &sfemu::Emulator) -> Server {
+    let app = sfemu::EmulatorConfig::default_demo().connected_apps[0].clone();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_insight"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--json"])
+        .env("INSIGHT_DATABASE_URL", db_url)
+        .env("INSIGHT_SECRET_KEY", key)
+        .env("INSIGHT_SALESFORCE_CLIENT_ID", &app.client_id)
+        .env("INSIGHT_SALESFORCE_CLIENT_SECRET", &app.client_secret)
+        .env("INSIGHT_SALESFORCE_LOGIN_URL", emulator.production_login_url())
+        .env("INSIGHT_SALESFORCE_SANDBOX_LOGIN_URL", emulator.sandbox_login_url())
+        .env("INSIGHT_DELIVERY_LEASE_SECS", "1")
+        .env("INSIGHT_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start insight serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = serde_json::from_str::<Value>(&line).unwrap()["url"].as_str().unwrap().to_string();
+    Server { child, url }
+}
+
+/// Links the account to the sandbox org with tokens from the username-password
+/// grant (the emulator grants it, as Salesforce does, for scripts and tests).
+async fn link_sandbox(store: &store::Store, account_id: i64, emulator: &sfemu::Emulator) -> String {
+    let cfg = sfemu::EmulatorConfig::default_demo();
+    let user = cfg.orgs.iter().find(|o| o.is_sandbox).unwrap().users[0].clone();
+    let tokens: Value = reqwest::Client::new()
+        .post(format!("{}/services/oauth2/token", emulator.sandbox_login_url()))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", cfg.connected_apps[0].client_id.as_str()),
+            ("client_secret", cfg.connected_apps[0].client_secret.as_str()),
+            ("username", user.username.as_str()),
+            ("password", user.password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id_url = salesforce::IdentityUrl::parse(tokens["id"].as_str().unwrap()).unwrap();
+    store
+        .save_link(
+            &NewLink {
+                account_id,
+                environment: Environment::Sandbox,
+                requested_environment: Environment::Sandbox,
+                login_url: emulator.sandbox_login_url(),
+                org_id: id_url.org_id.to_string(),
+                org_name: "Acme Sandbox".into(),
+                instance_url: tokens["instance_url"].as_str().unwrap().into(),
+                sf_user_id: id_url.user_id.to_string(),
+                sf_username: user.username.clone(),
+                sf_display_name: "Dana Demo".into(),
+                identity_url: tokens["id"].as_str().unwrap().into(),
+                // The password grant gives no refresh token; the access token
+                // outlives the test.
+                refresh_token: Secret::new("not-used"),
+                access_token: Secret::new(tokens["access_token"].as_str().unwrap()),
+                linked_by: account_id,
+                api_used: None,
+                api_max: None,
+            },
+            "linked",
+            "for the crash test",
+        )
+        .await
+        .unwrap();
+    id_url.org_id.to_string()
+}
+
+async fn delivered(store: &store::Store, project: i64) -> i64 {
+    store.delivery_counts(project).await.unwrap().delivered
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_delivery_loses_nothing_and_duplicates_nothing() {
+    let emulator = sfemu::Emulator::start(sfemu::EmulatorConfig::default_demo(), "127.0.0.1:0".parse().unwrap(), None).await.unwrap();
+    let db = TestDatabase::sqlite();
+    let key = Sealer::generate_key();
+    let store = db.store().await.with_sealer(Sealer::from_encoded_key(Some(&key)).unwrap());
+    let owner = store
+        .create_account(&Email::parse("olive@example.com").unwrap(), &DisplayName::parse("Olive").unwrap(), &web::hash_password(NewPassword::parse("a good password").unwrap()).await.unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let slug = web::new_survey_slug();
+    let project = store.create_project(owner, &ProjectName::parse("Crash").unwrap(), &slug).await.unwrap();
+    let mut def = SurveyDefinition::default();
+    def.add_question(QuestionText::parse("Score").unwrap(), QuestionKind::Nps, true).unwrap();
+    store.save_definition(project, &def, 1).await.unwrap();
+    store.set_survey_status(project, SurveyStatus::Published).await.unwrap();
+    let org_id = link_sandbox(&store, owner, &emulator).await;
+    let rule = |f: &str, source| FieldRule { field: FieldName::parse(f).unwrap(), source };
+    let mapping = Mapping {
+        object: SObjectName::parse("Survey_Response__c").unwrap(),
+        action: MappingAction::Upsert { external_id_field: FieldName::parse("External_Id__c").unwrap() },
+        rules: vec![rule("External_Id__c", ValueSource::ResponseId), rule("Score__c", ValueSource::parse("answer:q1", "").unwrap())],
+    };
+    assert!(store.save_integration(project, &[mapping], Some(&org_id), 0).await.unwrap());
+
+    // Slow Salesforce down so the kill lands while deliveries are in flight.
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    http.put(format!("{}/orgs/{org_id}/faults", emulator.admin_url())).json(&serde_json::json!({"latency_ms": 150})).send().await.unwrap();
+
+    let mut server = serve(&db.url, &key, &emulator);
+    let mut acknowledged = Vec::new();
+    let mut sends = Vec::new();
+    for i in 0..RESPONSES {
+        let (http, url) = (http.clone(), format!("{}/s/{slug}", server.url));
+        sends.push(tokio::spawn(async move {
+            let rid = format!("R_crash{i:017}");
+            let body = format!("_rid={rid}&q1={}", i % 11);
+            let r = http.post(url).header("content-type", "application/x-www-form-urlencoded").body(body).send().await.unwrap();
+            (r.status() == reqwest::StatusCode::SEE_OTHER).then_some(rid)
+        }));
+    }
+    for s in sends {
+        acknowledged.extend(s.await.unwrap());
+    }
+    assert_eq!(acknowledged.len(), RESPONSES);
+
+    // Kill it once some, not all, have been delivered.
+    let start = Instant::now();
+    while delivered(&store, project).await == 0 {
+        assert!(start.elapsed() < Duration::from_secs(60), "nothing was delivered");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.child.kill().unwrap(); // SIGKILL: no shutdown, no flush
+    server.child.wait().unwrap();
+    let at_kill = delivered(&store, project).await;
+    assert!(at_kill < RESPONSES as i64, "the kill came too late to prove anything ({at_kill} delivered)");
+
+    http.delete(format!("{}/orgs/{org_id}/faults", emulator.admin_url())).send().await.unwrap();
+    let mut server = serve(&db.url, &key, &emulator);
+    let start = Instant::now();
+    while delivered(&store, project).await < RESPONSES as i64 {
+        assert!(start.elapsed() < Duration::from_secs(120), "stalled at {} delivered", delivered(&store, project).await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+
+    // Every acknowledged response is stored, and is exactly one record.
+    assert_eq!(store.survey(project).await.unwrap().unwrap().response_count, RESPONSES as i64);
+    let recs: Value = reqwest::get(format!("{}/orgs/{org_id}/records/Survey_Response__c", emulator.admin_url())).await.unwrap().json().await.unwrap();
+    let keys: Vec<&str> = recs["records"].as_array().unwrap().iter().filter_map(|r| r["External_Id__c"].as_str()).collect();
+    let unique: std::collections::BTreeSet<&str> = keys.iter().copied().collect();
+    assert_eq!(keys.len(), RESPONSES, "one record per response, no duplicate");
+    assert_eq!(unique.len(), RESPONSES);
+    for rid in &acknowledged {
+        assert!(unique.contains(rid.as_str()), "{rid} was lost");
+    }
+}
