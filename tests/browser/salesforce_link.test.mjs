@@ -132,6 +132,28 @@ test('an owner links a sandbox from a survey, and a collaborator sees the owner\
   await page.locator('[data-testid=uses-link]').waitFor();
   await snap(page, 'sf-08-transitioned');
 
+  // A respondent answers; the response lands in production as a record.
+  const respondentContext = await browser.newContext();
+  const respondent = await respondentContext.newPage();
+  await page.goto(projectPanel.replace(/\/salesforce$/, '/survey'));
+  const link = (await page.locator('#survey-link').textContent()).trim();
+  await respondent.goto(`${link}?case_id=5003000000D8cuIAAR`);
+  await respondent.check('fieldset[data-question-id=q1] input[value="10"]');
+  await respondent.check('fieldset[data-question-id=q2] input[value="Fully resolved"]');
+  await respondent.fill('fieldset[data-question-id=q5] textarea', 'Resolved in one call.');
+  await respondent.click('button:has-text("Submit")');
+  await respondent.locator('#thanks').waitFor();
+  await respondentContext.close();
+  await page.goto(projectPanel.replace(/\/salesforce$/, '/responses'));
+  for (let i = 0; i < 100 && (await page.locator('td[data-delivery=delivered]').count()) === 0; i++) {
+    await page.waitForTimeout(100);
+    await page.reload();
+  }
+  assert.equal(await page.locator('td[data-delivery=delivered]').count(), 1);
+  await page.click('#responses tbody tr a');
+  await page.locator('[data-testid=record-id]').waitFor();
+  await snap(page, 'sf-09-delivered-record');
+
   // The colleague the project is shared with sees it uses the owner's link.
   const colleagueContext = await browser.newContext();
   const colleague = await colleagueContext.newPage();
@@ -143,7 +165,7 @@ test('an owner links a sandbox from a survey, and a collaborator sees the owner\
   const productionOrg = demo.salesforceOrgs.find((o) => o.environment === 'production');
   assert.ok(panel.includes('Dana Demo') && panel.includes('Acme Production') && panel.includes(productionOrg.id), panel);
   assert.equal(await colleague.locator('#add-mapping').count(), 0, 'a viewer cannot edit mappings');
-  await snap(colleague, 'sf-09-collaborator-sees-owner-link');
+  await snap(colleague, 'sf-10-collaborator-sees-owner-link');
 
   await Promise.all([context.close(), colleagueContext.close()]);
 });
