@@ -1,9 +1,10 @@
-//! The Insight command line: `serve`, `migrate`, `demo`, `emulator`, `bench`, `secret-key`.
+//! The Insight command line: `serve`, `worker`, `migrate`, `demo`, `emulator`, `bench`, `secret-key`.
 
 mod bench;
 mod demo;
 mod output;
 mod serve;
+mod worker;
 
 use clap::{Parser, Subcommand};
 
@@ -18,6 +19,8 @@ struct Cli {
 enum Command {
     /// Run the web server (configured by environment; see --help)
     Serve(serve::ServeArgs),
+    /// The delivery worker alone (scale-out beside `serve`)
+    Worker(worker::WorkerArgs),
     /// Apply database migrations and exit
     Migrate(serve::MigrateArgs),
     /// Everything on one machine with no set-up: SQLite in a data folder and a
@@ -37,6 +40,7 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => serve::serve(args).await,
+            Command::Worker(args) => worker::worker(args).await,
             Command::Migrate(args) => serve::migrate(args).await,
             Command::Demo(args) => demo::demo(args).await,
             Command::Emulator(args) => sfemu::run_cli(args).await,

@@ -18,17 +18,22 @@ struct Server {
     url: String,
 }
 
-fn serve(db_url: &str, key: &str, emulator: &sfemu::Emulator) -> Server {
+/// Runs `insight <command>` on the database; `emulator: None` leaves
+/// Salesforce unconfigured (a server that only takes responses).
+fn launch(command: &str, db_url: &str, key: &str, emulator: Option<&sfemu::Emulator>) -> Server {
     let app = sfemu::EmulatorConfig::default_demo().connected_apps[0].clone();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_insight"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--json"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_insight"));
+    cmd.args([command, "--bind", "127.0.0.1:0", "--json"])
         .env("INSIGHT_DATABASE_URL", db_url)
         .env("INSIGHT_SECRET_KEY", key)
-        .env("INSIGHT_SALESFORCE_CLIENT_ID", &app.client_id)
-        .env("INSIGHT_SALESFORCE_CLIENT_SECRET", &app.client_secret)
-        .env("INSIGHT_SALESFORCE_LOGIN_URL", emulator.production_login_url())
-        .env("INSIGHT_SALESFORCE_SANDBOX_LOGIN_URL", emulator.sandbox_login_url())
-        .env("INSIGHT_DELIVERY_LEASE_SECS", "1")
+        .env("INSIGHT_DELIVERY_LEASE_SECS", "1");
+    if let Some(emulator) = emulator {
+        cmd.env("INSIGHT_SALESFORCE_CLIENT_ID", &app.client_id)
+            .env("INSIGHT_SALESFORCE_CLIENT_SECRET", &app.client_secret)
+            .env("INSIGHT_SALESFORCE_LOGIN_URL", emulator.production_login_url())
+            .env("INSIGHT_SALESFORCE_SANDBOX_LOGIN_URL", emulator.sandbox_login_url());
+    }
+    let mut child = cmd
         .env("INSIGHT_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -95,10 +100,20 @@ async fn delivered(store: &store::Store, project: i64) -> i64 {
     store.delivery_counts(project).await.unwrap().delivered
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_killed_mid_delivery_loses_nothing_and_duplicates_nothing() {
+struct Setup {
+    emulator: sfemu::Emulator,
+    db: TestDatabase,
+    key: String,
+    store: store::Store,
+    project: i64,
+    slug: String,
+    org_id: String,
+}
+
+/// An owner linked to the sandbox org, and a published one-question survey
+/// mapped into `Survey_Response__c` by response id.
+async fn setup(db: TestDatabase) -> Setup {
     let emulator = sfemu::Emulator::start(sfemu::EmulatorConfig::default_demo(), "127.0.0.1:0".parse().unwrap(), None).await.unwrap();
-    let db = TestDatabase::sqlite();
     let key = Sealer::generate_key();
     let store = db.store().await.with_sealer(Sealer::from_encoded_key(Some(&key)).unwrap());
     let owner = store
@@ -121,16 +136,15 @@ async fn a_server_killed_mid_delivery_loses_nothing_and_duplicates_nothing() {
         rules: vec![rule("External_Id__c", ValueSource::ResponseId), rule("Score__c", ValueSource::parse("answer:q1", "").unwrap())],
     };
     assert!(store.save_integration(project, &[mapping], Some(&org_id), 0).await.unwrap());
+    Setup { emulator, db, key, store, project, slug, org_id }
+}
 
-    // Slow Salesforce down so the kill lands while deliveries are in flight.
+/// Submits `n` responses over HTTP; returns the acknowledged response ids.
+async fn submit(url: &str, slug: &str, n: usize) -> Vec<String> {
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    http.put(format!("{}/orgs/{org_id}/faults", emulator.admin_url())).json(&serde_json::json!({"latency_ms": 150})).send().await.unwrap();
-
-    let mut server = serve(&db.url, &key, &emulator);
-    let mut acknowledged = Vec::new();
     let mut sends = Vec::new();
-    for i in 0..RESPONSES {
-        let (http, url) = (http.clone(), format!("{}/s/{slug}", server.url));
+    for i in 0..n {
+        let (http, url) = (http.clone(), format!("{url}/s/{slug}"));
         sends.push(tokio::spawn(async move {
             let rid = format!("R_crash{i:017}");
             let body = format!("_rid={rid}&q1={}", i % 11);
@@ -138,40 +152,91 @@ async fn a_server_killed_mid_delivery_loses_nothing_and_duplicates_nothing() {
             (r.status() == reqwest::StatusCode::SEE_OTHER).then_some(rid)
         }));
     }
+    let mut acknowledged = Vec::new();
     for s in sends {
         acknowledged.extend(s.await.unwrap());
     }
+    acknowledged
+}
+
+async fn wait_all_delivered(store: &store::Store, project: i64, n: usize) {
+    let start = Instant::now();
+    while delivered(store, project).await < n as i64 {
+        assert!(start.elapsed() < Duration::from_secs(120), "stalled at {} delivered", delivered(store, project).await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every acknowledged response is exactly one record in the org.
+async fn assert_one_record_each(s: &Setup, acknowledged: &[String]) {
+    let url = format!("{}/orgs/{}/records/Survey_Response__c", s.emulator.admin_url(), s.org_id);
+    let recs: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+    let keys: Vec<&str> = recs["records"].as_array().unwrap().iter().filter_map(|r| r["External_Id__c"].as_str()).collect();
+    let unique: std::collections::BTreeSet<&str> = keys.iter().copied().collect();
+    assert_eq!(keys.len(), acknowledged.len(), "one record per response, no duplicate");
+    assert_eq!(unique.len(), acknowledged.len());
+    for rid in acknowledged {
+        assert!(unique.contains(rid.as_str()), "{rid} was lost");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_delivery_loses_nothing_and_duplicates_nothing() {
+    for db in TestDatabase::all().await {
+        killed_mid_delivery(setup(db).await).await;
+    }
+}
+
+async fn killed_mid_delivery(s: Setup) {
+    let (emulator, store, project, org_id) = (&s.emulator, &s.store, s.project, s.org_id.clone());
+    // Slow Salesforce down so the kill lands while deliveries are in flight.
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    http.put(format!("{}/orgs/{org_id}/faults", emulator.admin_url())).json(&serde_json::json!({"latency_ms": 300})).send().await.unwrap();
+
+    let mut server = launch("serve", &s.db.url, &s.key, Some(emulator));
+    let acknowledged = submit(&server.url, &s.slug, RESPONSES).await;
     assert_eq!(acknowledged.len(), RESPONSES);
 
     // Kill it once some, not all, have been delivered.
     let start = Instant::now();
-    while delivered(&store, project).await == 0 {
+    while delivered(store, project).await == 0 {
         assert!(start.elapsed() < Duration::from_secs(60), "nothing was delivered");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     server.child.kill().unwrap(); // SIGKILL: no shutdown, no flush
     server.child.wait().unwrap();
-    let at_kill = delivered(&store, project).await;
+    let at_kill = delivered(store, project).await;
     assert!(at_kill < RESPONSES as i64, "the kill came too late to prove anything ({at_kill} delivered)");
 
     http.delete(format!("{}/orgs/{org_id}/faults", emulator.admin_url())).send().await.unwrap();
-    let mut server = serve(&db.url, &key, &emulator);
-    let start = Instant::now();
-    while delivered(&store, project).await < RESPONSES as i64 {
-        assert!(start.elapsed() < Duration::from_secs(120), "stalled at {} delivered", delivered(&store, project).await);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let mut server = launch("serve", &s.db.url, &s.key, Some(emulator));
+    wait_all_delivered(store, project, RESPONSES).await;
     let _ = server.child.kill();
     let _ = server.child.wait();
 
     // Every acknowledged response is stored, and is exactly one record.
     assert_eq!(store.survey(project).await.unwrap().unwrap().response_count, RESPONSES as i64);
-    let recs: Value = reqwest::get(format!("{}/orgs/{org_id}/records/Survey_Response__c", emulator.admin_url())).await.unwrap().json().await.unwrap();
-    let keys: Vec<&str> = recs["records"].as_array().unwrap().iter().filter_map(|r| r["External_Id__c"].as_str()).collect();
-    let unique: std::collections::BTreeSet<&str> = keys.iter().copied().collect();
-    assert_eq!(keys.len(), RESPONSES, "one record per response, no duplicate");
-    assert_eq!(unique.len(), RESPONSES);
-    for rid in &acknowledged {
-        assert!(unique.contains(rid.as_str()), "{rid} was lost");
+    assert_one_record_each(&s, &acknowledged).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn separate_worker_processes_share_the_deliveries_without_overlap() {
+    for db in TestDatabase::all().await {
+        workers_share(setup(db).await).await;
     }
+}
+
+async fn workers_share(s: Setup) {
+    // A server with no Salesforce configured only takes responses…
+    let mut server = launch("serve", &s.db.url, &s.key, None);
+    let acknowledged = submit(&server.url, &s.slug, 300).await;
+    assert_eq!(acknowledged.len(), 300);
+    // …and two `insight worker` processes deliver them.
+    let mut workers = [launch("worker", &s.db.url, &s.key, Some(&s.emulator)), launch("worker", &s.db.url, &s.key, Some(&s.emulator))];
+    wait_all_delivered(&s.store, s.project, 300).await;
+    for w in workers.iter_mut().chain([&mut server]) {
+        let _ = w.child.kill();
+        let _ = w.child.wait();
+    }
+    assert_one_record_each(&s, &acknowledged).await;
 }
