@@ -19,21 +19,23 @@ pub struct ServeArgs {
     /// Print the start-up lines as JSON objects, one per line
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub salesforce: SalesforceArgs,
+}
+
+/// The Salesforce connected app Insight signs in with, the login hosts, and
+/// what it takes to work with links: the key sealing their tokens, and the
+/// delivery lease. `serve` and `worker` share them.
+#[derive(Args, Debug, Clone)]
+pub struct SalesforceArgs {
     /// 32-byte key (64 hex characters or base64) sealing Salesforce tokens at rest;
     /// `insight secret-key` makes one
     #[arg(long, env = "INSIGHT_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
-    #[command(flatten)]
-    pub salesforce: SalesforceArgs,
     /// Seconds a delivery worker holds the deliveries it claimed; a crashed
     /// worker's are taken over after this
     #[arg(long, env = "INSIGHT_DELIVERY_LEASE_SECS", default_value_t = 120)]
     pub delivery_lease_secs: u64,
-}
-
-/// The Salesforce connected app Insight signs in with, and the login hosts.
-#[derive(Args, Debug, Clone)]
-pub struct SalesforceArgs {
     /// The connected app's consumer key
     #[arg(long = "salesforce-client-id", env = "INSIGHT_SALESFORCE_CLIENT_ID")]
     pub client_id: Option<String>,
@@ -73,9 +75,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(args.json);
     let mut config = web::Config::new(args.database_url.clone(), args.bind);
     config.public_url = args.public_url.clone();
-    config.secret_key = args.secret_key.clone();
+    config.secret_key = args.salesforce.secret_key.clone();
     config.salesforce = args.salesforce.config()?;
-    config.delivery_lease = std::time::Duration::from_secs(args.delivery_lease_secs.max(1));
+    config.delivery_lease = std::time::Duration::from_secs(args.salesforce.delivery_lease_secs.max(1));
     if config.salesforce.is_none() {
         tracing::warn!("no Salesforce connected app configured: accounts cannot link Salesforce");
     }

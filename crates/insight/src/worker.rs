@@ -18,12 +18,8 @@ pub struct WorkerArgs {
     /// The address people reach Insight at (the OAuth callback the connected app knows)
     #[arg(long, env = "INSIGHT_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
     pub public_url: String,
-    #[arg(long, env = "INSIGHT_SECRET_KEY", hide_env_values = true)]
-    pub secret_key: Option<String>,
     #[command(flatten)]
     pub salesforce: SalesforceArgs,
-    #[arg(long, env = "INSIGHT_DELIVERY_LEASE_SECS", default_value_t = 120)]
-    pub delivery_lease_secs: u64,
     #[arg(long)]
     pub json: bool,
 }
@@ -34,7 +30,7 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
         .salesforce
         .config()?
         .ok_or_else(|| anyhow::anyhow!("the worker delivers to Salesforce: set INSIGHT_SALESFORCE_CLIENT_ID and INSIGHT_SALESFORCE_CLIENT_SECRET"))?;
-    let sealer = store::sealed::Sealer::from_encoded_key(args.secret_key.as_deref())?;
+    let sealer = store::sealed::Sealer::from_encoded_key(args.salesforce.secret_key.as_deref())?;
     let store = store::Store::connect(&args.database_url).await?.with_sealer(sealer);
     store.migrate().await?;
     store.check_secret_key().await?;
@@ -53,7 +49,7 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     );
     let health = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let lease = (args.delivery_lease_secs.max(1) * 1000) as i64;
+    let lease = (args.salesforce.delivery_lease_secs.max(1) * 1000) as i64;
     let deliveries = tokio::spawn(app::delivery::run(store.clone(), std::sync::Arc::new(settings), lease, stopped));
     axum::serve(listener, health).with_graceful_shutdown(shutdown_signal()).await?;
     let _ = stop.send(true);

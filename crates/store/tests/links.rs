@@ -22,6 +22,19 @@ async fn account(store: &Store) -> i64 {
         .id
 }
 
+/// A sign-in under way, started at `created_at`.
+fn sign_in(account_id: i64, created_at: i64) -> OAuthFlow {
+    OAuthFlow {
+        session_hash: "sess".into(),
+        account_id,
+        pkce_verifier: Secret::new("verifier-verifier-verifier-verifier-verifier"),
+        login_url: "https://test.salesforce.com".into(),
+        requested_environment: Environment::Sandbox,
+        return_to: "/salesforce".into(),
+        created_at,
+    }
+}
+
 fn new_link(account_id: i64, org: &str) -> NewLink {
     NewLink {
         account_id,
@@ -90,15 +103,7 @@ async fn a_sign_in_state_is_used_once_and_expires() {
     for db in TestDatabase::all().await {
         let store = db.store().await.with_sealer(sealer());
         let a = account(&store).await;
-        let flow = |created_at| OAuthFlow {
-            session_hash: "sess".into(),
-            account_id: a,
-            pkce_verifier: Secret::new("verifier-verifier-verifier-verifier-verifier"),
-            login_url: "https://test.salesforce.com".into(),
-            requested_environment: Environment::Sandbox,
-            return_to: "/salesforce".into(),
-            created_at,
-        };
+        let flow = |created_at| sign_in(a, created_at);
         store.create_oauth_flow("state-1", &flow(now_ms())).await.unwrap();
         let taken = store.take_oauth_flow("state-1", 600_000).await.unwrap().unwrap();
         assert_eq!(taken.pkce_verifier.expose(), "verifier-verifier-verifier-verifier-verifier");
@@ -141,15 +146,7 @@ async fn the_sweep_forgets_old_sign_ins_and_keeps_fresh_ones() {
     for db in TestDatabase::all().await {
         let store = db.store().await.with_sealer(sealer());
         let a = account(&store).await;
-        let flow = |created_at| OAuthFlow {
-            session_hash: "sess".into(),
-            account_id: a,
-            pkce_verifier: Secret::new("v"),
-            login_url: "https://login.salesforce.com".into(),
-            requested_environment: Environment::Production,
-            return_to: "/salesforce".into(),
-            created_at,
-        };
+        let flow = |created_at| sign_in(a, created_at);
         store.create_oauth_flow("old", &flow(now_ms() - 3_600_000)).await.unwrap();
         store.create_oauth_flow("fresh", &flow(now_ms())).await.unwrap();
         assert_eq!(store.sweep(900_000, 1_800_000).await.unwrap(), 1);
