@@ -250,6 +250,9 @@ pub async fn change(store: &Store, settings: &SalesforceSettings, project: &Proj
     if !store.save_integration(project.id, &mappings, validated, current.version).await? {
         return Err(IntegrationError::Conflict);
     }
+    if validated.is_some() {
+        release_deliverable(store, project.owner_id).await?;
+    }
     check(store, settings, project).await
 }
 
@@ -297,6 +300,26 @@ pub fn parse_mapping(object: &str, action: &str, key_field: &str, record_id_sour
         other => return Err(Invalid::new(format!("\"{other}\" is not an action: use create, update or upsert."))),
     };
     Ok(Mapping { object, action, rules: Vec::new() })
+}
+
+/// Sends on their way the held deliveries of every survey the account owns
+/// that may deliver again: validated against the org the account is linked
+/// to now, with a link that works (after a new sign-in, or once mappings fit).
+pub async fn release_deliverable(store: &Store, account_id: i64) -> Result<u64, IntegrationError> {
+    let Some(link) = store.link(account_id).await? else { return Ok(0) };
+    if link.needs_reauthentication() {
+        return Ok(0);
+    }
+    let mut released = 0;
+    for owned in store.integrations_owned_by(account_id).await? {
+        if owned.integration.validated_org_id.as_deref() == Some(link.org_id.as_str()) {
+            released += store.release_held(owned.project_id).await?;
+        }
+    }
+    if released > 0 {
+        tracing::info!(account = account_id, released, "held deliveries released");
+    }
+    Ok(released)
 }
 
 /// The outcome of one survey's transition in "all at once".

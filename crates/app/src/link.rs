@@ -186,6 +186,10 @@ pub async fn finish_sign_in(
         return Ok(Finished::SwitchNeedsConfirmation);
     }
     replace_link(store, settings, &link, kind, &detail).await?;
+    // Work held while the account had no working link can go now.
+    if let Err(e) = crate::integration::release_deliverable(store, account_id).await {
+        tracing::warn!(account = account_id, error = %e, "could not release held deliveries");
+    }
     tracing::info!(account = account_id, org = %identity.organization_id, environment = environment.as_str(), "Salesforce linked");
     Ok(Finished::Linked { return_to: flow.return_to, environment_mismatch: environment != flow.requested_environment })
 }

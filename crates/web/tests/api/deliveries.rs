@@ -161,3 +161,23 @@ async fn salesforce_unavailable_is_retried_and_nothing_is_lost() {
         assert_eq!(records(&sf, &sandbox).await.iter().filter(|r| r["External_Id__c"] == rid.as_str()).count(), 1);
     }
 }
+
+#[tokio::test]
+async fn responses_held_while_the_link_needs_a_new_sign_in_go_once_the_owner_signs_in_again() {
+    for sf in apps_with_emulator().await {
+        let (b, id, link) = mapped_survey(&sf).await;
+        let sandbox = org(&sf, true);
+        let http = reqwest::Client::new();
+        for fault in ["revoke-refresh-tokens", "expire-tokens"] {
+            http.post(format!("{}/orgs/{sandbox}/faults/{fault}", sf.emulator.admin_url())).send().await.unwrap();
+        }
+        let rid = respond(&sf, &link, "6", "Okay").await;
+        until(&sf, id, "held", |c| c.held == 1).await;
+        let d = sf.app.store.delivery_of(id, &rid).await.unwrap().unwrap();
+        assert!(d.note.unwrap().contains("sign-in"), "held because the link needs a new sign-in");
+
+        b.link_salesforce(true, SANDBOX_USER, PASSWORD, true).await;
+        until(&sf, id, "delivered after the new sign-in", |c| c.delivered == 1).await;
+        assert_eq!(records(&sf, &sandbox).await.iter().filter(|r| r["External_Id__c"] == rid.as_str()).count(), 1);
+    }
+}
