@@ -42,8 +42,11 @@ impl From<Invalid> for IntegrationError {
 /// the same few objects again and again.
 #[derive(Default)]
 pub struct DescribeCache {
-    entries: Mutex<HashMap<(String, String), (Instant, Option<ObjectSchema>)>>,
+    entries: Mutex<HashMap<DescribeKey, (Instant, Option<ObjectSchema>)>>,
 }
+
+/// An org id and a lower-cased object name.
+type DescribeKey = (String, String);
 
 const DESCRIBE_TTL: Duration = Duration::from_secs(120);
 

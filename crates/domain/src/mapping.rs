@@ -660,7 +660,7 @@ fn typed(value: &serde_json::Value, field: &FieldSchema) -> Option<serde_json::V
     use serde_json::Value;
     let as_text = |v: &Value| -> String {
         match v {
-            Value::Array(items) => items.iter().map(|i| crate::response::display_stored(i)).collect::<Vec<_>>().join("; "),
+            Value::Array(items) => items.iter().map(crate::response::display_stored).collect::<Vec<_>>().join("; "),
             other => crate::response::display_stored(other),
         }
     };
