@@ -245,3 +245,16 @@ impl Store {
         Ok(query.persistent(false).fetch_all(&self.pool).await?.into_iter().map(|d| (d.public_id.clone(), d)).collect())
     }
 }
+
+impl Store {
+    /// A person retries every failed delivery of a project at once.
+    pub async fn retry_failed(&self, project_id: i64) -> Result<u64> {
+        let now = now_ms();
+        let r = sqlx::query("UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1 WHERE project_id = $2 AND status = 'failed'")
+            .bind(now)
+            .bind(project_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(affected(r))
+    }
+}

@@ -108,13 +108,24 @@ fn project_json(state: &AppState, p: &Project, slug: Option<&str>) -> Value {
     })
 }
 
-fn response_json(r: &StoredResponse) -> Value {
+/// A response, with its Salesforce delivery when its survey maps into
+/// Salesforce: status, org, each record id or Salesforce's error.
+fn response_json(r: &StoredResponse, delivery: Option<&store::deliveries::Delivery>) -> Value {
     json!({
         "id": r.public_id,
         "answers": r.answers_map(),
         "embedded": r.embedded_map(),
         "started_at": r.started_at.map(time_fmt::rfc3339),
         "finished_at": time_fmt::rfc3339(r.finished_at),
+        "delivery": delivery.map(|d| json!({
+            "status": d.status,
+            "attempts": d.attempts,
+            "org_id": d.org_id,
+            "records": d.outcome.as_deref().and_then(|o| serde_json::from_str::<Value>(o).ok()).unwrap_or_else(|| json!([])),
+            "error": d.last_error.as_ref().filter(|_| d.status != "delivered"),
+            "note": d.note,
+            "updated_at": time_fmt::rfc3339(d.updated_at),
+        })),
     })
 }
 
@@ -175,8 +186,9 @@ async fn responses(
     state.store.project_for(id, account).await?.ok_or(ApiError::NotFound)?;
     let rows = state.store.responses(id, page.before, limit).await?;
     let next = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.id)).flatten();
+    let deliveries = state.store.deliveries_of(id, &rows.iter().map(|r| r.public_id.clone()).collect::<Vec<_>>()).await?;
     Ok(Json(json!({
-        "responses": rows.iter().map(response_json).collect::<Vec<_>>(),
+        "responses": rows.iter().map(|r| response_json(r, deliveries.get(&r.public_id))).collect::<Vec<_>>(),
         "next": next.map(|before| format!("/api/v1/projects/{id}/responses?limit={limit}&before={before}")),
     })))
 }
@@ -184,7 +196,8 @@ async fn responses(
 async fn response(State(state): State<AppState>, ApiAccount(account): ApiAccount, Path((id, rid)): Path<(i64, String)>) -> Result<Json<Value>, ApiError> {
     state.store.project_for(id, account).await?.ok_or(ApiError::NotFound)?;
     let r = state.store.response(id, &rid).await?.ok_or(ApiError::NotFound)?;
-    Ok(Json(response_json(&r)))
+    let delivery = state.store.delivery_of(id, &rid).await?;
+    Ok(Json(response_json(&r, delivery.as_ref())))
 }
 
 async fn unknown() -> ApiError {
@@ -255,7 +268,15 @@ pub fn openapi_document(server: &str) -> Value {
                     "survey": { "type": "object" } } },
                 "Response": { "type": "object", "required": ["id", "answers", "embedded", "finished_at"], "properties": {
                     "id": { "type": "string" }, "answers": { "type": "object" }, "embedded": { "type": "object", "additionalProperties": { "type": "string" } },
-                    "started_at": { "type": "string", "format": "date-time", "nullable": true }, "finished_at": { "type": "string", "format": "date-time" } } }
+                    "started_at": { "type": "string", "format": "date-time", "nullable": true }, "finished_at": { "type": "string", "format": "date-time" },
+                    "delivery": { "type": "object", "nullable": true, "description": "The response's delivery to Salesforce, when its survey maps responses into Salesforce", "properties": {
+                        "status": { "type": "string", "enum": ["pending", "held", "delivered", "failed", "discarded"] },
+                        "attempts": { "type": "integer" },
+                        "org_id": { "type": "string", "nullable": true },
+                        "records": { "type": "array", "items": { "type": "object", "properties": { "object": { "type": "string" }, "record_id": { "type": "string" }, "created": { "type": "boolean", "nullable": true }, "error": { "type": "string" } } } },
+                        "error": { "type": "string", "nullable": true },
+                        "note": { "type": "string", "nullable": true },
+                        "updated_at": { "type": "string", "format": "date-time" } } } } }
             }
         }
     })

@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{id}/salesforce/mappings/{m}/rules", post(add_rule))
         .route("/projects/{id}/salesforce/mappings/{m}/rules/{r}/delete", post(remove_rule))
         .route("/projects/{id}/salesforce/transition", post(transition))
+        .route("/projects/{id}/salesforce/retry-failed", post(retry_failed))
 }
 
 async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>) -> WebResult<Markup> {
@@ -93,7 +94,14 @@ async fn render(state: &AppState, who: &CurrentAccount, project: &Project, acces
                         span data-testid="failed" { (counts.failed) " failed" } " · "
                         span data-testid="discarded" { (counts.discarded) " discarded" }
                     }
-                    @if counts.failed > 0 { p.muted { "Failed deliveries show Salesforce's error on each response's page, with a Retry button." } }
+                    @if counts.failed > 0 {
+                        p.muted { "Each failed response's page shows Salesforce's exact error. Fix the cause (a mapping, a field in Salesforce), then retry." }
+                        @if access.can_edit() {
+                            form method="post" action={(base) "/retry-failed"} {
+                                (csrf_field(&who.csrf)) button.secondary type="submit" { "Retry all " (counts.failed) " failed" }
+                            }
+                        }
+                    }
                 }
             }
             @if let Some(check) = &check {
@@ -303,6 +311,14 @@ async fn add_rule(State(state): State<AppState>, Path((id, m)): Path<(i64, usize
 
 async fn remove_rule(State(state): State<AppState>, Path((id, m, r)): Path<(i64, usize, usize)>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     apply(&state, &who, id, Ok(Change::RemoveRule(m, r))).await
+}
+
+async fn retry_failed(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
+    let (project, access) = project_frame::load(&state, id, &who).await?;
+    require_edit(&project, access)?;
+    let n = state.store.retry_failed(id).await?;
+    let msg = format!("{n} failed deliveries will be tried again.");
+    Ok(render(&state, &who, &project, access, None, Some(&msg)).await?.into_response())
 }
 
 #[derive(Deserialize)]

@@ -181,3 +181,45 @@ async fn responses_held_while_the_link_needs_a_new_sign_in_go_once_the_owner_sig
         assert_eq!(records(&sf, &sandbox).await.iter().filter(|r| r["External_Id__c"] == rid.as_str()).count(), 1);
     }
 }
+
+#[tokio::test]
+async fn a_script_reads_each_responses_delivery_and_a_person_retries_all_failed() {
+    for sf in apps_with_emulator().await {
+        let (b, id, link) = mapped_survey(&sf).await;
+        let first = respond(&sf, &link, "9", "Good").await;
+        let second = respond(&sf, &link, "4", "Bad").await;
+        until(&sf, id, "delivered", |c| c.delivered == 2).await;
+
+        // The JSON API carries the delivery: status and the record written.
+        let r = b.submit("/account", "/account/tokens", &[("name", "script")]).await;
+        let html = r.text().await.unwrap();
+        let start = html.find("ins_").unwrap();
+        let token: String = html[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect();
+        let body: Value = reqwest::Client::new()
+            .get(format!("{}/api/v1/projects/{id}/responses/{first}", sf.app.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(body["delivery"]["status"], "delivered");
+        assert_eq!(body["delivery"]["records"][0]["object"], "Survey_Response__c");
+        assert!(body["delivery"]["records"][0]["record_id"].as_str().unwrap().len() == 18);
+
+        // Two deliveries failed (say a field was locked at the time); one click retries both.
+        let sandbox = org(&sf, true);
+        for rid in [&first, &second] {
+            let d = sf.app.store.delivery_of(id, rid).await.unwrap().unwrap();
+            sf.app.store.mark_failed(d.id, &sandbox, "UNABLE_TO_LOCK_ROW: simulated", "[]").await.unwrap();
+        }
+        let panel = format!("/projects/{id}/salesforce");
+        let (_, html) = b.get_text(&panel).await;
+        assert!(html.contains("Retry all 2 failed"));
+        let r = b.submit(&panel, &format!("{panel}/retry-failed"), &[]).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        until(&sf, id, "delivered again", |c| c.delivered == 2 && c.failed == 0).await;
+        assert_eq!(records(&sf, &sandbox).await.iter().filter(|r| r["External_Id__c"] == first.as_str()).count(), 1);
+    }
+}
