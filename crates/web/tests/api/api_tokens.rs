@@ -3,11 +3,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 async fn token_for(b: &Browser) -> String {
-    let r = b.submit("/account", "/account/tokens", &[("name", "script")]).await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let html = r.text().await.unwrap();
-    let start = html.find("ins_").expect("token shown once");
-    html[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect()
+    b.api_token().await
 }
 
 #[tokio::test]

@@ -191,10 +191,7 @@ async fn a_script_reads_each_responses_delivery_and_a_person_retries_all_failed(
         until(&sf, id, "delivered", |c| c.delivered == 2).await;
 
         // The JSON API carries the delivery: status and the record written.
-        let r = b.submit("/account", "/account/tokens", &[("name", "script")]).await;
-        let html = r.text().await.unwrap();
-        let start = html.find("ins_").unwrap();
-        let token: String = html[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect();
+        let token = b.api_token().await;
         let body: Value = reqwest::Client::new()
             .get(format!("{}/api/v1/projects/{id}/responses/{first}", sf.app.url))
             .bearer_auth(&token)

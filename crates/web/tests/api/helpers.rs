@@ -99,6 +99,15 @@ impl Browser {
         self.submit(&page, &format!("{page}/questions"), &fields).await
     }
 
+    /// Creates an API token on the Account page and reads it off the page.
+    pub async fn api_token(&self) -> String {
+        let r = self.submit("/account", "/account/tokens", &[("name", "script")]).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let html = r.text().await.unwrap();
+        let start = html.find("ins_").expect("token shown once");
+        html[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect()
+    }
+
     pub async fn publish(&self, project: i64) -> String {
         let page = format!("/projects/{project}/survey");
         let r = self.submit(&page, &format!("{page}/publish"), &[]).await;
