@@ -4,7 +4,7 @@
 
 use crate::SalesforceSettings;
 use domain::Environment;
-use salesforce::{SalesforceError, PkceVerifier};
+use salesforce::{OAuthErrorCode, PkceVerifier, SalesforceError};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use store::links::{NewLink, OAuthFlow};
@@ -138,9 +138,7 @@ pub async fn finish_sign_in(
     let login_url = url::Url::parse(&flow.login_url).map_err(|e| LinkError::Salesforce(e.to_string()))?;
     let verifier = PkceVerifier::new(flow.pkce_verifier.expose());
     let tokens = salesforce::oauth::exchange_code(&settings.http, &settings.app, &login_url, code, &verifier).await.map_err(|e| match e {
-        SalesforceError::OAuth { ref error, ref description, .. } if error.to_string() == "invalid_grant" => {
-            LinkError::CodeRejected(description.clone())
-        }
+        SalesforceError::OAuth { error: OAuthErrorCode::InvalidGrant, description, .. } => LinkError::CodeRejected(description),
         other => LinkError::from_salesforce(other, &flow.login_url),
     })?;
     let refresh_token = tokens.refresh_token.clone().ok_or_else(|| {

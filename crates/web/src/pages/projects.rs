@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use domain::{ProjectName, Role};
+use domain::ProjectName;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -193,9 +193,6 @@ async fn transfer(State(state): State<AppState>, Path(id): Path<i64>, SignedForm
 
 async fn delete(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, form }: SignedForm<DeleteForm>) -> WebResult<Response> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
-    if project.role != Role::Owner {
-        return Err(WebError::Forbidden(format!("Only the project's owner, {}, can delete it.", project.owner_name)));
-    }
     require_owner(&project, access)?;
     if form.confirm.trim() != project.name {
         let msg = "The name you typed does not match the project's name; nothing was deleted.";

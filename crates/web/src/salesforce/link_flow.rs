@@ -125,7 +125,7 @@ fn failure_page(who: &CurrentAccount, e: &LinkError) -> (StatusCode, Markup) {
         LinkError::Denied => StatusCode::OK,
         LinkError::StateMissing | LinkError::StateUnknown => StatusCode::BAD_REQUEST,
         LinkError::StateFromAnotherSession => StatusCode::FORBIDDEN,
-        LinkError::Unreachable(_) => StatusCode::BAD_GATEWAY,
+        // Salesforce unreachable, a code it refused, any other answer of its.
         _ => StatusCode::BAD_GATEWAY,
     };
     (
