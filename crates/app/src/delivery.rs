@@ -111,14 +111,15 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
     // Per response, per mapping: the record id, or the error.
     let mut outcomes: Vec<Vec<Value>> = vec![Vec::new(); batch.len()];
     let mut failed: Vec<Option<String>> = vec![None; batch.len()];
+    // Each response's stored JSON, read once for all the mappings.
+    let answers: Vec<BTreeMap<String, Value>> = batch.iter().map(|c| c.response.answers_map()).collect();
+    let embedded: Vec<BTreeMap<String, String>> = batch.iter().map(|c| c.response.embedded_map()).collect();
     for mapping in &mappings {
         let schema = match settings.describes.describe_with(&client, &link.org_id, mapping.object.as_str()).await {
             Ok(Some(s)) => s,
             Ok(None) => return hold(store, &batch, &format!("{} no longer exists in the org", mapping.object.as_str())).await,
             Err(e) => return call_failed(store, &batch, &link.org_id, e).await,
         };
-        let answers: Vec<BTreeMap<String, Value>> = batch.iter().map(|c| c.response.answers_map()).collect();
-        let embedded: Vec<BTreeMap<String, String>> = batch.iter().map(|c| c.response.embedded_map()).collect();
         let mut upserts: Vec<(usize, Map<String, Value>)> = Vec::new();
         let mut updates: Vec<(usize, SObjectRecord)> = Vec::new();
         let mut key_field = String::new();

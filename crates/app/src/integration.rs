@@ -161,15 +161,36 @@ async fn check_all(settings: &SalesforceSettings, org: &OwnerOrg, mappings: &[Ma
 
 /// The project's mappings, checked against the org its owner is linked to now.
 pub async fn check(store: &Store, settings: &SalesforceSettings, project: &Project) -> Result<IntegrationCheck, IntegrationError> {
+    let current = load(store, settings, project).await?;
+    let checked = check_all(settings, &current.org, &current.mappings, &current.survey).await?;
+    Ok(current.checked(checked, current.validated_org_id.clone(), current.version))
+}
+
+/// What a check starts from: the owner's org, the survey, and the stored
+/// mappings with the org they were validated against.
+struct Current {
+    org: OwnerOrg,
+    survey: SurveyDefinition,
+    mappings: Vec<Mapping>,
+    validated_org_id: Option<String>,
+    version: i64,
+}
+
+impl Current {
+    fn checked(&self, mappings: Vec<CheckedMapping>, validated_org_id: Option<String>, version: i64) -> IntegrationCheck {
+        IntegrationCheck { org_id: self.org.org_id.clone(), org_name: self.org.org_name.clone(), mappings, validated_org_id, version }
+    }
+}
+
+async fn load(store: &Store, settings: &SalesforceSettings, project: &Project) -> Result<Current, IntegrationError> {
     let integration = store.integration(project.id).await?;
     let survey = store.survey(project.id).await?.map(|s| s.definition).unwrap_or_default();
     let org = owner_org(store, settings, project).await?;
-    let (mappings, validated, version) = match integration {
+    let (mappings, validated_org_id, version) = match integration {
         Some(i) => (i.mappings, i.validated_org_id, i.version),
         None => (Vec::new(), None, 0),
     };
-    let checked = check_all(settings, &org, &mappings, &survey).await?;
-    Ok(IntegrationCheck { org_id: org.org_id, org_name: org.org_name, mappings: checked, validated_org_id: validated, version })
+    Ok(Current { org, survey, mappings, validated_org_id, version })
 }
 
 /// What a change to the mappings is.
@@ -186,17 +207,16 @@ pub enum Change {
 /// and holds the survey's deliveries until it is added. The survey counts
 /// as validated against the org only when every mapping fits.
 pub async fn change(store: &Store, settings: &SalesforceSettings, project: &Project, change: Change) -> Result<IntegrationCheck, IntegrationError> {
-    let current = check(store, settings, project).await?;
-    let survey = store.survey(project.id).await?.map(|s| s.definition).unwrap_or_default();
-    let mut mappings: Vec<Mapping> = current.mappings.iter().map(|c| c.mapping.clone()).collect();
-    let org = owner_org(store, settings, project).await?;
+    let current = load(store, settings, project).await?;
+    let (org, survey) = (&current.org, &current.survey);
+    let mut mappings = current.mappings.clone();
     let no_such = || IntegrationError::Invalid("That mapping or rule no longer exists; reload the page.".into());
     match change {
         Change::AddMapping(m) => {
             // A new mapping has no fields yet, so only what concerns the
             // mapping itself can block it: the object, the action, and the
             // upsert key's existence. Fields still to map are shown after.
-            let schema = settings.describes.describe(&org, m.object.as_str()).await?;
+            let schema = settings.describes.describe(org, m.object.as_str()).await?;
             let key = match &m.action {
                 MappingAction::Upsert { external_id_field } => Some(external_id_field.as_str()),
                 _ => None,
@@ -204,7 +224,7 @@ pub async fn change(store: &Store, settings: &SalesforceSettings, project: &Proj
             let key_unusable = |p: &MappingProblem| {
                 key.is_some_and(|k| p.field.as_deref() == Some(k)) && schema.as_ref().is_none_or(|s| s.field(key.unwrap_or("")).is_none_or(|f| !f.external_id))
             };
-            let blocking: Vec<MappingProblem> = m.check(schema.as_ref(), &survey).into_iter().filter(|p| p.field.is_none() || key_unusable(p)).collect();
+            let blocking: Vec<MappingProblem> = m.check(schema.as_ref(), survey).into_iter().filter(|p| p.field.is_none() || key_unusable(p)).collect();
             if !blocking.is_empty() {
                 return Err(IntegrationError::DoesNotFit(blocking));
             }
@@ -218,13 +238,13 @@ pub async fn change(store: &Store, settings: &SalesforceSettings, project: &Proj
         }
         Change::AddRule(i, rule) => {
             let m = mappings.get_mut(i).ok_or_else(no_such)?;
-            let schema = settings.describes.describe(&org, m.object.as_str()).await?;
-            let before: Vec<MappingProblem> = m.check(schema.as_ref(), &survey);
+            let schema = settings.describes.describe(org, m.object.as_str()).await?;
+            let before: Vec<MappingProblem> = m.check(schema.as_ref(), survey);
             m.rules.push(rule.clone());
             // Refuse the rule when it brings problems of its own: a field the
             // object lacks, a type that does not fit, a picklist value unknown.
             let new: Vec<MappingProblem> = m
-                .check(schema.as_ref(), &survey)
+                .check(schema.as_ref(), survey)
                 .into_iter()
                 .filter(|p| !before.contains(p) && p.field.as_deref().is_some_and(|f| f.eq_ignore_ascii_case(rule.field.as_str())))
                 .collect();
@@ -240,7 +260,7 @@ pub async fn change(store: &Store, settings: &SalesforceSettings, project: &Proj
             m.rules.remove(r);
         }
     }
-    let checked = check_all(settings, &org, &mappings, &survey).await?;
+    let checked = check_all(settings, org, &mappings, survey).await?;
     let fits = checked.iter().all(|c| c.problems.is_empty());
     // A survey paused by a switch stays pinned to its old org while it is
     // remapped: only the transition, asked for explicitly, re-enables it.
@@ -256,7 +276,8 @@ pub async fn change(store: &Store, settings: &SalesforceSettings, project: &Proj
     if validated.is_some() {
         release_deliverable(store, project.owner_id).await?;
     }
-    check(store, settings, project).await
+    // A save bumps the version by one (a first save makes it 1).
+    Ok(current.checked(checked, validated.map(str::to_string), current.version + 1))
 }
 
 /// What becomes of the deliveries held while the survey was paused.
@@ -273,7 +294,7 @@ pub enum HeldDeliveries {
 /// held deliveries go to that org, or are discarded with a record of who
 /// chose that.
 pub async fn transition(store: &Store, settings: &SalesforceSettings, project: &Project, held: HeldDeliveries) -> Result<IntegrationCheck, IntegrationError> {
-    let checked = check(store, settings, project).await?;
+    let mut checked = check(store, settings, project).await?;
     if !checked.fits() {
         return Err(IntegrationError::DoesNotFit(checked.mappings.iter().flat_map(|m| m.problems.clone()).collect()));
     }
@@ -290,7 +311,9 @@ pub async fn transition(store: &Store, settings: &SalesforceSettings, project: &
         HeldDeliveries::Send => {}
     }
     store.release_held(project.id).await?;
-    check(store, settings, project).await
+    checked.validated_org_id = Some(checked.org_id.clone());
+    checked.version += 1;
+    Ok(checked)
 }
 
 /// Parses the add-mapping form.

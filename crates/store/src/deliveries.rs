@@ -132,15 +132,19 @@ impl Store {
 
     /// Keeps deliveries back without sending them, and says why.
     pub async fn hold_deliveries(&self, ids: &[i64], note: &str) -> Result<()> {
-        let now = now_ms();
-        for id in ids {
-            sqlx::query("UPDATE deliveries SET status = 'held', note = $1, lease_until = NULL, updated_at = $2 WHERE id = $3 AND status = 'pending'")
-                .bind(note)
-                .bind(now)
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
+        if ids.is_empty() {
+            return Ok(());
         }
+        let params: Vec<String> = (3..ids.len() + 3).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "UPDATE deliveries SET status = 'held', note = $1, lease_until = NULL, updated_at = $2 WHERE status = 'pending' AND id IN ({})",
+            params.join(",")
+        );
+        let mut query = sqlx::query(&sql).bind(note).bind(now_ms());
+        for id in ids {
+            query = query.bind(*id);
+        }
+        query.persistent(false).execute(&self.pool).await?;
         Ok(())
     }
 

@@ -138,8 +138,7 @@ impl Application {
             )?),
             None => None,
         };
-        let mut state = AppState::new(store, public_url, config.session_lifetime, salesforce);
-        state.delivery_lease = config.delivery_lease;
+        let state = AppState::new(store, public_url, config.session_lifetime, salesforce, config.delivery_lease);
         let router = router(state.clone());
         Ok(Application { listener, router, state })
     }

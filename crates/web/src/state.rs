@@ -15,7 +15,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, public_url: String, session_lifetime: Duration, salesforce: Option<app::SalesforceSettings>) -> AppState {
+    pub fn new(
+        store: Store,
+        public_url: String,
+        session_lifetime: Duration,
+        salesforce: Option<app::SalesforceSettings>,
+        delivery_lease: Duration,
+    ) -> AppState {
         let responses = store.response_writer();
         AppState {
             store,
@@ -23,7 +29,7 @@ impl AppState {
             public_url: public_url.into(),
             session_lifetime,
             salesforce: salesforce.map(Arc::new),
-            delivery_lease: Duration::from_millis(app::delivery::DEFAULT_LEASE_MS as u64),
+            delivery_lease,
         }
     }
 
