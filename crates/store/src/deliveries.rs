@@ -5,7 +5,7 @@
 //! a person's choice, with that choice recorded.
 
 use crate::responses::StoredResponse;
-use crate::{affected, now_ms, Backend, Result, Store};
+use crate::{now_ms, Backend, Result, Store};
 
 /// A delivery a worker holds the lease on, with its response.
 #[derive(Debug, Clone)]
@@ -158,7 +158,7 @@ impl Store {
         .bind(project_id)
         .execute(&self.pool)
         .await?;
-        Ok(affected(r))
+        Ok(r.rows_affected())
     }
 
     /// Discards a project's held deliveries, recording who chose to and why.
@@ -169,7 +169,7 @@ impl Store {
             .bind(project_id)
             .execute(&self.pool)
             .await?;
-        Ok(affected(r))
+        Ok(r.rows_affected())
     }
 
     /// A person retries a failed delivery.
@@ -183,7 +183,7 @@ impl Store {
         .bind(project_id)
         .execute(&self.pool)
         .await?;
-        Ok(affected(r) > 0)
+        Ok(r.rows_affected() > 0)
     }
 
     pub async fn deliveries(&self, project_id: i64, limit: i64) -> Result<Vec<Delivery>> {
@@ -259,6 +259,6 @@ impl Store {
             .bind(project_id)
             .execute(&self.pool)
             .await?;
-        Ok(affected(r))
+        Ok(r.rows_affected())
     }
 }

@@ -16,7 +16,7 @@ pub mod surveys;
 pub mod testing;
 pub mod tokens;
 
-use sqlx::any::{AnyPoolOptions, AnyQueryResult};
+use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 use std::time::Duration;
 
@@ -184,10 +184,6 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
-}
-
-fn affected(result: AnyQueryResult) -> u64 {
-    result.rows_affected()
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! `project_for`, which answers `None` to an account with no role, so a
 //! stranger cannot tell a project exists.
 
-use crate::{affected, now_ms, Result, Store, StoreError};
+use crate::{now_ms, Result, Store, StoreError};
 use domain::{ProjectName, Role, SurveyDefinition, SurveyStatus};
 
 /// A project as an account sees it: with the account's role in it.
@@ -187,7 +187,7 @@ impl Store {
             .bind(account_id)
             .execute(&self.pool)
             .await?;
-        Ok(affected(r) > 0)
+        Ok(r.rows_affected() > 0)
     }
 }
 

@@ -63,7 +63,7 @@ impl Store {
 
     pub async fn delete_expired_sessions(&self) -> Result<u64> {
         let r = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now_ms()).execute(&self.pool).await?;
-        Ok(crate::affected(r))
+        Ok(r.rows_affected())
     }
 }
 
@@ -73,12 +73,8 @@ impl Store {
     pub async fn sweep(&self, sign_in_max_age_ms: i64, switch_max_age_ms: i64) -> Result<u64> {
         let now = now_ms();
         let mut removed = self.delete_expired_sessions().await?;
-        removed += crate::affected(
-            sqlx::query("DELETE FROM oauth_flows WHERE created_at < $1").bind(now - sign_in_max_age_ms).execute(&self.pool).await?,
-        );
-        removed += crate::affected(
-            sqlx::query("DELETE FROM pending_links WHERE created_at < $1").bind(now - switch_max_age_ms).execute(&self.pool).await?,
-        );
+        removed += sqlx::query("DELETE FROM oauth_flows WHERE created_at < $1").bind(now - sign_in_max_age_ms).execute(&self.pool).await?.rows_affected();
+        removed += sqlx::query("DELETE FROM pending_links WHERE created_at < $1").bind(now - switch_max_age_ms).execute(&self.pool).await?.rows_affected();
         Ok(removed)
     }
 }

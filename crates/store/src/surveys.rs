@@ -1,6 +1,6 @@
 //! A project's survey: its definition (JSON), status and public link slug.
 
-use crate::{affected, now_ms, Result, Store, StoreError};
+use crate::{now_ms, Result, Store, StoreError};
 use domain::{SurveyDefinition, SurveyStatus};
 
 #[derive(Debug, Clone)]
@@ -87,7 +87,7 @@ impl Store {
         .bind(expected_version)
         .execute(&self.pool)
         .await?;
-        if affected(r) == 1 {
+        if r.rows_affected() == 1 {
             sqlx::query("UPDATE projects SET updated_at = $1 WHERE id = $2").bind(now).bind(project_id).execute(&self.pool).await?;
             Ok(true)
         } else {

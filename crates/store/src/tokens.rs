@@ -1,7 +1,7 @@
 //! Per-account API tokens. The token itself is shown once; only its SHA-256
 //! is stored.
 
-use crate::{affected, now_ms, Result, Store};
+use crate::{now_ms, Result, Store};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ApiToken {
@@ -54,6 +54,6 @@ impl Store {
             .bind(account_id)
             .execute(&self.pool)
             .await?;
-        Ok(affected(r) > 0)
+        Ok(r.rows_affected() > 0)
     }
 }

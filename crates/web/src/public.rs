@@ -36,9 +36,7 @@ const MAX_PLAUSIBLE_DURATION_MS: i64 = 30 * 24 * 3600 * 1000;
 /// The survey behind a link, if it takes responses; otherwise the error that
 /// tells the respondent why not.
 async fn open_survey(state: &AppState, slug: &str) -> WebResult<Survey> {
-    let survey = state.store.survey_by_slug(slug).await?.ok_or_else(|| {
-        WebError::NotFound
-    })?;
+    let survey = state.store.survey_by_slug(slug).await?.ok_or(WebError::NotFound)?;
     if survey.project_deleted {
         return Err(WebError::Gone("This survey was deleted by its owner and no longer accepts responses.".into()));
     }
