@@ -184,20 +184,21 @@ pub async fn finish_sign_in(
         return Ok(Finished::SwitchNeedsConfirmation);
     }
     replace_link(store, settings, &link, kind, &detail).await?;
-    // Work held while the account had no working link can go now.
-    if let Err(e) = crate::integration::release_deliverable(store, account_id).await {
-        tracing::warn!(account = account_id, error = %e, "could not release held deliveries");
-    }
     tracing::info!(account = account_id, org = %identity.organization_id, environment = environment.as_str(), "Salesforce linked");
     Ok(Finished::Linked { return_to: flow.return_to, environment_mismatch: environment != flow.requested_environment })
 }
 
 /// Stores the new link and revokes the refresh token it replaces, so the old
 /// one does not outlive its link (best effort: the new link stands either way).
+/// Work held while the account had no working link to the surveys' org can
+/// go now: a new sign-in, or a switch back to the org they were validated on.
 async fn replace_link(store: &Store, settings: &SalesforceSettings, link: &NewLink, kind: &str, detail: &str) -> Result<(), LinkError> {
     let old_tokens = store.link_tokens(link.account_id).await?;
     store.save_link(link, kind, detail).await?;
     settings.sessions.forget(link.account_id);
+    if let Err(e) = crate::integration::release_deliverable(store, link.account_id).await {
+        tracing::warn!(account = link.account_id, error = %e, "could not release held deliveries");
+    }
     if let Some(old) = old_tokens {
         if old.refresh_token.expose() != link.refresh_token.expose() {
             revoke_quietly(settings, &old.login_url, old.refresh_token.expose(), link.account_id).await;
@@ -273,14 +274,8 @@ pub struct OrgFacts {
 }
 
 async fn org_facts(settings: &SalesforceSettings, tokens: &salesforce::Tokens) -> Result<OrgFacts, SalesforceError> {
-    // A throwaway session: the tokens are minutes old, nothing to refresh.
-    let session = salesforce::Session::new(
-        settings.http.clone(),
-        settings.app.clone(),
-        settings.production_login_url.clone(),
-        tokens.clone(),
-        std::sync::Arc::new(salesforce::session::IgnoreTokenEvents),
-    );
+    // The tokens are seconds old: a bare access-token session, never refreshed.
+    let session = salesforce::Session::with_access_token(settings.http.clone(), tokens.instance_url.clone(), tokens.access_token.clone());
     read_org(&salesforce::Client::new(session, salesforce::ApiVersion::DEFAULT)).await
 }
 
