@@ -36,14 +36,15 @@ async fn view(State(state): State<AppState>, who: CurrentAccount, Query(notice):
         "Note: the Sandbox Environment box did not match the org you signed in to. Insight uses what the org itself reports (Organization.IsSandbox), shown below.",
     );
     let back = notice.return_to.filter(|t| t.starts_with("/projects/") && !t.contains("//"));
-    let page = render(&state, &who, ok, warn).await?;
-    Ok(match back {
-        Some(to) => maud::html! { (page) div style="max-width:1100px;margin:0 auto 2rem;padding:0 1.5rem" { a.button.secondary #back-to-project href=(to) { "← Back to the project" } } },
-        None => page,
-    })
+    render_page(&state, &who, ok, warn, back.as_deref()).await
 }
 
 pub(super) async fn render(state: &AppState, who: &CurrentAccount, ok: Option<&str>, error: Option<&str>) -> WebResult<Markup> {
+    render_page(state, who, ok, error, None).await
+}
+
+/// The page; `back` is the project the person came from, if any.
+async fn render_page(state: &AppState, who: &CurrentAccount, ok: Option<&str>, error: Option<&str>, back: Option<&str>) -> WebResult<Markup> {
     let link = state.store.link(who.account.id).await?;
     let paused = app::integration::paused_surveys(&state.store, who.account.id).await.map_err(|e| WebError::Internal(anyhow::anyhow!(e)))?;
     let events = state.store.link_events(who.account.id, 50).await?;
@@ -53,6 +54,7 @@ pub(super) async fn render(state: &AppState, who: &CurrentAccount, ok: Option<&s
         html! {
             h1 { "Salesforce" }
             (flash_ok(ok))
+            @if let Some(to) = back { p { a.button.secondary #back-to-project href=(to) { "← Back to the project" } } }
             (flash_error(error))
             @match &link {
                 None => {
