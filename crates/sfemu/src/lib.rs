@@ -25,6 +25,7 @@ pub mod records;
 pub mod rest;
 pub mod schema;
 pub mod server;
+pub mod signin;
 pub mod soql;
 pub mod state;
 pub mod tls;

@@ -5,16 +5,6 @@ use common::*;
 use hmac::Mac;
 use serde_json::{json, Value};
 
-fn form_fields(html: &str) -> Vec<(String, String)> {
-    html.match_indices("<input type=\"hidden\" name=\"").map(|(i, _)| {
-        let rest = &html[i + 27..];
-        let name = &rest[..rest.find('"').unwrap()];
-        let v0 = rest.find("value=\"").unwrap() + 7;
-        let val = &rest[v0..v0 + rest[v0..].find('"').unwrap()];
-        (name.to_string(), val.replace("&amp;", "&").replace("&quot;", "\""))
-    }).collect()
-}
-
 #[tokio::test]
 async fn password_grant_token_response_is_documented_shape() {
     let t = start().await;

@@ -22,16 +22,6 @@ async fn refresh(t: &T, rt: &str) -> reqwest::Response {
     ]).send().await.unwrap()
 }
 
-fn form_fields(html: &str) -> Vec<(String, String)> {
-    html.match_indices("<input type=\"hidden\" name=\"").map(|(i, _)| {
-        let rest = &html[i + 27..];
-        let name = &rest[..rest.find('"').unwrap()];
-        let v0 = rest.find("value=\"").unwrap() + 7;
-        let val = &rest[v0..v0 + rest[v0..].find('"').unwrap()];
-        (name.to_string(), val.replace("&amp;", "&").replace("&quot;", "\""))
-    }).collect()
-}
-
 /// Web server flow (login, consent) asking for a refresh token, as Insight links an org.
 async fn link(t: &T) -> Value {
     let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();

@@ -22,41 +22,10 @@ pub struct LinkArgs {
     pub json: bool,
 }
 
-/// The action and hidden inputs of the emulator's form with this id. The
-/// emulator's pages are ours and plain, so a scan suffices here.
-fn form(html: &str, id: &str) -> anyhow::Result<(String, Vec<(String, String)>)> {
-    let at = html.find(&format!("id=\"{id}\"")).ok_or_else(|| anyhow::anyhow!("no form {id}"))?;
-    let open = html[..at].rfind("<form").ok_or_else(|| anyhow::anyhow!("no form tag"))?;
-    let body = &html[open..open + html[open..].find("</form>").unwrap_or(html.len() - open)];
-    let attr = |tag: &str, name: &str| -> Option<String> {
-        let m = format!("{name}=\"");
-        let i = tag.find(&m)? + m.len();
-        Some(tag[i..i + tag[i..].find('"')?].replace("&amp;", "&").replace("&quot;", "\""))
-    };
-    let action = attr(&body[..body.find('>').unwrap_or(0)], "action").unwrap_or_default();
-    let hidden = body
-        .split("<input")
-        .skip(1)
-        .filter_map(|t| {
-            let tag = &t[..t.find('>').unwrap_or(t.len())];
-            (attr(tag, "type").as_deref() == Some("hidden")).then(|| Some((attr(tag, "name")?, attr(tag, "value")?))).flatten()
-        })
-        .collect();
-    Ok((action, hidden))
-}
-
 fn csrf(html: &str) -> anyhow::Result<String> {
     let m = "name=\"csrf\" value=\"";
     let i = html.find(m).ok_or_else(|| anyhow::anyhow!("no CSRF token"))? + m.len();
     Ok(html[i..].chars().take_while(|c| *c != '"').collect())
-}
-
-fn absolute(base: &str, location: &str) -> String {
-    if location.starts_with("http") {
-        location.to_string()
-    } else {
-        format!("{}{location}", base.splitn(4, '/').take(3).collect::<Vec<_>>().join("/"))
-    }
 }
 
 pub async fn link(args: LinkArgs) -> anyhow::Result<()> {
@@ -98,18 +67,7 @@ pub async fn link(args: LinkArgs) -> anyhow::Result<()> {
             .await?;
         start_ms.push(t.elapsed().as_micros() as u32);
         let authorize = r.headers().get("location").and_then(|v| v.to_str().ok()).ok_or_else(|| anyhow::anyhow!("no redirect to Salesforce"))?.to_string();
-        let login = http.get(&authorize).send().await?.text().await?;
-        let (action, mut fields) = form(&login, "login_form")?;
-        fields.push(("username".into(), sandbox_user.username.clone()));
-        fields.push(("password".into(), sandbox_user.password.clone()));
-        let mut r = http.post(absolute(&authorize, &action)).form(&fields).send().await?;
-        if !r.status().is_redirection() {
-            let consent = r.text().await?;
-            let (action, mut fields) = form(&consent, "consent_form")?;
-            fields.push(("action".into(), "allow".into()));
-            r = http.post(absolute(&authorize, &action)).form(&fields).send().await?;
-        }
-        let callback = r.headers().get("location").and_then(|v| v.to_str().ok()).ok_or_else(|| anyhow::anyhow!("no callback"))?.to_string();
+        let callback = sfemu::signin::sign_in(&http, &authorize, &sandbox_user.username, &sandbox_user.password, true).await?.redirect;
         let t = Instant::now();
         let done = http.get(&callback).send().await?;
         callback_ms.push(t.elapsed().as_micros() as u32);

@@ -72,3 +72,14 @@ impl T {
 pub fn keys(v: &Value) -> std::collections::BTreeSet<String> {
     v.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
 }
+
+/// Every hidden input of an emulator page, unescaped.
+pub fn form_fields(html: &str) -> Vec<(String, String)> {
+    html.match_indices("<input type=\"hidden\" name=\"").map(|(i, _)| {
+        let rest = &html[i + 27..];
+        let name = &rest[..rest.find('"').unwrap()];
+        let v0 = rest.find("value=\"").unwrap() + 7;
+        let val = &rest[v0..v0 + rest[v0..].find('"').unwrap()];
+        (name.to_string(), val.replace("&amp;", "&").replace("&quot;", "\""))
+    }).collect()
+}

@@ -170,44 +170,6 @@ pub async fn apps_with_emulator() -> Vec<WithSalesforce> {
     all
 }
 
-/// The action and hidden fields of the form with this id.
-pub fn form(html: &str, id: &str) -> (String, Vec<(String, String)>) {
-    let start = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no form {id} in {html}"));
-    let open = html[..start].rfind("<form").expect("form tag");
-    let end = open + html[open..].find("</form>").expect("form end");
-    let body = &html[open..end];
-    let attr = |tag: &str, name: &str| -> Option<String> {
-        let marker = format!("{name}=\"");
-        let i = tag.find(&marker)? + marker.len();
-        Some(unescape(&tag[i..i + tag[i..].find('"')?]))
-    };
-    let form_tag = &body[..body.find('>').unwrap()];
-    let action = attr(form_tag, "action").unwrap_or_default();
-    let mut fields = Vec::new();
-    for input in body.split("<input").skip(1) {
-        let tag = &input[..input.find('>').unwrap_or(input.len())];
-        if attr(tag, "type").as_deref() == Some("hidden") {
-            if let (Some(n), Some(v)) = (attr(tag, "name"), attr(tag, "value")) {
-                fields.push((n, v));
-            }
-        }
-    }
-    (action, fields)
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-}
-
-fn absolute(base: &str, location: &str) -> String {
-    if location.starts_with("http") {
-        location.to_string()
-    } else {
-        let origin: String = base.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
-        format!("{origin}{location}")
-    }
-}
-
 /// What became of a Salesforce sign-in driven like a person would.
 pub struct SignInOutcome {
     /// The emulator showed its login form (it did even with a session cookie).
@@ -234,35 +196,8 @@ impl Browser {
         let r = self.submit("/salesforce/link", "/salesforce/link", &fields).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign-in starts with a redirect to Salesforce");
         let authorize = r.headers()["location"].to_str().unwrap().to_string();
-        let page = self.client.get(&authorize).send().await.unwrap();
-        assert_eq!(page.status(), StatusCode::OK, "authorize shows a page");
-        let html = page.text().await.unwrap();
-        let saw_login_form = html.contains("id=\"login_form\"");
-        let mut html = html;
-        let mut answered = None;
-        if saw_login_form {
-            let (action, mut hidden) = form(&html, "login_form");
-            hidden.push(("username".into(), username.into()));
-            hidden.push(("password".into(), password.into()));
-            let r = self.client.post(absolute(&authorize, &action)).form(&hidden).send().await.unwrap();
-            // An app the user approved before is not asked about again.
-            if r.status().is_redirection() {
-                answered = Some(r);
-            } else {
-                html = r.text().await.unwrap();
-            }
-        }
-        let r = match answered {
-            Some(r) => r,
-            None => {
-                let (action, mut hidden) = form(&html, "consent_form");
-                hidden.push(("action".into(), if allow { "allow" } else { "deny" }.into()));
-                self.client.post(absolute(&authorize, &action)).form(&hidden).send().await.unwrap()
-            }
-        };
-        assert!(r.status().is_redirection(), "consent redirects back to Insight");
-        let back = r.headers()["location"].to_str().unwrap().to_string();
-        assert!(back.starts_with(&self.base), "back to Insight's callback: {back}");
-        (saw_login_form, back)
+        let signed_in = sfemu::signin::sign_in(&self.client, &authorize, username, password, allow).await.expect("sign in at the emulator");
+        assert!(signed_in.redirect.starts_with(&self.base), "back to Insight's callback: {}", signed_in.redirect);
+        (signed_in.saw_login_form, signed_in.redirect)
     }
 }
