@@ -85,23 +85,24 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
     let Some(project) = store.project_as_owner(project_id).await? else {
         return hold(store, &batch, "the project was deleted").await;
     };
-    let status = crate::ownership::project_link_status(store, &project).await?;
-    if !status.may_deliver() {
-        return hold(store, &batch, &hold_reason(&status)).await;
-    }
     let integration = store.integration(project_id).await?;
-    let mappings: Vec<Mapping> = integration.as_ref().map(|i| i.mappings.clone()).unwrap_or_default();
-    let Some(link) = store.link(project.owner_id).await? else {
-        return hold(store, &batch, "the owner has no Salesforce link").await;
+    let link = store.link(project.owner_id).await?;
+    // The one decision: the owner's org, validated by this owner, or held.
+    let work = domain::SalesforceWork::decide(
+        crate::ownership::owner_of(&project),
+        link.as_ref().map(|l| l.facts()),
+        store::integrations::validation_of(integration.as_ref(), project.owner_id),
+    );
+    let Some(org) = work.delivers_to() else {
+        return hold(store, &batch, &work.held_because().unwrap_or_default()).await;
     };
+    let org_id = org.org_id.clone();
+    let mappings: Vec<Mapping> = integration.map(|i| i.mappings).unwrap_or_default();
     if mappings.is_empty() {
         for c in &batch {
-            store.mark_delivered(c.id, &link.org_id, "[]").await?;
+            store.mark_delivered(c.id, &org_id, "[]").await?;
         }
         return Ok(());
-    }
-    if integration.as_ref().and_then(|i| i.validated_org_id.as_deref()) != Some(link.org_id.as_str()) {
-        return hold(store, &batch, "the survey's Salesforce mappings do not fit the owner's org yet").await;
     }
     let client = match settings.sessions.client(store, settings, project.owner_id).await {
         Ok(c) => c,
@@ -115,10 +116,10 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
     let answers: Vec<BTreeMap<String, Value>> = batch.iter().map(|c| c.response.answers_map()).collect();
     let embedded: Vec<BTreeMap<String, String>> = batch.iter().map(|c| c.response.embedded_map()).collect();
     for mapping in &mappings {
-        let schema = match settings.describes.describe_with(&client, &link.org_id, mapping.object.as_str()).await {
+        let schema = match settings.describes.describe_with(&client, &org_id, mapping.object.as_str()).await {
             Ok(Some(s)) => s,
             Ok(None) => return hold(store, &batch, &format!("{} no longer exists in the org", mapping.object.as_str())).await,
-            Err(e) => return call_failed(store, &batch, &link.org_id, e).await,
+            Err(e) => return call_failed(store, &batch, &org_id, e).await,
         };
         let mut upserts: Vec<(usize, Map<String, Value>)> = Vec::new();
         let mut updates: Vec<(usize, SObjectRecord)> = Vec::new();
@@ -152,14 +153,14 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
             let records: Vec<Map<String, Value>> = upserts.iter().map(|(_, r)| r.clone()).collect();
             match client.upsert_records(mapping.object.as_str(), &key_field, &records, false).await {
                 Ok(results) => record_results(&mut failed, &mut outcomes, upserts.iter().map(|(i, _)| *i), results, mapping),
-                Err(e) => return call_failed(store, &batch, &link.org_id, e).await,
+                Err(e) => return call_failed(store, &batch, &org_id, e).await,
             }
         }
         if !updates.is_empty() {
             let records: Vec<SObjectRecord> = updates.iter().map(|(_, r)| r.clone()).collect();
             match client.update_records(&records, false).await {
                 Ok(results) => record_results(&mut failed, &mut outcomes, updates.iter().map(|(i, _)| *i), results, mapping),
-                Err(e) => return call_failed(store, &batch, &link.org_id, e).await,
+                Err(e) => return call_failed(store, &batch, &org_id, e).await,
             }
         }
     }
@@ -169,8 +170,8 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
     for (i, c) in batch.iter().enumerate() {
         let outcome = Value::Array(outcomes[i].clone()).to_string();
         match &failed[i] {
-            None => store.mark_delivered(c.id, &link.org_id, &outcome).await?,
-            Some(error) => store.mark_failed(c.id, &link.org_id, error, &outcome).await?,
+            None => store.mark_delivered(c.id, &org_id, &outcome).await?,
+            Some(error) => store.mark_failed(c.id, &org_id, error, &outcome).await?,
         }
     }
     Ok(())
@@ -222,18 +223,6 @@ async fn call_failed(store: &Store, batch: &[Claimed], org_id: &str, e: Salesfor
         store.mark_failed(c.id, org_id, &e.to_string(), "[]").await?;
     }
     Ok(())
-}
-
-fn hold_reason(status: &domain::ProjectLinkStatus) -> String {
-    use domain::ProjectLinkStatus::*;
-    match status {
-        OwnerHasNoLink { owner } => format!("{} (the owner) has not linked Salesforce", owner.name),
-        OwnerLinkNeedsReauthentication { owner, .. } => format!("{}'s Salesforce link needs a new sign-in", owner.name),
-        OwnerLinkedElsewhere { link, built_against_org, .. } => {
-            format!("validated against {built_against_org}; the owner's link now points at {} ({}): waiting for the transition", link.org_name, link.org_id)
-        }
-        UsesOwnerLink { .. } => String::new(),
-    }
 }
 
 #[cfg(test)]

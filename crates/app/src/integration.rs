@@ -4,10 +4,12 @@
 //! against a new org. Only describe is read here; nothing is written to any
 //! org, and describe always goes through the project owner's link.
 
+use crate::consent::{record, require_salesforce_changes};
 use crate::sessions::SessionError;
-use crate::SalesforceSettings;
+use crate::{AppError, SalesforceSettings};
 use domain::mapping::{FieldKind, FieldSchema, ObjectSchema};
-use domain::{FieldRule, Invalid, Mapping, MappingAction, MappingProblem, SObjectName, SurveyDefinition};
+use domain::{FieldRule, Invalid, LinkFacts, Mapping, MappingAction, MappingProblem, SObjectName, SalesforceWork, SurveyDefinition, Validation};
+use store::history::Actor;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -105,6 +107,7 @@ struct OwnerOrg {
     client: salesforce::Client,
     org_id: String,
     org_name: String,
+    facts: LinkFacts,
 }
 
 async fn owner_org(store: &Store, settings: &SalesforceSettings, project: &Project) -> Result<OwnerOrg, IntegrationError> {
@@ -117,7 +120,8 @@ async fn owner_org(store: &Store, settings: &SalesforceSettings, project: &Proje
         SessionError::Store(e) => IntegrationError::Store(e),
         other => IntegrationError::Salesforce(other.to_string()),
     })?;
-    Ok(OwnerOrg { client, org_id: link.org_id, org_name: link.org_name })
+    let facts = link.facts();
+    Ok(OwnerOrg { client, org_id: link.org_id, org_name: link.org_name, facts })
 }
 
 impl DescribeCache {
@@ -173,10 +177,16 @@ struct Current {
     survey: SurveyDefinition,
     mappings: Vec<Mapping>,
     validated_org_id: Option<String>,
+    validation: Validation,
     version: i64,
 }
 
 impl Current {
+    /// Where the project's work goes now: the one decision, asked here too.
+    fn work(&self, project: &Project) -> SalesforceWork {
+        SalesforceWork::decide(crate::ownership::owner_of(project), Some(self.org.facts.clone()), self.validation.clone())
+    }
+
     fn checked(&self, mappings: Vec<CheckedMapping>, validated_org_id: Option<String>, version: i64) -> IntegrationCheck {
         IntegrationCheck { org_id: self.org.org_id.clone(), org_name: self.org.org_name.clone(), mappings, validated_org_id, version }
     }
@@ -186,11 +196,12 @@ async fn load(store: &Store, settings: &SalesforceSettings, project: &Project) -
     let integration = store.integration(project.id).await?;
     let survey = store.survey(project.id).await?.map(|s| s.definition).unwrap_or_default();
     let org = owner_org(store, settings, project).await?;
+    let validation = store::integrations::validation_of(integration.as_ref(), project.owner_id);
     let (mappings, validated_org_id, version) = match integration {
         Some(i) => (i.mappings, i.validated_org_id, i.version),
         None => (Vec::new(), None, 0),
     };
-    Ok(Current { org, survey, mappings, validated_org_id, version })
+    Ok(Current { org, survey, mappings, validated_org_id, validation, version })
 }
 
 /// What a change to the mappings is.
@@ -201,14 +212,42 @@ pub enum Change {
     RemoveRule(usize, usize),
 }
 
+impl Change {
+    /// The change in words for the project's Salesforce history.
+    fn describe(&self, mappings: &[Mapping], survey: &SurveyDefinition) -> String {
+        let object = |i: &usize| mappings.get(*i).map(|m| m.object.as_str().to_string()).unwrap_or_else(|| "?".into());
+        match self {
+            Change::AddMapping(m) => format!("added a mapping: {} a {} record", action_words(&m.action), m.object.as_str()),
+            Change::RemoveMapping(i) => format!("removed the {} mapping", object(i)),
+            Change::AddRule(i, rule) => format!("mapped {}.{} from {}", object(i), rule.field.as_str(), rule.source.describe(survey)),
+            Change::RemoveRule(i, r) => {
+                let field = mappings.get(*i).and_then(|m| m.rules.get(*r)).map(|r| r.field.as_str().to_string()).unwrap_or_else(|| "?".into());
+                format!("unmapped {}.{}", object(i), field)
+            }
+        }
+    }
+}
+
+fn action_words(action: &MappingAction) -> String {
+    match action {
+        MappingAction::Create => "create".into(),
+        MappingAction::Update { record_id } => format!("update (by {})", record_id.code()),
+        MappingAction::Upsert { external_id_field } => format!("upsert (by {})", external_id_field.as_str()),
+    }
+}
+
 /// Applies a change, checks the result against the owner's org, and saves
-/// it. A new mapping's object and a new rule's field must fit at once;
+/// it — when the account may change what the project writes into the
+/// owner's org (`domain::Access::can_change_salesforce`), and into the
+/// project's Salesforce history. A new mapping's object and a new rule's field must fit at once;
 /// what a mapping still lacks (required fields, its upsert key) is shown
 /// and holds the survey's deliveries until it is added. The survey counts
 /// as validated against the org only when every mapping fits.
-pub async fn change(store: &Store, settings: &SalesforceSettings, project: &Project, change: Change) -> Result<IntegrationCheck, IntegrationError> {
+pub async fn change(store: &Store, settings: &SalesforceSettings, project: &Project, by: &Actor, change: Change) -> Result<IntegrationCheck, AppError> {
+    require_salesforce_changes(project)?;
     let current = load(store, settings, project).await?;
     let (org, survey) = (&current.org, &current.survey);
+    let described = change.describe(&current.mappings, survey);
     let mut mappings = current.mappings.clone();
     let no_such = || IntegrationError::Invalid("That mapping or rule no longer exists; reload the page.".into());
     match change {
@@ -226,13 +265,13 @@ pub async fn change(store: &Store, settings: &SalesforceSettings, project: &Proj
             };
             let blocking: Vec<MappingProblem> = m.check(schema.as_ref(), survey).into_iter().filter(|p| p.field.is_none() || key_unusable(p)).collect();
             if !blocking.is_empty() {
-                return Err(IntegrationError::DoesNotFit(blocking));
+                return Err(IntegrationError::DoesNotFit(blocking).into());
             }
             mappings.push(m);
         }
         Change::RemoveMapping(i) => {
             if i >= mappings.len() {
-                return Err(no_such());
+                return Err(no_such().into());
             }
             mappings.remove(i);
         }
@@ -249,35 +288,37 @@ pub async fn change(store: &Store, settings: &SalesforceSettings, project: &Proj
                 .filter(|p| !before.contains(p) && p.field.as_deref().is_some_and(|f| f.eq_ignore_ascii_case(rule.field.as_str())))
                 .collect();
             if !new.is_empty() {
-                return Err(IntegrationError::DoesNotFit(new));
+                return Err(IntegrationError::DoesNotFit(new).into());
             }
         }
         Change::RemoveRule(i, r) => {
             let m = mappings.get_mut(i).ok_or_else(no_such)?;
             if r >= m.rules.len() {
-                return Err(no_such());
+                return Err(no_such().into());
             }
             m.rules.remove(r);
         }
     }
     let checked = check_all(settings, org, &mappings, survey).await?;
     let fits = checked.iter().all(|c| c.problems.is_empty());
-    // A survey paused by a switch stays pinned to its old org while it is
-    // remapped: only the transition, asked for explicitly, re-enables it.
-    let disrupted = current.validated_org_id.as_deref().is_some_and(|v| v != org.org_id);
-    let validated = if disrupted {
-        current.validated_org_id.as_deref()
+    // A survey pinned by a switch or a transfer stays pinned to the org it
+    // was validated against while it is remapped: only the transition,
+    // asked for explicitly, re-enables it.
+    let (saved, validated) = if current.work(project).is_pinned() {
+        (store.save_pinned_mappings(project.id, &mappings, current.version).await?, current.validated_org_id.clone())
     } else {
-        fits.then_some(org.org_id.as_str())
+        let validated = fits.then_some(org.org_id.as_str());
+        (store.save_integration(project.id, &mappings, validated, current.version).await?, validated.map(str::to_string))
     };
-    if !store.save_integration(project.id, &mappings, validated, current.version).await? {
-        return Err(IntegrationError::Conflict);
+    if !saved {
+        return Err(IntegrationError::Conflict.into());
     }
+    record(store, project, by, &described).await?;
     if validated.is_some() {
         release_deliverable(store, project.owner_id).await?;
     }
     // A save bumps the version by one (a first save makes it 1).
-    Ok(current.checked(checked, validated.map(str::to_string), current.version + 1))
+    Ok(current.checked(checked, validated, current.version + 1))
 }
 
 /// What becomes of the deliveries held while the survey was paused.
@@ -286,30 +327,37 @@ pub enum HeldDeliveries {
     /// Deliver them to the org the survey is now validated against.
     Send,
     /// Discard them, recording who chose to.
-    Discard { by: String },
+    Discard,
 }
 
 /// The transition: re-validates the survey against the org its owner is
-/// linked to now, and re-enables it only when every mapping fits; then the
-/// held deliveries go to that org, or are discarded with a record of who
-/// chose that.
-pub async fn transition(store: &Store, settings: &SalesforceSettings, project: &Project, held: HeldDeliveries) -> Result<IntegrationCheck, IntegrationError> {
+/// linked to now, with the owner's link, and re-enables it only when every
+/// mapping fits; then the held deliveries go to that org, or are discarded
+/// with a record of who chose that. After a switch or a transfer this is
+/// the only way a pinned survey delivers again.
+pub async fn transition(store: &Store, settings: &SalesforceSettings, project: &Project, by: &Actor, held: HeldDeliveries) -> Result<IntegrationCheck, AppError> {
+    require_salesforce_changes(project)?;
     let mut checked = check(store, settings, project).await?;
     if !checked.fits() {
-        return Err(IntegrationError::DoesNotFit(checked.mappings.iter().flat_map(|m| m.problems.clone()).collect()));
+        return Err(IntegrationError::DoesNotFit(checked.mappings.iter().flat_map(|m| m.problems.clone()).collect()).into());
     }
     let mappings: Vec<Mapping> = checked.mappings.iter().map(|c| c.mapping.clone()).collect();
     if !store.save_integration(project.id, &mappings, Some(&checked.org_id), checked.version).await? {
-        return Err(IntegrationError::Conflict);
+        return Err(IntegrationError::Conflict.into());
     }
     tracing::info!(project = project.id, org = %checked.org_id, "survey re-validated against the owner's org");
+    let mut described = format!("ran the transition: validated against {} ({})", checked.org_name, checked.org_id);
     match held {
-        HeldDeliveries::Discard { by } => {
-            let note = format!("discarded by {by} on moving to {} ({})", checked.org_name, checked.org_id);
-            store.discard_held(project.id, &note).await?;
+        HeldDeliveries::Discard => {
+            let note = format!("discarded by {} on moving to {} ({})", by.name, checked.org_name, checked.org_id);
+            let n = store.discard_held(project.id, &note).await?;
+            if n > 0 {
+                described.push_str(&format!("; discarded {n} held response(s)"));
+            }
         }
         HeldDeliveries::Send => {}
     }
+    record(store, project, by, &described).await?;
     store.release_held(project.id).await?;
     checked.validated_org_id = Some(checked.org_id.clone());
     checked.version += 1;
@@ -328,17 +376,29 @@ pub fn parse_mapping(object: &str, action: &str, key_field: &str, record_id_sour
     Ok(Mapping { object, action, rules: Vec::new() })
 }
 
+/// Where each Salesforce-integrated survey an account owns stands, decided
+/// with its link as it is now.
+async fn owned_work(store: &Store, account_id: i64) -> Result<Vec<(store::integrations::OwnedIntegration, SalesforceWork)>, IntegrationError> {
+    let Some(account) = store.account(account_id).await? else { return Ok(Vec::new()) };
+    let owner = domain::Owner { name: account.name, email: account.email };
+    let facts = store.link(account_id).await?.map(|l| l.facts());
+    Ok(store
+        .integrations_owned_by(account_id)
+        .await?
+        .into_iter()
+        .map(|owned| {
+            let work = SalesforceWork::decide(owner.clone(), facts.clone(), owned.integration.validation(account_id));
+            (owned, work)
+        })
+        .collect())
+}
+
 /// Sends on their way the held deliveries of every survey the account owns
-/// that may deliver again: validated against the org the account is linked
-/// to now, with a link that works (after a new sign-in, or once mappings fit).
+/// that may deliver again (after a new sign-in, or once mappings fit).
 pub async fn release_deliverable(store: &Store, account_id: i64) -> Result<u64, IntegrationError> {
-    let Some(link) = store.link(account_id).await? else { return Ok(0) };
-    if link.needs_reauthentication() {
-        return Ok(0);
-    }
     let mut released = 0;
-    for owned in store.integrations_owned_by(account_id).await? {
-        if owned.integration.validated_org_id.as_deref() == Some(link.org_id.as_str()) {
+    for (owned, work) in owned_work(store, account_id).await? {
+        if work.may_deliver() {
             released += store.release_held(owned.project_id).await?;
         }
     }
@@ -353,28 +413,23 @@ pub async fn release_deliverable(store: &Store, account_id: i64) -> Result<u64, 
 pub struct TransitionOutcome {
     pub project_id: i64,
     pub project_name: String,
-    pub result: Result<IntegrationCheck, IntegrationError>,
+    pub result: Result<IntegrationCheck, AppError>,
 }
 
-/// The surveys an account owns that are paused because its link now points
-/// at another org than the one they were validated against.
+/// The surveys an account owns that are pinned until their transition: its
+/// link now points at another org than the one they were validated against,
+/// or they came to it by a transfer.
 pub async fn paused_surveys(store: &Store, account_id: i64) -> Result<Vec<store::integrations::OwnedIntegration>, IntegrationError> {
-    let Some(link) = store.link(account_id).await? else { return Ok(Vec::new()) };
-    Ok(store
-        .integrations_owned_by(account_id)
-        .await?
-        .into_iter()
-        .filter(|i| i.integration.validated_org_id.as_deref().is_some_and(|v| v != link.org_id))
-        .collect())
+    Ok(owned_work(store, account_id).await?.into_iter().filter(|(_, work)| work.is_pinned()).map(|(owned, _)| owned).collect())
 }
 
 /// Runs the transition of every paused survey the account owns; each one
 /// re-enables only if all its mappings fit.
-pub async fn transition_all(store: &Store, settings: &SalesforceSettings, account_id: i64) -> Result<Vec<TransitionOutcome>, IntegrationError> {
+pub async fn transition_all(store: &Store, settings: &SalesforceSettings, by: &Actor) -> Result<Vec<TransitionOutcome>, IntegrationError> {
     let mut outcomes = Vec::new();
-    for paused in paused_surveys(store, account_id).await? {
-        let Some(project) = store.project_for(paused.project_id, account_id).await? else { continue };
-        let result = transition(store, settings, &project, HeldDeliveries::Send).await;
+    for paused in paused_surveys(store, by.account_id).await? {
+        let Some(project) = store.project_for(paused.project_id, by.account_id).await? else { continue };
+        let result = transition(store, settings, &project, by, HeldDeliveries::Send).await;
         outcomes.push(TransitionOutcome { project_id: paused.project_id, project_name: paused.project_name, result });
     }
     Ok(outcomes)

@@ -3,11 +3,15 @@
 //! Salesforce work runs with. Handlers call these; they never talk to
 //! Salesforce themselves.
 
+pub mod consent;
 pub mod delivery;
+pub mod error;
 pub mod integration;
 pub mod link;
 pub mod ownership;
 pub mod sessions;
+
+pub use error::AppError;
 
 use domain::Environment;
 use salesforce::{ClientSecret, ConnectedApp};

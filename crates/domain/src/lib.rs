@@ -10,7 +10,7 @@ pub mod response;
 pub mod survey;
 
 pub use account::{DisplayName, Email, NewPassword};
-pub use link::{Environment, LinkFacts, Owner, ProjectLinkStatus};
+pub use link::{Environment, LinkFacts, Owner, ProjectLinkStatus, SalesforceWork, Validation};
 pub use mapping::{FieldName, FieldRule, Mapping, MappingAction, MappingProblem, ObjectSchema, RecordKey, RecordToWrite, ResponseValues, SObjectName, ValueSource};
 pub use project::{Access, ProjectName, Role};
 pub use response::{Answer, Answers, EmbeddedData, ResponseId};

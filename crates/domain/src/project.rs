@@ -80,44 +80,89 @@ impl Role {
     }
 }
 
-/// The access rules of a project, decided once from the account's role.
+/// The access rules of a project, decided once from the account's role and,
+/// for an editor, whether the owner granted Salesforce changes on the share.
 /// An account with no role cannot see that the project exists (404).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Access(pub Role);
+pub struct Access {
+    pub role: Role,
+    /// The owner's grant: "may change what this project writes into my
+    /// Salesforce org". Meaningful for editors only.
+    pub salesforce_changes: bool,
+}
 
 impl Access {
+    pub fn new(role: Role, salesforce_changes: bool) -> Access {
+        Access { role, salesforce_changes }
+    }
+
     pub fn can_view(self) -> bool {
         true
     }
 
     /// Build the survey, publish it, rename the project.
     pub fn can_edit(self) -> bool {
-        matches!(self.0, Role::Owner | Role::Editor)
+        matches!(self.role, Role::Owner | Role::Editor)
     }
 
-    /// Share, revoke, delete: only the original owner.
+    /// Share, revoke, delete, transfer: only the original owner.
     pub fn can_manage(self) -> bool {
-        self.0 == Role::Owner
+        self.role == Role::Owner
     }
+
+    /// Add, change and remove mappings (and triggers), run the transition:
+    /// the owner's credentials do the writing, so the owner decides — they
+    /// may, and so may an editor they explicitly granted it to.
+    pub fn can_change_salesforce(self) -> bool {
+        match self.role {
+            Role::Owner => true,
+            Role::Editor => self.salesforce_changes,
+            Role::Viewer => false,
+        }
+    }
+
+    /// The owner's org schema (objects and fields beyond what the project
+    /// already maps) is shown only to those who may change the mappings.
+    pub fn can_see_org_schema(self) -> bool {
+        self.can_change_salesforce()
+    }
+}
+
+/// Whether a grant of Salesforce changes may be set on a share of this role:
+/// only editors can change anything at all.
+pub fn grant_applies(role: Role) -> bool {
+    role == Role::Editor
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Who may do what, as a table: (role, Salesforce grant) → edit, manage, change Salesforce.
     #[test]
-    fn viewer_can_view_but_not_edit() {
-        let a = Access(Role::Viewer);
-        assert!(a.can_view());
-        assert!(!a.can_edit());
-        assert!(!a.can_manage());
+    fn who_may_do_what() {
+        let cases = [
+            (Role::Owner, false, true, true, true),
+            (Role::Editor, false, true, false, false),
+            (Role::Editor, true, true, false, true),
+            (Role::Viewer, false, false, false, false),
+            // A grant on a viewer's share (never set by the store) gives nothing.
+            (Role::Viewer, true, false, false, false),
+        ];
+        for (role, grant, edit, manage, salesforce) in cases {
+            let a = Access::new(role, grant);
+            assert!(a.can_view());
+            assert_eq!(a.can_edit(), edit, "{role:?} {grant}");
+            assert_eq!(a.can_manage(), manage, "{role:?} {grant}");
+            assert_eq!(a.can_change_salesforce(), salesforce, "{role:?} {grant}");
+            assert_eq!(a.can_see_org_schema(), salesforce, "{role:?} {grant}");
+        }
     }
 
     #[test]
-    fn editor_edits_but_only_owner_manages_sharing() {
-        assert!(Access(Role::Editor).can_edit());
-        assert!(!Access(Role::Editor).can_manage());
-        assert!(Access(Role::Owner).can_manage());
+    fn only_an_editor_share_carries_the_salesforce_grant() {
+        assert!(grant_applies(Role::Editor));
+        assert!(!grant_applies(Role::Viewer));
     }
 
     #[test]

@@ -202,7 +202,7 @@ async fn seed(store: &Store) -> anyhow::Result<Option<String>> {
     store.save_definition(project, &def, survey.version).await?;
     store.set_survey_status(project, SurveyStatus::Published).await?;
     if let Some(colleague) = colleague {
-        store.share_project(project, colleague.id, Role::Viewer).await?;
+        store.share_project(project, colleague.id, Role::Viewer, false).await?;
     }
     Ok(Some(slug))
 }

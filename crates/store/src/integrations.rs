@@ -2,7 +2,7 @@
 //! validated against.
 
 use crate::{now_ms, Result, Store, StoreError};
-use domain::Mapping;
+use domain::{Mapping, Validation};
 
 #[derive(Debug, Clone)]
 pub struct Integration {
@@ -11,8 +11,29 @@ pub struct Integration {
     /// The org every mapping was last checked against and fit; `None` while
     /// some mapping does not fit (or was never checked).
     pub validated_org_id: Option<String>,
+    /// The owner whose link the validation was made with.
+    pub validated_owner_id: Option<i64>,
     pub validated_at: Option<i64>,
     pub version: i64,
+}
+
+impl Integration {
+    /// What the mappings were validated against, as the decision of where
+    /// Salesforce work goes needs it (`domain::SalesforceWork::decide`).
+    pub fn validation(&self, current_owner_id: i64) -> Validation {
+        if self.mappings.is_empty() {
+            return Validation::NoMappings;
+        }
+        match &self.validated_org_id {
+            None => Validation::NotValidated,
+            Some(org_id) => Validation::Validated { org_id: org_id.clone(), by_current_owner: self.validated_owner_id == Some(current_owner_id) },
+        }
+    }
+}
+
+/// The validation of a project without an integration row.
+pub fn validation_of(integration: Option<&Integration>, current_owner_id: i64) -> Validation {
+    integration.map_or(Validation::NoMappings, |i| i.validation(current_owner_id))
 }
 
 #[derive(sqlx::FromRow)]
@@ -20,6 +41,7 @@ struct Row {
     project_id: i64,
     mappings: String,
     validated_org_id: Option<String>,
+    validated_owner_id: Option<i64>,
     validated_at: Option<i64>,
     version: i64,
 }
@@ -31,6 +53,7 @@ impl TryFrom<Row> for Integration {
             project_id: r.project_id,
             mappings: serde_json::from_str(&r.mappings).map_err(|e| StoreError::Corrupt(format!("mappings of project {}: {e}", r.project_id)))?,
             validated_org_id: r.validated_org_id,
+            validated_owner_id: r.validated_owner_id,
             validated_at: r.validated_at,
             version: r.version,
         })
@@ -48,7 +71,7 @@ pub struct OwnedIntegration {
 impl Store {
     pub async fn integration(&self, project_id: i64) -> Result<Option<Integration>> {
         let row = sqlx::query_as::<_, Row>(
-            "SELECT project_id, mappings, validated_org_id, validated_at, version FROM salesforce_integrations WHERE project_id = $1",
+            "SELECT project_id, mappings, validated_org_id, validated_owner_id, validated_at, version FROM salesforce_integrations WHERE project_id = $1",
         )
         .bind(project_id)
         .fetch_optional(&self.pool)
@@ -56,16 +79,19 @@ impl Store {
         row.map(Integration::try_from).transpose()
     }
 
-    /// Saves the mappings and what they were validated against, if nobody
-    /// saved since `expected_version` (0: there was no integration yet).
+    /// Saves the mappings and the org they were validated against with the
+    /// project's current owner's link (`None`: some mapping does not fit), if
+    /// nobody saved since `expected_version` (0: there was no integration yet;
+    /// accepting a transfer moves the version on too).
     pub async fn save_integration(&self, project_id: i64, mappings: &[Mapping], validated_org_id: Option<&str>, expected_version: i64) -> Result<bool> {
         let json = serde_json::to_string(mappings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let now = now_ms();
         let validated_at = validated_org_id.map(|_| now);
         let r = if expected_version == 0 {
             sqlx::query(
-                "INSERT INTO salesforce_integrations (project_id, mappings, validated_org_id, validated_at, version, updated_at)
-                 VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT (project_id) DO NOTHING",
+                "INSERT INTO salesforce_integrations (project_id, mappings, validated_org_id, validated_owner_id, validated_at, version, updated_at)
+                 VALUES ($1, $2, $3, CASE WHEN $3 IS NULL THEN NULL ELSE (SELECT owner_id FROM projects WHERE id = $1) END, $4, 1, $5)
+                 ON CONFLICT (project_id) DO NOTHING",
             )
             .bind(project_id)
             .bind(json)
@@ -76,7 +102,9 @@ impl Store {
             .await?
         } else {
             sqlx::query(
-                "UPDATE salesforce_integrations SET mappings = $1, validated_org_id = $2, validated_at = $3, version = version + 1, updated_at = $4
+                "UPDATE salesforce_integrations SET mappings = $1, validated_org_id = $2,
+                        validated_owner_id = CASE WHEN $2 IS NULL THEN NULL ELSE (SELECT owner_id FROM projects WHERE id = $5) END,
+                        validated_at = $3, version = version + 1, updated_at = $4
                   WHERE project_id = $5 AND version = $6",
             )
             .bind(json)
@@ -91,6 +119,20 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
+    /// Saves remapped mappings of a pinned survey, keeping what it was
+    /// validated against: only its transition re-enables it.
+    pub async fn save_pinned_mappings(&self, project_id: i64, mappings: &[Mapping], expected_version: i64) -> Result<bool> {
+        let json = serde_json::to_string(mappings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let r = sqlx::query("UPDATE salesforce_integrations SET mappings = $1, version = version + 1, updated_at = $2 WHERE project_id = $3 AND version = $4")
+            .bind(json)
+            .bind(now_ms())
+            .bind(project_id)
+            .bind(expected_version)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
     /// The Salesforce-integrated projects an account owns.
     pub async fn integrations_owned_by(&self, owner_id: i64) -> Result<Vec<OwnedIntegration>> {
         #[derive(sqlx::FromRow)]
@@ -99,11 +141,12 @@ impl Store {
             project_name: String,
             mappings: String,
             validated_org_id: Option<String>,
+            validated_owner_id: Option<i64>,
             validated_at: Option<i64>,
             version: i64,
         }
         let rows = sqlx::query_as::<_, Owned>(
-            "SELECT i.project_id, p.name AS project_name, i.mappings, i.validated_org_id, i.validated_at, i.version
+            "SELECT i.project_id, p.name AS project_name, i.mappings, i.validated_org_id, i.validated_owner_id, i.validated_at, i.version
                FROM salesforce_integrations i JOIN projects p ON p.id = i.project_id
               WHERE p.owner_id = $1 AND p.deleted_at IS NULL AND i.mappings <> '[]'
               ORDER BY p.name, p.id",
@@ -117,6 +160,7 @@ impl Store {
                     project_id: r.project_id,
                     mappings: r.mappings,
                     validated_org_id: r.validated_org_id,
+                    validated_owner_id: r.validated_owner_id,
                     validated_at: r.validated_at,
                     version: r.version,
                 })?;

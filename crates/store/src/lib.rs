@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod deliveries;
+pub mod history;
 pub mod integrations;
 pub mod links;
 pub mod projects;
@@ -15,6 +16,7 @@ pub mod sessions;
 pub mod surveys;
 pub mod testing;
 pub mod tokens;
+pub mod transfers;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};

@@ -14,6 +14,9 @@ pub struct Project {
     pub owner_name: String,
     pub owner_email: String,
     pub role: Role,
+    /// The owner's grant on this account's share: may change what the
+    /// project writes into the owner's Salesforce org.
+    pub salesforce_changes: bool,
     pub status: SurveyStatus,
     pub response_count: i64,
     pub created_at: i64,
@@ -28,6 +31,7 @@ struct ProjectRow {
     owner_name: String,
     owner_email: String,
     role: String,
+    salesforce_changes: i64,
     status: String,
     response_count: i64,
     created_at: i64,
@@ -45,6 +49,7 @@ impl TryFrom<ProjectRow> for Project {
             owner_name: r.owner_name,
             owner_email: r.owner_email,
             role,
+            salesforce_changes: role == Role::Editor && r.salesforce_changes != 0,
             status: SurveyStatus::from_stored(&r.status),
             response_count: r.response_count,
             created_at: r.created_at,
@@ -54,13 +59,33 @@ impl TryFrom<ProjectRow> for Project {
 }
 
 /// One account a project is shared with.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Share {
     pub account_id: i64,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
+    /// The owner granted this editor Salesforce changes.
+    pub salesforce_changes: bool,
     pub created_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ShareRow {
+    account_id: i64,
+    email: String,
+    name: String,
+    role: String,
+    salesforce_changes: i64,
+    created_at: i64,
+}
+
+impl TryFrom<ShareRow> for Share {
+    type Error = StoreError;
+    fn try_from(r: ShareRow) -> Result<Share> {
+        let role = Role::from_stored(&r.role).ok_or_else(|| StoreError::Corrupt(format!("unknown role {:?}", r.role)))?;
+        Ok(Share { account_id: r.account_id, email: r.email, name: r.name, role, salesforce_changes: r.salesforce_changes != 0, created_at: r.created_at })
+    }
 }
 
 const PROJECT_COLUMNS: &str = "p.id, p.name, p.owner_id, o.name AS owner_name, o.email AS owner_email,
@@ -95,11 +120,11 @@ impl Store {
     pub async fn projects_of(&self, account_id: i64) -> Result<Vec<Project>> {
         let sql = format!(
             "SELECT * FROM (
-             SELECT {PROJECT_COLUMNS}, 'owner' AS role
+             SELECT {PROJECT_COLUMNS}, 'owner' AS role, 0 AS salesforce_changes
                FROM projects p JOIN accounts o ON o.id = p.owner_id JOIN surveys s ON s.project_id = p.id
               WHERE p.owner_id = $1 AND p.deleted_at IS NULL
              UNION ALL
-             SELECT {PROJECT_COLUMNS}, sh.role AS role
+             SELECT {PROJECT_COLUMNS}, sh.role AS role, sh.salesforce_changes
                FROM project_shares sh JOIN projects p ON p.id = sh.project_id
                JOIN accounts o ON o.id = p.owner_id JOIN surveys s ON s.project_id = p.id
               WHERE sh.account_id = $1 AND p.deleted_at IS NULL
@@ -114,7 +139,8 @@ impl Store {
     pub async fn project_for(&self, project_id: i64, account_id: i64) -> Result<Option<Project>> {
         let sql = format!(
             "SELECT {PROJECT_COLUMNS},
-                    CASE WHEN p.owner_id = $2 THEN 'owner' ELSE sh.role END AS role
+                    CASE WHEN p.owner_id = $2 THEN 'owner' ELSE sh.role END AS role,
+                    CASE WHEN p.owner_id = $2 THEN 0 ELSE sh.salesforce_changes END AS salesforce_changes
                FROM projects p JOIN accounts o ON o.id = p.owner_id JOIN surveys s ON s.project_id = p.id
                LEFT JOIN project_shares sh ON sh.project_id = p.id AND sh.account_id = $2
               WHERE p.id = $1 AND p.deleted_at IS NULL AND (p.owner_id = $2 OR sh.account_id IS NOT NULL)"
@@ -154,30 +180,47 @@ impl Store {
     }
 
     pub async fn shares(&self, project_id: i64) -> Result<Vec<Share>> {
-        Ok(sqlx::query_as::<_, Share>(
-            "SELECT a.id AS account_id, a.email, a.name, sh.role, sh.created_at
+        let rows = sqlx::query_as::<_, ShareRow>(
+            "SELECT a.id AS account_id, a.email, a.name, sh.role, sh.salesforce_changes, sh.created_at
                FROM project_shares sh JOIN accounts a ON a.id = sh.account_id
               WHERE sh.project_id = $1 ORDER BY sh.created_at, a.id",
         )
         .bind(project_id)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        rows.into_iter().map(Share::try_from).collect()
     }
 
-    /// Shares a project with an account, or changes the role it was shared with.
-    pub async fn share_project(&self, project_id: i64, account_id: i64, role: Role) -> Result<()> {
+    /// Shares a project with an account, or changes the role it was shared
+    /// with. The Salesforce grant is set with the share; a viewer never
+    /// holds one, so sharing as viewer clears it.
+    pub async fn share_project(&self, project_id: i64, account_id: i64, role: Role, salesforce_changes: bool) -> Result<()> {
         debug_assert!(role != Role::Owner, "a project is never shared as owner");
+        let grant = i64::from(salesforce_changes && domain::project::grant_applies(role));
         sqlx::query(
-            "INSERT INTO project_shares (project_id, account_id, role, created_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (project_id, account_id) DO UPDATE SET role = excluded.role",
+            "INSERT INTO project_shares (project_id, account_id, role, salesforce_changes, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (project_id, account_id) DO UPDATE SET role = excluded.role, salesforce_changes = excluded.salesforce_changes",
         )
         .bind(project_id)
         .bind(account_id)
         .bind(role.as_str())
+        .bind(grant)
         .bind(now_ms())
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Grants or revokes an editor's Salesforce changes; `false` when the
+    /// account holds no editor share of the project.
+    pub async fn set_salesforce_changes(&self, project_id: i64, account_id: i64, granted: bool) -> Result<bool> {
+        let r = sqlx::query("UPDATE project_shares SET salesforce_changes = $1 WHERE project_id = $2 AND account_id = $3 AND role = 'editor'")
+            .bind(i64::from(granted))
+            .bind(project_id)
+            .bind(account_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
     }
 
     /// Revokes a share; `false` when there was none.
@@ -188,41 +231,5 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(r.rows_affected() > 0)
-    }
-}
-
-impl Store {
-    /// Makes another account the project's owner. The previous owner keeps
-    /// access as an editor; the new owner's share (if any) is folded into
-    /// ownership. One transaction, so the project always has one owner.
-    pub async fn transfer_project(&self, project_id: i64, from_owner: i64, to_owner: i64) -> Result<bool> {
-        let now = now_ms();
-        let mut tx = self.pool.begin().await?;
-        let r = sqlx::query("UPDATE projects SET owner_id = $1, updated_at = $2 WHERE id = $3 AND owner_id = $4 AND deleted_at IS NULL")
-            .bind(to_owner)
-            .bind(now)
-            .bind(project_id)
-            .bind(from_owner)
-            .execute(&mut *tx)
-            .await?;
-        if r.rows_affected() != 1 {
-            return Ok(false);
-        }
-        sqlx::query("DELETE FROM project_shares WHERE project_id = $1 AND account_id = $2")
-            .bind(project_id)
-            .bind(to_owner)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO project_shares (project_id, account_id, role, created_at) VALUES ($1, $2, 'editor', $3)
-             ON CONFLICT (project_id, account_id) DO UPDATE SET role = 'editor'",
-        )
-        .bind(project_id)
-        .bind(from_owner)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(true)
     }
 }

@@ -46,7 +46,7 @@ async fn a_stranger_cannot_see_a_project_and_a_viewer_sees_it_as_viewer() {
         let viewer = account(&store, "viewer@example.com").await;
         let stranger = account(&store, "stranger@example.com").await;
         let p = store.create_project(owner, &ProjectName::parse("NPS").unwrap(), "slug1").await.unwrap();
-        store.share_project(p, viewer, Role::Viewer).await.unwrap();
+        store.share_project(p, viewer, Role::Viewer, false).await.unwrap();
 
         assert_eq!(store.project_for(p, owner).await.unwrap().unwrap().role, Role::Owner);
         assert_eq!(store.project_for(p, viewer).await.unwrap().unwrap().role, Role::Viewer);
@@ -54,7 +54,7 @@ async fn a_stranger_cannot_see_a_project_and_a_viewer_sees_it_as_viewer() {
         assert_eq!(store.projects_of(viewer).await.unwrap().len(), 1);
         assert_eq!(store.projects_of(stranger).await.unwrap().len(), 0);
 
-        store.share_project(p, viewer, Role::Editor).await.unwrap();
+        store.share_project(p, viewer, Role::Editor, false).await.unwrap();
         assert_eq!(store.project_for(p, viewer).await.unwrap().unwrap().role, Role::Editor);
         assert!(store.revoke_share(p, viewer).await.unwrap());
         assert!(store.project_for(p, viewer).await.unwrap().is_none());

@@ -24,6 +24,9 @@ pub enum WebError {
     Gone(String),
     #[error("{0}")]
     Unavailable(String),
+    /// Salesforce answered with an error the person can read.
+    #[error("{0}")]
+    BadGateway(String),
     #[error("The form was sent from an old or foreign page. Reload the page and try again.")]
     CsrfMismatch,
     #[error("That request is too large (at most {} KiB).", crate::MAX_BODY_BYTES / 1024)]
@@ -45,6 +48,7 @@ impl WebError {
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::Gone(_) => StatusCode::GONE,
             WebError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             WebError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::Store(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -58,6 +62,27 @@ impl WebError {
                 "Something went wrong on our side. Nothing was changed; please try again.".into()
             }
             other => other.to_string(),
+        }
+    }
+}
+
+/// The one table from the use cases' errors to what a person sees.
+impl From<app::AppError> for WebError {
+    fn from(e: app::AppError) -> Self {
+        use app::integration::IntegrationError as I;
+        use app::link::LinkError as L;
+        use app::AppError as A;
+        match e {
+            A::NotFound => WebError::NotFound,
+            A::Store(e) | A::Integration(I::Store(e)) | A::Link(L::Store(e)) => WebError::Store(e),
+            A::OwnerOnly { .. } | A::NeedsSalesforceGrant { .. } => WebError::Forbidden(e.to_string()),
+            A::Invalid(_) | A::NoAccountForEmail(_) => WebError::Unprocessable(e.to_string()),
+            A::Integration(I::Conflict) => WebError::Conflict(e.to_string()),
+            A::Integration(I::Salesforce(_)) | A::Link(L::Salesforce(_)) => WebError::BadGateway(e.to_string()),
+            A::Link(L::NotConfigured) => WebError::Unavailable(e.to_string()),
+            A::Link(L::NoPendingSwitch) => WebError::Conflict(e.to_string()),
+            A::Link(L::NotLinked) => WebError::NotFound,
+            A::Integration(_) | A::Link(_) => WebError::Unprocessable(e.to_string()),
         }
     }
 }

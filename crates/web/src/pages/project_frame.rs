@@ -12,7 +12,7 @@ use store::projects::Project;
 /// so the answer does not reveal that the project exists.
 pub async fn load(state: &AppState, project_id: i64, who: &CurrentAccount) -> WebResult<(Project, Access)> {
     let project = state.store.project_for(project_id, who.account.id).await?.ok_or(WebError::NotFound)?;
-    let access = Access(project.role);
+    let access = app::consent::access(&project);
     Ok((project, access))
 }
 

@@ -1,9 +1,9 @@
-//! My Projects: the projects an account owns and those shared with it;
-//! create, rename, delete.
+//! My Projects: the projects an account owns and those shared with it, and
+//! the transfers offered to it; create, rename, delete, offer a transfer.
 
-use super::layout::{csrf_field, flash_error, page};
+use super::layout::{csrf_field, flash_error, flash_ok, page};
 use super::project_frame::{self, require_owner};
-use crate::auth::session::{CurrentAccount, SignedForm};
+use crate::auth::session::{CurrentAccount, EmptyForm, SignedForm};
 use crate::error::{WebError, WebResult};
 use crate::secrets;
 use crate::state::AppState;
@@ -25,6 +25,9 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{id}/rename", post(rename))
         .route("/projects/{id}/delete", post(delete))
         .route("/projects/{id}/transfer", post(transfer))
+        .route("/projects/{id}/transfer/withdraw", post(withdraw_transfer))
+        .route("/transfers/{offer}/accept", post(accept_transfer))
+        .route("/transfers/{offer}/decline", post(decline_transfer))
 }
 
 async fn list(State(state): State<AppState>, who: CurrentAccount) -> WebResult<Markup> {
@@ -33,12 +36,29 @@ async fn list(State(state): State<AppState>, who: CurrentAccount) -> WebResult<M
 
 async fn list_page(state: &AppState, who: &CurrentAccount, error: Option<&str>, name: &str) -> WebResult<Markup> {
     let projects = state.store.projects_of(who.account.id).await?;
+    let offers = app::consent::transfers_offered_to(&state.store, &who.account).await?;
     Ok(page(
         "My Projects",
         Some(who),
         html! {
             h1 { "My Projects" }
             (flash_error(error))
+            @if !offers.is_empty() {
+                div.card #transfer-offers {
+                    h2 style="margin-top:0" { "Offered to you" }
+                    @for o in &offers {
+                        div.row data-offer=(o.id) style="justify-content:space-between" {
+                            p style="margin:0" { strong { (o.from_name) } " (" (o.from_email) ") offers you ownership of " strong { (o.project_name) } ". "
+                                span.muted { "Its Salesforce work would then run with your Salesforce link, paused until you run its transition against your org. "
+                                    (o.from_name) " would keep no access unless you share it back." } }
+                            div.row {
+                                form method="post" action={"/transfers/" (o.id) "/accept"} { (csrf_field(&who.csrf)) button type="submit" { "Accept" } }
+                                form method="post" action={"/transfers/" (o.id) "/decline"} { (csrf_field(&who.csrf)) button.secondary type="submit" { "Decline" } }
+                            }
+                        }
+                    }
+                }
+            }
             div.card {
                 form.row method="post" action="/projects" {
                     (csrf_field(&who.csrf))
@@ -96,16 +116,25 @@ async fn open(Path(id): Path<i64>) -> Redirect {
 async fn settings(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>) -> WebResult<Markup> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
     require_owner(&project, access)?;
-    Ok(settings_page(&who, &project, access, None))
+    settings_page(&state, &who, &project, access, None, None).await
 }
 
-fn settings_page(who: &CurrentAccount, project: &store::projects::Project, access: domain::Access, error: Option<&str>) -> Markup {
-    page(
+async fn settings_page(
+    state: &AppState,
+    who: &CurrentAccount,
+    project: &store::projects::Project,
+    access: domain::Access,
+    error: Option<&str>,
+    ok: Option<&str>,
+) -> WebResult<Markup> {
+    let offer = app::consent::open_transfer(&state.store, project).await?;
+    Ok(page(
         &project.name,
         Some(who),
         html! {
             (project_frame::header(project, access, project_frame::Tab::Survey))
             (flash_error(error))
+            (flash_ok(ok))
             div.card {
                 h2 { "Rename" }
                 form.row method="post" action={"/projects/" (project.id) "/rename"} {
@@ -116,15 +145,23 @@ fn settings_page(who: &CurrentAccount, project: &store::projects::Project, acces
             }
             div.card #transfer {
                 h2 { "Transfer ownership" }
-                p { "The new owner gets every right you have on this project, and its Salesforce work moves to "
-                    strong { "their" } " Salesforce link (a project always works through its owner's link). You keep access as an editor." }
+                p { "A transfer is an offer: the account with that email sees it on My Projects and accepts or declines it; until then nothing changes. "
+                    "Once accepted, the new owner has every right you have, its Salesforce work runs with " strong { "their" } " Salesforce link "
+                    "(a project always works through its owner's link) and stays paused until they run its transition against their org. "
+                    "You keep no access unless they share it back." }
+                @if let Some(o) = &offer {
+                    div.flash data-testid="open-offer" { "Offered to " strong { (o.to_email) } " on " (crate::time_fmt::short(o.created_at)) ", waiting for their answer." }
+                    form method="post" action={"/projects/" (project.id) "/transfer/withdraw"} {
+                        (csrf_field(&who.csrf)) p { button.secondary type="submit" { "Withdraw the offer" } }
+                    }
+                }
                 form method="post" action={"/projects/" (project.id) "/transfer"} {
                     (csrf_field(&who.csrf))
                     label for="transfer-email" { "Email of the new owner's Insight account" }
                     input #transfer-email type="email" name="email" required;
                     label for="transfer-confirm" { "Type the project's name, " em { (project.name) } ", to confirm" }
                     input #transfer-confirm type="text" name="confirm" required autocomplete="off";
-                    p { button type="submit" { "Transfer ownership" } }
+                    p { button type="submit" { @if offer.is_some() { "Offer to this address instead" } @else { "Offer ownership" } } }
                 }
             }
             div.card {
@@ -139,7 +176,7 @@ fn settings_page(who: &CurrentAccount, project: &store::projects::Project, acces
                 }
             }
         },
-    )
+    ))
 }
 
 async fn rename(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, form }: SignedForm<NameForm>) -> WebResult<Response> {
@@ -150,7 +187,7 @@ async fn rename(State(state): State<AppState>, Path(id): Path<i64>, SignedForm {
             state.store.rename_project(id, &name).await?;
             Ok(Redirect::to(&format!("/projects/{id}/survey")).into_response())
         }
-        Err(e) => Ok((StatusCode::UNPROCESSABLE_ENTITY, settings_page(&who, &project, access, Some(&e.0))).into_response()),
+        Err(e) => Ok((StatusCode::UNPROCESSABLE_ENTITY, settings_page(&state, &who, &project, access, Some(&e.0), None).await?).into_response()),
     }
 }
 
@@ -170,25 +207,43 @@ struct TransferForm {
 async fn transfer(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, form }: SignedForm<TransferForm>) -> WebResult<Response> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
     require_owner(&project, access)?;
-    let refuse = |msg: &str| (StatusCode::UNPROCESSABLE_ENTITY, settings_page(&who, &project, access, Some(msg))).into_response();
+    let refuse = |msg: String| {
+        let (state, who, project) = (&state, &who, &project);
+        async move { Ok::<_, WebError>((StatusCode::UNPROCESSABLE_ENTITY, settings_page(state, who, project, access, Some(&msg), None).await?).into_response()) }
+    };
     if form.confirm.trim() != project.name {
-        return Ok(refuse("The name you typed does not match the project's name; ownership was not transferred."));
+        return refuse("The name you typed does not match the project's name; nothing was offered.".into()).await;
     }
     let email = match domain::Email::parse(&form.email) {
         Ok(e) => e,
-        Err(e) => return Ok(refuse(&e.0)),
+        Err(e) => return refuse(e.0).await,
     };
-    let Some(target) = state.store.account_by_email(&email).await? else {
-        return Ok(refuse(&format!("No Insight account uses {email}. Ask them to sign up first.")));
-    };
-    if target.id == who.account.id {
-        return Ok(refuse("You own this project already."));
+    match app::consent::offer_transfer(&state.store, &project, &email).await {
+        Ok(()) => {
+            // The same words whether or not the address has an account.
+            let msg = format!("Offered to {email}. If an Insight account uses that address, its owner sees the offer on My Projects; nothing changes until they accept.");
+            Ok(settings_page(&state, &who, &project, access, None, Some(&msg)).await?.into_response())
+        }
+        Err(app::AppError::Invalid(m)) => refuse(m).await,
+        Err(e) => Err(e.into()),
     }
-    if !state.store.transfer_project(id, who.account.id, target.id).await? {
-        return Err(WebError::Conflict("The project's ownership changed meanwhile; reload the page.".into()));
-    }
-    tracing::info!(project = id, from = who.account.id, to = target.id, "project ownership transferred");
-    Ok(Redirect::to(&format!("/projects/{id}/salesforce")).into_response())
+}
+
+async fn withdraw_transfer(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
+    let (project, access) = project_frame::load(&state, id, &who).await?;
+    require_owner(&project, access)?;
+    app::consent::withdraw_transfer(&state.store, &project).await?;
+    Ok(Redirect::to(&format!("/projects/{id}/settings")).into_response())
+}
+
+async fn accept_transfer(State(state): State<AppState>, Path(offer): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
+    let project_id = app::consent::accept_transfer(&state.store, &who.account, offer).await?;
+    Ok(Redirect::to(&format!("/projects/{project_id}/salesforce")).into_response())
+}
+
+async fn decline_transfer(State(state): State<AppState>, Path(offer): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
+    app::consent::decline_transfer(&state.store, &who.account, offer).await?;
+    Ok(Redirect::to("/projects").into_response())
 }
 
 async fn delete(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, form }: SignedForm<DeleteForm>) -> WebResult<Response> {
@@ -196,7 +251,7 @@ async fn delete(State(state): State<AppState>, Path(id): Path<i64>, SignedForm {
     require_owner(&project, access)?;
     if form.confirm.trim() != project.name {
         let msg = "The name you typed does not match the project's name; nothing was deleted.";
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, settings_page(&who, &project, access, Some(msg))).into_response());
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, settings_page(&state, &who, &project, access, Some(msg), None).await?).into_response());
     }
     state.store.delete_project(id).await?;
     tracing::info!(project = id, account = who.account.id, "project deleted");

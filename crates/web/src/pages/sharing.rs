@@ -1,4 +1,6 @@
-//! Sharing a project with other accounts, as editor or viewer.
+//! Sharing a project with other accounts, as editor or viewer; an editor may
+//! also be granted "may change what this project writes into my Salesforce
+//! org" (off by default, revocable).
 
 use super::layout::{csrf_field, flash_error, flash_ok, page};
 use super::project_frame::{self, require_owner, Tab};
@@ -20,6 +22,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/projects/{id}/sharing", get(view).post(share))
         .route("/projects/{id}/sharing/{account}/revoke", post(revoke))
+        .route("/projects/{id}/sharing/{account}/salesforce", post(set_grant))
 }
 
 async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>) -> WebResult<Markup> {
@@ -28,7 +31,7 @@ async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path
 }
 
 async fn render(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, error: Option<&str>, ok: Option<&str>) -> WebResult<Markup> {
-    let shares = state.store.shares(project.id).await?;
+    let shares = app::consent::shares(&state.store, project).await?;
     Ok(page(
         &project.name,
         Some(who),
@@ -46,20 +49,32 @@ async fn render(state: &AppState, who: &CurrentAccount, project: &Project, acces
                             option value="editor" { "Editor (can build and publish)" }
                             option value="viewer" { "Viewer (can only look)" }
                         }
+                        label.inline { input type="checkbox" name="salesforce_changes" value="on"; " may change what this project writes into my Salesforce org " span.muted { "(editors only)" } }
                         button type="submit" { "Share" }
                     }
                     p.muted { "Sharing gives access to the survey and its responses. The project keeps its original owner, "
-                        (project.owner_name) "; only the owner can share, rename or delete it." }
+                        (project.owner_name) "; only the owner can share, rename or delete it. "
+                        "Its Salesforce work always runs with your link: an editor changes its mappings or runs its transition only if you grant that here, and every such change is in the project's Salesforce history." }
                 }
             }
             table #shares {
-                thead { tr { th { "Account" } th { "Role" } th { "Since" } @if access.can_manage() { th {} } } }
+                thead { tr { th { "Account" } th { "Role" } th { "Salesforce changes" } th { "Since" } @if access.can_manage() { th {} } } }
                 tbody {
-                    tr { td { (project.owner_name) " (" (project.owner_email) ")" } td { "Owner" } td { "created it" } @if access.can_manage() { td {} } }
+                    tr { td { (project.owner_name) " (" (project.owner_email) ")" } td { "Owner" } td { "yes — the project writes with their link" } td { "owner" } @if access.can_manage() { td {} } }
                     @for s in &shares {
-                        tr data-share=(s.email) {
+                        tr data-share=(s.email) data-salesforce-changes=(s.salesforce_changes) {
                             td { (s.name) " (" (s.email) ")" }
-                            td { (Role::from_stored(&s.role).map(Role::label).unwrap_or("?")) }
+                            td { (s.role.label()) }
+                            td {
+                                @if s.salesforce_changes { "granted" } @else if s.role == Role::Editor { "not granted" } @else { "—" }
+                                @if access.can_manage() && s.role == Role::Editor {
+                                    form.inline method="post" action={"/projects/" (project.id) "/sharing/" (s.account_id) "/salesforce"} {
+                                        (csrf_field(&who.csrf))
+                                        input type="hidden" name="granted" value=(if s.salesforce_changes { "no" } else { "yes" });
+                                        button.small.secondary type="submit" { @if s.salesforce_changes { "End grant" } @else { "Grant" } }
+                                    }
+                                }
+                            }
                             td { (time_fmt::short(s.created_at)) }
                             @if access.can_manage() {
                                 td {
@@ -82,6 +97,8 @@ async fn render(state: &AppState, who: &CurrentAccount, project: &Project, acces
 struct ShareForm {
     email: String,
     role: String,
+    #[serde(default)]
+    salesforce_changes: Option<String>,
 }
 
 async fn share(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, form }: SignedForm<ShareForm>) -> WebResult<Response> {
@@ -96,24 +113,39 @@ async fn share(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { 
         (Ok(e), Ok(r)) => (e, r),
         (Err(e), _) | (_, Err(e)) => return refuse(e.0).await,
     };
-    let Some(target) = state.store.account_by_email(&email).await? else {
-        return refuse(format!("No Insight account uses {email}. Ask them to sign up first, then share again.")).await;
-    };
-    if target.id == project.owner_id {
-        return refuse(format!("{email} is the project's owner already.")).await;
+    let grant = form.salesforce_changes.as_deref() == Some("on");
+    match app::consent::share(&state.store, project, &app::consent::actor(&who.account), &email, role, grant).await {
+        Ok(app::consent::Shared::Shared { email, role, salesforce_changes }) => {
+            let granted = if salesforce_changes { ", with Salesforce changes" } else { "" };
+            let page = render(state, who, project, access, None, Some(&format!("Shared with {email} as {}{granted}.", role.as_str()))).await?;
+            Ok(page.into_response())
+        }
+        Err(e @ (app::AppError::Invalid(_) | app::AppError::NoAccountForEmail(_))) => refuse(e.to_string()).await,
+        Err(e) => Err(e.into()),
     }
-    state.store.share_project(id, target.id, role).await?;
-    tracing::info!(project = id, with = target.id, role = role.as_str(), "project shared");
-    let page = render(state, who, project, access, None, Some(&format!("Shared with {} as {}.", email, role.as_str()))).await?;
-    Ok(page.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantForm {
+    granted: String,
+}
+
+async fn set_grant(State(state): State<AppState>, Path((id, account)): Path<(i64, i64)>, SignedForm { who, form }: SignedForm<GrantForm>) -> WebResult<Response> {
+    let (project, access) = project_frame::load(&state, id, &who).await?;
+    require_owner(&project, access)?;
+    let granted = match form.granted.as_str() {
+        "yes" => true,
+        "no" => false,
+        other => return Err(WebError::BadRequest(format!("\"{other}\" is neither yes nor no."))),
+    };
+    app::consent::set_salesforce_grant(&state.store, &project, &app::consent::actor(&who.account), account, granted).await?;
+    Ok(Redirect::to(&format!("/projects/{id}/sharing")).into_response())
 }
 
 async fn revoke(State(state): State<AppState>, Path((id, account)): Path<(i64, i64)>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
     require_owner(&project, access)?;
-    if !state.store.revoke_share(id, account).await? {
-        return Err(WebError::NotFound);
-    }
-    tracing::info!(project = id, account, "share revoked");
+    app::consent::revoke_share(&state.store, &project, &app::consent::actor(&who.account), account).await?;
     Ok(Redirect::to(&format!("/projects/{id}/sharing")).into_response())
 }

@@ -48,6 +48,7 @@ async fn render_page(state: &AppState, who: &CurrentAccount, ok: Option<&str>, e
     let link = state.store.link(who.account.id).await?;
     let paused = app::integration::paused_surveys(&state.store, who.account.id).await.map_err(|e| WebError::Internal(anyhow::anyhow!(e)))?;
     let events = state.store.link_events(who.account.id, 50).await?;
+    let collaborator_changes = app::consent::collaborator_changes(&state.store, who.account.id).await?;
     Ok(page(
         "Salesforce",
         Some(who),
@@ -108,14 +109,31 @@ async fn render_page(state: &AppState, who: &CurrentAccount, ok: Option<&str>, e
             }
             @if !paused.is_empty() {
                 div.card #paused-surveys {
-                    h2 style="margin-top:0" { "Surveys paused by the switch" }
-                    p { "These surveys were validated against another org. Nothing is written to any org from them until their transition checks every mapped object and field against the org you are linked to now." }
+                    h2 style="margin-top:0" { "Surveys paused until their transition" }
+                    p { "These surveys were validated against another org (before a switch), or with their previous owner's link (before a transfer to you). Nothing is written to any org from them until their transition checks every mapped object and field against the org you are linked to now." }
                     ul { @for p in &paused {
                         li data-project-id=(p.project_id) { a href={"/projects/" (p.project_id) "/salesforce"} { (p.project_name) } span.muted { " — validated against " code { (p.integration.validated_org_id.as_deref().unwrap_or("")) } } }
                     } }
                     form method="post" action="/salesforce/transition-all" {
                         (csrf_field(&who.csrf))
                         button type="submit" { "Run the transition for all" }
+                    }
+                }
+            }
+            @if !collaborator_changes.is_empty() {
+                div.card #collaborator-changes {
+                    h2 style="margin-top:0" { "Changes collaborators made to what your projects write" }
+                    p.muted { "Your link does the writing for every project you own; these changes were made by editors you granted Salesforce changes." }
+                    table {
+                        thead { tr { th { "When" } th { "Project" } th { "Who" } th { "Change" } } }
+                        tbody { @for h in &collaborator_changes {
+                            tr {
+                                td { (crate::time_fmt::short(h.created_at)) }
+                                td { a href={"/projects/" (h.project_id) "/salesforce"} { (h.project_name) } }
+                                td { (h.actor_name) " (" (h.actor_email) ")" }
+                                td { (h.change) }
+                            }
+                        } }
                     }
                 }
             }
@@ -160,7 +178,7 @@ async fn test_connection(State(state): State<AppState>, SignedForm { who, .. }: 
 
 async fn transition_all(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     let settings = state.salesforce()?;
-    let outcomes = app::integration::transition_all(&state.store, settings, who.account.id).await.map_err(|e| WebError::Internal(anyhow::anyhow!(e)))?;
+    let outcomes = app::integration::transition_all(&state.store, settings, &app::consent::actor(&who.account)).await.map_err(|e| WebError::Internal(anyhow::anyhow!(e)))?;
     let done: Vec<&str> = outcomes.iter().filter(|o| o.result.is_ok()).map(|o| o.project_name.as_str()).collect();
     let failed: Vec<String> = outcomes
         .iter()

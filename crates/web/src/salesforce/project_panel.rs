@@ -1,19 +1,22 @@
 //! A project's Salesforce panel: whose link the project uses (always its
 //! original owner's), its response mappings checked against that link's org,
-//! and the transition that re-validates them after the owner switched orgs.
+//! the transition that re-validates them after a switch or a transfer, and
+//! the project's Salesforce history. Only the owner, or an editor the owner
+//! granted Salesforce changes, may change them; others see them read-only.
 
 use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
 use crate::error::WebResult;
 use crate::pages::layout::{csrf_field, flash_error, flash_ok, page};
 use crate::pages::project_frame::{self, require_edit, Tab};
 use crate::state::AppState;
-use app::integration::{Change, IntegrationCheck, IntegrationError};
+use crate::error::WebError;
+use crate::time_fmt;
+use app::integration::{Change, IntegrationCheck};
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use domain::{Access, FieldName, FieldRule, MappingAction, ProjectLinkStatus, ValueSource};
+use domain::{Access, FieldName, FieldRule, MappingAction, SalesforceWork, ValueSource};
 use maud::{html, Markup};
 use serde::Deserialize;
 use store::projects::Project;
@@ -35,15 +38,14 @@ async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path
 }
 
 async fn render(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, error: Option<&str>, ok: Option<&str>) -> WebResult<Markup> {
-    let status = app::ownership::project_link_status(&state.store, project).await?;
+    let status = app::ownership::salesforce_work(&state.store, project).await?;
     let is_owner = project.owner_id == who.account.id;
     let survey = state.store.survey(project.id).await?.map(|s| s.definition).unwrap_or_default();
-    let check = match (&state.salesforce, &status) {
-        (Some(settings), ProjectLinkStatus::UsesOwnerLink { .. } | ProjectLinkStatus::OwnerLinkedElsewhere { .. }) => {
-            Some(app::integration::check(&state.store, settings, project).await)
-        }
+    let check = match (&state.salesforce, status.owner_org()) {
+        (Some(settings), Some(_)) => Some(app::integration::check(&state.store, settings, project).await),
         _ => None,
     };
+    let history = app::consent::history(&state.store, project).await?;
     let base = format!("/projects/{}/salesforce", project.id);
     let counts = state.store.delivery_counts(project.id).await?;
     Ok(page(
@@ -56,11 +58,16 @@ async fn render(state: &AppState, who: &CurrentAccount, project: &Project, acces
             (flash_ok(ok))
             div.card #project-salesforce {
                 @match &status {
-                    ProjectLinkStatus::UsesOwnerLink { owner, link } => {
+                    SalesforceWork::GoesToOwnersOrg { owner, link } => {
                         p data-testid="uses-link" { "Uses the Salesforce link of " strong { (owner.name) } ": "
                             (link.environment.label().to_lowercase()) " org " strong { (link.org_name) } ", " code { (link.org_id) } "." }
                     }
-                    ProjectLinkStatus::OwnerHasNoLink { owner } => {
+                    SalesforceWork::MappingsDoNotFitYet { owner, link } => {
+                        p data-testid="uses-link" { "Uses the Salesforce link of " strong { (owner.name) } ": "
+                            (link.environment.label().to_lowercase()) " org " strong { (link.org_name) } ", " code { (link.org_id) } "." }
+                        p data-testid="not-fitting" { "Responses are held — nothing is lost — until every mapping below fits " (link.org_name) "." }
+                    }
+                    SalesforceWork::OwnerHasNoLink { owner } => {
                         p data-testid="no-link" { strong { (owner.name) } " (" (owner.email) "), the project's owner, has not linked Salesforce. "
                             "This project's Salesforce work is held until they do — nothing is lost." }
                         @if is_owner {
@@ -69,19 +76,30 @@ async fn render(state: &AppState, who: &CurrentAccount, project: &Project, acces
                             p.muted { "Ask " (owner.name) " to link Salesforce from any of their surveys: Tools → Salesforce → Setup Link to Salesforce Account. Your own Salesforce link is never used for this project." }
                         }
                     }
-                    ProjectLinkStatus::OwnerLinkNeedsReauthentication { owner, link } => {
+                    SalesforceWork::OwnerLinkNeedsReauthentication { owner, link } => {
                         p data-testid="needs-reauth" { "The Salesforce link of " strong { (owner.name) } " (" (link.org_name) ", " code { (link.org_id) } ") needs them to sign in to Salesforce again. "
                             "This project's Salesforce work is paused until then — nothing is lost." }
                         @if !is_owner { p.muted { "Ask " (owner.name) " (" (owner.email) ") to open Salesforce settings and sign in again." } }
                     }
-                    ProjectLinkStatus::OwnerLinkedElsewhere { owner, link, built_against_org } => {
-                        p data-testid="disrupted" { "Paused: this survey's mappings were validated against org " code { (built_against_org) } ", but "
+                    SalesforceWork::PinnedAfterSwitch { owner, link, validated_org } => {
+                        p data-testid="disrupted" { "Paused: this survey's mappings were validated against org " code { (validated_org) } ", but "
                             strong { (owner.name) } "'s link now points at " strong { (link.org_name) } " (" code { (link.org_id) } "). "
                             "Nothing is written to either org until the transition below re-validates the survey against " (link.org_name) "." }
+                    }
+                    SalesforceWork::PinnedAfterTransfer { owner, link, validated_org } => {
+                        p data-testid="disrupted" data-reason="transfer" { "Paused: ownership of this project moved to " strong { (owner.name) } ". "
+                            "Its mappings were validated against org " code { (validated_org) } " with the previous owner's link, so nothing is written to any org "
+                            "until " (owner.name) " runs the transition below against their own org, " strong { (link.org_name) } " (" code { (link.org_id) } ")." }
                     }
                 }
                 @if !is_owner {
                     p.muted { "You are a collaborator: projects always use their owner's link, never yours, and you never see the owner's Salesforce credentials." }
+                    @if access.can_change_salesforce() {
+                        p data-testid="salesforce-grant" { (project.owner_name) " granted you changes to what this project writes into their Salesforce org. Every change is in the project's Salesforce history below." }
+                    } @else if access.can_edit() {
+                        p data-testid="read-only" { "Read-only: this project writes into the Salesforce org of " strong { (project.owner_name) } " (" (project.owner_email) "), so they decide what it writes. "
+                            "To change its mappings or run its transition, ask " (project.owner_name) " to grant you " em { "may change what this project writes into my Salesforce org" } " on the project's Sharing page." }
+                    }
                 }
             }
             @if counts != Default::default() {
@@ -110,8 +128,34 @@ async fn render(state: &AppState, who: &CurrentAccount, project: &Project, acces
                     Err(e) => { div.flash.error { "Could not check the mappings: " (e.to_string()) } }
                 }
             }
+            (history_section(&history))
         },
     ))
+}
+
+/// Every change to what the project writes into Salesforce: who, what, when.
+fn history_section(history: &[store::history::HistoryEntry]) -> Markup {
+    html! {
+        div.card #salesforce-history {
+            h3 style="margin-top:0" { "Salesforce history" }
+            @if history.is_empty() {
+                p.muted { "No changes yet." }
+            } @else {
+                table {
+                    thead { tr { th { "When" } th { "Who" } th { "Change" } } }
+                    tbody {
+                        @for h in history {
+                            tr data-by-owner=(h.by_owner) {
+                                td { (time_fmt::short(h.created_at)) }
+                                td { (h.actor_name) " (" (h.actor_email) ")" @if !h.by_owner { " " span.badge { "collaborator" } } }
+                                td { (h.change) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn action_label(action: &MappingAction) -> String {
@@ -127,11 +171,12 @@ fn mappings_section(
     access: Access,
     survey: &domain::SurveyDefinition,
     check: &IntegrationCheck,
-    status: &ProjectLinkStatus,
+    status: &SalesforceWork,
     base: &str,
     held: i64,
 ) -> Markup {
-    let editable = access.can_edit();
+    // The server refuses changes all the same; the page only says so early.
+    let editable = access.can_change_salesforce();
     let sources: Vec<(String, String)> = survey
         .questions
         .iter()
@@ -144,7 +189,7 @@ fn mappings_section(
             ("static".into(), "A fixed value (below)".into()),
         ])
         .collect();
-    let disrupted = matches!(status, ProjectLinkStatus::OwnerLinkedElsewhere { .. });
+    let disrupted = status.is_pinned();
     html! {
         h2 { "Response mapping" }
         p.muted { "Each completed response creates or updates records in " strong { (check.org_name) } " (" code { (check.org_id) } "). "
@@ -185,7 +230,7 @@ fn mappings_section(
                     form.row method="post" action={(base) "/mappings/" (i) "/rules"} style="margin-top:.6rem" {
                         (csrf_field(&who.csrf))
                         input type="text" name="field" placeholder="Field API name" required list={"fields-" (i)} style="max-width:14rem" aria-label="Salesforce field";
-                        @if let Some(s) = &c.schema {
+                        @if let (Some(s), true) = (&c.schema, access.can_see_org_schema()) {
                             datalist id={"fields-" (i)} { @for f in &s.fields { @if f.createable || f.updateable { option value=(f.name) { (f.label) } } } }
                         }
                         select name="source" aria-label="Value source" style="max-width:18rem" {
@@ -248,14 +293,14 @@ fn mappings_section(
     }
 }
 
-fn integration_error(e: IntegrationError) -> (StatusCode, String) {
-    let status = match &e {
-        IntegrationError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        IntegrationError::Salesforce(_) => StatusCode::BAD_GATEWAY,
-        IntegrationError::Conflict => StatusCode::CONFLICT,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    };
-    (status, e.to_string())
+/// The panel again, with what went wrong and its status; a refusal of
+/// access is the error page itself, not the panel.
+async fn refused(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, e: app::AppError) -> WebResult<Response> {
+    let e = WebError::from(e);
+    if matches!(e, WebError::Forbidden(_) | WebError::NotFound | WebError::Store(_)) {
+        return Err(e);
+    }
+    Ok((e.status(), render(state, who, project, access, Some(&e.public_message()), None).await?).into_response())
 }
 
 async fn apply(state: &AppState, who: &CurrentAccount, id: i64, change: Result<Change, domain::Invalid>) -> WebResult<Response> {
@@ -263,15 +308,12 @@ async fn apply(state: &AppState, who: &CurrentAccount, id: i64, change: Result<C
     require_edit(&project, access)?;
     let settings = state.salesforce()?;
     let outcome = match change {
-        Ok(change) => app::integration::change(&state.store, settings, &project, change).await.map(|_| ()),
-        Err(e) => Err(IntegrationError::Invalid(e.0)),
+        Ok(change) => app::integration::change(&state.store, settings, &project, &app::consent::actor(&who.account), change).await.map(|_| ()),
+        Err(e) => Err(e.into()),
     };
     match outcome {
         Ok(()) => Ok(Redirect::to(&format!("/projects/{id}/salesforce")).into_response()),
-        Err(e) => {
-            let (status, message) = integration_error(e);
-            Ok((status, render(state, who, &project, access, Some(&message), None).await?).into_response())
-        }
+        Err(e) => refused(state, who, &project, access, e).await,
     }
 }
 
@@ -333,17 +375,14 @@ async fn transition(State(state): State<AppState>, Path(id): Path<i64>, SignedFo
     require_edit(&project, access)?;
     let settings = state.salesforce()?;
     let held = match form.held.as_str() {
-        "discard" => app::integration::HeldDeliveries::Discard { by: who.account.name.clone() },
+        "discard" => app::integration::HeldDeliveries::Discard,
         _ => app::integration::HeldDeliveries::Send,
     };
-    match app::integration::transition(&state.store, settings, &project, held).await {
+    match app::integration::transition(&state.store, settings, &project, &app::consent::actor(&who.account), held).await {
         Ok(check) => {
             let msg = format!("Re-enabled: the survey now delivers to {} ({}).", check.org_name, check.org_id);
             Ok(render(&state, &who, &project, access, None, Some(&msg)).await?.into_response())
         }
-        Err(e) => {
-            let (status, message) = integration_error(e);
-            Ok((status, render(&state, &who, &project, access, Some(&message), None).await?).into_response())
-        }
+        Err(e) => refused(&state, &who, &project, access, e).await,
     }
 }

@@ -2,6 +2,7 @@ mod helpers;
 
 mod accounts;
 mod api_tokens;
+mod consent;
 mod projects;
 mod deliveries;
 mod mappings;

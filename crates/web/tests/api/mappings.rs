@@ -75,7 +75,8 @@ async fn a_collaborators_edit_is_checked_against_the_owners_org_not_their_own() 
         let editor = Browser::new(&sf.app);
         editor.sign_up("eddie@example.com", "Eddie").await;
         let sharing = format!("/projects/{id}/sharing");
-        owner.submit(&sharing, &sharing, &[("email", "eddie@example.com"), ("role", "editor")]).await;
+        // Shared as editor with the owner's grant to change what the project writes.
+        owner.submit(&sharing, &sharing, &[("email", "eddie@example.com"), ("role", "editor"), ("salesforce_changes", "on")]).await;
         editor.link_salesforce(false, PROD_USER, PASSWORD, true).await;
         map_survey_response(&editor, id).await;
         let integration = sf.app.store.integration(id).await.unwrap().unwrap();
@@ -111,7 +112,7 @@ async fn switching_orgs_pauses_an_integrated_survey_until_its_transition_fits() 
         let (_, html) = b.get_text(&panel).await;
         assert!(html.contains("data-testid=\"disrupted\""), "{html}");
         assert!(html.contains("has no field Legacy_Score__c"));
-        let status = app::ownership::project_link_status(&sf.app.store, &sf.app.store.project_for(id, account_id(&sf, "olive@example.com").await).await.unwrap().unwrap()).await.unwrap();
+        let status = app::ownership::salesforce_work(&sf.app.store, &sf.app.store.project_for(id, account_id(&sf, "olive@example.com").await).await.unwrap().unwrap()).await.unwrap();
         assert!(!status.may_deliver());
         let r = b.submit(&panel, &format!("{panel}/transition"), &[]).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
