@@ -1,8 +1,11 @@
 //! Fresh databases for tests, on both backends. Every store and web test runs
 //! against SQLite and PostgreSQL. PostgreSQL is looked for at
-//! `INSIGHT_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`);
-//! when it cannot be reached the PostgreSQL half is skipped with a message —
-//! except under CI (`CI=true`), where that is a failure.
+//! `INSIGHT_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`).
+//! When it cannot be reached, the test fails — a skipped half must be asked
+//! for: with `INSIGHT_TEST_SKIP_POSTGRES=1` (never honoured under CI,
+//! `CI=true`) the PostgreSQL half is skipped, and each skip is appended to
+//! the file named by `INSIGHT_TEST_SKIP_LOG`, so the test run's closing line
+//! can say how many were skipped.
 
 use crate::Store;
 use rand::Rng;
@@ -55,8 +58,19 @@ impl TestDatabase {
             Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
                 panic!("PostgreSQL at {} is unreachable under CI: {e}", crate::redact_url(&admin_url))
             }
+            Err(e) if !std::env::var("INSIGHT_TEST_SKIP_POSTGRES").is_ok_and(|v| v == "1") => panic!(
+                "PostgreSQL at {} is unreachable ({e}). Start it, point INSIGHT_TEST_POSTGRES_URL at one, \
+                 or skip the PostgreSQL half explicitly with INSIGHT_TEST_SKIP_POSTGRES=1.",
+                crate::redact_url(&admin_url)
+            ),
             Err(e) => {
                 eprintln!("skipping the PostgreSQL half of this test: {} unreachable ({e})", crate::redact_url(&admin_url));
+                if let Ok(path) = std::env::var("INSIGHT_TEST_SKIP_LOG") {
+                    use std::io::Write;
+                    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+                        let _ = writeln!(f, "postgres");
+                    }
+                }
                 None
             }
         }
