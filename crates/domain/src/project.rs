@@ -99,6 +99,13 @@ impl Access {
     pub fn can_manage(self) -> bool {
         self.0 == Role::Owner
     }
+
+    /// Sign survey links and see or replace the survey's signing key: only
+    /// the original owner, since a signed record id picks where the owner's
+    /// Salesforce credentials write.
+    pub fn can_sign_links(self) -> bool {
+        self.0 == Role::Owner
+    }
 }
 
 #[cfg(test)]
@@ -111,6 +118,14 @@ mod tests {
         assert!(a.can_view());
         assert!(!a.can_edit());
         assert!(!a.can_manage());
+    }
+
+    #[test]
+    fn only_the_owner_signs_links() {
+        let cases = [(Role::Owner, true), (Role::Editor, false), (Role::Viewer, false)];
+        for (role, may) in cases {
+            assert_eq!(Access(role).can_sign_links(), may, "{role:?}");
+        }
     }
 
     #[test]
