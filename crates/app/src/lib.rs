@@ -8,6 +8,7 @@ pub mod integration;
 pub mod link;
 pub mod ownership;
 pub mod sessions;
+pub mod signed_links;
 
 use domain::Environment;
 use salesforce::{ClientSecret, ConnectedApp};

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod deliveries;
 pub mod integrations;
+pub mod link_keys;
 pub mod links;
 pub mod projects;
 pub mod responses;

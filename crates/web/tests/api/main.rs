@@ -7,3 +7,4 @@ mod deliveries;
 mod mappings;
 mod respondents;
 mod salesforce_link;
+mod signed_links;
