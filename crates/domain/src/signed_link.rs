@@ -199,7 +199,9 @@ mod tests {
         let d = data(&[("account_id", "001000000000001AAA")]);
         let sig = sign(&key(), &d, Some(1000));
         let other_key = LinkKey::from_bytes([9; 32]);
-        let cases: Vec<(&str, LinkKey, BTreeMap<String, String>, Option<&str>, String, i64, Result<(), LinkRejected>)> = vec![
+        // (story, key, submitted data, expiry parameter, signature, now, expected)
+        type Case<'a> = (&'a str, LinkKey, BTreeMap<String, String>, Option<&'a str>, String, i64, Result<(), LinkRejected>);
+        let cases: Vec<Case> = vec![
             ("as signed, before expiry", key(), d.clone(), Some("1000"), sig.clone(), 999, Ok(())),
             ("as signed, at the last second", key(), d.clone(), Some("1000"), sig.clone(), 1000, Ok(())),
             ("after expiry", key(), d.clone(), Some("1000"), sig.clone(), 1001, Err(LinkRejected::Expired)),

@@ -66,7 +66,9 @@ mod tests {
         let account_id = "001000000000001AAA";
         let contact_id = "003000000000001AAA";
         let wrong = || RecordRefused::WrongObject { id: contact_id.into(), object: "Account".into(), prefix: "001".into() };
-        let cases: Vec<(&str, &ValueSource, EmbeddedProvenance, &str, Result<(), RecordRefused>)> = vec![
+        // (story, where the id comes from, provenance, id, expected)
+        type Case<'a> = (&'a str, &'a ValueSource, EmbeddedProvenance, &'a str, Result<(), RecordRefused>);
+        let cases: Vec<Case> = vec![
             ("a signed link names an Account", &embedded, SignedLink, account_id, Ok(())),
             ("a signed link names a Contact", &embedded, SignedLink, contact_id, Err(wrong())),
             ("an unsigned link", &embedded, Unsigned, account_id, Err(RecordRefused::UnsignedLink)),
