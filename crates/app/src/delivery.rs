@@ -131,6 +131,7 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
                 embedded: &embedded[i],
                 started_at: c.response.started_at,
                 finished_at: c.response.finished_at,
+                provenance: c.response.provenance(),
             };
             match mapping.record_for(&values, &schema) {
                 Ok(record) => match record.key {

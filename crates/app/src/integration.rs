@@ -80,6 +80,7 @@ fn to_schema(d: salesforce::rest::SObjectDescribe) -> ObjectSchema {
     ObjectSchema {
         name: d.name,
         label: d.label,
+        key_prefix: d.key_prefix,
         createable: d.createable,
         updateable: d.updateable,
         fields: d

@@ -10,6 +10,7 @@ pub mod integration;
 pub mod link;
 pub mod ownership;
 pub mod sessions;
+pub mod signed_links;
 
 pub use error::AppError;
 

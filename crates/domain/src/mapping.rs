@@ -251,6 +251,8 @@ impl FieldSchema {
 pub struct ObjectSchema {
     pub name: String,
     pub label: String,
+    /// The 3 characters every record id of the object starts with.
+    pub key_prefix: Option<String>,
     pub createable: bool,
     pub updateable: bool,
     pub fields: Vec<FieldSchema>,
@@ -489,6 +491,7 @@ mod tests {
         ObjectSchema {
             name: "Survey_Response__c".into(),
             label: "Survey Response".into(),
+            key_prefix: Some("a00".into()),
             createable: true,
             updateable: true,
             fields: vec![field("Score__c", "double"), field("Comment__c", "textarea"), status, key, name, field("Happy__c", "boolean")],
@@ -613,6 +616,8 @@ pub struct ResponseValues<'a> {
     pub embedded: &'a std::collections::BTreeMap<String, String>,
     pub started_at: Option<i64>,
     pub finished_at: i64,
+    /// Where the embedded data came from: whether it may pick a record.
+    pub provenance: crate::EmbeddedProvenance,
 }
 
 /// How a record is written.
@@ -741,7 +746,9 @@ impl Mapping {
                     _ => None,
                 };
                 let id = id.filter(|i| !i.trim().is_empty()).ok_or_else(|| "the response carries no record id to update".to_string())?;
-                RecordKey::Update { id: id.trim().to_string() }
+                let id = id.trim().to_string();
+                crate::trusted_record::may_decide_record(record_id, response.provenance, &id, schema).map_err(|e| e.to_string())?;
+                RecordKey::Update { id }
             }
             MappingAction::Upsert { external_id_field } => {
                 let name = schema.field(external_id_field.as_str()).map(|f| f.name.clone()).unwrap_or_else(|| external_id_field.as_str().to_string());
@@ -781,6 +788,7 @@ mod record_tests {
         ObjectSchema {
             name: "Survey_Response__c".into(),
             label: "Survey Response".into(),
+            key_prefix: Some("a00".into()),
             createable: true,
             updateable: true,
             fields: vec![
@@ -829,7 +837,7 @@ mod record_tests {
         }))
         .unwrap();
         let embedded = BTreeMap::from([("case_id".to_string(), "500000000000001AAA".to_string())]);
-        let r = ResponseValues { response_id: "R_0123456789012345678901", answers: &answers, embedded: &embedded, started_at: None, finished_at: 90_061_123 };
+        let r = ResponseValues { response_id: "R_0123456789012345678901", answers: &answers, embedded: &embedded, started_at: None, finished_at: 90_061_123, provenance: Default::default() };
         let rec = m.record_for(&r, &schema()).unwrap();
         assert_eq!(rec.key, RecordKey::Upsert { field: "External_Id__c".into(), value: "R_0123456789012345678901".into() });
         let f = &rec.fields;
@@ -852,7 +860,23 @@ mod record_tests {
             rules: vec![rule("Comment__c", q("q1"))],
         };
         let (answers, embedded) = (BTreeMap::new(), BTreeMap::new());
-        let r = ResponseValues { response_id: "R_x", answers: &answers, embedded: &embedded, started_at: None, finished_at: 0 };
+        let r = ResponseValues { response_id: "R_x", answers: &answers, embedded: &embedded, started_at: None, finished_at: 0, provenance: Default::default() };
         assert!(m.record_for(&r, &schema()).unwrap_err().contains("no record id"));
+    }
+
+    #[test]
+    fn an_update_writes_only_where_a_signed_link_points() {
+        let m = Mapping {
+            object: SObjectName::parse("Survey_Response__c").unwrap(),
+            action: MappingAction::Update { record_id: ValueSource::Embedded { name: crate::EmbeddedFieldName::parse("record").unwrap() } },
+            rules: vec![rule("Comment__c", q("q1"))],
+        };
+        let answers = BTreeMap::new();
+        let embedded = BTreeMap::from([("record".to_string(), " a00000000000001AAA ".to_string())]);
+        let values = |provenance| ResponseValues { response_id: "R_x", answers: &answers, embedded: &embedded, started_at: None, finished_at: 0, provenance };
+        let signed = m.record_for(&values(crate::EmbeddedProvenance::SignedLink), &schema()).unwrap();
+        assert_eq!(signed.key, RecordKey::Update { id: "a00000000000001AAA".into() });
+        let unsigned = m.record_for(&values(crate::EmbeddedProvenance::Unsigned), &schema()).unwrap_err();
+        assert!(unsigned.contains("unsigned survey link"), "{unsigned}");
     }
 }

@@ -126,6 +126,13 @@ impl Access {
     pub fn can_see_org_schema(self) -> bool {
         self.can_change_salesforce()
     }
+
+    /// Sign survey links and see or replace the survey's signing key: a
+    /// signed record id picks where the owner's Salesforce credentials
+    /// write, so the same people who may change the mappings.
+    pub fn can_sign_links(self) -> bool {
+        self.can_change_salesforce()
+    }
 }
 
 /// Whether a grant of Salesforce changes may be set on a share of this role:
@@ -163,6 +170,14 @@ mod tests {
     fn only_an_editor_share_carries_the_salesforce_grant() {
         assert!(grant_applies(Role::Editor));
         assert!(!grant_applies(Role::Viewer));
+    }
+
+    #[test]
+    fn links_are_signed_by_those_who_may_change_what_the_project_writes() {
+        let cases = [(Role::Owner, false, true), (Role::Editor, false, false), (Role::Editor, true, true), (Role::Viewer, false, false)];
+        for (role, grant, may) in cases {
+            assert_eq!(Access::new(role, grant).can_sign_links(), may, "{role:?} {grant}");
+        }
     }
 
     #[test]

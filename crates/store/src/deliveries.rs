@@ -71,7 +71,8 @@ impl Store {
         }
         let params: Vec<String> = (1..=claimed.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
-            "SELECT id, public_id, project_id, answers, embedded, started_at, finished_at FROM responses WHERE id IN ({})",
+            "SELECT {} FROM responses WHERE id IN ({})",
+            crate::responses::RESPONSE_COLUMNS,
             params.join(",")
         );
         let mut query = sqlx::query_as::<_, StoredResponse>(&sql);

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod deliveries;
 pub mod history;
 pub mod integrations;
+pub mod link_keys;
 pub mod links;
 pub mod projects;
 pub mod responses;

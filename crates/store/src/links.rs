@@ -121,7 +121,7 @@ const LINK_SELECT: &str = "SELECT l.account_id, l.environment, l.requested_envir
 const KEY_CHECK: &str = "secret_key_check";
 
 impl Store {
-    fn sealer(&self) -> Result<&Sealer> {
+    pub(crate) fn sealer(&self) -> Result<&Sealer> {
         self.sealer.as_ref().ok_or(StoreError::NoSecretKey)
     }
 

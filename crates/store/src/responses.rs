@@ -7,6 +7,7 @@
 //! flushing and commits them together.
 
 use crate::{now_ms, Result, Store, StoreError};
+use domain::EmbeddedProvenance;
 use sqlx::AnyPool;
 use std::collections::BTreeMap;
 use tokio::sync::{mpsc, oneshot};
@@ -21,6 +22,8 @@ pub struct NewResponse {
     pub embedded: String,
     pub started_at: Option<i64>,
     pub finished_at: i64,
+    /// Where the embedded data came from (a signed link, or not).
+    pub provenance: EmbeddedProvenance,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -32,9 +35,14 @@ pub struct StoredResponse {
     pub embedded: String,
     pub started_at: Option<i64>,
     pub finished_at: i64,
+    pub embedded_source: String,
 }
 
 impl StoredResponse {
+    pub fn provenance(&self) -> EmbeddedProvenance {
+        EmbeddedProvenance::from_stored(&self.embedded_source)
+    }
+
     pub fn answers_map(&self) -> BTreeMap<String, serde_json::Value> {
         serde_json::from_str(&self.answers).unwrap_or_default()
     }
@@ -54,7 +62,7 @@ pub enum Submitted {
     AlreadyStored,
 }
 
-const RESPONSE_COLUMNS: &str = "id, public_id, project_id, answers, embedded, started_at, finished_at";
+pub(crate) const RESPONSE_COLUMNS: &str = "id, public_id, project_id, answers, embedded, started_at, finished_at, embedded_source";
 
 impl Store {
     /// A page of a project's responses, newest first, before the cursor id.
@@ -151,7 +159,7 @@ async fn write_groups(pool: AnyPool, mut rx: mpsc::Receiver<Pending>) {
     }
 }
 
-/// Rows per INSERT statement: 6 parameters a row stays far below both
+/// Rows per INSERT statement: 7 parameters a row stays far below both
 /// backends' parameter limits (SQLite 32,766; PostgreSQL 65,535).
 const ROWS_PER_STATEMENT: usize = 250;
 
@@ -162,18 +170,18 @@ async fn commit_group(pool: &AnyPool, group: &[Pending]) -> Result<Vec<Submitted
     // One multi-row INSERT per chunk: one round trip instead of one per
     // response, which is what PostgreSQL's throughput hinges on.
     for chunk in group.chunks(ROWS_PER_STATEMENT) {
-        let mut sql = String::from("INSERT INTO responses (public_id, project_id, answers, embedded, started_at, finished_at) VALUES ");
+        let mut sql = String::from("INSERT INTO responses (public_id, project_id, answers, embedded, started_at, finished_at, embedded_source) VALUES ");
         for i in 0..chunk.len() {
-            let b = i * 6;
+            let b = i * 7;
             if i > 0 {
                 sql.push(',');
             }
-            sql.push_str(&format!("(${},${},${},${},${},${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
+            sql.push_str(&format!("(${},${},${},${},${},${},${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7));
         }
         sql.push_str(" ON CONFLICT (public_id) DO NOTHING RETURNING id, public_id");
         let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
         for Pending { response: r, .. } in chunk {
-            query = query.bind(&r.public_id).bind(r.project_id).bind(&r.answers).bind(&r.embedded).bind(r.started_at).bind(r.finished_at);
+            query = query.bind(&r.public_id).bind(r.project_id).bind(&r.answers).bind(&r.embedded).bind(r.started_at).bind(r.finished_at).bind(r.provenance.as_str());
         }
         for (row, id) in query.persistent(false).fetch_all(&mut *tx).await? {
             new_rows.push(row);

@@ -34,6 +34,7 @@ fn response(project_id: i64, n: usize) -> NewResponse {
         embedded: "{}".into(),
         started_at: None,
         finished_at: 1,
+        provenance: Default::default(),
     }
 }
 

@@ -22,6 +22,7 @@ fn response(project_id: i64, public_id: &str) -> NewResponse {
         embedded: "{}".into(),
         started_at: Some(1),
         finished_at: 2,
+        provenance: Default::default(),
     }
 }
 
@@ -175,5 +176,45 @@ async fn the_same_response_twice_in_one_group_is_stored_once() {
         assert_eq!(outcomes, [Submitted::Stored, Submitted::AlreadyStored]);
         assert_eq!(c.unwrap(), Submitted::Stored);
         assert_eq!(store.survey(p).await.unwrap().unwrap().response_count, 2);
+    }
+}
+
+#[tokio::test]
+async fn a_survey_signing_key_is_sealed_kept_and_replaced() {
+    use store::sealed::{Secret, Sealer};
+    for db in TestDatabase::all().await {
+        let store = db.store().await.with_sealer(Sealer::from_encoded_key(Some(&Sealer::generate_key())).unwrap());
+        let owner = account(&store, "owner@example.com").await;
+        let p = store.create_project(owner, &ProjectName::parse("NPS").unwrap(), "slugk").await.unwrap();
+        assert!(store.survey_link_key(p).await.unwrap().is_none());
+
+        let first = store.first_survey_link_key(p, &Secret::new("aa".repeat(32))).await.unwrap();
+        let second = store.first_survey_link_key(p, &Secret::new("bb".repeat(32))).await.unwrap();
+        assert_eq!((first.expose(), second.expose()), ("aa".repeat(32).as_str(), "aa".repeat(32).as_str()), "a second first use keeps the key in force");
+        let (sealed,): (String,) = sqlx::query_as("SELECT sealed_key FROM survey_link_keys WHERE project_id = $1").bind(p).fetch_one(store.pool()).await.unwrap();
+        assert!(!sealed.contains("aaaa"), "the key is sealed at rest");
+
+        store.replace_survey_link_key(p, &Secret::new("cc".repeat(32))).await.unwrap();
+        assert_eq!(store.survey_link_key(p).await.unwrap().unwrap().expose(), "cc".repeat(32));
+    }
+}
+
+#[tokio::test]
+async fn a_response_keeps_where_its_embedded_data_came_from() {
+    for db in TestDatabase::all().await {
+        let store = db.store().await;
+        let owner = account(&store, "owner@example.com").await;
+        let p = store.create_project(owner, &ProjectName::parse("NPS").unwrap(), "slugp").await.unwrap();
+        let writer = store.response_writer();
+        let mut signed = response(p, "R_signed000000000000000");
+        signed.provenance = domain::EmbeddedProvenance::SignedLink;
+        writer.submit(signed).await.unwrap();
+        writer.submit(response(p, "R_plain0000000000000000")).await.unwrap();
+        let stored = |id: &'static str| {
+            let store = store.clone();
+            async move { store.response(p, id).await.unwrap().unwrap().provenance() }
+        };
+        assert_eq!(stored("R_signed000000000000000").await, domain::EmbeddedProvenance::SignedLink);
+        assert_eq!(stored("R_plain0000000000000000").await, domain::EmbeddedProvenance::Unsigned);
     }
 }

@@ -13,7 +13,7 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use domain::ProjectName;
 use serde::Deserialize;
@@ -28,6 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/projects/{id}", get(project))
         .route("/api/v1/projects/{id}/responses", get(responses))
         .route("/api/v1/projects/{id}/responses/{rid}", get(response))
+        .route("/api/v1/projects/{id}/signed-links", post(create_signed_link))
+        .route("/api/v1/projects/{id}/signed-links/key", post(new_signing_key))
         .route("/api/v1/{*rest}", get(unknown).post(unknown))
 }
 
@@ -39,6 +41,8 @@ pub enum ApiError {
     BadToken,
     #[error("Not found, or not shared with this account.")]
     NotFound,
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -52,6 +56,7 @@ impl IntoResponse for ApiError {
         let status = match &self {
             ApiError::Unauthorized | ApiError::BadToken => StatusCode::UNAUTHORIZED,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Store(e) => {
@@ -115,6 +120,7 @@ fn response_json(r: &StoredResponse, delivery: Option<&store::deliveries::Delive
         "id": r.public_id,
         "answers": r.answers_map(),
         "embedded": r.embedded_map(),
+        "embedded_source": r.provenance().as_str(),
         "started_at": r.started_at.map(time_fmt::rfc3339),
         "finished_at": time_fmt::rfc3339(r.finished_at),
         "delivery": delivery.map(|d| json!({
@@ -200,6 +206,65 @@ async fn response(State(state): State<AppState>, ApiAccount(account): ApiAccount
     Ok(Json(response_json(&r, delivery.as_ref())))
 }
 
+/// The project, when this account may sign its links (its owner, or an
+/// editor the owner granted Salesforce changes).
+async fn signing_project(state: &AppState, account: i64, id: i64) -> Result<Project, ApiError> {
+    let p = state.store.project_for(id, account).await?.ok_or(ApiError::NotFound)?;
+    if !app::consent::access(&p).can_sign_links() {
+        return Err(ApiError::Forbidden(format!(
+            "Only the project's owner, {} ({}), or an editor they granted Salesforce changes, can sign its survey links.",
+            p.owner_name, p.owner_email
+        )));
+    }
+    Ok(p)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSignedLink {
+    embedded: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    expires_at: Option<String>,
+}
+
+async fn create_signed_link(
+    State(state): State<AppState>,
+    ApiAccount(account): ApiAccount,
+    Path(id): Path<i64>,
+    body: Result<Json<NewSignedLink>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    signing_project(&state, account, id).await?;
+    let Json(body) = body?;
+    let expires = match body.expires_at.as_deref() {
+        None => None,
+        Some(raw) => Some(
+            time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| ApiError::Unprocessable(format!("expires_at \"{raw}\" is not an RFC 3339 time such as 2027-01-01T00:00:00Z.")))?
+                .unix_timestamp(),
+        ),
+    };
+    let survey = state.store.survey(id).await?.ok_or(ApiError::NotFound)?;
+    let fields: Vec<(String, String)> = body.embedded.into_iter().collect();
+    let link = app::signed_links::sign_link(&state.store, &survey, &fields, expires, store::now_ms() / 1000).await.map_err(|e| match e {
+        app::signed_links::SignedLinkError::Invalid(m) => ApiError::Unprocessable(m),
+        app::signed_links::SignedLinkError::Store(e) => ApiError::Store(e),
+    })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "url": format!("{}?{}", state.survey_url(&survey.slug), link.query),
+            "expires_at": link.expires.map(|s| time_fmt::rfc3339(s * 1000)),
+        })),
+    ))
+}
+
+/// A new signing key, in this answer only; links signed before stop being trusted.
+async fn new_signing_key(State(state): State<AppState>, ApiAccount(account): ApiAccount, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    signing_project(&state, account, id).await?;
+    let key = app::signed_links::regenerate_key(&state.store, id).await?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(json!({ "key": key.expose() }))).into_response())
+}
+
 async fn unknown() -> ApiError {
     ApiError::NotFound
 }
@@ -247,6 +312,20 @@ pub fn openapi_document(server: &str) -> Value {
                         "responses": { "type": "array", "items": { "$ref": "#/components/schemas/Response" } },
                         "next": { "type": "string", "nullable": true } } })) }), errors(&["400", "401", "404"])) }
             },
+            "/api/v1/projects/{id}/signed-links": {
+                "post": { "operationId": "createSignedLink", "summary": "Sign a survey link (project owner only): its embedded data and optional expiry, so a record id in it can decide which Salesforce record is updated",
+                    "parameters": [id_param],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["embedded"], "additionalProperties": false, "properties": {
+                        "embedded": { "type": "object", "additionalProperties": { "type": "string" }, "description": "Declared embedded data fields and their exact values" },
+                        "expires_at": { "type": "string", "format": "date-time", "nullable": true } } } } } },
+                    "responses": with(json!({ "201": ok("The signed link", json!({ "type": "object", "required": ["url"], "properties": {
+                        "url": { "type": "string" }, "expires_at": { "type": "string", "format": "date-time", "nullable": true } } })) }), errors(&["400", "401", "403", "404", "422"])) }
+            },
+            "/api/v1/projects/{id}/signed-links/key": {
+                "post": { "operationId": "newSigningKey", "summary": "Replace the survey's signing key (project owner only) and return it, once, for signing links in another system; links signed with the old key stop being trusted",
+                    "parameters": [id_param],
+                    "responses": with(json!({ "200": ok("The new key", json!({ "type": "object", "required": ["key"], "properties": { "key": { "type": "string", "description": "64 hex characters: the HMAC-SHA256 key" } } })) }), errors(&["401", "403", "404"])) }
+            },
             "/api/v1/projects/{id}/responses/{responseId}": {
                 "get": { "operationId": "getResponse", "summary": "One response",
                     "parameters": [id_param, { "name": "responseId", "in": "path", "required": true, "schema": { "type": "string" } }],
@@ -268,6 +347,7 @@ pub fn openapi_document(server: &str) -> Value {
                     "survey": { "type": "object" } } },
                 "Response": { "type": "object", "required": ["id", "answers", "embedded", "finished_at"], "properties": {
                     "id": { "type": "string" }, "answers": { "type": "object" }, "embedded": { "type": "object", "additionalProperties": { "type": "string" } },
+                    "embedded_source": { "type": "string", "enum": ["unsigned", "signed_link", "tampered_link", "expired_link"], "description": "Where the embedded data came from; only a signed link's record id may decide which record an update writes" },
                     "started_at": { "type": "string", "format": "date-time", "nullable": true }, "finished_at": { "type": "string", "format": "date-time" },
                     "delivery": { "type": "object", "nullable": true, "description": "The response's delivery to Salesforce, when its survey maps responses into Salesforce", "properties": {
                         "status": { "type": "string", "enum": ["pending", "held", "delivered", "failed", "discarded"] },

@@ -12,6 +12,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
+use domain::signed_link::{EXPIRES_PARAM, SIGNATURE_PARAM};
 use domain::{AnswerError, QuestionKind, ResponseId, SurveyDefinition, SurveyStatus};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -55,10 +56,12 @@ async fn show(State(state): State<AppState>, Path(slug): Path<String>, RawQuery(
         .definition
         .embedded_from_link(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .map_err(|e| WebError::BadRequest(format!("{} Ask whoever sent you the link for a corrected one.", e.0)))?;
+    let param = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let form = FormState {
         response_id: secrets::response_id().to_string(),
         started_at: now_ms(),
         embedded,
+        link: LinkSignature { signature: param(SIGNATURE_PARAM), expires: param(EXPIRES_PARAM) },
         values: BTreeMap::new(),
         errors: BTreeMap::new(),
     };
@@ -70,8 +73,17 @@ struct FormState {
     response_id: String,
     started_at: i64,
     embedded: BTreeMap<String, String>,
+    link: LinkSignature,
     values: BTreeMap<String, Vec<String>>,
     errors: BTreeMap<String, String>,
+}
+
+/// A signed link's signature and expiry, carried through the form as they
+/// came and checked only at submission, over the data then submitted.
+#[derive(Default)]
+struct LinkSignature {
+    signature: Option<String>,
+    expires: Option<String>,
 }
 
 fn render(survey: &Survey, slug: &str, form: &FormState) -> Markup {
@@ -89,6 +101,8 @@ fn render(survey: &Survey, slug: &str, form: &FormState) -> Markup {
                 @for (name, value) in &form.embedded {
                     input type="hidden" name={(EMBEDDED_PREFIX) (name)} value=(value);
                 }
+                @if let Some(sig) = &form.link.signature { input type="hidden" name=(SIGNATURE_PARAM) value=(sig); }
+                @if let Some(at) = &form.link.expires { input type="hidden" name=(EXPIRES_PARAM) value=(at); }
                 @for (i, q) in def.questions.iter().enumerate() {
                     @let id = q.id.as_str();
                     @let values = form.values.get(id).cloned().unwrap_or_default();
@@ -165,6 +179,7 @@ async fn submit(State(state): State<AppState>, Path(slug): Path<String>, headers
                 response_id: submission.response_id.to_string(),
                 started_at: submission.started_at.unwrap_or(now),
                 embedded: submission.embedded,
+                link: submission.link,
                 values: submission.answers,
                 errors: errors.into_iter().map(|AnswerError { question, message }| (question.to_string(), message)).collect(),
             };
@@ -172,6 +187,17 @@ async fn submit(State(state): State<AppState>, Path(slug): Path<String>, headers
         }
     };
     let started_at = submission.started_at.filter(|s| *s <= now && now - s <= MAX_PLAUSIBLE_DURATION_MS);
+    // An unsigned, edited or expired link is still stored (the respondent is
+    // not punished); its provenance keeps it from picking a record.
+    let provenance = app::signed_links::provenance(
+        &state.store,
+        survey.project_id,
+        &submission.embedded,
+        submission.link.signature.as_deref(),
+        submission.link.expires.as_deref(),
+        now / 1000,
+    )
+    .await?;
     let response = NewResponse {
         public_id: submission.response_id.to_string(),
         project_id: survey.project_id,
@@ -179,6 +205,7 @@ async fn submit(State(state): State<AppState>, Path(slug): Path<String>, headers
         embedded: serde_json::to_string(&submission.embedded).map_err(anyhow::Error::from)?,
         started_at,
         finished_at: now,
+        provenance,
     };
     let outcome = state.responses.submit(response).await?;
     if outcome == Submitted::AlreadyStored {
@@ -192,6 +219,7 @@ struct Submission {
     response_id: ResponseId,
     started_at: Option<i64>,
     embedded: BTreeMap<String, String>,
+    link: LinkSignature,
     answers: BTreeMap<String, Vec<String>>,
 }
 
@@ -200,12 +228,17 @@ impl Submission {
         let mut response_id = None;
         let mut started_at = None;
         let mut embedded_pairs = Vec::new();
+        let mut link = LinkSignature::default();
         let mut answers: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (key, value) in fields {
             if key == RESPONSE_ID_FIELD {
                 response_id = Some(ResponseId::parse(&value).map_err(|e| WebError::BadRequest(e.0))?);
             } else if key == STARTED_FIELD {
                 started_at = Some(value.parse::<i64>().map_err(|_| WebError::BadRequest(format!("\"{value}\" is not a start time.")))?);
+            } else if key == SIGNATURE_PARAM {
+                link.signature = Some(value);
+            } else if key == EXPIRES_PARAM {
+                link.expires = Some(value);
             } else if let Some(name) = key.strip_prefix(EMBEDDED_PREFIX) {
                 embedded_pairs.push((name.to_string(), value));
             } else if def.questions.iter().any(|q| q.id.as_str() == key) {
@@ -220,7 +253,7 @@ impl Submission {
         // A client that does not mint an id (a script, say) gets a fresh one;
         // browsers always send the id the page minted, which makes retries safe.
         let response_id = response_id.unwrap_or_else(secrets::response_id);
-        Ok(Submission { response_id, started_at, embedded, answers })
+        Ok(Submission { response_id, started_at, embedded, link, answers })
     }
 }
 

@@ -6,6 +6,7 @@ pub mod project_frame;
 pub mod projects;
 pub mod responses;
 pub mod sharing;
+pub mod signed_links;
 pub mod survey;
 
 use crate::state::AppState;
@@ -15,6 +16,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(projects::router())
         .merge(survey::router())
+        .merge(signed_links::router())
         .merge(sharing::router())
         .merge(responses::router())
         .merge(account::router())

@@ -174,6 +174,9 @@ async fn detail(State(state): State<AppState>, who: CurrentAccount, Path((id, ri
                     @for (name, value) in &embedded {
                         tr { th { "Embedded: " code { (name) } } td { (value) } }
                     }
+                    @if !embedded.is_empty() {
+                        tr #embedded-source { th { "Embedded data from" } td { (r.provenance().label()) } }
+                    }
                 }
             }
             @if let Some(d) = &delivery { (delivery_section(&who, id, &rid, d, access.can_edit())) }

@@ -3,6 +3,7 @@
 
 use super::layout::{csrf_field, flash_error, page};
 use super::project_frame::{self, require_edit, Tab};
+use super::signed_links::{self, Shown};
 use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
 use crate::error::{WebError, WebResult};
 use crate::state::AppState;
@@ -33,10 +34,10 @@ pub fn router() -> Router<AppState> {
 async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>) -> WebResult<Markup> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
     let survey = state.store.survey(id).await?.ok_or(WebError::NotFound)?;
-    Ok(render(&state, &who, &project, access, &survey, None))
+    Ok(render(&state, &who, &project, access, &survey, None, &Shown::Nothing))
 }
 
-fn render(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, survey: &Survey, error: Option<&str>) -> Markup {
+pub(super) fn render(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, survey: &Survey, error: Option<&str>, signed: &Shown) -> Markup {
     let base = format!("/projects/{}/survey", project.id);
     let editable = access.can_edit();
     page(
@@ -117,6 +118,7 @@ fn render(state: &AppState, who: &CurrentAccount, project: &Project, access: Acc
                     }
                 }
             }
+            (signed_links::card(who, project, access, survey, signed))
         },
     )
 }
@@ -239,7 +241,7 @@ async fn change(
         let survey = state.store.survey(project_id).await?.ok_or(WebError::NotFound)?;
         let mut definition = survey.definition.clone();
         if let Err(e) = op(&mut definition) {
-            let page = render(state, who, &project, access, &survey, Some(&e.0));
+            let page = render(state, who, &project, access, &survey, Some(&e.0), &Shown::Nothing);
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
         if state.store.save_definition(project_id, &definition, survey.version).await? {
@@ -345,7 +347,7 @@ async fn set_status(state: &AppState, who: &CurrentAccount, id: i64, status: Sur
     let survey = state.store.survey(id).await?.ok_or(WebError::NotFound)?;
     if status == SurveyStatus::Published {
         if let Err(e) = survey.definition.check_publishable() {
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(state, who, &project, access, &survey, Some(&e.0))).into_response());
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(state, who, &project, access, &survey, Some(&e.0), &Shown::Nothing)).into_response());
         }
     }
     state.store.set_survey_status(id, status).await?;

@@ -8,3 +8,4 @@ mod deliveries;
 mod mappings;
 mod respondents;
 mod salesforce_link;
+mod signed_links;
