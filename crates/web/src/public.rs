@@ -163,7 +163,7 @@ async fn submit(State(state): State<AppState>, Path(slug): Path<String>, headers
         Err(errors) => {
             let form = FormState {
                 response_id: submission.response_id.to_string(),
-                started_at: submission.started_at.unwrap_or(now),
+                started_at: submission.started_at.filter(|s| plausible_start(*s, now)).unwrap_or(now),
                 embedded: submission.embedded,
                 values: submission.answers,
                 errors: errors.into_iter().map(|AnswerError { question, message }| (question.to_string(), message)).collect(),
@@ -171,7 +171,7 @@ async fn submit(State(state): State<AppState>, Path(slug): Path<String>, headers
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&survey, &slug, &form)).into_response());
         }
     };
-    let started_at = submission.started_at.filter(|s| *s <= now && now - s <= MAX_PLAUSIBLE_DURATION_MS);
+    let started_at = submission.started_at.filter(|s| plausible_start(*s, now));
     let response = NewResponse {
         public_id: submission.response_id.to_string(),
         project_id: survey.project_id,
@@ -185,6 +185,14 @@ async fn submit(State(state): State<AppState>, Path(slug): Path<String>, headers
         tracing::info!(response = %submission.response_id, "duplicate submission acknowledged");
     }
     Ok(Redirect::to(&format!("/s/{slug}/thanks?r={}", submission.response_id)).into_response())
+}
+
+/// Whether a start time sent by the browser fits before `now`: not in the
+/// future, at most `MAX_PLAUSIBLE_DURATION_MS` earlier. Anything else (a
+/// crafted `i64::MIN`, say) is stored as "start unknown"; the subtraction is
+/// checked so no value can overflow it.
+fn plausible_start(started_at: i64, now: i64) -> bool {
+    now.checked_sub(started_at).is_some_and(|took| (0..=MAX_PLAUSIBLE_DURATION_MS).contains(&took))
 }
 
 /// A submitted form, split into its parts.
@@ -205,7 +213,8 @@ impl Submission {
             if key == RESPONSE_ID_FIELD {
                 response_id = Some(ResponseId::parse(&value).map_err(|e| WebError::BadRequest(e.0))?);
             } else if key == STARTED_FIELD {
-                started_at = Some(value.parse::<i64>().map_err(|_| WebError::BadRequest(format!("\"{value}\" is not a start time.")))?);
+                let not_a_time = || WebError::BadRequest(format!("The form's start time ({STARTED_FIELD}) must be a whole number of milliseconds; reload the survey and submit again."));
+                started_at = Some(value.trim().parse::<i64>().map_err(|_| not_a_time())?);
             } else if let Some(name) = key.strip_prefix(EMBEDDED_PREFIX) {
                 embedded_pairs.push((name.to_string(), value));
             } else if def.questions.iter().any(|q| q.id.as_str() == key) {
@@ -242,4 +251,28 @@ async fn thanks(State(state): State<AppState>, Path(slug): Path<String>, Query(q
             }
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_start_shortly_before_now_is_kept() {
+        let now = 1_780_000_000_000;
+        for (started, kept) in [
+            (now - 60_000, true),
+            (now, true),
+            (now - MAX_PLAUSIBLE_DURATION_MS, true),
+            (now - MAX_PLAUSIBLE_DURATION_MS - 1, false),
+            (now + 1, false),
+            (i64::MAX, false),
+            (i64::MIN, false),
+            (i64::MIN + 1, false),
+            (0, false),
+            (-1, false),
+        ] {
+            assert_eq!(plausible_start(started, now), kept, "{started}");
+        }
+    }
 }

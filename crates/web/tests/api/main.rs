@@ -4,6 +4,7 @@ mod accounts;
 mod api_tokens;
 mod projects;
 mod deliveries;
+mod hygiene;
 mod mappings;
 mod respondents;
 mod salesforce_link;
