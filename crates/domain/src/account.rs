@@ -91,8 +91,21 @@ pub struct NewPassword(String);
 impl NewPassword {
     pub const MIN_CHARS: usize = 8;
     pub const MAX_BYTES: usize = 512;
+    /// zxcvbn's score 2 ("somewhat guessable", about 10^8 guesses) is its
+    /// authors' floor against online guessing; sign-in is rate limited and
+    /// hashes are argon2, so that floor is where the guessable ones end.
+    const MIN_STRENGTH: zxcvbn::Score = zxcvbn::Score::Two;
+    /// zxcvbn's matching grows fast with length; a password this long is
+    /// judged on its start, which is plenty to catch a common one.
+    const SCORED_CHARS: usize = 100;
 
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        Self::parse_for(raw, &[])
+    }
+
+    /// Like `parse`, and also refuses a password built from the account's
+    /// own details (its email, its name).
+    pub fn parse_for(raw: &str, own_details: &[&str]) -> Result<Self, Invalid> {
         if raw.chars().count() < Self::MIN_CHARS {
             return Err(Invalid::new(format!(
                 "Choose a password of at least {} characters.",
@@ -101,6 +114,18 @@ impl NewPassword {
         }
         if raw.len() > Self::MAX_BYTES {
             return Err(Invalid::new("That password is too long (at most 512 bytes)."));
+        }
+        let scored: String = raw.chars().take(Self::SCORED_CHARS).collect();
+        let estimate = zxcvbn::zxcvbn(&scored, own_details);
+        if estimate.score() < Self::MIN_STRENGTH {
+            let why = estimate
+                .feedback()
+                .and_then(|f| f.warning())
+                .map(|w| format!("{w} "))
+                .unwrap_or_default();
+            return Err(Invalid::new(format!(
+                "That password is too easy to guess. {why}Use a few uncommon words together, or a password manager's suggestion."
+            )));
         }
         Ok(NewPassword(raw.to_string()))
     }
@@ -135,8 +160,38 @@ mod tests {
 
     #[test]
     fn short_passwords_are_refused() {
-        assert!(NewPassword::parse("1234567").is_err());
-        assert!(NewPassword::parse("12345678").is_ok());
+        let err = NewPassword::parse("kq7#vb2").unwrap_err();
+        assert!(err.0.contains("at least 8 characters"), "{}", err.0);
+        assert!(NewPassword::parse("kq7#vb2x").is_ok());
+    }
+
+    #[test]
+    fn common_passwords_are_refused_with_what_to_do() {
+        for common in ["password", "12345678", "password1", "qwertyuiop", "iloveyou", "Password123", "letmein1", "11111111", "abcd1234", "sunshine"] {
+            let err = NewPassword::parse(common).map(|_| ()).unwrap_err();
+            assert!(err.0.contains("too easy to guess") && err.0.contains("uncommon words"), "{common:?}: {}", err.0);
+        }
+    }
+
+    #[test]
+    fn uncommon_passwords_pass() {
+        for fine in ["a good password", "insight-demo", "insight-colleague", "bench-password", "correct horse battery staple", "kq7#vb2x"] {
+            assert!(NewPassword::parse(fine).is_ok(), "{fine:?} refused");
+        }
+    }
+
+    #[test]
+    fn a_password_made_of_the_accounts_own_email_is_refused() {
+        assert!(NewPassword::parse("ada.lovelace@example.com").is_ok());
+        assert!(NewPassword::parse_for("ada.lovelace@example.com", &["ada.lovelace@example.com", "Ada Lovelace"]).is_err());
+    }
+
+    #[test]
+    fn a_very_long_password_is_judged_quickly_on_its_start() {
+        let long = "x".repeat(NewPassword::MAX_BYTES);
+        assert!(NewPassword::parse(&long).is_err(), "a run of one letter is guessable at any length");
+        let long_random: String = "kq7#vb2x".repeat(64);
+        assert!(NewPassword::parse(&long_random).is_ok());
     }
 
     #[test]

@@ -114,6 +114,7 @@ impl Store {
                             std::fs::create_dir_all(dir).map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", dir.display())))?;
                         }
                     }
+                    create_owner_only(std::path::Path::new(&path))?;
                 }
                 let url = if url.contains("mode=") || url.contains(":memory:") {
                     url.to_string()
@@ -175,6 +176,22 @@ impl Store {
     }
 }
 
+/// Creates a missing SQLite file readable by its owner only: it holds
+/// responses, password hashes and sealed tokens. SQLite gives the `-wal` and
+/// `-shm` files it creates later the database file's mode, so they follow.
+/// An existing file keeps the mode its administrator gave it.
+fn create_owner_only(path: &std::path::Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Corrupt(format!("cannot create {}: {e}", path.display()))),
+    }
+}
+
 fn sqlite_path(url: &str) -> Option<String> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or("");
@@ -204,6 +221,24 @@ mod tests {
     fn passwords_never_reach_error_messages() {
         let err = Backend::of_url("mysql://u:hunter2@h/db").unwrap_err();
         assert!(!err.to_string().contains("hunter2"));
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_sqlite_database_and_its_wal_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("insight-mode-{}-{}", std::process::id(), now_ms()));
+        let path = dir.join("insight.db");
+        // Under the usual umask (022) a file made without care is 0644.
+        let store = Store::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+        store.migrate().await.unwrap();
+        sqlx::query("CREATE TABLE mode_probe (x INTEGER)").execute(store.pool()).await.unwrap();
+        for name in ["insight.db", "insight.db-wal", "insight.db-shm"] {
+            let mode = std::fs::metadata(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}")).permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{name} has mode {mode:o}");
+        }
+        store.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     Unprocessable(String),
+    #[error("The request body is too large: send at most {} KiB.", crate::MAX_BODY_BYTES / 1024)]
+    PayloadTooLarge,
     #[error(transparent)]
     Store(#[from] store::StoreError),
 }
@@ -59,6 +61,7 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "store error in API");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -78,6 +81,10 @@ impl IntoResponse for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(e: JsonRejection) -> Self {
+        // The body limit surfaces as a rejection too; a script must see 413.
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::PayloadTooLarge;
+        }
         ApiError::BadRequest(format!("The JSON body is not as expected: {}", e.body_text()))
     }
 }
@@ -297,7 +304,7 @@ pub fn openapi_document(server: &str) -> Value {
                     "responses": with(json!({ "200": ok("The projects", json!({ "type": "object", "required": ["projects"], "properties": { "projects": { "type": "array", "items": { "$ref": "#/components/schemas/Project" } } } })) }), errors(&["401"])) },
                 "post": { "operationId": "createProject", "summary": "Create a project with an empty survey",
                     "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["name"], "additionalProperties": false, "properties": { "name": { "type": "string", "minLength": 1, "maxLength": 120 } } } } } },
-                    "responses": with(json!({ "201": ok("The new project", json!({ "$ref": "#/components/schemas/Project" })) }), errors(&["400", "401", "422"])) }
+                    "responses": with(json!({ "201": ok("The new project", json!({ "$ref": "#/components/schemas/Project" })) }), errors(&["400", "401", "413", "422"])) }
             },
             "/api/v1/projects/{id}": {
                 "get": { "operationId": "getProject", "summary": "A project with its survey", "parameters": [id_param],

@@ -138,7 +138,11 @@ impl Application {
             )?),
             None => None,
         };
-        let state = AppState::new(store, public_url, config.session_lifetime, salesforce, config.delivery_lease);
+        // Derived from INSIGHT_SECRET_KEY rather than drawn per process, so a
+        // form shown by one `insight serve` can be posted to another.
+        let secret_key = config.secret_key.as_deref().ok_or_else(|| anyhow::anyhow!("INSIGHT_SECRET_KEY is required"))?;
+        let form_key = secrets::derive_key(secret_key.trim(), "insight pre-sign-in form CSRF v1");
+        let state = AppState::new(store, public_url, config.session_lifetime, salesforce, config.delivery_lease, form_key);
         let router = router(state.clone());
         Ok(Application { listener, router, state })
     }
@@ -204,8 +208,27 @@ fn content_security_policy(state: &AppState) -> HeaderValue {
     HeaderValue::from_str(&policy).unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'"))
 }
 
+/// Headers on every answer. Pages, exports and API answers carry responses,
+/// CSRF tokens or secrets shown once, so nothing may keep them (`no-store`
+/// unless a route chose its own caching). `Referrer-Policy: same-origin`
+/// sends no Referer to other sites at all: survey links carry their slug
+/// and embedded data in the URL, and no other site needs to know where its
+/// visitor came from. HSTS only when people reach us over https, since a
+/// browser would otherwise refuse a plain-http installation afterwards.
+fn hardening_headers(router: Router<AppState>, state: &AppState) -> Router<AppState> {
+    let router = router
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")));
+    if state.is_https() {
+        // No includeSubDomains: sibling hosts of the public URL are not ours to pin.
+        router.layer(SetResponseHeaderLayer::overriding(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000")))
+    } else {
+        router
+    }
+}
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .merge(auth::router())
         .merge(pages::router())
         .merge(public::router())
@@ -216,7 +239,8 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, content_security_policy(&state)))
+        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, content_security_policy(&state)));
+    hardening_headers(routes, &state)
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
                 // Path only: query strings may carry respondents' data.

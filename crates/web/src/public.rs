@@ -177,7 +177,7 @@ async fn submit(State(state): State<AppState>, Path(slug): Path<String>, headers
         Err(errors) => {
             let form = FormState {
                 response_id: submission.response_id.to_string(),
-                started_at: submission.started_at.unwrap_or(now),
+                started_at: submission.started_at.filter(|s| plausible_start(*s, now)).unwrap_or(now),
                 embedded: submission.embedded,
                 link: submission.link,
                 values: submission.answers,
@@ -186,7 +186,7 @@ async fn submit(State(state): State<AppState>, Path(slug): Path<String>, headers
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&survey, &slug, &form)).into_response());
         }
     };
-    let started_at = submission.started_at.filter(|s| *s <= now && now - s <= MAX_PLAUSIBLE_DURATION_MS);
+    let started_at = submission.started_at.filter(|s| plausible_start(*s, now));
     // An unsigned, edited or expired link is still stored (the respondent is
     // not punished); its provenance keeps it from picking a record.
     let provenance = app::signed_links::provenance(
@@ -214,6 +214,14 @@ async fn submit(State(state): State<AppState>, Path(slug): Path<String>, headers
     Ok(Redirect::to(&format!("/s/{slug}/thanks?r={}", submission.response_id)).into_response())
 }
 
+/// Whether a start time sent by the browser fits before `now`: not in the
+/// future, at most `MAX_PLAUSIBLE_DURATION_MS` earlier. Anything else (a
+/// crafted `i64::MIN`, say) is stored as "start unknown"; the subtraction is
+/// checked so no value can overflow it.
+fn plausible_start(started_at: i64, now: i64) -> bool {
+    now.checked_sub(started_at).is_some_and(|took| (0..=MAX_PLAUSIBLE_DURATION_MS).contains(&took))
+}
+
 /// A submitted form, split into its parts.
 struct Submission {
     response_id: ResponseId,
@@ -234,7 +242,8 @@ impl Submission {
             if key == RESPONSE_ID_FIELD {
                 response_id = Some(ResponseId::parse(&value).map_err(|e| WebError::BadRequest(e.0))?);
             } else if key == STARTED_FIELD {
-                started_at = Some(value.parse::<i64>().map_err(|_| WebError::BadRequest(format!("\"{value}\" is not a start time.")))?);
+                let not_a_time = || WebError::BadRequest(format!("The form's start time ({STARTED_FIELD}) must be a whole number of milliseconds; reload the survey and submit again."));
+                started_at = Some(value.trim().parse::<i64>().map_err(|_| not_a_time())?);
             } else if key == SIGNATURE_PARAM {
                 link.signature = Some(value);
             } else if key == EXPIRES_PARAM {
@@ -275,4 +284,28 @@ async fn thanks(State(state): State<AppState>, Path(slug): Path<String>, Query(q
             }
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_start_shortly_before_now_is_kept() {
+        let now = 1_780_000_000_000;
+        for (started, kept) in [
+            (now - 60_000, true),
+            (now, true),
+            (now - MAX_PLAUSIBLE_DURATION_MS, true),
+            (now - MAX_PLAUSIBLE_DURATION_MS - 1, false),
+            (now + 1, false),
+            (i64::MAX, false),
+            (i64::MIN, false),
+            (i64::MIN + 1, false),
+            (0, false),
+            (-1, false),
+        ] {
+            assert_eq!(plausible_start(started, now), kept, "{started}");
+        }
+    }
 }

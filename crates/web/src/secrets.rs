@@ -2,6 +2,7 @@
 //! survey slugs and response ids.
 
 use base64::Engine;
+use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -21,6 +22,22 @@ pub fn hash(token: &str) -> String {
 pub fn equal(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A key for one purpose, derived from the server's secret key, so that
+/// every process of one installation agrees on it and no purpose's key
+/// reveals another's.
+pub fn derive_key(secret: &str, purpose: &str) -> [u8; 32] {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(purpose.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+/// HMAC-SHA256 of `message` under `key`, URL-safe base64.
+pub fn mac(key: &[u8; 32], message: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(message.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
 /// A survey's public link slug: 12 base-62 characters (~71 bits).
@@ -49,5 +66,14 @@ mod tests {
         assert_ne!(hash(&a), hash(&b));
         assert!(equal(&a, &a.clone()));
         assert!(!equal(&a, &b));
+    }
+
+    #[test]
+    fn macs_depend_on_the_key_and_the_message() {
+        let (k1, k2) = (derive_key("secret one", "forms"), derive_key("secret two", "forms"));
+        assert_ne!(k1, derive_key("secret one", "other purpose"));
+        assert_eq!(mac(&k1, "cookie"), mac(&derive_key("secret one", "forms"), "cookie"));
+        assert_ne!(mac(&k1, "cookie"), mac(&k2, "cookie"));
+        assert_ne!(mac(&k1, "cookie"), mac(&k1, "cookie2"));
     }
 }

@@ -12,6 +12,8 @@ pub struct AppState {
     pub session_lifetime: Duration,
     pub salesforce: Option<Arc<app::SalesforceSettings>>,
     pub delivery_lease: Duration,
+    /// Signs the CSRF tokens of forms shown before sign-in.
+    pub form_key: Arc<[u8; 32]>,
 }
 
 impl AppState {
@@ -21,6 +23,7 @@ impl AppState {
         session_lifetime: Duration,
         salesforce: Option<app::SalesforceSettings>,
         delivery_lease: Duration,
+        form_key: [u8; 32],
     ) -> AppState {
         let responses = store.response_writer();
         AppState {
@@ -30,6 +33,7 @@ impl AppState {
             session_lifetime,
             salesforce: salesforce.map(Arc::new),
             delivery_lease,
+            form_key: Arc::new(form_key),
         }
     }
 

@@ -17,7 +17,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar};
 use domain::{DisplayName, Email, NewPassword};
 use maud::{html, Markup};
 use serde::Deserialize;
-use session::{pre_session_cookie, session_cookie, MaybeAccount, PreSessionForm, SignedForm, PRE_SESSION_CSRF_COOKIE, SESSION_COOKIE};
+use session::{pre_session_cookie, pre_session_token, pre_session_token_of, session_cookie, MaybeAccount, PreSessionForm, SignedForm, PRE_SESSION_CSRF_COOKIE, SESSION_COOKIE};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -40,12 +40,15 @@ fn safe_next(next: Option<&str>) -> String {
     session::same_site_path(next, "/projects")
 }
 
+/// The browser's pre-sign-in cookie (minted when missing) and the CSRF
+/// token its forms carry.
 fn pre_session(jar: CookieJar, state: &AppState) -> (CookieJar, String) {
-    match jar.get(PRE_SESSION_CSRF_COOKIE).map(|c| c.value().to_string()) {
+    match pre_session_token_of(&jar, state) {
         Some(token) => (jar, token),
         None => {
-            let token = secrets::token();
-            (jar.add(pre_session_cookie(token.clone(), state)), token)
+            let cookie = secrets::token();
+            let token = pre_session_token(state, &cookie);
+            (jar.add(pre_session_cookie(cookie, state)), token)
         }
     }
 }
@@ -98,24 +101,35 @@ struct SignupForm {
 
 async fn signup(State(state): State<AppState>, jar: CookieJar, PreSessionForm { form }: PreSessionForm<SignupForm>) -> WebResult<Response> {
     let next = safe_next(form.next.as_deref());
-    let csrf = jar.get(PRE_SESSION_CSRF_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+    let csrf = pre_session_token_of(&jar, &state).unwrap_or_default();
     let refuse = |message: String| {
         let values = SignupValues { email: &form.email, name: &form.name, next: &next };
         Ok((StatusCode::UNPROCESSABLE_ENTITY, signup_form(&csrf, values, Some(&message))).into_response())
     };
-    let parsed = (|| Ok::<_, domain::Invalid>((DisplayName::parse(&form.name)?, Email::parse(&form.email)?, NewPassword::parse(&form.password)?)))();
+    let parsed = (|| {
+        let (name, email) = (DisplayName::parse(&form.name)?, Email::parse(&form.email)?);
+        let password = NewPassword::parse_for(&form.password, &[email.as_str(), name.as_str()])?;
+        Ok::<_, domain::Invalid>((name, email, password))
+    })();
     let (name, email, password) = match parsed {
         Ok(p) => p,
         Err(e) => return refuse(e.0),
     };
     let hash = passwords::hash(password).await?;
-    let Some(account) = state.store.create_account(&email, &name, &hash).await? else {
-        return refuse(format!("An account with {email} already exists. Sign in instead, or use another email."));
-    };
-    tracing::info!(account = account.id, "account created");
-    let jar = start_session(jar, &state, account.id).await?;
-    Ok((jar, Redirect::to(&next)).into_response())
+    if let Some(account) = state.store.create_account(&email, &name, &hash).await? {
+        tracing::info!(account = account.id, "account created");
+        let jar = start_session(jar, &state, account.id).await?;
+        return Ok((jar, Redirect::to(&next)).into_response());
+    }
+    // The email has an account. The page never says so: it points to
+    // sign-in, where the owner's account is as it was. (Signing the owner in
+    // here would open a password-guessing door beside sign-in's rate limit.)
+    refuse(SIGNUP_REFUSED.into())
 }
+
+/// What sign-up says when it cannot create the account, whoever's email it is.
+const SIGNUP_REFUSED: &str =
+    "No account was created with these details. If you already have an Insight account, sign in instead; otherwise check the email address and try again.";
 
 async fn start_session(jar: CookieJar, state: &AppState, account_id: i64) -> WebResult<CookieJar> {
     let token = secrets::token();
@@ -170,7 +184,7 @@ async fn signin(State(state): State<AppState>, jar: CookieJar, PreSessionForm { 
     };
     let account_id = stored.as_ref().map(|c| c.id);
     if !passwords::verify(form.password, stored.map(|c| c.password_hash)).await {
-        let csrf = jar.get(PRE_SESSION_CSRF_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+        let csrf = pre_session_token_of(&jar, &state).unwrap_or_default();
         let page = signin_form(&csrf, &form.email, &next, Some("That email and password do not match an account."));
         return Ok((StatusCode::UNAUTHORIZED, page).into_response());
     }
@@ -192,7 +206,7 @@ mod tests {
     #[test]
     fn next_never_leaves_the_site() {
         assert_eq!(super::safe_next(Some("/projects/3")), "/projects/3");
-        for bad in ["//evil.example/", "https://evil.example/", "/\\evil.example"] {
+        for bad in ["//evil.example/", "https://evil.example/", "/\\evil.example", "/%09/evil.example", "/projects\n"] {
             assert_eq!(super::safe_next(Some(bad)), "/projects");
         }
     }

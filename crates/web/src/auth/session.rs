@@ -3,7 +3,9 @@
 //! The session cookie holds a random token; the database holds its hash and
 //! the session's CSRF token. Every form of a signed-in page carries that CSRF
 //! token and `SignedForm` refuses a POST without it. Forms shown before
-//! sign-in (sign in, sign up) use a double-submit cookie instead.
+//! sign-in (sign in, sign up) use a double-submit cookie whose form half is
+//! an HMAC of the cookie under a server key, so a cookie planted from a
+//! sibling subdomain, with a form value of the attacker's choosing, fails.
 
 use crate::error::WebError;
 use crate::secrets;
@@ -89,12 +91,23 @@ pub struct PreSessionForm<T> {
     pub form: T,
 }
 
+/// The CSRF token a pre-sign-in form carries for the browser holding this
+/// cookie value: the cookie's HMAC under the server's form key.
+pub fn pre_session_token(state: &AppState, cookie_value: &str) -> String {
+    secrets::mac(&state.form_key, cookie_value)
+}
+
+/// The pre-sign-in form token for the cookie this request carries, if any.
+pub fn pre_session_token_of(jar: &CookieJar, state: &AppState) -> Option<String> {
+    jar.get(PRE_SESSION_CSRF_COOKIE).map(|c| pre_session_token(state, c.value()))
+}
+
 impl<T: DeserializeOwned> FromRequest<AppState> for PreSessionForm<T> {
     type Rejection = WebError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let jar = CookieJar::from_headers(req.headers());
-        let expected = jar.get(PRE_SESSION_CSRF_COOKIE).map(|c| c.value().to_string()).ok_or(WebError::CsrfMismatch)?;
+        let expected = pre_session_token_of(&jar, state).ok_or(WebError::CsrfMismatch)?;
         let bytes = Bytes::from_request(req, state).await?;
         let form = checked(parse_form(&bytes)?, &expected)?;
         Ok(PreSessionForm { form })
@@ -109,10 +122,24 @@ pub struct EmptyForm {}
 /// A same-site path to go on to after an action, or `fallback`: a `next`
 /// or `return_to` taken from a request must never lead to another host.
 pub fn same_site_path(to: Option<&str>, fallback: &str) -> String {
-    match to {
-        Some(t) if t.starts_with('/') && !t.starts_with("//") && !t.contains('\\') => t.to_string(),
-        _ => fallback.to_string(),
+    to.and_then(local_path).unwrap_or_else(|| fallback.to_string())
+}
+
+/// `raw` as a path (with its query) on this site, or `None`. Browsers forgive
+/// a lot — they drop tabs and newlines, read `\` as `/`, and some decode
+/// `%2F` — so anything a browser could turn into `//host` is refused before
+/// the URL parser, which then must agree the result stays on this origin.
+fn local_path(raw: &str) -> Option<String> {
+    let decoded = percent_encoding::percent_decode_str(raw).decode_utf8().ok()?;
+    for text in [raw, decoded.as_ref()] {
+        if !text.starts_with('/') || text.starts_with("//") || text.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace()) {
+            return None;
+        }
     }
+    // Any fixed origin does: only whether the join leaves it matters.
+    let base = url::Url::parse("http://this-site.invalid/").expect("a valid base URL");
+    let joined = base.join(raw).ok()?;
+    (joined.origin() == base.origin()).then(|| joined[url::Position::BeforePath..].to_string())
 }
 
 pub fn parse_form(bytes: &[u8]) -> Result<Vec<(String, String)>, WebError> {
@@ -147,4 +174,54 @@ pub fn pre_session_cookie(token: String, state: &AppState) -> Cookie<'static> {
         .secure(state.is_https())
         .same_site(SameSite::Strict)
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_site_path;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        for (next, expected) in [
+            ("/projects/3", "/projects/3"),
+            ("/projects/3/responses?before=20", "/projects/3/responses?before=20"),
+            ("/salesforce", "/salesforce"),
+            ("/a/../projects", "/projects"),
+        ] {
+            assert_eq!(same_site_path(Some(next), "/fallback"), expected, "{next:?}");
+        }
+    }
+
+    #[test]
+    fn next_never_leads_to_another_host() {
+        let tricks = [
+            "//evil.example",
+            "//evil.example/path",
+            "/\\evil.example",
+            "\\/evil.example",
+            "/%09/evil.example",
+            "/\t/evil.example",
+            "\t//evil.example",
+            "/%2F%2Fevil.example",
+            "/%2f/evil.example",
+            "/%5Cevil.example",
+            "/%5C%5Cevil.example",
+            "https://evil.example",
+            "http:evil.example",
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            "%0d%0a",
+            "/%0d%0aSet-Cookie:x=1",
+            "/projects\r\nSet-Cookie: x=1",
+            "/projects\n",
+            "%2F%2Fevil.example",
+            "evil.example",
+            "",
+            "/%FF",
+        ];
+        for trick in tricks {
+            assert_eq!(same_site_path(Some(trick), "/fallback"), "/fallback", "{trick:?} was let through");
+        }
+        assert_eq!(same_site_path(None, "/fallback"), "/fallback");
+    }
 }

@@ -59,6 +59,9 @@ async fn table(State(state): State<AppState>, who: CurrentAccount, Path(id): Pat
                 span.muted { (survey.response_count) " responses in all, newest first." }
                 a.button.secondary href={"/projects/" (id) "/responses.csv"} download { "Download CSV" }
             }
+            p.muted #csv-help style="font-size:.85rem" {
+                "In the CSV, a text that begins with = + - @ or a tab is prefixed with ' so a spreadsheet shows it as written instead of running it as a formula. Answers to number questions stay numbers."
+            }
             @if rows.is_empty() {
                 p.muted #no-responses { "No responses yet." }
             } @else {
@@ -77,7 +80,7 @@ async fn table(State(state): State<AppState>, who: CurrentAccount, Path(id): Pat
                                 tr data-response-id=(r.public_id) {
                                     td { a href={"/projects/" (id) "/responses/" (r.public_id)} { code { (r.public_id) } } }
                                     td { (time_fmt::short(r.finished_at)) }
-                                    td { @if let Some(s) = r.started_at { (time_fmt::duration(r.finished_at - s)) } }
+                                    td { @if let Some(s) = r.started_at { (time_fmt::duration(r.finished_at.saturating_sub(s))) } }
                                     @if !deliveries.is_empty() {
                                         td data-delivery=[deliveries.get(&r.public_id).map(|d| d.status.as_str())] {
                                             (deliveries.get(&r.public_id).map(|d| delivery_label(&d.status)).unwrap_or("—"))
@@ -165,7 +168,7 @@ async fn detail(State(state): State<AppState>, who: CurrentAccount, Path((id, ri
                 p.muted {
                     @if let Some(s) = r.started_at { "Started " (time_fmt::short(s)) " · " }
                     "Finished " (time_fmt::short(r.finished_at))
-                    @if let Some(s) = r.started_at { " · took " (time_fmt::duration(r.finished_at - s)) }
+                    @if let Some(s) = r.started_at { " · took " (time_fmt::duration(r.finished_at.saturating_sub(s))) }
                 }
                 table {
                     @for q in &survey.definition.questions {
@@ -187,10 +190,11 @@ async fn detail(State(state): State<AppState>, who: CurrentAccount, Path((id, ri
 
 /// The CSV's header and one row per response: response id, times, each
 /// question's answer (by its current text), then each embedded data field.
+/// Every text a respondent or editor wrote goes through `spreadsheet_text`.
 fn csv_header(def: &SurveyDefinition) -> Vec<String> {
     let mut header = vec!["response_id".to_string(), "started_at".into(), "finished_at".into()];
-    header.extend(def.questions.iter().map(|q| format!("{} ({})", q.text.as_str(), q.id)));
-    header.extend(def.embedded.iter().map(|e| e.as_str().to_string()));
+    header.extend(def.questions.iter().map(|q| spreadsheet_text(format!("{} ({})", q.text.as_str(), q.id))));
+    header.extend(def.embedded.iter().map(|e| spreadsheet_text(e.as_str().to_string())));
     header
 }
 
@@ -198,9 +202,31 @@ fn csv_row(def: &SurveyDefinition, r: &StoredResponse) -> Vec<String> {
     let answers = r.answers_map();
     let embedded = r.embedded_map();
     let mut row = vec![r.public_id.clone(), r.started_at.map(time_fmt::rfc3339).unwrap_or_default(), time_fmt::rfc3339(r.finished_at)];
-    row.extend(def.questions.iter().map(|q| answers.get(q.id.as_str()).map(display_stored).unwrap_or_default()));
-    row.extend(def.embedded.iter().map(|e| embedded.get(e.as_str()).cloned().unwrap_or_default()));
+    row.extend(def.questions.iter().map(|q| answers.get(q.id.as_str()).map(csv_answer).unwrap_or_default()));
+    row.extend(def.embedded.iter().map(|e| spreadsheet_text(embedded.get(e.as_str()).cloned().unwrap_or_default())));
     row
+}
+
+/// An answer as a CSV cell. A number question's answer is stored as a JSON
+/// number, written out by us as digits, so it stays a number a spreadsheet
+/// can sum (`-3`, not `'-3`): no formula can hide in it. Everything else is
+/// text somebody typed and is escaped.
+fn csv_answer(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Number(_) => display_stored(value),
+        other => spreadsheet_text(display_stored(other)),
+    }
+}
+
+/// OWASP's "CSV Injection" advice: a cell beginning with `=`, `+`, `-`, `@`,
+/// tab or carriage return is read as a formula by spreadsheets, so it gets a
+/// leading `'`, which they show as text. The csv crate quotes the cell.
+fn spreadsheet_text(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text
+    }
 }
 
 fn csv_bytes(rows: impl IntoIterator<Item = Vec<String>>) -> Result<Vec<u8>, csv::Error> {
@@ -243,4 +269,43 @@ async fn csv_export(State(state): State<AppState>, who: CurrentAccount, Path(id)
         Body::from_stream(body),
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn texts_a_spreadsheet_would_run_are_escaped() {
+        for (text, cell) in [
+            ("=HYPERLINK(\"http://evil.example\",\"x\")", "'=HYPERLINK(\"http://evil.example\",\"x\")"),
+            ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+            ("-2+3", "'-2+3"),
+            ("-3", "'-3"),
+            ("@SUM(A1:A2)", "'@SUM(A1:A2)"),
+            ("\t=1+1", "'\t=1+1"),
+            ("\r=1+1", "'\r=1+1"),
+            ("Great service", "Great service"),
+            ("a = b", "a = b"),
+            ("", ""),
+        ] {
+            assert_eq!(spreadsheet_text(text.to_string()), cell, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn number_answers_stay_numbers_and_text_answers_are_escaped() {
+        assert_eq!(csv_answer(&json!(-3)), "-3");
+        assert_eq!(csv_answer(&json!(-2.5)), "-2.5");
+        assert_eq!(csv_answer(&json!("-3")), "'-3");
+        assert_eq!(csv_answer(&json!(["=evil()", "B"])), "'=evil(); B");
+        assert_eq!(csv_answer(&json!(["A", "=evil()"])), "A; =evil()");
+    }
+
+    #[test]
+    fn the_csv_keeps_an_escaped_cell_in_one_quoted_field() {
+        let bytes = csv_bytes([vec![spreadsheet_text("=1+1,\"x\"".into()), "ok".into()]]).unwrap();
+        assert_eq!(String::from_utf8(bytes).unwrap(), "\"'=1+1,\"\"x\"\"\",ok\n");
+    }
 }

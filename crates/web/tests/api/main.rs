@@ -5,6 +5,7 @@ mod api_tokens;
 mod consent;
 mod projects;
 mod deliveries;
+mod hygiene;
 mod mappings;
 mod respondents;
 mod salesforce_link;
