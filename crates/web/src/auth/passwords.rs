@@ -2,13 +2,17 @@
 //! recommended cost). Hashing is slow and takes 19 MiB on purpose, so it runs
 //! off the async threads, and only a few at a time: a burst of sign-ins
 //! queues for `PasswordWork` instead of each taking a thread and its memory.
+//! The work runs on a few threads of its own rather than tokio's blocking
+//! pool: the allocator keeps freed memory per thread, so every new thread
+//! that hashed once would keep its 19 MiB.
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use std::cell::RefCell;
 use domain::NewPassword;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -32,8 +36,39 @@ fn hash_now(password: &NewPassword) -> anyhow::Result<String> {
 fn verify_now(password: &str, stored: Option<&str>) -> bool {
     let known = stored.is_some();
     let stored = stored.unwrap_or_else(|| dummy_hash());
-    let ok = PasswordHash::new(stored).map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()).unwrap_or(false);
+    let ok = matches_hash(password, stored).unwrap_or(false);
     known && ok
+}
+
+thread_local! {
+    /// Argon2's working memory, kept per password thread and reused: a
+    /// fresh 19 MiB for each check is what the allocator fails to give back.
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Argon2's own check (`PasswordVerifier`), computed in reused memory.
+fn matches_hash(password: &str, stored: &str) -> Option<bool> {
+    let parsed = PasswordHash::new(stored).ok()?;
+    let algorithm = Algorithm::try_from(parsed.algorithm).ok()?;
+    let version = match parsed.version {
+        Some(v) => Version::try_from(v).ok()?,
+        None => Version::default(),
+    };
+    let params = Params::try_from(&parsed).ok()?;
+    let expected = parsed.hash?;
+    let mut salt_buf = [0u8; 64];
+    let salt = parsed.salt?.decode_b64(&mut salt_buf).ok()?;
+    let mut out = vec![0u8; expected.len()];
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    MEMORY
+        .with(|memory| {
+            let mut memory = memory.borrow_mut();
+            memory.resize(params.block_count(), Block::default());
+            argon2.hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut memory[..])
+        })
+        .ok()?;
+    // Output compares in constant time.
+    Some(Output::new(&out).ok()? == expected)
 }
 
 fn dummy_hash() -> &'static str {
@@ -55,6 +90,7 @@ pub struct Busy {
 /// more queue, and past that the request is refused as `Busy`.
 pub struct PasswordWork {
     permits: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
     at_once: usize,
     waiting: AtomicUsize,
     max_waiting: usize,
@@ -63,7 +99,36 @@ pub struct PasswordWork {
 impl PasswordWork {
     pub fn new(at_once: usize, max_waiting: usize) -> PasswordWork {
         let at_once = at_once.max(1);
-        PasswordWork { permits: Arc::new(Semaphore::new(at_once)), at_once, waiting: AtomicUsize::new(0), max_waiting }
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..at_once {
+            let queue = queue.clone();
+            // The threads end when `PasswordWork` is dropped (the channel closes).
+            let _ = std::thread::Builder::new().name(format!("passwords-{i}")).spawn(move || loop {
+                let job = match queue.lock() {
+                    Ok(q) => q.recv(),
+                    Err(_) => return,
+                };
+                match job {
+                    Ok(job) => job(),
+                    Err(_) => return,
+                }
+            });
+        }
+        PasswordWork { permits: Arc::new(Semaphore::new(at_once)), jobs, at_once, waiting: AtomicUsize::new(0), max_waiting }
+    }
+
+    /// Runs `work` on a password thread once a permit is held; the permit
+    /// goes with the work, so a client that hangs up does not free a slot
+    /// while its hash is still being computed.
+    async fn run<T: Send + 'static>(&self, permit: OwnedSemaphorePermit, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _permit = permit;
+            let _ = done.send(work());
+        });
+        self.jobs.send(job).ok()?;
+        result.await.ok()
     }
 
     /// As many at once as the machine has cores.
@@ -73,24 +138,14 @@ impl PasswordWork {
 
     pub async fn hash(&self, password: NewPassword) -> Result<anyhow::Result<String>, Busy> {
         let permit = self.permit().await?;
-        let done = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            hash_now(&password)
-        })
-        .await;
-        Ok(done.map_err(anyhow::Error::from).and_then(|r| r))
+        let done = self.run(permit, move || hash_now(&password)).await;
+        Ok(done.unwrap_or_else(|| Err(anyhow::anyhow!("the password threads stopped"))))
     }
 
     /// True only for the right password of a known account.
     pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, Busy> {
         let permit = self.permit().await?;
-        // The permit moves into the blocking task: a client that hangs up
-        // does not free a slot while its hash is still being computed.
-        let done = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            verify_now(&password, stored.as_deref())
-        })
-        .await;
+        let done = self.run(permit, move || verify_now(&password, stored.as_deref())).await;
         Ok(done.unwrap_or(false))
     }
 
@@ -110,6 +165,8 @@ impl PasswordWork {
         Ok(permit)
     }
 }
+
+type Job = Box<dyn FnOnce() + Send>;
 
 /// One place in the queue, given back however the wait ends (a client
 /// hanging up drops the waiting future).
@@ -143,6 +200,19 @@ mod tests {
         assert_eq!(work.verify("correct horse battery".into(), Some(h.clone())).await, Ok(true));
         assert_eq!(work.verify("wrong horse battery".into(), Some(h)).await, Ok(false));
         assert_eq!(work.verify("anything".into(), None).await, Ok(false));
+    }
+
+    #[test]
+    fn the_check_in_reused_memory_agrees_with_argon2s_own() {
+        use argon2::password_hash::PasswordVerifier;
+        let seeded = hash_now(&NewPassword::parse("correct horse battery").unwrap()).unwrap();
+        for _ in 0..2 {
+            assert!(verify_now("correct horse battery", Some(&seeded)));
+            assert!(!verify_now("correct horse batterz", Some(&seeded)));
+        }
+        let parsed = PasswordHash::new(&seeded).unwrap();
+        assert!(Argon2::default().verify_password(b"correct horse battery", &parsed).is_ok());
+        assert!(!verify_now("x", Some("not a hash")));
     }
 
     #[tokio::test]
