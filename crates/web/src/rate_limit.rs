@@ -156,9 +156,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
 mod tests {
     use super::*;
 
+    /// Count, period in seconds, burst.
+    type Read = Option<(u32, u64, u32)>;
+
     #[test]
     fn rate_limits_read_as_written() {
-        let cases: &[(&str, Option<(u32, u64, u32)>)] = &[
+        let cases: &[(&str, Read)] = &[
             ("10/15m,burst=5", Some((10, 900, 5))),
             ("60/1m", Some((60, 60, 60))),
             ("3/30s, burst=1", Some((3, 30, 1))),
