@@ -21,6 +21,62 @@ pub struct ServeArgs {
     pub json: bool,
     #[command(flatten)]
     pub salesforce: SalesforceArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// What one client may ask of the server. Rate limits read COUNT/PERIOD or
+/// COUNT/PERIOD,burst=N (periods in s, m or h); unset, each has the default
+/// shown.
+#[derive(Args, Debug, Clone, Default)]
+pub struct LimitArgs {
+    /// Sign-ins for one account from anywhere [default: 10/15m,burst=5]
+    #[arg(long, env = "INSIGHT_SIGN_IN_LIMIT_PER_ACCOUNT")]
+    pub sign_in_limit_per_account: Option<web::RateLimit>,
+    /// Sign-ins and sign-ups from one client address [default: 100/15m,burst=30]
+    #[arg(long, env = "INSIGHT_SIGN_IN_LIMIT_PER_ADDRESS")]
+    pub sign_in_limit_per_address: Option<web::RateLimit>,
+    /// Survey responses from one client address [default: 60/1m,burst=60]
+    #[arg(long, env = "INSIGHT_SUBMISSION_LIMIT_PER_ADDRESS")]
+    pub submission_limit_per_address: Option<web::RateLimit>,
+    /// Password hashes computed at once [default: the number of cores]
+    #[arg(long, env = "INSIGHT_PASSWORD_CHECKS_AT_ONCE")]
+    pub password_checks_at_once: Option<usize>,
+    /// Password checks that may queue; beyond them sign-ins get 503 [default: 256]
+    #[arg(long, env = "INSIGHT_PASSWORD_CHECKS_WAITING")]
+    pub password_checks_waiting: Option<usize>,
+    /// Seconds a client has to send a request's headers [default: 10]
+    #[arg(long, env = "INSIGHT_HEADER_READ_TIMEOUT_SECS")]
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a client has to send a request's body [default: 30]
+    #[arg(long, env = "INSIGHT_BODY_TIMEOUT_SECS")]
+    pub body_timeout_secs: Option<u64>,
+    /// Seconds a connection may send and receive nothing before it is closed [default: 60]
+    #[arg(long, env = "INSIGHT_IDLE_TIMEOUT_SECS")]
+    pub idle_timeout_secs: Option<u64>,
+    /// Connections open at once; more wait to be accepted [default: 1024]
+    #[arg(long, env = "INSIGHT_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> web::Limits {
+        let d = web::Limits::default();
+        let secs = |v: Option<u64>, default: std::time::Duration| v.map(|s| std::time::Duration::from_secs(s.max(1))).unwrap_or(default);
+        web::Limits {
+            sign_in_per_account: self.sign_in_limit_per_account.unwrap_or(d.sign_in_per_account),
+            sign_in_per_address: self.sign_in_limit_per_address.unwrap_or(d.sign_in_per_address),
+            submissions_per_address: self.submission_limit_per_address.unwrap_or(d.submissions_per_address),
+            password_checks_at_once: self.password_checks_at_once.unwrap_or(d.password_checks_at_once).max(1),
+            password_checks_waiting: self.password_checks_waiting.unwrap_or(d.password_checks_waiting),
+            connections: web::ConnectionLimits {
+                header_read_timeout: secs(self.header_read_timeout_secs, d.connections.header_read_timeout),
+                body_timeout: secs(self.body_timeout_secs, d.connections.body_timeout),
+                idle_timeout: secs(self.idle_timeout_secs, d.connections.idle_timeout),
+                max_connections: self.max_connections.unwrap_or(d.connections.max_connections).max(1),
+            },
+        }
+    }
 }
 
 /// The Salesforce connected app Insight signs in with, the login hosts, and
@@ -78,6 +134,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.secret_key = args.salesforce.secret_key.clone();
     config.salesforce = args.salesforce.config()?;
     config.delivery_lease = std::time::Duration::from_secs(args.salesforce.delivery_lease_secs.max(1));
+    config.limits = args.limits.limits();
     if config.salesforce.is_none() {
         tracing::warn!("no Salesforce connected app configured: accounts cannot link Salesforce");
     }

@@ -29,6 +29,14 @@ pub enum WebError {
     BadGateway(String),
     #[error("The form was sent from an old or foreign page. Reload the page and try again.")]
     CsrfMismatch,
+    /// Too many of something from one client or for one account.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: std::time::Duration },
+    /// Too much password work already waiting; nothing was done.
+    #[error("Insight is busy with many sign-ins right now. Nothing was changed; please try again in a few seconds.")]
+    Busy { retry_after: std::time::Duration },
+    #[error("The request arrived too slowly and was not read to its end. Nothing was changed; please send it again.")]
+    RequestTimeout,
     #[error("That request is too large (at most {} KiB).", crate::MAX_BODY_BYTES / 1024)]
     PayloadTooLarge,
     #[error(transparent)]
@@ -50,7 +58,18 @@ impl WebError {
             WebError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             WebError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            WebError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            WebError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             WebError::Store(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// When it is worth trying again, for a `Retry-After` header.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            WebError::TooManyRequests { retry_after, .. } | WebError::Busy { retry_after } => Some(*retry_after),
+            _ => None,
         }
     }
 
@@ -87,6 +106,12 @@ impl From<app::AppError> for WebError {
     }
 }
 
+impl From<crate::auth::passwords::Busy> for WebError {
+    fn from(busy: crate::auth::passwords::Busy) -> Self {
+        WebError::Busy { retry_after: busy.retry_after }
+    }
+}
+
 impl From<domain::Invalid> for WebError {
     fn from(e: domain::Invalid) -> Self {
         WebError::Unprocessable(e.0)
@@ -116,7 +141,11 @@ impl IntoResponse for WebError {
         }
         let status = self.status();
         let title = status.canonical_reason().unwrap_or("Error");
-        (status, layout::error_page(status.as_u16(), title, &self.public_message())).into_response()
+        let mut response = (status, layout::error_page(status.as_u16(), title, &self.public_message())).into_response();
+        if let Some(wait) = self.retry_after() {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, crate::rate_limit::retry_after_secs(wait).into());
+        }
+        response
     }
 }
 

@@ -10,8 +10,10 @@ mod auth;
 mod error;
 mod pages;
 mod public;
+mod rate_limit;
 mod salesforce;
 mod secrets;
+mod serving;
 mod state;
 mod time_fmt;
 
@@ -23,6 +25,7 @@ use std::time::Duration;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use error::WebError;
+pub use rate_limit::RateLimit;
 pub use state::AppState;
 
 /// Everything the server needs, read once at start.
@@ -43,6 +46,67 @@ pub struct Config {
     /// How long a delivery worker holds what it claimed; a crashed worker's
     /// deliveries are taken over when it runs out.
     pub delivery_lease: Duration,
+    /// What one client may ask of the server.
+    pub limits: Limits,
+}
+
+/// How much one client, or one account, may ask of the server before it is
+/// told to wait. The defaults leave room for a person (mistyped passwords,
+/// a whole office answering a survey from behind one address) and none for
+/// a script.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Sign-ins for one email, from any address.
+    pub sign_in_per_account: RateLimit,
+    /// Sign-ins and sign-ups from one client address, for any account.
+    pub sign_in_per_address: RateLimit,
+    /// Survey responses posted from one client address.
+    pub submissions_per_address: RateLimit,
+    /// Password hashes and checks computed at once (each takes ~19 MiB).
+    pub password_checks_at_once: usize,
+    /// Password checks that may wait for a slot; more are refused with 503.
+    pub password_checks_waiting: usize,
+    pub connections: ConnectionLimits,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            sign_in_per_account: RateLimit::new(10, Duration::from_secs(15 * 60), 5),
+            sign_in_per_address: RateLimit::new(100, Duration::from_secs(15 * 60), 30),
+            submissions_per_address: RateLimit::new(60, Duration::from_secs(60), 60),
+            password_checks_at_once: auth::passwords::PasswordWork::default_at_once(),
+            password_checks_waiting: 256,
+            connections: ConnectionLimits::default(),
+        }
+    }
+}
+
+/// What a connection may take: time to send a request, time idle, and how
+/// many connections may be open at once.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionLimits {
+    /// From when the server waits for a request (a new connection, or the
+    /// previous response sent) to its last header line.
+    pub header_read_timeout: Duration,
+    /// For a request's whole body.
+    pub body_timeout: Duration,
+    /// A connection on which nothing is received or sent for this long is
+    /// closed (a client that stops reading its response, say).
+    pub idle_timeout: Duration,
+    /// Connections open at once; more wait to be accepted.
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> ConnectionLimits {
+        ConnectionLimits {
+            header_read_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+        }
+    }
 }
 
 /// The connected app registered in Salesforce for this Insight server, and
@@ -72,6 +136,7 @@ impl std::fmt::Debug for Config {
             .field("database_url", &store::redact_url(&self.database_url))
             .field("bind", &self.bind)
             .field("public_url", &self.public_url)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -86,6 +151,7 @@ impl Config {
             secret_key: None,
             salesforce: None,
             delivery_lease: Duration::from_millis(app::delivery::DEFAULT_LEASE_MS as u64),
+            limits: Limits::default(),
         }
     }
 }
@@ -98,6 +164,7 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
     state: AppState,
+    connections: ConnectionLimits,
 }
 
 impl Application {
@@ -142,9 +209,12 @@ impl Application {
         // form shown by one `insight serve` can be posted to another.
         let secret_key = config.secret_key.as_deref().ok_or_else(|| anyhow::anyhow!("INSIGHT_SECRET_KEY is required"))?;
         let form_key = secrets::derive_key(secret_key.trim(), "insight pre-sign-in form CSRF v1");
-        let state = AppState::new(store, public_url, config.session_lifetime, salesforce, config.delivery_lease, form_key);
-        let router = router(state.clone());
-        Ok(Application { listener, router, state })
+        let state = AppState::new(store, public_url, config.session_lifetime, salesforce, config.delivery_lease, form_key, &config.limits);
+        let router = router(state.clone()).layer(axum::middleware::from_fn_with_state(
+            (config.limits.connections.body_timeout, MAX_BODY_BYTES),
+            serving::body_deadline,
+        ));
+        Ok(Application { listener, router, state, connections: config.limits.connections })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -162,13 +232,15 @@ impl Application {
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
     pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let sweeper = tokio::spawn(sweep_forever(self.state.store.clone()));
+        let forgetter = tokio::spawn(forget_recovered_clients(self.state.clone()));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         // The delivery worker runs beside the server; with no connected app
         // configured there is nothing it could deliver with.
         let lease = self.state.delivery_lease.as_millis() as i64;
         let worker = self.state.salesforce.clone().map(|settings| tokio::spawn(app::delivery::run(self.state.store.clone(), settings, lease, stopped)));
-        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
+        let served = serving::serve(self.listener, self.router, self.connections, shutdown).await;
         sweeper.abort();
+        forgetter.abort();
         let _ = stop.send(true);
         if let Some(worker) = worker {
             let _ = worker.await;
@@ -187,6 +259,15 @@ async fn sweep_forever(store: store::Store) {
             Ok(n) => tracing::info!(removed = n, "swept expired sessions and sign-ins"),
             Err(e) => tracing::warn!(error = %e, "sweeping expired sessions failed"),
         }
+    }
+}
+
+/// Every minute, drop the rate-limit state of clients that have recovered.
+async fn forget_recovered_clients(state: AppState) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        state.forget_recovered_clients();
     }
 }
 

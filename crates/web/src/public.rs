@@ -4,6 +4,7 @@
 use crate::auth::session::parse_form;
 use crate::error::{WebError, WebResult};
 use crate::pages::layout::public_page;
+use crate::rate_limit::{retry_after_secs, wait_in_words, ClientAddress};
 use crate::secrets;
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -161,8 +162,12 @@ fn is_form(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
 }
 
-async fn submit(State(state): State<AppState>, Path(slug): Path<String>, headers: HeaderMap, body: Bytes) -> WebResult<Response> {
+async fn submit(State(state): State<AppState>, client: ClientAddress, Path(slug): Path<String>, headers: HeaderMap, body: Bytes) -> WebResult<Response> {
     let survey = open_survey(&state, &slug).await?;
+    if let Err(wait) = state.submission_limit.check(&client) {
+        tracing::warn!(client = %client, survey = survey.project_id, "survey response refused: too many from this address");
+        return Ok(too_many_responses(&survey, wait));
+    }
     if !is_form(&headers) {
         return Ok((
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -220,6 +225,22 @@ async fn submit(State(state): State<AppState>, Path(slug): Path<String>, headers
 /// checked so no value can overflow it.
 fn plausible_start(started_at: i64, now: i64) -> bool {
     now.checked_sub(started_at).is_some_and(|took| (0..=MAX_PLAUSIBLE_DURATION_MS).contains(&took))
+}
+
+/// The respondent's answers were not recorded; they can go back (the
+/// browser keeps the form filled in) and send them again later.
+fn too_many_responses(survey: &Survey, wait: std::time::Duration) -> Response {
+    let page = public_page(
+        &survey.project_name,
+        html! {
+            div.card #too-many {
+                h1 { "Please wait a moment" }
+                p { "So many responses were sent from your network in a short time that yours could not be accepted just now. " strong { "Your answers were not recorded yet." } }
+                p { "Wait " (wait_in_words(wait)) ", then go back to the survey and press Submit again. Your answers are still in the form." }
+            }
+        },
+    );
+    (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, retry_after_secs(wait).to_string())], page).into_response()
 }
 
 /// A submitted form, split into its parts.

@@ -1,5 +1,8 @@
 //! What every handler shares.
 
+use crate::auth::passwords::PasswordWork;
+use crate::auth::throttle::SignInLimits;
+use crate::rate_limit::{ClientAddress, Throttle};
 use std::sync::Arc;
 use std::time::Duration;
 use store::{ResponseWriter, Store};
@@ -14,6 +17,11 @@ pub struct AppState {
     pub delivery_lease: Duration,
     /// Signs the CSRF tokens of forms shown before sign-in.
     pub form_key: Arc<[u8; 32]>,
+    /// Every password hash and check of a request waits its turn here.
+    pub passwords: Arc<PasswordWork>,
+    pub sign_in_limits: Arc<SignInLimits>,
+    /// Anonymous survey responses per client address.
+    pub submission_limit: Arc<Throttle<ClientAddress>>,
 }
 
 impl AppState {
@@ -24,6 +32,7 @@ impl AppState {
         salesforce: Option<app::SalesforceSettings>,
         delivery_lease: Duration,
         form_key: [u8; 32],
+        limits: &crate::Limits,
     ) -> AppState {
         let responses = store.response_writer();
         AppState {
@@ -34,7 +43,16 @@ impl AppState {
             salesforce: salesforce.map(Arc::new),
             delivery_lease,
             form_key: Arc::new(form_key),
+            passwords: Arc::new(PasswordWork::new(limits.password_checks_at_once, limits.password_checks_waiting)),
+            sign_in_limits: Arc::new(SignInLimits::new(limits.sign_in_per_account, limits.sign_in_per_address)),
+            submission_limit: Arc::new(Throttle::new(limits.submissions_per_address)),
         }
+    }
+
+    /// Forgets clients whose limits have recovered (memory stays bounded).
+    pub fn forget_recovered_clients(&self) {
+        self.sign_in_limits.forget_recovered();
+        self.submission_limit.forget_recovered();
     }
 
     /// The Salesforce settings, or the error that says none are configured.

@@ -32,7 +32,9 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     store.save_definition(project, &def, version).await?;
     store.set_survey_status(project, SurveyStatus::Published).await?;
 
-    let server = start_server(&db.url, &[])?;
+    // Every simulated respondent comes from 127.0.0.1: lift the per-address
+    // limit, which is there for floods, not for this measurement.
+    let server = start_server(&db.url, &[("INSIGHT_SUBMISSION_LIMIT_PER_ADDRESS", format!("{}/1s", args.requests.max(1)))])?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_rss = rss_kib(server.pid);
 

@@ -4,6 +4,7 @@
 
 mod ingest;
 mod link;
+mod signin;
 
 use clap::{Args, Subcommand, ValueEnum};
 use std::io::{BufRead, BufReader};
@@ -22,6 +23,9 @@ pub enum Which {
     /// The Salesforce link page and callback, and token refresh under load,
     /// against the local emulator
     Link(link::LinkArgs),
+    /// A burst of concurrent sign-ins: the server's peak memory and how long
+    /// the burst takes to be answered
+    Signin(signin::SigninArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -50,6 +54,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     match args.which {
         Which::Ingest(a) => ingest::ingest(a).await,
         Which::Link(a) => link::link(a).await,
+        Which::Signin(a) => signin::signin(a).await,
     }
 }
 
@@ -88,8 +93,13 @@ pub(super) fn start_server(database_url: &str, env: &[(&str, String)]) -> anyhow
 
 /// Resident memory of a process, in KiB (Linux).
 pub(super) fn rss_kib(pid: u32) -> Option<u64> {
+    proc_status_kib(pid, "VmRSS:")
+}
+
+/// A memory figure of `/proc/PID/status` (`VmRSS:`, `VmHWM:`…), in KiB.
+pub(super) fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+    status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
 }
 
 pub(super) fn percentile(sorted: &[u32], p: f64) -> f64 {

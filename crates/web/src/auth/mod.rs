@@ -2,14 +2,16 @@
 
 pub mod passwords;
 pub mod session;
+pub mod throttle;
 
 use crate::auth::session::EmptyForm;
 use crate::error::WebResult;
 use crate::pages::layout::{csrf_field, flash_error, page};
+use crate::rate_limit::{retry_after_secs, wait_in_words, ClientAddress};
 use crate::secrets;
 use crate::state::AppState;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -17,6 +19,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar};
 use domain::{DisplayName, Email, NewPassword};
 use maud::{html, Markup};
 use serde::Deserialize;
+use throttle::Refused;
 use session::{pre_session_cookie, pre_session_token, pre_session_token_of, session_cookie, MaybeAccount, PreSessionForm, SignedForm, PRE_SESSION_CSRF_COOKIE, SESSION_COOKIE};
 
 pub fn router() -> Router<AppState> {
@@ -99,7 +102,11 @@ struct SignupForm {
     next: Option<String>,
 }
 
-async fn signup(State(state): State<AppState>, jar: CookieJar, PreSessionForm { form }: PreSessionForm<SignupForm>) -> WebResult<Response> {
+async fn signup(State(state): State<AppState>, client: ClientAddress, jar: CookieJar, PreSessionForm { form }: PreSessionForm<SignupForm>) -> WebResult<Response> {
+    if let Err(refused) = state.sign_in_limits.admit_address(client) {
+        tracing::warn!(client = %client, "sign-up refused: too many attempts from this address");
+        return Err(too_many(refused));
+    }
     let next = safe_next(form.next.as_deref());
     let csrf = pre_session_token_of(&jar, &state).unwrap_or_default();
     let refuse = |message: String| {
@@ -115,7 +122,7 @@ async fn signup(State(state): State<AppState>, jar: CookieJar, PreSessionForm { 
         Ok(p) => p,
         Err(e) => return refuse(e.0),
     };
-    let hash = passwords::hash(password).await?;
+    let hash = state.passwords.hash(password).await??;
     if let Some(account) = state.store.create_account(&email, &name, &hash).await? {
         tracing::info!(account = account.id, "account created");
         let jar = start_session(jar, &state, account.id).await?;
@@ -176,21 +183,43 @@ struct SigninForm {
     next: Option<String>,
 }
 
-async fn signin(State(state): State<AppState>, jar: CookieJar, PreSessionForm { form }: PreSessionForm<SigninForm>) -> WebResult<Response> {
+async fn signin(State(state): State<AppState>, client: ClientAddress, jar: CookieJar, PreSessionForm { form }: PreSessionForm<SigninForm>) -> WebResult<Response> {
     let next = safe_next(form.next.as_deref());
-    let stored = match Email::parse(&form.email) {
-        Ok(email) => state.store.credentials(&email).await?,
-        Err(_) => None,
+    let csrf = jar.get(PRE_SESSION_CSRF_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+    let email = Email::parse(&form.email).ok();
+    if let Err(refused) = state.sign_in_limits.admit(client, &form.email) {
+        // The typed email is logged only when it is an email: people type
+        // passwords into the wrong field.
+        tracing::warn!(email = email.as_ref().map(tracing::field::display), client = %client, "sign-in refused: too many attempts");
+        let page = signin_form(&csrf, &form.email, &next, Some(&too_many(refused).public_message()));
+        let headers = [(header::RETRY_AFTER, retry_after_secs(refused.wait()).to_string())];
+        return Ok((StatusCode::TOO_MANY_REQUESTS, headers, page).into_response());
+    }
+    let stored = match &email {
+        Some(email) => state.store.credentials(email).await?,
+        None => None,
     };
     let account_id = stored.as_ref().map(|c| c.id);
-    if !passwords::verify(form.password, stored.map(|c| c.password_hash)).await {
+    if !state.passwords.verify(form.password, stored.map(|c| c.password_hash)).await? {
+        tracing::warn!(account = account_id, email = email.as_ref().map(tracing::field::display), client = %client, "sign-in failed");
         let csrf = pre_session_token_of(&jar, &state).unwrap_or_default();
         let page = signin_form(&csrf, &form.email, &next, Some("That email and password do not match an account."));
         return Ok((StatusCode::UNAUTHORIZED, page).into_response());
     }
     let account_id = account_id.ok_or_else(|| anyhow::anyhow!("verified without an account"))?;
+    tracing::info!(account = account_id, client = %client, "signed in");
     let jar = start_session(jar, &state, account_id).await?;
     Ok((jar, Redirect::to(&next)).into_response())
+}
+
+/// What a person is told when a limit holds their sign-in back.
+fn too_many(refused: Refused) -> crate::error::WebError {
+    let wait = wait_in_words(refused.wait());
+    let message = match refused {
+        Refused::Account(_) => format!("Too many sign-in attempts for this account. For its safety, wait {wait} before trying again."),
+        Refused::Address(_) => format!("Too many sign-in attempts from your network. Wait {wait} before trying again."),
+    };
+    crate::error::WebError::TooManyRequests { message, retry_after: refused.wait() }
 }
 
 async fn signout(State(state): State<AppState>, jar: CookieJar, SignedForm { .. }: SignedForm<EmptyForm>) -> WebResult<Response> {

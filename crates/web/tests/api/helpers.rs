@@ -21,9 +21,15 @@ impl Drop for TestApp {
 }
 
 pub async fn spawn_app(db: TestDatabase) -> TestApp {
+    spawn_app_with(db, |_| {}).await
+}
+
+/// The app with some settings changed first (small limits, short timeouts).
+pub async fn spawn_app_with(db: TestDatabase, adjust: impl FnOnce(&mut web::Config)) -> TestApp {
     let store = db.store().await;
     let mut config = web::Config::new(db.url.clone(), "127.0.0.1:0".parse().unwrap());
     config.secret_key = Some(store::sealed::Sealer::generate_key());
+    adjust(&mut config);
     let app = web::Application::build_with_store(config, store.clone()).await.expect("build app");
     let url = app.public_url().to_string();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -51,6 +57,18 @@ pub struct Browser {
 impl Browser {
     pub fn new(app: &TestApp) -> Browser {
         let client = Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Browser { client, base: app.url.clone() }
+    }
+
+    /// A browser on another machine: its connections come from `ip`, one of
+    /// the loopback addresses (127.0.0.0/8 all reach the server on Linux).
+    pub fn from_address(app: &TestApp, ip: [u8; 4]) -> Browser {
+        let client = Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .local_address(std::net::IpAddr::from(ip))
+            .build()
+            .unwrap();
         Browser { client, base: app.url.clone() }
     }
 

@@ -1,5 +1,6 @@
 mod helpers;
 
+mod abuse_signin;
 mod accounts;
 mod api_tokens;
 mod consent;
