@@ -135,9 +135,18 @@ pub fn hidden_value(html: &str, name: &str) -> Option<String> {
 pub struct WithSalesforce {
     pub app: TestApp,
     pub emulator: sfemu::Emulator,
+    /// The connected app's consumer secret (a stand-in login host signs its
+    /// token responses with it).
+    pub client_secret: String,
 }
 
 pub async fn spawn_app_with_emulator(db: TestDatabase) -> WithSalesforce {
+    spawn_app_trusting(db, &[]).await
+}
+
+/// As `spawn_app_with_emulator`, with more origins configured as trusted
+/// Salesforce hosts than the emulator's own.
+pub async fn spawn_app_trusting(db: TestDatabase, also_trusted: &[String]) -> WithSalesforce {
     let key = store::sealed::Sealer::generate_key();
     let store = db.store().await.with_sealer(store::sealed::Sealer::from_encoded_key(Some(&key)).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -150,16 +159,17 @@ pub async fn spawn_app_with_emulator(db: TestDatabase) -> WithSalesforce {
     config.secret_key = Some(key);
     config.salesforce = Some(web::SalesforceConfig {
         client_id,
-        client_secret,
+        client_secret: client_secret.clone(),
         production_login_url: emulator.production_login_url(),
         sandbox_login_url: emulator.sandbox_login_url(),
+        trusted_hosts: std::iter::once(emulator.http_url()).chain(also_trusted.iter().cloned()).collect(),
     });
     let app = web::Application::build_on(listener, config, store.clone()).await.expect("build app");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async move {
         let _ = rx.await;
     }));
-    WithSalesforce { app: TestApp { url, _db: db, store, shutdown: Some(tx) }, emulator }
+    WithSalesforce { app: TestApp { url, _db: db, store, shutdown: Some(tx) }, emulator, client_secret }
 }
 
 pub async fn apps_with_emulator() -> Vec<WithSalesforce> {

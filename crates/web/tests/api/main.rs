@@ -6,4 +6,5 @@ mod projects;
 mod deliveries;
 mod mappings;
 mod respondents;
+mod my_domain;
 mod salesforce_link;
