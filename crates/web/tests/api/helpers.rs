@@ -135,9 +135,6 @@ pub fn hidden_value(html: &str, name: &str) -> Option<String> {
 pub struct WithSalesforce {
     pub app: TestApp,
     pub emulator: sfemu::Emulator,
-    /// The connected app's consumer secret (a stand-in login host signs its
-    /// token responses with it).
-    pub client_secret: String,
 }
 
 pub async fn spawn_app_with_emulator(db: TestDatabase) -> WithSalesforce {
@@ -159,7 +156,7 @@ pub async fn spawn_app_trusting(db: TestDatabase, also_trusted: &[String]) -> Wi
     config.secret_key = Some(key);
     config.salesforce = Some(web::SalesforceConfig {
         client_id,
-        client_secret: client_secret.clone(),
+        client_secret,
         production_login_url: emulator.production_login_url(),
         sandbox_login_url: emulator.sandbox_login_url(),
         trusted_hosts: std::iter::once(emulator.http_url()).chain(also_trusted.iter().cloned()).collect(),
@@ -169,7 +166,7 @@ pub async fn spawn_app_trusting(db: TestDatabase, also_trusted: &[String]) -> Wi
     tokio::spawn(app.run_until(async move {
         let _ = rx.await;
     }));
-    WithSalesforce { app: TestApp { url, _db: db, store, shutdown: Some(tx) }, emulator, client_secret }
+    WithSalesforce { app: TestApp { url, _db: db, store, shutdown: Some(tx) }, emulator }
 }
 
 pub async fn apps_with_emulator() -> Vec<WithSalesforce> {

@@ -153,7 +153,7 @@ async fn my_domain_outside_salesforce_is_refused_with_what_to_enter_and_the_page
             "not a url".into(),
         ];
         for typed in &refused {
-            let r = b.submit("/salesforce/link", "/salesforce/link", &[("my_domain", typed), ("return_to", "/salesforce")]).await;
+            let r = b.submit("/salesforce/link", "/salesforce/link", &[("my_domain", typed.as_str()), ("return_to", "/salesforce")]).await;
             assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{typed}");
             let html = r.text().await.unwrap();
             assert!(html.contains("Enter your My Domain URL as shown in Salesforce Setup → My Domain, like https://acme.my.salesforce.com"), "{typed}: {html}");
@@ -191,7 +191,7 @@ async fn a_salesforce_my_domain_and_a_configured_stand_in_are_accepted() {
         assert!(r.headers()["location"].to_str().unwrap().starts_with("https://acme--uat.sandbox.my.salesforce.com/services/oauth2/authorize?"));
         // The emulator is configured as trusted, so it may stand in for a My Domain.
         let emulator = sf.emulator.http_url();
-        let r = b.submit("/salesforce/link", "/salesforce/link", &[("my_domain", &emulator), ("return_to", "/salesforce")]).await;
+        let r = b.submit("/salesforce/link", "/salesforce/link", &[("my_domain", emulator.as_str()), ("return_to", "/salesforce")]).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         assert!(r.headers()["location"].to_str().unwrap().starts_with(&format!("{emulator}/services/oauth2/authorize?")));
     }
