@@ -15,7 +15,7 @@ pub mod signed_links;
 pub use error::AppError;
 
 use domain::Environment;
-use salesforce::{ClientSecret, ConnectedApp};
+use salesforce::{ClientSecret, ConnectedApp, MyDomain, TrustedHosts};
 use url::Url;
 
 /// The Salesforce connected app and login hosts this Insight server uses,
@@ -48,17 +48,22 @@ impl std::fmt::Debug for SalesforceSettings {
             .field("client_id", &self.app.client_id)
             .field("production_login_url", &self.production_login_url.as_str())
             .field("sandbox_login_url", &self.sandbox_login_url.as_str())
+            .field("trusted_hosts", &self.app.trusted_hosts)
             .finish()
     }
 }
 
 impl SalesforceSettings {
+    /// `trusted_hosts` are origins besides Salesforce's own that may receive
+    /// the client secret and tokens (the emulator's, in tests and demos); the
+    /// two login URLs are trusted as configured.
     pub fn new(
         client_id: String,
         client_secret: String,
         redirect_uri: &str,
         production_login_url: &str,
         sandbox_login_url: &str,
+        trusted_hosts: &[String],
     ) -> Result<SalesforceSettings, SettingsError> {
         let parse = |what, value: &str| Url::parse(value).map_err(|_| SettingsError::NotAUrl { what, value: value.to_string() });
         let http = reqwest::Client::builder()
@@ -66,35 +71,56 @@ impl SalesforceSettings {
             .timeout(std::time::Duration::from_secs(60))
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
+        let production_login_url = parse("INSIGHT_SALESFORCE_LOGIN_URL", production_login_url)?;
+        let sandbox_login_url = parse("INSIGHT_SALESFORCE_SANDBOX_LOGIN_URL", sandbox_login_url)?;
+        let mut trusted = TrustedHosts::none().with(&production_login_url).with(&sandbox_login_url);
+        for host in trusted_hosts.iter().map(|h| h.trim()).filter(|h| !h.is_empty()) {
+            let url = parse("INSIGHT_SALESFORCE_TRUSTED_HOSTS", host)?;
+            if !url.origin().is_tuple() || !url.username().is_empty() || url.password().is_some() {
+                return Err(SettingsError::NotAUrl { what: "INSIGHT_SALESFORCE_TRUSTED_HOSTS", value: host.to_string() });
+            }
+            trusted.trust(&url);
+        }
         Ok(SalesforceSettings {
             app: ConnectedApp {
                 client_id,
                 client_secret: ClientSecret::new(client_secret),
                 redirect_uri: parse("the OAuth callback URL", redirect_uri)?,
+                trusted_hosts: trusted,
             },
-            production_login_url: parse("INSIGHT_SALESFORCE_LOGIN_URL", production_login_url)?,
-            sandbox_login_url: parse("INSIGHT_SALESFORCE_SANDBOX_LOGIN_URL", sandbox_login_url)?,
+            production_login_url,
+            sandbox_login_url,
             http,
             sessions: Default::default(),
             describes: Default::default(),
         })
     }
 
-    /// Where to sign in: a My Domain URL when given, else the environment's login host.
-    pub fn login_url(&self, environment: Environment, my_domain: Option<&str>) -> Result<Url, link::LinkError> {
+    /// Reads the My Domain field of Setup Link: empty means none; anything
+    /// else must be a Salesforce My Domain (or a trusted host).
+    pub fn parse_my_domain(&self, input: &str) -> Result<Option<MyDomain>, link::LinkError> {
+        let input = input.trim();
+        if input.is_empty() {
+            return Ok(None);
+        }
+        MyDomain::parse(input, &self.app.trusted_hosts)
+            .map(Some)
+            .map_err(|reason| link::LinkError::BadMyDomain { input: input.chars().take(100).collect(), reason })
+    }
+
+    /// Where to sign in: the My Domain when given, else the environment's login host.
+    pub fn login_url(&self, environment: Environment, my_domain: Option<&MyDomain>) -> Url {
         match my_domain {
-            Some(d) => {
-                let url = Url::parse(d).map_err(|_| link::LinkError::BadMyDomain(d.to_string()))?;
-                let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost"));
-                if url.scheme() != "https" && !local {
-                    return Err(link::LinkError::BadMyDomain(d.to_string()));
-                }
-                Ok(url)
-            }
-            None => Ok(match environment {
+            Some(d) => d.url().clone(),
+            None => match environment {
                 Environment::Production => self.production_login_url.clone(),
                 Environment::Sandbox => self.sandbox_login_url.clone(),
-            }),
+            },
         }
+    }
+
+    /// Origins whose login pages Sign In may redirect to (besides My Domains).
+    pub fn login_origins(&self) -> Vec<String> {
+        self.app.trusted_hosts.origins()
     }
 }

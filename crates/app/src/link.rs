@@ -20,8 +20,10 @@ pub const SIGN_IN_MAX_AGE_MS: i64 = 15 * 60 * 1000;
 pub enum LinkError {
     #[error("This Insight server has no Salesforce connected app configured. Ask your administrator to set INSIGHT_SALESFORCE_CLIENT_ID and INSIGHT_SALESFORCE_CLIENT_SECRET.")]
     NotConfigured,
-    #[error("\"{0}\" is not a My Domain URL. Use the https:// address of your org's My Domain, e.g. https://yourcompany.my.salesforce.com, or leave it empty.")]
-    BadMyDomain(String),
+    #[error("\"{input}\" is not a My Domain URL: {reason}. Enter your My Domain URL as shown in Salesforce Setup → My Domain, like https://acme.my.salesforce.com, or leave the field empty.")]
+    BadMyDomain { input: String, reason: salesforce::MyDomainError },
+    #[error("Nothing was linked: {0}. Sign in again with the Sandbox Environment box, or with your My Domain URL as shown in Salesforce Setup → My Domain.")]
+    UntrustedHost(String),
     #[error("Salesforce's answer did not carry the sign-in's state, so it cannot be trusted. Start the sign-in again from Setup Link to Salesforce Account.")]
     StateMissing,
     #[error("This sign-in was already completed, has expired (after 15 minutes), or was not started here. Start the sign-in again from Setup Link to Salesforce Account.")]
@@ -51,9 +53,18 @@ impl LinkError {
         match e {
             SalesforceError::Unreachable(_) => LinkError::Unreachable(login_url.to_string()),
             SalesforceError::RefreshTokenRevoked { .. } => LinkError::NeedsReauthentication,
+            e @ SalesforceError::UntrustedHost { .. } => LinkError::UntrustedHost(e.to_string()),
             other => LinkError::Salesforce(other.to_string()),
         }
     }
+}
+
+fn bounded(s: &str, max: usize) -> String {
+    let mut out: String = s.chars().take(max).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
 }
 
 fn state_hash(state: &str) -> String {
@@ -70,10 +81,10 @@ pub async fn start_sign_in(
     account_id: i64,
     session_hash: &str,
     environment: Environment,
-    my_domain: Option<&str>,
+    my_domain: Option<&salesforce::MyDomain>,
     return_to: &str,
 ) -> Result<String, LinkError> {
-    let login_url = settings.login_url(environment, my_domain)?;
+    let login_url = settings.login_url(environment, my_domain);
     let request = salesforce::oauth::authorization_request(&settings.app, &login_url).map_err(|e| LinkError::Salesforce(e.to_string()))?;
     let flow = OAuthFlow {
         session_hash: session_hash.to_string(),
@@ -131,7 +142,12 @@ pub async fn finish_sign_in(
     if let Some(error) = params.error.as_deref() {
         return Err(match error {
             "access_denied" => LinkError::Denied,
-            other => LinkError::Salesforce(format!("{other}: {}", params.error_description.as_deref().unwrap_or(""))),
+            // Salesforce's error and description only, bounded: the query string is anyone's to write.
+            other => LinkError::Salesforce(format!(
+                "{}: {}",
+                bounded(other, 60),
+                bounded(params.error_description.as_deref().unwrap_or(""), salesforce::error::MAX_MESSAGE_CHARS)
+            )),
         });
     }
     let code = params.code.as_deref().filter(|c| !c.is_empty()).ok_or_else(|| LinkError::Salesforce("the answer carried no authorization code".into()))?;

@@ -16,7 +16,7 @@ async fn account(store: &Store, email: &str, name: &str) -> store::accounts::Acc
 
 fn settings() -> app::SalesforceSettings {
     // Never reached: every refusal here comes before any call to Salesforce.
-    app::SalesforceSettings::new("id".into(), "secret".into(), "http://127.0.0.1:9/salesforce/callback", "https://127.0.0.1:9", "https://127.0.0.1:9").unwrap()
+    app::SalesforceSettings::new("id".into(), "secret".into(), "http://127.0.0.1:9/salesforce/callback", "https://127.0.0.1:9", "https://127.0.0.1:9", &[]).unwrap()
 }
 
 /// Olive owns a project whose one mapping was validated against ORG.

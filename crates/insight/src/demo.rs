@@ -58,6 +58,8 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         client_secret: connected_app.client_secret.clone(),
         production_login_url: emulator.production_login_url(),
         sandbox_login_url: emulator.sandbox_login_url(),
+        // The emulator stands in for Salesforce, on both its listeners.
+        trusted_hosts: std::iter::once(emulator.http_url()).chain(emulator.https_url()).collect(),
     });
     let app = web::Application::build_on(listener, config, store.clone()).await?;
     let url = app.public_url().to_string();

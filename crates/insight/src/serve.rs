@@ -104,6 +104,11 @@ pub struct SalesforceArgs {
     /// Where sandbox orgs sign in
     #[arg(long = "salesforce-sandbox-login-url", env = "INSIGHT_SALESFORCE_SANDBOX_LOGIN_URL", default_value = "https://test.salesforce.com")]
     pub sandbox_login_url: String,
+    /// Origins besides Salesforce's own that may receive the connected app's
+    /// secret and tokens and be entered as My Domain (e.g. a local emulator,
+    /// http://127.0.0.1:4000); comma-separated. The two login URLs are trusted as set.
+    #[arg(long = "salesforce-trusted-host", env = "INSIGHT_SALESFORCE_TRUSTED_HOSTS", value_delimiter = ',')]
+    pub trusted_hosts: Vec<String>,
 }
 
 impl SalesforceArgs {
@@ -114,6 +119,7 @@ impl SalesforceArgs {
                 client_secret: secret.clone(),
                 production_login_url: self.login_url.clone(),
                 sandbox_login_url: self.sandbox_login_url.clone(),
+                trusted_hosts: self.trusted_hosts.clone(),
             })),
             (None, None) => Ok(None),
             _ => anyhow::bail!("set both INSIGHT_SALESFORCE_CLIENT_ID and INSIGHT_SALESFORCE_CLIENT_SECRET, or neither"),

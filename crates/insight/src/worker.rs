@@ -40,6 +40,7 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
         &format!("{}/salesforce/callback", args.public_url.trim_end_matches('/')),
         &sf.production_login_url,
         &sf.sandbox_login_url,
+        &sf.trusted_hosts,
     )?;
     let listener = tokio::net::TcpListener::bind(args.bind).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;
     let addr = listener.local_addr()?;

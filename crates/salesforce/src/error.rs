@@ -151,21 +151,67 @@ pub enum SalesforceError {
     /// Caller input this crate refuses before sending (e.g. a URL that cannot be joined).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// A login host, instance or identity URL that is not Salesforce's (nor
+    /// configured as trusted): nothing was sent there.
+    #[error("{host} is not a Salesforce host, so Insight sent nothing there (it was named as the {what})")]
+    UntrustedHost { what: &'static str, host: String },
+}
+
+/// Longest Salesforce `error_description` or REST `message` kept: enough for
+/// any message Salesforce writes, too short to carry a page.
+pub const MAX_MESSAGE_CHARS: usize = 500;
+
+/// `s` cut to `max` characters (an ellipsis marks the cut).
+pub(crate) fn bounded(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// A body that is not Salesforce's documented error shape is never quoted
+/// (it may be a proxy's page, or anything a foreign host sends): only its status.
+fn unshaped_body(status: u16) -> String {
+    let reason = reqwest::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("error");
+    format!("HTTP {status} {reason}, without a Salesforce error body")
+}
+
+/// What a body that should have been JSON was, without quoting it: serde's
+/// messages may repeat the body's own strings (`invalid type: string "…"`).
+pub(crate) fn json_problem(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Io => "could not be read",
+        Category::Syntax => "is not JSON",
+        Category::Eof => "ends too early",
+        // "missing field `x`" names our own field, not the body's content.
+        Category::Data if e.to_string().starts_with("missing field") => return bounded(&e.to_string(), 120),
+        Category::Data => "does not have the documented shape",
+    };
+    format!("the body {what} (line {}, column {})", e.line(), e.column())
 }
 
 impl SalesforceError {
     pub(crate) fn decode(what: &'static str, detail: impl fmt::Display) -> Self {
-        SalesforceError::Decode { what, detail: detail.to_string() }
+        SalesforceError::Decode { what, detail: bounded(&detail.to_string(), MAX_MESSAGE_CHARS) }
+    }
+
+    /// A body that is not the JSON expected, described without quoting it.
+    pub(crate) fn decode_json(what: &'static str, e: serde_json::Error) -> Self {
+        SalesforceError::Decode { what, detail: json_problem(&e) }
     }
 
     /// Build an error from a non-success REST response.
     pub(crate) fn from_rest_response(status: u16, body: &[u8]) -> Self {
         match parse_api_errors(body) {
-            Some(errors) => SalesforceError::Api { status, errors },
+            Some(errors) => SalesforceError::Api {
+                status,
+                errors: errors.into_iter().map(|e| ApiError { message: bounded(&e.message, MAX_MESSAGE_CHARS), ..e }).collect(),
+            },
             None => SalesforceError::Api {
                 status,
                 errors: vec![ApiError {
-                    message: String::from_utf8_lossy(&body[..body.len().min(500)]).into_owned(),
+                    message: unshaped_body(status),
                     error_code: ErrorCode::Other(format!("HTTP_{status}")),
                     fields: vec![],
                 }],
@@ -176,12 +222,15 @@ impl SalesforceError {
     /// Build an error from a non-success OAuth response.
     pub(crate) fn from_oauth_response(status: u16, body: &[u8]) -> Self {
         match serde_json::from_slice::<OAuthErrorBody>(body) {
-            Ok(b) => SalesforceError::OAuth { status, error: b.error, description: b.error_description },
-            Err(_) => SalesforceError::OAuth {
+            Ok(b) => SalesforceError::OAuth {
                 status,
-                error: OAuthErrorCode::Other(format!("HTTP_{status}")),
-                description: String::from_utf8_lossy(&body[..body.len().min(500)]).into_owned(),
+                error: match b.error {
+                    OAuthErrorCode::Other(code) => OAuthErrorCode::Other(bounded(&code, 60)),
+                    known => known,
+                },
+                description: bounded(&b.error_description, MAX_MESSAGE_CHARS),
             },
+            Err(_) => SalesforceError::OAuth { status, error: OAuthErrorCode::Other(format!("HTTP_{status}")), description: unshaped_body(status) },
         }
     }
 
@@ -316,5 +365,35 @@ mod tests {
         let e = SalesforceError::from_oauth_response(502, b"Bad Gateway");
         assert!(e.is_retryable());
         assert!(e.to_string().contains("Bad Gateway"));
+    }
+
+    #[test]
+    fn an_unshaped_error_body_is_never_quoted() {
+        let body = b"<html>MARKER-7f3a secret page</html>";
+        for e in [SalesforceError::from_oauth_response(400, body), SalesforceError::from_rest_response(500, body)] {
+            let shown = e.to_string();
+            assert!(!shown.contains("MARKER-7f3a"), "{shown}");
+            assert!(shown.contains("HTTP 4") || shown.contains("HTTP 5"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn salesforce_messages_are_kept_but_bounded() {
+        let long = "x".repeat(5000);
+        let body = serde_json::json!({"error": "invalid_grant", "error_description": long}).to_string();
+        let SalesforceError::OAuth { description, .. } = SalesforceError::from_oauth_response(400, body.as_bytes()) else { panic!() };
+        assert_eq!(description.chars().count(), MAX_MESSAGE_CHARS + 1, "cut, with an ellipsis");
+        let body = serde_json::json!([{"message": long, "errorCode": "INVALID_FIELD"}]).to_string();
+        let SalesforceError::Api { errors, .. } = SalesforceError::from_rest_response(400, body.as_bytes()) else { panic!() };
+        assert!(errors[0].message.chars().count() <= MAX_MESSAGE_CHARS + 1);
+        assert_eq!(bounded("héllo", 2), "hé…");
+    }
+
+    #[test]
+    fn json_problems_do_not_repeat_the_body() {
+        let e = serde_json::from_str::<Vec<u32>>(r#"["MARKER-7f3a"]"#).unwrap_err();
+        assert!(!json_problem(&e).contains("MARKER"), "{}", json_problem(&e));
+        let e = serde_json::from_str::<OAuthErrorBody>("{}").unwrap_err();
+        assert!(json_problem(&e).contains("missing field"));
     }
 }

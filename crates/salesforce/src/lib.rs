@@ -3,6 +3,7 @@
 //! - [`ids`]: 15/18-character ids, `OrgId`, `UserId`, `RecordId`.
 //! - [`environment`]: production or sandbox, API version.
 //! - [`error`]: REST and OAuth error codes, one `SalesforceError`.
+//! - [`hosts`]: which hosts may receive the secret and tokens; `MyDomain`.
 //! - [`oauth`]: web-server flow with PKCE and state, refresh, revoke, identity.
 //! - [`session`]: the current tokens, with one coalesced refresh on expiry.
 //! - [`rest`]: versions, query, describe, CRUD, upsert, sObject Collections, limits.
@@ -18,6 +19,7 @@
 //!     client_id: "3MVG9…".into(),
 //!     client_secret: ClientSecret::new("…"),
 //!     redirect_uri: "https://insight.example/salesforce/callback".parse().unwrap(),
+//!     trusted_hosts: salesforce::TrustedHosts::none(),
 //! };
 //! let login = Environment::Sandbox.login_base(None);
 //! // 1. Send the browser to `req.url`; keep `state` and the verifier in the browser session.
@@ -82,6 +84,7 @@ macro_rules! code_enum {
 
 pub mod environment;
 pub mod error;
+pub mod hosts;
 pub mod ids;
 pub mod oauth;
 pub mod outbound;
@@ -91,6 +94,7 @@ pub mod session;
 
 pub use environment::{ApiVersion, Environment};
 pub use error::{ApiError, ErrorCode, OAuthErrorCode, SalesforceError};
+pub use hosts::{MyDomain, MyDomainError, TrustedHosts};
 pub use ids::{IdError, OrgId, RecordId, SalesforceId, UserId};
 pub use oauth::{AuthorizationRequest, ConnectedApp, Identity, IdentityUrl, RefreshedTokens, Tokens};
 pub use rest::Client;

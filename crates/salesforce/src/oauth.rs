@@ -2,6 +2,7 @@
 //! Integration"), refresh, revoke and the identity URL.
 
 use crate::error::SalesforceError;
+use crate::hosts::TrustedHosts;
 use crate::ids::{OrgId, UserId};
 use crate::secret::{AccessToken, ClientSecret, PkceVerifier, RefreshToken};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -24,6 +25,9 @@ pub struct ConnectedApp {
     pub client_secret: ClientSecret,
     /// Must equal one of the connected app's callback URLs exactly.
     pub redirect_uri: Url,
+    /// Hosts besides Salesforce's own that the secret and tokens may go to
+    /// (the emulator in tests and demos); none in production.
+    pub trusted_hosts: TrustedHosts,
 }
 
 /// Join a path onto a base URL that may itself carry a path (a My Domain host
@@ -112,15 +116,16 @@ pub struct IdentityUrl {
 
 impl IdentityUrl {
     pub fn parse(s: &str) -> Result<Self, SalesforceError> {
+        // The value came from outside: errors say what is wrong, not repeat it.
         let bad = |d: String| SalesforceError::decode("identity URL", d);
-        let url = Url::parse(s).map_err(|e| bad(format!("{s}: {e}")))?;
+        let url = Url::parse(s).map_err(|e| bad(format!("not a URL ({e})")))?;
         let segs: Vec<&str> = url.path_segments().map(|s| s.filter(|x| !x.is_empty()).collect()).unwrap_or_default();
         let n = segs.len();
         if n < 3 || segs[n - 3] != "id" {
-            return Err(bad(format!("{s}: expected …/id/{{orgId}}/{{userId}}")));
+            return Err(bad("expected …/id/{orgId}/{userId}".into()));
         }
-        let org_id = OrgId::parse(segs[n - 2]).map_err(|e| bad(format!("{s}: {e}")))?;
-        let user_id = UserId::parse(segs[n - 1]).map_err(|e| bad(format!("{s}: {e}")))?;
+        let org_id = OrgId::parse(segs[n - 2]).map_err(|e| bad(format!("the org id: {e}")))?;
+        let user_id = UserId::parse(segs[n - 1]).map_err(|e| bad(format!("the user id: {e}")))?;
         Ok(IdentityUrl { url, org_id, user_id })
     }
 }
@@ -228,7 +233,7 @@ pub fn verify_signature(secret: &ClientSecret, id: &str, issued_at: &str, signat
 }
 
 fn parse_url(what: &'static str, s: &str) -> Result<Url, SalesforceError> {
-    Url::parse(s).map_err(|e| SalesforceError::decode(what, format!("{s}: {e}")))
+    Url::parse(s).map_err(|e| SalesforceError::decode(what, format!("not a URL ({e})")))
 }
 
 fn parse_issued_at(s: &str) -> Result<u64, SalesforceError> {
@@ -283,7 +288,7 @@ async fn post_token(http: &reqwest::Client, login_base: &Url, form: &[(&str, &st
     if !(200..300).contains(&status) {
         return Err(SalesforceError::from_oauth_response(status, &body));
     }
-    serde_json::from_slice(&body).map_err(|e| SalesforceError::decode("token response", e))
+    serde_json::from_slice(&body).map_err(|e| SalesforceError::decode_json("token response", e))
 }
 
 /// Exchange the authorization code from the callback for tokens, proving PKCE
@@ -295,6 +300,8 @@ pub async fn exchange_code(
     code: &str,
     verifier: &PkceVerifier,
 ) -> Result<Tokens, SalesforceError> {
+    // The secret, the code and the verifier go to Salesforce only.
+    app.trusted_hosts.check_login_host(login_base)?;
     let raw = post_token(
         http,
         login_base,
@@ -309,17 +316,24 @@ pub async fn exchange_code(
     )
     .await?;
     raw.check_signature(app)?;
-    raw.into_tokens()
+    let tokens = raw.into_tokens()?;
+    // The access token goes wherever these point: refuse a foreign instance or identity URL.
+    app.trusted_hosts.check_token_hosts(login_base, &tokens.instance_url, &tokens.id.url)?;
+    Ok(tokens)
 }
 
 /// Get a new access token with the refresh token. `invalid_grant` means the
 /// refresh token was revoked or expired and becomes `RefreshTokenRevoked`.
+/// A named instance must be a Salesforce (or trusted) host; check the identity
+/// URL against the merged tokens (`TrustedHosts::check_token_hosts`), as
+/// `Session` does.
 pub async fn refresh(
     http: &reqwest::Client,
     app: &ConnectedApp,
     login_base: &Url,
     refresh_token: &RefreshToken,
 ) -> Result<RefreshedTokens, SalesforceError> {
+    app.trusted_hosts.check_login_host(login_base)?;
     let raw = post_token(
         http,
         login_base,
@@ -341,7 +355,11 @@ pub async fn refresh(
     if raw.signature.is_some() {
         raw.check_signature(app)?;
     }
-    raw.into_refreshed()
+    let refreshed = raw.into_refreshed()?;
+    if let Some(instance) = &refreshed.instance_url {
+        app.trusted_hosts.check_instance(instance)?;
+    }
+    Ok(refreshed)
 }
 
 /// Revoke an access or refresh token (revoking a refresh token also ends its access tokens).
@@ -421,7 +439,7 @@ pub async fn identity(http: &reqwest::Client, id_url: &IdentityUrl, access_token
     if !(200..300).contains(&status) {
         return Err(SalesforceError::from_rest_response(status, &body));
     }
-    let ident: Identity = serde_json::from_slice(&body).map_err(|e| SalesforceError::decode("identity response", e))?;
+    let ident: Identity = serde_json::from_slice(&body).map_err(|e| SalesforceError::decode_json("identity response", e))?;
     if ident.organization_id != id_url.org_id || ident.user_id != id_url.user_id {
         return Err(SalesforceError::decode("identity response", "org or user differs from the identity URL"));
     }
@@ -437,6 +455,7 @@ mod tests {
             client_id: "3MVG9client".into(),
             client_secret: ClientSecret::new("s3cr3t"),
             redirect_uri: Url::parse("https://insight.example/salesforce/callback").unwrap(),
+            trusted_hosts: TrustedHosts::none(),
         }
     }
 

@@ -221,11 +221,17 @@ impl Session {
         let outcome = match oauth::refresh(&self.http, &r.app, &r.login_base, &refresh_token).await {
             Ok(refreshed) => {
                 let mut c = self.current.write().expect("session lock");
-                let tokens = c.tokens.as_mut().expect("a refresh token comes with tokens");
-                tokens.merge_refresh(refreshed).map(|()| tokens.clone()).inspect(|merged| {
-                    c.access_token = merged.access_token.clone();
-                    c.instance_url = merged.instance_url.clone();
-                })
+                let mut merged = c.tokens.clone().expect("a refresh token comes with tokens");
+                // Merged on a copy: a refresh naming a foreign instance or identity URL changes nothing.
+                merged
+                    .merge_refresh(refreshed)
+                    .and_then(|()| r.app.trusted_hosts.check_token_hosts(&r.login_base, &merged.instance_url, &merged.id.url))
+                    .map(|()| {
+                        c.access_token = merged.access_token.clone();
+                        c.instance_url = merged.instance_url.clone();
+                        c.tokens = Some(merged.clone());
+                        merged
+                    })
             }
             Err(e) => Err(e),
         };

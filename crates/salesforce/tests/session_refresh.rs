@@ -41,7 +41,10 @@ async fn setup() -> (TestSalesforce, CountingProxy, Client, Arc<Recorder>) {
     // The production login host is the emulator's root, so the proxy root stands in for it.
     assert_eq!(sf.production.login_url.as_str().trim_end_matches('/'), sf.emu.http_url());
     let recorder = Arc::new(Recorder::default());
-    let session = Session::new(sf.http.clone(), sf.app.clone(), Url::parse(&proxy.url).unwrap(), tokens, recorder.clone());
+    let proxy_url = Url::parse(&proxy.url).unwrap();
+    let mut app = sf.app.clone();
+    app.trusted_hosts.trust(&proxy_url);
+    let session = Session::new(sf.http.clone(), app, proxy_url, tokens, recorder.clone());
     (sf, proxy, Client::new(session, ApiVersion::DEFAULT), recorder)
 }
 
@@ -119,7 +122,9 @@ async fn refresh_failing_for_a_passing_reason_is_tried_once_per_burst() {
         }
     });
     let http = reqwest::Client::builder().timeout(std::time::Duration::from_millis(500)).build().unwrap();
-    let session = Session::new(http, sf.app.clone(), hung_login, tokens, Arc::new(Recorder::default()));
+    let mut app = sf.app.clone();
+    app.trusted_hosts.trust(&hung_login);
+    let session = Session::new(http, app, hung_login, tokens, Arc::new(Recorder::default()));
     let client = Client::new(session, ApiVersion::DEFAULT);
     sf.admin_post(&format!("/orgs/{}/faults/expire-tokens", sf.production.id)).await;
     let start = Arc::new(tokio::sync::Barrier::new(20));

@@ -117,6 +117,11 @@ pub struct SalesforceConfig {
     pub client_secret: String,
     pub production_login_url: String,
     pub sandbox_login_url: String,
+    /// Origins besides Salesforce's own that may receive the client secret
+    /// and tokens, and be entered as My Domain: the emulator's, in tests and
+    /// demos (`INSIGHT_SALESFORCE_TRUSTED_HOSTS`). The two login URLs are
+    /// trusted as configured.
+    pub trusted_hosts: Vec<String>,
 }
 
 impl std::fmt::Debug for SalesforceConfig {
@@ -126,6 +131,7 @@ impl std::fmt::Debug for SalesforceConfig {
             .field("client_secret", &"<redacted>")
             .field("production_login_url", &self.production_login_url)
             .field("sandbox_login_url", &self.sandbox_login_url)
+            .field("trusted_hosts", &self.trusted_hosts)
             .finish()
     }
 }
@@ -202,6 +208,7 @@ impl Application {
                 &format!("{public_url}/salesforce/callback"),
                 &sf.production_login_url,
                 &sf.sandbox_login_url,
+                &sf.trusted_hosts,
             )?),
             None => None,
         };
@@ -271,22 +278,22 @@ async fn forget_recovered_clients(state: AppState) {
     }
 }
 
-/// Forms may post to this site only — except that Sign In redirects to
-/// Salesforce's login host (a configured one, or a My Domain over https),
-/// and browsers apply `form-action` to that redirect too.
+/// Forms may post to this site only — except that Sign In redirects to a
+/// Salesforce login host, and browsers apply `form-action` to that redirect
+/// too: the configured login hosts and trusted hosts, and any My Domain
+/// (`*.` in a CSP host matches subdomains at any depth, so sandbox and other
+/// partitioned My Domains are covered too).
 fn content_security_policy(state: &AppState) -> HeaderValue {
-    let mut form_action = String::from("'self' https:");
+    let mut form_action = String::from("'self'");
     if let Some(sf) = &state.salesforce {
-        for url in [&sf.production_login_url, &sf.sandbox_login_url] {
-            let origin = url.origin().ascii_serialization();
-            if origin != "null" {
-                form_action.push(' ');
-                form_action.push_str(&origin);
-            }
+        for origin in sf.login_origins() {
+            form_action.push(' ');
+            form_action.push_str(&origin);
         }
+        form_action.push_str(" https://*.my.salesforce.com");
     }
     let policy = format!("default-src 'self'; style-src 'self' 'unsafe-inline'; form-action {form_action}; frame-ancestors 'none'");
-    HeaderValue::from_str(&policy).unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'"))
+    HeaderValue::from_str(&policy).unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'; form-action 'self'; frame-ancestors 'none'"))
 }
 
 /// Headers on every answer. Pages, exports and API answers carry responses,

@@ -147,7 +147,7 @@ impl Client {
 
     pub(crate) async fn get_json<T: DeserializeOwned>(&self, path: &str, what: &'static str) -> Result<T, SalesforceError> {
         let r = self.send(Method::GET, path, None).await?;
-        serde_json::from_slice(&r.body).map_err(|e| SalesforceError::decode(what, e))
+        serde_json::from_slice(&r.body).map_err(|e| SalesforceError::decode_json(what, e))
     }
 
     /// GET /services/data/: the API versions the org offers.

@@ -26,7 +26,7 @@ impl Client {
     pub async fn create(&self, sobject: &str, fields: &impl Serialize) -> Result<RecordId, SalesforceError> {
         let body = to_object(fields)?;
         let r = self.send(Method::POST, &self.data_path(&format!("/sobjects/{}", path_segment(sobject))), Some(&body)).await?;
-        let res: SaveResult = serde_json::from_slice(&r.body).map_err(|e| SalesforceError::decode("create", e))?;
+        let res: SaveResult = serde_json::from_slice(&r.body).map_err(|e| SalesforceError::decode_json("create", e))?;
         res.into_id()
     }
 
@@ -66,7 +66,7 @@ impl Client {
             }
             204 => Ok(UpsertOutcome { id: None, created: false }),
             status => {
-                let res: SaveResult = serde_json::from_slice(&r.body).map_err(|e| SalesforceError::decode("upsert", e))?;
+                let res: SaveResult = serde_json::from_slice(&r.body).map_err(|e| SalesforceError::decode_json("upsert", e))?;
                 let created = res.created.unwrap_or(status == 201);
                 Ok(UpsertOutcome { id: Some(res.into_id()?), created })
             }
@@ -77,7 +77,7 @@ impl Client {
         let n = records.len();
         let body = json!({"allOrNone": all_or_none, "records": records});
         let r = self.send(method, path, Some(&body)).await?;
-        let results: Vec<SaveResult> = serde_json::from_slice(&r.body).map_err(|e| SalesforceError::decode("collection", e))?;
+        let results: Vec<SaveResult> = serde_json::from_slice(&r.body).map_err(|e| SalesforceError::decode_json("collection", e))?;
         if results.len() != n {
             return Err(SalesforceError::decode("collection", format!("sent {n} records, got {} results", results.len())));
         }

@@ -35,6 +35,8 @@ impl TestSalesforce {
             client_id: ca["client_id"].as_str().unwrap().into(),
             client_secret: ClientSecret::new(ca["client_secret"].as_str().unwrap()),
             redirect_uri: Url::parse("https://insight.test/salesforce/callback").unwrap(),
+            // The emulator stands in for Salesforce only because it is configured to.
+            trusted_hosts: salesforce::TrustedHosts::none().with(&Url::parse(&emu.http_url()).unwrap()),
         };
         let users = of("user");
         let org = |sandbox: bool| {

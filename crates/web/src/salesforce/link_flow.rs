@@ -65,7 +65,7 @@ async fn setup(state: &AppState, who: &CurrentAccount, return_to: &str, error: O
                         label.inline for="sandbox" { strong { "Sandbox Environment" } }
                         br; span.muted { "Tick to link a Salesforce sandbox (signs in at the sandbox login host); leave clear for production." }
                     }
-                    label for="my-domain" { "My Domain URL " span.muted { "(optional; overrides both, e.g. https://acme.my.salesforce.com)" } }
+                    label for="my-domain" { "My Domain URL " span.muted { "(optional; overrides both: as shown in Salesforce Setup → My Domain, e.g. https://acme.my.salesforce.com)" } }
                     input #my-domain type="url" name="my_domain" value=(my_domain) placeholder="https://yourcompany.my.salesforce.com";
                     p.muted { "Salesforce will always ask you to sign in, even if your browser is already signed in to Salesforce, so the right user is linked." }
                     p { button type="submit" disabled[!configured] { "Sign In" } }
@@ -92,8 +92,14 @@ async fn sign_in(State(state): State<AppState>, jar: CookieJar, SignedForm { who
     let return_to = safe_return(form.return_to.as_deref());
     let environment = Environment::from_checkbox(form.sandbox.as_deref() == Some("on"));
     let settings = state.salesforce()?;
-    let my_domain = Some(form.my_domain.trim()).filter(|d| !d.is_empty());
-    match app::link::start_sign_in(&state.store, settings, who.account.id, &session_hash(&jar)?, environment, my_domain, &return_to).await {
+    // Parsed here, at the edge: only a Salesforce My Domain (or a configured
+    // stand-in) is ever contacted, since the code exchange sends it the
+    // connected app's secret.
+    let started = match settings.parse_my_domain(&form.my_domain) {
+        Ok(my_domain) => app::link::start_sign_in(&state.store, settings, who.account.id, &session_hash(&jar)?, environment, my_domain.as_ref(), &return_to).await,
+        Err(e) => Err(e),
+    };
+    match started {
         Ok(authorize_url) => Ok(Redirect::to(&authorize_url).into_response()),
         Err(e) => {
             let page = setup(&state, &who, &return_to, Some(&e.to_string()), environment == Environment::Sandbox, &form.my_domain).await?;

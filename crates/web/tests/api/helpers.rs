@@ -156,6 +156,12 @@ pub struct WithSalesforce {
 }
 
 pub async fn spawn_app_with_emulator(db: TestDatabase) -> WithSalesforce {
+    spawn_app_trusting(db, &[]).await
+}
+
+/// As `spawn_app_with_emulator`, with more origins configured as trusted
+/// Salesforce hosts than the emulator's own.
+pub async fn spawn_app_trusting(db: TestDatabase, also_trusted: &[String]) -> WithSalesforce {
     let key = store::sealed::Sealer::generate_key();
     let store = db.store().await.with_sealer(store::sealed::Sealer::from_encoded_key(Some(&key)).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -171,6 +177,7 @@ pub async fn spawn_app_with_emulator(db: TestDatabase) -> WithSalesforce {
         client_secret,
         production_login_url: emulator.production_login_url(),
         sandbox_login_url: emulator.sandbox_login_url(),
+        trusted_hosts: std::iter::once(emulator.http_url()).chain(also_trusted.iter().cloned()).collect(),
     });
     let app = web::Application::build_on(listener, config, store.clone()).await.expect("build app");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

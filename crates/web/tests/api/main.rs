@@ -9,5 +9,6 @@ mod deliveries;
 mod hygiene;
 mod mappings;
 mod respondents;
+mod my_domain;
 mod salesforce_link;
 mod signed_links;
