@@ -4,10 +4,8 @@
 //! writes only with the owner's grant; every change is in the history. Each
 //! attack is performed, and the emulator's orgs are counted afterwards.
 
-use crate::helpers::{apps_with_emulator, hidden_value, Browser, WithSalesforce};
+use crate::helpers::{apps_with_emulator, hidden_value, records, until, Browser, WithSalesforce};
 use reqwest::StatusCode;
-use serde_json::Value;
-use std::time::{Duration, Instant};
 
 const PROD_USER: &str = "demo@acme.example";
 const SANDBOX_USER: &str = "demo@acme.example.sandbox";
@@ -21,25 +19,7 @@ async fn account_id(sf: &WithSalesforce, email: &str) -> i64 {
     sf.app.store.account_by_email(&domain::Email::parse(email).unwrap()).await.unwrap().unwrap().id
 }
 
-/// Records of the custom object in an org, read through the emulator's admin
-/// side (it counts no API call).
-async fn records(sf: &WithSalesforce, org_id: &str) -> Vec<Value> {
-    let url = format!("{}/orgs/{org_id}/records/Survey_Response__c", sf.emulator.admin_url());
-    let v: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
-    v["records"].as_array().cloned().unwrap_or_default()
-}
 
-async fn until(sf: &WithSalesforce, project: i64, what: &str, ok: impl Fn(&store::deliveries::DeliveryCounts) -> bool) {
-    let start = Instant::now();
-    loop {
-        let counts = sf.app.store.delivery_counts(project).await.unwrap();
-        if ok(&counts) {
-            return;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "never reached {what}: {counts:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// Sam, linked to the sandbox, with a published survey mapped into it.
 async fn sams_mapped_survey(sf: &WithSalesforce) -> (Browser, i64, String) {

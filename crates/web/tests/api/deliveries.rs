@@ -1,7 +1,7 @@
 //! Responses delivered into Salesforce through the owner's link, held while
 //! the survey is paused, and never duplicated.
 
-use crate::helpers::{apps_with_emulator, hidden_value, Browser, WithSalesforce};
+use crate::helpers::{apps_with_emulator, hidden_value, records, until, Browser, WithSalesforce};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -14,27 +14,7 @@ fn org(sf: &WithSalesforce, sandbox: bool) -> String {
     sf.emulator.orgs().into_iter().find(|o| o.2 == sandbox).unwrap().0
 }
 
-/// Waits for the delivery worker to bring the project to `what`; fails after
-/// a generous bound rather than hanging (the bound is not a speed claim).
-async fn until(sf: &WithSalesforce, project: i64, what: &str, ok: impl Fn(&store::deliveries::DeliveryCounts) -> bool) {
-    let start = Instant::now();
-    loop {
-        let counts = sf.app.store.delivery_counts(project).await.unwrap();
-        if ok(&counts) {
-            return;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "never reached {what}: {counts:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
-/// Records of the custom object in an org, read through the emulator's admin
-/// side (it counts no API call).
-async fn records(sf: &WithSalesforce, org_id: &str) -> Vec<Value> {
-    let url = format!("{}/orgs/{org_id}/records/Survey_Response__c", sf.emulator.admin_url());
-    let v: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
-    v["records"].as_array().cloned().unwrap_or_default()
-}
 
 async fn mapped_survey(sf: &WithSalesforce) -> (Browser, i64, String) {
     let b = Browser::new(&sf.app);

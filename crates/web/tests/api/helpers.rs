@@ -226,3 +226,25 @@ impl Browser {
         (signed_in.saw_login_form, signed_in.redirect)
     }
 }
+
+/// Waits for the delivery worker to bring the project to `what`; fails after
+/// a generous bound rather than hanging (the bound is not a speed claim).
+pub async fn until(sf: &WithSalesforce, project: i64, what: &str, ok: impl Fn(&store::deliveries::DeliveryCounts) -> bool) {
+    let start = std::time::Instant::now();
+    loop {
+        let counts = sf.app.store.delivery_counts(project).await.unwrap();
+        if ok(&counts) {
+            return;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "never reached {what}: {counts:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Records of the custom object in an org, read through the emulator's admin
+/// side (it counts no API call).
+pub async fn records(sf: &WithSalesforce, org_id: &str) -> Vec<serde_json::Value> {
+    let url = format!("{}/orgs/{org_id}/records/Survey_Response__c", sf.emulator.admin_url());
+    let v: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+    v["records"].as_array().cloned().unwrap_or_default()
+}
