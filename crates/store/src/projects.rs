@@ -38,10 +38,14 @@ struct ProjectRow {
     updated_at: i64,
 }
 
+fn stored_role(raw: &str) -> Result<Role> {
+    Role::from_stored(raw).ok_or_else(|| StoreError::Corrupt(format!("unknown role {raw:?}")))
+}
+
 impl TryFrom<ProjectRow> for Project {
     type Error = StoreError;
     fn try_from(r: ProjectRow) -> Result<Project> {
-        let role = Role::from_stored(&r.role).ok_or_else(|| StoreError::Corrupt(format!("unknown role {:?}", r.role)))?;
+        let role = stored_role(&r.role)?;
         Ok(Project {
             id: r.id,
             name: r.name,
@@ -83,7 +87,7 @@ struct ShareRow {
 impl TryFrom<ShareRow> for Share {
     type Error = StoreError;
     fn try_from(r: ShareRow) -> Result<Share> {
-        let role = Role::from_stored(&r.role).ok_or_else(|| StoreError::Corrupt(format!("unknown role {:?}", r.role)))?;
+        let role = stored_role(&r.role)?;
         Ok(Share { account_id: r.account_id, email: r.email, name: r.name, role, salesforce_changes: r.salesforce_changes != 0, created_at: r.created_at })
     }
 }
