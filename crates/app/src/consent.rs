@@ -56,11 +56,26 @@ fn require_owner(project: &Project) -> Result<(), AppError> {
     }
 }
 
-/// What sharing said, in words that never reveal whether an address has an
-/// account beyond what sharing itself needs.
+/// What sharing did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Shared {
-    Shared { email: String, role: Role, salesforce_changes: bool },
+pub struct Shared {
+    pub email: String,
+    pub role: Role,
+    pub salesforce_changes: bool,
+}
+
+/// The history's words for a grant given or ended.
+fn grant_words(granted: bool, name: &str, email: &str) -> String {
+    if granted {
+        format!("granted {name} ({email}) Salesforce changes")
+    } else {
+        format!("ended Salesforce changes of {name} ({email})")
+    }
+}
+
+/// The share of one account, or `NotFound`.
+async fn share_of(store: &Store, project: &Project, account_id: i64) -> Result<Share, AppError> {
+    store.shares(project.id).await?.into_iter().find(|s| s.account_id == account_id).ok_or(AppError::NotFound)
 }
 
 /// Shares the project as editor or viewer; an editor may also be granted
@@ -72,37 +87,39 @@ pub async fn share(store: &Store, project: &Project, by: &Actor, email: &Email, 
         return Err(AppError::Invalid(format!("{email} is the project's owner already.")));
     }
     let grant = salesforce_changes && domain::project::grant_applies(role);
-    let before = store.shares(project.id).await?.into_iter().find(|s| s.account_id == target.id);
+    let granted_before = match share_of(store, project, target.id).await {
+        Ok(share) => share.salesforce_changes,
+        Err(AppError::NotFound) => false,
+        Err(e) => return Err(e),
+    };
     store.share_project(project.id, target.id, role, grant).await?;
-    if before.as_ref().is_some_and(|s| s.salesforce_changes) != grant {
-        let change = if grant { format!("granted {} ({}) Salesforce changes", target.name, target.email) } else { format!("ended Salesforce changes of {} ({})", target.name, target.email) };
-        record(store, project, by, &change).await?;
+    if granted_before != grant {
+        record(store, project, by, &grant_words(grant, &target.name, &target.email)).await?;
     }
     tracing::info!(project = project.id, with = target.id, role = role.as_str(), grant, "project shared");
-    Ok(Shared::Shared { email: email.to_string(), role, salesforce_changes: grant })
+    Ok(Shared { email: email.to_string(), role, salesforce_changes: grant })
 }
 
 /// Grants or ends an editor's Salesforce changes.
-pub async fn set_salesforce_grant(store: &Store, project: &Project, by: &Actor, account_id: i64, granted: bool) -> Result<Share, AppError> {
+pub async fn set_salesforce_grant(store: &Store, project: &Project, by: &Actor, account_id: i64, granted: bool) -> Result<(), AppError> {
     require_owner(project)?;
-    let share = store.shares(project.id).await?.into_iter().find(|s| s.account_id == account_id).ok_or(AppError::NotFound)?;
+    let share = share_of(store, project, account_id).await?;
     if !domain::project::grant_applies(share.role) {
         return Err(AppError::Invalid(format!("{} is a viewer: share the project with them as editor first.", share.name)));
     }
     if share.salesforce_changes != granted {
         store.set_salesforce_changes(project.id, account_id, granted).await?;
-        let change = if granted { format!("granted {} ({}) Salesforce changes", share.name, share.email) } else { format!("ended Salesforce changes of {} ({})", share.name, share.email) };
-        record(store, project, by, &change).await?;
+        record(store, project, by, &grant_words(granted, &share.name, &share.email)).await?;
     }
-    Ok(Share { salesforce_changes: granted, ..share })
+    Ok(())
 }
 
 pub async fn revoke_share(store: &Store, project: &Project, by: &Actor, account_id: i64) -> Result<(), AppError> {
     require_owner(project)?;
-    let share = store.shares(project.id).await?.into_iter().find(|s| s.account_id == account_id).ok_or(AppError::NotFound)?;
+    let share = share_of(store, project, account_id).await?;
     store.revoke_share(project.id, account_id).await?;
     if share.salesforce_changes {
-        record(store, project, by, &format!("ended Salesforce changes of {} ({}): share revoked", share.name, share.email)).await?;
+        record(store, project, by, &format!("{}: share revoked", grant_words(false, &share.name, &share.email))).await?;
     }
     tracing::info!(project = project.id, account = account_id, "share revoked");
     Ok(())

@@ -115,7 +115,7 @@ async fn share(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { 
     };
     let grant = form.salesforce_changes.as_deref() == Some("on");
     match app::consent::share(&state.store, project, &app::consent::actor(&who.account), &email, role, grant).await {
-        Ok(app::consent::Shared::Shared { email, role, salesforce_changes }) => {
+        Ok(app::consent::Shared { email, role, salesforce_changes }) => {
             let granted = if salesforce_changes { ", with Salesforce changes" } else { "" };
             let page = render(state, who, project, access, None, Some(&format!("Shared with {email} as {}{granted}.", role.as_str()))).await?;
             Ok(page.into_response())
