@@ -380,15 +380,25 @@ pub fn parse_mapping(object: &str, action: &str, key_field: &str, record_id_sour
 /// Where each Salesforce-integrated survey an account owns stands, decided
 /// with its link as it is now.
 async fn owned_work(store: &Store, account_id: i64) -> Result<Vec<(store::integrations::OwnedIntegration, SalesforceWork)>, IntegrationError> {
+    let facts = store.link(account_id).await?.map(|l| l.facts());
+    Ok(owned_work_with(store, account_id, facts).await?)
+}
+
+/// Where each Salesforce-integrated survey an account owns would stand with
+/// its link pointing at `link` (the link as it is, or as a switch would make it).
+pub(crate) async fn owned_work_with(
+    store: &Store,
+    account_id: i64,
+    link: Option<LinkFacts>,
+) -> store::Result<Vec<(store::integrations::OwnedIntegration, SalesforceWork)>> {
     let Some(account) = store.account(account_id).await? else { return Ok(Vec::new()) };
     let owner = domain::Owner { name: account.name, email: account.email };
-    let facts = store.link(account_id).await?.map(|l| l.facts());
     Ok(store
         .integrations_owned_by(account_id)
         .await?
         .into_iter()
         .map(|owned| {
-            let work = SalesforceWork::decide(owner.clone(), facts.clone(), owned.integration.validation(account_id));
+            let work = SalesforceWork::decide(owner.clone(), link.clone(), owned.integration.validation(account_id));
             (owned, work)
         })
         .collect())

@@ -251,26 +251,19 @@ pub async fn switch_preview(store: &Store, account_id: i64) -> Result<Option<Swi
     let Some(current) = store.link(account_id).await? else { return Ok(None) };
     let owned_projects = store.projects_of(account_id).await?.into_iter().filter(|p| p.owner_id == account_id).collect();
     // The surveys the switch pins: the one decision, asked with the org the
-    // link would point at after the switch.
-    let owner = store.account(account_id).await?.map(|a| domain::Owner { name: a.name, email: a.email }).unwrap_or(domain::Owner { name: String::new(), email: String::new() });
+    // link would point at after the switch. A survey whose mappings do not
+    // fit yet is listed too: it is checked against the new org from then on.
     let after = domain::LinkFacts {
         org_id: pending.link.org_id.clone(),
         org_name: pending.link.org_name.clone(),
         environment: pending.link.environment,
         needs_reauthentication: false,
     };
-    let integrated = store
-        .integrations_owned_by(account_id)
+    let integrated = crate::integration::owned_work_with(store, account_id, Some(after))
         .await?
         .into_iter()
-        .filter(|i| {
-            let validation = match i.integration.validation(account_id) {
-                // A survey whose mappings do not fit yet is checked against the new org from then on.
-                domain::Validation::NotValidated => return true,
-                v => v,
-            };
-            domain::SalesforceWork::decide(owner.clone(), Some(after.clone()), validation).is_pinned()
-        })
+        .filter(|(_, work)| work.is_pinned() || matches!(work, domain::SalesforceWork::MappingsDoNotFitYet { .. }))
+        .map(|(owned, _)| owned)
         .collect();
     Ok(Some(SwitchPreview { current, pending, owned_projects, integrated }))
 }
