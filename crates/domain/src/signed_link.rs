@@ -47,19 +47,14 @@ impl std::fmt::Debug for LinkKey {
     }
 }
 
-/// RFC 3986 percent-encoding of every byte but the unreserved ones
-/// (`A-Z a-z 0-9 - . _ ~`): what Python's `urllib.parse.quote(v, safe="")`
-/// and JavaScript's `encodeURIComponent` (plus `!'()*`) produce.
+/// Every byte but RFC 3986's unreserved ones (`A-Z a-z 0-9 - . _ ~`) is encoded.
+const UNRESERVED_COMPLEMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// RFC 3986 percent-encoding of every byte but the unreserved ones: what
+/// Python's `urllib.parse.quote(v, safe="")` and JavaScript's
+/// `encodeURIComponent` (plus `!'()*`) produce.
 fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(value, UNRESERVED_COMPLEMENT).to_string()
 }
 
 /// The bytes that are signed: `name=value` pairs sorted by name (bytewise),
