@@ -1,7 +1,6 @@
 //! The account's Salesforce page: what is linked, by whom and when, API usage
 //! last seen, Test connection, Unlink, and the link's audit log.
 
-use super::event_label;
 use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
 use crate::error::{WebError, WebResult};
 use crate::pages::layout::{csrf_field, flash_error, flash_ok, page};
@@ -145,9 +144,9 @@ async fn render_page(state: &AppState, who: &CurrentAccount, ok: Option<&str>, e
                     thead { tr { th { "When" } th { "What" } th { "Details" } th { "By" } } }
                     tbody {
                         @for e in &events {
-                            tr data-kind=(e.kind) {
+                            tr data-kind=(e.kind.as_str()) {
                                 td { (time_fmt::short(e.at)) }
-                                td { (event_label(&e.kind)) }
+                                td { (e.kind.label()) }
                                 td { (e.detail) }
                                 td { (e.actor_name.as_deref().unwrap_or("Insight")) }
                             }
