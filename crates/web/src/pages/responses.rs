@@ -3,7 +3,7 @@
 use super::layout::page;
 use super::project_frame::{self, Tab};
 use crate::auth::session::{CurrentAccount, EmptyForm, SignedForm};
-use crate::pages::layout::csrf_field;
+use crate::pages::layout::{post_form};
 use axum::response::Redirect;
 use crate::error::{WebError, WebResult};
 use crate::state::AppState;
@@ -56,17 +56,17 @@ async fn table(State(state): State<AppState>, who: CurrentAccount, Path(id): Pat
         Some(&who),
         html! {
             (project_frame::header(&project, access, Tab::Responses))
-            div.row style="justify-content:space-between;margin-bottom:.6rem" {
+            div.row .spread .mb-small {
                 span.muted { (survey.response_count) " responses in all, newest first." }
                 a.button.secondary href={"/projects/" (id) "/responses.csv"} download { "Download CSV" }
             }
-            p.muted #csv-help style="font-size:.85rem" {
+            p.muted #csv-help .small-text {
                 "In the CSV, a text that begins with = + - @ or a tab is prefixed with ' so a spreadsheet shows it as written instead of running it as a formula. Answers to number questions stay numbers."
             }
             @if rows.is_empty() {
                 p.muted #no-responses { "No responses yet." }
             } @else {
-                div style="overflow-x:auto" {
+                div .scroll-x {
                     table #responses {
                         thead { tr {
                             th { "Response" } th { "Finished" } th { "Time taken" }
@@ -110,7 +110,7 @@ fn delivery_section(who: &CurrentAccount, project_id: i64, rid: &str, d: &store:
     let outcomes = &d.outcome;
     html! {
         div.card #delivery data-status=(d.status.as_str()) {
-            h3 style="margin-top:0" { "Salesforce delivery: " (d.status.label()) }
+            h3 .mt-0 { "Salesforce delivery: " (d.status.label()) }
             p.muted { (d.attempts) " attempt(s)" @if let Some(org) = &d.org_id { " · org " code { (org) } } " · last change " (time_fmt::short(d.updated_at)) }
             @if let Some(note) = &d.note { p data-testid="delivery-note" { (note) } }
             @if !outcomes.is_empty() {
@@ -123,9 +123,9 @@ fn delivery_section(who: &CurrentAccount, project_id: i64, rid: &str, d: &store:
             }
             @if let Some(e) = &d.last_error { @if d.status != DeliveryStatus::Delivered { p.field-error data-testid="delivery-error" { (e) } } }
             @if d.status == DeliveryStatus::Failed && can_edit {
-                form method="post" action={"/projects/" (project_id) "/responses/" (rid) "/retry"} {
-                    (csrf_field(&who.csrf)) button type="submit" { "Retry delivery" }
-                }
+                (post_form(&format!("/projects/{project_id}/responses/{rid}/retry"), &who.csrf, html! {
+                    button type="submit" { "Retry delivery" }
+                }))
             }
         }
     }
@@ -154,7 +154,7 @@ async fn detail(State(state): State<AppState>, who: CurrentAccount, Path((id, ri
         html! {
             (project_frame::header(&project, access, Tab::Responses))
             div.card #response {
-                h2 style="margin-top:0" { "Response " code { (r.public_id) } }
+                h2 .mt-0 { "Response " code { (r.public_id) } }
                 p.muted {
                     @if let Some(s) = r.started_at { "Started " (time_fmt::short(s)) " · " }
                     "Finished " (time_fmt::short(r.finished_at))
@@ -162,7 +162,7 @@ async fn detail(State(state): State<AppState>, who: CurrentAccount, Path((id, ri
                 }
                 table {
                     @for q in &survey.definition.questions {
-                        tr { th style="width:40%" { (q.text.as_str()) } td { (answers.get(q.id.as_str()).map(display_stored).unwrap_or_else(|| "—".into())) } }
+                        tr { th .label-col { (q.text.as_str()) } td { (answers.get(q.id.as_str()).map(display_stored).unwrap_or_else(|| "—".into())) } }
                     }
                     @for (name, value) in embedded {
                         tr { th { "Embedded: " code { (name) } } td { (value) } }
