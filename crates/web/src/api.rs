@@ -357,7 +357,7 @@ pub fn openapi_document(server: &str) -> Value {
                     "embedded_source": { "type": "string", "enum": ["unsigned", "signed_link", "tampered_link", "expired_link"], "description": "Where the embedded data came from; only a signed link's record id may decide which record an update writes" },
                     "started_at": { "type": "string", "format": "date-time", "nullable": true }, "finished_at": { "type": "string", "format": "date-time" },
                     "delivery": { "type": "object", "nullable": true, "description": "The response's delivery to Salesforce, when its survey maps responses into Salesforce", "properties": {
-                        "status": { "type": "string", "enum": ["pending", "held", "delivered", "failed", "discarded"] },
+                        "status": { "type": "string", "enum": domain::DeliveryStatus::ALL.map(domain::DeliveryStatus::as_str) },
                         "attempts": { "type": "integer" },
                         "org_id": { "type": "string", "nullable": true },
                         "records": { "type": "array", "items": { "type": "object", "properties": { "object": { "type": "string" }, "record_id": { "type": "string" }, "created": { "type": "boolean", "nullable": true }, "error": { "type": "string" } } } },
