@@ -8,7 +8,8 @@
 //! response, or updated by id.
 
 use crate::SalesforceSettings;
-use domain::{Mapping, RecordKey, ResponseValues};
+use crate::sobject::{wire_record, WireKey};
+use domain::{Mapping, ResponseValues};
 use salesforce::rest::SObjectRecord;
 use salesforce::{RecordId, SalesforceError};
 use serde_json::{json, Map, Value};
@@ -112,9 +113,6 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
     // Per response, per mapping: the record id, or the error.
     let mut outcomes: Vec<Vec<Value>> = vec![Vec::new(); batch.len()];
     let mut failed: Vec<Option<String>> = vec![None; batch.len()];
-    // Each response's stored JSON, read once for all the mappings.
-    let answers: Vec<BTreeMap<String, Value>> = batch.iter().map(|c| c.response.answers_map()).collect();
-    let embedded: Vec<BTreeMap<String, String>> = batch.iter().map(|c| c.response.embedded_map()).collect();
     for mapping in &mappings {
         let schema = match settings.describes.describe_with(&client, &org_id, mapping.object.as_str()).await {
             Ok(Some(s)) => s,
@@ -127,25 +125,25 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
         for (i, c) in batch.iter().enumerate() {
             let values = ResponseValues {
                 response_id: &c.response.public_id,
-                answers: &answers[i],
-                embedded: &embedded[i],
+                answers: c.response.answers_map(),
+                embedded: c.response.embedded_map(),
                 started_at: c.response.started_at,
                 finished_at: c.response.finished_at,
                 provenance: c.response.provenance(),
             };
-            match mapping.record_for(&values, &schema) {
+            match mapping.record_for(&values, &schema).map(|r| wire_record(r, &schema)) {
                 Ok(record) => match record.key {
-                    RecordKey::Upsert { field, value } => {
+                    WireKey::Upsert { field, value } => {
                         let mut fields = record.fields;
                         fields.insert(field.clone(), Value::String(value));
                         key_field = field;
                         upserts.push((i, fields));
                     }
-                    RecordKey::Update { id } => match RecordId::parse(&id) {
+                    WireKey::Update { id } => match RecordId::parse(&id) {
                         Ok(id) => updates.push((i, SObjectRecord::with_id(record.object, id, record.fields))),
                         Err(_) => fail(&mut failed, &mut outcomes, i, mapping, format!("\"{id}\" is not a Salesforce record id")),
                     },
-                    RecordKey::Create => fail(&mut failed, &mut outcomes, i, mapping, "plain creates are not delivered: upsert by a key instead".into()),
+                    WireKey::Create => fail(&mut failed, &mut outcomes, i, mapping, "plain creates are not delivered: upsert by a key instead".into()),
                 },
                 Err(e) => fail(&mut failed, &mut outcomes, i, mapping, e),
             }

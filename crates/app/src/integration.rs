@@ -7,7 +7,7 @@
 use crate::consent::{record, require_salesforce_changes};
 use crate::sessions::SessionError;
 use crate::{AppError, SalesforceSettings};
-use domain::mapping::{FieldKind, FieldSchema, ObjectSchema};
+use domain::mapping::ObjectSchema;
 use domain::{FieldRule, Invalid, LinkFacts, Mapping, MappingAction, MappingProblem, SObjectName, SalesforceWork, SurveyDefinition, Validation};
 use store::history::Actor;
 use std::collections::HashMap;
@@ -76,34 +76,6 @@ impl IntegrationCheck {
     }
 }
 
-fn to_schema(d: salesforce::rest::SObjectDescribe) -> ObjectSchema {
-    ObjectSchema {
-        name: d.name,
-        label: d.label,
-        key_prefix: d.key_prefix,
-        createable: d.createable,
-        updateable: d.updateable,
-        fields: d
-            .fields
-            .into_iter()
-            .map(|f| FieldSchema {
-                kind: FieldKind::from_describe(f.field_type.as_str()),
-                id_lookup: f.name == "Id",
-                name: f.name,
-                label: f.label,
-                length: f.length,
-                createable: f.createable,
-                updateable: f.updateable,
-                nillable: f.nillable,
-                defaulted_on_create: f.defaulted_on_create,
-                external_id: f.external_id,
-                picklist_values: f.picklist_values.into_iter().filter(|v| v.active).map(|v| v.value).collect(),
-                restricted_picklist: f.restricted_picklist,
-            })
-            .collect(),
-    }
-}
-
 struct OwnerOrg {
     client: salesforce::Client,
     org_id: String,
@@ -145,7 +117,7 @@ impl DescribeCache {
             }
         }
         let schema = match client.describe(object).await {
-            Ok(d) => Some(to_schema(d)),
+            Ok(d) => Some(crate::sobject::object_schema(d)),
             Err(e) if e.error_code() == Some(&salesforce::ErrorCode::NotFound) => None,
             Err(e) => return Err(e),
         };

@@ -11,6 +11,7 @@ pub mod link;
 pub mod ownership;
 pub mod sessions;
 pub mod signed_links;
+pub mod sobject;
 
 pub use error::AppError;
 

@@ -3,7 +3,7 @@
 //! never touches the link already in place.
 
 use crate::SalesforceSettings;
-use domain::Environment;
+use domain::{Environment, LinkEventKind};
 use salesforce::{OAuthErrorCode, PkceVerifier, SalesforceError};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -167,7 +167,7 @@ pub async fn finish_sign_in(
 
     let environment = Environment::from_is_sandbox(org.is_sandbox);
     let previous = store.link(account_id).await?;
-    let kind = if previous.is_some() { "relinked" } else { "linked" };
+    let kind = if previous.is_some() { LinkEventKind::Relinked } else { LinkEventKind::Linked };
     let detail = format!(
         "{} org {} ({}) as {}{}",
         environment.as_str(),
@@ -208,7 +208,7 @@ pub async fn finish_sign_in(
 /// one does not outlive its link (best effort: the new link stands either way).
 /// Work held while the account had no working link to the surveys' org can
 /// go now: a new sign-in, or a switch back to the org they were validated on.
-async fn replace_link(store: &Store, settings: &SalesforceSettings, link: &NewLink, kind: &str, detail: &str) -> Result<(), LinkError> {
+async fn replace_link(store: &Store, settings: &SalesforceSettings, link: &NewLink, kind: LinkEventKind, detail: &str) -> Result<(), LinkError> {
     let old_tokens = store.link_tokens(link.account_id).await?;
     store.save_link(link, kind, detail).await?;
     settings.sessions.forget(link.account_id);
@@ -276,7 +276,7 @@ pub async fn confirm_switch(store: &Store, settings: &SalesforceSettings, accoun
         "switched from {} org {} ({}) to {} org {} ({}) as {}",
         from.environment().as_str(), from.org_name, from.org_id, to.environment.as_str(), to.org_name, to.org_id, to.sf_username
     );
-    replace_link(store, settings, to, "switched", &detail).await?;
+    replace_link(store, settings, to, LinkEventKind::Switched, &detail).await?;
     store.discard_pending_switch(account_id).await?;
     tracing::info!(account = account_id, from = %from.org_id, to = %to.org_id, "Salesforce link switched");
     Ok(preview.pending.return_to)
@@ -289,7 +289,7 @@ pub async fn cancel_switch(store: &Store, settings: &SalesforceSettings, account
     store.discard_pending_switch(account_id).await?;
     revoke_quietly(settings, &pending.link.login_url, pending.link.refresh_token.expose(), account_id).await;
     store
-        .add_link_event(account_id, "switch_cancelled", &format!("kept the current link; did not switch to {} ({})", pending.link.org_name, pending.link.org_id), Some(account_id))
+        .add_link_event(account_id, LinkEventKind::SwitchCancelled, &format!("kept the current link; did not switch to {} ({})", pending.link.org_name, pending.link.org_id), Some(account_id))
         .await?;
     Ok(())
 }
@@ -350,13 +350,13 @@ pub async fn test_connection(store: &Store, settings: &SalesforceSettings, accou
                 store.record_api_usage(account_id, used, max).await?;
             }
             store
-                .add_link_event(account_id, "test_ok", &format!("{} ({}): {used} of {max} daily API requests used", org.name, link.org_id), Some(account_id))
+                .add_link_event(account_id, LinkEventKind::TestOk, &format!("{} ({}): {used} of {max} daily API requests used", org.name, link.org_id), Some(account_id))
                 .await?;
             Ok(ConnectionCheck { org_id: link.org_id, org_name: org.name, username: link.sf_username, api_used: used, api_max: max })
         }
         Err(e) => {
             let err = LinkError::from_salesforce(e, &link.instance_url);
-            store.add_link_event(account_id, "test_failed", &err.to_string(), Some(account_id)).await?;
+            store.add_link_event(account_id, LinkEventKind::TestFailed, &err.to_string(), Some(account_id)).await?;
             Err(err)
         }
     }

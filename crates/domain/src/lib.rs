@@ -3,20 +3,24 @@
 //! never re-implement them.
 
 pub mod account;
+pub mod delivery;
 pub mod link;
 pub mod mapping;
 pub mod project;
 pub mod response;
 pub mod signed_link;
 pub mod survey;
+pub mod transfer;
 pub mod trusted_record;
 
 pub use account::{DisplayName, Email, NewPassword};
-pub use link::{Environment, LinkFacts, Owner, ProjectLinkStatus, SalesforceWork, Validation};
-pub use mapping::{FieldName, FieldRule, Mapping, MappingAction, MappingProblem, ObjectSchema, RecordKey, RecordToWrite, ResponseValues, SObjectName, ValueSource};
+pub use delivery::DeliveryStatus;
+pub use link::{Environment, LinkEventKind, LinkFacts, Owner, ProjectLinkStatus, SalesforceWork, Validation};
+pub use mapping::{FieldName, FieldRule, FieldValue, Mapping, MappingAction, MappingProblem, ObjectSchema, RecordKey, RecordToWrite, ResponseValues, SObjectName, ValueSource};
 pub use project::{Access, ProjectName, Role};
 pub use response::{Answer, Answers, EmbeddedData, ResponseId};
 pub use signed_link::{EmbeddedProvenance, LinkKey};
+pub use transfer::TransferStatus;
 pub use trusted_record::{may_decide_record, RecordRefused};
 pub use survey::{
     AnswerError, ChoiceList, EmbeddedFieldName, Question, QuestionId, QuestionKind, QuestionText,

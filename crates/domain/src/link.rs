@@ -20,14 +20,6 @@ impl Environment {
         }
     }
 
-    pub fn from_stored(raw: &str) -> Option<Environment> {
-        match raw {
-            "production" => Some(Environment::Production),
-            "sandbox" => Some(Environment::Sandbox),
-            _ => None,
-        }
-    }
-
     /// The Sandbox Environment checkbox picks the environment.
     pub fn from_checkbox(sandbox_ticked: bool) -> Environment {
         if sandbox_ticked {
@@ -47,6 +39,50 @@ impl Environment {
         match self {
             Environment::Production => "Production",
             Environment::Sandbox => "Sandbox",
+        }
+    }
+}
+
+/// What happened to a link, as its audit log records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LinkEventKind {
+    Linked,
+    Relinked,
+    Unlinked,
+    /// The refresh token was revoked or expired: the link needs a new sign-in.
+    RefreshFailed,
+    TestOk,
+    TestFailed,
+    SwitchCancelled,
+    Switched,
+}
+
+impl LinkEventKind {
+    /// The event's code, as pages mark their rows with it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkEventKind::Linked => "linked",
+            LinkEventKind::Relinked => "relinked",
+            LinkEventKind::Unlinked => "unlinked",
+            LinkEventKind::RefreshFailed => "refresh_failed",
+            LinkEventKind::TestOk => "test_ok",
+            LinkEventKind::TestFailed => "test_failed",
+            LinkEventKind::SwitchCancelled => "switch_cancelled",
+            LinkEventKind::Switched => "switched",
+        }
+    }
+
+    /// What the event is called on the page.
+    pub fn label(self) -> &'static str {
+        match self {
+            LinkEventKind::Linked => "Linked",
+            LinkEventKind::Relinked => "Relinked",
+            LinkEventKind::Unlinked => "Unlinked",
+            LinkEventKind::RefreshFailed => "Refresh failed",
+            LinkEventKind::TestOk => "Connection tested",
+            LinkEventKind::TestFailed => "Connection test failed",
+            LinkEventKind::SwitchCancelled => "Switch cancelled",
+            LinkEventKind::Switched => "Switched org",
         }
     }
 }

@@ -62,15 +62,6 @@ impl Role {
         }
     }
 
-    pub fn from_stored(raw: &str) -> Option<Role> {
-        match raw {
-            "owner" => Some(Role::Owner),
-            "editor" => Some(Role::Editor),
-            "viewer" => Some(Role::Viewer),
-            _ => None,
-        }
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             Role::Owner => "Owner",

@@ -131,16 +131,6 @@ impl EmbeddedProvenance {
         }
     }
 
-    /// From the stored value; anything unknown is treated as unsigned.
-    pub fn from_stored(raw: &str) -> EmbeddedProvenance {
-        match raw {
-            "signed_link" => EmbeddedProvenance::SignedLink,
-            "tampered_link" => EmbeddedProvenance::TamperedLink,
-            "expired_link" => EmbeddedProvenance::ExpiredLink,
-            _ => EmbeddedProvenance::Unsigned,
-        }
-    }
-
     /// The provenance a submission earns: a signed link only when the
     /// signature checks out.
     pub fn of_link(signature: Option<Result<(), LinkRejected>>) -> EmbeddedProvenance {
@@ -215,10 +205,7 @@ mod tests {
     }
 
     #[test]
-    fn provenance_round_trips_and_follows_the_check() {
-        for p in [EmbeddedProvenance::Unsigned, EmbeddedProvenance::SignedLink, EmbeddedProvenance::TamperedLink, EmbeddedProvenance::ExpiredLink] {
-            assert_eq!(EmbeddedProvenance::from_stored(p.as_str()), p);
-        }
+    fn provenance_follows_the_check() {
         assert_eq!(EmbeddedProvenance::of_link(None), EmbeddedProvenance::Unsigned);
         assert_eq!(EmbeddedProvenance::of_link(Some(Ok(()))), EmbeddedProvenance::SignedLink);
         assert_eq!(EmbeddedProvenance::of_link(Some(Err(LinkRejected::Expired))), EmbeddedProvenance::ExpiredLink);

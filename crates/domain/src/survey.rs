@@ -252,14 +252,6 @@ impl SurveyStatus {
         }
     }
 
-    pub fn from_stored(raw: &str) -> SurveyStatus {
-        if raw == "published" {
-            SurveyStatus::Published
-        } else {
-            SurveyStatus::Draft
-        }
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             SurveyStatus::Draft => "Draft",

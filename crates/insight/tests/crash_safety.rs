@@ -90,7 +90,7 @@ async fn link_sandbox(store: &store::Store, account_id: i64, emulator: &sfemu::E
                 api_used: None,
                 api_max: None,
             },
-            "linked",
+            domain::LinkEventKind::Linked,
             "for the crash test",
         )
         .await

@@ -4,8 +4,10 @@
 //! delivery ends delivered, failed (retryable by a person), or discarded by
 //! a person's choice, with that choice recorded.
 
-use crate::responses::StoredResponse;
-use crate::{now_ms, Backend, Result, Store};
+use crate::columns::{json, Column};
+use crate::responses::{ResponseRow, StoredResponse};
+use crate::{now_ms, Backend, Result, Store, StoreError};
+use domain::DeliveryStatus;
 
 /// A delivery a worker holds the lease on, with its response.
 #[derive(Debug, Clone)]
@@ -16,22 +18,62 @@ pub struct Claimed {
     pub response: StoredResponse,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Delivery {
     pub id: i64,
     pub project_id: i64,
     pub public_id: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i64,
     pub next_attempt_at: i64,
     pub org_id: Option<String>,
-    /// JSON: per mapping, the object and the record id or Salesforce's error.
-    pub outcome: Option<String>,
+    /// Per mapping, the object and the record id or Salesforce's error
+    /// (empty until a worker has tried).
+    pub outcome: Vec<serde_json::Value>,
     pub last_error: Option<String>,
     /// Why it is held, or who discarded it and why.
     pub note: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: i64,
+    project_id: i64,
+    public_id: String,
+    status: String,
+    attempts: i64,
+    next_attempt_at: i64,
+    org_id: Option<String>,
+    outcome: Option<String>,
+    last_error: Option<String>,
+    note: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<DeliveryRow> for Delivery {
+    type Error = StoreError;
+    fn try_from(r: DeliveryRow) -> Result<Delivery> {
+        Ok(Delivery {
+            status: DeliveryStatus::from_column("deliveries", "status", &r.status)?,
+            outcome: match &r.outcome {
+                Some(o) => json("outcome of delivery", r.id, o)?,
+                None => Vec::new(),
+            },
+            id: r.id,
+            project_id: r.project_id,
+            public_id: r.public_id,
+            attempts: r.attempts,
+            next_attempt_at: r.next_attempt_at,
+            org_id: r.org_id,
+            last_error: r.last_error,
+            note: r.note,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -75,11 +117,30 @@ impl Store {
             crate::responses::RESPONSE_COLUMNS,
             params.join(",")
         );
-        let mut query = sqlx::query_as::<_, StoredResponse>(&sql);
+        let mut query = sqlx::query_as::<_, ResponseRow>(&sql);
         for c in &claimed {
             query = query.bind(c.2);
         }
-        let responses = query.persistent(false).fetch_all(&self.pool).await?;
+        let rows = query.persistent(false).fetch_all(&self.pool).await?;
+        let mut responses = Vec::with_capacity(rows.len());
+        for row in rows {
+            let response_id = row.id;
+            match StoredResponse::try_from(row) {
+                Ok(r) => responses.push(r),
+                // One unreadable response must not stop every other delivery:
+                // its own fails, with the reason for a person to see.
+                Err(e) => {
+                    tracing::error!(response = response_id, error = %e, "a claimed delivery's response is unreadable");
+                    sqlx::query("UPDATE deliveries SET status = $1, last_error = $2, lease_until = NULL, updated_at = $3 WHERE response_id = $4")
+                        .bind(DeliveryStatus::Failed.to_column())
+                        .bind(e.to_string())
+                        .bind(now)
+                        .bind(response_id)
+                        .execute(&self.pool)
+                        .await?;
+                }
+            }
+        }
         let mut out = Vec::with_capacity(claimed.len());
         for (id, project_id, response_id, attempts) in claimed {
             if let Some(response) = responses.iter().find(|r| r.id == response_id) {
@@ -188,19 +249,21 @@ impl Store {
     }
 
     pub async fn deliveries(&self, project_id: i64, limit: i64) -> Result<Vec<Delivery>> {
-        Ok(sqlx::query_as::<_, Delivery>(&format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE project_id = $1 ORDER BY id DESC LIMIT $2"))
+        let rows = sqlx::query_as::<_, DeliveryRow>(&format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE project_id = $1 ORDER BY id DESC LIMIT $2"))
             .bind(project_id)
             .bind(limit)
             .fetch_all(&self.pool)
-            .await?)
+            .await?;
+        rows.into_iter().map(Delivery::try_from).collect()
     }
 
     pub async fn delivery_of(&self, project_id: i64, public_id: &str) -> Result<Option<Delivery>> {
-        Ok(sqlx::query_as::<_, Delivery>(&format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE project_id = $1 AND public_id = $2"))
+        let row = sqlx::query_as::<_, DeliveryRow>(&format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE project_id = $1 AND public_id = $2"))
             .bind(project_id)
             .bind(public_id)
             .fetch_optional(&self.pool)
-            .await?)
+            .await?;
+        row.map(Delivery::try_from).transpose()
     }
 
     pub async fn delivery_counts(&self, project_id: i64) -> Result<DeliveryCounts> {
@@ -210,13 +273,12 @@ impl Store {
             .await?;
         let mut c = DeliveryCounts::default();
         for (status, n) in rows {
-            match status.as_str() {
-                "pending" => c.pending = n,
-                "held" => c.held = n,
-                "delivered" => c.delivered = n,
-                "failed" => c.failed = n,
-                "discarded" => c.discarded = n,
-                _ => {}
+            match DeliveryStatus::from_column("deliveries", "status", &status)? {
+                DeliveryStatus::Pending => c.pending = n,
+                DeliveryStatus::Held => c.held = n,
+                DeliveryStatus::Delivered => c.delivered = n,
+                DeliveryStatus::Failed => c.failed = n,
+                DeliveryStatus::Discarded => c.discarded = n,
             }
         }
         Ok(c)
@@ -243,11 +305,12 @@ impl Store {
         }
         let params: Vec<String> = (2..public_ids.len() + 2).map(|i| format!("${i}")).collect();
         let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE project_id = $1 AND public_id IN ({})", params.join(","));
-        let mut query = sqlx::query_as::<_, Delivery>(&sql).bind(project_id);
+        let mut query = sqlx::query_as::<_, DeliveryRow>(&sql).bind(project_id);
         for id in public_ids {
             query = query.bind(id);
         }
-        Ok(query.persistent(false).fetch_all(&self.pool).await?.into_iter().map(|d| (d.public_id.clone(), d)).collect())
+        let rows = query.persistent(false).fetch_all(&self.pool).await?;
+        rows.into_iter().map(|r| Delivery::try_from(r).map(|d| (d.public_id.clone(), d))).collect()
     }
 }
 

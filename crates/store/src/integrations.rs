@@ -1,6 +1,7 @@
 //! A survey's Salesforce integration: its mappings and the org they were
 //! validated against.
 
+use crate::columns::json;
 use crate::{now_ms, Result, Store, StoreError};
 use domain::{Mapping, Validation};
 
@@ -51,7 +52,7 @@ impl TryFrom<Row> for Integration {
     fn try_from(r: Row) -> Result<Integration> {
         Ok(Integration {
             project_id: r.project_id,
-            mappings: serde_json::from_str(&r.mappings).map_err(|e| StoreError::Corrupt(format!("mappings of project {}: {e}", r.project_id)))?,
+            mappings: json("mappings of project", r.project_id, &r.mappings)?,
             validated_org_id: r.validated_org_id,
             validated_owner_id: r.validated_owner_id,
             validated_at: r.validated_at,

@@ -5,6 +5,7 @@
 //! migration folder, as their DDL differs.
 
 pub mod accounts;
+mod columns;
 pub mod deliveries;
 pub mod history;
 pub mod integrations;
@@ -38,6 +39,10 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    #[error("{table}.{column} holds {value:?}, which Insight does not know")]
+    UnknownValue { table: &'static str, column: &'static str, value: String },
+    #[error("{what} {id} is unreadable JSON: {reason}")]
+    CorruptJson { what: &'static str, id: i64, reason: String },
     #[error("the response writer has stopped")]
     WriterStopped,
     #[error("no secret key is configured, so secrets cannot be sealed or opened")]

@@ -1,16 +1,26 @@
 //! Salesforce links, their audit log, and sign-ins under way. Tokens go in
 //! and come out as `Secret`s; in the database they are sealed.
 
+use crate::columns::Column;
 use crate::sealed::{KeyError, Secret, Sealer};
 use crate::{now_ms, Result, Store, StoreError};
-use domain::Environment;
+use domain::{Environment, LinkEventKind};
+
+/// Whether a link's tokens still work: storage's own word for what
+/// `Link::needs_reauthentication` tells the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkStatus {
+    Active,
+    /// The refresh token was revoked or expired: its owner must sign in again.
+    NeedsReauthentication,
+}
 
 /// A link as pages show it: everything but the tokens.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Link {
     pub account_id: i64,
-    pub environment: String,
-    pub requested_environment: String,
+    pub environment: Environment,
+    pub requested_environment: Environment,
     pub login_url: String,
     pub org_id: String,
     pub org_name: String,
@@ -19,7 +29,7 @@ pub struct Link {
     pub sf_username: String,
     pub sf_display_name: String,
     pub identity_url: String,
-    pub status: String,
+    pub status: LinkStatus,
     pub linked_at: i64,
     pub linked_by: i64,
     pub linked_by_name: String,
@@ -28,17 +38,65 @@ pub struct Link {
     pub api_seen_at: Option<i64>,
 }
 
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    account_id: i64,
+    environment: String,
+    requested_environment: String,
+    login_url: String,
+    org_id: String,
+    org_name: String,
+    instance_url: String,
+    sf_user_id: String,
+    sf_username: String,
+    sf_display_name: String,
+    identity_url: String,
+    status: String,
+    linked_at: i64,
+    linked_by: i64,
+    linked_by_name: String,
+    api_used: Option<i64>,
+    api_max: Option<i64>,
+    api_seen_at: Option<i64>,
+}
+
+impl TryFrom<LinkRow> for Link {
+    type Error = StoreError;
+    fn try_from(r: LinkRow) -> Result<Link> {
+        Ok(Link {
+            environment: Environment::from_column("salesforce_links", "environment", &r.environment)?,
+            requested_environment: Environment::from_column("salesforce_links", "requested_environment", &r.requested_environment)?,
+            status: LinkStatus::from_column("salesforce_links", "status", &r.status)?,
+            account_id: r.account_id,
+            login_url: r.login_url,
+            org_id: r.org_id,
+            org_name: r.org_name,
+            instance_url: r.instance_url,
+            sf_user_id: r.sf_user_id,
+            sf_username: r.sf_username,
+            sf_display_name: r.sf_display_name,
+            identity_url: r.identity_url,
+            linked_at: r.linked_at,
+            linked_by: r.linked_by,
+            linked_by_name: r.linked_by_name,
+            api_used: r.api_used,
+            api_max: r.api_max,
+            api_seen_at: r.api_seen_at,
+        })
+    }
+}
+
 impl Link {
     pub fn environment(&self) -> Environment {
-        Environment::from_stored(&self.environment).unwrap_or(Environment::Production)
+        self.environment
     }
 
     pub fn requested_environment(&self) -> Environment {
-        Environment::from_stored(&self.requested_environment).unwrap_or(Environment::Production)
+        self.requested_environment
     }
 
     pub fn needs_reauthentication(&self) -> bool {
-        self.status == "needs_reauth"
+        self.status == LinkStatus::NeedsReauthentication
     }
 
     pub fn facts(&self) -> domain::LinkFacts {
@@ -81,13 +139,29 @@ pub struct LinkTokens {
     pub login_url: String,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct LinkEvent {
     pub id: i64,
-    pub kind: String,
+    pub kind: LinkEventKind,
     pub detail: String,
     pub actor_name: Option<String>,
     pub at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct LinkEventRow {
+    id: i64,
+    kind: String,
+    detail: String,
+    actor_name: Option<String>,
+    at: i64,
+}
+
+impl TryFrom<LinkEventRow> for LinkEvent {
+    type Error = StoreError;
+    fn try_from(r: LinkEventRow) -> Result<LinkEvent> {
+        Ok(LinkEvent { kind: LinkEventKind::from_column("link_events", "kind", &r.kind)?, id: r.id, detail: r.detail, actor_name: r.actor_name, at: r.at })
+    }
 }
 
 /// A sign-in to Salesforce under way.
@@ -152,15 +226,16 @@ impl Store {
     }
 
     pub async fn link(&self, account_id: i64) -> Result<Option<Link>> {
-        Ok(sqlx::query_as::<_, Link>(&format!("{LINK_SELECT} WHERE l.account_id = $1"))
+        let row = sqlx::query_as::<_, LinkRow>(&format!("{LINK_SELECT} WHERE l.account_id = $1"))
             .bind(account_id)
             .fetch_optional(&self.pool)
-            .await?)
+            .await?;
+        row.map(Link::try_from).transpose()
     }
 
     /// Stores the account's link, replacing any earlier one, and records the
     /// event in the audit log, in one transaction.
-    pub async fn save_link(&self, link: &NewLink, event_kind: &str, event_detail: &str) -> Result<()> {
+    pub async fn save_link(&self, link: &NewLink, event_kind: LinkEventKind, event_detail: &str) -> Result<()> {
         let sealer = self.sealer()?;
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
@@ -168,20 +243,20 @@ impl Store {
             "INSERT INTO salesforce_links (account_id, environment, requested_environment, login_url, org_id, org_name,
                 instance_url, sf_user_id, sf_username, sf_display_name, identity_url, refresh_token, access_token,
                 status, linked_at, linked_by, api_used, api_max, api_seen_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'active', $14, $15, $16, $17, $18)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $19, $14, $15, $16, $17, $18)
              ON CONFLICT (account_id) DO UPDATE SET
                 environment = excluded.environment, requested_environment = excluded.requested_environment,
                 login_url = excluded.login_url, org_id = excluded.org_id, org_name = excluded.org_name,
                 instance_url = excluded.instance_url, sf_user_id = excluded.sf_user_id,
                 sf_username = excluded.sf_username, sf_display_name = excluded.sf_display_name,
                 identity_url = excluded.identity_url, refresh_token = excluded.refresh_token,
-                access_token = excluded.access_token, status = 'active', linked_at = excluded.linked_at,
+                access_token = excluded.access_token, status = excluded.status, linked_at = excluded.linked_at,
                 linked_by = excluded.linked_by, api_used = excluded.api_used, api_max = excluded.api_max,
                 api_seen_at = excluded.api_seen_at",
         )
         .bind(link.account_id)
-        .bind(link.environment.as_str())
-        .bind(link.requested_environment.as_str())
+        .bind(link.environment.to_column())
+        .bind(link.requested_environment.to_column())
         .bind(&link.login_url)
         .bind(&link.org_id)
         .bind(&link.org_name)
@@ -197,6 +272,7 @@ impl Store {
         .bind(link.api_used)
         .bind(link.api_max)
         .bind(link.api_used.map(|_| now))
+        .bind(LinkStatus::Active.to_column())
         .execute(&mut *tx)
         .await?;
         insert_event(&mut tx, link.account_id, event_kind, event_detail, Some(link.linked_by), now).await?;
@@ -239,13 +315,15 @@ impl Store {
     pub async fn mark_needs_reauthentication(&self, account_id: i64, reason: &str) -> Result<bool> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        let r = sqlx::query("UPDATE salesforce_links SET status = 'needs_reauth', access_token = NULL WHERE account_id = $1 AND status = 'active'")
+        let r = sqlx::query("UPDATE salesforce_links SET status = $1, access_token = NULL WHERE account_id = $2 AND status = $3")
+            .bind(LinkStatus::NeedsReauthentication.to_column())
             .bind(account_id)
+            .bind(LinkStatus::Active.to_column())
             .execute(&mut *tx)
             .await?;
         let changed = r.rows_affected() > 0;
         if changed {
-            insert_event(&mut tx, account_id, "refresh_failed", reason, None, now).await?;
+            insert_event(&mut tx, account_id, LinkEventKind::RefreshFailed, reason, None, now).await?;
         }
         tx.commit().await?;
         Ok(changed)
@@ -269,13 +347,13 @@ impl Store {
         let r = sqlx::query("DELETE FROM salesforce_links WHERE account_id = $1").bind(account_id).execute(&mut *tx).await?;
         let deleted = r.rows_affected() > 0;
         if deleted {
-            insert_event(&mut tx, account_id, "unlinked", detail, Some(actor_id), now).await?;
+            insert_event(&mut tx, account_id, LinkEventKind::Unlinked, detail, Some(actor_id), now).await?;
         }
         tx.commit().await?;
         Ok(deleted)
     }
 
-    pub async fn add_link_event(&self, account_id: i64, kind: &str, detail: &str, actor_id: Option<i64>) -> Result<()> {
+    pub async fn add_link_event(&self, account_id: i64, kind: LinkEventKind, detail: &str, actor_id: Option<i64>) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         insert_event(&mut tx, account_id, kind, detail, actor_id, now_ms()).await?;
         tx.commit().await?;
@@ -283,7 +361,7 @@ impl Store {
     }
 
     pub async fn link_events(&self, account_id: i64, limit: i64) -> Result<Vec<LinkEvent>> {
-        Ok(sqlx::query_as::<_, LinkEvent>(
+        let rows = sqlx::query_as::<_, LinkEventRow>(
             "SELECT e.id, e.kind, e.detail, a.name AS actor_name, e.at
                FROM link_events e LEFT JOIN accounts a ON a.id = e.actor_id
               WHERE e.account_id = $1 ORDER BY e.id DESC LIMIT $2",
@@ -291,7 +369,8 @@ impl Store {
         .bind(account_id)
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        rows.into_iter().map(LinkEvent::try_from).collect()
     }
 
     pub async fn create_oauth_flow(&self, state_hash: &str, flow: &OAuthFlow) -> Result<()> {
@@ -305,7 +384,7 @@ impl Store {
         .bind(flow.account_id)
         .bind(sealer.seal(&flow.pkce_verifier))
         .bind(&flow.login_url)
-        .bind(flow.requested_environment.as_str())
+        .bind(flow.requested_environment.to_column())
         .bind(&flow.return_to)
         .bind(flow.created_at)
         .execute(&self.pool)
@@ -333,7 +412,7 @@ impl Store {
             account_id: r.account_id,
             pkce_verifier: sealer.open(&r.pkce_verifier).map_err(|_| StoreError::Corrupt("sealed PKCE verifier".into()))?,
             login_url: r.login_url,
-            requested_environment: Environment::from_stored(&r.requested_environment).unwrap_or(Environment::Production),
+            requested_environment: Environment::from_column("oauth_flows", "requested_environment", &r.requested_environment)?,
             return_to: r.return_to,
             created_at: r.created_at,
         }))
@@ -351,14 +430,14 @@ pub enum CheckKeyError {
 async fn insert_event(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     account_id: i64,
-    kind: &str,
+    kind: LinkEventKind,
     detail: &str,
     actor_id: Option<i64>,
     at: i64,
 ) -> Result<()> {
     sqlx::query("INSERT INTO link_events (account_id, kind, detail, actor_id, at) VALUES ($1, $2, $3, $4, $5)")
         .bind(account_id)
-        .bind(kind)
+        .bind(kind.to_column())
         .bind(detail)
         .bind(actor_id)
         .bind(at)
@@ -378,8 +457,8 @@ pub struct PendingSwitch {
 fn link_to_json(link: &NewLink) -> serde_json::Value {
     serde_json::json!({
         "account_id": link.account_id,
-        "environment": link.environment.as_str(),
-        "requested_environment": link.requested_environment.as_str(),
+        "environment": link.environment.to_column(),
+        "requested_environment": link.requested_environment.to_column(),
         "login_url": link.login_url,
         "org_id": link.org_id,
         "org_name": link.org_name,
@@ -400,8 +479,8 @@ fn link_from_json(v: &serde_json::Value) -> Option<NewLink> {
     let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
     Some(NewLink {
         account_id: v.get("account_id")?.as_i64()?,
-        environment: Environment::from_stored(&s("environment")?)?,
-        requested_environment: Environment::from_stored(&s("requested_environment")?)?,
+        environment: Environment::from_word(&s("environment")?)?,
+        requested_environment: Environment::from_word(&s("requested_environment")?)?,
         login_url: s("login_url")?,
         org_id: s("org_id")?,
         org_name: s("org_name")?,
@@ -435,7 +514,7 @@ impl Store {
         .bind(sealed)
         .bind(&link.org_id)
         .bind(&link.org_name)
-        .bind(link.environment.as_str())
+        .bind(link.environment.to_column())
         .bind(&link.sf_username)
         .bind(return_to)
         .bind(now_ms())

@@ -2,6 +2,7 @@
 //! `project_for`, which answers `None` to an account with no role, so a
 //! stranger cannot tell a project exists.
 
+use crate::columns::Column;
 use crate::{now_ms, Result, Store, StoreError};
 use domain::{ProjectName, Role, SurveyDefinition, SurveyStatus};
 
@@ -38,14 +39,16 @@ struct ProjectRow {
     updated_at: i64,
 }
 
-fn stored_role(raw: &str) -> Result<Role> {
-    Role::from_stored(raw).ok_or_else(|| StoreError::Corrupt(format!("unknown role {raw:?}")))
+/// A role as stored: a project's owner is named `owner` by the queries, a
+/// share's role is its `project_shares.role`.
+fn role_from_column(raw: &str) -> Result<Role> {
+    Role::from_column("project_shares", "role", raw)
 }
 
 impl TryFrom<ProjectRow> for Project {
     type Error = StoreError;
     fn try_from(r: ProjectRow) -> Result<Project> {
-        let role = stored_role(&r.role)?;
+        let role = role_from_column(&r.role)?;
         Ok(Project {
             id: r.id,
             name: r.name,
@@ -54,7 +57,7 @@ impl TryFrom<ProjectRow> for Project {
             owner_email: r.owner_email,
             role,
             salesforce_changes: role == Role::Editor && r.salesforce_changes != 0,
-            status: SurveyStatus::from_stored(&r.status),
+            status: SurveyStatus::from_column("surveys", "status", &r.status)?,
             response_count: r.response_count,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -87,7 +90,7 @@ struct ShareRow {
 impl TryFrom<ShareRow> for Share {
     type Error = StoreError;
     fn try_from(r: ShareRow) -> Result<Share> {
-        let role = stored_role(&r.role)?;
+        let role = role_from_column(&r.role)?;
         Ok(Share { account_id: r.account_id, email: r.email, name: r.name, role, salesforce_changes: r.salesforce_changes != 0, created_at: r.created_at })
     }
 }
@@ -207,7 +210,7 @@ impl Store {
         )
         .bind(project_id)
         .bind(account_id)
-        .bind(role.as_str())
+        .bind(role.to_column())
         .bind(grant)
         .bind(now_ms())
         .execute(&self.pool)

@@ -6,6 +6,7 @@
 //! task takes every response that arrived while the previous commit was
 //! flushing and commits them together.
 
+use crate::columns::{json, Column};
 use crate::{now_ms, Result, Store, StoreError};
 use domain::EmbeddedProvenance;
 use sqlx::AnyPool;
@@ -26,29 +27,60 @@ pub struct NewResponse {
     pub provenance: EmbeddedProvenance,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// A stored response, read back: its JSON parsed, its provenance typed.
+#[derive(Debug, Clone)]
 pub struct StoredResponse {
     pub id: i64,
     pub public_id: String,
     pub project_id: i64,
-    pub answers: String,
-    pub embedded: String,
     pub started_at: Option<i64>,
     pub finished_at: i64,
-    pub embedded_source: String,
+    answers: BTreeMap<String, serde_json::Value>,
+    embedded: BTreeMap<String, String>,
+    provenance: EmbeddedProvenance,
 }
 
 impl StoredResponse {
     pub fn provenance(&self) -> EmbeddedProvenance {
-        EmbeddedProvenance::from_stored(&self.embedded_source)
+        self.provenance
     }
 
-    pub fn answers_map(&self) -> BTreeMap<String, serde_json::Value> {
-        serde_json::from_str(&self.answers).unwrap_or_default()
+    /// The answers, question id → value as stored.
+    pub fn answers_map(&self) -> &BTreeMap<String, serde_json::Value> {
+        &self.answers
     }
 
-    pub fn embedded_map(&self) -> BTreeMap<String, String> {
-        serde_json::from_str(&self.embedded).unwrap_or_default()
+    /// The embedded data, field name → value.
+    pub fn embedded_map(&self) -> &BTreeMap<String, String> {
+        &self.embedded
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ResponseRow {
+    pub(crate) id: i64,
+    public_id: String,
+    project_id: i64,
+    answers: String,
+    embedded: String,
+    started_at: Option<i64>,
+    finished_at: i64,
+    embedded_source: String,
+}
+
+impl TryFrom<ResponseRow> for StoredResponse {
+    type Error = StoreError;
+    fn try_from(r: ResponseRow) -> Result<StoredResponse> {
+        Ok(StoredResponse {
+            answers: json("answers of response", r.id, &r.answers)?,
+            embedded: json("embedded data of response", r.id, &r.embedded)?,
+            provenance: EmbeddedProvenance::from_column("responses", "embedded_source", &r.embedded_source)?,
+            id: r.id,
+            public_id: r.public_id,
+            project_id: r.project_id,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+        })
     }
 }
 
@@ -67,37 +99,40 @@ pub(crate) const RESPONSE_COLUMNS: &str = "id, public_id, project_id, answers, e
 impl Store {
     /// A page of a project's responses, newest first, before the cursor id.
     pub async fn responses(&self, project_id: i64, before_id: Option<i64>, limit: i64) -> Result<Vec<StoredResponse>> {
-        Ok(sqlx::query_as::<_, StoredResponse>(&format!(
+        let rows = sqlx::query_as::<_, ResponseRow>(&format!(
             "SELECT {RESPONSE_COLUMNS} FROM responses WHERE project_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
         ))
         .bind(project_id)
         .bind(before_id.unwrap_or(i64::MAX))
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        rows.into_iter().map(StoredResponse::try_from).collect()
     }
 
     /// A page of a project's responses, oldest first, after the cursor id
     /// (for exports, which read in the order responses came).
     pub async fn responses_after(&self, project_id: i64, after_id: i64, limit: i64) -> Result<Vec<StoredResponse>> {
-        Ok(sqlx::query_as::<_, StoredResponse>(&format!(
+        let rows = sqlx::query_as::<_, ResponseRow>(&format!(
             "SELECT {RESPONSE_COLUMNS} FROM responses WHERE project_id = $1 AND id > $2 ORDER BY id LIMIT $3"
         ))
         .bind(project_id)
         .bind(after_id)
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        rows.into_iter().map(StoredResponse::try_from).collect()
     }
 
     pub async fn response(&self, project_id: i64, public_id: &str) -> Result<Option<StoredResponse>> {
-        Ok(sqlx::query_as::<_, StoredResponse>(&format!(
+        let row = sqlx::query_as::<_, ResponseRow>(&format!(
             "SELECT {RESPONSE_COLUMNS} FROM responses WHERE project_id = $1 AND public_id = $2"
         ))
         .bind(project_id)
         .bind(public_id)
         .fetch_optional(&self.pool)
-        .await?)
+        .await?;
+        row.map(StoredResponse::try_from).transpose()
     }
 
     /// Starts the group-commit writer for this store.
@@ -181,7 +216,7 @@ async fn commit_group(pool: &AnyPool, group: &[Pending]) -> Result<Vec<Submitted
         sql.push_str(" ON CONFLICT (public_id) DO NOTHING RETURNING id, public_id");
         let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
         for Pending { response: r, .. } in chunk {
-            query = query.bind(&r.public_id).bind(r.project_id).bind(&r.answers).bind(&r.embedded).bind(r.started_at).bind(r.finished_at).bind(r.provenance.as_str());
+            query = query.bind(&r.public_id).bind(r.project_id).bind(&r.answers).bind(&r.embedded).bind(r.started_at).bind(r.finished_at).bind(r.provenance.to_column());
         }
         for (row, id) in query.persistent(false).fetch_all(&mut *tx).await? {
             new_rows.push(row);

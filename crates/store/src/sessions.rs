@@ -2,6 +2,8 @@
 //! database holds only its SHA-256, with the session's CSRF token.
 
 use crate::accounts::Account;
+use crate::columns::Column;
+use crate::links::LinkStatus;
 use crate::{now_ms, Result, Store};
 
 #[derive(Debug, Clone)]
@@ -49,10 +51,12 @@ impl Store {
         .bind(now_ms())
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|r| Session {
+        let Some(r) = row else { return Ok(None) };
+        let link_status = r.link_status.as_deref().map(|s| LinkStatus::from_column("salesforce_links", "status", s)).transpose()?;
+        Ok(Some(Session {
             account: Account { id: r.id, email: r.email, name: r.name, created_at: r.created_at },
             csrf_token: r.csrf_token,
-            link_needs_reauthentication: r.link_status.as_deref() == Some("needs_reauth"),
+            link_needs_reauthentication: link_status == Some(LinkStatus::NeedsReauthentication),
         }))
     }
 

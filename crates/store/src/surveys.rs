@@ -1,5 +1,6 @@
 //! A project's survey: its definition (JSON), status and public link slug.
 
+use crate::columns::{json, Column};
 use crate::{now_ms, Result, Store, StoreError};
 use domain::{SurveyDefinition, SurveyStatus};
 
@@ -33,13 +34,12 @@ struct SurveyRow {
 impl TryFrom<SurveyRow> for Survey {
     type Error = StoreError;
     fn try_from(r: SurveyRow) -> Result<Survey> {
-        let definition = serde_json::from_str(&r.definition)
-            .map_err(|e| StoreError::Corrupt(format!("survey {} definition: {e}", r.project_id)))?;
+        let definition = json("definition of survey", r.project_id, &r.definition)?;
         Ok(Survey {
             project_id: r.project_id,
             project_name: r.project_name,
             definition,
-            status: SurveyStatus::from_stored(&r.status),
+            status: SurveyStatus::from_column("surveys", "status", &r.status)?,
             slug: r.slug,
             published_at: r.published_at,
             version: r.version,
@@ -101,7 +101,7 @@ impl Store {
         sqlx::query(
             "UPDATE surveys SET status = $1, published_at = COALESCE($2, published_at), updated_at = $3 WHERE project_id = $4",
         )
-        .bind(status.as_str())
+        .bind(status.to_column())
         .bind(published_at)
         .bind(now)
         .bind(project_id)

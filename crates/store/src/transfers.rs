@@ -3,29 +3,9 @@
 //! Until it accepts, nothing about the project changes. Offers are kept by
 //! address, not account, so offering reveals nothing about who has an account.
 
+use crate::columns::Column;
 use crate::{now_ms, Result, Store, StoreError};
-use domain::Email;
-
-/// Where an offer stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TransferStatus {
-    Offered,
-    Accepted,
-    Declined,
-    Withdrawn,
-}
-
-impl TransferStatus {
-    fn parse(raw: &str) -> Result<TransferStatus> {
-        Ok(match raw {
-            "offered" => TransferStatus::Offered,
-            "accepted" => TransferStatus::Accepted,
-            "declined" => TransferStatus::Declined,
-            "withdrawn" => TransferStatus::Withdrawn,
-            other => return Err(StoreError::Corrupt(format!("unknown transfer status {other:?}"))),
-        })
-    }
-}
+use domain::{Email, TransferStatus};
 
 /// An offer, with what the receiver needs to decide.
 #[derive(Debug, Clone)]
@@ -58,7 +38,7 @@ impl TryFrom<OfferRow> for TransferOffer {
     type Error = StoreError;
     fn try_from(r: OfferRow) -> Result<TransferOffer> {
         Ok(TransferOffer {
-            status: TransferStatus::parse(&r.status)?,
+            status: TransferStatus::from_column("project_transfers", "status", &r.status)?,
             id: r.id,
             project_id: r.project_id,
             project_name: r.project_name,

@@ -103,7 +103,7 @@ async fn held_deliveries_are_released_or_discarded_with_a_record_and_failed_ones
         assert_eq!(store.claim_deliveries(10, 60_000).await.unwrap().len(), 3);
         store.hold_deliveries(&ids[..3], "paused again").await.unwrap();
         assert_eq!(store.discard_held(p, "discarded by Olive: not wanted in the new org").await.unwrap(), 3);
-        let discarded = store.deliveries(p, 10).await.unwrap().into_iter().filter(|d| d.status == "discarded").collect::<Vec<_>>();
+        let discarded = store.deliveries(p, 10).await.unwrap().into_iter().filter(|d| d.status == domain::DeliveryStatus::Discarded).collect::<Vec<_>>();
         assert_eq!(discarded.len(), 3);
         assert!(discarded[0].note.as_deref().unwrap().contains("Olive"));
 

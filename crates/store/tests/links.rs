@@ -61,7 +61,7 @@ async fn tokens_are_never_stored_in_clear_text() {
     let db = TestDatabase::sqlite();
     let store = db.store().await.with_sealer(sealer());
     let a = account(&store).await;
-    store.save_link(&new_link(a, "00D000000000001AAA"), "linked", "sandbox").await.unwrap();
+    store.save_link(&new_link(a, "00D000000000001AAA"), domain::LinkEventKind::Linked, "sandbox").await.unwrap();
     let tokens = store.link_tokens(a).await.unwrap().unwrap();
     assert_eq!(tokens.refresh_token.expose(), REFRESH);
     assert_eq!(tokens.access_token.unwrap().expose(), ACCESS);
@@ -80,7 +80,7 @@ async fn tokens_are_sealed_in_postgres_too() {
     let Some(db) = TestDatabase::postgres().await else { return };
     let store = db.store().await.with_sealer(sealer());
     let a = account(&store).await;
-    store.save_link(&new_link(a, "00D000000000001AAA"), "linked", "sandbox").await.unwrap();
+    store.save_link(&new_link(a, "00D000000000001AAA"), domain::LinkEventKind::Linked, "sandbox").await.unwrap();
     let (refresh, access): (String, String) =
         sqlx::query_as("SELECT refresh_token, access_token FROM salesforce_links").fetch_one(store.pool()).await.unwrap();
     assert!(!refresh.contains("NeverInClearText") && !access.contains("NeverInClearText"));
@@ -118,7 +118,7 @@ async fn a_refresh_keeps_the_instance_url_and_a_failed_one_marks_the_link_once()
     for db in TestDatabase::all().await {
         let store = db.store().await.with_sealer(sealer());
         let a = account(&store).await;
-        store.save_link(&new_link(a, "00D000000000001AAA"), "linked", "sandbox").await.unwrap();
+        store.save_link(&new_link(a, "00D000000000001AAA"), domain::LinkEventKind::Linked, "sandbox").await.unwrap();
         store.update_access_token(a, &Secret::new("new-access"), None).await.unwrap();
         let tokens = store.link_tokens(a).await.unwrap().unwrap();
         assert_eq!(tokens.instance_url, "https://acme--dev.sandbox.my.salesforce.com");
@@ -127,11 +127,11 @@ async fn a_refresh_keeps_the_instance_url_and_a_failed_one_marks_the_link_once()
         assert!(store.mark_needs_reauthentication(a, "refresh token revoked").await.unwrap());
         assert!(!store.mark_needs_reauthentication(a, "again").await.unwrap());
         assert!(store.link(a).await.unwrap().unwrap().needs_reauthentication());
-        let kinds: Vec<String> = store.link_events(a, 10).await.unwrap().into_iter().map(|e| e.kind).collect();
+        let kinds: Vec<String> = store.link_events(a, 10).await.unwrap().into_iter().map(|e| e.kind.as_str().to_string()).collect();
         assert_eq!(kinds, ["refresh_failed", "linked"]);
 
         // Relinking makes it active again.
-        store.save_link(&new_link(a, "00D000000000002AAA"), "relinked", "to another org").await.unwrap();
+        store.save_link(&new_link(a, "00D000000000002AAA"), domain::LinkEventKind::Relinked, "to another org").await.unwrap();
         let link = store.link(a).await.unwrap().unwrap();
         assert!(!link.needs_reauthentication());
         assert_eq!(link.org_id, "00D000000000002AAA");

@@ -131,11 +131,11 @@ fn response_json(r: &StoredResponse, delivery: Option<&store::deliveries::Delive
         "started_at": r.started_at.map(time_fmt::rfc3339),
         "finished_at": time_fmt::rfc3339(r.finished_at),
         "delivery": delivery.map(|d| json!({
-            "status": d.status,
+            "status": d.status.as_str(),
             "attempts": d.attempts,
             "org_id": d.org_id,
-            "records": d.outcome.as_deref().and_then(|o| serde_json::from_str::<Value>(o).ok()).unwrap_or_else(|| json!([])),
-            "error": d.last_error.as_ref().filter(|_| d.status != "delivered"),
+            "records": d.outcome,
+            "error": d.last_error.as_ref().filter(|_| d.status != domain::DeliveryStatus::Delivered),
             "note": d.note,
             "updated_at": time_fmt::rfc3339(d.updated_at),
         })),
@@ -357,7 +357,7 @@ pub fn openapi_document(server: &str) -> Value {
                     "embedded_source": { "type": "string", "enum": ["unsigned", "signed_link", "tampered_link", "expired_link"], "description": "Where the embedded data came from; only a signed link's record id may decide which record an update writes" },
                     "started_at": { "type": "string", "format": "date-time", "nullable": true }, "finished_at": { "type": "string", "format": "date-time" },
                     "delivery": { "type": "object", "nullable": true, "description": "The response's delivery to Salesforce, when its survey maps responses into Salesforce", "properties": {
-                        "status": { "type": "string", "enum": ["pending", "held", "delivered", "failed", "discarded"] },
+                        "status": { "type": "string", "enum": domain::DeliveryStatus::ALL.map(domain::DeliveryStatus::as_str) },
                         "attempts": { "type": "integer" },
                         "org_id": { "type": "string", "nullable": true },
                         "records": { "type": "array", "items": { "type": "object", "properties": { "object": { "type": "string" }, "record_id": { "type": "string" }, "created": { "type": "boolean", "nullable": true }, "error": { "type": "string" } } } },

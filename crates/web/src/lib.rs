@@ -6,6 +6,7 @@
 //! it, so tests start the real thing on port 0.
 
 mod api;
+mod assets;
 mod auth;
 mod error;
 mod pages;
@@ -292,7 +293,7 @@ fn content_security_policy(state: &AppState) -> HeaderValue {
         }
         form_action.push_str(" https://*.my.salesforce.com");
     }
-    let policy = format!("default-src 'self'; style-src 'self' 'unsafe-inline'; form-action {form_action}; frame-ancestors 'none'");
+    let policy = format!("default-src 'self'; style-src 'self'; form-action {form_action}; frame-ancestors 'none'");
     HeaderValue::from_str(&policy).unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'; form-action 'self'; frame-ancestors 'none'"))
 }
 
@@ -321,6 +322,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::router())
         .merge(public::router())
         .merge(api::router())
+        .merge(assets::router())
         .merge(salesforce::router())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .fallback(|| async { WebError::NotFound })

@@ -108,8 +108,8 @@ fn render(survey: &Survey, slug: &str, form: &FormState) -> Markup {
                     @let id = q.id.as_str();
                     @let values = form.values.get(id).cloned().unwrap_or_default();
                     @let first = values.first().cloned().unwrap_or_default();
-                    fieldset.question data-question-id=(id) style="border:1px solid #dde1e8" {
-                        legend style="font-weight:600" {
+                    fieldset.question data-question-id=(id) .bordered {
+                        legend .strong {
                             (i + 1) ". " (q.text.as_str())
                             @if q.required { span.muted title="required" { " *" } }
                         }
@@ -125,7 +125,7 @@ fn render(survey: &Survey, slug: &str, form: &FormState) -> Markup {
                                 input type="email" name=(id) value=(first) aria-label=(q.text.as_str()) autocomplete="email";
                             }
                             QuestionKind::Number { min, max } => {
-                                input type="number" step="any" name=(id) value=(first) min=[min] max=[max] aria-label=(q.text.as_str()) style="max-width:12rem";
+                                input type="number" step="any" name=(id) value=(first) min=[min] max=[max] aria-label=(q.text.as_str()) .max-w-12;
                             }
                             QuestionKind::SingleChoice { choices } => {
                                 @for c in choices.as_slice() {
@@ -144,7 +144,7 @@ fn render(survey: &Survey, slug: &str, form: &FormState) -> Markup {
                                         label { input type="radio" name=(id) value=(v) checked[first == v]; (n) }
                                     }
                                 }
-                                div.row.muted style="justify-content:space-between;max-width:32rem;font-size:.85rem" { span { "Not at all likely" } span { "Extremely likely" } }
+                                div.row.muted .spread .max-w-32 .small-text { span { "Not at all likely" } span { "Extremely likely" } }
                             }
                         }
                     }

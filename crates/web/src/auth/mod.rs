@@ -6,7 +6,7 @@ pub mod throttle;
 
 use crate::auth::session::EmptyForm;
 use crate::error::WebResult;
-use crate::pages::layout::{csrf_field, flash_error, page};
+use crate::pages::layout::{post_form, flash_error, page};
 use crate::rate_limit::{retry_after_secs, wait_in_words, ClientAddress};
 use crate::secrets;
 use crate::state::AppState;
@@ -67,11 +67,10 @@ fn signup_form(csrf: &str, values: SignupValues, error: Option<&str>) -> Markup 
         "Sign up",
         None,
         html! {
-            div.card style="max-width:30rem" {
+            div.card .max-w-30 {
                 h1 { "Create your Insight account" }
                 (flash_error(error))
-                form method="post" action="/signup" {
-                    (csrf_field(csrf))
+                (post_form("/signup", csrf, html! {
                     input type="hidden" name="next" value=(values.next);
                     label for="name" { "Your name" }
                     input #name type="text" name="name" value=(values.name) required autocomplete="name";
@@ -80,7 +79,7 @@ fn signup_form(csrf: &str, values: SignupValues, error: Option<&str>) -> Markup 
                     label for="password" { "Password " span.muted { "(at least 8 characters)" } }
                     input #password type="password" name="password" required autocomplete="new-password";
                     p { button type="submit" { "Sign up" } }
-                }
+                }))
                 p.muted { "Already have an account? " a href="/signin" { "Sign in" } }
             }
         },
@@ -152,18 +151,17 @@ fn signin_form(csrf: &str, email: &str, next: &str, error: Option<&str>) -> Mark
         "Sign in",
         None,
         html! {
-            div.card style="max-width:30rem" {
+            div.card .max-w-30 {
                 h1 { "Sign in to Insight" }
                 (flash_error(error))
-                form method="post" action="/signin" {
-                    (csrf_field(csrf))
+                (post_form("/signin", csrf, html! {
                     input type="hidden" name="next" value=(next);
                     label for="email" { "Email" }
                     input #email type="email" name="email" value=(email) required autocomplete="username";
                     label for="password" { "Password" }
                     input #password type="password" name="password" required autocomplete="current-password";
                     p { button type="submit" { "Sign in" } }
-                }
+                }))
                 p.muted { "New to Insight? " a href="/signup" { "Create an account" } }
             }
         },

@@ -1,6 +1,6 @@
 //! Account settings: who you are, and API tokens for the JSON API.
 
-use super::layout::{csrf_field, flash_error, page};
+use super::layout::{post_form, post_form_with_class, flash_error, page};
 use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
 use crate::error::{WebError, WebResult};
 use crate::secrets;
@@ -50,11 +50,10 @@ async fn render(state: &AppState, who: &CurrentAccount, new_token: Option<&str>,
             div.card {
                 p.muted { "Tokens let scripts read your projects, surveys and responses through the JSON API ("
                     a href="/api/openapi.json" { "OpenAPI document" } "). Send one as " code { "Authorization: Bearer …" } "." }
-                form.row method="post" action="/account/tokens" {
-                    (csrf_field(&who.csrf))
-                    input type="text" name="name" placeholder="What it is for, e.g. nightly export" required style="max-width:22rem" aria-label="Token name";
+                (post_form_with_class("row", "/account/tokens", &who.csrf, html! {
+                    input type="text" name="name" placeholder="What it is for, e.g. nightly export" required .max-w-22 aria-label="Token name";
                     button type="submit" { "Create token" }
-                }
+                }))
             }
             @if !tokens.is_empty() {
                 table #tokens {
@@ -68,10 +67,9 @@ async fn render(state: &AppState, who: &CurrentAccount, new_token: Option<&str>,
                                 td { @if t.revoked_at.is_some() { "revoked" } @else { "active" } }
                                 td {
                                     @if t.revoked_at.is_none() {
-                                        form method="post" action={"/account/tokens/" (t.id) "/revoke"} {
-                                            (csrf_field(&who.csrf))
+                                        (post_form(&format!("/account/tokens/{}/revoke", t.id), &who.csrf, html! {
                                             button.small.danger type="submit" { "Revoke" }
-                                        }
+                                        }))
                                     }
                                 }
                             }

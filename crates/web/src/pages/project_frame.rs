@@ -51,11 +51,11 @@ pub fn header(project: &Project, access: Access, tab: Tab) -> Markup {
     let base = format!("/projects/{}", project.id);
     let status = project.status;
     html! {
-        p.muted style="margin:0" { a href="/projects" { "My Projects" } " › " }
-        div.row style="justify-content:space-between" {
+        p.muted .m-0 { a href="/projects" { "My Projects" } " › " }
+        div.row .spread {
             h1 { (project.name) " " span class={"badge " (status.as_str())} { (status.label()) } }
         }
-        p.muted style="margin-top:-.6rem" {
+        p.muted .pull-up {
             "Original owner: " strong data-testid="project-owner" { (project.owner_name) } " (" (project.owner_email) ")"
             @if project.role != Role::Owner {
                 " · you are " strong { (project.role.label().to_lowercase()) }

@@ -1,7 +1,7 @@
 //! My Projects: the projects an account owns and those shared with it, and
 //! the transfers offered to it; create, rename, delete, offer a transfer.
 
-use super::layout::{csrf_field, flash_error, flash_ok, page};
+use super::layout::{post_form, post_form_with_class, flash_error, flash_ok, page};
 use super::project_frame::{self, require_owner};
 use crate::auth::session::{CurrentAccount, EmptyForm, SignedForm};
 use crate::error::{WebError, WebResult};
@@ -45,27 +45,26 @@ async fn list_page(state: &AppState, who: &CurrentAccount, error: Option<&str>, 
             (flash_error(error))
             @if !offers.is_empty() {
                 div.card #transfer-offers {
-                    h2 style="margin-top:0" { "Offered to you" }
+                    h2 .mt-0 { "Offered to you" }
                     @for o in &offers {
-                        div.row data-offer=(o.id) style="justify-content:space-between" {
-                            p style="margin:0" { strong { (o.from_name) } " (" (o.from_email) ") offers you ownership of " strong { (o.project_name) } ". "
+                        div.row data-offer=(o.id) .spread {
+                            p .m-0 { strong { (o.from_name) } " (" (o.from_email) ") offers you ownership of " strong { (o.project_name) } ". "
                                 span.muted { "Its Salesforce work would then run with your Salesforce link, paused until you run its transition against your org. "
                                     (o.from_name) " would keep no access unless you share it back." } }
                             div.row {
-                                form method="post" action={"/transfers/" (o.id) "/accept"} { (csrf_field(&who.csrf)) button type="submit" { "Accept" } }
-                                form method="post" action={"/transfers/" (o.id) "/decline"} { (csrf_field(&who.csrf)) button.secondary type="submit" { "Decline" } }
+                                (post_form(&format!("/transfers/{}/accept", o.id), &who.csrf, html! { button type="submit" { "Accept" } }))
+                                (post_form(&format!("/transfers/{}/decline", o.id), &who.csrf, html! { button.secondary type="submit" { "Decline" } }))
                             }
                         }
                     }
                 }
             }
             div.card {
-                form.row method="post" action="/projects" {
-                    (csrf_field(&who.csrf))
-                    label for="new-project" style="margin:0" { "New project" }
-                    input #new-project type="text" name="name" value=(name) placeholder="e.g. Post-case CSAT" required style="max-width:22rem";
+                (post_form_with_class("row", "/projects", &who.csrf, html! {
+                    label for="new-project" .m-0 { "New project" }
+                    input #new-project type="text" name="name" value=(name) placeholder="e.g. Post-case CSAT" required .max-w-22;
                     button type="submit" { "Create project" }
-                }
+                }))
             }
             @if projects.is_empty() {
                 p.muted { "No projects yet. Create one above, or ask a colleague to share theirs with " (who.account.email) "." }
@@ -137,11 +136,10 @@ async fn settings_page(
             (flash_ok(ok))
             div.card {
                 h2 { "Rename" }
-                form.row method="post" action={"/projects/" (project.id) "/rename"} {
-                    (csrf_field(&who.csrf))
-                    input type="text" name="name" value=(project.name) required style="max-width:22rem" aria-label="Project name";
+                (post_form_with_class("row", &format!("/projects/{}/rename", project.id), &who.csrf, html! {
+                    input type="text" name="name" value=(project.name) required .max-w-22 aria-label="Project name";
                     button type="submit" { "Rename" }
-                }
+                }))
             }
             div.card #transfer {
                 h2 { "Transfer ownership" }
@@ -151,29 +149,27 @@ async fn settings_page(
                     "You keep no access unless they share it back." }
                 @if let Some(o) = &offer {
                     div.flash data-testid="open-offer" { "Offered to " strong { (o.to_email) } " on " (crate::time_fmt::short(o.created_at)) ", waiting for their answer." }
-                    form method="post" action={"/projects/" (project.id) "/transfer/withdraw"} {
-                        (csrf_field(&who.csrf)) p { button.secondary type="submit" { "Withdraw the offer" } }
-                    }
+                    (post_form(&format!("/projects/{}/transfer/withdraw", project.id), &who.csrf, html! {
+                        p { button.secondary type="submit" { "Withdraw the offer" } }
+                    }))
                 }
-                form method="post" action={"/projects/" (project.id) "/transfer"} {
-                    (csrf_field(&who.csrf))
+                (post_form(&format!("/projects/{}/transfer", project.id), &who.csrf, html! {
                     label for="transfer-email" { "Email of the new owner's Insight account" }
                     input #transfer-email type="email" name="email" required;
                     label for="transfer-confirm" { "Type the project's name, " em { (project.name) } ", to confirm" }
                     input #transfer-confirm type="text" name="confirm" required autocomplete="off";
                     p { button type="submit" { @if offer.is_some() { "Offer to this address instead" } @else { "Offer ownership" } } }
-                }
+                }))
             }
             div.card {
                 h2 { "Delete this project" }
                 p { "Deleting removes the project for you and everyone it is shared with, and its survey link stops accepting responses at once. "
                     "Its " (project.response_count) " responses are kept on the server but no longer shown." }
-                form method="post" action={"/projects/" (project.id) "/delete"} {
-                    (csrf_field(&who.csrf))
+                (post_form(&format!("/projects/{}/delete", project.id), &who.csrf, html! {
                     label for="confirm" { "Type the project's name, " em { (project.name) } ", to confirm" }
                     input #confirm type="text" name="confirm" required autocomplete="off";
                     p { button.danger type="submit" { "Delete project" } }
-                }
+                }))
             }
         },
     ))

@@ -3,7 +3,7 @@
 use super::layout::page;
 use super::project_frame::{self, Tab};
 use crate::auth::session::{CurrentAccount, EmptyForm, SignedForm};
-use crate::pages::layout::csrf_field;
+use crate::pages::layout::{post_form};
 use axum::response::Redirect;
 use crate::error::{WebError, WebResult};
 use crate::state::AppState;
@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use domain::response::display_stored;
+use domain::DeliveryStatus;
 use domain::SurveyDefinition;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -55,17 +56,17 @@ async fn table(State(state): State<AppState>, who: CurrentAccount, Path(id): Pat
         Some(&who),
         html! {
             (project_frame::header(&project, access, Tab::Responses))
-            div.row style="justify-content:space-between;margin-bottom:.6rem" {
+            div.row .spread .mb-small {
                 span.muted { (survey.response_count) " responses in all, newest first." }
                 a.button.secondary href={"/projects/" (id) "/responses.csv"} download { "Download CSV" }
             }
-            p.muted #csv-help style="font-size:.85rem" {
+            p.muted #csv-help .small-text {
                 "In the CSV, a text that begins with = + - @ or a tab is prefixed with ' so a spreadsheet shows it as written instead of running it as a formula. Answers to number questions stay numbers."
             }
             @if rows.is_empty() {
                 p.muted #no-responses { "No responses yet." }
             } @else {
-                div style="overflow-x:auto" {
+                div .scroll-x {
                     table #responses {
                         thead { tr {
                             th { "Response" } th { "Finished" } th { "Time taken" }
@@ -83,7 +84,7 @@ async fn table(State(state): State<AppState>, who: CurrentAccount, Path(id): Pat
                                     td { @if let Some(s) = r.started_at { (time_fmt::duration(r.finished_at.saturating_sub(s))) } }
                                     @if !deliveries.is_empty() {
                                         td data-delivery=[deliveries.get(&r.public_id).map(|d| d.status.as_str())] {
-                                            (deliveries.get(&r.public_id).map(|d| delivery_label(&d.status)).unwrap_or("—"))
+                                            (deliveries.get(&r.public_id).map(|d| d.status.label()).unwrap_or("—"))
                                         }
                                     }
                                     @for q in &def.questions {
@@ -103,39 +104,28 @@ async fn table(State(state): State<AppState>, who: CurrentAccount, Path(id): Pat
     ))
 }
 
-fn delivery_label(status: &str) -> &'static str {
-    match status {
-        "pending" => "On its way",
-        "held" => "Held",
-        "delivered" => "Delivered",
-        "failed" => "Failed",
-        "discarded" => "Discarded",
-        _ => "?",
-    }
-}
-
 /// A response's delivery to Salesforce: where each mapping's record went, or
 /// Salesforce's exact error, and Retry for a failed one.
 fn delivery_section(who: &CurrentAccount, project_id: i64, rid: &str, d: &store::deliveries::Delivery, can_edit: bool) -> Markup {
-    let outcomes: Vec<serde_json::Value> = d.outcome.as_deref().and_then(|o| serde_json::from_str(o).ok()).unwrap_or_default();
+    let outcomes = &d.outcome;
     html! {
-        div.card #delivery data-status=(d.status) {
-            h3 style="margin-top:0" { "Salesforce delivery: " (delivery_label(&d.status)) }
+        div.card #delivery data-status=(d.status.as_str()) {
+            h3 .mt-0 { "Salesforce delivery: " (d.status.label()) }
             p.muted { (d.attempts) " attempt(s)" @if let Some(org) = &d.org_id { " · org " code { (org) } } " · last change " (time_fmt::short(d.updated_at)) }
             @if let Some(note) = &d.note { p data-testid="delivery-note" { (note) } }
             @if !outcomes.is_empty() {
-                table { @for o in &outcomes {
+                table { @for o in outcomes {
                     tr {
                         td { code { (o["object"].as_str().unwrap_or("")) } }
                         td { @if let Some(id) = o["record_id"].as_str() { "Record " code data-testid="record-id" { (id) } } @else { span.field-error { (o["error"].as_str().unwrap_or("")) } } }
                     }
                 } }
             }
-            @if let Some(e) = &d.last_error { @if d.status != "delivered" { p.field-error data-testid="delivery-error" { (e) } } }
-            @if d.status == "failed" && can_edit {
-                form method="post" action={"/projects/" (project_id) "/responses/" (rid) "/retry"} {
-                    (csrf_field(&who.csrf)) button type="submit" { "Retry delivery" }
-                }
+            @if let Some(e) = &d.last_error { @if d.status != DeliveryStatus::Delivered { p.field-error data-testid="delivery-error" { (e) } } }
+            @if d.status == DeliveryStatus::Failed && can_edit {
+                (post_form(&format!("/projects/{project_id}/responses/{rid}/retry"), &who.csrf, html! {
+                    button type="submit" { "Retry delivery" }
+                }))
             }
         }
     }
@@ -164,7 +154,7 @@ async fn detail(State(state): State<AppState>, who: CurrentAccount, Path((id, ri
         html! {
             (project_frame::header(&project, access, Tab::Responses))
             div.card #response {
-                h2 style="margin-top:0" { "Response " code { (r.public_id) } }
+                h2 .mt-0 { "Response " code { (r.public_id) } }
                 p.muted {
                     @if let Some(s) = r.started_at { "Started " (time_fmt::short(s)) " · " }
                     "Finished " (time_fmt::short(r.finished_at))
@@ -172,9 +162,9 @@ async fn detail(State(state): State<AppState>, who: CurrentAccount, Path((id, ri
                 }
                 table {
                     @for q in &survey.definition.questions {
-                        tr { th style="width:40%" { (q.text.as_str()) } td { (answers.get(q.id.as_str()).map(display_stored).unwrap_or_else(|| "—".into())) } }
+                        tr { th .label-col { (q.text.as_str()) } td { (answers.get(q.id.as_str()).map(display_stored).unwrap_or_else(|| "—".into())) } }
                     }
-                    @for (name, value) in &embedded {
+                    @for (name, value) in embedded {
                         tr { th { "Embedded: " code { (name) } } td { (value) } }
                     }
                     @if !embedded.is_empty() {

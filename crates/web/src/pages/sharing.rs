@@ -2,7 +2,7 @@
 //! also be granted "may change what this project writes into my Salesforce
 //! org" (off by default, revocable).
 
-use super::layout::{csrf_field, flash_error, flash_ok, page};
+use super::layout::{post_form, post_form_with_class, flash_error, flash_ok, page};
 use super::project_frame::{self, require_owner, Tab};
 use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
 use crate::error::{WebError, WebResult};
@@ -41,17 +41,16 @@ async fn render(state: &AppState, who: &CurrentAccount, project: &Project, acces
             (flash_ok(ok))
             @if access.can_manage() {
                 div.card {
-                    h2 style="margin-top:0" { "Share this project" }
-                    form.row method="post" action={"/projects/" (project.id) "/sharing"} {
-                        (csrf_field(&who.csrf))
-                        input type="email" name="email" placeholder="colleague@example.com" required style="max-width:20rem" aria-label="Email of the account to share with";
+                    h2 .mt-0 { "Share this project" }
+                    (post_form_with_class("row", &format!("/projects/{}/sharing", project.id), &who.csrf, html! {
+                        input type="email" name="email" placeholder="colleague@example.com" required .max-w-20 aria-label="Email of the account to share with";
                         select name="role" aria-label="Role" {
                             option value="editor" { "Editor (can build and publish)" }
                             option value="viewer" { "Viewer (can only look)" }
                         }
                         label.inline { input type="checkbox" name="salesforce_changes" value="on"; " may change what this project writes into my Salesforce org " span.muted { "(editors only)" } }
                         button type="submit" { "Share" }
-                    }
+                    }))
                     p.muted { "Sharing gives access to the survey and its responses. The project keeps its original owner, "
                         (project.owner_name) "; only the owner can share, rename or delete it. "
                         "Its Salesforce work always runs with your link: an editor changes its mappings or runs its transition only if you grant that here, and every such change is in the project's Salesforce history." }
@@ -68,20 +67,18 @@ async fn render(state: &AppState, who: &CurrentAccount, project: &Project, acces
                             td {
                                 @if s.salesforce_changes { "granted" } @else if s.role == Role::Editor { "not granted" } @else { "—" }
                                 @if access.can_manage() && s.role == Role::Editor {
-                                    form.inline method="post" action={"/projects/" (project.id) "/sharing/" (s.account_id) "/salesforce"} {
-                                        (csrf_field(&who.csrf))
+                                    (post_form_with_class("inline", &format!("/projects/{}/sharing/{}/salesforce", project.id, s.account_id), &who.csrf, html! {
                                         input type="hidden" name="granted" value=(if s.salesforce_changes { "no" } else { "yes" });
                                         button.small.secondary type="submit" { @if s.salesforce_changes { "End grant" } @else { "Grant" } }
-                                    }
+                                    }))
                                 }
                             }
                             td { (time_fmt::short(s.created_at)) }
                             @if access.can_manage() {
                                 td {
-                                    form method="post" action={"/projects/" (project.id) "/sharing/" (s.account_id) "/revoke"} {
-                                        (csrf_field(&who.csrf))
+                                    (post_form(&format!("/projects/{}/sharing/{}/revoke", project.id, s.account_id), &who.csrf, html! {
                                         button.small.danger type="submit" { "Revoke" }
-                                    }
+                                    }))
                                 }
                             }
                         }

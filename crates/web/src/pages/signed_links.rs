@@ -2,7 +2,7 @@
 //! (embedded data, optional expiry) to copy, or replaces the survey's
 //! signing key, which is shown once, for signing links in another system.
 
-use super::layout::{csrf_field, flash_error};
+use super::layout::{post_form, flash_error};
 use super::project_frame;
 use super::survey::render;
 use crate::auth::session::{CurrentAccount, EmptyForm, SignedForm};
@@ -70,20 +70,18 @@ pub fn card(who: &CurrentAccount, project: &Project, access: Access, survey: &Su
                 @if survey.definition.embedded.is_empty() {
                     p.muted { "Declare embedded data fields below to sign links that carry them." }
                 } @else {
-                    form method="post" action=(base) {
-                        (csrf_field(&who.csrf))
+                    (post_form(&base, &who.csrf, html! {
                         @for name in &survey.definition.embedded {
                             label { code { (name.as_str()) } " " input type="text" name={(FIELD_PREFIX) (name.as_str())} aria-label=(name.as_str()); }
                         }
-                        label { "Valid for (days; leave blank for no expiry) " input type="number" name="valid_days" min="1" max=(MAX_VALID_DAYS) style="max-width:8rem"; }
+                        label { "Valid for (days; leave blank for no expiry) " input type="number" name="valid_days" min="1" max=(MAX_VALID_DAYS) .max-w-8; }
                         p { button type="submit" { "Create signed link" } }
-                    }
+                    }))
                 }
-                form method="post" action={(base) "/key"} {
-                    (csrf_field(&who.csrf))
+                (post_form(&format!("{base}/key"), &who.csrf, html! {
                     button.secondary type="submit" { "Generate a new signing key" }
                     span.muted { " Shows the key once, for signing links elsewhere; links signed with the current key stop being trusted." }
-                }
+                }))
             } @else {
                 p.muted { "Only the project's owner, " (project.owner_name) ", or an editor they granted Salesforce changes, can create signed links: the owner's Salesforce link does the writing." }
             }

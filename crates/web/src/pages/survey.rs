@@ -1,7 +1,7 @@
 //! The Survey view: build the survey (questions, embedded data), publish it
 //! and get its anonymous link.
 
-use super::layout::{csrf_field, flash_error, page};
+use super::layout::{post_form, post_form_with_class, flash_error, page};
 use super::project_frame::{self, require_edit, Tab};
 use super::signed_links::{self, Shown};
 use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
@@ -51,29 +51,28 @@ pub(super) fn render(state: &AppState, who: &CurrentAccount, project: &Project, 
             @if survey.definition.questions.is_empty() {
                 p.muted #no-questions { "This survey has no questions yet." }
             }
-            ol #questions style="padding-left:1.2rem" {
+            ol #questions .indent {
                 @for q in &survey.definition.questions {
                     li.question data-question-id=(q.id) {
-                        div.row style="justify-content:space-between" {
+                        div.row .spread {
                             div {
                                 strong.qtext { (q.text.as_str()) }
-                                @if q.required { span.badge style="margin-left:.4rem" { "Required" } }
+                                @if q.required { span.badge .ml-small { "Required" } }
                                 div.meta { (q.kind.label()) " · " (q.id) (kind_details(&q.kind)) }
                             }
                             @if editable {
                                 div.row {
-                                    form method="post" action={(base) "/questions/" (q.id) "/move"} {
-                                        (csrf_field(&who.csrf)) input type="hidden" name="direction" value="up";
+                                    (post_form(&format!("{base}/questions/{}/move", q.id), &who.csrf, html! {
+                                        input type="hidden" name="direction" value="up";
                                         button.small.secondary type="submit" title="Move up" aria-label={"Move " (q.id) " up"} { "↑" }
-                                    }
-                                    form method="post" action={(base) "/questions/" (q.id) "/move"} {
-                                        (csrf_field(&who.csrf)) input type="hidden" name="direction" value="down";
+                                    }))
+                                    (post_form(&format!("{base}/questions/{}/move", q.id), &who.csrf, html! {
+                                        input type="hidden" name="direction" value="down";
                                         button.small.secondary type="submit" title="Move down" aria-label={"Move " (q.id) " down"} { "↓" }
-                                    }
-                                    form method="post" action={(base) "/questions/" (q.id) "/delete"} {
-                                        (csrf_field(&who.csrf))
+                                    }))
+                                    (post_form(&format!("{base}/questions/{}/delete", q.id), &who.csrf, html! {
                                         button.small.danger type="submit" aria-label={"Delete " (q.id)} { "Delete" }
-                                    }
+                                    }))
                                 }
                             }
                         }
@@ -88,7 +87,7 @@ pub(super) fn render(state: &AppState, who: &CurrentAccount, project: &Project, 
             }
             @if editable {
                 div.card #add-question {
-                    h2 style="margin-top:0" { "Add a question" }
+                    h2 .mt-0 { "Add a question" }
                     (question_form(who, &format!("{base}/questions"), None, "Add question"))
                 }
             }
@@ -102,20 +101,18 @@ pub(super) fn render(state: &AppState, who: &CurrentAccount, project: &Project, 
                         li.row data-embedded=(name.as_str()) {
                             code { (name.as_str()) }
                             @if editable {
-                                form method="post" action={(base) "/embedded/" (name.as_str()) "/delete"} {
-                                    (csrf_field(&who.csrf))
+                                (post_form(&format!("{base}/embedded/{}/delete", name.as_str()), &who.csrf, html! {
                                     button.small.secondary type="submit" aria-label={"Remove " (name.as_str())} { "Remove" }
-                                }
+                                }))
                             }
                         }
                     }
                 }
                 @if editable {
-                    form.row method="post" action={(base) "/embedded"} {
-                        (csrf_field(&who.csrf))
-                        input type="text" name="name" placeholder="field_name" required style="max-width:16rem" aria-label="Embedded data field name";
+                    (post_form_with_class("row", &format!("{base}/embedded"), &who.csrf, html! {
+                        input type="text" name="name" placeholder="field_name" required .max-w-16 aria-label="Embedded data field name";
                         button.secondary type="submit" { "Add field" }
-                    }
+                    }))
                 }
             }
             (signed_links::card(who, project, access, survey, signed))
@@ -155,18 +152,16 @@ fn publish_panel(state: &AppState, who: &CurrentAccount, project: &Project, surv
                 p { code.link #survey-link { (link) } " " a href=(link) target="_blank" rel="noopener" { "Open" } }
                 @if !example.is_empty() { p.muted { "Add embedded data to the link: " code { (link) (example) } } }
                 @if editable {
-                    form method="post" action={(base) "/unpublish"} {
-                        (csrf_field(&who.csrf))
+                    (post_form(&format!("{base}/unpublish"), &who.csrf, html! {
                         button.secondary type="submit" { "Unpublish (stop accepting responses)" }
-                    }
+                    }))
                 }
             } @else {
                 p { strong { "Draft." } " The survey link accepts responses once the survey is published." }
                 @if editable {
-                    form method="post" action={(base) "/publish"} {
-                        (csrf_field(&who.csrf))
+                    (post_form(&format!("{base}/publish"), &who.csrf, html! {
                         button type="submit" { "Publish survey" }
-                    }
+                    }))
                 }
             }
         }
@@ -198,8 +193,7 @@ fn question_form(who: &CurrentAccount, action: &str, q: Option<&Question>, submi
         ("nps", "0–10 scale (NPS)"),
     ];
     html! {
-        form.question-form method="post" action=(action) {
-            (csrf_field(&who.csrf))
+        (post_form_with_class("question-form", action, &who.csrf, html! {
             label { "Question type"
                 select name="type" {
                     @for (value, label) in types {
@@ -214,15 +208,15 @@ fn question_form(who: &CurrentAccount, action: &str, q: Option<&Question>, submi
                 textarea name="choices" { (choices) }
             }
             div.row {
-                label { "Minimum " span.muted { "(number)" } input type="number" name="min" step="any" value=[min] style="max-width:10rem"; }
-                label { "Maximum " span.muted { "(number)" } input type="number" name="max" step="any" value=[max] style="max-width:10rem"; }
+                label { "Minimum " span.muted { "(number)" } input type="number" name="min" step="any" value=[min] .max-w-10; }
+                label { "Maximum " span.muted { "(number)" } input type="number" name="max" step="any" value=[max] .max-w-10; }
             }
             p {
                 input type="checkbox" name="required" value="on" checked[q.is_some_and(|q| q.required)] id={"req-" (action)};
                 label.inline for={"req-" (action)} { "Required" }
             }
             button type="submit" { (submit) }
-        }
+        }))
     }
 }
 

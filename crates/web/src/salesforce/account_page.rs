@@ -1,10 +1,9 @@
 //! The account's Salesforce page: what is linked, by whom and when, API usage
 //! last seen, Test connection, Unlink, and the link's audit log.
 
-use super::event_label;
 use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
 use crate::error::{WebError, WebResult};
-use crate::pages::layout::{csrf_field, flash_error, flash_ok, page};
+use crate::pages::layout::{post_form, flash_error, flash_ok, page};
 use crate::state::AppState;
 use crate::time_fmt;
 use axum::extract::{Query, State};
@@ -75,7 +74,7 @@ async fn render_page(state: &AppState, who: &CurrentAccount, ok: Option<&str>, e
                     }
                     div.card #salesforce-link {
                         table {
-                            tr { th style="width:14rem" { "Org" } td data-testid="org-name" { (l.org_name) } }
+                            tr { th .w-14 { "Org" } td data-testid="org-name" { (l.org_name) } }
                             tr { th { "Org id" } td data-testid="org-id" { code { (l.org_id) } } }
                             tr { th { "Environment" } td data-testid="environment" { (l.environment().label())
                                 @if l.environment() != l.requested_environment() {
@@ -93,36 +92,33 @@ async fn render_page(state: &AppState, who: &CurrentAccount, ok: Option<&str>, e
                                 }
                             } }
                         }
-                        div.row style="margin-top:1rem" {
-                            form method="post" action="/salesforce/test" {
-                                (csrf_field(&who.csrf))
+                        div.row .mt-1 {
+                            (post_form("/salesforce/test", &who.csrf, html! {
                                 button type="submit" { "Test connection" }
-                            }
+                            }))
                             a.button.secondary href="/salesforce/link" { "Link to another org" }
-                            form method="post" action="/salesforce/unlink" {
-                                (csrf_field(&who.csrf))
+                            (post_form("/salesforce/unlink", &who.csrf, html! {
                                 button.danger type="submit" { "Unlink" }
-                            }
+                            }))
                         }
                     }
                 }
             }
             @if !paused.is_empty() {
                 div.card #paused-surveys {
-                    h2 style="margin-top:0" { "Surveys paused until their transition" }
+                    h2 .mt-0 { "Surveys paused until their transition" }
                     p { "These surveys were validated against another org (before a switch), or with their previous owner's link (before a transfer to you). Nothing is written to any org from them until their transition checks every mapped object and field against the org you are linked to now." }
                     ul { @for p in &paused {
                         li data-project-id=(p.project_id) { a href={"/projects/" (p.project_id) "/salesforce"} { (p.project_name) } span.muted { " — validated against " code { (p.integration.validated_org_id.as_deref().unwrap_or("")) } } }
                     } }
-                    form method="post" action="/salesforce/transition-all" {
-                        (csrf_field(&who.csrf))
+                    (post_form("/salesforce/transition-all", &who.csrf, html! {
                         button type="submit" { "Run the transition for all" }
-                    }
+                    }))
                 }
             }
             @if !collaborator_changes.is_empty() {
                 div.card #collaborator-changes {
-                    h2 style="margin-top:0" { "Changes collaborators made to what your projects write" }
+                    h2 .mt-0 { "Changes collaborators made to what your projects write" }
                     p.muted { "Your link does the writing for every project you own; these changes were made by editors you granted Salesforce changes." }
                     table {
                         thead { tr { th { "When" } th { "Project" } th { "Who" } th { "Change" } } }
@@ -145,9 +141,9 @@ async fn render_page(state: &AppState, who: &CurrentAccount, ok: Option<&str>, e
                     thead { tr { th { "When" } th { "What" } th { "Details" } th { "By" } } }
                     tbody {
                         @for e in &events {
-                            tr data-kind=(e.kind) {
+                            tr data-kind=(e.kind.as_str()) {
                                 td { (time_fmt::short(e.at)) }
-                                td { (event_label(&e.kind)) }
+                                td { (e.kind.label()) }
                                 td { (e.detail) }
                                 td { (e.actor_name.as_deref().unwrap_or("Insight")) }
                             }

@@ -5,7 +5,7 @@
 
 use crate::auth::session::{CurrentAccount, SignedForm, SESSION_COOKIE};
 use crate::error::{WebError, WebResult};
-use crate::pages::layout::{csrf_field, flash_error, page};
+use crate::pages::layout::{post_form, flash_error, page};
 use crate::secrets;
 use crate::state::AppState;
 use app::link::{CallbackParams, Finished, LinkError};
@@ -47,7 +47,7 @@ async fn setup(state: &AppState, who: &CurrentAccount, return_to: &str, error: O
         html! {
             h1 { "Setup Link to Salesforce Account" }
             (flash_error(error))
-            div.card style="max-width:42rem" {
+            div.card .max-w-42 {
                 @if let Some(l) = &current {
                     p #current-link { "This account is linked to " strong { (l.org_name) } " (" (l.environment().label().to_lowercase()) ", " code { (l.org_id) } ") as " (l.sf_username) ". "
                         "Signing in again relinks it; if you sign in to a different org, Insight first shows which surveys that would affect." }
@@ -57,8 +57,7 @@ async fn setup(state: &AppState, who: &CurrentAccount, return_to: &str, error: O
                 @if !configured {
                     div.flash.error { "This Insight server has no Salesforce connected app configured (INSIGHT_SALESFORCE_CLIENT_ID and INSIGHT_SALESFORCE_CLIENT_SECRET). Ask your administrator." }
                 }
-                form method="post" action="/salesforce/link" {
-                    (csrf_field(&who.csrf))
+                (post_form("/salesforce/link", &who.csrf, html! {
                     input type="hidden" name="return_to" value=(return_to);
                     p {
                         input #sandbox type="checkbox" name="sandbox" value="on" checked[sandbox];
@@ -69,7 +68,7 @@ async fn setup(state: &AppState, who: &CurrentAccount, return_to: &str, error: O
                     input #my-domain type="url" name="my_domain" value=(my_domain) placeholder="https://yourcompany.my.salesforce.com";
                     p.muted { "Salesforce will always ask you to sign in, even if your browser is already signed in to Salesforce, so the right user is linked." }
                     p { button type="submit" disabled[!configured] { "Sign In" } }
-                }
+                }))
             }
         },
     ))

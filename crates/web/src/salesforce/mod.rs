@@ -13,18 +13,3 @@ use axum::Router;
 pub fn router() -> Router<AppState> {
     Router::new().merge(account_page::router()).merge(link_flow::router()).merge(project_panel::router()).merge(switch::router())
 }
-
-/// What an event in the link's audit log is called on the page.
-pub fn event_label(kind: &str) -> &str {
-    match kind {
-        "linked" => "Linked",
-        "relinked" => "Relinked",
-        "unlinked" => "Unlinked",
-        "refresh_failed" => "Refresh failed",
-        "test_ok" => "Connection tested",
-        "test_failed" => "Connection test failed",
-        "switch_cancelled" => "Switch cancelled",
-        "switched" => "Switched org",
-        other => other,
-    }
-}

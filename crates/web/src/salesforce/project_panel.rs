@@ -6,7 +6,7 @@
 
 use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
 use crate::error::WebResult;
-use crate::pages::layout::{csrf_field, flash_error, flash_ok, page};
+use crate::pages::layout::{post_form, post_form_with_class, flash_error, flash_ok, page};
 use crate::pages::project_frame::{self, require_edit, Tab};
 use crate::state::AppState;
 use crate::error::WebError;
@@ -104,7 +104,7 @@ async fn render(state: &AppState, who: &CurrentAccount, project: &Project, acces
             }
             @if counts != Default::default() {
                 div.card #deliveries {
-                    h3 style="margin-top:0" { "Deliveries" }
+                    h3 .mt-0 { "Deliveries" }
                     p {
                         span data-testid="delivered" { (counts.delivered) " delivered" } " · "
                         span data-testid="pending" { (counts.pending) " on their way" } " · "
@@ -115,9 +115,9 @@ async fn render(state: &AppState, who: &CurrentAccount, project: &Project, acces
                     @if counts.failed > 0 {
                         p.muted { "Each failed response's page shows Salesforce's exact error. Fix the cause (a mapping, a field in Salesforce), then retry." }
                         @if access.can_edit() {
-                            form method="post" action={(base) "/retry-failed"} {
-                                (csrf_field(&who.csrf)) button.secondary type="submit" { "Retry all " (counts.failed) " failed" }
-                            }
+                            (post_form(&format!("{base}/retry-failed"), &who.csrf, html! {
+                                button.secondary type="submit" { "Retry all " (counts.failed) " failed" }
+                            }))
                         }
                     }
                 }
@@ -137,7 +137,7 @@ async fn render(state: &AppState, who: &CurrentAccount, project: &Project, acces
 fn history_section(history: &[store::history::HistoryEntry]) -> Markup {
     html! {
         div.card #salesforce-history {
-            h3 style="margin-top:0" { "Salesforce history" }
+            h3 .mt-0 { "Salesforce history" }
             @if history.is_empty() {
                 p.muted { "No changes yet." }
             } @else {
@@ -197,13 +197,13 @@ fn mappings_section(
         @if check.mappings.is_empty() { p.muted #no-mappings { "No mappings yet: responses stay in Insight only." } }
         @for (i, c) in check.mappings.iter().enumerate() {
             div.card.mapping data-mapping=(i) {
-                div.row style="justify-content:space-between" {
-                    h3 style="margin:0" { (action_label(&c.mapping.action)) " " code { (c.mapping.object.as_str()) } " record"
+                div.row .spread {
+                    h3 .m-0 { (action_label(&c.mapping.action)) " " code { (c.mapping.object.as_str()) } " record"
                         @if let Some(s) = &c.schema { span.muted { " (" (s.label) ")" } } }
                     @if editable {
-                        form method="post" action={(base) "/mappings/" (i) "/delete"} {
-                            (csrf_field(&who.csrf)) button.small.danger type="submit" { "Remove mapping" }
-                        }
+                        (post_form(&format!("{base}/mappings/{i}/delete"), &who.csrf, html! {
+                            button.small.danger type="submit" { "Remove mapping" }
+                        }))
                     }
                 }
                 @if c.problems.is_empty() {
@@ -219,70 +219,68 @@ fn mappings_section(
                                 td { code { (rule.field.as_str()) } }
                                 td { (rule.source.describe(survey)) }
                                 @if editable {
-                                    td { form method="post" action={(base) "/mappings/" (i) "/rules/" (r) "/delete"} {
-                                        (csrf_field(&who.csrf)) button.small.secondary type="submit" { "Remove" } } }
+                                    td { (post_form(&format!("{base}/mappings/{i}/rules/{r}/delete"), &who.csrf, html! {
+                                        button.small.secondary type="submit" { "Remove" } })) }
                                 }
                             }
                         }
                     }
                 }
                 @if editable {
-                    form.row method="post" action={(base) "/mappings/" (i) "/rules"} style="margin-top:.6rem" {
-                        (csrf_field(&who.csrf))
-                        input type="text" name="field" placeholder="Field API name" required list={"fields-" (i)} style="max-width:14rem" aria-label="Salesforce field";
+                    (post_form_with_class("row add-rule", &format!("{base}/mappings/{i}/rules"), &who.csrf, html! {
+                        input type="text" name="field" placeholder="Field API name" required list={"fields-" (i)} .max-w-14 aria-label="Salesforce field";
                         @if let (Some(s), true) = (&c.schema, access.can_see_org_schema()) {
                             datalist id={"fields-" (i)} { @for f in &s.fields { @if f.createable || f.updateable { option value=(f.name) { (f.label) } } } }
                         }
-                        select name="source" aria-label="Value source" style="max-width:18rem" {
+                        select name="source" aria-label="Value source" .max-w-18 {
                             @for (code, label) in &sources { option value=(code) { (label) } }
                         }
-                        input type="text" name="value" placeholder="fixed value" style="max-width:10rem" aria-label="Fixed value";
+                        input type="text" name="value" placeholder="fixed value" .max-w-10 aria-label="Fixed value";
                         button.secondary type="submit" { "Add field" }
-                    }
+                    }))
                 }
             }
         }
         @if editable && !disrupted {
             div.card #add-mapping {
-                h3 style="margin-top:0" { "Add a mapping" }
-                form method="post" action={(base) "/mappings"} {
-                    (csrf_field(&who.csrf))
+                h3 .mt-0 { "Add a mapping" }
+                (post_form(&format!("{base}/mappings"), &who.csrf, html! {
                     div.row {
-                        label { "Object (API name)" input type="text" name="object" required placeholder="e.g. Case, Contact, Survey_Response__c" style="max-width:18rem"; }
+                        label { "Object (API name)" input type="text" name="object" required placeholder="e.g. Case, Contact, Survey_Response__c" .max-w-18; }
                         label { "Action" select name="action" {
                             option value="upsert" { "One record per response (upsert by an external id field holding the response id)" }
                             option value="update" { "Update the record named by embedded data" }
                         } }
                     }
                     div.row {
-                        label { "External id field " span.muted { "(upsert)" } input type="text" name="key_field" style="max-width:14rem"; }
+                        label { "External id field " span.muted { "(upsert)" } input type="text" name="key_field" .max-w-14; }
                         label { "Record id from " span.muted { "(update)" } select name="record_id" {
                             option value="" { "—" }
                             @for e in &survey.embedded { option value={"embedded:" (e.as_str())} { "Embedded data: " (e.as_str()) } }
                         } }
                     }
                     p { button type="submit" { "Add mapping" } }
-                }
+                }))
             }
         }
         @if disrupted && editable {
             div.card #transition {
-                h3 style="margin-top:0" { "Transition to " (check.org_name) }
+                h3 .mt-0 { "Transition to " (check.org_name) }
                 @if check.fits() {
                     p { "Every mapping fits " (check.org_name) ". Re-enable the survey to deliver to it." }
                     @if held > 0 {
                         p { strong { (held) " response(s)" } " arrived while the survey was paused and are held." }
                     }
                     div.row {
-                        form method="post" action={(base) "/transition"} {
-                            (csrf_field(&who.csrf)) input type="hidden" name="held" value="send";
+                        (post_form(&format!("{base}/transition"), &who.csrf, html! {
+                            input type="hidden" name="held" value="send";
                             button type="submit" { "Re-enable with " (check.org_name) @if held > 0 { " and send the held responses" } }
-                        }
+                        }))
                         @if held > 0 {
-                            form method="post" action={(base) "/transition"} {
-                                (csrf_field(&who.csrf)) input type="hidden" name="held" value="discard";
+                            (post_form(&format!("{base}/transition"), &who.csrf, html! {
+                                input type="hidden" name="held" value="discard";
                                 button.secondary type="submit" { "Re-enable and discard the held responses" }
-                            }
+                            }))
                         }
                     }
                 } @else {

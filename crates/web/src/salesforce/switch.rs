@@ -4,7 +4,7 @@
 
 use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
 use crate::error::{WebError, WebResult};
-use crate::pages::layout::{csrf_field, page};
+use crate::pages::layout::{post_form, page};
 use crate::state::AppState;
 use crate::time_fmt;
 use axum::extract::State;
@@ -34,7 +34,7 @@ async fn preview(State(state): State<AppState>, who: CurrentAccount) -> WebResul
             div.card #switch-preview {
                 p { "You signed in to a different Salesforce org than the one this account is linked to. Nothing has changed yet." }
                 table {
-                    tr { th style="width:10rem" { "Linked now" } td data-testid="switch-from" {
+                    tr { th .w-10 { "Linked now" } td data-testid="switch-from" {
                         (from.environment().label()) " org " strong { (from.org_name) } " (" code { (from.org_id) } ") as " (from.sf_username) } }
                     tr { th { "Switch to" } td data-testid="switch-to" {
                         (to.environment.label()) " org " strong { (to.org_name) } " (" code { (to.org_id) } ") as " (to.sf_username) } }
@@ -77,15 +77,13 @@ async fn preview(State(state): State<AppState>, who: CurrentAccount) -> WebResul
                     }
                     p.muted { "Projects shared with you are not affected: they use their owners' links." }
                 }
-                div.row style="margin-top:1rem" {
-                    form method="post" action="/salesforce/switch/confirm" {
-                        (csrf_field(&who.csrf))
+                div.row .mt-1 {
+                    (post_form("/salesforce/switch/confirm", &who.csrf, html! {
                         button type="submit" { "Switch to " (to.org_name) }
-                    }
-                    form method="post" action="/salesforce/switch/cancel" {
-                        (csrf_field(&who.csrf))
+                    }))
+                    (post_form("/salesforce/switch/cancel", &who.csrf, html! {
                         button.secondary type="submit" { "Cancel — keep " (from.org_name) }
-                    }
+                    }))
                 }
             }
         },

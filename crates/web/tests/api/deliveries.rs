@@ -130,7 +130,7 @@ async fn salesforce_unavailable_is_retried_and_nothing_is_lost() {
         loop {
             let d = sf.app.store.delivery_of(id, &rid).await.unwrap().unwrap();
             if d.attempts >= 1 && d.last_error.is_some() {
-                assert_eq!(d.status, "pending", "a passing failure is retried, not failed");
+                assert_eq!(d.status, domain::DeliveryStatus::Pending, "a passing failure is retried, not failed");
                 break;
             }
             assert!(start.elapsed() < Duration::from_secs(30));

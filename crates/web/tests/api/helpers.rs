@@ -76,10 +76,17 @@ impl Browser {
         self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
     }
 
+    /// A page's status and text. Every HTML page a test reads this way is
+    /// checked to carry no inline style (the CSP allows none).
     pub async fn get_text(&self, path: &str) -> (StatusCode, String) {
         let r = self.get(path).await;
         let status = r.status();
-        (status, r.text().await.unwrap())
+        let html = r.headers().get("content-type").is_some_and(|t| t.to_str().unwrap_or("").starts_with("text/html"));
+        let text = r.text().await.unwrap();
+        if html {
+            assert_eq!(inline_style_in(&text), None, "{path} carries an inline style");
+        }
+        (status, text)
     }
 
     /// Posts a form as the page at `page` would: with that page's CSRF token.
@@ -135,6 +142,15 @@ impl Browser {
         let slug: String = html[start + 3..].chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
         format!("/s/{slug}")
     }
+}
+
+/// The first ` style=` attribute inside a tag of `html`, with what follows it.
+pub fn inline_style_in(html: &str) -> Option<String> {
+    html.match_indices(" style=").find_map(|(at, _)| {
+        let before = &html[..at];
+        let in_tag = before.rfind('<') > before.rfind('>');
+        in_tag.then(|| html[at..].chars().take(60).collect())
+    })
 }
 
 pub fn csrf_in(html: &str) -> Option<String> {

@@ -12,3 +12,4 @@ mod respondents;
 mod my_domain;
 mod salesforce_link;
 mod signed_links;
+mod stylesheet;

@@ -23,7 +23,7 @@ async fn link_with_sandbox_checkbox_signs_in_at_sandbox_host_and_shows_what_got_
         assert!(html.contains(SANDBOX_USER));
         assert!(html.contains("Sandbox"));
         let link = sf.app.store.link(sf.app.store.account_by_email(&domain::Email::parse("olive@example.com").unwrap()).await.unwrap().unwrap().id).await.unwrap().unwrap();
-        assert_eq!(link.environment, "sandbox");
+        assert_eq!(link.environment, domain::Environment::Sandbox);
         let sandbox_org = sf.emulator.orgs().into_iter().find(|o| o.2).unwrap();
         assert_eq!(link.org_id, sandbox_org.0);
         assert!(html.contains(&sandbox_org.0));
@@ -329,7 +329,7 @@ async fn signing_in_to_another_org_previews_the_switch_and_cancelling_changes_no
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         let link = sf.app.store.link(account).await.unwrap().unwrap();
         assert_eq!(link.org_name, "Acme Production");
-        assert_eq!(link.environment, "production");
+        assert_eq!(link.environment, domain::Environment::Production);
         let (_, html) = b.get_text("/salesforce").await;
         assert!(html.contains("data-kind=\"switched\"") && html.contains("data-kind=\"switch_cancelled\""));
         assert_eq!(b.submit("/salesforce", "/salesforce/test", &[]).await.status(), StatusCode::OK);

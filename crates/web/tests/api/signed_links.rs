@@ -105,8 +105,8 @@ async fn delivery(s: &Setup, rid: &str) -> (String, Option<String>) {
     let start = Instant::now();
     loop {
         if let Some(d) = s.sf.app.store.delivery_of(s.project, rid).await.unwrap() {
-            if d.status == "delivered" || d.status == "failed" {
-                return (d.status, d.last_error);
+            if matches!(d.status, domain::DeliveryStatus::Delivered | domain::DeliveryStatus::Failed) {
+                return (d.status.to_string(), d.last_error);
             }
         }
         assert!(start.elapsed() < Duration::from_secs(30), "the delivery of {rid} never settled");

@@ -1,0 +1,248 @@
+//! The record a mapping writes for a response: which record (create,
+//! update by id, upsert by key) and each field's value, typed as the field
+//! wants it. How those values travel on Salesforce's wire is app's business.
+
+use super::{FieldKind, FieldSchema, Mapping, MappingAction, ObjectSchema, ValueSource};
+use crate::response::display_stored;
+use std::collections::BTreeMap;
+
+/// A stored response, as a mapping reads it.
+#[derive(Debug, Clone)]
+pub struct ResponseValues<'a> {
+    pub response_id: &'a str,
+    pub answers: &'a BTreeMap<String, serde_json::Value>,
+    pub embedded: &'a BTreeMap<String, String>,
+    pub started_at: Option<i64>,
+    pub finished_at: i64,
+    /// Where the embedded data came from: whether it may pick a record.
+    pub provenance: crate::EmbeddedProvenance,
+}
+
+/// A value as the field it goes into wants it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue {
+    /// Text, or a single picklist value; already cut to what the field holds.
+    Text(String),
+    Integer(i64),
+    /// A finite number.
+    Number(f64),
+    Bool(bool),
+    Date(time::Date),
+    /// A moment; in a text or picklist field it is written as text.
+    DateTime(time::OffsetDateTime),
+    /// The values of a multi-select picklist.
+    Choices(Vec<String>),
+}
+
+impl FieldValue {
+    /// A blank value cannot be an upsert key.
+    fn is_blank(&self) -> bool {
+        match self {
+            FieldValue::Text(s) => s.is_empty(),
+            FieldValue::Choices(v) => v.join(";").is_empty(),
+            _ => false,
+        }
+    }
+}
+
+/// How a record is written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordKey {
+    Create,
+    Update { id: String },
+    /// The key travels in the URL, not among the fields.
+    Upsert { field: String, value: FieldValue },
+}
+
+/// One record to write: its fields, by the org's field names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordToWrite {
+    pub object: String,
+    pub key: RecordKey,
+    pub fields: BTreeMap<String, FieldValue>,
+}
+
+fn moment(ms: i64) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).ok()
+}
+
+/// A stored answer (or embedded or static text) as the field's kind wants it;
+/// `None` when it does not fit.
+fn typed(value: &serde_json::Value, field: &FieldSchema) -> Option<FieldValue> {
+    use serde_json::Value;
+    Some(match &field.kind {
+        FieldKind::MultiPicklist => match value {
+            Value::Array(items) => FieldValue::Choices(items.iter().map(display_stored).collect()),
+            other => FieldValue::Choices(vec![display_stored(other)]),
+        },
+        FieldKind::Integer => match value {
+            Value::Number(n) => FieldValue::Integer(n.as_f64()?.round() as i64),
+            Value::String(s) => FieldValue::Integer(s.trim().parse::<f64>().ok()?.round() as i64),
+            _ => return None,
+        },
+        FieldKind::Double | FieldKind::Currency | FieldKind::Percent => {
+            let n = match value {
+                Value::Number(n) => n.as_f64()?,
+                Value::String(s) => s.trim().parse::<f64>().ok()?,
+                _ => return None,
+            };
+            // JSON numbers are finite; a typed "inf" is not a number.
+            if !n.is_finite() {
+                return None;
+            }
+            FieldValue::Number(n)
+        }
+        FieldKind::Boolean => match value {
+            Value::Bool(b) => FieldValue::Bool(*b),
+            Value::String(s) if s == "true" || s == "false" => FieldValue::Bool(s == "true"),
+            _ => return None,
+        },
+        _ => {
+            let text = match value {
+                Value::Array(items) => items.iter().map(display_stored).collect::<Vec<_>>().join("; "),
+                other => display_stored(other),
+            };
+            FieldValue::Text(field.keep_what_fits(text))
+        }
+    })
+}
+
+/// A response's start or finish time as the field's kind wants it.
+fn typed_moment(t: time::OffsetDateTime, field: &FieldSchema) -> Option<FieldValue> {
+    match &field.kind {
+        FieldKind::Date => Some(FieldValue::Date(t.date())),
+        k if k.is_number() || *k == FieldKind::Boolean => None,
+        _ => Some(FieldValue::DateTime(t)),
+    }
+}
+
+impl Mapping {
+    /// The record this mapping writes for a response, or why it cannot.
+    /// Blank answers leave their fields out (an update then keeps what the
+    /// record had).
+    pub fn record_for(&self, response: &ResponseValues, schema: &ObjectSchema) -> Result<RecordToWrite, String> {
+        use serde_json::Value;
+        let mut fields = BTreeMap::new();
+        for rule in &self.rules {
+            let Some(field) = schema.field(rule.field.as_str()) else {
+                return Err(format!("{} has no field {}", schema.label, rule.field.as_str()));
+            };
+            let text = |t: &str| typed(&Value::String(t.to_string()), field);
+            // `None`: nothing to write; `Some(None)`: a value that does not fit.
+            let value: Option<Option<FieldValue>> = match &rule.source {
+                ValueSource::Answer { question } => response.answers.get(question.as_str()).map(|v| typed(v, field)),
+                ValueSource::Embedded { name } => response.embedded.get(name.as_str()).filter(|v| !v.is_empty()).map(|v| text(v)),
+                ValueSource::ResponseId => Some(text(response.response_id)),
+                ValueSource::StartedAt => response.started_at.and_then(moment).map(|t| typed_moment(t, field)),
+                ValueSource::FinishedAt => moment(response.finished_at).map(|t| typed_moment(t, field)),
+                ValueSource::Static { value } => Some(text(value)),
+            };
+            if let Some(value) = value {
+                let value = value.ok_or_else(|| format!("the value for {} does not fit a {} field", field.name, field.kind.label()))?;
+                fields.insert(field.name.clone(), value);
+            }
+        }
+        let key = match &self.action {
+            MappingAction::Create => RecordKey::Create,
+            MappingAction::Update { record_id } => {
+                let id = match record_id {
+                    ValueSource::Embedded { name } => response.embedded.get(name.as_str()).cloned(),
+                    ValueSource::Answer { question } => response.answers.get(question.as_str()).and_then(|v| v.as_str().map(str::to_string)),
+                    _ => None,
+                };
+                let id = id.filter(|i| !i.trim().is_empty()).ok_or_else(|| "the response carries no record id to update".to_string())?;
+                let id = id.trim().to_string();
+                crate::trusted_record::may_decide_record(record_id, response.provenance, &id, schema).map_err(|e| e.to_string())?;
+                RecordKey::Update { id }
+            }
+            MappingAction::Upsert { external_id_field } => {
+                let name = schema.field(external_id_field.as_str()).map(|f| f.name.clone()).unwrap_or_else(|| external_id_field.as_str().to_string());
+                // The key travels in the URL, not the body.
+                let value = fields.remove(&name).filter(|v| !v.is_blank());
+                RecordKey::Upsert { field: name.clone(), value: value.ok_or_else(|| format!("the response has no value for the upsert key {name}"))? }
+            }
+        };
+        Ok(RecordToWrite { object: self.object.as_str().to_string(), key, fields })
+    }
+}
+
+#[cfg(test)]
+mod record_tests {
+    use super::*;
+    use crate::mapping::{FieldName, FieldRule, FieldSchema, MappingAction, SObjectName};
+    use std::collections::BTreeMap;
+
+    fn field(name: &str, kind: FieldKind, length: u32) -> FieldSchema {
+        FieldSchema {
+            name: name.into(),
+            label: name.into(),
+            kind,
+            length,
+            createable: true,
+            updateable: true,
+            nillable: true,
+            defaulted_on_create: false,
+            external_id: name.starts_with("External"),
+            id_lookup: false,
+            picklist_values: vec![],
+            restricted_picklist: false,
+        }
+    }
+
+    fn schema() -> ObjectSchema {
+        ObjectSchema {
+            name: "Survey_Response__c".into(),
+            label: "Survey Response".into(),
+            key_prefix: Some("a00".into()),
+            createable: true,
+            updateable: true,
+            fields: vec![
+                field("External_Id__c", FieldKind::Text, 64),
+                field("Score__c", FieldKind::Double, 0),
+                field("Seats__c", FieldKind::Integer, 0),
+                field("Comment__c", FieldKind::Text, 10),
+                field("Channels__c", FieldKind::MultiPicklist, 0),
+                field("Responded_At__c", FieldKind::DateTime, 0),
+                field("Responded_On__c", FieldKind::Date, 0),
+                field("Happy__c", FieldKind::Boolean, 0),
+                field("Case__c", FieldKind::Reference, 18),
+            ],
+        }
+    }
+
+    fn rule(f: &str, source: ValueSource) -> FieldRule {
+        FieldRule { field: FieldName::parse(f).unwrap(), source }
+    }
+
+    fn q(id: &str) -> ValueSource {
+        ValueSource::Answer { question: crate::QuestionId::parse(id).unwrap() }
+    }
+
+    #[test]
+    fn an_update_without_a_record_id_is_refused_with_a_reason() {
+        let m = Mapping {
+            object: SObjectName::parse("Case").unwrap(),
+            action: MappingAction::Update { record_id: ValueSource::Embedded { name: crate::EmbeddedFieldName::parse("case_id").unwrap() } },
+            rules: vec![rule("Comment__c", q("q1"))],
+        };
+        let (answers, embedded) = (BTreeMap::new(), BTreeMap::new());
+        let r = ResponseValues { response_id: "R_x", answers: &answers, embedded: &embedded, started_at: None, finished_at: 0, provenance: Default::default() };
+        assert!(m.record_for(&r, &schema()).unwrap_err().contains("no record id"));
+    }
+
+    #[test]
+    fn an_update_writes_only_where_a_signed_link_points() {
+        let m = Mapping {
+            object: SObjectName::parse("Survey_Response__c").unwrap(),
+            action: MappingAction::Update { record_id: ValueSource::Embedded { name: crate::EmbeddedFieldName::parse("record").unwrap() } },
+            rules: vec![rule("Comment__c", q("q1"))],
+        };
+        let answers = BTreeMap::new();
+        let embedded = BTreeMap::from([("record".to_string(), " a00000000000001AAA ".to_string())]);
+        let values = |provenance| ResponseValues { response_id: "R_x", answers: &answers, embedded: &embedded, started_at: None, finished_at: 0, provenance };
+        let signed = m.record_for(&values(crate::EmbeddedProvenance::SignedLink), &schema()).unwrap();
+        assert_eq!(signed.key, RecordKey::Update { id: "a00000000000001AAA".into() });
+        let unsigned = m.record_for(&values(crate::EmbeddedProvenance::Unsigned), &schema()).unwrap_err();
+        assert!(unsigned.contains("unsigned survey link"), "{unsigned}");
+    }
+}
