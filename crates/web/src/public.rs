@@ -19,7 +19,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use app::now_ms;
-use app::responses::Submission as Stored;
+use app::responses::Submission as Kept;
 use app::surveys::Survey;
 
 pub fn router() -> Router<AppState> {
@@ -184,7 +184,7 @@ async fn submit(State(state): State<AppState>, client: ClientAddress, Path(slug)
     };
     // An unsigned, edited or expired link is still stored (the respondent is
     // not punished); its provenance keeps it from picking a record.
-    let stored = Stored {
+    let response = Kept {
         response_id: submission.response_id.clone(),
         answers,
         embedded: submission.embedded,
@@ -193,7 +193,7 @@ async fn submit(State(state): State<AppState>, client: ClientAddress, Path(slug)
         signature: submission.link.signature,
         expires: submission.link.expires,
     };
-    state.app.submit_response(&survey, stored).await?;
+    state.app.submit_response(&survey, response).await?;
     Ok(Redirect::to(&format!("/s/{slug}/thanks?r={}", submission.response_id)).into_response())
 }
 

@@ -191,12 +191,12 @@ async fn signin(State(state): State<AppState>, client: ClientAddress, jar: Cooki
         let headers = [(header::RETRY_AFTER, retry_after_secs(refused.wait()).to_string())];
         return Ok((StatusCode::TOO_MANY_REQUESTS, headers, page).into_response());
     }
-    let stored = match &email {
+    let credentials = match &email {
         Some(email) => state.app.credentials(email).await?,
         None => None,
     };
-    let account_id = stored.as_ref().map(|c| c.id);
-    if !state.passwords.verify(form.password, stored.map(|c| c.password_hash)).await? {
+    let account_id = credentials.as_ref().map(|c| c.id);
+    if !state.passwords.verify(form.password, credentials.map(|c| c.password_hash)).await? {
         tracing::warn!(account = account_id, email = email.as_ref().map(tracing::field::display), client = %client, "sign-in failed");
         let csrf = pre_session_token_of(&jar, &state).unwrap_or_default();
         let page = signin_form(&csrf, &form.email, &next, Some("That email and password do not match an account."));
