@@ -48,7 +48,7 @@ pub async fn collaborator_changes(store: &Store, owner_id: i64) -> Result<Vec<Hi
     Ok(store.collaborator_changes_for_owner(owner_id, 20).await?)
 }
 
-fn require_owner(project: &Project) -> Result<(), AppError> {
+pub fn require_owner(project: &Project) -> Result<(), AppError> {
     if access(project).can_manage() {
         Ok(())
     } else {

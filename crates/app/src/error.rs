@@ -18,6 +18,19 @@ pub enum AppError {
     NeedsSalesforceGrant { owner: String, owner_email: String },
     #[error("No Insight account uses {0}. Ask them to sign up first, then share again.")]
     NoAccountForEmail(String),
+    #[error("You can view \"{project}\" but not edit it. Ask its owner, {owner} ({owner_email}), for editor access.")]
+    ViewOnly { project: String, owner: String, owner_email: String },
+    /// Signed links and the signing key: the owner's link writes what they
+    /// name, so only those who may change what it writes may make them.
+    #[error("Only the project's owner, {owner} ({owner_email}), or an editor they granted Salesforce changes, can create signed links or change the signing key.")]
+    SignersOnly { owner: String, owner_email: String },
+    /// Someone else changed the same thing meanwhile; trying again helps.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("This survey was deleted by its owner and no longer accepts responses.")]
+    SurveyDeleted,
+    #[error("This survey is not accepting responses right now: it has not been published, or its owner closed it.")]
+    SurveyClosed,
     #[error(transparent)]
     Integration(#[from] IntegrationError),
     #[error(transparent)]

@@ -417,3 +417,45 @@ pub async fn transition_all(store: &Store, settings: &SalesforceSettings, by: &A
     }
     Ok(outcomes)
 }
+
+/// A project's Salesforce panel: where its work goes (the one decision), the
+/// survey, its mappings checked against the owner's org when there is one to
+/// check against, its Salesforce history, and its deliveries so far.
+#[derive(Debug)]
+pub struct SalesforcePanel {
+    pub work: SalesforceWork,
+    pub survey: SurveyDefinition,
+    /// `None` without a connected app, or when the owner has no org to check against.
+    pub check: Option<Result<IntegrationCheck, IntegrationError>>,
+    pub history: Vec<store::history::HistoryEntry>,
+    pub counts: store::deliveries::DeliveryCounts,
+}
+
+impl crate::App {
+    pub async fn salesforce_panel(&self, project: &Project) -> Result<SalesforcePanel, AppError> {
+        let work = crate::ownership::salesforce_work(&self.store, project).await?;
+        let survey = self.store.survey(project.id).await?.map(|s| s.definition).unwrap_or_default();
+        let check = match (&self.salesforce, work.owner_org()) {
+            (Some(settings), Some(_)) => Some(check(&self.store, settings, project).await),
+            _ => None,
+        };
+        let history = crate::consent::history(&self.store, project).await?;
+        let counts = self.store.delivery_counts(project.id).await?;
+        Ok(SalesforcePanel { work, survey, check, history, counts })
+    }
+
+    /// Changes the project's mappings (see `change`).
+    pub async fn change_mappings(&self, project: &Project, by: &crate::accounts::Account, change: Change) -> Result<IntegrationCheck, AppError> {
+        self::change(&self.store, self.settings()?, project, &crate::consent::actor(by), change).await
+    }
+
+    /// Runs the project's transition (see `transition`).
+    pub async fn transition(&self, project: &Project, by: &crate::accounts::Account, held: HeldDeliveries) -> Result<IntegrationCheck, AppError> {
+        transition(&self.store, self.settings()?, project, &crate::consent::actor(by), held).await
+    }
+
+    /// Runs the transition of every paused survey the account owns.
+    pub async fn transition_all(&self, by: &crate::accounts::Account) -> Result<Vec<TransitionOutcome>, AppError> {
+        Ok(transition_all(&self.store, self.settings()?, &crate::consent::actor(by)).await?)
+    }
+}

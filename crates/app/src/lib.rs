@@ -1,19 +1,30 @@
-//! Insight's use cases that span the store and Salesforce: linking an account
-//! to an org (and unlinking, testing, relinking), and which link a project's
-//! Salesforce work runs with. Handlers call these; they never talk to
-//! Salesforce themselves.
+//! The one door to Insight's use cases: accounts and their sessions,
+//! projects, sharing and transfer, surveys, responses, API tokens, signed
+//! links, the Salesforce link (link, unlink, switch, test), mappings and the
+//! transition, and the delivery worker. `App::build` makes them from one
+//! `Config`; callers get domain types and plain views, never the store.
+//! Handlers call these; they never talk to the database or Salesforce
+//! themselves.
 
+pub mod accounts;
 pub mod consent;
 pub mod delivery;
 pub mod error;
 pub mod integration;
 pub mod link;
 pub mod ownership;
+pub mod projects;
+pub mod responses;
 pub mod sessions;
+pub mod sharing;
 pub mod signed_links;
 pub mod sobject;
+pub mod startup;
+pub mod surveys;
+pub mod tokens;
 
 pub use error::AppError;
+pub use startup::{generate_secret_key, migrate, now_ms, redact_url, App, Config, SalesforceConfig, StartError};
 
 use domain::Environment;
 use salesforce::{ClientSecret, ConnectedApp, MyDomain, TrustedHosts};

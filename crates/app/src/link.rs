@@ -1,6 +1,7 @@
 //! Linking an account to a Salesforce org: starting the sign-in, finishing it
-//! on the callback, testing the connection, and unlinking. A failed sign-in
-//! never touches the link already in place.
+//! on the callback, switching to another org, testing the connection, and
+//! unlinking; and the account's Salesforce page. A failed sign-in never
+//! touches the link already in place.
 
 use crate::SalesforceSettings;
 use domain::{Environment, LinkEventKind};
@@ -237,13 +238,26 @@ async fn revoke_quietly(settings: &SalesforceSettings, login_url: &str, token: &
 #[derive(Debug, Clone)]
 pub struct SwitchPreview {
     pub current: store::links::Link,
-    pub pending: store::links::PendingSwitch,
+    /// The org the pending sign-in went to, and who signed in when.
+    pub to: SwitchTarget,
+    /// The sign-in itself, tokens included: never shown.
+    pub(crate) pending: store::links::PendingSwitch,
     /// The projects the account owns: each works through this link, so each
     /// is re-pointed at the new org.
     pub owned_projects: Vec<store::projects::Project>,
     /// Those of them whose surveys map responses into Salesforce: each will
     /// be paused until its transition re-validates it against the new org.
     pub integrated: Vec<store::integrations::OwnedIntegration>,
+}
+
+/// The org a pending switch would link to.
+#[derive(Debug, Clone)]
+pub struct SwitchTarget {
+    pub environment: Environment,
+    pub org_id: String,
+    pub org_name: String,
+    pub sf_username: String,
+    pub signed_in_at: i64,
 }
 
 pub async fn switch_preview(store: &Store, account_id: i64) -> Result<Option<SwitchPreview>, LinkError> {
@@ -265,7 +279,14 @@ pub async fn switch_preview(store: &Store, account_id: i64) -> Result<Option<Swi
         .filter(|(_, work)| work.is_pinned() || matches!(work, domain::SalesforceWork::MappingsDoNotFitYet { .. }))
         .map(|(owned, _)| owned)
         .collect();
-    Ok(Some(SwitchPreview { current, pending, owned_projects, integrated }))
+    let to = SwitchTarget {
+        environment: pending.link.environment,
+        org_id: pending.link.org_id.clone(),
+        org_name: pending.link.org_name.clone(),
+        sf_username: pending.link.sf_username.clone(),
+        signed_in_at: pending.created_at,
+    };
+    Ok(Some(SwitchPreview { current, to, pending, owned_projects, integrated }))
 }
 
 /// Confirms the switch: the pending sign-in becomes the account's link.
@@ -382,4 +403,70 @@ pub async fn unlink(store: &Store, settings: &SalesforceSettings, account_id: i6
     store.delete_link(account_id, actor_id, &detail).await?;
     settings.sessions.forget(account_id);
     Ok(())
+}
+
+pub use store::history::HistoryEntry;
+pub use store::integrations::OwnedIntegration;
+pub use store::links::{Link, LinkEvent};
+
+/// The account's Salesforce page: its link, the surveys it owns that are
+/// paused until their transition, the link's audit log, and the changes
+/// collaborators made to what its projects write.
+#[derive(Debug, Clone)]
+pub struct SalesforceAccount {
+    pub link: Option<Link>,
+    pub paused: Vec<OwnedIntegration>,
+    pub events: Vec<LinkEvent>,
+    pub collaborator_changes: Vec<HistoryEntry>,
+}
+
+impl crate::App {
+    /// The account's link, if any.
+    pub async fn link(&self, account_id: i64) -> Result<Option<Link>, crate::AppError> {
+        Ok(self.store.link(account_id).await?)
+    }
+
+    pub async fn salesforce_account(&self, account_id: i64) -> Result<SalesforceAccount, crate::AppError> {
+        let link = self.store.link(account_id).await?;
+        let paused = crate::integration::paused_surveys(&self.store, account_id).await?;
+        let events = self.store.link_events(account_id, 50).await?;
+        let collaborator_changes = crate::consent::collaborator_changes(&self.store, account_id).await?;
+        Ok(SalesforceAccount { link, paused, events, collaborator_changes })
+    }
+
+    /// Starts a sign-in (see `start_sign_in`). `my_domain` is the My Domain
+    /// field as typed: only a Salesforce My Domain (or a configured stand-in)
+    /// is ever contacted, since the code exchange sends it the connected
+    /// app's secret.
+    pub async fn start_sign_in(&self, account_id: i64, session_hash: &str, environment: Environment, my_domain: &str, return_to: &str) -> Result<String, LinkError> {
+        let settings = self.settings()?;
+        let my_domain = settings.parse_my_domain(my_domain)?;
+        start_sign_in(&self.store, settings, account_id, session_hash, environment, my_domain.as_ref(), return_to).await
+    }
+
+    pub async fn finish_sign_in(&self, account_id: i64, session_hash: &str, params: CallbackParams) -> Result<Finished, LinkError> {
+        finish_sign_in(&self.store, self.settings()?, account_id, session_hash, params).await
+    }
+
+    pub async fn switch_preview(&self, account_id: i64) -> Result<Option<SwitchPreview>, crate::AppError> {
+        Ok(switch_preview(&self.store, account_id).await?)
+    }
+
+    /// Confirms the pending switch; returns where the sign-in started.
+    pub async fn confirm_switch(&self, account_id: i64) -> Result<String, crate::AppError> {
+        Ok(confirm_switch(&self.store, self.settings()?, account_id).await?)
+    }
+
+    pub async fn cancel_switch(&self, account_id: i64) -> Result<(), crate::AppError> {
+        Ok(cancel_switch(&self.store, self.settings()?, account_id).await?)
+    }
+
+    pub async fn test_connection(&self, account_id: i64) -> Result<ConnectionCheck, LinkError> {
+        test_connection(&self.store, self.settings()?, account_id).await
+    }
+
+    /// The account unlinks itself.
+    pub async fn unlink(&self, account_id: i64) -> Result<(), crate::AppError> {
+        Ok(unlink(&self.store, self.settings()?, account_id, account_id).await?)
+    }
 }

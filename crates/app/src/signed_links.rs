@@ -102,3 +102,33 @@ pub async fn provenance(
     };
     Ok(EmbeddedProvenance::of_link(Some(checked)))
 }
+
+/// Refuses signed links and signing keys to anyone but the owner, or an
+/// editor the owner granted Salesforce changes: the owner's link writes into
+/// the records a signed link names.
+pub fn require_signer(project: &crate::projects::Project) -> Result<(), crate::AppError> {
+    if crate::projects::access(project).can_sign_links() {
+        Ok(())
+    } else {
+        Err(crate::AppError::SignersOnly { owner: project.owner_name.clone(), owner_email: project.owner_email.clone() })
+    }
+}
+
+impl crate::App {
+    /// Signs a link to the project's survey (see `sign_link`), for an
+    /// account that may sign its links.
+    pub async fn sign_link(&self, project: &crate::projects::Project, fields: &[(String, String)], expires: Option<i64>, now: i64) -> Result<SignedLink, crate::AppError> {
+        require_signer(project)?;
+        let survey = self.survey(project).await?;
+        sign_link(&self.store, &survey, fields, expires, now).await.map_err(|e| match e {
+            SignedLinkError::Invalid(m) => crate::AppError::Invalid(m),
+            SignedLinkError::Store(e) => crate::AppError::Store(e),
+        })
+    }
+
+    /// Gives the survey a new signing key and returns it, to be shown once.
+    pub async fn regenerate_signing_key(&self, project: &crate::projects::Project) -> Result<String, crate::AppError> {
+        require_signer(project)?;
+        Ok(regenerate_key(&self.store, project.id).await?.expose().to_string())
+    }
+}

@@ -6,7 +6,6 @@ use domain::{DisplayName, Email, EmbeddedFieldName, NewPassword, ProjectName, Qu
 use serde_json::json;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use store::Store;
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
@@ -34,9 +33,6 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     init_logging(args.json);
     std::fs::create_dir_all(&args.data)?;
     let database_url = format!("sqlite://{}/insight.db", args.data.display());
-    let store = Store::connect(&database_url).await?;
-    store.migrate().await?;
-    let seeded = seed(&store).await?;
     // Insight's address first: the emulator's connected app accepts only
     // Insight's callback URL, as a real connected app does.
     let listener = tokio::net::TcpListener::bind(args.bind)
@@ -52,8 +48,8 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let emulator = start_emulator(emulator_config, &args).await?;
 
     let mut config = web::Config::new(database_url.clone(), args.bind);
-    config.secret_key = Some(demo_secret_key(&args.data)?);
-    config.salesforce = Some(web::SalesforceConfig {
+    config.app.secret_key = Some(demo_secret_key(&args.data)?);
+    config.app.salesforce = Some(web::SalesforceConfig {
         client_id: connected_app.client_id.clone(),
         client_secret: connected_app.client_secret.clone(),
         production_login_url: emulator.production_login_url(),
@@ -61,7 +57,8 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         // The emulator stands in for Salesforce, on both its listeners.
         trusted_hosts: std::iter::once(emulator.http_url()).chain(emulator.https_url()).collect(),
     });
-    let app = web::Application::build_on(listener, config, store.clone()).await?;
+    let app = web::Application::build_on(listener, config).await?;
+    let seeded = seed(app.app()).await?;
     let url = app.public_url().to_string();
     let say = Announcer { json: args.json };
     say.say(&format!("Insight demo listening on {url}"), json!({ "event": "listening", "url": url, "addr": app.local_addr().to_string(), "pid": std::process::id() }));
@@ -148,7 +145,7 @@ fn demo_secret_key(data: &std::path::Path) -> anyhow::Result<String> {
     if let Ok(key) = std::fs::read_to_string(&path) {
         return Ok(key.trim().to_string());
     }
-    let key = store::sealed::Sealer::generate_key();
+    let key = app::generate_secret_key();
     std::fs::write(&path, &key)?;
     #[cfg(unix)]
     {
@@ -158,31 +155,35 @@ fn demo_secret_key(data: &std::path::Path) -> anyhow::Result<String> {
     Ok(key)
 }
 
-/// Creates the demo accounts and sample project on first run; returns the
-/// sample survey's slug.
-async fn seed(store: &Store) -> anyhow::Result<Option<String>> {
+/// Creates the demo accounts and sample project on first run, through the
+/// same use cases the pages call; returns the sample survey's slug.
+async fn seed(app: &app::App) -> anyhow::Result<Option<String>> {
     let email = Email::parse(DEMO_EMAIL)?;
-    if let Some(existing) = store.account_by_email(&email).await? {
-        let projects = store.projects_of(existing.id).await?;
+    if let Some(existing) = app.account_by_email(&email).await? {
+        let projects = app.projects_of(existing.id).await?;
         let sample = projects.iter().find(|p| p.owner_id == existing.id);
         return Ok(match sample {
-            Some(p) => store.survey(p.id).await?.map(|s| s.slug),
+            Some(p) => match app.survey(p).await {
+                Ok(s) => Some(s.slug),
+                Err(app::AppError::NotFound) => None,
+                Err(e) => return Err(e.into()),
+            },
             None => None,
         });
     }
-    let owner = store
-        .create_account(&email, &DisplayName::parse("Dana Demo")?, &web::hash_password(NewPassword::parse(DEMO_PASSWORD)?).await?)
+    let owner = app
+        .sign_up(&email, &DisplayName::parse("Dana Demo")?, &web::hash_password(NewPassword::parse(DEMO_PASSWORD)?).await?)
         .await?
         .ok_or_else(|| anyhow::anyhow!("demo account appeared while seeding"))?;
-    let colleague = store
-        .create_account(
+    let colleague = app
+        .sign_up(
             &Email::parse(COLLEAGUE_EMAIL)?,
             &DisplayName::parse("Casey Colleague")?,
             &web::hash_password(NewPassword::parse(COLLEAGUE_PASSWORD)?).await?,
         )
         .await?;
-    let slug = web::new_survey_slug();
-    let project = store.create_project(owner.id, &ProjectName::parse("Customer satisfaction after case close")?, &slug).await?;
+    let id = app.create_project(owner.id, &ProjectName::parse("Customer satisfaction after case close")?).await?;
+    let project = app.project(owner.id, id).await?;
     let mut def = SurveyDefinition::default();
     let t = |s: &str| QuestionText::parse(s);
     def.add_question(t("How likely are you to recommend us to a friend or colleague?")?, QuestionKind::Nps, true)?;
@@ -200,11 +201,14 @@ async fn seed(store: &Store) -> anyhow::Result<Option<String>> {
     def.add_question(t("Anything we could have done better?")?, QuestionKind::Text { multiline: true }, false)?;
     def.add_question(t("Your email, if we may follow up")?, QuestionKind::Email, false)?;
     def.add_embedded(EmbeddedFieldName::parse("case_id")?)?;
-    let survey = store.survey(project).await?.ok_or_else(|| anyhow::anyhow!("sample survey missing"))?;
-    store.save_definition(project, &def, survey.version).await?;
-    store.set_survey_status(project, SurveyStatus::Published).await?;
-    if let Some(colleague) = colleague {
-        store.share_project(project, colleague.id, Role::Viewer, false).await?;
+    app.change_survey(&project, |d| {
+        *d = def.clone();
+        Ok(())
+    })
+    .await?;
+    app.set_survey_status(&project, SurveyStatus::Published).await?;
+    if colleague.is_some() {
+        app.share(&project, &owner, &Email::parse(COLLEAGUE_EMAIL)?, Role::Viewer, false).await?;
     }
-    Ok(Some(slug))
+    Ok(Some(app.survey(&project).await?.slug))
 }

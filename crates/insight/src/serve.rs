@@ -112,9 +112,20 @@ pub struct SalesforceArgs {
 }
 
 impl SalesforceArgs {
-    pub fn config(&self) -> anyhow::Result<Option<web::SalesforceConfig>> {
+    /// The use cases' configuration: the database, the secret key, the
+    /// connected app and the delivery lease, the same for `serve` and `worker`.
+    pub fn app_config(&self, database_url: &str, public_url: Option<String>) -> anyhow::Result<app::Config> {
+        let mut config = app::Config::new(database_url);
+        config.secret_key = self.secret_key.clone();
+        config.public_url = public_url;
+        config.salesforce = self.config()?;
+        config.delivery_lease = std::time::Duration::from_secs(self.delivery_lease_secs.max(1));
+        Ok(config)
+    }
+
+    pub fn config(&self) -> anyhow::Result<Option<app::SalesforceConfig>> {
         match (&self.client_id, &self.client_secret) {
-            (Some(id), Some(secret)) => Ok(Some(web::SalesforceConfig {
+            (Some(id), Some(secret)) => Ok(Some(app::SalesforceConfig {
                 client_id: id.clone(),
                 client_secret: secret.clone(),
                 production_login_url: self.login_url.clone(),
@@ -136,19 +147,16 @@ pub struct MigrateArgs {
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(args.json);
     let mut config = web::Config::new(args.database_url.clone(), args.bind);
-    config.public_url = args.public_url.clone();
-    config.secret_key = args.salesforce.secret_key.clone();
-    config.salesforce = args.salesforce.config()?;
-    config.delivery_lease = std::time::Duration::from_secs(args.salesforce.delivery_lease_secs.max(1));
+    config.app = args.salesforce.app_config(&args.database_url, args.public_url.clone())?;
     config.limits = args.limits.limits();
-    if config.salesforce.is_none() {
+    if config.app.salesforce.is_none() {
         tracing::warn!("no Salesforce connected app configured: accounts cannot link Salesforce");
     }
     let app = web::Application::build(config).await?;
     let say = Announcer { json: args.json };
     let url = app.public_url().to_string();
     say.say(
-        &format!("Insight listening on {url} (database: {})", store::redact_url(&args.database_url)),
+        &format!("Insight listening on {url} (database: {})", app::redact_url(&args.database_url)),
         json!({ "event": "listening", "url": url, "addr": app.local_addr().to_string(), "pid": std::process::id() }),
     );
     app.run_until(shutdown_signal()).await?;
@@ -157,13 +165,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
     init_logging(false);
-    let store = store::Store::connect(&args.database_url).await?;
-    store.migrate().await?;
-    println!("Migrated {}", store::redact_url(&args.database_url));
+    app::migrate(&args.database_url).await?;
+    println!("Migrated {}", app::redact_url(&args.database_url));
     Ok(())
 }
 
 /// `insight secret-key`: prints a fresh key for `INSIGHT_SECRET_KEY`.
 pub fn secret_key() {
-    println!("{}", store::sealed::Sealer::generate_key());
+    println!("{}", app::generate_secret_key());
 }

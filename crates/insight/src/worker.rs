@@ -26,22 +26,13 @@ pub struct WorkerArgs {
 
 pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     init_logging(args.json);
-    let sf = args
-        .salesforce
-        .config()?
-        .ok_or_else(|| anyhow::anyhow!("the worker delivers to Salesforce: set INSIGHT_SALESFORCE_CLIENT_ID and INSIGHT_SALESFORCE_CLIENT_SECRET"))?;
-    let sealer = store::sealed::Sealer::from_encoded_key(args.salesforce.secret_key.as_deref())?;
-    let store = store::Store::connect(&args.database_url).await?.with_sealer(sealer);
-    store.migrate().await?;
-    store.check_secret_key().await?;
-    let settings = app::SalesforceSettings::new(
-        sf.client_id,
-        sf.client_secret,
-        &format!("{}/salesforce/callback", args.public_url.trim_end_matches('/')),
-        &sf.production_login_url,
-        &sf.sandbox_login_url,
-        &sf.trusted_hosts,
-    )?;
+    // The same application `insight serve` builds, from the same settings;
+    // this process runs only its deliveries.
+    let config = args.salesforce.app_config(&args.database_url, Some(args.public_url.clone()))?;
+    if config.salesforce.is_none() {
+        anyhow::bail!("the worker delivers to Salesforce: set INSIGHT_SALESFORCE_CLIENT_ID and INSIGHT_SALESFORCE_CLIENT_SECRET");
+    }
+    let app = app::App::build(&config).await?;
     let listener = tokio::net::TcpListener::bind(args.bind).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;
     let addr = listener.local_addr()?;
     Announcer { json: args.json }.say(
@@ -50,8 +41,7 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     );
     let health = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let lease = (args.salesforce.delivery_lease_secs.max(1) * 1000) as i64;
-    let deliveries = tokio::spawn(app::delivery::run(store.clone(), std::sync::Arc::new(settings), lease, stopped));
+    let deliveries = tokio::spawn(async move { app.run_deliveries(stopped).await });
     axum::serve(listener, health).with_graceful_shutdown(shutdown_signal()).await?;
     let _ = stop.send(true);
     let _ = deliveries.await;

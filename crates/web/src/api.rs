@@ -18,8 +18,9 @@ use axum::{Json, Router};
 use domain::ProjectName;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use store::projects::Project;
-use store::StoredResponse;
+use app::projects::Project;
+use app::responses::{Delivery, StoredResponse};
+use app::AppError;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -49,8 +50,24 @@ pub enum ApiError {
     Unprocessable(String),
     #[error("The request body is too large: send at most {} KiB.", crate::MAX_BODY_BYTES / 1024)]
     PayloadTooLarge,
+    /// Logged; the script sees a bare 500.
     #[error(transparent)]
-    Store(#[from] store::StoreError),
+    Internal(AppError),
+}
+
+/// The one table from the use cases' errors to the API's answers.
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::NotFound => ApiError::NotFound,
+            AppError::Invalid(m) => ApiError::Unprocessable(m),
+            AppError::SignersOnly { owner, owner_email } => ApiError::Forbidden(format!(
+                "Only the project's owner, {owner} ({owner_email}), or an editor they granted Salesforce changes, can sign its survey links."
+            )),
+            e @ (AppError::OwnerOnly { .. } | AppError::NeedsSalesforceGrant { .. } | AppError::ViewOnly { .. }) => ApiError::Forbidden(e.to_string()),
+            e => ApiError::Internal(e),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -62,13 +79,13 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Store(e) => {
-                tracing::error!(error = %e, "store error in API");
+            ApiError::Internal(e) => {
+                tracing::error!(error = %e, "internal error in API");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
         let message = match &self {
-            ApiError::Store(_) => "Something went wrong on our side; nothing was changed.".to_string(),
+            ApiError::Internal(_) => "Something went wrong on our side; nothing was changed.".to_string(),
             other => other.to_string(),
         };
         let mut response = (status, Json(json!({ "error": { "status": status.as_u16(), "message": message } }))).into_response();
@@ -101,7 +118,7 @@ impl FromRequestParts<AppState> for ApiAccount {
         if !token.starts_with(TOKEN_PREFIX) {
             return Err(ApiError::BadToken);
         }
-        let account = state.store.account_for_api_token(&secrets::hash(token)).await?.ok_or(ApiError::BadToken)?;
+        let account = state.app.account_for_api_token(&secrets::hash(token)).await?.ok_or(ApiError::BadToken)?;
         Ok(ApiAccount(account))
     }
 }
@@ -122,7 +139,7 @@ fn project_json(state: &AppState, p: &Project, slug: Option<&str>) -> Value {
 
 /// A response, with its Salesforce delivery when its survey maps into
 /// Salesforce: status, org, each record id or Salesforce's error.
-fn response_json(r: &StoredResponse, delivery: Option<&store::deliveries::Delivery>) -> Value {
+fn response_json(r: &StoredResponse, delivery: Option<&Delivery>) -> Value {
     json!({
         "id": r.public_id,
         "answers": r.answers_map(),
@@ -143,7 +160,7 @@ fn response_json(r: &StoredResponse, delivery: Option<&store::deliveries::Delive
 }
 
 async fn list_projects(State(state): State<AppState>, ApiAccount(account): ApiAccount) -> Result<Json<Value>, ApiError> {
-    let projects = state.store.projects_of(account).await?;
+    let projects = state.app.projects_of(account).await?;
     Ok(Json(json!({ "projects": projects.iter().map(|p| project_json(&state, p, None)).collect::<Vec<_>>() })))
 }
 
@@ -160,15 +177,15 @@ async fn create_project(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Json(body) = body?;
     let name = ProjectName::parse(&body.name).map_err(|e| ApiError::Unprocessable(e.0))?;
-    let id = state.store.create_project(account, &name, &secrets::slug()).await?;
-    let p = state.store.project_for(id, account).await?.ok_or(ApiError::NotFound)?;
-    let survey = state.store.survey(id).await?.ok_or(ApiError::NotFound)?;
+    let id = state.app.create_project(account, &name).await?;
+    let p = state.app.project(account, id).await?;
+    let survey = state.app.survey(&p).await?;
     Ok((StatusCode::CREATED, Json(project_json(&state, &p, Some(&survey.slug)))))
 }
 
 async fn project(State(state): State<AppState>, ApiAccount(account): ApiAccount, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
-    let p = state.store.project_for(id, account).await?.ok_or(ApiError::NotFound)?;
-    let survey = state.store.survey(id).await?.ok_or(ApiError::NotFound)?;
+    let p = state.app.project(account, id).await?;
+    let survey = state.app.survey(&p).await?;
     let mut body = project_json(&state, &p, Some(&survey.slug));
     body["survey"] = json!({
         "questions": survey.definition.questions,
@@ -196,10 +213,9 @@ async fn responses(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::BadRequest("limit must be between 1 and 1000.".into()));
     }
-    state.store.project_for(id, account).await?.ok_or(ApiError::NotFound)?;
-    let rows = state.store.responses(id, page.before, limit).await?;
+    let p = state.app.project(account, id).await?;
+    let app::responses::ResponsePage { rows, deliveries } = state.app.responses(&p, page.before, limit).await?;
     let next = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.id)).flatten();
-    let deliveries = state.store.deliveries_of(id, &rows.iter().map(|r| r.public_id.clone()).collect::<Vec<_>>()).await?;
     Ok(Json(json!({
         "responses": rows.iter().map(|r| response_json(r, deliveries.get(&r.public_id))).collect::<Vec<_>>(),
         "next": next.map(|before| format!("/api/v1/projects/{id}/responses?limit={limit}&before={before}")),
@@ -207,22 +223,16 @@ async fn responses(
 }
 
 async fn response(State(state): State<AppState>, ApiAccount(account): ApiAccount, Path((id, rid)): Path<(i64, String)>) -> Result<Json<Value>, ApiError> {
-    state.store.project_for(id, account).await?.ok_or(ApiError::NotFound)?;
-    let r = state.store.response(id, &rid).await?.ok_or(ApiError::NotFound)?;
-    let delivery = state.store.delivery_of(id, &rid).await?;
-    Ok(Json(response_json(&r, delivery.as_ref())))
+    let p = state.app.project(account, id).await?;
+    let detail = state.app.response(&p, &rid).await?;
+    Ok(Json(response_json(&detail.response, detail.delivery.as_ref())))
 }
 
 /// The project, when this account may sign its links (its owner, or an
 /// editor the owner granted Salesforce changes).
 async fn signing_project(state: &AppState, account: i64, id: i64) -> Result<Project, ApiError> {
-    let p = state.store.project_for(id, account).await?.ok_or(ApiError::NotFound)?;
-    if !app::consent::access(&p).can_sign_links() {
-        return Err(ApiError::Forbidden(format!(
-            "Only the project's owner, {} ({}), or an editor they granted Salesforce changes, can sign its survey links.",
-            p.owner_name, p.owner_email
-        )));
-    }
+    let p = state.app.project(account, id).await?;
+    app::signed_links::require_signer(&p)?;
     Ok(p)
 }
 
@@ -240,7 +250,7 @@ async fn create_signed_link(
     Path(id): Path<i64>,
     body: Result<Json<NewSignedLink>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    signing_project(&state, account, id).await?;
+    let p = signing_project(&state, account, id).await?;
     let Json(body) = body?;
     let expires = match body.expires_at.as_deref() {
         None => None,
@@ -250,12 +260,9 @@ async fn create_signed_link(
                 .unix_timestamp(),
         ),
     };
-    let survey = state.store.survey(id).await?.ok_or(ApiError::NotFound)?;
+    let survey = state.app.survey(&p).await?;
     let fields: Vec<(String, String)> = body.embedded.into_iter().collect();
-    let link = app::signed_links::sign_link(&state.store, &survey, &fields, expires, store::now_ms() / 1000).await.map_err(|e| match e {
-        app::signed_links::SignedLinkError::Invalid(m) => ApiError::Unprocessable(m),
-        app::signed_links::SignedLinkError::Store(e) => ApiError::Store(e),
-    })?;
+    let link = state.app.sign_link(&p, &fields, expires, app::now_ms() / 1000).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -267,9 +274,9 @@ async fn create_signed_link(
 
 /// A new signing key, in this answer only; links signed before stop being trusted.
 async fn new_signing_key(State(state): State<AppState>, ApiAccount(account): ApiAccount, Path(id): Path<i64>) -> Result<Response, ApiError> {
-    signing_project(&state, account, id).await?;
-    let key = app::signed_links::regenerate_key(&state.store, id).await?;
-    Ok(([(header::CACHE_CONTROL, "no-store")], Json(json!({ "key": key.expose() }))).into_response())
+    let p = signing_project(&state, account, id).await?;
+    let key = state.app.regenerate_signing_key(&p).await?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(json!({ "key": key }))).into_response())
 }
 
 async fn unknown() -> ApiError {

@@ -40,8 +40,6 @@ pub enum WebError {
     #[error("That request is too large (at most {} KiB).", crate::MAX_BODY_BYTES / 1024)]
     PayloadTooLarge,
     #[error(transparent)]
-    Store(#[from] store::StoreError),
-    #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
@@ -61,7 +59,7 @@ impl WebError {
             WebError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             WebError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             WebError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            WebError::Store(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -77,7 +75,7 @@ impl WebError {
     pub fn public_message(&self) -> String {
         match self {
             WebError::NotFound => "There is nothing here, or you do not have access to it.".into(),
-            WebError::Store(_) | WebError::Internal(_) => {
+            WebError::Internal(_) => {
                 "Something went wrong on our side. Nothing was changed; please try again.".into()
             }
             other => other.to_string(),
@@ -93,9 +91,13 @@ impl From<app::AppError> for WebError {
         use app::AppError as A;
         match e {
             A::NotFound => WebError::NotFound,
-            A::Store(e) | A::Integration(I::Store(e)) | A::Link(L::Store(e)) => WebError::Store(e),
-            A::OwnerOnly { .. } | A::NeedsSalesforceGrant { .. } => WebError::Forbidden(e.to_string()),
+            A::Store(e) | A::Integration(I::Store(e)) | A::Link(L::Store(e)) => WebError::Internal(anyhow::Error::new(e)),
+            A::OwnerOnly { .. } | A::NeedsSalesforceGrant { .. } | A::ViewOnly { .. } | A::SignersOnly { .. } | A::SurveyClosed => {
+                WebError::Forbidden(e.to_string())
+            }
             A::Invalid(_) | A::NoAccountForEmail(_) => WebError::Unprocessable(e.to_string()),
+            A::Conflict(_) => WebError::Conflict(e.to_string()),
+            A::SurveyDeleted => WebError::Gone(e.to_string()),
             A::Integration(I::Conflict) => WebError::Conflict(e.to_string()),
             A::Integration(I::Salesforce(_)) | A::Link(L::Salesforce(_)) => WebError::BadGateway(e.to_string()),
             A::Link(L::NotConfigured) => WebError::Unavailable(e.to_string()),
@@ -135,7 +137,6 @@ impl IntoResponse for WebError {
                 let to = format!("/signin?next={}", url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>());
                 return Redirect::to(&to).into_response();
             }
-            WebError::Store(e) => tracing::error!(error = %e, "store error"),
             WebError::Internal(e) => tracing::error!(error = %e, "internal error"),
             _ => {}
         }

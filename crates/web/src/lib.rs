@@ -29,24 +29,17 @@ pub use error::WebError;
 pub use rate_limit::RateLimit;
 pub use state::AppState;
 
-/// Everything the server needs, read once at start.
-#[derive(Clone)]
+/// Everything the server needs, read once at start: the use cases'
+/// configuration, and what is the web server's own.
+#[derive(Clone, Debug)]
 pub struct Config {
-    pub database_url: String,
+    /// The database, the secret key, the Salesforce connected app, the
+    /// delivery lease, and the address people reach the server at (links in
+    /// pages and exports, the OAuth callback), which defaults to `http://`
+    /// and the bound address.
+    pub app: app::Config,
     pub bind: SocketAddr,
-    /// The address people reach the server at (links in pages and exports).
-    /// Defaults to `http://` and the bound address.
-    pub public_url: Option<String>,
     pub session_lifetime: Duration,
-    /// `INSIGHT_SECRET_KEY`: seals Salesforce tokens at rest. Required; a
-    /// missing key, a malformed one, or one that does not open this
-    /// database's secrets stops the server at start with a clear message.
-    pub secret_key: Option<String>,
-    /// The Salesforce connected app; without it the link pages say who to ask.
-    pub salesforce: Option<SalesforceConfig>,
-    /// How long a delivery worker holds what it claimed; a crashed worker's
-    /// deliveries are taken over when it runs out.
-    pub delivery_lease: Duration,
     /// What one client may ask of the server.
     pub limits: Limits,
 }
@@ -110,56 +103,11 @@ impl Default for ConnectionLimits {
     }
 }
 
-/// The connected app registered in Salesforce for this Insight server, and
-/// the login hosts (Salesforce's own, or the emulator's in tests and demos).
-#[derive(Clone)]
-pub struct SalesforceConfig {
-    pub client_id: String,
-    pub client_secret: String,
-    pub production_login_url: String,
-    pub sandbox_login_url: String,
-    /// Origins besides Salesforce's own that may receive the client secret
-    /// and tokens, and be entered as My Domain: the emulator's, in tests and
-    /// demos (`INSIGHT_SALESFORCE_TRUSTED_HOSTS`). The two login URLs are
-    /// trusted as configured.
-    pub trusted_hosts: Vec<String>,
-}
-
-impl std::fmt::Debug for SalesforceConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SalesforceConfig")
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"<redacted>")
-            .field("production_login_url", &self.production_login_url)
-            .field("sandbox_login_url", &self.sandbox_login_url)
-            .field("trusted_hosts", &self.trusted_hosts)
-            .finish()
-    }
-}
-
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("database_url", &store::redact_url(&self.database_url))
-            .field("bind", &self.bind)
-            .field("public_url", &self.public_url)
-            .field("limits", &self.limits)
-            .finish()
-    }
-}
+pub use app::SalesforceConfig;
 
 impl Config {
     pub fn new(database_url: impl Into<String>, bind: SocketAddr) -> Config {
-        Config {
-            database_url: database_url.into(),
-            bind,
-            public_url: None,
-            session_lifetime: Duration::from_secs(14 * 24 * 3600),
-            secret_key: None,
-            salesforce: None,
-            delivery_lease: Duration::from_millis(app::delivery::DEFAULT_LEASE_MS as u64),
-            limits: Limits::default(),
-        }
+        Config { app: app::Config::new(database_url), bind, session_lifetime: Duration::from_secs(14 * 24 * 3600), limits: Limits::default() }
     }
 }
 
@@ -175,49 +123,35 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to the database, migrates it, and binds the listener.
+    /// Binds the listener and builds the application on it (see `build_on`).
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let store = store::Store::connect(&config.database_url).await?;
-        store.migrate().await?;
-        Self::build_with_store(config, store).await
-    }
-
-    pub async fn build_with_store(config: Config, store: store::Store) -> anyhow::Result<Application> {
         let listener = tokio::net::TcpListener::bind(config.bind)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
-        Self::build_on(listener, config, store).await
+        Self::build_on(listener, config).await
     }
 
     /// Builds on a listener bound beforehand, for when something else (the
-    /// demo's emulator, a test) must know Insight's address first.
-    pub async fn build_on(listener: tokio::net::TcpListener, config: Config, store: store::Store) -> anyhow::Result<Application> {
-        let sealer = store::sealed::Sealer::from_encoded_key(config.secret_key.as_deref())?;
-        let store = store.with_sealer(sealer);
-        store.check_secret_key().await?;
+    /// demo's emulator, a test) must know Insight's address first: the
+    /// public URL defaults to it, then `app::App::build` connects, migrates
+    /// and checks the secret key.
+    pub async fn build_on(listener: tokio::net::TcpListener, config: Config) -> anyhow::Result<Application> {
         let addr = listener.local_addr()?;
         let public_url = config
+            .app
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"))
             .trim_end_matches('/')
             .to_string();
-        let salesforce = match &config.salesforce {
-            Some(sf) => Some(app::SalesforceSettings::new(
-                sf.client_id.clone(),
-                sf.client_secret.clone(),
-                &format!("{public_url}/salesforce/callback"),
-                &sf.production_login_url,
-                &sf.sandbox_login_url,
-                &sf.trusted_hosts,
-            )?),
-            None => None,
-        };
+        let mut app_config = config.app.clone();
+        app_config.public_url = Some(public_url.clone());
+        let app = app::App::build(&app_config).await?;
         // Derived from INSIGHT_SECRET_KEY rather than drawn per process, so a
         // form shown by one `insight serve` can be posted to another.
-        let secret_key = config.secret_key.as_deref().ok_or_else(|| anyhow::anyhow!("INSIGHT_SECRET_KEY is required"))?;
+        let secret_key = app_config.secret_key.as_deref().ok_or_else(|| anyhow::anyhow!("INSIGHT_SECRET_KEY is required"))?;
         let form_key = secrets::derive_key(secret_key.trim(), "insight pre-sign-in form CSRF v1");
-        let state = AppState::new(store, public_url, config.session_lifetime, salesforce, config.delivery_lease, form_key, &config.limits);
+        let state = AppState::new(app, public_url, config.session_lifetime, form_key, &config.limits);
         let router = router(state.clone()).layer(axum::middleware::from_fn_with_state(
             (config.limits.connections.body_timeout, MAX_BODY_BYTES),
             serving::body_deadline,
@@ -233,36 +167,34 @@ impl Application {
         &self.state.public_url
     }
 
-    pub fn store(&self) -> &store::Store {
-        &self.state.store
+    /// The use cases this server turns HTTP into (the demo seeds through it).
+    pub fn app(&self) -> &app::App {
+        &self.state.app
     }
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// The delivery worker runs beside the server.
     pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let sweeper = tokio::spawn(sweep_forever(self.state.store.clone()));
+        let sweeper = tokio::spawn(sweep_forever(self.state.app.clone()));
         let forgetter = tokio::spawn(forget_recovered_clients(self.state.clone()));
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        // The delivery worker runs beside the server; with no connected app
-        // configured there is nothing it could deliver with.
-        let lease = self.state.delivery_lease.as_millis() as i64;
-        let worker = self.state.salesforce.clone().map(|settings| tokio::spawn(app::delivery::run(self.state.store.clone(), settings, lease, stopped)));
+        let app = self.state.app.clone();
+        let worker = tokio::spawn(async move { app.run_deliveries(stopped).await });
         let served = serving::serve(self.listener, self.router, self.connections, shutdown).await;
         sweeper.abort();
         forgetter.abort();
         let _ = stop.send(true);
-        if let Some(worker) = worker {
-            let _ = worker.await;
-        }
+        let _ = worker.await;
         served
     }
 }
 
 /// Every quarter hour, forget expired sessions and stale sign-ins.
-async fn sweep_forever(store: store::Store) {
+async fn sweep_forever(app: app::App) {
     let mut every = tokio::time::interval(Duration::from_secs(15 * 60));
     loop {
         every.tick().await;
-        match store.sweep(app::link::SIGN_IN_MAX_AGE_MS, app::link::SWITCH_MAX_AGE_MS).await {
+        match app.sweep().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "swept expired sessions and sign-ins"),
             Err(e) => tracing::warn!(error = %e, "sweeping expired sessions failed"),
@@ -286,8 +218,8 @@ async fn forget_recovered_clients(state: AppState) {
 /// partitioned My Domains are covered too).
 fn content_security_policy(state: &AppState) -> HeaderValue {
     let mut form_action = String::from("'self'");
-    if let Some(sf) = &state.salesforce {
-        for origin in sf.login_origins() {
+    if let Some(origins) = state.app.salesforce_login_origins() {
+        for origin in origins {
             form_action.push(' ');
             form_action.push_str(&origin);
         }
@@ -343,4 +275,4 @@ pub fn router(state: AppState) -> Router {
 /// For seeding accounts outside a request (the demo, benchmarks).
 pub use auth::passwords::hash as hash_password;
 /// A fresh survey link slug.
-pub use secrets::slug as new_survey_slug;
+pub use app::projects::new_survey_slug;

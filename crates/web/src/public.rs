@@ -14,13 +14,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use domain::signed_link::{EXPIRES_PARAM, SIGNATURE_PARAM};
-use domain::{AnswerError, QuestionKind, ResponseId, SurveyDefinition, SurveyStatus};
+use domain::{AnswerError, QuestionKind, ResponseId, SurveyDefinition};
 use maud::{html, Markup};
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use store::responses::Submitted;
-use store::surveys::Survey;
-use store::{now_ms, NewResponse};
+use app::now_ms;
+use app::responses::Submission as Kept;
+use app::surveys::Survey;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -38,16 +38,7 @@ const MAX_PLAUSIBLE_DURATION_MS: i64 = 30 * 24 * 3600 * 1000;
 /// The survey behind a link, if it takes responses; otherwise the error that
 /// tells the respondent why not.
 async fn open_survey(state: &AppState, slug: &str) -> WebResult<Survey> {
-    let survey = state.store.survey_by_slug(slug).await?.ok_or(WebError::NotFound)?;
-    if survey.project_deleted {
-        return Err(WebError::Gone("This survey was deleted by its owner and no longer accepts responses.".into()));
-    }
-    if survey.status != SurveyStatus::Published {
-        return Err(WebError::Forbidden(
-            "This survey is not accepting responses right now: it has not been published, or its owner closed it.".into(),
-        ));
-    }
-    Ok(survey)
+    Ok(state.app.open_survey(slug).await?)
 }
 
 async fn show(State(state): State<AppState>, Path(slug): Path<String>, RawQuery(query): RawQuery) -> WebResult<Markup> {
@@ -191,31 +182,18 @@ async fn submit(State(state): State<AppState>, client: ClientAddress, Path(slug)
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&survey, &slug, &form)).into_response());
         }
     };
-    let started_at = submission.started_at.filter(|s| plausible_start(*s, now));
     // An unsigned, edited or expired link is still stored (the respondent is
     // not punished); its provenance keeps it from picking a record.
-    let provenance = app::signed_links::provenance(
-        &state.store,
-        survey.project_id,
-        &submission.embedded,
-        submission.link.signature.as_deref(),
-        submission.link.expires.as_deref(),
-        now / 1000,
-    )
-    .await?;
-    let response = NewResponse {
-        public_id: submission.response_id.to_string(),
-        project_id: survey.project_id,
-        answers: serde_json::to_string(&answers).map_err(anyhow::Error::from)?,
-        embedded: serde_json::to_string(&submission.embedded).map_err(anyhow::Error::from)?,
-        started_at,
+    let response = Kept {
+        response_id: submission.response_id.clone(),
+        answers,
+        embedded: submission.embedded,
+        started_at: submission.started_at.filter(|s| plausible_start(*s, now)),
         finished_at: now,
-        provenance,
+        signature: submission.link.signature,
+        expires: submission.link.expires,
     };
-    let outcome = state.responses.submit(response).await?;
-    if outcome == Submitted::AlreadyStored {
-        tracing::info!(response = %submission.response_id, "duplicate submission acknowledged");
-    }
+    state.app.submit_response(&survey, response).await?;
     Ok(Redirect::to(&format!("/s/{slug}/thanks?r={}", submission.response_id)).into_response())
 }
 
@@ -293,7 +271,7 @@ struct ThanksQuery {
 }
 
 async fn thanks(State(state): State<AppState>, Path(slug): Path<String>, Query(q): Query<ThanksQuery>) -> WebResult<Markup> {
-    let survey = state.store.survey_by_slug(&slug).await?.ok_or(WebError::NotFound)?;
+    let survey = state.app.survey_at(&slug).await?;
     let rid = q.r.and_then(|r| ResponseId::parse(&r).ok());
     Ok(public_page(
         &survey.project_name,

@@ -1,5 +1,5 @@
-//! Random tokens and their hashes: session tokens, CSRF tokens, API tokens,
-//! survey slugs and response ids.
+//! Random tokens and their hashes: session tokens, CSRF tokens, API tokens
+//! and response ids. (Survey slugs are minted by `app` with the project.)
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -38,14 +38,6 @@ pub fn mac(key: &[u8; 32], message: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
     mac.update(message.as_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-}
-
-/// A survey's public link slug: 12 base-62 characters (~71 bits).
-pub fn slug() -> String {
-    let alphabet = domain::ResponseId::ALPHABET;
-    let mut bytes = [0u8; 12];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| alphabet[(*b as usize) % alphabet.len()] as char).collect()
 }
 
 pub fn response_id() -> domain::ResponseId {

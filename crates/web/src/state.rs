@@ -5,16 +5,13 @@ use crate::auth::throttle::SignInLimits;
 use crate::rate_limit::{ClientAddress, Throttle};
 use std::sync::Arc;
 use std::time::Duration;
-use store::{ResponseWriter, Store};
 
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Store,
-    pub responses: ResponseWriter,
+    /// Every use case: handlers turn requests into its calls.
+    pub app: app::App,
     pub public_url: Arc<str>,
     pub session_lifetime: Duration,
-    pub salesforce: Option<Arc<app::SalesforceSettings>>,
-    pub delivery_lease: Duration,
     /// Signs the CSRF tokens of forms shown before sign-in.
     pub form_key: Arc<[u8; 32]>,
     /// Every password hash and check of a request waits its turn here.
@@ -25,23 +22,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(
-        store: Store,
-        public_url: String,
-        session_lifetime: Duration,
-        salesforce: Option<app::SalesforceSettings>,
-        delivery_lease: Duration,
-        form_key: [u8; 32],
-        limits: &crate::Limits,
-    ) -> AppState {
-        let responses = store.response_writer();
+    pub fn new(app: app::App, public_url: String, session_lifetime: Duration, form_key: [u8; 32], limits: &crate::Limits) -> AppState {
         AppState {
-            store,
-            responses,
+            app,
             public_url: public_url.into(),
             session_lifetime,
-            salesforce: salesforce.map(Arc::new),
-            delivery_lease,
             form_key: Arc::new(form_key),
             passwords: Arc::new(PasswordWork::new(limits.password_checks_at_once, limits.password_checks_waiting)),
             sign_in_limits: Arc::new(SignInLimits::new(limits.sign_in_per_account, limits.sign_in_per_address)),
@@ -55,11 +40,13 @@ impl AppState {
         self.submission_limit.forget_recovered();
     }
 
-    /// The Salesforce settings, or the error that says none are configured.
-    pub fn salesforce(&self) -> Result<&app::SalesforceSettings, crate::error::WebError> {
-        self.salesforce.as_deref().ok_or_else(|| {
-            crate::error::WebError::Unavailable(app::link::LinkError::NotConfigured.to_string())
-        })
+    /// Refuses what needs Salesforce when no connected app is configured.
+    pub fn require_salesforce(&self) -> Result<(), crate::error::WebError> {
+        if self.app.has_salesforce() {
+            Ok(())
+        } else {
+            Err(crate::error::WebError::Unavailable(app::link::LinkError::NotConfigured.to_string()))
+        }
     }
 
     /// True when people reach the server over HTTPS, so cookies are `Secure`.

@@ -122,8 +122,7 @@ async fn signup(State(state): State<AppState>, client: ClientAddress, jar: Cooki
         Err(e) => return refuse(e.0),
     };
     let hash = state.passwords.hash(password).await??;
-    if let Some(account) = state.store.create_account(&email, &name, &hash).await? {
-        tracing::info!(account = account.id, "account created");
+    if let Some(account) = state.app.sign_up(&email, &name, &hash).await? {
         let jar = start_session(jar, &state, account.id).await?;
         return Ok((jar, Redirect::to(&next)).into_response());
     }
@@ -139,10 +138,7 @@ const SIGNUP_REFUSED: &str =
 
 async fn start_session(jar: CookieJar, state: &AppState, account_id: i64) -> WebResult<CookieJar> {
     let token = secrets::token();
-    state
-        .store
-        .create_session(&secrets::hash(&token), account_id, &secrets::token(), state.session_lifetime.as_millis() as i64)
-        .await?;
+    state.app.start_session(&secrets::hash(&token), account_id, &secrets::token(), state.session_lifetime).await?;
     Ok(jar.remove(Cookie::from(PRE_SESSION_CSRF_COOKIE)).add(session_cookie(token, state)))
 }
 
@@ -193,12 +189,12 @@ async fn signin(State(state): State<AppState>, client: ClientAddress, jar: Cooki
         let headers = [(header::RETRY_AFTER, retry_after_secs(refused.wait()).to_string())];
         return Ok((StatusCode::TOO_MANY_REQUESTS, headers, page).into_response());
     }
-    let stored = match &email {
-        Some(email) => state.store.credentials(email).await?,
+    let credentials = match &email {
+        Some(email) => state.app.credentials(email).await?,
         None => None,
     };
-    let account_id = stored.as_ref().map(|c| c.id);
-    if !state.passwords.verify(form.password, stored.map(|c| c.password_hash)).await? {
+    let account_id = credentials.as_ref().map(|c| c.id);
+    if !state.passwords.verify(form.password, credentials.map(|c| c.password_hash)).await? {
         tracing::warn!(account = account_id, email = email.as_ref().map(tracing::field::display), client = %client, "sign-in failed");
         let csrf = pre_session_token_of(&jar, &state).unwrap_or_default();
         let page = signin_form(&csrf, &form.email, &next, Some("That email and password do not match an account."));
@@ -222,7 +218,7 @@ fn too_many(refused: Refused) -> crate::error::WebError {
 
 async fn signout(State(state): State<AppState>, jar: CookieJar, SignedForm { .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     if let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) {
-        state.store.delete_session(&secrets::hash(&token)).await?;
+        state.app.end_session(&secrets::hash(&token)).await?;
     }
     Ok((jar.remove(Cookie::from(SESSION_COOKIE)), Redirect::to("/signin")).into_response())
 }

@@ -15,7 +15,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::de::DeserializeOwned;
-use store::accounts::Account;
+use app::accounts::Account;
 
 pub const SESSION_COOKIE: &str = "insight_session";
 pub const PRE_SESSION_CSRF_COOKIE: &str = "insight_csrf";
@@ -39,7 +39,7 @@ impl FromRequestParts<AppState> for CurrentAccount {
         let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else {
             return Err(WebError::SignInRequired(next));
         };
-        match state.store.session(&secrets::hash(&token)).await? {
+        match state.app.session(&secrets::hash(&token)).await? {
             Some(session) => Ok(CurrentAccount {
                 account: session.account,
                 csrf: session.csrf_token,

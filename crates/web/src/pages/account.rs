@@ -2,7 +2,7 @@
 
 use super::layout::{post_form, post_form_with_class, flash_error, page};
 use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
-use crate::error::{WebError, WebResult};
+use crate::error::WebResult;
 use crate::secrets;
 use crate::state::AppState;
 use crate::time_fmt;
@@ -29,7 +29,7 @@ async fn view(State(state): State<AppState>, who: CurrentAccount) -> WebResult<M
 }
 
 async fn render(state: &AppState, who: &CurrentAccount, new_token: Option<&str>, error: Option<&str>) -> WebResult<Markup> {
-    let tokens = state.store.api_tokens(who.account.id).await?;
+    let tokens = state.app.api_tokens(who.account.id).await?;
     Ok(page(
         "Account",
         Some(who),
@@ -88,20 +88,18 @@ struct TokenForm {
 }
 
 async fn create_token(State(state): State<AppState>, SignedForm { who, form }: SignedForm<TokenForm>) -> WebResult<Response> {
-    let name = form.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        let page = render(&state, &who, None, Some("Name the token (at most 100 characters).")).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-    }
     let token = format!("{TOKEN_PREFIX}{}", secrets::token());
-    state.store.create_api_token(who.account.id, name, &secrets::hash(&token)).await?;
-    tracing::info!(account = who.account.id, "API token created");
-    Ok(render(&state, &who, Some(&token), None).await?.into_response())
+    match state.app.create_api_token(who.account.id, &form.name, &secrets::hash(&token)).await {
+        Ok(()) => Ok(render(&state, &who, Some(&token), None).await?.into_response()),
+        Err(app::AppError::Invalid(message)) => {
+            let page = render(&state, &who, None, Some(&message)).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn revoke_token(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
-    if !state.store.revoke_api_token(who.account.id, id).await? {
-        return Err(WebError::NotFound);
-    }
+    state.app.revoke_api_token(who.account.id, id).await?;
     Ok(Redirect::to("/account").into_response())
 }

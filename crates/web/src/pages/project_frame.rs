@@ -1,43 +1,29 @@
-//! What every page of a project shares: loading it with the viewer's access,
-//! its header, tabs and the Tools menu.
+//! What every page of a project shares: loading it with the viewer's access
+//! (both asked of `app`), its header, tabs and the Tools menu.
 
 use crate::auth::session::CurrentAccount;
-use crate::error::{WebError, WebResult};
+use crate::error::WebResult;
 use crate::state::AppState;
+use app::projects::Project;
 use domain::{Access, Role};
 use maud::{html, Markup};
-use store::projects::Project;
 
 /// The project as this account may see it; a stranger gets 404, never 403,
 /// so the answer does not reveal that the project exists.
 pub async fn load(state: &AppState, project_id: i64, who: &CurrentAccount) -> WebResult<(Project, Access)> {
-    let project = state.store.project_for(project_id, who.account.id).await?.ok_or(WebError::NotFound)?;
-    let access = app::consent::access(&project);
+    let project = state.app.project(who.account.id, project_id).await?;
+    let access = app::projects::access(&project);
     Ok((project, access))
 }
 
 /// Refuses an edit by an account that may only view.
-pub fn require_edit(project: &Project, access: Access) -> WebResult<()> {
-    if access.can_edit() {
-        Ok(())
-    } else {
-        Err(WebError::Forbidden(format!(
-            "You can view \"{}\" but not edit it. Ask its owner, {} ({}), for editor access.",
-            project.name, project.owner_name, project.owner_email
-        )))
-    }
+pub fn require_edit(project: &Project) -> WebResult<()> {
+    Ok(app::projects::require_edit(project)?)
 }
 
 /// Refuses sharing, renaming or deleting by anyone but the original owner.
-pub fn require_owner(project: &Project, access: Access) -> WebResult<()> {
-    if access.can_manage() {
-        Ok(())
-    } else {
-        Err(WebError::Forbidden(format!(
-            "Only the project's owner, {} ({}), can do that.",
-            project.owner_name, project.owner_email
-        )))
-    }
+pub fn require_owner(project: &Project) -> WebResult<()> {
+    Ok(app::projects::require_owner(project)?)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

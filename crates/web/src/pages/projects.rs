@@ -5,7 +5,6 @@ use super::layout::{post_form, post_form_with_class, flash_error, flash_ok, page
 use super::project_frame::{self, require_owner};
 use crate::auth::session::{CurrentAccount, EmptyForm, SignedForm};
 use crate::error::{WebError, WebResult};
-use crate::secrets;
 use crate::state::AppState;
 use crate::time_fmt;
 use axum::extract::{Path, State};
@@ -35,8 +34,7 @@ async fn list(State(state): State<AppState>, who: CurrentAccount) -> WebResult<M
 }
 
 async fn list_page(state: &AppState, who: &CurrentAccount, error: Option<&str>, name: &str) -> WebResult<Markup> {
-    let projects = state.store.projects_of(who.account.id).await?;
-    let offers = app::consent::transfers_offered_to(&state.store, &who.account).await?;
+    let app::projects::MyProjects { projects, offers } = state.app.my_projects(&who.account).await?;
     Ok(page(
         "My Projects",
         Some(who),
@@ -103,8 +101,7 @@ async fn create(State(state): State<AppState>, SignedForm { who, form }: SignedF
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    let id = state.store.create_project(who.account.id, &name, &secrets::slug()).await?;
-    tracing::info!(project = id, account = who.account.id, "project created");
+    let id = state.app.create_project(who.account.id, &name).await?;
     Ok(Redirect::to(&format!("/projects/{id}/survey")).into_response())
 }
 
@@ -114,19 +111,19 @@ async fn open(Path(id): Path<i64>) -> Redirect {
 
 async fn settings(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>) -> WebResult<Markup> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
-    require_owner(&project, access)?;
+    require_owner(&project)?;
     settings_page(&state, &who, &project, access, None, None).await
 }
 
 async fn settings_page(
     state: &AppState,
     who: &CurrentAccount,
-    project: &store::projects::Project,
+    project: &app::projects::Project,
     access: domain::Access,
     error: Option<&str>,
     ok: Option<&str>,
 ) -> WebResult<Markup> {
-    let offer = app::consent::open_transfer(&state.store, project).await?;
+    let offer = state.app.open_transfer(project).await?;
     Ok(page(
         &project.name,
         Some(who),
@@ -177,10 +174,10 @@ async fn settings_page(
 
 async fn rename(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, form }: SignedForm<NameForm>) -> WebResult<Response> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
-    require_owner(&project, access)?;
+    require_owner(&project)?;
     match ProjectName::parse(&form.name) {
         Ok(name) => {
-            state.store.rename_project(id, &name).await?;
+            state.app.rename_project(&project, &name).await?;
             Ok(Redirect::to(&format!("/projects/{id}/survey")).into_response())
         }
         Err(e) => Ok((StatusCode::UNPROCESSABLE_ENTITY, settings_page(&state, &who, &project, access, Some(&e.0), None).await?).into_response()),
@@ -202,20 +199,13 @@ struct TransferForm {
 
 async fn transfer(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, form }: SignedForm<TransferForm>) -> WebResult<Response> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
-    require_owner(&project, access)?;
+    require_owner(&project)?;
     let refuse = |msg: String| {
         let (state, who, project) = (&state, &who, &project);
         async move { Ok::<_, WebError>((StatusCode::UNPROCESSABLE_ENTITY, settings_page(state, who, project, access, Some(&msg), None).await?).into_response()) }
     };
-    if form.confirm.trim() != project.name {
-        return refuse("The name you typed does not match the project's name; nothing was offered.".into()).await;
-    }
-    let email = match domain::Email::parse(&form.email) {
-        Ok(e) => e,
-        Err(e) => return refuse(e.0).await,
-    };
-    match app::consent::offer_transfer(&state.store, &project, &email).await {
-        Ok(()) => {
+    match state.app.offer_transfer(&project, &form.email, &form.confirm).await {
+        Ok(email) => {
             // The same words whether or not the address has an account.
             let msg = format!("Offered to {email}. If an Insight account uses that address, its owner sees the offer on My Projects; nothing changes until they accept.");
             Ok(settings_page(&state, &who, &project, access, None, Some(&msg)).await?.into_response())
@@ -226,30 +216,30 @@ async fn transfer(State(state): State<AppState>, Path(id): Path<i64>, SignedForm
 }
 
 async fn withdraw_transfer(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
-    let (project, access) = project_frame::load(&state, id, &who).await?;
-    require_owner(&project, access)?;
-    app::consent::withdraw_transfer(&state.store, &project).await?;
+    let (project, _) = project_frame::load(&state, id, &who).await?;
+    require_owner(&project)?;
+    state.app.withdraw_transfer(&project).await?;
     Ok(Redirect::to(&format!("/projects/{id}/settings")).into_response())
 }
 
 async fn accept_transfer(State(state): State<AppState>, Path(offer): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
-    let project_id = app::consent::accept_transfer(&state.store, &who.account, offer).await?;
+    let project_id = state.app.accept_transfer(&who.account, offer).await?;
     Ok(Redirect::to(&format!("/projects/{project_id}/salesforce")).into_response())
 }
 
 async fn decline_transfer(State(state): State<AppState>, Path(offer): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
-    app::consent::decline_transfer(&state.store, &who.account, offer).await?;
+    state.app.decline_transfer(&who.account, offer).await?;
     Ok(Redirect::to("/projects").into_response())
 }
 
 async fn delete(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, form }: SignedForm<DeleteForm>) -> WebResult<Response> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
-    require_owner(&project, access)?;
-    if form.confirm.trim() != project.name {
-        let msg = "The name you typed does not match the project's name; nothing was deleted.";
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, settings_page(&state, &who, &project, access, Some(msg), None).await?).into_response());
+    require_owner(&project)?;
+    match state.app.delete_project(&project, who.account.id, &form.confirm).await {
+        Ok(()) => Ok(Redirect::to("/projects").into_response()),
+        Err(app::AppError::Invalid(msg)) => {
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, settings_page(&state, &who, &project, access, Some(&msg), None).await?).into_response())
+        }
+        Err(e) => Err(e.into()),
     }
-    state.store.delete_project(id).await?;
-    tracing::info!(project = id, account = who.account.id, "project deleted");
-    Ok(Redirect::to("/projects").into_response())
 }

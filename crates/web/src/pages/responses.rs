@@ -5,7 +5,7 @@ use super::project_frame::{self, Tab};
 use crate::auth::session::{CurrentAccount, EmptyForm, SignedForm};
 use crate::pages::layout::{post_form};
 use axum::response::Redirect;
-use crate::error::{WebError, WebResult};
+use crate::error::WebResult;
 use crate::state::AppState;
 use crate::time_fmt;
 use axum::body::Body;
@@ -20,7 +20,7 @@ use domain::DeliveryStatus;
 use domain::SurveyDefinition;
 use maud::{html, Markup};
 use serde::Deserialize;
-use store::StoredResponse;
+use app::responses::{Delivery, StoredResponse};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -47,9 +47,8 @@ fn cell(text: String) -> String {
 
 async fn table(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>, Query(cursor): Query<Cursor>) -> WebResult<Markup> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
-    let survey = state.store.survey(id).await?.ok_or(WebError::NotFound)?;
-    let rows = state.store.responses(id, cursor.before, PAGE_SIZE).await?;
-    let deliveries = state.store.deliveries_of(id, &rows.iter().map(|r| r.public_id.clone()).collect::<Vec<_>>()).await?;
+    let survey = state.app.survey(&project).await?;
+    let app::responses::ResponsePage { rows, deliveries } = state.app.responses(&project, cursor.before, PAGE_SIZE).await?;
     let def = &survey.definition;
     Ok(page(
         &project.name,
@@ -106,7 +105,7 @@ async fn table(State(state): State<AppState>, who: CurrentAccount, Path(id): Pat
 
 /// A response's delivery to Salesforce: where each mapping's record went, or
 /// Salesforce's exact error, and Retry for a failed one.
-fn delivery_section(who: &CurrentAccount, project_id: i64, rid: &str, d: &store::deliveries::Delivery, can_edit: bool) -> Markup {
+fn delivery_section(who: &CurrentAccount, project_id: i64, rid: &str, d: &Delivery, can_edit: bool) -> Markup {
     let outcomes = &d.outcome;
     html! {
         div.card #delivery data-status=(d.status.as_str()) {
@@ -132,20 +131,16 @@ fn delivery_section(who: &CurrentAccount, project_id: i64, rid: &str, d: &store:
 }
 
 async fn retry(State(state): State<AppState>, Path((id, rid)): Path<(i64, String)>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
-    let (project, access) = project_frame::load(&state, id, &who).await?;
-    project_frame::require_edit(&project, access)?;
-    let delivery = state.store.delivery_of(id, &rid).await?.ok_or(WebError::NotFound)?;
-    if !state.store.retry_delivery(id, delivery.id).await? {
-        return Err(WebError::Conflict("Only a failed delivery can be retried; this one is not failed (any more).".into()));
-    }
+    let (project, _) = project_frame::load(&state, id, &who).await?;
+    project_frame::require_edit(&project)?;
+    state.app.retry_delivery(&project, &rid).await?;
     Ok(Redirect::to(&format!("/projects/{id}/responses/{rid}")).into_response())
 }
 
 async fn detail(State(state): State<AppState>, who: CurrentAccount, Path((id, rid)): Path<(i64, String)>) -> WebResult<Markup> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
-    let survey = state.store.survey(id).await?.ok_or(WebError::NotFound)?;
-    let r = state.store.response(id, &rid).await?.ok_or(WebError::NotFound)?;
-    let delivery = state.store.delivery_of(id, &rid).await?;
+    let survey = state.app.survey(&project).await?;
+    let app::responses::ResponseDetail { response: r, delivery } = state.app.response(&project, &rid).await?;
     let answers = r.answers_map();
     let embedded = r.embedded_map();
     Ok(page(
@@ -229,16 +224,16 @@ fn csv_bytes(rows: impl IntoIterator<Item = Vec<String>>) -> Result<Vec<u8>, csv
 
 async fn csv_export(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>) -> WebResult<Response> {
     let (project, _) = project_frame::load(&state, id, &who).await?;
-    let survey = state.store.survey(id).await?.ok_or(WebError::NotFound)?;
+    let survey = state.app.survey(&project).await?;
     let def = survey.definition;
     let head = csv_bytes([csv_header(&def)]).map_err(anyhow::Error::from)?;
     // Streamed a page at a time, so a large export never sits whole in memory.
-    let store = state.store.clone();
+    let (app, of) = (state.app.clone(), project.clone());
     let pages = futures_util::stream::unfold(Some(0i64), move |after| {
-        let (store, def) = (store.clone(), def.clone());
+        let (app, of, def) = (app.clone(), of.clone(), def.clone());
         async move {
             let after = after?;
-            match store.responses_after(id, after, 1000).await {
+            match app.responses_after(&of, after, 1000).await {
                 Ok(rows) if rows.is_empty() => None,
                 Ok(rows) => {
                     let next = rows.last().map(|r| r.id);

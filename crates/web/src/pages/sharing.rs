@@ -16,7 +16,7 @@ use axum::Router;
 use domain::{Access, Email, Role};
 use maud::{html, Markup};
 use serde::Deserialize;
-use store::projects::Project;
+use app::projects::Project;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,7 +31,7 @@ async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path
 }
 
 async fn render(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, error: Option<&str>, ok: Option<&str>) -> WebResult<Markup> {
-    let shares = app::consent::shares(&state.store, project).await?;
+    let shares = state.app.shares(project).await?;
     Ok(page(
         &project.name,
         Some(who),
@@ -100,7 +100,7 @@ struct ShareForm {
 
 async fn share(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, form }: SignedForm<ShareForm>) -> WebResult<Response> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
-    require_owner(&project, access)?;
+    require_owner(&project)?;
     let (state, who, project) = (&state, &who, &project);
     let refuse = |msg: String| async move {
         let page = render(state, who, project, access, Some(&msg), None).await?;
@@ -111,7 +111,7 @@ async fn share(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { 
         (Err(e), _) | (_, Err(e)) => return refuse(e.0).await,
     };
     let grant = form.salesforce_changes.as_deref() == Some("on");
-    match app::consent::share(&state.store, project, &app::consent::actor(&who.account), &email, role, grant).await {
+    match state.app.share(project, &who.account, &email, role, grant).await {
         Ok(app::consent::Shared { email, role, salesforce_changes }) => {
             let granted = if salesforce_changes { ", with Salesforce changes" } else { "" };
             let page = render(state, who, project, access, None, Some(&format!("Shared with {email} as {}{granted}.", role.as_str()))).await?;
@@ -129,20 +129,20 @@ struct GrantForm {
 }
 
 async fn set_grant(State(state): State<AppState>, Path((id, account)): Path<(i64, i64)>, SignedForm { who, form }: SignedForm<GrantForm>) -> WebResult<Response> {
-    let (project, access) = project_frame::load(&state, id, &who).await?;
-    require_owner(&project, access)?;
+    let (project, _) = project_frame::load(&state, id, &who).await?;
+    require_owner(&project)?;
     let granted = match form.granted.as_str() {
         "yes" => true,
         "no" => false,
         other => return Err(WebError::BadRequest(format!("\"{other}\" is neither yes nor no."))),
     };
-    app::consent::set_salesforce_grant(&state.store, &project, &app::consent::actor(&who.account), account, granted).await?;
+    state.app.set_salesforce_grant(&project, &who.account, account, granted).await?;
     Ok(Redirect::to(&format!("/projects/{id}/sharing")).into_response())
 }
 
 async fn revoke(State(state): State<AppState>, Path((id, account)): Path<(i64, i64)>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
-    let (project, access) = project_frame::load(&state, id, &who).await?;
-    require_owner(&project, access)?;
-    app::consent::revoke_share(&state.store, &project, &app::consent::actor(&who.account), account).await?;
+    let (project, _) = project_frame::load(&state, id, &who).await?;
+    require_owner(&project)?;
+    state.app.revoke_share(&project, &who.account, account).await?;
     Ok(Redirect::to(&format!("/projects/{id}/sharing")).into_response())
 }

@@ -8,7 +8,6 @@ use super::survey::render;
 use crate::auth::session::{CurrentAccount, EmptyForm, SignedForm};
 use crate::error::{WebError, WebResult};
 use crate::state::AppState;
-use app::signed_links::SignedLinkError;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,8 +15,8 @@ use axum::routing::post;
 use axum::Router;
 use domain::Access;
 use maud::{html, Markup};
-use store::projects::Project;
-use store::surveys::Survey;
+use app::projects::Project;
+use app::surveys::Survey;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -91,13 +90,8 @@ pub fn card(who: &CurrentAccount, project: &Project, access: Access, survey: &Su
 
 async fn owner_survey(state: &AppState, who: &CurrentAccount, id: i64) -> WebResult<(Project, Access, Survey)> {
     let (project, access) = project_frame::load(state, id, who).await?;
-    if !access.can_sign_links() {
-        return Err(WebError::Forbidden(format!(
-            "Only the project's owner, {} ({}), or an editor they granted Salesforce changes, can create signed links or change the signing key.",
-            project.owner_name, project.owner_email
-        )));
-    }
-    let survey = state.store.survey(id).await?.ok_or(WebError::NotFound)?;
+    app::signed_links::require_signer(&project)?;
+    let survey = state.app.survey(&project).await?;
     Ok((project, access, survey))
 }
 
@@ -128,23 +122,23 @@ async fn generate(State(state): State<AppState>, Path(id): Path<i64>, SignedForm
             return Err(WebError::BadRequest(format!("The form sent a field it does not have: \"{key}\".")));
         }
     }
-    let now = store::now_ms() / 1000;
+    let now = app::now_ms() / 1000;
     let outcome = match days {
-        Err(message) => Err(SignedLinkError::Invalid(message)),
-        Ok(days) => app::signed_links::sign_link(&state.store, &survey, &fields, days.map(|d| now + d * 86_400), now).await,
+        Err(message) => Err(app::AppError::Invalid(message)),
+        Ok(days) => state.app.sign_link(&project, &fields, days.map(|d| now + d * 86_400), now).await,
     };
     let (status, shown) = match outcome {
         Ok(link) => (StatusCode::OK, Shown::Link { url: format!("{}?{}", state.survey_url(&survey.slug), link.query), expires: link.expires }),
-        Err(SignedLinkError::Invalid(message)) => (StatusCode::UNPROCESSABLE_ENTITY, Shown::Error(message)),
-        Err(SignedLinkError::Store(e)) => return Err(e.into()),
+        Err(app::AppError::Invalid(message)) => (StatusCode::UNPROCESSABLE_ENTITY, Shown::Error(message)),
+        Err(e) => return Err(e.into()),
     };
     Ok((status, render(&state, &who, &project, access, &survey, None, &shown)).into_response())
 }
 
 async fn new_key(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     let (project, access, survey) = owner_survey(&state, &who, id).await?;
-    let key = app::signed_links::regenerate_key(&state.store, id).await?;
-    let page = render(&state, &who, &project, access, &survey, None, &Shown::Key(key.expose().to_string()));
+    let key = state.app.regenerate_signing_key(&project).await?;
+    let page = render(&state, &who, &project, access, &survey, None, &Shown::Key(key));
     // The key is in this page only: no cache may keep it.
     Ok(([(header::CACHE_CONTROL, "no-store")], page).into_response())
 }

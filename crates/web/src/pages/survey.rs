@@ -15,8 +15,8 @@ use axum::Router;
 use domain::{Access, EmbeddedFieldName, Invalid, Question, QuestionId, QuestionKind, QuestionText, SurveyDefinition, SurveyStatus};
 use maud::{html, Markup};
 use serde::Deserialize;
-use store::projects::Project;
-use store::surveys::Survey;
+use app::projects::Project;
+use app::surveys::Survey;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -33,7 +33,7 @@ pub fn router() -> Router<AppState> {
 
 async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>) -> WebResult<Markup> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
-    let survey = state.store.survey(id).await?.ok_or(WebError::NotFound)?;
+    let survey = state.app.survey(&project).await?;
     Ok(render(&state, &who, &project, access, &survey, None, &Shown::Nothing))
 }
 
@@ -220,9 +220,9 @@ fn question_form(who: &CurrentAccount, action: &str, q: Option<&Question>, submi
     }
 }
 
-/// Applies a change to the latest saved definition. When another editor
-/// saved in between, the change is re-applied to theirs rather than
-/// overwriting it.
+/// Applies a change to the latest saved definition (`app` re-applies it to
+/// another editor's save rather than overwriting it); a change that does not
+/// fit shows the survey again with what to fix.
 async fn change(
     state: &AppState,
     who: &CurrentAccount,
@@ -230,19 +230,24 @@ async fn change(
     op: impl Fn(&mut SurveyDefinition) -> Result<(), Invalid>,
 ) -> WebResult<Response> {
     let (project, access) = project_frame::load(state, project_id, who).await?;
-    require_edit(&project, access)?;
-    for _ in 0..5 {
-        let survey = state.store.survey(project_id).await?.ok_or(WebError::NotFound)?;
-        let mut definition = survey.definition.clone();
-        if let Err(e) = op(&mut definition) {
-            let page = render(state, who, &project, access, &survey, Some(&e.0), &Shown::Nothing);
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-        }
-        if state.store.save_definition(project_id, &definition, survey.version).await? {
-            return Ok(Redirect::to(&format!("/projects/{project_id}/survey")).into_response());
-        }
+    require_edit(&project)?;
+    match state.app.change_survey(&project, op).await {
+        Ok(()) => Ok(Redirect::to(&format!("/projects/{project_id}/survey")).into_response()),
+        Err(e) => refused(state, who, &project, access, e).await,
     }
-    Err(WebError::Conflict("The survey is being changed by someone else right now. Reload the page and try again.".into()))
+}
+
+/// The survey again, with why a change was refused; any other error is the
+/// error page.
+async fn refused(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, e: app::AppError) -> WebResult<Response> {
+    match e {
+        app::AppError::Invalid(message) => {
+            let survey = state.app.survey(project).await?;
+            let page = render(state, who, project, access, &survey, Some(&message), &Shown::Nothing);
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        e => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -337,14 +342,9 @@ async fn unpublish(State(state): State<AppState>, Path(id): Path<i64>, SignedFor
 
 async fn set_status(state: &AppState, who: &CurrentAccount, id: i64, status: SurveyStatus) -> WebResult<Response> {
     let (project, access) = project_frame::load(state, id, who).await?;
-    require_edit(&project, access)?;
-    let survey = state.store.survey(id).await?.ok_or(WebError::NotFound)?;
-    if status == SurveyStatus::Published {
-        if let Err(e) = survey.definition.check_publishable() {
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(state, who, &project, access, &survey, Some(&e.0), &Shown::Nothing)).into_response());
-        }
+    require_edit(&project)?;
+    match state.app.set_survey_status(&project, status).await {
+        Ok(()) => Ok(Redirect::to(&format!("/projects/{id}/survey")).into_response()),
+        Err(e) => refused(state, who, &project, access, e).await,
     }
-    state.store.set_survey_status(id, status).await?;
-    tracing::info!(project = id, status = status.as_str(), "survey status changed");
-    Ok(Redirect::to(&format!("/projects/{id}/survey")).into_response())
 }

@@ -2,7 +2,7 @@
 //! last seen, Test connection, Unlink, and the link's audit log.
 
 use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
-use crate::error::{WebError, WebResult};
+use crate::error::WebResult;
 use crate::pages::layout::{post_form, flash_error, flash_ok, page};
 use crate::state::AppState;
 use crate::time_fmt;
@@ -44,10 +44,7 @@ pub(super) async fn render(state: &AppState, who: &CurrentAccount, ok: Option<&s
 
 /// The page; `back` is the project the person came from, if any.
 async fn render_page(state: &AppState, who: &CurrentAccount, ok: Option<&str>, error: Option<&str>, back: Option<&str>) -> WebResult<Markup> {
-    let link = state.store.link(who.account.id).await?;
-    let paused = app::integration::paused_surveys(&state.store, who.account.id).await.map_err(|e| WebError::Internal(anyhow::anyhow!(e)))?;
-    let events = state.store.link_events(who.account.id, 50).await?;
-    let collaborator_changes = app::consent::collaborator_changes(&state.store, who.account.id).await?;
+    let app::link::SalesforceAccount { link, paused, events, collaborator_changes } = state.app.salesforce_account(who.account.id).await?;
     Ok(page(
         "Salesforce",
         Some(who),
@@ -156,8 +153,8 @@ async fn render_page(state: &AppState, who: &CurrentAccount, ok: Option<&str>, e
 }
 
 async fn test_connection(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
-    let settings = state.salesforce()?;
-    match app::link::test_connection(&state.store, settings, who.account.id).await {
+    state.require_salesforce()?;
+    match state.app.test_connection(who.account.id).await {
         Ok(check) => {
             let msg = format!(
                 "Connected to {} ({}) as {}. API usage: {} of {} daily requests.",
@@ -173,8 +170,8 @@ async fn test_connection(State(state): State<AppState>, SignedForm { who, .. }: 
 }
 
 async fn transition_all(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
-    let settings = state.salesforce()?;
-    let outcomes = app::integration::transition_all(&state.store, settings, &app::consent::actor(&who.account)).await.map_err(|e| WebError::Internal(anyhow::anyhow!(e)))?;
+    state.require_salesforce()?;
+    let outcomes = state.app.transition_all(&who.account).await?;
     let done: Vec<&str> = outcomes.iter().filter(|o| o.result.is_ok()).map(|o| o.project_name.as_str()).collect();
     let failed: Vec<String> = outcomes
         .iter()
@@ -187,10 +184,7 @@ async fn transition_all(State(state): State<AppState>, SignedForm { who, .. }: S
 }
 
 async fn unlink(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
-    let settings = state.salesforce()?;
-    match app::link::unlink(&state.store, settings, who.account.id, who.account.id).await {
-        Ok(()) => Ok(Redirect::to("/salesforce").into_response()),
-        Err(app::link::LinkError::NotLinked) => Err(WebError::NotFound),
-        Err(e) => Err(WebError::Internal(anyhow::anyhow!(e))),
-    }
+    state.require_salesforce()?;
+    state.app.unlink(who.account.id).await?;
+    Ok(Redirect::to("/salesforce").into_response())
 }

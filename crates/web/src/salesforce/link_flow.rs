@@ -39,8 +39,8 @@ async fn setup_page(State(state): State<AppState>, who: CurrentAccount, Query(q)
 }
 
 async fn setup(state: &AppState, who: &CurrentAccount, return_to: &str, error: Option<&str>, sandbox: bool, my_domain: &str) -> WebResult<Markup> {
-    let current = state.store.link(who.account.id).await?;
-    let configured = state.salesforce.is_some();
+    let current = state.app.link(who.account.id).await?;
+    let configured = state.app.has_salesforce();
     Ok(page(
         "Setup Link to Salesforce Account",
         Some(who),
@@ -90,14 +90,11 @@ fn session_hash(jar: &CookieJar) -> WebResult<String> {
 async fn sign_in(State(state): State<AppState>, jar: CookieJar, SignedForm { who, form }: SignedForm<SignInForm>) -> WebResult<Response> {
     let return_to = safe_return(form.return_to.as_deref());
     let environment = Environment::from_checkbox(form.sandbox.as_deref() == Some("on"));
-    let settings = state.salesforce()?;
-    // Parsed here, at the edge: only a Salesforce My Domain (or a configured
-    // stand-in) is ever contacted, since the code exchange sends it the
-    // connected app's secret.
-    let started = match settings.parse_my_domain(&form.my_domain) {
-        Ok(my_domain) => app::link::start_sign_in(&state.store, settings, who.account.id, &session_hash(&jar)?, environment, my_domain.as_ref(), &return_to).await,
-        Err(e) => Err(e),
-    };
+    state.require_salesforce()?;
+    // `app` reads the My Domain field: only a Salesforce My Domain (or a
+    // configured stand-in) is ever contacted, since the code exchange sends
+    // it the connected app's secret.
+    let started = state.app.start_sign_in(who.account.id, &session_hash(&jar)?, environment, &form.my_domain, &return_to).await;
     match started {
         Ok(authorize_url) => Ok(Redirect::to(&authorize_url).into_response()),
         Err(e) => {
@@ -108,8 +105,8 @@ async fn sign_in(State(state): State<AppState>, jar: CookieJar, SignedForm { who
 }
 
 async fn callback(State(state): State<AppState>, jar: CookieJar, who: CurrentAccount, Query(params): Query<CallbackParams>) -> WebResult<Response> {
-    let settings = state.salesforce()?;
-    match app::link::finish_sign_in(&state.store, settings, who.account.id, &session_hash(&jar)?, params).await {
+    state.require_salesforce()?;
+    match state.app.finish_sign_in(who.account.id, &session_hash(&jar)?, params).await {
         Ok(Finished::Linked { return_to, environment_mismatch }) => {
             let mut to = format!("/salesforce?linked=1{}", if environment_mismatch { "&mismatch=1" } else { "" });
             if return_to != "/salesforce" {

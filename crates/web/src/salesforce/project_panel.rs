@@ -19,7 +19,7 @@ use axum::Router;
 use domain::{Access, FieldName, FieldRule, MappingAction, SalesforceWork, ValueSource};
 use maud::{html, Markup};
 use serde::Deserialize;
-use store::projects::Project;
+use app::projects::Project;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -38,16 +38,9 @@ async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path
 }
 
 async fn render(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, error: Option<&str>, ok: Option<&str>) -> WebResult<Markup> {
-    let status = app::ownership::salesforce_work(&state.store, project).await?;
+    let app::integration::SalesforcePanel { work: status, survey, check, history, counts } = state.app.salesforce_panel(project).await?;
     let is_owner = project.owner_id == who.account.id;
-    let survey = state.store.survey(project.id).await?.map(|s| s.definition).unwrap_or_default();
-    let check = match (&state.salesforce, status.owner_org()) {
-        (Some(settings), Some(_)) => Some(app::integration::check(&state.store, settings, project).await),
-        _ => None,
-    };
-    let history = app::consent::history(&state.store, project).await?;
     let base = format!("/projects/{}/salesforce", project.id);
-    let counts = state.store.delivery_counts(project.id).await?;
     Ok(page(
         &project.name,
         Some(who),
@@ -134,7 +127,7 @@ async fn render(state: &AppState, who: &CurrentAccount, project: &Project, acces
 }
 
 /// Every change to what the project writes into Salesforce: who, what, when.
-fn history_section(history: &[store::history::HistoryEntry]) -> Markup {
+fn history_section(history: &[app::sharing::HistoryEntry]) -> Markup {
     html! {
         div.card #salesforce-history {
             h3 .mt-0 { "Salesforce history" }
@@ -295,7 +288,7 @@ fn mappings_section(
 /// access is the error page itself, not the panel.
 async fn refused(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, e: app::AppError) -> WebResult<Response> {
     let e = WebError::from(e);
-    if matches!(e, WebError::Forbidden(_) | WebError::NotFound | WebError::Store(_)) {
+    if matches!(e, WebError::Forbidden(_) | WebError::NotFound | WebError::Internal(_)) {
         return Err(e);
     }
     Ok((e.status(), render(state, who, project, access, Some(&e.public_message()), None).await?).into_response())
@@ -303,10 +296,10 @@ async fn refused(state: &AppState, who: &CurrentAccount, project: &Project, acce
 
 async fn apply(state: &AppState, who: &CurrentAccount, id: i64, change: Result<Change, domain::Invalid>) -> WebResult<Response> {
     let (project, access) = project_frame::load(state, id, who).await?;
-    require_edit(&project, access)?;
-    let settings = state.salesforce()?;
+    require_edit(&project)?;
+    state.require_salesforce()?;
     let outcome = match change {
-        Ok(change) => app::integration::change(&state.store, settings, &project, &app::consent::actor(&who.account), change).await.map(|_| ()),
+        Ok(change) => state.app.change_mappings(&project, &who.account, change).await.map(|_| ()),
         Err(e) => Err(e.into()),
     };
     match outcome {
@@ -355,8 +348,8 @@ async fn remove_rule(State(state): State<AppState>, Path((id, m, r)): Path<(i64,
 
 async fn retry_failed(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
-    require_edit(&project, access)?;
-    let n = state.store.retry_failed(id).await?;
+    require_edit(&project)?;
+    let n = state.app.retry_failed(&project).await?;
     let msg = format!("{n} failed deliveries will be tried again.");
     Ok(render(&state, &who, &project, access, None, Some(&msg)).await?.into_response())
 }
@@ -370,13 +363,13 @@ struct TransitionForm {
 
 async fn transition(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, form }: SignedForm<TransitionForm>) -> WebResult<Response> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
-    require_edit(&project, access)?;
-    let settings = state.salesforce()?;
+    require_edit(&project)?;
+    state.require_salesforce()?;
     let held = match form.held.as_str() {
         "discard" => app::integration::HeldDeliveries::Discard,
         _ => app::integration::HeldDeliveries::Send,
     };
-    match app::integration::transition(&state.store, settings, &project, &app::consent::actor(&who.account), held).await {
+    match state.app.transition(&project, &who.account, held).await {
         Ok(check) => {
             let msg = format!("Re-enabled: the survey now delivers to {} ({}).", check.org_name, check.org_id);
             Ok(render(&state, &who, &project, access, None, Some(&msg)).await?.into_response())

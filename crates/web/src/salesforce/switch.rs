@@ -21,11 +21,8 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn preview(State(state): State<AppState>, who: CurrentAccount) -> WebResult<Markup> {
-    let preview = app::link::switch_preview(&state.store, who.account.id)
-        .await
-        .map_err(|e| WebError::Internal(anyhow::anyhow!(e)))?
-        .ok_or_else(|| WebError::NotFound)?;
-    let (from, to) = (&preview.current, &preview.pending.link);
+    let preview = state.app.switch_preview(who.account.id).await?.ok_or(WebError::NotFound)?;
+    let (from, to) = (&preview.current, &preview.to);
     Ok(page(
         "Switch Salesforce org?",
         Some(&who),
@@ -38,7 +35,7 @@ async fn preview(State(state): State<AppState>, who: CurrentAccount) -> WebResul
                         (from.environment().label()) " org " strong { (from.org_name) } " (" code { (from.org_id) } ") as " (from.sf_username) } }
                     tr { th { "Switch to" } td data-testid="switch-to" {
                         (to.environment.label()) " org " strong { (to.org_name) } " (" code { (to.org_id) } ") as " (to.sf_username) } }
-                    tr { th { "Signed in" } td { (time_fmt::short(preview.pending.created_at)) } }
+                    tr { th { "Signed in" } td { (time_fmt::short(to.signed_in_at)) } }
                 }
                 h2 { "What the switch affects" }
                 @if preview.owned_projects.is_empty() {
@@ -91,19 +88,13 @@ async fn preview(State(state): State<AppState>, who: CurrentAccount) -> WebResul
 }
 
 async fn confirm(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
-    let settings = state.salesforce()?;
-    match app::link::confirm_switch(&state.store, settings, who.account.id).await {
-        Ok(_) => Ok(Redirect::to("/salesforce?linked=1").into_response()),
-        Err(app::link::LinkError::NoPendingSwitch) => Err(WebError::Conflict(app::link::LinkError::NoPendingSwitch.to_string())),
-        Err(e) => Err(WebError::Internal(anyhow::anyhow!(e))),
-    }
+    state.require_salesforce()?;
+    state.app.confirm_switch(who.account.id).await?;
+    Ok(Redirect::to("/salesforce?linked=1").into_response())
 }
 
 async fn cancel(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
-    let settings = state.salesforce()?;
-    match app::link::cancel_switch(&state.store, settings, who.account.id).await {
-        Ok(()) => Ok(Redirect::to("/salesforce").into_response()),
-        Err(app::link::LinkError::NoPendingSwitch) => Err(WebError::Conflict(app::link::LinkError::NoPendingSwitch.to_string())),
-        Err(e) => Err(WebError::Internal(anyhow::anyhow!(e))),
-    }
+    state.require_salesforce()?;
+    state.app.cancel_switch(who.account.id).await?;
+    Ok(Redirect::to("/salesforce").into_response())
 }

@@ -8,6 +8,8 @@ pub struct TestApp {
     pub url: String,
     /// Kept so the database lives as long as the app.
     pub _db: TestDatabase,
+    /// The tests' own look into the server's database (the server reaches
+    /// it only through `app`), with the server's secret key.
     pub store: store::Store,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -26,17 +28,26 @@ pub async fn spawn_app(db: TestDatabase) -> TestApp {
 
 /// The app with some settings changed first (small limits, short timeouts).
 pub async fn spawn_app_with(db: TestDatabase, adjust: impl FnOnce(&mut web::Config)) -> TestApp {
-    let store = db.store().await;
     let mut config = web::Config::new(db.url.clone(), "127.0.0.1:0".parse().unwrap());
-    config.secret_key = Some(store::sealed::Sealer::generate_key());
+    config.app.secret_key = Some(store::sealed::Sealer::generate_key());
     adjust(&mut config);
-    let app = web::Application::build_with_store(config, store.clone()).await.expect("build app");
+    let store = peek(&db, config.app.secret_key.as_deref()).await;
+    let app = web::Application::build(config).await.expect("build app");
     let url = app.public_url().to_string();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async move {
         let _ = rx.await;
     }));
     TestApp { url, _db: db, store, shutdown: Some(tx) }
+}
+
+/// A store on the test's database, sealing with `key` when it is one.
+async fn peek(db: &TestDatabase, key: Option<&str>) -> store::Store {
+    let store = db.store().await;
+    match store::sealed::Sealer::from_encoded_key(key) {
+        Ok(sealer) => store.with_sealer(sealer),
+        Err(_) => store,
+    }
 }
 
 /// Every backend: SQLite always, PostgreSQL when reachable (always in CI).
@@ -179,7 +190,7 @@ pub async fn spawn_app_with_emulator(db: TestDatabase) -> WithSalesforce {
 /// Salesforce hosts than the emulator's own.
 pub async fn spawn_app_trusting(db: TestDatabase, also_trusted: &[String]) -> WithSalesforce {
     let key = store::sealed::Sealer::generate_key();
-    let store = db.store().await.with_sealer(store::sealed::Sealer::from_encoded_key(Some(&key)).unwrap());
+    let store = peek(&db, Some(&key)).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let mut emu_config = sfemu::EmulatorConfig::default_demo();
@@ -187,15 +198,15 @@ pub async fn spawn_app_trusting(db: TestDatabase, also_trusted: &[String]) -> Wi
     let (client_id, client_secret) = (emu_config.connected_apps[0].client_id.clone(), emu_config.connected_apps[0].client_secret.clone());
     let emulator = sfemu::Emulator::start(emu_config, "127.0.0.1:0".parse().unwrap(), None).await.expect("start emulator");
     let mut config = web::Config::new(db.url.clone(), "127.0.0.1:0".parse().unwrap());
-    config.secret_key = Some(key);
-    config.salesforce = Some(web::SalesforceConfig {
+    config.app.secret_key = Some(key);
+    config.app.salesforce = Some(web::SalesforceConfig {
         client_id,
         client_secret,
         production_login_url: emulator.production_login_url(),
         sandbox_login_url: emulator.sandbox_login_url(),
         trusted_hosts: std::iter::once(emulator.http_url()).chain(also_trusted.iter().cloned()).collect(),
     });
-    let app = web::Application::build_on(listener, config, store.clone()).await.expect("build app");
+    let app = web::Application::build_on(listener, config).await.expect("build app");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async move {
         let _ = rx.await;

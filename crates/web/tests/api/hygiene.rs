@@ -139,11 +139,10 @@ async fn pages_exports_and_the_api_are_never_cached_and_send_no_referrer_away() 
 #[tokio::test]
 async fn hsts_is_sent_when_the_public_url_is_https() {
     let db = TestDatabase::sqlite();
-    let store = db.store().await;
     let mut config = web::Config::new(db.url.clone(), "127.0.0.1:0".parse().unwrap());
-    config.secret_key = Some(store::sealed::Sealer::generate_key());
-    config.public_url = Some("https://insight.example".into());
-    let app = web::Application::build_with_store(config, store).await.unwrap();
+    config.app.secret_key = Some(store::sealed::Sealer::generate_key());
+    config.app.public_url = Some("https://insight.example".into());
+    let app = web::Application::build(config).await.unwrap();
     let addr = app.local_addr();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async move {
