@@ -1,13 +1,29 @@
 //! Accounts and their sign-in sessions: sign up, the stored password a
 //! sign-in is checked against, sessions, sign out. Passwords are hashed and
-//! checked by the caller (the web server queues that work); only hashes and
-//! token hashes reach here.
+//! checked by the caller (the web server queues that work); only their
+//! hashes reach here. A session is a bearer token minted here: the browser
+//! holds it, the database only its hash.
 
 use crate::{App, AppError};
+use base64::Engine;
 use domain::{DisplayName, Email};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
 
 pub use store::accounts::{Account, Credentials};
 pub use store::sessions::Session;
+
+/// 32 random bytes, URL-safe base64: a bearer secret (session, CSRF, API).
+pub fn bearer_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What the database keeps of a bearer secret.
+pub(crate) fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
 
 impl App {
     /// Creates the account, or `None` when the email has one already.
@@ -28,19 +44,34 @@ impl App {
         Ok(self.store.account_by_email(email).await?)
     }
 
-    /// Starts a session: the database keeps the token's hash and the
-    /// session's CSRF token.
-    pub async fn start_session(&self, token_hash: &str, account_id: i64, csrf_token: &str, lifetime: std::time::Duration) -> Result<(), AppError> {
-        Ok(self.store.create_session(token_hash, account_id, csrf_token, lifetime.as_millis() as i64).await?)
+    /// Starts a session and returns its token, for the browser to hold: the
+    /// database keeps the token's hash and the session's CSRF token.
+    pub async fn start_session(&self, account_id: i64, lifetime: std::time::Duration) -> Result<String, AppError> {
+        let token = bearer_token();
+        self.store.create_session(&token_hash(&token), account_id, &bearer_token(), lifetime.as_millis() as i64).await?;
+        Ok(token)
     }
 
-    /// The live session whose token has this hash.
-    pub async fn session(&self, token_hash: &str) -> Result<Option<Session>, AppError> {
-        Ok(self.store.session(token_hash).await?)
+    /// The live session this token belongs to.
+    pub async fn session(&self, token: &str) -> Result<Option<Session>, AppError> {
+        Ok(self.store.session(&token_hash(token)).await?)
     }
 
     /// Signs out: the session ends.
-    pub async fn end_session(&self, token_hash: &str) -> Result<(), AppError> {
-        Ok(self.store.delete_session(token_hash).await?)
+    pub async fn end_session(&self, token: &str) -> Result<(), AppError> {
+        Ok(self.store.delete_session(&token_hash(token)).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_distinct_and_hash_stably() {
+        let (a, b) = (bearer_token(), bearer_token());
+        assert_ne!(a, b);
+        assert_eq!(token_hash(&a), token_hash(&a));
+        assert_ne!(token_hash(&a), token_hash(&b));
     }
 }

@@ -438,14 +438,17 @@ impl crate::App {
     /// field as typed: only a Salesforce My Domain (or a configured stand-in)
     /// is ever contacted, since the code exchange sends it the connected
     /// app's secret.
-    pub async fn start_sign_in(&self, account_id: i64, session_hash: &str, environment: Environment, my_domain: &str, return_to: &str) -> Result<String, LinkError> {
+    /// The sign-in is bound to the browser session holding `session_token`.
+    pub async fn start_sign_in(&self, account_id: i64, session_token: &str, environment: Environment, my_domain: &str, return_to: &str) -> Result<String, LinkError> {
         let settings = self.settings()?;
         let my_domain = settings.parse_my_domain(my_domain)?;
-        start_sign_in(&self.store, settings, account_id, session_hash, environment, my_domain.as_ref(), return_to).await
+        let session_hash = crate::accounts::token_hash(session_token);
+        start_sign_in(&self.store, settings, account_id, &session_hash, environment, my_domain.as_ref(), return_to).await
     }
 
-    pub async fn finish_sign_in(&self, account_id: i64, session_hash: &str, params: CallbackParams) -> Result<Finished, LinkError> {
-        finish_sign_in(&self.store, self.settings()?, account_id, session_hash, params).await
+    /// Finishes it, in the browser session that started it.
+    pub async fn finish_sign_in(&self, account_id: i64, session_token: &str, params: CallbackParams) -> Result<Finished, LinkError> {
+        finish_sign_in(&self.store, self.settings()?, account_id, &crate::accounts::token_hash(session_token), params).await
     }
 
     pub async fn switch_preview(&self, account_id: i64) -> Result<Option<SwitchPreview>, crate::AppError> {

@@ -1,7 +1,11 @@
 //! API tokens for the JSON API: made, listed and revoked by their account.
-//! The caller mints the token and shows it once; only its hash is stored.
+//! A new token is shown once; only its hash is stored.
 
+use crate::accounts::{bearer_token, token_hash};
 use crate::{App, AppError};
+
+/// API tokens start with this, so a leaked one is easy to recognise.
+pub const TOKEN_PREFIX: &str = "ins_";
 
 pub use store::tokens::ApiToken;
 
@@ -10,15 +14,17 @@ impl App {
         Ok(self.store.api_tokens(account_id).await?)
     }
 
-    /// Stores a new token's hash under a name that says what it is for.
-    pub async fn create_api_token(&self, account_id: i64, name: &str, token_hash: &str) -> Result<(), AppError> {
+    /// Makes a token under a name that says what it is for, and returns it
+    /// to be shown this once.
+    pub async fn create_api_token(&self, account_id: i64, name: &str) -> Result<String, AppError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(AppError::Invalid("Name the token (at most 100 characters).".into()));
         }
-        self.store.create_api_token(account_id, name, token_hash).await?;
+        let token = format!("{TOKEN_PREFIX}{}", bearer_token());
+        self.store.create_api_token(account_id, name, &token_hash(&token)).await?;
         tracing::info!(account = account_id, "API token created");
-        Ok(())
+        Ok(token)
     }
 
     /// Revokes one of the account's tokens; `NotFound` for anyone else's.
@@ -30,8 +36,11 @@ impl App {
         }
     }
 
-    /// The account a live token with this hash acts for.
-    pub async fn account_for_api_token(&self, token_hash: &str) -> Result<Option<i64>, AppError> {
-        Ok(self.store.account_for_api_token(token_hash).await?)
+    /// The account a live token acts for; `None` for anything else.
+    pub async fn account_for_api_token(&self, token: &str) -> Result<Option<i64>, AppError> {
+        if !token.starts_with(TOKEN_PREFIX) {
+            return Ok(None);
+        }
+        Ok(self.store.account_for_api_token(&token_hash(token)).await?)
     }
 }

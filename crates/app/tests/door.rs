@@ -72,13 +72,15 @@ async fn an_api_token_is_its_accounts_alone() {
         let app = App::build(&config(&db, &app::generate_secret_key())).await.expect("build the app");
         let olive = account(&app, "olive@example.com", "Olive Owner").await;
         let eve = account(&app, "eve@example.com", "Eve").await;
-        assert!(matches!(app.create_api_token(olive.id, "  ", "hash-of-nothing").await, Err(AppError::Invalid(_))));
-        app.create_api_token(olive.id, "nightly export", "hash-of-the-token").await.unwrap();
-        assert_eq!(app.account_for_api_token("hash-of-the-token").await.unwrap(), Some(olive.id));
-        let token = app.api_tokens(olive.id).await.unwrap().remove(0);
-        assert!(matches!(app.revoke_api_token(eve.id, token.id).await, Err(AppError::NotFound)), "not Eve's to revoke");
-        app.revoke_api_token(olive.id, token.id).await.unwrap();
-        assert_eq!(app.account_for_api_token("hash-of-the-token").await.unwrap(), None);
+        assert!(matches!(app.create_api_token(olive.id, "  ").await, Err(AppError::Invalid(_))));
+        let token = app.create_api_token(olive.id, "nightly export").await.unwrap();
+        assert!(token.starts_with(app::tokens::TOKEN_PREFIX));
+        assert_eq!(app.account_for_api_token(&token).await.unwrap(), Some(olive.id));
+        assert_eq!(app.account_for_api_token(token.trim_start_matches(app::tokens::TOKEN_PREFIX)).await.unwrap(), None, "the prefix is part of it");
+        let made = app.api_tokens(olive.id).await.unwrap().remove(0);
+        assert!(matches!(app.revoke_api_token(eve.id, made.id).await, Err(AppError::NotFound)), "not Eve's to revoke");
+        app.revoke_api_token(olive.id, made.id).await.unwrap();
+        assert_eq!(app.account_for_api_token(&token).await.unwrap(), None);
         app.close().await;
     }
 }

@@ -2,8 +2,12 @@
 //! surveys and responses; the respondent's public survey pages; the JSON API
 //! and its OpenAPI document.
 //!
-//! `Application::build` makes the whole server from one `Config` and binds
-//! it, so tests start the real thing on port 0.
+//! Handlers turn HTTP into calls of `app` and its results into pages and
+//! JSON; they never reach the database or Salesforce themselves (this crate
+//! does not depend on `store`). `Application::build` makes the whole server
+//! from one `Config` — the `app::App` it builds from `Config::app`, plus
+//! what is the web server's own — and binds it, so tests start the real
+//! thing on port 0.
 
 mod api;
 mod assets;

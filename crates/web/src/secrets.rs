@@ -1,22 +1,11 @@
-//! Random tokens and their hashes: session tokens, CSRF tokens, API tokens
-//! and response ids. (Survey slugs are minted by `app` with the project.)
+//! The web server's own secrets: the key and MACs of the pre-sign-in form
+//! tokens, comparing secrets, and response ids. (Session and API tokens and
+//! survey slugs are minted by `app`.)
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
-use sha2::{Digest, Sha256};
-
-/// 32 random bytes, URL-safe base64: a bearer secret (session, CSRF, API).
-pub fn token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// What the database keeps of a bearer secret.
-pub fn hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
+use sha2::Sha256;
 
 /// Compares two secrets in time independent of where they differ.
 pub fn equal(a: &str, b: &str) -> bool {
@@ -51,11 +40,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tokens_are_distinct_and_hash_stably() {
-        let (a, b) = (token(), token());
-        assert_ne!(a, b);
-        assert_eq!(hash(&a), hash(&a));
-        assert_ne!(hash(&a), hash(&b));
+    fn secrets_compare_equal_only_to_themselves() {
+        let (a, b) = (app::accounts::bearer_token(), app::accounts::bearer_token());
         assert!(equal(&a, &a.clone()));
         assert!(!equal(&a, &b));
     }

@@ -1,4 +1,5 @@
-//! What every handler shares.
+//! What every handler shares: the use cases (`app::App`), and what is the
+//! web server's own (its address, session lifetime, form key and limits).
 
 use crate::auth::passwords::PasswordWork;
 use crate::auth::throttle::SignInLimits;

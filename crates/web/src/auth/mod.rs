@@ -8,7 +8,6 @@ use crate::auth::session::EmptyForm;
 use crate::error::WebResult;
 use crate::pages::layout::{post_form, flash_error, page};
 use crate::rate_limit::{retry_after_secs, wait_in_words, ClientAddress};
-use crate::secrets;
 use crate::state::AppState;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
@@ -49,7 +48,7 @@ fn pre_session(jar: CookieJar, state: &AppState) -> (CookieJar, String) {
     match pre_session_token_of(&jar, state) {
         Some(token) => (jar, token),
         None => {
-            let cookie = secrets::token();
+            let cookie = app::accounts::bearer_token();
             let token = pre_session_token(state, &cookie);
             (jar.add(pre_session_cookie(cookie, state)), token)
         }
@@ -137,8 +136,7 @@ const SIGNUP_REFUSED: &str =
     "No account was created with these details. If you already have an Insight account, sign in instead; otherwise check the email address and try again.";
 
 async fn start_session(jar: CookieJar, state: &AppState, account_id: i64) -> WebResult<CookieJar> {
-    let token = secrets::token();
-    state.app.start_session(&secrets::hash(&token), account_id, &secrets::token(), state.session_lifetime).await?;
+    let token = state.app.start_session(account_id, state.session_lifetime).await?;
     Ok(jar.remove(Cookie::from(PRE_SESSION_CSRF_COOKIE)).add(session_cookie(token, state)))
 }
 
@@ -218,7 +216,7 @@ fn too_many(refused: Refused) -> crate::error::WebError {
 
 async fn signout(State(state): State<AppState>, jar: CookieJar, SignedForm { .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     if let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) {
-        state.app.end_session(&secrets::hash(&token)).await?;
+        state.app.end_session(&token).await?;
     }
     Ok((jar.remove(Cookie::from(SESSION_COOKIE)), Redirect::to("/signin")).into_response())
 }

@@ -39,7 +39,7 @@ impl FromRequestParts<AppState> for CurrentAccount {
         let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else {
             return Err(WebError::SignInRequired(next));
         };
-        match state.app.session(&secrets::hash(&token)).await? {
+        match state.app.session(&token).await? {
             Some(session) => Ok(CurrentAccount {
                 account: session.account,
                 csrf: session.csrf_token,

@@ -3,7 +3,6 @@
 use super::layout::{post_form, post_form_with_class, flash_error, page};
 use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
 use crate::error::WebResult;
-use crate::secrets;
 use crate::state::AppState;
 use crate::time_fmt;
 use axum::extract::{Path, State};
@@ -20,9 +19,6 @@ pub fn router() -> Router<AppState> {
         .route("/account/tokens", post(create_token))
         .route("/account/tokens/{id}/revoke", post(revoke_token))
 }
-
-/// API tokens start with this, so a leaked one is easy to recognise.
-pub const TOKEN_PREFIX: &str = "ins_";
 
 async fn view(State(state): State<AppState>, who: CurrentAccount) -> WebResult<Markup> {
     render(&state, &who, None, None).await
@@ -88,9 +84,8 @@ struct TokenForm {
 }
 
 async fn create_token(State(state): State<AppState>, SignedForm { who, form }: SignedForm<TokenForm>) -> WebResult<Response> {
-    let token = format!("{TOKEN_PREFIX}{}", secrets::token());
-    match state.app.create_api_token(who.account.id, &form.name, &secrets::hash(&token)).await {
-        Ok(()) => Ok(render(&state, &who, Some(&token), None).await?.into_response()),
+    match state.app.create_api_token(who.account.id, &form.name).await {
+        Ok(token) => Ok(render(&state, &who, Some(&token), None).await?.into_response()),
         Err(app::AppError::Invalid(message)) => {
             let page = render(&state, &who, None, Some(&message)).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())

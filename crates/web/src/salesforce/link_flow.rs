@@ -6,7 +6,6 @@
 use crate::auth::session::{CurrentAccount, SignedForm, SESSION_COOKIE};
 use crate::error::{WebError, WebResult};
 use crate::pages::layout::{post_form, flash_error, page};
-use crate::secrets;
 use crate::state::AppState;
 use app::link::{CallbackParams, Finished, LinkError};
 use axum::extract::{Query, State};
@@ -83,8 +82,9 @@ struct SignInForm {
     return_to: Option<String>,
 }
 
-fn session_hash(jar: &CookieJar) -> WebResult<String> {
-    jar.get(SESSION_COOKIE).map(|c| secrets::hash(c.value())).ok_or_else(|| WebError::SignInRequired("/salesforce/link".into()))
+/// The browser session's token, which a sign-in is bound to.
+fn session_token(jar: &CookieJar) -> WebResult<String> {
+    jar.get(SESSION_COOKIE).map(|c| c.value().to_string()).ok_or_else(|| WebError::SignInRequired("/salesforce/link".into()))
 }
 
 async fn sign_in(State(state): State<AppState>, jar: CookieJar, SignedForm { who, form }: SignedForm<SignInForm>) -> WebResult<Response> {
@@ -94,7 +94,7 @@ async fn sign_in(State(state): State<AppState>, jar: CookieJar, SignedForm { who
     // `app` reads the My Domain field: only a Salesforce My Domain (or a
     // configured stand-in) is ever contacted, since the code exchange sends
     // it the connected app's secret.
-    let started = state.app.start_sign_in(who.account.id, &session_hash(&jar)?, environment, &form.my_domain, &return_to).await;
+    let started = state.app.start_sign_in(who.account.id, &session_token(&jar)?, environment, &form.my_domain, &return_to).await;
     match started {
         Ok(authorize_url) => Ok(Redirect::to(&authorize_url).into_response()),
         Err(e) => {
@@ -106,7 +106,7 @@ async fn sign_in(State(state): State<AppState>, jar: CookieJar, SignedForm { who
 
 async fn callback(State(state): State<AppState>, jar: CookieJar, who: CurrentAccount, Query(params): Query<CallbackParams>) -> WebResult<Response> {
     state.require_salesforce()?;
-    match state.app.finish_sign_in(who.account.id, &session_hash(&jar)?, params).await {
+    match state.app.finish_sign_in(who.account.id, &session_token(&jar)?, params).await {
         Ok(Finished::Linked { return_to, environment_mismatch }) => {
             let mut to = format!("/salesforce?linked=1{}", if environment_mismatch { "&mismatch=1" } else { "" });
             if return_to != "/salesforce" {
