@@ -7,10 +7,13 @@ pub mod consent;
 pub mod delivery;
 pub mod error;
 pub mod integration;
+pub mod invitations;
 pub mod link;
+pub mod mail;
 pub mod ownership;
 pub mod sessions;
 pub mod signed_links;
+pub mod signup;
 
 pub use error::AppError;
 

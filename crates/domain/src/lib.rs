@@ -3,11 +3,13 @@
 //! never re-implement them.
 
 pub mod account;
+pub mod invitation;
 pub mod link;
 pub mod mapping;
 pub mod project;
 pub mod response;
 pub mod signed_link;
+pub mod signup;
 pub mod survey;
 pub mod trusted_record;
 
