@@ -23,6 +23,9 @@ pub struct DemoArgs {
     /// Print the start-up lines as JSON objects, one per line
     #[arg(long)]
     pub json: bool,
+    /// Where mail goes; unset, the demo writes it to the data folder's mail/
+    #[command(flatten)]
+    pub mail: crate::serve::MailArgs,
 }
 
 pub const DEMO_EMAIL: &str = "demo@insight.example";
@@ -61,11 +64,15 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         // The emulator stands in for Salesforce, on both its listeners.
         trusted_hosts: std::iter::once(emulator.http_url()).chain(emulator.https_url()).collect(),
     });
+    let mail_folder = args.data.join("mail");
+    config.mail = args.mail.settings(Some(&mail_folder.display().to_string()))?;
+    let mail = config.mail.clone();
     let app = web::Application::build_on(listener, config, store.clone()).await?;
     let url = app.public_url().to_string();
     let say = Announcer { json: args.json };
     say.say(&format!("Insight demo listening on {url}"), json!({ "event": "listening", "url": url, "addr": app.local_addr().to_string(), "pid": std::process::id() }));
     say.say(&format!("  data folder: {}", args.data.display()), json!({ "event": "data", "database_url": database_url }));
+    crate::serve::announce_mail(&say, mail.as_ref());
     say.say(
         &format!("  sign in as {DEMO_EMAIL} / {DEMO_PASSWORD} (owner of the sample project)"),
         json!({ "event": "login", "role": "owner", "email": DEMO_EMAIL, "password": DEMO_PASSWORD }),

@@ -95,7 +95,7 @@ impl From<app::AppError> for WebError {
             A::NotFound => WebError::NotFound,
             A::Store(e) | A::Integration(I::Store(e)) | A::Link(L::Store(e)) => WebError::Store(e),
             A::OwnerOnly { .. } | A::NeedsSalesforceGrant { .. } => WebError::Forbidden(e.to_string()),
-            A::Invalid(_) | A::NoAccountForEmail(_) => WebError::Unprocessable(e.to_string()),
+            A::Invalid(_) => WebError::Unprocessable(e.to_string()),
             A::Integration(I::Conflict) => WebError::Conflict(e.to_string()),
             A::Integration(I::Salesforce(_)) | A::Link(L::Salesforce(_)) => WebError::BadGateway(e.to_string()),
             A::Link(L::NotConfigured) => WebError::Unavailable(e.to_string()),

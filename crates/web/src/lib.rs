@@ -48,6 +48,12 @@ pub struct Config {
     pub delivery_lease: Duration,
     /// What one client may ask of the server.
     pub limits: Limits,
+    /// Where mail goes (`INSIGHT_SMTP_URL`, `INSIGHT_MAIL_FROM`). Without it
+    /// mail is still queued in the outbox, and sent once a server with a
+    /// mail transport runs.
+    pub mail: Option<app::mail::MailSettings>,
+    /// How the mail worker retries.
+    pub mail_worker: app::mail::MailWorkerSettings,
 }
 
 /// How much one client, or one account, may ask of the server before it is
@@ -143,6 +149,7 @@ impl std::fmt::Debug for Config {
             .field("bind", &self.bind)
             .field("public_url", &self.public_url)
             .field("limits", &self.limits)
+            .field("mail", &self.mail)
             .finish()
     }
 }
@@ -158,6 +165,8 @@ impl Config {
             salesforce: None,
             delivery_lease: Duration::from_millis(app::delivery::DEFAULT_LEASE_MS as u64),
             limits: Limits::default(),
+            mail: None,
+            mail_worker: app::mail::MailWorkerSettings::default(),
         }
     }
 }
@@ -171,6 +180,8 @@ pub struct Application {
     router: Router,
     state: AppState,
     connections: ConnectionLimits,
+    mailer: Option<std::sync::Arc<app::mail::Mailer>>,
+    mail_worker: app::mail::MailWorkerSettings,
 }
 
 impl Application {
@@ -221,7 +232,14 @@ impl Application {
             (config.limits.connections.body_timeout, MAX_BODY_BYTES),
             serving::body_deadline,
         ));
-        Ok(Application { listener, router, state, connections: config.limits.connections })
+        let mailer = match &config.mail {
+            Some(settings) => Some(std::sync::Arc::new(app::mail::Mailer::new(settings)?)),
+            None => {
+                tracing::warn!("no mail transport configured: mail is queued in the outbox but not sent");
+                None
+            }
+        };
+        Ok(Application { listener, router, state, connections: config.limits.connections, mailer, mail_worker: config.mail_worker })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -244,12 +262,14 @@ impl Application {
         // The delivery worker runs beside the server; with no connected app
         // configured there is nothing it could deliver with.
         let lease = self.state.delivery_lease.as_millis() as i64;
-        let worker = self.state.salesforce.clone().map(|settings| tokio::spawn(app::delivery::run(self.state.store.clone(), settings, lease, stopped)));
+        let worker = self.state.salesforce.clone().map(|settings| tokio::spawn(app::delivery::run(self.state.store.clone(), settings, lease, stopped.clone())));
+        // The mail worker runs beside it, when mail has somewhere to go.
+        let mail_worker = self.mailer.clone().map(|mailer| tokio::spawn(app::mail::run(self.state.store.clone(), mailer, self.mail_worker, stopped)));
         let served = serving::serve(self.listener, self.router, self.connections, shutdown).await;
         sweeper.abort();
         forgetter.abort();
         let _ = stop.send(true);
-        if let Some(worker) = worker {
+        for worker in [worker, mail_worker].into_iter().flatten() {
             let _ = worker.await;
         }
         served
@@ -265,6 +285,9 @@ async fn sweep_forever(store: store::Store) {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "swept expired sessions and sign-ins"),
             Err(e) => tracing::warn!(error = %e, "sweeping expired sessions failed"),
+        }
+        if let Err(e) = app::signup::sweep(&store).await {
+            tracing::warn!(error = %e, "sweeping old sign-ups failed");
         }
     }
 }

@@ -28,6 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{id}/transfer/withdraw", post(withdraw_transfer))
         .route("/transfers/{offer}/accept", post(accept_transfer))
         .route("/transfers/{offer}/decline", post(decline_transfer))
+        .route("/invitations/{invitation}/accept", post(accept_invitation))
+        .route("/invitations/{invitation}/decline", post(decline_invitation))
 }
 
 async fn list(State(state): State<AppState>, who: CurrentAccount) -> WebResult<Markup> {
@@ -37,6 +39,7 @@ async fn list(State(state): State<AppState>, who: CurrentAccount) -> WebResult<M
 async fn list_page(state: &AppState, who: &CurrentAccount, error: Option<&str>, name: &str) -> WebResult<Markup> {
     let projects = state.store.projects_of(who.account.id).await?;
     let offers = app::consent::transfers_offered_to(&state.store, &who.account).await?;
+    let invitations = app::invitations::invitations_for(&state.store, &who.account).await?;
     Ok(page(
         "My Projects",
         Some(who),
@@ -54,6 +57,21 @@ async fn list_page(state: &AppState, who: &CurrentAccount, error: Option<&str>, 
                             div.row {
                                 form method="post" action={"/transfers/" (o.id) "/accept"} { (csrf_field(&who.csrf)) button type="submit" { "Accept" } }
                                 form method="post" action={"/transfers/" (o.id) "/decline"} { (csrf_field(&who.csrf)) button.secondary type="submit" { "Decline" } }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !invitations.is_empty() {
+                div.card #invitations {
+                    h2 style="margin-top:0" { "Shared with you" }
+                    @for i in &invitations {
+                        div.row data-invitation-id=(i.id) data-project=(i.project_id) style="justify-content:space-between" {
+                            p style="margin:0" { strong { (i.inviter_name) } " (" (i.inviter_email) ") invites you to work on " strong { (i.project_name) } " as " (i.role.as_str())
+                                @if i.salesforce_changes { ", and to change what it writes into their Salesforce org" } "." }
+                            div.row {
+                                form method="post" action={"/invitations/" (i.id) "/accept"} { (csrf_field(&who.csrf)) button type="submit" { "Accept" } }
+                                form method="post" action={"/invitations/" (i.id) "/decline"} { (csrf_field(&who.csrf)) button.secondary type="submit" { "Decline" } }
                             }
                         }
                     }
@@ -243,6 +261,16 @@ async fn accept_transfer(State(state): State<AppState>, Path(offer): Path<i64>, 
 
 async fn decline_transfer(State(state): State<AppState>, Path(offer): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     app::consent::decline_transfer(&state.store, &who.account, offer).await?;
+    Ok(Redirect::to("/projects").into_response())
+}
+
+async fn accept_invitation(State(state): State<AppState>, Path(invitation): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
+    let project_id = app::invitations::accept(&state.store, &who.account, invitation).await?;
+    Ok(Redirect::to(&format!("/projects/{project_id}/survey")).into_response())
+}
+
+async fn decline_invitation(State(state): State<AppState>, Path(invitation): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
+    app::invitations::decline(&state.store, &who.account, invitation).await?;
     Ok(Redirect::to("/projects").into_response())
 }
 
