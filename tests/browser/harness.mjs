@@ -1,7 +1,7 @@
 // Starts a real `insight serve` on a random loopback port with a fresh SQLite
 // database, and headless Chromium driven by playwright-core.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,12 +14,18 @@ export const repoRoot = resolve(here, '..', '..');
 export const insightBin = process.env.INSIGHT_BIN || join(repoRoot, 'target', 'debug', 'insight');
 export const artifacts = process.env.INSIGHT_ARTIFACTS || join(repoRoot, 'artifacts', 'browser');
 
-/** Runs `insight serve` and resolves once it says where it listens. */
+/** The mail folder of each server started here, by its URL. */
+const mailFolders = new Map();
+
+/** Runs `insight serve` and resolves once it says where it listens. Its mail
+ * is written as .eml files into a folder of its data folder, which `signUp`
+ * reads as the person's inbox. */
 export async function startInsight() {
   const dir = mkdtempSync(join(tmpdir(), 'insight-browser-'));
+  const mail = join(dir, 'mail');
   const child = spawn(insightBin, ['serve', '--bind', '127.0.0.1:0', '--json'], {
     env: { ...process.env, INSIGHT_DATABASE_URL: `sqlite://${dir}/insight.db`, INSIGHT_LOG: 'warn',
-      INSIGHT_SECRET_KEY: randomBytes(32).toString('hex') },
+      INSIGHT_SECRET_KEY: randomBytes(32).toString('hex'), INSIGHT_SMTP_URL: `file://${mail}` },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout });
@@ -27,8 +33,10 @@ export async function startInsight() {
     child.once('exit', (code) => reject(new Error(`insight serve exited with ${code}`)));
     lines.once('line', (line) => resolveUrl(JSON.parse(line).url));
   });
+  mailFolders.set(url, mail);
   return {
     url,
+    mail,
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
@@ -54,6 +62,7 @@ export async function startDemo() {
     lines.on('line', (line) => {
       const v = JSON.parse(line);
       if (v.event === 'listening') facts.url = v.url;
+      if (v.event === 'mail' && v.folder) facts.mail = v.folder;
       if (v.event === 'login') facts.logins.push(v);
       if (v.event === 'salesforce_org') facts.salesforceOrgs.push(v);
       if (v.event === 'salesforce_login') facts.salesforceLogins.push(v);
@@ -61,6 +70,7 @@ export async function startDemo() {
       if (v.event === 'ready') resolveReady();
     });
   });
+  if (facts.mail) mailFolders.set(facts.url, facts.mail);
   return {
     ...facts,
     async stop() {
@@ -95,12 +105,58 @@ export async function snap(page, name) {
   await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 }
 
-/** Signs up a new account in this page's browser context. */
+/** Mail as lettre writes it: headers, a blank line, a quoted-printable body. */
+function readMail(raw) {
+  const text = raw.replace(/\r\n/g, '\n');
+  const split = text.indexOf('\n\n');
+  const head = text.slice(0, split);
+  const body = text.slice(split + 2).replace(/=\n/g, '')
+    .replace(/(=[0-9A-F]{2})+/g, (run) => Buffer.from(run.split('=').slice(1).map((h) => parseInt(h, 16))).toString('utf8'));
+  const header = (name) => (head.split('\n').find((l) => l.startsWith(`${name}:`)) || '').slice(name.length + 1).trim();
+  const id = Number((header('Message-ID').match(/^<insight\.(\d+)\./) || [])[1] || -1);
+  return { to: header('To'), subject: header('Subject'), id, body };
+}
+
+/** The mails the server at `base` has sent to `email`, oldest first. */
+export function mailsTo(base, email) {
+  const folder = mailFolders.get(base);
+  if (!folder) throw new Error(`no mail folder known for ${base}`);
+  let names = [];
+  try { names = readdirSync(folder).filter((n) => n.endsWith('.eml')); } catch { return []; }
+  return names.map((n) => readMail(readFileSync(join(folder, n), 'utf8'))).filter((m) => m.to === email).sort((a, b) => a.id - b.id);
+}
+
+/** Waits (a bounded while) for the `n`th sign-up link mailed to `email`. */
+async function confirmationLink(base, email, n) {
+  for (let i = 0; i < 400; i++) {
+    const links = mailsTo(base, email).map((m) => (m.body.match(/\S*\/signup\/confirm\?token=\S+/) || [])[0]).filter(Boolean);
+    if (links.length >= n) return links[n - 1];
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no sign-up link came to ${email}`);
+}
+
+/** Signs up a new account in this page's browser context, as a person
+ * would: the form, then the link in the confirmation mail. */
 export async function signUp(page, base, { name, email, password = 'a good password' }) {
+  const before = mailsTo(base, email).length;
   await page.goto(`${base}/signup`);
   await page.fill('#name', name);
   await page.fill('#email', email);
   await page.fill('#password', password);
   await page.click('button:has-text("Sign up")');
+  await page.locator('#check-inbox').waitFor();
+  const link = await confirmationLink(base, email, before + 1);
+  await page.goto(link);
+  await page.fill('#password', password);
+  await page.click('button:has-text("Finish signing up")');
   await page.waitForURL(`${base}/projects`);
+}
+
+/** Accepts, on My Projects, the invitation to the project at `projectPath`. */
+export async function acceptInvitation(page, base, projectPath) {
+  const id = projectPath.split('/').pop();
+  await page.goto(`${base}/projects`);
+  await page.locator(`[data-project="${id}"] button:has-text("Accept")`).click();
+  await page.waitForURL(`${base}${projectPath}/survey`);
 }

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startInsight, launchBrowser, snap, signUp } from './harness.mjs';
+import { startInsight, launchBrowser, snap, signUp, acceptInvitation } from './harness.mjs';
 
 let server;
 let browser;
@@ -132,6 +132,11 @@ test('a new user builds, publishes and reads a survey; a viewer cannot edit it',
   await owner.fill('input[name=email]', 'vic@example.com');
   await owner.selectOption('select[name=role]', 'viewer');
   await owner.click('button:has-text("Share")');
+  // Sharing is an invitation, whether or not the address has an account…
+  await owner.locator('[data-invitation="vic@example.com"]').waitFor();
+  // …which the colleague accepts on My Projects.
+  await acceptInvitation(viewer, base, projectPath);
+  await owner.goto(`${base}${projectPath}/sharing`);
   await owner.locator('[data-share="vic@example.com"]').waitFor();
   await snap(owner, '08-shared');
 

@@ -26,8 +26,10 @@ pub(crate) fn token_hash(token: &str) -> String {
 }
 
 impl App {
-    /// Creates the account, or `None` when the email has one already.
-    pub async fn sign_up(&self, email: &Email, name: &DisplayName, password_hash: &str) -> Result<Option<Account>, AppError> {
+    /// Creates the account, or `None` when the email has one already, taking
+    /// the address as confirmed: for seeding (the demo's logins, tests).
+    /// People sign up through `begin_signup`, which confirms it by mail.
+    pub async fn create_account_with_confirmed_address(&self, email: &Email, name: &DisplayName, password_hash: &str) -> Result<Option<Account>, AppError> {
         let account = self.store.create_account(email, name, password_hash).await?;
         if let Some(a) = &account {
             tracing::info!(account = a.id, "account created");

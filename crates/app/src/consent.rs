@@ -65,7 +65,7 @@ pub struct Shared {
 }
 
 /// The history's words for a grant given or ended.
-fn grant_words(granted: bool, name: &str, email: &str) -> String {
+pub(crate) fn grant_words(granted: bool, name: &str, email: &str) -> String {
     if granted {
         format!("granted {name} ({email}) Salesforce changes")
     } else {
@@ -78,26 +78,17 @@ async fn share_of(store: &Store, project: &Project, account_id: i64) -> Result<S
     store.shares(project.id).await?.into_iter().find(|s| s.account_id == account_id).ok_or(AppError::NotFound)
 }
 
-/// Shares the project as editor or viewer; an editor may also be granted
-/// "may change what this project writes into my Salesforce org".
-pub async fn share(store: &Store, project: &Project, by: &Actor, email: &Email, role: Role, salesforce_changes: bool) -> Result<Shared, AppError> {
+/// Changes the role (and grant) of a share the project already has; sharing
+/// with anyone else is an invitation (`crate::invitations::share`).
+pub(crate) async fn change_share(store: &Store, project: &Project, by: &Actor, share: &Share, role: Role, salesforce_changes: bool) -> Result<Shared, AppError> {
     require_owner(project)?;
-    let target = store.account_by_email(email).await?.ok_or_else(|| AppError::NoAccountForEmail(email.to_string()))?;
-    if target.id == project.owner_id {
-        return Err(AppError::Invalid(format!("{email} is the project's owner already.")));
-    }
     let grant = salesforce_changes && domain::project::grant_applies(role);
-    let granted_before = match share_of(store, project, target.id).await {
-        Ok(share) => share.salesforce_changes,
-        Err(AppError::NotFound) => false,
-        Err(e) => return Err(e),
-    };
-    store.share_project(project.id, target.id, role, grant).await?;
-    if granted_before != grant {
-        record(store, project, by, &grant_words(grant, &target.name, &target.email)).await?;
+    store.share_project(project.id, share.account_id, role, grant).await?;
+    if share.salesforce_changes != grant {
+        record(store, project, by, &grant_words(grant, &share.name, &share.email)).await?;
     }
-    tracing::info!(project = project.id, with = target.id, role = role.as_str(), grant, "project shared");
-    Ok(Shared { email: email.to_string(), role, salesforce_changes: grant })
+    tracing::info!(project = project.id, with = share.account_id, role = role.as_str(), grant, "share changed");
+    Ok(Shared { email: share.email.clone(), role, salesforce_changes: grant })
 }
 
 /// Grants or ends an editor's Salesforce changes.

@@ -16,8 +16,6 @@ pub enum AppError {
     OwnerOnly { owner: String, owner_email: String },
     #[error("This project writes into the Salesforce org of its owner, {owner} ({owner_email}), with their link, so they decide what it writes. Ask {owner} to grant you \"may change what this project writes into my Salesforce org\" on the project's Sharing page.")]
     NeedsSalesforceGrant { owner: String, owner_email: String },
-    #[error("No Insight account uses {0}. Ask them to sign up first, then share again.")]
-    NoAccountForEmail(String),
     #[error("You can view \"{project}\" but not edit it. Ask its owner, {owner} ({owner_email}), for editor access.")]
     ViewOnly { project: String, owner: String, owner_email: String },
     /// Signed links and the signing key: the owner's link writes what they

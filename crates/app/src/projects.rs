@@ -38,6 +38,8 @@ pub fn new_survey_slug() -> String {
 pub struct MyProjects {
     pub projects: Vec<Project>,
     pub offers: Vec<TransferOffer>,
+    /// Invitations to work on others' projects, waiting for an answer.
+    pub invitations: Vec<crate::invitations::Invitation>,
 }
 
 impl App {
@@ -54,7 +56,8 @@ impl App {
     pub async fn my_projects(&self, account: &crate::accounts::Account) -> Result<MyProjects, AppError> {
         let projects = self.store.projects_of(account.id).await?;
         let offers = crate::consent::transfers_offered_to(&self.store, account).await?;
-        Ok(MyProjects { projects, offers })
+        let invitations = crate::invitations::invitations_for(&self.store, account).await?;
+        Ok(MyProjects { projects, offers, invitations })
     }
 
     /// Creates a project, owned by the account, with an empty draft survey.

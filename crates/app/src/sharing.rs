@@ -4,10 +4,10 @@
 //! accepts; every grant given or ended is in the project's Salesforce history.
 
 use crate::accounts::Account;
-use crate::consent::{self, actor, Shared};
+use crate::consent::{self, actor};
 use crate::projects::{Project, TransferOffer};
 use crate::{App, AppError};
-use domain::{Email, Role};
+use domain::Email;
 
 pub use store::history::HistoryEntry;
 pub use store::projects::Share;
@@ -16,12 +16,6 @@ impl App {
     /// Who the project is shared with, and whose Salesforce changes were granted.
     pub async fn shares(&self, project: &Project) -> Result<Vec<Share>, AppError> {
         consent::shares(&self.store, project).await
-    }
-
-    /// Shares the project as editor or viewer; an editor may also be granted
-    /// "may change what this project writes into my Salesforce org".
-    pub async fn share(&self, project: &Project, by: &Account, email: &Email, role: Role, salesforce_changes: bool) -> Result<Shared, AppError> {
-        consent::share(&self.store, project, &actor(by), email, role, salesforce_changes).await
     }
 
     pub async fn set_salesforce_grant(&self, project: &Project, by: &Account, account_id: i64, granted: bool) -> Result<(), AppError> {

@@ -29,6 +29,12 @@ pub struct Config {
     /// How long a delivery worker holds what it claimed; a crashed worker's
     /// deliveries are taken over when it runs out.
     pub delivery_lease: Duration,
+    /// Where mail goes (`INSIGHT_SMTP_URL`, `INSIGHT_MAIL_FROM`). Without it
+    /// mail is still queued in the outbox, and sent once a process with a
+    /// mail transport runs.
+    pub mail: Option<crate::mail::MailSettings>,
+    /// How the mail worker retries.
+    pub mail_worker: crate::mail::MailWorkerSettings,
 }
 
 impl Config {
@@ -39,6 +45,8 @@ impl Config {
             public_url: None,
             salesforce: None,
             delivery_lease: Duration::from_millis(delivery::DEFAULT_LEASE_MS as u64),
+            mail: None,
+            mail_worker: crate::mail::MailWorkerSettings::default(),
         }
     }
 }
@@ -51,6 +59,7 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("salesforce", &self.salesforce)
             .field("delivery_lease", &self.delivery_lease)
+            .field("mail", &self.mail)
             .finish()
     }
 }
@@ -93,6 +102,8 @@ pub enum StartError {
     CheckKey(#[from] store::links::CheckKeyError),
     #[error(transparent)]
     Salesforce(#[from] crate::SettingsError),
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailConfigError),
     #[error("the Salesforce connected app is configured, but not the address people reach Insight at (its OAuth callback)")]
     NoPublicUrl,
 }
@@ -107,6 +118,10 @@ pub struct App {
     pub(crate) responses: ResponseWriter,
     pub(crate) salesforce: Option<Arc<SalesforceSettings>>,
     pub(crate) delivery_lease: Duration,
+    /// The address people reach Insight at, for links in mail.
+    pub(crate) public_url: Arc<str>,
+    pub(crate) mailer: Option<Arc<crate::mail::Mailer>>,
+    pub(crate) mail_worker: crate::mail::MailWorkerSettings,
 }
 
 impl App {
@@ -132,8 +147,13 @@ impl App {
             }
             None => None,
         };
+        let mailer = match &config.mail {
+            Some(settings) => Some(Arc::new(crate::mail::Mailer::new(settings)?)),
+            None => None,
+        };
+        let public_url: Arc<str> = config.public_url.as_deref().unwrap_or("http://127.0.0.1:8080").trim_end_matches('/').into();
         let responses = store.response_writer();
-        Ok(App { store, responses, salesforce, delivery_lease: config.delivery_lease })
+        Ok(App { store, responses, salesforce, delivery_lease: config.delivery_lease, public_url, mailer, mail_worker: config.mail_worker })
     }
 
     /// Whether a Salesforce connected app is configured.
@@ -159,9 +179,22 @@ impl App {
         delivery::run(self.store.clone(), settings, self.delivery_lease.as_millis() as i64, stop).await
     }
 
-    /// Forgets expired sessions and stale sign-ins; returns how many.
+    /// Whether mail has somewhere to go (else it waits in the outbox).
+    pub fn sends_mail(&self) -> bool {
+        self.mailer.is_some()
+    }
+
+    /// Runs the mail worker until `stop` turns true; with no mail transport
+    /// configured mail waits in the outbox, so it returns.
+    pub async fn run_mail(&self, stop: tokio::sync::watch::Receiver<bool>) {
+        let Some(mailer) = self.mailer.clone() else { return };
+        crate::mail::run(self.store.clone(), mailer, self.mail_worker, stop).await
+    }
+
+    /// Forgets expired sessions, stale sign-ins and old sign-ups; returns how many.
     pub async fn sweep(&self) -> Result<u64, crate::AppError> {
-        Ok(self.store.sweep(SIGN_IN_MAX_AGE_MS, SWITCH_MAX_AGE_MS).await?)
+        let swept = self.store.sweep(SIGN_IN_MAX_AGE_MS, SWITCH_MAX_AGE_MS).await?;
+        Ok(swept + crate::signup::sweep(&self.store).await?)
     }
 
     /// Closes the database pool.

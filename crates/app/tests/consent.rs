@@ -19,6 +19,15 @@ fn settings() -> app::SalesforceSettings {
     app::SalesforceSettings::new("id".into(), "secret".into(), "http://127.0.0.1:9/salesforce/callback", "https://127.0.0.1:9", "https://127.0.0.1:9", &[]).unwrap()
 }
 
+/// Shares as the Sharing page does — an invitation to the address — and
+/// accepts it as the receiver.
+async fn share(store: &Store, project: &store::projects::Project, owner: &store::accounts::Account, receiver: &store::accounts::Account, role: Role, grant: bool) {
+    let email = Email::parse(&receiver.email).unwrap();
+    app::invitations::share(store, "http://insight.test", project, owner, &email, role, grant).await.unwrap();
+    let invitation = app::invitations::invitations_for(store, receiver).await.unwrap().into_iter().find(|i| i.project_id == project.id).unwrap();
+    app::invitations::accept(store, receiver, invitation.id).await.unwrap();
+}
+
 /// Olive owns a project whose one mapping was validated against ORG.
 async fn olives_mapped_project(store: &Store) -> (store::accounts::Account, i64) {
     let olive = account(store, "olive@example.com", "Olive Owner").await;
@@ -31,11 +40,11 @@ async fn olives_mapped_project(store: &Store) -> (store::accounts::Account, i64)
 #[tokio::test]
 async fn an_editor_without_the_grant_cannot_change_mappings_or_run_the_transition() {
     for db in TestDatabase::all().await {
-        let store = db.store().await;
+        let store = db.store().await.with_sealer(store::sealed::Sealer::from_encoded_key(Some(&store::sealed::Sealer::generate_key())).unwrap());
         let (olive, id) = olives_mapped_project(&store).await;
         let eddie = account(&store, "eddie@example.com", "Eddie Editor").await;
         let owners_view = store.project_for(id, olive.id).await.unwrap().unwrap();
-        consent::share(&store, &owners_view, &consent::actor(&olive), &Email::parse("eddie@example.com").unwrap(), Role::Editor, false).await.unwrap();
+        share(&store, &owners_view, &olive, &eddie, Role::Editor, false).await;
         let editors_view = store.project_for(id, eddie.id).await.unwrap().unwrap();
         let settings = settings();
         let by = consent::actor(&eddie);
@@ -61,13 +70,13 @@ async fn an_editor_without_the_grant_cannot_change_mappings_or_run_the_transitio
 #[tokio::test]
 async fn a_transfer_changes_nothing_until_the_addressee_accepts_and_then_pins_the_survey() {
     for db in TestDatabase::all().await {
-        let store = db.store().await;
+        let store = db.store().await.with_sealer(store::sealed::Sealer::from_encoded_key(Some(&store::sealed::Sealer::generate_key())).unwrap());
         let (olive, id) = olives_mapped_project(&store).await;
         let nina = account(&store, "nina@example.com", "Nina Next").await;
         let eve = account(&store, "eve@example.com", "Eve").await;
         let eddie = account(&store, "eddie@example.com", "Eddie Editor").await;
         let olives_view = store.project_for(id, olive.id).await.unwrap().unwrap();
-        consent::share(&store, &olives_view, &consent::actor(&olive), &Email::parse("eddie@example.com").unwrap(), Role::Editor, true).await.unwrap();
+        share(&store, &olives_view, &olive, &eddie, Role::Editor, true).await;
 
         consent::offer_transfer(&store, &olives_view, &Email::parse("nina@example.com").unwrap()).await.unwrap();
         assert!(store.project_for(id, nina.id).await.unwrap().is_none(), "an offer gives nothing");

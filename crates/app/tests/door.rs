@@ -13,7 +13,7 @@ fn config(db: &TestDatabase, key: &str) -> Config {
 }
 
 async fn account(app: &App, email: &str, name: &str) -> app::accounts::Account {
-    app.sign_up(&Email::parse(email).unwrap(), &DisplayName::parse(name).unwrap(), "not-a-real-hash").await.unwrap().unwrap()
+    app.create_account_with_confirmed_address(&Email::parse(email).unwrap(), &DisplayName::parse(name).unwrap(), "not-a-real-hash").await.unwrap().unwrap()
 }
 
 #[tokio::test]

@@ -4,11 +4,13 @@
 
 pub mod account;
 pub mod delivery;
+pub mod invitation;
 pub mod link;
 pub mod mapping;
 pub mod project;
 pub mod response;
 pub mod signed_link;
+pub mod signup;
 pub mod survey;
 pub mod transfer;
 pub mod trusted_record;

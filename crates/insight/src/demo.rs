@@ -22,6 +22,9 @@ pub struct DemoArgs {
     /// Print the start-up lines as JSON objects, one per line
     #[arg(long)]
     pub json: bool,
+    /// Where mail goes; unset, the demo writes it to the data folder's mail/
+    #[command(flatten)]
+    pub mail: crate::serve::MailArgs,
 }
 
 pub const DEMO_EMAIL: &str = "demo@insight.example";
@@ -57,12 +60,16 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         // The emulator stands in for Salesforce, on both its listeners.
         trusted_hosts: std::iter::once(emulator.http_url()).chain(emulator.https_url()).collect(),
     });
+    let mail_folder = args.data.join("mail");
+    config.app.mail = args.mail.settings(Some(&mail_folder.display().to_string()))?;
+    let mail = config.app.mail.clone();
     let app = web::Application::build_on(listener, config).await?;
     let seeded = seed(app.app()).await?;
     let url = app.public_url().to_string();
     let say = Announcer { json: args.json };
     say.say(&format!("Insight demo listening on {url}"), json!({ "event": "listening", "url": url, "addr": app.local_addr().to_string(), "pid": std::process::id() }));
     say.say(&format!("  data folder: {}", args.data.display()), json!({ "event": "data", "database_url": database_url }));
+    crate::serve::announce_mail(&say, mail.as_ref());
     say.say(
         &format!("  sign in as {DEMO_EMAIL} / {DEMO_PASSWORD} (owner of the sample project)"),
         json!({ "event": "login", "role": "owner", "email": DEMO_EMAIL, "password": DEMO_PASSWORD }),
@@ -172,11 +179,11 @@ async fn seed(app: &app::App) -> anyhow::Result<Option<String>> {
         });
     }
     let owner = app
-        .sign_up(&email, &DisplayName::parse("Dana Demo")?, &web::hash_password(NewPassword::parse(DEMO_PASSWORD)?).await?)
+        .create_account_with_confirmed_address(&email, &DisplayName::parse("Dana Demo")?, &web::hash_password(NewPassword::parse(DEMO_PASSWORD)?).await?)
         .await?
         .ok_or_else(|| anyhow::anyhow!("demo account appeared while seeding"))?;
     let colleague = app
-        .sign_up(
+        .create_account_with_confirmed_address(
             &Email::parse(COLLEAGUE_EMAIL)?,
             &DisplayName::parse("Casey Colleague")?,
             &web::hash_password(NewPassword::parse(COLLEAGUE_PASSWORD)?).await?,
@@ -207,8 +214,13 @@ async fn seed(app: &app::App) -> anyhow::Result<Option<String>> {
     })
     .await?;
     app.set_survey_status(&project, SurveyStatus::Published).await?;
-    if colleague.is_some() {
+    if let Some(colleague) = colleague {
+        // Sharing is an invitation the receiver accepts; the demo's colleague
+        // has accepted it already, so both logins show a shared project.
         app.share(&project, &owner, &Email::parse(COLLEAGUE_EMAIL)?, Role::Viewer, false).await?;
+        for invitation in app.invitations_for(&colleague).await? {
+            app.accept_invitation(&colleague, invitation.id).await?;
+        }
     }
     Ok(Some(app.survey(&project).await?.slug))
 }

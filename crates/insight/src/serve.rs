@@ -23,6 +23,49 @@ pub struct ServeArgs {
     pub salesforce: SalesforceArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub mail: MailArgs,
+}
+
+/// Where Insight's mail goes and whom it is from; `serve`, `worker` and
+/// `demo` share them.
+#[derive(Args, Debug, Clone)]
+pub struct MailArgs {
+    /// Where mail goes: smtp://host:port (add ?tls=required for STARTTLS),
+    /// smtps://user:password@host:port, or a folder (file:///path, or a plain
+    /// path) that receives each mail as an .eml file. Unset, mail is queued
+    /// in the database and not sent
+    #[arg(long, env = "INSIGHT_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of Insight's mail
+    #[arg(long, env = "INSIGHT_MAIL_FROM", default_value = app::mail::DEFAULT_FROM)]
+    pub mail_from: String,
+}
+
+impl MailArgs {
+    /// The mail settings, with `fallback` as the transport when
+    /// INSIGHT_SMTP_URL is unset.
+    pub fn settings(&self, fallback: Option<&str>) -> anyhow::Result<Option<app::mail::MailSettings>> {
+        match self.smtp_url.as_deref().filter(|u| !u.trim().is_empty()).or(fallback) {
+            Some(url) => Ok(Some(app::mail::MailSettings::parse(url, &self.mail_from)?)),
+            None => Ok(None),
+        }
+    }
+}
+
+/// The start-up line that says where mail goes.
+pub fn announce_mail(say: &Announcer, mail: Option<&app::mail::MailSettings>) {
+    match mail.map(|m| &m.transport) {
+        Some(app::mail::MailTransport::Folder(path)) => say.say(
+            &format!("  mail: written to {} (one .eml file per mail)", path.display()),
+            json!({ "event": "mail", "folder": path.display().to_string() }),
+        ),
+        Some(smtp) => say.say(&format!("  mail: sent through {smtp}"), json!({ "event": "mail", "smtp": smtp.to_string() })),
+        None => say.say(
+            "  mail: no INSIGHT_SMTP_URL, so mail is queued and not sent",
+            json!({ "event": "mail", "queued_only": true }),
+        ),
+    }
 }
 
 /// What one client may ask of the server. Rate limits read COUNT/PERIOD or
@@ -149,9 +192,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = web::Config::new(args.database_url.clone(), args.bind);
     config.app = args.salesforce.app_config(&args.database_url, args.public_url.clone())?;
     config.limits = args.limits.limits();
+    config.app.mail = args.mail.settings(None)?;
+    if config.app.mail.is_none() {
+        tracing::warn!("no INSIGHT_SMTP_URL: mail (sign-up links, invitations) is queued but not sent");
+    }
     if config.app.salesforce.is_none() {
         tracing::warn!("no Salesforce connected app configured: accounts cannot link Salesforce");
     }
+    let mail = config.app.mail.clone();
     let app = web::Application::build(config).await?;
     let say = Announcer { json: args.json };
     let url = app.public_url().to_string();
@@ -159,6 +207,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &format!("Insight listening on {url} (database: {})", app::redact_url(&args.database_url)),
         json!({ "event": "listening", "url": url, "addr": app.local_addr().to_string(), "pid": std::process::id() }),
     );
+    announce_mail(&say, mail.as_ref());
     app.run_until(shutdown_signal()).await?;
     Ok(())
 }

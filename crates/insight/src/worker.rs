@@ -1,9 +1,9 @@
-//! `insight worker`: the delivery worker alone, for scaling out beside
+//! `insight worker`: the delivery and mail workers alone, for scaling out beside
 //! `insight serve` processes on one PostgreSQL (workers claim with leases and
 //! `SKIP LOCKED`, so none delivers what another holds).
 
 use crate::output::{init_logging, shutdown_signal, Announcer};
-use crate::serve::SalesforceArgs;
+use crate::serve::{MailArgs, SalesforceArgs};
 use clap::Args;
 use serde_json::json;
 use std::net::SocketAddr;
@@ -20,6 +20,8 @@ pub struct WorkerArgs {
     pub public_url: String,
     #[command(flatten)]
     pub salesforce: SalesforceArgs,
+    #[command(flatten)]
+    pub mail: MailArgs,
     #[arg(long)]
     pub json: bool,
 }
@@ -27,23 +29,33 @@ pub struct WorkerArgs {
 pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     init_logging(args.json);
     // The same application `insight serve` builds, from the same settings;
-    // this process runs only its deliveries.
-    let config = args.salesforce.app_config(&args.database_url, Some(args.public_url.clone()))?;
-    if config.salesforce.is_none() {
-        anyhow::bail!("the worker delivers to Salesforce: set INSIGHT_SALESFORCE_CLIENT_ID and INSIGHT_SALESFORCE_CLIENT_SECRET");
+    // this process runs only its workers: deliveries and mail.
+    let mut config = args.salesforce.app_config(&args.database_url, Some(args.public_url.clone()))?;
+    config.mail = args.mail.settings(None)?;
+    if config.salesforce.is_none() && config.mail.is_none() {
+        anyhow::bail!(
+            "the worker delivers to Salesforce and sends mail: set INSIGHT_SALESFORCE_CLIENT_ID and INSIGHT_SALESFORCE_CLIENT_SECRET, or INSIGHT_SMTP_URL, or both"
+        );
     }
+    let mail = config.mail.clone();
     let app = app::App::build(&config).await?;
     let listener = tokio::net::TcpListener::bind(args.bind).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;
     let addr = listener.local_addr()?;
-    Announcer { json: args.json }.say(
-        &format!("Insight delivery worker running; health at http://{addr}/healthz"),
+    let say = Announcer { json: args.json };
+    say.say(
+        &format!("Insight worker running; health at http://{addr}/healthz"),
         json!({ "event": "listening", "url": format!("http://{addr}"), "role": "worker", "pid": std::process::id() }),
     );
+    crate::serve::announce_mail(&say, mail.as_ref());
     let health = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let deliveries = tokio::spawn(async move { app.run_deliveries(stopped).await });
+    let mail_stopped = stopped.clone();
+    let delivering = app.clone();
+    let deliveries = tokio::spawn(async move { delivering.run_deliveries(stopped).await });
+    let mails = tokio::spawn(async move { app.run_mail(mail_stopped).await });
     axum::serve(listener, health).with_graceful_shutdown(shutdown_signal()).await?;
     let _ = stop.send(true);
     let _ = deliveries.await;
+    let _ = mails.await;
     Ok(())
 }

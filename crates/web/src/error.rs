@@ -95,7 +95,7 @@ impl From<app::AppError> for WebError {
             A::OwnerOnly { .. } | A::NeedsSalesforceGrant { .. } | A::ViewOnly { .. } | A::SignersOnly { .. } | A::SurveyClosed => {
                 WebError::Forbidden(e.to_string())
             }
-            A::Invalid(_) | A::NoAccountForEmail(_) => WebError::Unprocessable(e.to_string()),
+            A::Invalid(_) => WebError::Unprocessable(e.to_string()),
             A::Conflict(_) => WebError::Conflict(e.to_string()),
             A::SurveyDeleted => WebError::Gone(e.to_string()),
             A::Integration(I::Conflict) => WebError::Conflict(e.to_string()),

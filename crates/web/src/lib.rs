@@ -38,7 +38,7 @@ pub use state::AppState;
 #[derive(Clone, Debug)]
 pub struct Config {
     /// The database, the secret key, the Salesforce connected app, the
-    /// delivery lease, and the address people reach the server at (links in
+    /// delivery lease, where mail goes, and the address people reach the server at (links in
     /// pages and exports, the OAuth callback), which defaults to `http://`
     /// and the bound address.
     pub app: app::Config,
@@ -160,6 +160,9 @@ impl Application {
             (config.limits.connections.body_timeout, MAX_BODY_BYTES),
             serving::body_deadline,
         ));
+        if !state.app.sends_mail() {
+            tracing::warn!("no mail transport configured: mail is queued in the outbox but not sent");
+        }
         Ok(Application { listener, router, state, connections: config.limits.connections })
     }
 
@@ -177,18 +180,23 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
-    /// The delivery worker runs beside the server.
+    /// The delivery and mail workers run beside the server.
     pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let sweeper = tokio::spawn(sweep_forever(self.state.app.clone()));
         let forgetter = tokio::spawn(forget_recovered_clients(self.state.clone()));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let app = self.state.app.clone();
+        let mail_stopped = stopped.clone();
         let worker = tokio::spawn(async move { app.run_deliveries(stopped).await });
+        // The mail worker runs beside it, when mail has somewhere to go.
+        let mail_app = self.state.app.clone();
+        let mail_worker = tokio::spawn(async move { mail_app.run_mail(mail_stopped).await });
         let served = serving::serve(self.listener, self.router, self.connections, shutdown).await;
         sweeper.abort();
         forgetter.abort();
         let _ = stop.send(true);
         let _ = worker.await;
+        let _ = mail_worker.await;
         served
     }
 }
@@ -200,7 +208,7 @@ async fn sweep_forever(app: app::App) {
         every.tick().await;
         match app.sweep().await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(removed = n, "swept expired sessions and sign-ins"),
+            Ok(n) => tracing::info!(removed = n, "swept expired sessions, sign-ins and sign-ups"),
             Err(e) => tracing::warn!(error = %e, "sweeping expired sessions failed"),
         }
     }

@@ -34,6 +34,7 @@ pub async fn link(args: LinkArgs) -> anyhow::Result<()> {
     let sandbox_user = config.orgs.iter().find(|o| o.is_sandbox).and_then(|o| o.users.first()).cloned().ok_or_else(|| anyhow::anyhow!("no sandbox user"))?;
     let emulator = sfemu::Emulator::start(config, "127.0.0.1:0".parse()?, None).await?;
     let db = TestDatabase::sqlite();
+    let mail = std::env::temp_dir().join(format!("insight-bench-mail-{}", std::process::id()));
     let server = start_server(
         &db.url,
         &[
@@ -41,6 +42,7 @@ pub async fn link(args: LinkArgs) -> anyhow::Result<()> {
             ("INSIGHT_SALESFORCE_CLIENT_SECRET", app.client_secret.clone()),
             ("INSIGHT_SALESFORCE_LOGIN_URL", emulator.production_login_url()),
             ("INSIGHT_SALESFORCE_SANDBOX_LOGIN_URL", emulator.sandbox_login_url()),
+            ("INSIGHT_SMTP_URL", mail.display().to_string()),
         ],
     )?;
     let base = server.url.clone();
@@ -52,7 +54,18 @@ pub async fn link(args: LinkArgs) -> anyhow::Result<()> {
         .form(&[("csrf", csrf(&page)?.as_str()), ("name", "Bench"), ("email", "bench@insight.example"), ("password", "bench-password")])
         .send()
         .await?;
-    anyhow::ensure!(r.status().is_redirection(), "sign-up failed: {}", r.status());
+    anyhow::ensure!(r.status().is_success(), "sign-up failed: {}", r.status());
+    // Sign-up is confirmed by the link mailed to the address.
+    let confirm = super::wait_for_link(&mail, "/signup/confirm?token=").await?;
+    let page = http.get(&confirm).send().await?.text().await?;
+    let token = confirm.rsplit("token=").next().unwrap_or_default().to_string();
+    let r = http
+        .post(format!("{base}/signup/confirm"))
+        .form(&[("csrf", csrf(&page)?.as_str()), ("token", token.as_str()), ("password", "bench-password")])
+        .send()
+        .await?;
+    anyhow::ensure!(r.status().is_redirection(), "sign-up confirmation failed: {}", r.status());
+    let _ = std::fs::remove_dir_all(&mail);
 
     let (mut page_ms, mut start_ms, mut callback_ms) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..args.sign_ins {

@@ -91,6 +91,43 @@ pub(super) fn start_server(database_url: &str, env: &[(&str, String)]) -> anyhow
     Ok(Server { child, url, pid })
 }
 
+/// The first link containing `marker` in a mail written to `folder` (the
+/// mail folder of a server started with INSIGHT_SMTP_URL set to a folder);
+/// waits for the mail worker a bounded while.
+pub(super) async fn wait_for_link(folder: &std::path::Path, marker: &str) -> anyhow::Result<String> {
+    for _ in 0..200 {
+        for entry in std::fs::read_dir(folder).into_iter().flatten().flatten() {
+            let text = quoted_printable_decoded(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+            if let Some(at) = text.find(marker) {
+                let start = text[..at].rfind("http").unwrap_or(at);
+                return Ok(text[start..].split_whitespace().next().unwrap_or_default().to_string());
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("no mail with {marker} arrived in {}", folder.display())
+}
+
+/// Mail bodies are quoted-printable: soft line breaks and `=XX` escapes.
+fn quoted_printable_decoded(text: &str) -> String {
+    let joined = text.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Resident memory of a process, in KiB (Linux).
 pub(super) fn rss_kib(pid: u32) -> Option<u64> {
     proc_status_kib(pid, "VmRSS:")

@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/signup", get(signup_page).post(signup))
+        .route("/signup/confirm", get(confirm_page).post(confirm))
         .route("/signin", get(signin_page).post(signin))
         .route("/signout", post(signout))
 }
@@ -121,19 +122,131 @@ async fn signup(State(state): State<AppState>, client: ClientAddress, jar: Cooki
         Err(e) => return refuse(e.0),
     };
     let hash = state.passwords.hash(password).await??;
-    if let Some(account) = state.app.sign_up(&email, &name, &hash).await? {
-        let jar = start_session(jar, &state, account.id).await?;
-        return Ok((jar, Redirect::to(&next)).into_response());
-    }
-    // The email has an account. The page never says so: it points to
-    // sign-in, where the owner's account is as it was. (Signing the owner in
-    // here would open a password-guessing door beside sign-in's rate limit.)
-    refuse(SIGNUP_REFUSED.into())
+    // The same page whoever's address it is: the inbox says the rest.
+    let request = app::signup::SignupRequest { email: &email, name: &name, password_hash: &hash, next_path: &next };
+    state.app.begin_signup(request).await?;
+    Ok(check_your_inbox(&email).into_response())
 }
 
-/// What sign-up says when it cannot create the account, whoever's email it is.
-const SIGNUP_REFUSED: &str =
-    "No account was created with these details. If you already have an Insight account, sign in instead; otherwise check the email address and try again.";
+/// What every sign-up is answered, for a new address and a taken one alike.
+fn check_your_inbox(email: &Email) -> Markup {
+    page(
+        "Check your inbox",
+        None,
+        html! {
+            div.card .max-w-30 {
+                h1 { "Check your inbox" }
+                p #check-inbox { "Check your inbox: we've sent a link to " strong { (email) } " to finish signing up." }
+                p.muted { "The link works for 24 hours. Nothing there? Look in your spam folder, or sign up again." }
+                p.muted { "Already have an account? " a href="/signin" { "Sign in" } }
+            }
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+/// The page a confirmation link opens: a button, never the confirmation
+/// itself, since mail scanners follow links before people do.
+async fn confirm_page(State(state): State<AppState>, jar: CookieJar, Query(q): Query<TokenQuery>) -> WebResult<Response> {
+    let (jar, csrf) = pre_session(jar, &state);
+    let token = q.token.unwrap_or_default();
+    let link = state.app.signup_link(&token).await?;
+    Ok((jar, confirmation_answer(&csrf, &token, &link, None)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfirmForm {
+    token: String,
+    password: String,
+}
+
+async fn confirm(State(state): State<AppState>, client: ClientAddress, jar: CookieJar, PreSessionForm { form }: PreSessionForm<ConfirmForm>) -> WebResult<Response> {
+    if let Err(refused) = state.sign_in_limits.admit_address(client) {
+        tracing::warn!(client = %client, "sign-up confirmation refused: too many attempts from this address");
+        return Err(too_many(refused));
+    }
+    let csrf = pre_session_token_of(&jar, &state).unwrap_or_default();
+    let link = state.app.signup_link(&form.token).await?;
+    let app::signup::Link::Usable(pending) = &link else {
+        return Ok(confirmation_answer(&csrf, &form.token, &link, None));
+    };
+    // The password chosen at sign-up confirms it: whoever signs up with
+    // someone else's address cannot have them confirm the stranger's account.
+    if !state.passwords.verify(form.password, Some(pending.password_hash.clone())).await? {
+        let error = "That is not the password chosen when signing up. Enter that one, or sign up again to choose another.";
+        let mut page = confirmation_answer(&csrf, &form.token, &link, Some(error));
+        *page.status_mut() = StatusCode::UNAUTHORIZED;
+        return Ok(page);
+    }
+    match state.app.confirm_signup(pending).await? {
+        app::signup::Confirmation::Account { account, next_path } => {
+            let jar = start_session(jar, &state, account.id).await?;
+            Ok((jar, Redirect::to(&safe_next(Some(&next_path)))).into_response())
+        }
+        app::signup::Confirmation::AlreadyHasAccount => Ok(link_page(
+            StatusCode::CONFLICT,
+            "You have an account",
+            "This address already has an Insight account, so this link made none. Sign in with its password.",
+        )),
+        app::signup::Confirmation::Used => Ok(confirmation_answer(&csrf, &form.token, &app::signup::Link::Used, None)),
+    }
+}
+
+/// The confirmation page for what the link found.
+fn confirmation_answer(csrf: &str, token: &str, link: &app::signup::Link, error: Option<&str>) -> Response {
+    use app::signup::Link;
+    match link {
+        Link::Usable(pending) => page(
+            "Finish signing up",
+            None,
+            html! {
+                div.card .max-w-30 {
+                    h1 { "Finish signing up" }
+                    (flash_error(error))
+                    p { "Create the Insight account " strong { (pending.email) } " for " (pending.name) "." }
+                    (post_form("/signup/confirm", csrf, html! {
+                        input type="hidden" name="token" value=(token);
+                        label for="password" { "The password you chose when signing up" }
+                        input #password type="password" name="password" required autocomplete="current-password";
+                        p { button type="submit" { "Finish signing up" } }
+                    }))
+                }
+            },
+        )
+        .into_response(),
+        Link::Used => link_page(StatusCode::GONE, "This link was used already", "This link has made its account already: sign in to it."),
+        Link::Expired => link_page(
+            StatusCode::GONE,
+            "This link has expired",
+            "Sign-up links work for 24 hours, and this one is older. Sign up again to get a new one.",
+        ),
+        Link::Unknown => link_page(
+            StatusCode::NOT_FOUND,
+            "This link does not work",
+            "No sign-up has this link. Check that you opened the whole link from the mail, or sign up again.",
+        ),
+    }
+}
+
+fn link_page(status: StatusCode, title: &str, message: &str) -> Response {
+    let body = page(
+        title,
+        None,
+        html! {
+            div.card .max-w-30 {
+                h1 { (title) }
+                p #link-state { (message) }
+                p { a href="/signin" { "Sign in" } " · " a href="/signup" { "Sign up" } }
+            }
+        },
+    );
+    (status, body).into_response()
+}
 
 async fn start_session(jar: CookieJar, state: &AppState, account_id: i64) -> WebResult<CookieJar> {
     let token = state.app.start_session(account_id, state.session_lifetime).await?;

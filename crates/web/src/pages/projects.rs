@@ -27,6 +27,8 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{id}/transfer/withdraw", post(withdraw_transfer))
         .route("/transfers/{offer}/accept", post(accept_transfer))
         .route("/transfers/{offer}/decline", post(decline_transfer))
+        .route("/invitations/{invitation}/accept", post(accept_invitation))
+        .route("/invitations/{invitation}/decline", post(decline_invitation))
 }
 
 async fn list(State(state): State<AppState>, who: CurrentAccount) -> WebResult<Markup> {
@@ -34,7 +36,7 @@ async fn list(State(state): State<AppState>, who: CurrentAccount) -> WebResult<M
 }
 
 async fn list_page(state: &AppState, who: &CurrentAccount, error: Option<&str>, name: &str) -> WebResult<Markup> {
-    let app::projects::MyProjects { projects, offers } = state.app.my_projects(&who.account).await?;
+    let app::projects::MyProjects { projects, offers, invitations } = state.app.my_projects(&who.account).await?;
     Ok(page(
         "My Projects",
         Some(who),
@@ -52,6 +54,21 @@ async fn list_page(state: &AppState, who: &CurrentAccount, error: Option<&str>, 
                             div.row {
                                 (post_form(&format!("/transfers/{}/accept", o.id), &who.csrf, html! { button type="submit" { "Accept" } }))
                                 (post_form(&format!("/transfers/{}/decline", o.id), &who.csrf, html! { button.secondary type="submit" { "Decline" } }))
+                            }
+                        }
+                    }
+                }
+            }
+            @if !invitations.is_empty() {
+                div.card #invitations {
+                    h2 .mt-0 { "Shared with you" }
+                    @for i in &invitations {
+                        div.row data-invitation-id=(i.id) data-project=(i.project_id) .spread {
+                            p .m-0 { strong { (i.inviter_name) } " (" (i.inviter_email) ") invites you to work on " strong { (i.project_name) } " as " (i.role.as_str())
+                                @if i.salesforce_changes { ", and to change what it writes into their Salesforce org" } "." }
+                            div.row {
+                                (post_form(&format!("/invitations/{}/accept", i.id), &who.csrf, html! { button type="submit" { "Accept" } }))
+                                (post_form(&format!("/invitations/{}/decline", i.id), &who.csrf, html! { button.secondary type="submit" { "Decline" } }))
                             }
                         }
                     }
@@ -229,6 +246,16 @@ async fn accept_transfer(State(state): State<AppState>, Path(offer): Path<i64>, 
 
 async fn decline_transfer(State(state): State<AppState>, Path(offer): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     state.app.decline_transfer(&who.account, offer).await?;
+    Ok(Redirect::to("/projects").into_response())
+}
+
+async fn accept_invitation(State(state): State<AppState>, Path(invitation): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
+    let project_id = state.app.accept_invitation(&who.account, invitation).await?;
+    Ok(Redirect::to(&format!("/projects/{project_id}/survey")).into_response())
+}
+
+async fn decline_invitation(State(state): State<AppState>, Path(invitation): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
+    state.app.decline_invitation(&who.account, invitation).await?;
     Ok(Redirect::to("/projects").into_response())
 }
 

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{id}/sharing", get(view).post(share))
         .route("/projects/{id}/sharing/{account}/revoke", post(revoke))
         .route("/projects/{id}/sharing/{account}/salesforce", post(set_grant))
+        .route("/projects/{id}/sharing/invitations/{invitation}/withdraw", post(withdraw_invitation))
 }
 
 async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>) -> WebResult<Markup> {
@@ -32,6 +33,7 @@ async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path
 
 async fn render(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, error: Option<&str>, ok: Option<&str>) -> WebResult<Markup> {
     let shares = state.app.shares(project).await?;
+    let invitations = state.app.open_invitations(project).await?;
     Ok(page(
         &project.name,
         Some(who),
@@ -43,7 +45,7 @@ async fn render(state: &AppState, who: &CurrentAccount, project: &Project, acces
                 div.card {
                     h2 .mt-0 { "Share this project" }
                     (post_form_with_class("row", &format!("/projects/{}/sharing", project.id), &who.csrf, html! {
-                        input type="email" name="email" placeholder="colleague@example.com" required .max-w-20 aria-label="Email of the account to share with";
+                        input type="email" name="email" placeholder="colleague@example.com" required .max-w-20 aria-label="Email address to invite";
                         select name="role" aria-label="Role" {
                             option value="editor" { "Editor (can build and publish)" }
                             option value="viewer" { "Viewer (can only look)" }
@@ -51,7 +53,8 @@ async fn render(state: &AppState, who: &CurrentAccount, project: &Project, acces
                         label.inline { input type="checkbox" name="salesforce_changes" value="on"; " may change what this project writes into my Salesforce org " span.muted { "(editors only)" } }
                         button type="submit" { "Share" }
                     }))
-                    p.muted { "Sharing gives access to the survey and its responses. The project keeps its original owner, "
+                    p.muted { "Sharing sends an invitation to the address; the project is shared once they accept it from My Projects (after signing up with that address, if they have no account yet). "
+                        "Sharing gives access to the survey and its responses. The project keeps its original owner, "
                         (project.owner_name) "; only the owner can share, rename or delete it. "
                         "Its Salesforce work always runs with your link: an editor changes its mappings or runs its transition only if you grant that here, and every such change is in the project's Salesforce history." }
                 }
@@ -78,6 +81,21 @@ async fn render(state: &AppState, who: &CurrentAccount, project: &Project, acces
                                 td {
                                     (post_form(&format!("/projects/{}/sharing/{}/revoke", project.id, s.account_id), &who.csrf, html! {
                                         button.small.danger type="submit" { "Revoke" }
+                                    }))
+                                }
+                            }
+                        }
+                    }
+                    @for i in &invitations {
+                        tr data-invitation=(i.email) {
+                            td { "Invited: " (i.email) " (" (i.role.as_str()) ") — waiting for them to accept" }
+                            td { (i.role.label()) }
+                            td { @if i.salesforce_changes { "granted on acceptance" } @else if i.role == Role::Editor { "not granted" } @else { "—" } }
+                            td { (time_fmt::short(i.created_at)) }
+                            @if access.can_manage() {
+                                td {
+                                    (post_form(&format!("/projects/{}/sharing/invitations/{}/withdraw", project.id, i.id), &who.csrf, html! {
+                                        button.small.secondary type="submit" { "Withdraw" }
                                     }))
                                 }
                             }
@@ -111,13 +129,22 @@ async fn share(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { 
         (Err(e), _) | (_, Err(e)) => return refuse(e.0).await,
     };
     let grant = form.salesforce_changes.as_deref() == Some("on");
+    let granted = |on: bool| if on { ", with Salesforce changes" } else { "" };
     match state.app.share(project, &who.account, &email, role, grant).await {
-        Ok(app::consent::Shared { email, role, salesforce_changes }) => {
-            let granted = if salesforce_changes { ", with Salesforce changes" } else { "" };
-            let page = render(state, who, project, access, None, Some(&format!("Shared with {email} as {}{granted}.", role.as_str()))).await?;
-            Ok(page.into_response())
+        // The same words whether or not an account uses the address.
+        Ok(app::invitations::Shared::Invited { email, role, salesforce_changes }) => {
+            let msg = format!(
+                "Invited {email} as {}{}. They see the invitation on My Projects once they sign in with that address; nothing is shared until they accept.",
+                role.as_str(),
+                granted(salesforce_changes)
+            );
+            Ok(render(state, who, project, access, None, Some(&msg)).await?.into_response())
         }
-        Err(e @ (app::AppError::Invalid(_) | app::AppError::NoAccountForEmail(_))) => refuse(e.to_string()).await,
+        Ok(app::invitations::Shared::Changed(app::consent::Shared { email, role, salesforce_changes })) => {
+            let msg = format!("Shared with {email} as {}{}.", role.as_str(), granted(salesforce_changes));
+            Ok(render(state, who, project, access, None, Some(&msg)).await?.into_response())
+        }
+        Err(e @ app::AppError::Invalid(_)) => refuse(e.to_string()).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -144,5 +171,12 @@ async fn revoke(State(state): State<AppState>, Path((id, account)): Path<(i64, i
     let (project, _) = project_frame::load(&state, id, &who).await?;
     require_owner(&project)?;
     state.app.revoke_share(&project, &who.account, account).await?;
+    Ok(Redirect::to(&format!("/projects/{id}/sharing")).into_response())
+}
+
+async fn withdraw_invitation(State(state): State<AppState>, Path((id, invitation)): Path<(i64, i64)>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
+    let (project, _) = project_frame::load(&state, id, &who).await?;
+    require_owner(&project)?;
+    state.app.withdraw_invitation(&project, invitation).await?;
     Ok(Redirect::to(&format!("/projects/{id}/sharing")).into_response())
 }

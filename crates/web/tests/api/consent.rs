@@ -182,7 +182,7 @@ async fn an_editor_changes_what_a_project_writes_only_with_the_owners_grant() {
         let eddie = Browser::new(&sf.app);
         eddie.sign_up("eddie@example.com", "Eddie Editor").await;
         let sharing = format!("/projects/{id}/sharing");
-        let r = sam.submit(&sharing, &sharing, &[("email", "eddie@example.com"), ("role", "editor")]).await;
+        let r = sam.share(&eddie, id, &[("email", "eddie@example.com"), ("role", "editor")]).await;
         assert_eq!(r.status(), StatusCode::OK);
         let panel = format!("/projects/{id}/salesforce");
         let version = sf.app.store.integration(id).await.unwrap().unwrap().version;
@@ -226,7 +226,7 @@ async fn an_editor_changes_what_a_project_writes_only_with_the_owners_grant() {
         // A viewer can hold no grant, and only the owner can give one.
         let vic = Browser::new(&sf.app);
         vic.sign_up("vic@example.com", "Vic Viewer").await;
-        sam.submit(&sharing, &sharing, &[("email", "vic@example.com"), ("role", "viewer"), ("salesforce_changes", "on")]).await;
+        sam.share(&vic, id, &[("email", "vic@example.com"), ("role", "viewer"), ("salesforce_changes", "on")]).await;
         let vic_id = account_id(&sf, "vic@example.com").await;
         assert!(!sf.app.store.project_for(id, vic_id).await.unwrap().unwrap().salesforce_changes);
         let r = sam.submit(&sharing, &format!("{sharing}/{vic_id}/salesforce"), &[("granted", "yes")]).await;

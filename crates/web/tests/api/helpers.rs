@@ -2,6 +2,8 @@
 //! it over HTTP as a browser or a script would.
 
 use reqwest::{Client, Response, StatusCode};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 use store::testing::TestDatabase;
 
 pub struct TestApp {
@@ -11,6 +13,8 @@ pub struct TestApp {
     /// The tests' own look into the server's database (the server reaches
     /// it only through `app`), with the server's secret key.
     pub store: store::Store,
+    /// The folder the app writes its mail into (one `.eml` file per mail).
+    pub mail: PathBuf,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -18,6 +22,87 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(s) = self.shutdown.take() {
             let _ = s.send(());
+        }
+        let _ = std::fs::remove_dir_all(&self.mail);
+    }
+}
+
+/// A fresh folder for one app's mail.
+pub fn mail_folder() -> PathBuf {
+    let n: u64 = rand::random();
+    std::env::temp_dir().join(format!("insight-test-mail-{n:016x}"))
+}
+
+/// The app's mail goes to a folder the tests read, and failed sends are
+/// retried within moments.
+fn with_test_mail(config: &mut web::Config, folder: &Path) {
+    config.app.mail = Some(app::mail::MailSettings::folder(folder));
+    config.app.mail_worker = app::mail::MailWorkerSettings { lease: Duration::from_secs(30), first_retry: Duration::from_millis(100), max_attempts: 15 };
+}
+
+/// A mail as the app wrote it, its body decoded.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub message_id: String,
+    /// The outbox row it was sent from, read off its Message-ID.
+    pub outbox_id: i64,
+    pub body: String,
+}
+
+impl Mail {
+    /// Parses a mail as lettre writes it: headers, a blank line, and a
+    /// quoted-printable text body.
+    pub fn parse(raw: &str) -> Mail {
+        let raw = raw.replace("\r\n", "\n");
+        let (head, body) = raw.split_once("\n\n").unwrap_or((&raw, ""));
+        let header = |name: &str| {
+            head.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(':'))).map(|v| v.trim().to_string()).unwrap_or_default()
+        };
+        let message_id = header("Message-ID");
+        let outbox_id = message_id.trim_start_matches("<insight.").split('.').next().and_then(|n| n.parse().ok()).unwrap_or(-1);
+        let decoded = quoted_printable::decode(body.replace('\n', "\r\n"), quoted_printable::ParseMode::Robust).unwrap_or_default();
+        Mail { to: header("To"), subject: header("Subject"), message_id, outbox_id, body: String::from_utf8_lossy(&decoded).into_owned() }
+    }
+
+    /// The first link in the body containing `marker`.
+    pub fn link(&self, marker: &str) -> Option<String> {
+        self.body.split_whitespace().find(|w| w.contains(marker)).map(|w| w.trim_end_matches(['.', ',', ')']).to_string())
+    }
+}
+
+/// Every mail in a folder, oldest first.
+pub fn mails_in(folder: &Path) -> Vec<Mail> {
+    let mut mails: Vec<Mail> = std::fs::read_dir(folder)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .map(|raw| Mail::parse(&raw))
+        .collect();
+    mails.sort_by_key(|m| m.outbox_id);
+    mails
+}
+
+impl TestApp {
+    /// The mails sent to an address so far, oldest first.
+    pub fn mails_to(&self, email: &str) -> Vec<Mail> {
+        mails_in(&self.mail).into_iter().filter(|m| m.to == email).collect()
+    }
+
+    /// Waits for the `n`th mail (counting from 1) to an address; fails after
+    /// a generous bound rather than hanging (the bound is no speed claim).
+    pub async fn nth_mail_to(&self, email: &str, n: usize) -> Mail {
+        let start = std::time::Instant::now();
+        loop {
+            let mails = self.mails_to(email);
+            if mails.len() >= n {
+                return mails[n - 1].clone();
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "mail {n} to {email} never came: {mails:?}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
 }
@@ -30,6 +115,8 @@ pub async fn spawn_app(db: TestDatabase) -> TestApp {
 pub async fn spawn_app_with(db: TestDatabase, adjust: impl FnOnce(&mut web::Config)) -> TestApp {
     let mut config = web::Config::new(db.url.clone(), "127.0.0.1:0".parse().unwrap());
     config.app.secret_key = Some(store::sealed::Sealer::generate_key());
+    let mail = mail_folder();
+    with_test_mail(&mut config, &mail);
     adjust(&mut config);
     let store = peek(&db, config.app.secret_key.as_deref()).await;
     let app = web::Application::build(config).await.expect("build app");
@@ -38,7 +125,7 @@ pub async fn spawn_app_with(db: TestDatabase, adjust: impl FnOnce(&mut web::Conf
     tokio::spawn(app.run_until(async move {
         let _ = rx.await;
     }));
-    TestApp { url, _db: db, store, shutdown: Some(tx) }
+    TestApp { url, _db: db, store, mail, shutdown: Some(tx) }
 }
 
 /// A store on the test's database, sealing with `key` when it is one.
@@ -63,12 +150,14 @@ pub async fn apps() -> Vec<TestApp> {
 pub struct Browser {
     pub client: Client,
     pub base: String,
+    /// The app's mail folder: this browser's person reads their mail there.
+    pub mail: PathBuf,
 }
 
 impl Browser {
     pub fn new(app: &TestApp) -> Browser {
         let client = Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Browser { client, base: app.url.clone() }
+        Browser { client, base: app.url.clone(), mail: app.mail.clone() }
     }
 
     /// A browser on another machine: its connections come from `ip`, one of
@@ -80,7 +169,7 @@ impl Browser {
             .local_address(std::net::IpAddr::from(ip))
             .build()
             .unwrap();
-        Browser { client, base: app.url.clone() }
+        Browser { client, base: app.url.clone(), mail: app.mail.clone() }
     }
 
     pub async fn get(&self, path: &str) -> Response {
@@ -113,9 +202,72 @@ impl Browser {
         self.client.post(format!("{}{action}", self.base)).form(fields).send().await.unwrap()
     }
 
+    /// Signs up as a person would: the form, then the link in the mail.
     pub async fn sign_up(&self, email: &str, name: &str) {
-        let r = self.submit("/signup", "/signup", &[("name", name), ("email", email), ("password", "a good password")]).await;
+        let r = self.sign_up_with(email, name, "a good password", "/projects").await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign-up of {email}: {}", r.text().await.unwrap());
+    }
+
+    /// The sign-up form with `next`, then its confirmation mail followed;
+    /// answers the confirmation's response.
+    pub async fn sign_up_with(&self, email: &str, name: &str, password: &str, next: &str) -> Response {
+        let before = self.confirmation_mails(email).len();
+        let r = self.submit("/signup", "/signup", &[("name", name), ("email", email), ("password", password), ("next", next)]).await;
+        assert_eq!(r.status(), StatusCode::OK, "sign-up of {email}");
+        assert!(r.text().await.unwrap().contains("Check your inbox"));
+        let link = self.wait_confirmation_mail(email, before + 1).await;
+        self.confirm_sign_up(&link, password).await
+    }
+
+    /// The sign-up links mailed to an address so far, oldest first.
+    pub fn confirmation_mails(&self, email: &str) -> Vec<String> {
+        mails_in(&self.mail).into_iter().filter(|m| m.to == email).filter_map(|m| m.link("/signup/confirm?token=")).collect()
+    }
+
+    /// Waits for the `n`th sign-up link mailed to an address.
+    pub async fn wait_confirmation_mail(&self, email: &str, n: usize) -> String {
+        let start = std::time::Instant::now();
+        loop {
+            let links = self.confirmation_mails(email);
+            if links.len() >= n {
+                return links[n - 1].clone();
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "no sign-up link {n} came to {email}: {:?}", mails_in(&self.mail));
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Opens a mailed sign-up link and presses its button with the password.
+    pub async fn confirm_sign_up(&self, link: &str, password: &str) -> Response {
+        let path = link.strip_prefix(&self.base).unwrap_or_else(|| panic!("{link} is not on this app"));
+        let (status, html) = self.get_text(path).await;
+        assert_eq!(status, StatusCode::OK, "the link opens its page: {html}");
+        let (csrf, token) = (csrf_in(&html).unwrap(), hidden_value(&html, "token").unwrap());
+        self.post_form("/signup/confirm", &[("csrf", &csrf), ("token", &token), ("password", password)]).await
+    }
+
+    /// Shares a project from its Sharing page, and has `receiver` accept the
+    /// invitation on their My Projects; answers the sharing page's response.
+    pub async fn share(&self, receiver: &Browser, project: i64, fields: &[(&str, &str)]) -> Response {
+        let sharing = format!("/projects/{project}/sharing");
+        let r = self.submit(&sharing, &sharing, fields).await;
+        receiver.accept_invitation(project).await;
+        r
+    }
+
+    /// The id of the open invitation to this project on My Projects.
+    pub async fn invitation_to(&self, project: i64) -> Option<String> {
+        let (_, html) = self.get_text("/projects").await;
+        let marker = format!("\" data-project=\"{project}\"");
+        let end = html.find(&marker)?;
+        let start = html[..end].rfind("data-invitation-id=\"")? + "data-invitation-id=\"".len();
+        Some(html[start..end].to_string())
+    }
+
+    pub async fn accept_invitation(&self, project: i64) {
+        let id = self.invitation_to(project).await.unwrap_or_else(|| panic!("no invitation to project {project} on My Projects"));
+        let r = self.submit("/projects", &format!("/invitations/{id}/accept"), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "accepting the invitation to {project}");
     }
 
     /// Creates a project and returns its id.
@@ -189,6 +341,11 @@ pub async fn spawn_app_with_emulator(db: TestDatabase) -> WithSalesforce {
 /// As `spawn_app_with_emulator`, with more origins configured as trusted
 /// Salesforce hosts than the emulator's own.
 pub async fn spawn_app_trusting(db: TestDatabase, also_trusted: &[String]) -> WithSalesforce {
+    spawn_app_trusting_with(db, also_trusted, |_| {}).await
+}
+
+/// As `spawn_app_trusting`, with some settings changed first.
+pub async fn spawn_app_trusting_with(db: TestDatabase, also_trusted: &[String], adjust: impl FnOnce(&mut web::Config)) -> WithSalesforce {
     let key = store::sealed::Sealer::generate_key();
     let store = peek(&db, Some(&key)).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -206,12 +363,15 @@ pub async fn spawn_app_trusting(db: TestDatabase, also_trusted: &[String]) -> Wi
         sandbox_login_url: emulator.sandbox_login_url(),
         trusted_hosts: std::iter::once(emulator.http_url()).chain(also_trusted.iter().cloned()).collect(),
     });
+    let mail = mail_folder();
+    with_test_mail(&mut config, &mail);
+    adjust(&mut config);
     let app = web::Application::build_on(listener, config).await.expect("build app");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async move {
         let _ = rx.await;
     }));
-    WithSalesforce { app: TestApp { url, _db: db, store, shutdown: Some(tx) }, emulator }
+    WithSalesforce { app: TestApp { url, _db: db, store, mail, shutdown: Some(tx) }, emulator }
 }
 
 pub async fn apps_with_emulator() -> Vec<WithSalesforce> {

@@ -1,4 +1,5 @@
 mod helpers;
+mod smtp_sink;
 
 mod abuse_signin;
 mod accounts;
@@ -7,9 +8,12 @@ mod consent;
 mod projects;
 mod deliveries;
 mod hygiene;
+mod invitations;
+mod mail;
 mod mappings;
 mod respondents;
 mod my_domain;
 mod salesforce_link;
 mod signed_links;
 mod stylesheet;
+mod signup_by_mail;

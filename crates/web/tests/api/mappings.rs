@@ -74,9 +74,8 @@ async fn a_collaborators_edit_is_checked_against_the_owners_org_not_their_own() 
         let (owner, id) = owner_with_survey(&sf).await;
         let editor = Browser::new(&sf.app);
         editor.sign_up("eddie@example.com", "Eddie").await;
-        let sharing = format!("/projects/{id}/sharing");
         // Shared as editor with the owner's grant to change what the project writes.
-        owner.submit(&sharing, &sharing, &[("email", "eddie@example.com"), ("role", "editor"), ("salesforce_changes", "on")]).await;
+        owner.share(&editor, id, &[("email", "eddie@example.com"), ("role", "editor"), ("salesforce_changes", "on")]).await;
         editor.link_salesforce(false, PROD_USER, PASSWORD, true).await;
         map_survey_response(&editor, id).await;
         let integration = sf.app.store.integration(id).await.unwrap().unwrap();

@@ -54,7 +54,7 @@ async fn a_viewer_sees_the_project_but_the_server_refuses_every_edit() {
         let viewer = Browser::new(&app);
         viewer.sign_up("viewer@example.com", "Vic Viewer").await;
         let sharing = format!("/projects/{id}/sharing");
-        let r = owner.submit(&sharing, &sharing, &[("email", "viewer@example.com"), ("role", "viewer")]).await;
+        let r = owner.share(&viewer, id, &[("email", "viewer@example.com"), ("role", "viewer")]).await;
         assert_eq!(r.status(), StatusCode::OK);
 
         let (status, html) = viewer.get_text(&format!("/projects/{id}/survey")).await;
@@ -94,7 +94,7 @@ async fn an_editor_builds_the_survey_but_cannot_share_or_delete() {
         let editor = Browser::new(&app);
         editor.sign_up("editor@example.com", "Eddie").await;
         let sharing = format!("/projects/{id}/sharing");
-        owner.submit(&sharing, &sharing, &[("email", "editor@example.com"), ("role", "editor")]).await;
+        owner.share(&editor, id, &[("email", "editor@example.com"), ("role", "editor")]).await;
 
         assert_eq!(editor.add_question(id, "nps", "Recommend us?", "", true).await.status(), StatusCode::SEE_OTHER);
         let r = editor.submit(&sharing, &sharing, &[("email", "owner@example.com"), ("role", "viewer")]).await;
@@ -108,15 +108,15 @@ async fn an_editor_builds_the_survey_but_cannot_share_or_delete() {
 }
 
 #[tokio::test]
-async fn sharing_with_an_unknown_email_says_what_to_do() {
+async fn sharing_with_an_unknown_email_invites_it_and_says_what_happens_next() {
     for app in apps().await {
         let owner = Browser::new(&app);
         owner.sign_up("owner@example.com", "Olive").await;
         let id = owner.create_project("Team survey").await;
         let sharing = format!("/projects/{id}/sharing");
         let r = owner.submit(&sharing, &sharing, &[("email", "nobody@example.com"), ("role", "viewer")]).await;
-        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(r.text().await.unwrap().contains("Ask them to sign up first"));
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.text().await.unwrap().contains("nothing is shared until they accept"));
         let r = owner.submit(&sharing, &sharing, &[("email", "owner@example.com"), ("role", "owner")]).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     }

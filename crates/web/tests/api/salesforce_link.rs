@@ -143,8 +143,7 @@ async fn collaborator_never_lends_own_link() {
         let id = owner.create_project("Shared CSAT").await;
         let editor = Browser::new(&sf.app);
         editor.sign_up("eddie@example.com", "Eddie Editor").await;
-        let sharing = format!("/projects/{id}/sharing");
-        owner.submit(&sharing, &sharing, &[("email", "eddie@example.com"), ("role", "editor")]).await;
+        owner.share(&editor, id, &[("email", "eddie@example.com"), ("role", "editor")]).await;
 
         // The editor links their own account, to production.
         editor.link_salesforce(false, PROD_USER, PASSWORD, true).await;
@@ -247,8 +246,7 @@ async fn a_revoked_refresh_token_marks_the_link_and_every_affected_project() {
         let id = owner.create_project("CSAT").await;
         let viewer = Browser::new(&sf.app);
         viewer.sign_up("vic@example.com", "Vic").await;
-        let sharing = format!("/projects/{id}/sharing");
-        owner.submit(&sharing, &sharing, &[("email", "vic@example.com"), ("role", "viewer")]).await;
+        owner.share(&viewer, id, &[("email", "vic@example.com"), ("role", "viewer")]).await;
         owner.link_salesforce(true, SANDBOX_USER, PASSWORD, true).await;
 
         let org = org_id(&sf, true);

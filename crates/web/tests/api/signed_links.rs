@@ -241,11 +241,10 @@ async fn a_stranger_or_viewer_cannot_sign_links() {
     for sf in apps_with_emulator().await {
         let s = setup(sf).await;
         let page = format!("/projects/{}/survey", s.project);
-        let sharing = format!("/projects/{}/sharing", s.project);
         let (viewer, stranger) = (Browser::new(&s.sf.app), Browser::new(&s.sf.app));
         viewer.sign_up("vera@example.com", "Vera Viewer").await;
         stranger.sign_up("sam@example.com", "Sam Stranger").await;
-        assert_eq!(s.owner.submit(&sharing, &sharing, &[("email", "vera@example.com"), ("role", "viewer")]).await.status(), StatusCode::OK);
+        assert_eq!(s.owner.share(&viewer, s.project, &[("email", "vera@example.com"), ("role", "viewer")]).await.status(), StatusCode::OK);
 
         let (_, viewer_page) = viewer.get_text(&page).await;
         assert!(viewer_page.contains("Only the project's owner"), "the viewer sees why there is no form");
