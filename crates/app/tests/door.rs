@@ -46,6 +46,10 @@ async fn a_viewer_sees_the_survey_but_cannot_change_it() {
             .await
             .unwrap();
         app.share(&owners_view, &olive, &Email::parse("vic@example.com").unwrap(), Role::Viewer, false).await.unwrap();
+        assert!(matches!(app.project(vic.id, id).await, Err(AppError::NotFound)), "an invitation shares nothing until it is accepted");
+        let invitations = app.invitations_for(&vic).await.unwrap();
+        assert_eq!(invitations.len(), 1);
+        assert_eq!(app.accept_invitation(&vic, invitations[0].id).await.unwrap(), id);
         let viewers_view = app.project(vic.id, id).await.unwrap();
         assert_eq!(app.survey(&viewers_view).await.unwrap().definition.questions.len(), 1);
 
