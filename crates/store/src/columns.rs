@@ -77,6 +77,20 @@ impl Column for LinkEventKind {
     ];
 }
 
+impl Column for crate::mail::MailStatus {
+    const WORDS: &'static [(Self, &'static str)] =
+        &[(crate::mail::MailStatus::Pending, "pending"), (crate::mail::MailStatus::Sent, "sent"), (crate::mail::MailStatus::Failed, "failed")];
+}
+
+impl Column for crate::invitations::InvitationStatus {
+    const WORDS: &'static [(Self, &'static str)] = &[
+        (crate::invitations::InvitationStatus::Invited, "invited"),
+        (crate::invitations::InvitationStatus::Accepted, "accepted"),
+        (crate::invitations::InvitationStatus::Declined, "declined"),
+        (crate::invitations::InvitationStatus::Withdrawn, "withdrawn"),
+    ];
+}
+
 impl Column for crate::links::LinkStatus {
     const WORDS: &'static [(Self, &'static str)] =
         &[(crate::links::LinkStatus::Active, "active"), (crate::links::LinkStatus::NeedsReauthentication, "needs_reauth")];
@@ -109,6 +123,8 @@ mod tests {
         round_trips::<TransferStatus>();
         round_trips::<LinkEventKind>();
         round_trips::<crate::links::LinkStatus>();
+        round_trips::<crate::mail::MailStatus>();
+        round_trips::<crate::invitations::InvitationStatus>();
     }
 
     #[test]

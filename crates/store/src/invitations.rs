@@ -19,17 +19,6 @@ pub enum InvitationStatus {
     Withdrawn,
 }
 
-impl InvitationStatus {
-    fn parse(raw: &str) -> Result<InvitationStatus> {
-        Ok(match raw {
-            "invited" => InvitationStatus::Invited,
-            "accepted" => InvitationStatus::Accepted,
-            "declined" => InvitationStatus::Declined,
-            "withdrawn" => InvitationStatus::Withdrawn,
-            other => return Err(StoreError::Corrupt(format!("unknown invitation status {other:?}"))),
-        })
-    }
-}
 
 /// An invitation, with what its addressee needs to decide.
 #[derive(Debug, Clone)]
@@ -68,7 +57,7 @@ impl TryFrom<InvitationRow> for Invitation {
     fn try_from(r: InvitationRow) -> Result<Invitation> {
         let role = Role::from_column("project_invitations", "role", &r.role)?;
         Ok(Invitation {
-            status: InvitationStatus::parse(&r.status)?,
+            status: InvitationStatus::from_column("project_invitations", "status", &r.status)?,
             id: r.id,
             project_id: r.project_id,
             project_name: r.project_name,

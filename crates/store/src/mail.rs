@@ -5,6 +5,7 @@
 //! many attempts the row is marked failed and stays, with its last error.
 //! Bodies carry links that sign people in, so they are sealed at rest.
 
+use crate::columns::Column;
 use crate::sealed::Secret;
 use crate::{now_ms, Backend, Result, Store, StoreError};
 
@@ -30,16 +31,6 @@ pub enum MailStatus {
     Failed,
 }
 
-impl MailStatus {
-    fn parse(raw: &str) -> Result<MailStatus> {
-        Ok(match raw {
-            "pending" => MailStatus::Pending,
-            "sent" => MailStatus::Sent,
-            "failed" => MailStatus::Failed,
-            other => return Err(StoreError::Corrupt(format!("unknown mail status {other:?}"))),
-        })
-    }
-}
 
 /// A mail a worker holds the lease on, its bodies opened.
 #[derive(Debug, Clone)]
@@ -87,7 +78,7 @@ impl TryFrom<EntryRow> for OutboxEntry {
     type Error = StoreError;
     fn try_from(r: EntryRow) -> Result<OutboxEntry> {
         Ok(OutboxEntry {
-            status: MailStatus::parse(&r.status)?,
+            status: MailStatus::from_column("mail_outbox", "status", &r.status)?,
             id: r.id,
             dedupe_key: r.dedupe_key,
             recipient: r.recipient,
