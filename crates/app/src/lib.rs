@@ -25,6 +25,7 @@ pub mod sobject;
 pub mod startup;
 pub mod surveys;
 pub mod tokens;
+pub mod triggers;
 
 pub use error::AppError;
 pub use startup::{generate_secret_key, migrate, now_ms, redact_url, App, Config, SalesforceConfig, StartError};

@@ -13,6 +13,7 @@ pub mod signed_link;
 pub mod signup;
 pub mod survey;
 pub mod transfer;
+pub mod trigger;
 pub mod trusted_record;
 
 pub use account::{DisplayName, Email, NewPassword};

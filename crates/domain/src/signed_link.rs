@@ -107,7 +107,7 @@ pub fn verify(key: &LinkKey, embedded: &BTreeMap<String, String>, expires: Optio
 
 /// Where a response's embedded data came from, which decides whether a
 /// value in it may pick the record a mapping writes. A personal invitation
-/// (a later feature) will be one more trusted source here.
+/// is the other trusted source: Insight filled its embedded data itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EmbeddedProvenance {
     /// The plain survey link: the respondent can edit every value.
@@ -119,6 +119,9 @@ pub enum EmbeddedProvenance {
     TamperedLink,
     /// A signed link that had expired when the response was submitted.
     ExpiredLink,
+    /// A personal invitation a trigger sent: Insight filled the embedded
+    /// data from the Salesforce notification; the respondent never saw it.
+    Invitation,
 }
 
 impl EmbeddedProvenance {
@@ -128,6 +131,7 @@ impl EmbeddedProvenance {
             EmbeddedProvenance::SignedLink => "signed_link",
             EmbeddedProvenance::TamperedLink => "tampered_link",
             EmbeddedProvenance::ExpiredLink => "expired_link",
+            EmbeddedProvenance::Invitation => "invitation",
         }
     }
 
@@ -148,6 +152,7 @@ impl EmbeddedProvenance {
             EmbeddedProvenance::SignedLink => "Signed survey link",
             EmbeddedProvenance::TamperedLink => "Signed survey link, edited after signing",
             EmbeddedProvenance::ExpiredLink => "Signed survey link, expired",
+            EmbeddedProvenance::Invitation => "Personal invitation (Trigger and Email Survey)",
         }
     }
 }

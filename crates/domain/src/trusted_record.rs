@@ -29,7 +29,7 @@ pub enum RecordRefused {
 pub fn may_decide_record(source: &ValueSource, provenance: EmbeddedProvenance, id: &str, object: &ObjectSchema) -> Result<(), RecordRefused> {
     match source {
         ValueSource::Embedded { .. } => match provenance {
-            EmbeddedProvenance::SignedLink => {}
+            EmbeddedProvenance::SignedLink | EmbeddedProvenance::Invitation => {}
             EmbeddedProvenance::Unsigned => return Err(RecordRefused::UnsignedLink),
             EmbeddedProvenance::TamperedLink => return Err(RecordRefused::TamperedLink),
             EmbeddedProvenance::ExpiredLink => return Err(RecordRefused::ExpiredLink),
@@ -74,6 +74,8 @@ mod tests {
             ("an unsigned link", &embedded, Unsigned, account_id, Err(RecordRefused::UnsignedLink)),
             ("a link edited after signing", &embedded, TamperedLink, account_id, Err(RecordRefused::TamperedLink)),
             ("an expired link", &embedded, ExpiredLink, account_id, Err(RecordRefused::ExpiredLink)),
+            ("a personal invitation names an Account", &embedded, Invitation, account_id, Ok(())),
+            ("a personal invitation names a Contact", &embedded, Invitation, contact_id, Err(wrong())),
             ("an answer, even with a signed link", &answer, SignedLink, account_id, Err(RecordRefused::TypedByRespondent)),
             ("a static id set by the mapping", &fixed, Unsigned, account_id, Ok(())),
             ("the response id", &ValueSource::ResponseId, SignedLink, account_id, Err(RecordRefused::NotARecordId("response_id".into()))),

@@ -52,10 +52,14 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     let mail_stopped = stopped.clone();
     let delivering = app.clone();
     let deliveries = tokio::spawn(async move { delivering.run_deliveries(stopped).await });
+    let triggering = app.clone();
+    let trigger_stopped = stop.subscribe();
+    let triggers = tokio::spawn(async move { triggering.run_triggers(trigger_stopped).await });
     let mails = tokio::spawn(async move { app.run_mail(mail_stopped).await });
     axum::serve(listener, health).with_graceful_shutdown(shutdown_signal()).await?;
     let _ = stop.send(true);
     let _ = deliveries.await;
     let _ = mails.await;
+    let _ = triggers.await;
     Ok(())
 }

@@ -38,6 +38,7 @@ impl Column for EmbeddedProvenance {
         (EmbeddedProvenance::SignedLink, "signed_link"),
         (EmbeddedProvenance::TamperedLink, "tampered_link"),
         (EmbeddedProvenance::ExpiredLink, "expired_link"),
+        (EmbeddedProvenance::Invitation, "invitation"),
     ];
 }
 

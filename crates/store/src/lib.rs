@@ -22,6 +22,7 @@ pub mod surveys;
 pub mod testing;
 pub mod tokens;
 pub mod transfers;
+pub mod triggers;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};

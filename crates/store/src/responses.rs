@@ -200,6 +200,16 @@ const ROWS_PER_STATEMENT: usize = 250;
 
 async fn commit_group(pool: &AnyPool, group: &[Pending]) -> Result<Vec<Submitted>> {
     let mut tx = pool.begin().await?;
+    let responses: Vec<&NewResponse> = group.iter().map(|p| &p.response).collect();
+    let outcomes = insert_responses_in(&mut tx, &responses).await?;
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// Stores responses inside `tx`, with the delivery of each whose survey maps
+/// into Salesforce and the surveys' response counts; a response whose id is
+/// stored already (or given twice) is `AlreadyStored`.
+pub(crate) async fn insert_responses_in(tx: &mut sqlx::Transaction<'_, sqlx::Any>, group: &[&NewResponse]) -> Result<Vec<Submitted>> {
     let mut stored: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut new_rows: Vec<i64> = Vec::with_capacity(group.len());
     // One multi-row INSERT per chunk: one round trip instead of one per
@@ -215,10 +225,10 @@ async fn commit_group(pool: &AnyPool, group: &[Pending]) -> Result<Vec<Submitted
         }
         sql.push_str(" ON CONFLICT (public_id) DO NOTHING RETURNING id, public_id");
         let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
-        for Pending { response: r, .. } in chunk {
+        for r in chunk {
             query = query.bind(&r.public_id).bind(r.project_id).bind(&r.answers).bind(&r.embedded).bind(r.started_at).bind(r.finished_at).bind(r.provenance.to_column());
         }
-        for (row, id) in query.persistent(false).fetch_all(&mut *tx).await? {
+        for (row, id) in query.persistent(false).fetch_all(&mut **tx).await? {
             new_rows.push(row);
             stored.insert(id);
         }
@@ -239,11 +249,11 @@ async fn commit_group(pool: &AnyPool, group: &[Pending]) -> Result<Vec<Submitted
         for row in chunk {
             query = query.bind(*row);
         }
-        query.persistent(false).execute(&mut *tx).await?;
+        query.persistent(false).execute(&mut **tx).await?;
     }
     let mut outcomes = Vec::with_capacity(group.len());
     let mut new_per_project: BTreeMap<i64, i64> = BTreeMap::new();
-    for Pending { response: r, .. } in group {
+    for r in group {
         // `remove`: when one group holds the same id twice (a double click
         // landing in one commit), only the first is the one stored.
         if stored.remove(&r.public_id) {
@@ -258,9 +268,8 @@ async fn commit_group(pool: &AnyPool, group: &[Pending]) -> Result<Vec<Submitted
             .bind(n)
             .bind(now)
             .bind(project_id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
-    tx.commit().await?;
     Ok(outcomes)
 }

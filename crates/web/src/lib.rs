@@ -191,12 +191,17 @@ impl Application {
         // The mail worker runs beside it, when mail has somewhere to go.
         let mail_app = self.state.app.clone();
         let mail_worker = tokio::spawn(async move { mail_app.run_mail(mail_stopped).await });
+        // And the trigger worker, which turns Salesforce notifications into invitations.
+        let trigger_app = self.state.app.clone();
+        let trigger_stopped = stop.subscribe();
+        let trigger_worker = tokio::spawn(async move { trigger_app.run_triggers(trigger_stopped).await });
         let served = serving::serve(self.listener, self.router, self.connections, shutdown).await;
         sweeper.abort();
         forgetter.abort();
         let _ = stop.send(true);
         let _ = worker.await;
         let _ = mail_worker.await;
+        let _ = trigger_worker.await;
         served
     }
 }

@@ -26,6 +26,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/s/{slug}", get(show).post(submit))
         .route("/s/{slug}/thanks", get(thanks))
+        .route("/i/{token}", get(show_invitation).post(submit_invitation))
+        .route("/i/{token}/unsubscribe", get(unsubscribe_page).post(unsubscribe))
 }
 
 const RESPONSE_ID_FIELD: &str = "_rid";
@@ -57,7 +59,7 @@ async fn show(State(state): State<AppState>, Path(slug): Path<String>, RawQuery(
         values: BTreeMap::new(),
         errors: BTreeMap::new(),
     };
-    Ok(render(&survey, &slug, &form))
+    Ok(render(&survey, &format!("/s/{slug}"), &form))
 }
 
 /// What the form shows: fresh, or as sent with the problems to fix.
@@ -78,7 +80,7 @@ struct LinkSignature {
     expires: Option<String>,
 }
 
-fn render(survey: &Survey, slug: &str, form: &FormState) -> Markup {
+fn render(survey: &Survey, action: &str, form: &FormState) -> Markup {
     let def = &survey.definition;
     public_page(
         &survey.project_name,
@@ -87,7 +89,7 @@ fn render(survey: &Survey, slug: &str, form: &FormState) -> Markup {
             @if !form.errors.is_empty() {
                 div.flash.error role="alert" { "Some answers need your attention: see the messages below." }
             }
-            form.survey-form method="post" action={"/s/" (slug)} novalidate {
+            form.survey-form method="post" action=(action) novalidate {
                 input type="hidden" name=(RESPONSE_ID_FIELD) value=(form.response_id);
                 input type="hidden" name=(STARTED_FIELD) value=(form.started_at);
                 @for (name, value) in &form.embedded {
@@ -179,7 +181,7 @@ async fn submit(State(state): State<AppState>, client: ClientAddress, Path(slug)
                 values: submission.answers,
                 errors: errors.into_iter().map(|AnswerError { question, message }| (question.to_string(), message)).collect(),
             };
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&survey, &slug, &form)).into_response());
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&survey, &format!("/s/{slug}"), &form)).into_response());
         }
     };
     // An unsigned, edited or expired link is still stored (the respondent is
@@ -263,6 +265,133 @@ impl Submission {
         let response_id = response_id.unwrap_or_else(secrets::response_id);
         Ok(Submission { response_id, started_at, embedded, link, answers })
     }
+}
+
+/// A personal invitation's page: what the respondent sees in every case.
+fn invitation_notice(title: &str, id: &str, heading: &str, message: Markup) -> Markup {
+    public_page(title, html! { div.card id=(id) { h1 { (heading) } (message) } })
+}
+
+fn invitation_state(opened: &app::triggers::OpenedInvitation) -> Option<(StatusCode, Markup)> {
+    use app::triggers::OpenedInvitation::*;
+    Some(match opened {
+        Open { .. } => return None,
+        AnsweredBefore { survey_name } => (
+            StatusCode::OK,
+            invitation_notice(survey_name, "answered-before", "You have answered already", html! { p { "Thank you: your answers to " strong { (survey_name) } " were recorded. This personal link can be answered once." } }),
+        ),
+        Expired { survey_name } => (
+            StatusCode::GONE,
+            invitation_notice(survey_name, "invitation-expired", "This invitation has expired", html! { p { "The personal link to " strong { (survey_name) } " is no longer valid. If you still want to answer, reply to the email that brought you here." } }),
+        ),
+        Closed { survey_name } => (
+            StatusCode::GONE,
+            invitation_notice(survey_name, "survey-closed", "This survey is closed", html! { p { strong { (survey_name) } " is not accepting responses any more." } }),
+        ),
+    })
+}
+
+/// The survey behind a personal link. Its embedded data stays on the
+/// server: the form carries none.
+async fn show_invitation(State(state): State<AppState>, Path(token): Path<String>) -> WebResult<Response> {
+    let opened = state.app.open_invitation(&token).await?;
+    if let Some(page) = invitation_state(&opened) {
+        return Ok(page.into_response());
+    }
+    let app::triggers::OpenedInvitation::Open { survey, .. } = opened else { unreachable!("handled above") };
+    let form = FormState {
+        response_id: secrets::response_id().to_string(),
+        started_at: now_ms(),
+        embedded: BTreeMap::new(),
+        link: LinkSignature::default(),
+        values: BTreeMap::new(),
+        errors: BTreeMap::new(),
+    };
+    Ok(render(&survey, &format!("/i/{token}"), &form).into_response())
+}
+
+async fn submit_invitation(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap, body: Bytes) -> WebResult<Response> {
+    let opened = state.app.open_invitation(&token).await?;
+    if let Some(page) = invitation_state(&opened) {
+        return Ok(page.into_response());
+    }
+    let app::triggers::OpenedInvitation::Open { survey, .. } = opened else { unreachable!("handled above") };
+    if !is_form(&headers) {
+        return Ok((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            crate::pages::layout::error_page(415, "Unsupported form", "Send the survey as a form (application/x-www-form-urlencoded)."),
+        )
+            .into_response());
+    }
+    // Embedded data in the form is ignored: the invitation's is used.
+    let submission = Submission::parse(&survey.definition, parse_form(&body)?)?;
+    let now = now_ms();
+    let answers = match survey.definition.validate(&submission.answers) {
+        Ok(a) => a,
+        Err(errors) => {
+            let form = FormState {
+                response_id: submission.response_id.to_string(),
+                started_at: submission.started_at.filter(|s| plausible_start(*s, now)).unwrap_or(now),
+                embedded: BTreeMap::new(),
+                link: LinkSignature::default(),
+                values: submission.answers,
+                errors: errors.into_iter().map(|AnswerError { question, message }| (question.to_string(), message)).collect(),
+            };
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&survey, &format!("/i/{token}"), &form)).into_response());
+        }
+    };
+    let response = Kept {
+        response_id: submission.response_id.clone(),
+        answers,
+        embedded: BTreeMap::new(),
+        started_at: submission.started_at.filter(|s| plausible_start(*s, now)),
+        finished_at: now,
+        signature: None,
+        expires: None,
+    };
+    match state.app.submit_invited(&token, response).await? {
+        app::triggers::InvitedAnswer::Stored => Ok(Redirect::to(&format!("/s/{}/thanks?r={}", survey.slug, submission.response_id)).into_response()),
+        app::triggers::InvitedAnswer::AnsweredBefore => Ok(invitation_state(&app::triggers::OpenedInvitation::AnsweredBefore { survey_name: survey.project_name.clone() })
+            .map(|p| p.into_response())
+            .unwrap_or_else(|| StatusCode::OK.into_response())),
+        app::triggers::InvitedAnswer::Expired => Ok(invitation_state(&app::triggers::OpenedInvitation::Expired { survey_name: survey.project_name.clone() })
+            .map(|p| p.into_response())
+            .unwrap_or_else(|| StatusCode::GONE.into_response())),
+    }
+}
+
+/// Unsubscribing asks to confirm: mail scanners follow links, and a GET
+/// never changes anything.
+async fn unsubscribe_page(State(state): State<AppState>, Path(token): Path<String>) -> WebResult<Markup> {
+    state.app.invitation_exists(&token).await?;
+    Ok(public_page(
+        "Unsubscribe",
+        html! {
+            div.card #unsubscribe {
+                h1 { "Unsubscribe from these surveys?" }
+                p { "You will receive no more survey invitations from this sender." }
+                form method="post" action={"/i/" (token) "/unsubscribe"} {
+                    input type="hidden" name="List-Unsubscribe" value="One-Click";
+                    button type="submit" { "Unsubscribe" }
+                }
+            }
+        },
+    ))
+}
+
+/// The confirmation, and RFC 8058's one-click POST from a mail client: the
+/// personal link's token is the authority, so no session or CSRF token.
+async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -> WebResult<Markup> {
+    let (_, _) = state.app.unsubscribe(&token).await?;
+    Ok(public_page(
+        "Unsubscribed",
+        html! {
+            div.card #unsubscribed {
+                h1 { "You are unsubscribed" }
+                p { "This sender will send you no more survey invitations." }
+            }
+        },
+    ))
 }
 
 #[derive(Deserialize)]

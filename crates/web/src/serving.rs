@@ -83,6 +83,8 @@ pub async fn body_deadline(State((timeout, max_bytes)): State<(Duration, usize)>
         Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
         // Scripts read the JSON API's errors as JSON; people read pages.
         Ok(Err(e)) if is_too_large(&e) && parts.uri.path().starts_with("/api/") => crate::api::ApiError::PayloadTooLarge.into_response(),
+        // Salesforce reads SOAP faults.
+        Ok(Err(e)) if is_too_large(&e) && parts.uri.path().starts_with("/salesforce/outbound/") => crate::salesforce::outbound_too_large(),
         Ok(Err(e)) if is_too_large(&e) => WebError::PayloadTooLarge.into_response(),
         Ok(Err(e)) => WebError::BadRequest(format!("The request body could not be read: {e}")).into_response(),
         Err(_) => {

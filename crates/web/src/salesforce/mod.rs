@@ -4,12 +4,16 @@
 
 mod account_page;
 mod link_flow;
+mod outbound;
 mod project_panel;
 mod switch;
+mod trigger_page;
+
+pub use outbound::too_large as outbound_too_large;
 
 use crate::state::AppState;
 use axum::Router;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(account_page::router()).merge(link_flow::router()).merge(project_panel::router()).merge(switch::router())
+    Router::new().merge(account_page::router()).merge(link_flow::router()).merge(project_panel::router()).merge(switch::router()).merge(trigger_page::router()).merge(outbound::router())
 }

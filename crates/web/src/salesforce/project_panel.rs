@@ -95,6 +95,10 @@ async fn render(state: &AppState, who: &CurrentAccount, project: &Project, acces
                     }
                 }
             }
+            div.card #salesforce-features {
+                p .m-0 { strong { "Response Mapping" } " (below): responses create or update Salesforce records. · "
+                    a #trigger-link href={(base) "/trigger"} { "Trigger and Email Survey →" } " a Salesforce event emails a personal survey, and the answer lands back on the record." }
+            }
             @if counts != Default::default() {
                 div.card #deliveries {
                     h3 .mt-0 { "Deliveries" }

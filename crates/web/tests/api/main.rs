@@ -17,3 +17,4 @@ mod salesforce_link;
 mod signed_links;
 mod stylesheet;
 mod signup_by_mail;
+mod triggers;
