@@ -25,12 +25,22 @@ pub struct DemoArgs {
     /// Where mail goes; unset, the demo writes it to the data folder's mail/
     #[command(flatten)]
     pub mail: crate::serve::MailArgs,
+    /// Where the page showing every mail sent listens (when mail goes to the
+    /// data folder); port 0 picks a free port
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub mail_page_bind: SocketAddr,
 }
 
 pub const DEMO_EMAIL: &str = "demo@insight.example";
 pub const DEMO_PASSWORD: &str = "insight-demo";
 pub const COLLEAGUE_EMAIL: &str = "colleague@insight.example";
 pub const COLLEAGUE_PASSWORD: &str = "insight-colleague";
+/// The second demo account: linked to the emulator's sandbox org, owning a
+/// survey that a closed Case triggers.
+pub const OPS_EMAIL: &str = "ops@insight.example";
+pub const OPS_PASSWORD: &str = "insight-ops";
+/// Where the demo's Case contact reads the invitation.
+pub const CUSTOMER_EMAIL: &str = "casey@customer.example";
 
 pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     init_logging(args.json);
@@ -66,6 +76,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let app = web::Application::build_on(listener, config).await?;
     let seeded = seed(app.app()).await?;
     let url = app.public_url().to_string();
+    let triggered = seed_triggered(app.app(), &emulator, &connected_app.client_id).await?;
     let say = Announcer { json: args.json };
     say.say(&format!("Insight demo listening on {url}"), json!({ "event": "listening", "url": url, "addr": app.local_addr().to_string(), "pid": std::process::id() }));
     say.say(&format!("  data folder: {}", args.data.display()), json!({ "event": "data", "database_url": database_url }));
@@ -117,6 +128,24 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         "  link Salesforce: open a survey → Tools → Salesforce → Setup Link to Salesforce Account (tick Sandbox Environment for the sandbox org)",
         json!({ "event": "hint", "text": "Survey → Tools → Salesforce → Setup Link to Salesforce Account" }),
     );
+    say.say(
+        &format!("  or as {OPS_EMAIL} / {OPS_PASSWORD} (linked to the sandbox org; owns \"{}\", a Trigger and Email Survey on closed Cases)", triggered.project_name),
+        json!({ "event": "login", "role": "trigger_owner", "email": OPS_EMAIL, "password": OPS_PASSWORD, "project": triggered.project_url }),
+    );
+    say.say(
+        &format!("  its trigger's endpoint URL: {} (accepts org {} only)", triggered.endpoint_url, triggered.org_id),
+        json!({ "event": "trigger", "endpoint_url": triggered.endpoint_url, "org_id": triggered.org_id, "project": triggered.project_url }),
+    );
+    say.say(
+        &format!("  try it: close a Case in the sandbox's record browser, {} — {} gets the invitation", triggered.cases_url, CUSTOMER_EMAIL),
+        json!({ "event": "hint", "text": "close a Case in the sandbox org's record browser", "url": triggered.cases_url, "recipient": CUSTOMER_EMAIL }),
+    );
+    if mail.as_ref().is_some_and(|m| matches!(m.transport, app::mail::MailTransport::Folder(_))) {
+        let listener = tokio::net::TcpListener::bind(args.mail_page_bind).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.mail_page_bind))?;
+        let mail_url = format!("http://{}", listener.local_addr()?);
+        crate::mail_viewer::serve(listener, mail_folder.clone());
+        say.say(&format!("  every mail sent: {mail_url}"), json!({ "event": "mail_page", "url": mail_url, "folder": mail_folder.display().to_string() }));
+    }
     say.say("Press Ctrl-C to stop.", json!({ "event": "ready" }));
     app.run_until(shutdown_signal()).await?;
     emulator.shutdown().await;
@@ -223,4 +252,118 @@ async fn seed(app: &app::App) -> anyhow::Result<Option<String>> {
         }
     }
     Ok(Some(app.survey(&project).await?.slug))
+}
+
+/// What the demo prints of the triggered survey.
+struct Triggered {
+    project_name: String,
+    project_url: String,
+    endpoint_url: String,
+    org_id: String,
+    cases_url: String,
+}
+
+const OPS_PROJECT: &str = "Case closed: how did we do?";
+
+/// The second demo account, linked to the emulator's sandbox org through
+/// the real sign-in flow, owning a survey with a Response Mapping that
+/// writes the score back onto the Case and a Trigger and Email Survey that
+/// the emulator's outbound message on closed Cases reaches. Made on first
+/// run; the emulator's rule and records are checked on every run.
+async fn seed_triggered(app: &app::App, emulator: &sfemu::Emulator, _client_id: &str) -> anyhow::Result<Triggered> {
+    let email = Email::parse(OPS_EMAIL)?;
+    let ops = match app.account_by_email(&email).await? {
+        Some(a) => a,
+        None => app
+            .create_account_with_confirmed_address(&email, &DisplayName::parse("Olivia Ops")?, &web::hash_password(NewPassword::parse(OPS_PASSWORD)?).await?)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the ops account appeared while seeding"))?,
+    };
+    let (org_id, sandbox_user, sandbox_password) = sandbox_login(emulator)?;
+    if app.link(ops.id).await?.is_none() {
+        // The same sign-in a person does: authorize, log in, consent, callback.
+        let session = hex::encode(rand::random::<[u8; 16]>());
+        let authorize = app.start_sign_in(ops.id, &session, domain::Environment::Sandbox, "", "/salesforce").await?;
+        let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?;
+        let signed_in = sfemu::signin::sign_in(&http, &authorize, &sandbox_user, &sandbox_password, true).await?;
+        let back = url::Url::parse(&signed_in.redirect)?;
+        let param = |name: &str| back.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+        let params = app::link::CallbackParams { code: param("code"), state: param("state"), error: param("error"), error_description: param("error_description") };
+        app.finish_sign_in(ops.id, &session, params).await?;
+    }
+    let projects = app.projects_of(ops.id).await?;
+    let project = match projects.iter().find(|p| p.owner_id == ops.id && p.name == OPS_PROJECT) {
+        Some(p) => p.clone(),
+        None => {
+            let id = app.create_project(ops.id, &ProjectName::parse(OPS_PROJECT)?).await?;
+            let project = app.project(ops.id, id).await?;
+            app.change_survey(&project, |d| {
+                d.add_question(QuestionText::parse("How likely are you to recommend us to a friend or colleague?")?, QuestionKind::Nps, true)?;
+                d.add_question(QuestionText::parse("What could we have done better?")?, QuestionKind::Text { multiline: true }, false)?;
+                Ok(())
+            })
+            .await?;
+            let form = app::triggers::TriggerForm { sender_name: "Acme Support".into(), ..app::triggers::TriggerForm::of(None) };
+            app.save_trigger(&project, &ops, &form).await?;
+            let write_back = app::integration::parse_mapping("Case", "update", "", "embedded:record_id")?;
+            app.change_mappings(&project, &ops, app::integration::Change::AddMapping(write_back)).await?;
+            let score = domain::FieldRule { field: domain::FieldName::parse("Survey_Score__c")?, source: domain::ValueSource::parse("answer:q1", "")? };
+            app.change_mappings(&project, &ops, app::integration::Change::AddRule(0, score)).await?;
+            app.set_survey_status(&project, SurveyStatus::Published).await?;
+            app.project(ops.id, id).await?
+        }
+    };
+    let page = app.trigger_page(&project).await?;
+    let endpoint_url = page.endpoint_url.ok_or_else(|| anyhow::anyhow!("the demo trigger has no endpoint URL"))?;
+    let admin = emulator.admin_url();
+    let http = reqwest::Client::new();
+    // The org's outbound message on closed Cases, pointing at the trigger.
+    let outbound: serde_json::Value = http.get(format!("{admin}/orgs/{org_id}/outbound")).send().await?.json().await?;
+    let has_rule = outbound["rules"].as_array().is_some_and(|rules| rules.iter().any(|r| r["endpoint_url"] == endpoint_url.as_str()));
+    if !has_rule {
+        let rule = json!({ "name": "Insight survey", "object": "Case", "field": "Status", "value": "Closed",
+                           "fields": ["ContactId", "CaseNumber", "Subject", "Status"], "endpoint_url": endpoint_url });
+        http.post(format!("{admin}/orgs/{org_id}/outbound/rules")).json(&rule).send().await?.error_for_status()?;
+    }
+    // A customer with open Cases to close.
+    let cases: serde_json::Value = http.get(format!("{admin}/orgs/{org_id}/records/Case")).send().await?.json().await?;
+    if cases["records"].as_array().is_none_or(|r| r.is_empty()) {
+        let contact: serde_json::Value = http
+            .post(format!("{admin}/orgs/{org_id}/records/Contact"))
+            .json(&json!({ "FirstName": "Casey", "LastName": "Customer", "Email": CUSTOMER_EMAIL }))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        for subject in ["Printer on fire", "Invoice shows the wrong address", "Cannot reset my password"] {
+            http.post(format!("{admin}/orgs/{org_id}/records/Case"))
+                .json(&json!({ "Subject": subject, "Status": "New", "Origin": "Email", "ContactId": contact["id"] }))
+                .send()
+                .await?
+                .error_for_status()?;
+        }
+    }
+    Ok(Triggered {
+        project_name: project.name.clone(),
+        project_url: format!("/projects/{}/salesforce/trigger", project.id),
+        endpoint_url,
+        cases_url: format!("{admin}/orgs/{org_id}/browser/Case"),
+        org_id,
+    })
+}
+
+/// The emulator's sandbox org and its first user's login.
+fn sandbox_login(emulator: &sfemu::Emulator) -> anyhow::Result<(String, String, String)> {
+    let lines = emulator.startup_lines();
+    let org = lines
+        .iter()
+        .find(|l| l["event"] == "org" && l["environment"].as_str().is_some_and(|e| e.eq_ignore_ascii_case("sandbox")))
+        .ok_or_else(|| anyhow::anyhow!("the emulator has no sandbox org"))?;
+    let org_id = org["id"].as_str().unwrap_or_default().to_string();
+    let user = lines
+        .iter()
+        .find(|l| l["event"] == "user" && l["org_id"] == org_id.as_str())
+        .ok_or_else(|| anyhow::anyhow!("the emulator's sandbox org has no user"))?;
+    Ok((org_id, user["username"].as_str().unwrap_or_default().to_string(), user["password"].as_str().unwrap_or_default().to_string()))
 }

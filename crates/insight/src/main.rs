@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod mail_viewer;
 mod output;
 mod serve;
 mod worker;
