@@ -605,6 +605,18 @@ impl Store {
             .collect()
     }
 
+    /// How many notifications the survey recorded, and how many of them
+    /// still wait for a decision (received or held).
+    pub async fn notification_counts(&self, project_id: i64) -> Result<(i64, i64)> {
+        let (all, waiting): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status IN ('received', 'held') THEN 1 ELSE 0 END), 0) FROM trigger_notifications WHERE project_id = $1",
+        )
+        .bind(project_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((all, waiting))
+    }
+
     /// How many notifications of the survey are held.
     pub async fn held_notifications(&self, project_id: i64) -> Result<i64> {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM trigger_notifications WHERE project_id = $1 AND status = 'held'").bind(project_id).fetch_one(&self.pool).await?;
