@@ -55,7 +55,9 @@ impl LinkSessions {
             token_type: "Bearer".into(),
         };
         let login = url::Url::parse(&stored.login_url).map_err(|e| corrupt(e.to_string()))?;
-        let observer = Arc::new(StoreObserver { store: store.clone(), account_id });
+        // The callback URL is `{Insight}/salesforce/callback`.
+        let public_url = settings.app.redirect_uri.as_str().trim_end_matches("/salesforce/callback").to_string();
+        let observer = Arc::new(StoreObserver { store: store.clone(), account_id, linked_at: link.linked_at, public_url });
         let session = Session::new(settings.http.clone(), settings.app.clone(), login, tokens, observer);
         // Two requests may build a session at once; the first one kept wins,
         // so every later caller shares it.
@@ -76,6 +78,31 @@ impl LinkSessions {
 struct StoreObserver {
     store: Store,
     account_id: i64,
+    /// Which link this is (its `linked_at`): one mail per link that fails.
+    linked_at: i64,
+    /// Insight's address, for the link in the mail.
+    public_url: String,
+}
+
+impl StoreObserver {
+    /// Tells the owner that their link needs a new sign-in, and where.
+    fn reauthentication_mail(&self, owner: &store::accounts::Account) -> store::mail::NewMail {
+        let url = format!("{}/salesforce", self.public_url.trim_end_matches('/'));
+        let text = format!(
+            "Hello {},\n\nSalesforce no longer accepts Insight's access to your org (the refresh token was revoked or expired). \
+Your surveys' Salesforce work is paused until you sign in again: nothing is lost, responses wait.\n\n\
+Sign in to Salesforce again here: {url}\n\n-- Insight\n",
+            owner.name
+        );
+        store::mail::NewMail {
+            dedupe_key: format!("reauth:{}:{}", self.account_id, self.linked_at),
+            recipient: owner.email.clone(),
+            subject: "Your Salesforce link needs a new sign-in".into(),
+            text: Secret::new(text),
+            html: None,
+            not_before: None,
+        }
+    }
 }
 
 impl SessionObserver for StoreObserver {
@@ -91,7 +118,11 @@ impl SessionObserver for StoreObserver {
     fn reauthorization_required<'a>(&'a self, error: &'a SalesforceError) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             let reason = format!("Salesforce refused the refresh token: {error}");
-            match self.store.mark_needs_reauthentication(self.account_id, &reason).await {
+            let mail = match self.store.account(self.account_id).await {
+                Ok(Some(owner)) => Some(self.reauthentication_mail(&owner)),
+                _ => None,
+            };
+            match self.store.mark_needs_reauthentication_and_tell(self.account_id, &reason, mail.as_ref()).await {
                 Ok(_) => tracing::warn!(account = self.account_id, "Salesforce link needs re-authentication"),
                 Err(e) => tracing::error!(account = self.account_id, error = %e, "could not mark the link as needing re-authentication"),
             }

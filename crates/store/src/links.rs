@@ -313,6 +313,12 @@ impl Store {
     /// Marks a link as needing its owner to sign in to Salesforce again (its
     /// refresh token was revoked or expired), once, with the reason logged.
     pub async fn mark_needs_reauthentication(&self, account_id: i64, reason: &str) -> Result<bool> {
+        self.mark_needs_reauthentication_and_tell(account_id, reason, None).await
+    }
+
+    /// As `mark_needs_reauthentication`, queueing `mail` to the owner in the
+    /// same transaction when the link changes, so the owner is told once.
+    pub async fn mark_needs_reauthentication_and_tell(&self, account_id: i64, reason: &str, mail: Option<&crate::mail::NewMail>) -> Result<bool> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let r = sqlx::query("UPDATE salesforce_links SET status = $1, access_token = NULL WHERE account_id = $2 AND status = $3")
@@ -324,6 +330,9 @@ impl Store {
         let changed = r.rows_affected() > 0;
         if changed {
             insert_event(&mut tx, account_id, LinkEventKind::RefreshFailed, reason, None, now).await?;
+            if let Some(mail) = mail {
+                self.queue_mail_in(&mut tx, mail).await?;
+            }
         }
         tx.commit().await?;
         Ok(changed)

@@ -265,6 +265,13 @@ async fn a_revoked_refresh_token_marks_the_link_and_every_affected_project() {
         assert!(panel.contains("data-testid=\"needs-reauth\"") && panel.contains("Olive Owner"));
         let (_, events) = owner.get_text("/salesforce").await;
         assert!(events.contains("data-kind=\"refresh_failed\""));
+        // The owner is told by mail, once, however often the link is tried.
+        let told = sf.app.nth_mail_to("olive@example.com", 2).await;
+        assert_eq!(told.subject, "Your Salesforce link needs a new sign-in");
+        assert!(told.link("/salesforce").is_some_and(|l| l.starts_with(&sf.app.url)), "{}", told.body);
+        assert_eq!(owner.submit("/salesforce", "/salesforce/test", &[]).await.status(), StatusCode::BAD_GATEWAY);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(sf.app.mails_to("olive@example.com").iter().filter(|m| m.subject == told.subject).count(), 1);
 
         // Signing in again makes the link active again.
         owner.link_salesforce(true, SANDBOX_USER, PASSWORD, true).await;
