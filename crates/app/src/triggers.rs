@@ -235,6 +235,7 @@ impl App {
     pub async fn save_trigger(&self, project: &Project, by: &crate::accounts::Account, form: &TriggerForm) -> Result<TriggerRules, AppError> {
         require_salesforce_changes(project)?;
         let rules = form.rules()?;
+        self.check_against_org(project, &rules).await?;
         let names: Vec<EmbeddedFieldName> = rules.embedded_names().iter().map(|n| EmbeddedFieldName::parse(n)).collect::<Result<_, _>>()?;
         self.change_survey(project, |def| {
             for name in &names {
@@ -251,6 +252,27 @@ impl App {
         let what = if existed { "changed the Trigger and Email Survey" } else { "created a Trigger and Email Survey" };
         record(&self.store, project, &actor(by), &format!("{what} on {} notifications", rules.object)).await?;
         Ok(rules)
+    }
+
+    /// Checks the trigger against the owner's org when it can be reached: the
+    /// object and every field it names must exist. When the owner has no
+    /// working link, the trigger is saved unchecked (its notifications wait).
+    async fn check_against_org(&self, project: &Project, rules: &TriggerRules) -> Result<(), AppError> {
+        let Some(settings) = self.salesforce.as_ref() else { return Ok(()) };
+        let Some(link) = self.store.link(project.owner_id).await? else { return Ok(()) };
+        let Ok(client) = settings.sessions.client(&self.store, settings, project.owner_id).await else { return Ok(()) };
+        let schema = match settings.describes.describe_with(&client, &link.facts().org_id, &rules.object).await {
+            Ok(Some(schema)) => schema,
+            Ok(None) => return Err(AppError::Invalid(format!("The org {} has no object {}: use the API name of the object whose records send the notifications.", link.facts().org_name, rules.object))),
+            Err(e) => {
+                tracing::warn!(project = project.id, error = %e, "trigger saved without checking it against the org");
+                return Ok(());
+            }
+        };
+        match rules.problems_with(&schema).as_slice() {
+            [] => Ok(()),
+            problems => Err(AppError::Invalid(format!("{}.", problems.join("; ")))),
+        }
     }
 
     /// Replaces the endpoint token: the old URL stops working at once.

@@ -380,6 +380,35 @@ impl TriggerRules {
         out
     }
 
+    /// What does not fit the notified object as the org describes it: a
+    /// field it does not have, or a recipient field of the wrong kind.
+    pub fn problems_with(&self, schema: &crate::ObjectSchema) -> Vec<String> {
+        use crate::mapping::FieldKind;
+        let mut problems = Vec::new();
+        for f in self.fields_to_send() {
+            if schema.field(&f).is_none() {
+                problems.push(format!("{} has no field {f}: use the API name of one of its fields", schema.label));
+            }
+        }
+        match &self.recipient {
+            Recipient::Field { email, .. } => {
+                if let Some(field) = schema.field(email) {
+                    if !matches!(field.kind, FieldKind::Email | FieldKind::Text) {
+                        problems.push(format!("{email} is a {} field, not an email address", field.kind.label()));
+                    }
+                }
+            }
+            Recipient::ContactLookup { field } => {
+                if let Some(f) = schema.field(field) {
+                    if f.kind != FieldKind::Reference {
+                        problems.push(format!("{field} is a {} field, not a lookup to a Contact", f.kind.label()));
+                    }
+                }
+            }
+        }
+        problems
+    }
+
     /// The embedded data names a response to this trigger carries, which
     /// the survey must declare.
     pub fn embedded_names(&self) -> Vec<String> {

@@ -372,5 +372,96 @@ async fn a_form_with_a_mistake_keeps_what_was_typed_and_says_what_to_fix() {
         let body_without_link = trigger_form("", &[("body", "no link")]);
         let r = s.owner.submit(&page, &page, &body_without_link).await;
         assert!(r.text().await.unwrap().contains("must contain {{survey_link}}"));
+        // Checked against the owner's org: the object and every field it names.
+        let r = s.owner.submit(&page, &page, &trigger_form("", &[("embedded", "CaseNumber, Mood__c")])).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("Case has no field Mood__c"));
+        let r = s.owner.submit(&page, &page, &trigger_form("", &[("lookup_field", "Subject")])).await;
+        assert!(r.text().await.unwrap().contains("Subject is a"), "a lookup must be a reference field");
+        let r = s.owner.submit(&page, &page, &trigger_form("", &[("object", "Nope__c")])).await;
+        assert!(r.text().await.unwrap().contains("has no object Nope__c"));
+        // Nothing of it was saved.
+        let (_, html) = s.owner.get_text(&page).await;
+        assert!(html.contains("value=\"Status = Closed\""), "the saved condition is unchanged");
+    }
+}
+
+#[tokio::test]
+async fn a_delayed_invitation_waits_a_reminder_goes_once_and_a_test_goes_to_me() {
+    for sf in crate::helpers::apps_with_emulator().await {
+        let s = setup(sf).await;
+        let page = format!("/projects/{}/salesforce/trigger", s.project);
+        let contact = seed(&s.sf, &s.org, "Contact", json!({ "LastName": "Later", "Email": "later@customer.example" })).await;
+        let case = seed(&s.sf, &s.org, "Case", json!({ "Subject": "Wait", "Status": "Closed", "ContactId": contact })).await;
+        let fields: &[(&str, &str)] = &[("ContactId", contact.as_str()), ("Subject", "Wait"), ("Status", "Closed")];
+
+        // After 2 hours: recorded and scheduled, not mailed now.
+        let form = trigger_form("Status = Closed", &[("delay_unit", "hours"), ("delay_amount", "2"), ("reminder_days", "3")]);
+        assert_eq!(s.owner.submit(&page, &page, &form).await.status(), StatusCode::SEE_OTHER);
+        post_envelope(&s.endpoint, envelope(&s.org, &[("04l000000000401AAA", &case, fields)])).await;
+        let rows = settled(&s, 1).await;
+        assert_eq!(rows[0].status, store::triggers::NotificationStatus::Invited);
+        let send_at = rows[0].send_at.unwrap();
+        assert!(send_at >= rows[0].received_at + 2 * 3600 * 1000, "sent two hours after the notification");
+        let (_, html) = s.owner.get_text(&page).await;
+        assert!(html.contains("data-status=\"scheduled\""), "the log says scheduled");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(s.sf.app.mails_to("later@customer.example").is_empty(), "not before its time");
+
+        // Its time comes (moved here rather than waited for): one invitation,
+        // then, three days on, one reminder with the same link.
+        sqlx::query("UPDATE mail_outbox SET not_before = 0").execute(s.sf.app.store.pool()).await.unwrap();
+        let first = s.sf.app.nth_mail_to("later@customer.example", 1).await;
+        sqlx::query("UPDATE trigger_notifications SET remind_at = 1").execute(s.sf.app.store.pool()).await.unwrap();
+        let reminder = s.sf.app.nth_mail_to("later@customer.example", 2).await;
+        assert_eq!(reminder.subject, format!("Reminder: {}", first.subject));
+        assert_eq!(reminder.link("/i/"), first.link("/i/"), "the reminder carries the same personal link");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(s.sf.app.mails_to("later@customer.example").len(), 2, "one reminder only");
+
+        // Answered: no reminder for the next one either once answered.
+        // Send a test: through the whole path, to the owner's own address.
+        let r = s.owner.submit(&page, &format!("{page}/test"), &[("record_id", &case), ("f.ContactId", &contact), ("f.Subject", "Test case"), ("f.Status", "Closed")]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+        sqlx::query("UPDATE mail_outbox SET not_before = 0").execute(s.sf.app.store.pool()).await.unwrap();
+        let test = s.sf.app.nth_mail_to("olive@example.com", 2).await;
+        assert!(test.subject.contains("Test case"), "{}", test.subject);
+        let rows = log_rows(&s).await;
+        assert!(rows[0].is_test);
+        assert!(s.sf.app.mails_to("later@customer.example").len() == 2, "a test never mails the customer");
+        // A test record id that is not one is refused.
+        let r = s.owner.submit(&page, &format!("{page}/test"), &[("record_id", "not-an-id"), ("f.Status", "Closed")]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}
+
+#[tokio::test]
+async fn a_paused_link_holds_notifications_and_says_so_then_they_go() {
+    for sf in crate::helpers::apps_with_emulator().await {
+        let s = setup(sf).await;
+        let contact = seed(&s.sf, &s.org, "Contact", json!({ "LastName": "Held", "Email": "held@customer.example" })).await;
+        let case = seed(&s.sf, &s.org, "Case", json!({ "Subject": "Held", "Status": "Closed", "ContactId": contact })).await;
+        let owner_id = s.sf.app.store.account_by_email(&domain::Email::parse("olive@example.com").unwrap()).await.unwrap().unwrap().id;
+        s.sf.app.store.mark_needs_reauthentication(owner_id, "test: refresh token revoked").await.unwrap();
+        let fields: &[(&str, &str)] = &[("ContactId", contact.as_str()), ("Subject", "Held"), ("Status", "Closed")];
+        let (status, reply) = post_envelope(&s.endpoint, envelope(&s.org, &[("04l000000000501AAA", &case, fields)])).await;
+        assert_eq!(status, StatusCode::OK, "recorded and acknowledged: {reply}");
+        let start = Instant::now();
+        loop {
+            let rows = log_rows(&s).await;
+            if rows[0].status == store::triggers::NotificationStatus::Held {
+                assert!(rows[0].reason.as_deref().unwrap().contains("sign-in"), "{:?}", rows[0].reason);
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "never held: {rows:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let (_, html) = s.owner.get_text(&format!("/projects/{}/salesforce/trigger", s.project)).await;
+        assert!(html.contains("id=\"trigger-held\""), "the trigger's page says the notifications are held");
+        assert!(s.sf.app.mails_to("held@customer.example").is_empty());
+        // A new sign-in releases them (the next look is moved up, not waited for).
+        s.owner.link_salesforce(true, SANDBOX_USER, PASSWORD, true).await;
+        sqlx::query("UPDATE trigger_notifications SET not_before = 0").execute(s.sf.app.store.pool()).await.unwrap();
+        s.sf.app.nth_mail_to("held@customer.example", 1).await;
     }
 }
