@@ -73,6 +73,12 @@ impl SalesforceId {
         &self.0
     }
 
+    /// The 18-character form, whichever form was parsed: the one to store, compare and
+    /// send (the same as [`as_str`](Self::as_str), named for call sites that normalise).
+    pub fn to_18(&self) -> &str {
+        &self.0
+    }
+
     /// The 15-character, case-sensitive form (what the Salesforce UI shows).
     pub fn to_15(&self) -> &str {
         &self.0[..15]
@@ -110,6 +116,8 @@ macro_rules! prefixed_id {
                 Self::try_from(SalesforceId::parse(s)?)
             }
             pub fn as_str(&self) -> &str { self.0.as_str() }
+            /// The 18-character form, whichever form was parsed.
+            pub fn to_18(&self) -> &str { self.0.to_18() }
             pub fn to_15(&self) -> &str { self.0.to_15() }
             pub fn as_id(&self) -> &SalesforceId { &self.0 }
         }
@@ -233,6 +241,47 @@ mod tests {
         assert!(matches!(OrgId::parse("001A0000006Vm9r"), Err(IdError::Prefix { expected: "00D", .. })));
         assert!(UserId::parse("00540000000lnc2AAA").is_ok());
         assert!(UserId::parse("00DR00000000XcD").is_err());
+    }
+
+    #[test]
+    fn org_id_in_15_and_18_characters_is_one_org() {
+        // 00D000000000062 -> suffix "EAA": only the D of the first chunk is upper case.
+        let short = OrgId::parse("00D000000000062").unwrap();
+        let long = OrgId::parse("00D000000000062EAA").unwrap();
+        assert_eq!(short, long);
+        assert_eq!(short.to_18(), "00D000000000062EAA");
+        assert_eq!(long.to_15(), "00D000000000062");
+        let set: std::collections::HashSet<OrgId> = [short, long].into_iter().collect();
+        assert_eq!(set.len(), 1, "equal ids hash alike");
+        // The org of Salesforce's published outbound message, named by its 15-character
+        // form in the message's URLs and by its 18-character form in OrganizationId.
+        assert_eq!(OrgId::parse("00DR00000000XcD").unwrap(), OrgId::parse("00DR00000000XcDMAU").unwrap());
+    }
+
+    #[test]
+    fn fifteen_character_ids_differing_only_in_case_are_different_orgs() {
+        let a = OrgId::parse("00DR00000000XcD").unwrap();
+        let b = OrgId::parse("00DR00000000Xcd").unwrap();
+        assert_ne!(a, b);
+        assert_eq!((a.to_18(), b.to_18()), ("00DR00000000XcDMAU", "00DR00000000XcdMAE"));
+        // The key prefix is case-sensitive too: 00d is not an organization.
+        assert!(matches!(OrgId::parse("00d000000000062"), Err(IdError::Prefix { .. })));
+    }
+
+    #[test]
+    fn suffixes_match_the_ids_salesforce_itself_sent() {
+        // 15-character ids and the 18-character forms Salesforce put in a real outbound message.
+        for (short, long) in [
+            ("a06R00000009QZa", "a06R00000009QZaIAM"),
+            ("00540000000lnc2", "00540000000lnc2AAA"),
+            ("00540000000mBqs", "00540000000mBqsAAE"),
+            ("00540000000yHbG", "00540000000yHbGAAU"),
+            ("04kR00000004CCX", "04kR00000004CCXIA2"),
+            ("04lR0000000CcIF", "04lR0000000CcIFIA0"),
+        ] {
+            assert_eq!(SalesforceId::parse(short).unwrap().to_18(), long);
+            assert_eq!(SalesforceId::parse(long).unwrap().to_15(), short);
+        }
     }
 
     #[test]

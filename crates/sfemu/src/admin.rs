@@ -9,6 +9,9 @@
 //!   GET  /_emulator/orgs/{org}/outbound                  rules + messages (pending / delivered / failed)
 //!   POST /_emulator/orgs/{org}/outbound/rules            add an OutboundRule
 //!   DELETE /_emulator/orgs/{org}/outbound/rules/{id}
+//!   POST /_emulator/orgs/{org}/outbound/messages/{id}/replay
+//!                                                        re-send, now, the envelope that delivered notification
+//!                                                        {id}, with the same notification ids (a duplicate delivery)
 //!   GET  /_emulator/orgs/{org}/records/{object}          all records as JSON (not counted as API calls)
 //!   POST /_emulator/orgs/{org}/records/{object}          create a record (validated, not counted)
 //!   POST /_emulator/orgs/{org}/reset                     delete all records
@@ -42,6 +45,7 @@ pub fn routes() -> Router<S> {
         .route("/orgs/{org}/outbound", get(outbound_list))
         .route("/orgs/{org}/outbound/rules", post(add_rule).get(outbound_list))
         .route("/orgs/{org}/outbound/rules/{id}", axum::routing::delete(delete_rule))
+        .route("/orgs/{org}/outbound/messages/{id}/replay", post(replay_message))
         .route("/orgs/{org}/records/{object}", get(list_records).post(seed_record))
         .route("/orgs/{org}/reset", post(reset_org))
         .route("/token-lifetime", put(token_lifetime))
@@ -133,6 +137,14 @@ async fn add_rule(State(s): State<S>, Path(org): Path<String>, Json(rule): Json<
         Err(r) => r,
     }
 }
+async fn replay_message(State(s): State<S>, Path((org, id)): Path<(String, String)>) -> Response {
+    let o = match find_org(&s.app, &org) { Ok(o) => o, Err(r) => return r };
+    match outbound::replay(&s.app, &o, &id).await {
+        Ok(r) => Json(r).into_response(),
+        Err(e @ outbound::ReplayError::NotFound(_)) => (StatusCode::NOT_FOUND, Json(json!({"error": e.to_string()}))).into_response(),
+        Err(e @ outbound::ReplayError::NotDelivered(_)) => (StatusCode::CONFLICT, Json(json!({"error": e.to_string()}))).into_response(),
+    }
+}
 async fn reset_org(State(s): State<S>, Path(org): Path<String>) -> Response {
     match find_org(&s.app, &org) { Ok(o) => { let mut d = o.data.write(); d.clear(); o.journal.wipe(); drop(d); o.ids.write().clear(); Json(json!({"reset": true})).into_response() } Err(r) => r }
 }
@@ -179,7 +191,7 @@ async fn seed_record(State(s): State<S>, Path((org, object)): Path<(String, Stri
     let user = o.users.first().map(|u| u.id.clone()).unwrap_or_default();
     match crate::records::create(&o, &obj, &user, &body) {
         Ok(ch) => {
-            crate::outbound::on_change(&s.app, &o, &obj, &ch.record, true);
+            crate::outbound::on_change(&s.app, &o, &obj, &ch);
             (StatusCode::CREATED, Json(json!({"id": ch.id, "success": true, "errors": []}))).into_response()
         }
         Err(e) => (StatusCode::BAD_REQUEST, Json(e.rest_body())).into_response(),

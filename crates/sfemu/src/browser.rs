@@ -128,7 +128,7 @@ async fn create(State(s): State<S>, Path((org, object)): Path<(String, String)>,
     let user = o.users.first().map(|u| u.id.clone()).unwrap_or_default();
     match records::create(&o, &obj, &user, &to_body(&obj, f, true)) {
         Ok(ch) => {
-            crate::outbound::on_change(&s.app, &o, &obj, &ch.record, true);
+            crate::outbound::on_change(&s.app, &o, &obj, &ch);
             (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/_emulator/orgs/{}/browser/{}/{}", o.id, obj.name, ch.id))]).into_response()
         }
         Err(e) => list_page(&s, &org, &object, Some(&format!("{}: {}", e.code, e.message))).await,
@@ -157,7 +157,7 @@ async fn update(State(s): State<S>, Path((org, object, id)): Path<(String, Strin
     let user = o.users.first().map(|u| u.id.clone()).unwrap_or_default();
     match records::update(&o, &obj, &user, &rid, &to_body(&obj, f, false)) {
         Ok(ch) => {
-            crate::outbound::on_change(&s.app, &o, &obj, &ch.record, false);
+            crate::outbound::on_change(&s.app, &o, &obj, &ch);
             (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/_emulator/orgs/{}/browser/{}/{rid}", o.id, obj.name))]).into_response()
         }
         Err(e) => edit_page(&s, &org, &object, &id, Some(&format!("{}: {}", e.code, e.message))),

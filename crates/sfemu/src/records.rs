@@ -256,6 +256,9 @@ pub struct Changed {
     /// The stored record, for outbound messages; empty when no outbound rule watches the
     /// object (saves a copy of every record on the hot path).
     pub record: Record,
+    /// The record before an update, for rules that fire only when a record comes to meet
+    /// their criterion; `None` for a create or when no outbound rule watches the object.
+    pub previous: Option<Record>,
 }
 
 fn copy_for_outbound(org: &Org, obj: &ObjectDef, r: &Record) -> Record {
@@ -275,7 +278,7 @@ pub fn insert_locked(org: &Org, obj: &ObjectDef, table: &mut Table, user_id: &st
     table.records.insert(id.clone(), r);
     org.ids.write().insert(id.clone());
     org.journal.mark(&obj.name, &id);
-    Ok(Changed { id, created: true, record })
+    Ok(Changed { id, created: true, record, previous: None })
 }
 
 pub fn update_locked(org: &Org, obj: &ObjectDef, table: &mut Table, user_id: &str, id: &str, values: Vec<(String, Value)>) -> Result<Changed, ApiError> {
@@ -293,7 +296,8 @@ pub fn update_locked(org: &Org, obj: &ObjectDef, table: &mut Table, user_id: &st
     reindex(obj, table, id, old.as_ref(), Some(&newr));
     org.journal.mark(&obj.name, id);
     let record = copy_for_outbound(org, obj, &newr);
-    Ok(Changed { id: id.to_string(), created: false, record })
+    let previous = if record.is_empty() { None } else { old };
+    Ok(Changed { id: id.to_string(), created: false, record, previous })
 }
 
 pub fn create(org: &Org, obj: &ObjectDef, user_id: &str, body: &Map<String, Value>) -> Result<Changed, ApiError> {

@@ -143,7 +143,7 @@ fn sobject(ctx: &Ctx, ver: &str, method: &str, obj: &Arc<schema::ObjectDef>, res
         ("POST", []) => {
             let b = body_object(body)?;
             let ch = records::create(org, obj, &ctx.user_id, &b)?;
-            outbound::on_change(&ctx.app, org, obj, &ch.record, true);
+            outbound::on_change(&ctx.app, org, obj, &ch);
             let mut r = Resp::json(201, json!({"id": ch.id, "success": true, "errors": []}));
             r.headers.push(("Location".into(), format!("/services/data/v{ver}/sobjects/{}/{}", obj.name, ch.id)));
             Ok(r)
@@ -181,7 +181,7 @@ fn sobject(ctx: &Ctx, ver: &str, method: &str, obj: &Arc<schema::ObjectDef>, res
             let id = records::check_id(obj, id)?;
             let b = body_object(body)?;
             let ch = records::update(org, obj, &ctx.user_id, &id, &b)?;
-            outbound::on_change(&ctx.app, org, obj, &ch.record, false);
+            outbound::on_change(&ctx.app, org, obj, &ch);
             Ok(Resp::empty(204))
         }
         ("DELETE", [id]) => {
@@ -217,11 +217,11 @@ fn sobject(ctx: &Ctx, ver: &str, method: &str, obj: &Arc<schema::ObjectDef>, res
             let ver_n: f32 = ver.parse().unwrap_or(59.0);
             match out {
                 UpsertOutcome::Created(ch) => {
-                    outbound::on_change(&ctx.app, org, obj, &ch.record, true);
+                    outbound::on_change(&ctx.app, org, obj, &ch);
                     Ok(Resp::json(201, json!({"id": ch.id, "success": true, "errors": [], "created": true})))
                 }
                 UpsertOutcome::Updated(ch) => {
-                    outbound::on_change(&ctx.app, org, obj, &ch.record, false);
+                    outbound::on_change(&ctx.app, org, obj, &ch);
                     // Since API v46.0 an update by upsert answers 200 with a body; before, 204.
                     if ver_n >= 46.0 { Ok(Resp::json(200, json!({"id": ch.id, "success": true, "errors": [], "created": false}))) } else { Ok(Resp::empty(204)) }
                 }
@@ -345,7 +345,7 @@ fn collections(ctx: &Ctx, ver: &str, method: &str, rest: &[&str], query: &str, b
                         let vals = records::validate(org, &obj, rec, true)?;
                         let ch = records::insert_locked(org, &obj, table, &ctx.user_id, vals)?;
                         let id = ch.id.clone();
-                        changed.push((obj.clone(), ch.record, true));
+                        changed.push((obj.clone(), ch));
                         Ok(json!({"id": id, "success": true, "errors": []}))
                     }
                     Op::Update => {
@@ -356,7 +356,7 @@ fn collections(ctx: &Ctx, ver: &str, method: &str, rest: &[&str], query: &str, b
                         body.retain(|k, _| !k.eq_ignore_ascii_case("id"));
                         let vals = records::validate(org, &obj, &body, false)?;
                         let ch = records::update_locked(org, &obj, table, &ctx.user_id, &id, vals).map_err(|e| if e.code == "NOT_FOUND" { ApiError::new(404, "ENTITY_IS_DELETED", "entity is deleted").with_fields(vec![]) } else { e })?;
-                        changed.push((obj.clone(), ch.record, false));
+                        changed.push((obj.clone(), ch));
                         Ok(json!({"id": id, "success": true, "errors": []}))
                     }
                     Op::Upsert(_, f) => {
@@ -368,8 +368,8 @@ fn collections(ctx: &Ctx, ver: &str, method: &str, rest: &[&str], query: &str, b
                         let mut body = (*rec).clone();
                         body.retain(|k, _| !k.eq_ignore_ascii_case(&fd.name));
                         match records::upsert_locked(org, &obj, table, &ctx.user_id, &fd, &sval, &body, false)? {
-                            UpsertOutcome::Created(ch) => { let id = ch.id.clone(); changed.push((obj.clone(), ch.record, true)); Ok(json!({"id": id, "success": true, "errors": [], "created": true})) }
-                            UpsertOutcome::Updated(ch) => { let id = ch.id.clone(); changed.push((obj.clone(), ch.record, false)); Ok(json!({"id": id, "success": true, "errors": [], "created": false})) }
+                            UpsertOutcome::Created(ch) => { let id = ch.id.clone(); changed.push((obj.clone(), ch)); Ok(json!({"id": id, "success": true, "errors": [], "created": true})) }
+                            UpsertOutcome::Updated(ch) => { let id = ch.id.clone(); changed.push((obj.clone(), ch)); Ok(json!({"id": id, "success": true, "errors": [], "created": false})) }
                             UpsertOutcome::Multiple(ids) => Err(ApiError::new(300, "DUPLICATE_EXTERNAL_ID", format!("{}: more than one record found for external id field: {ids:?}", fd.name)).with_fields(vec![fd.name.clone()])),
                         }
                     }
@@ -385,7 +385,7 @@ fn collections(ctx: &Ctx, ver: &str, method: &str, rest: &[&str], query: &str, b
             return Ok(Resp::json(200, Value::Array(out)));
         }
     }
-    for (obj, rec, created) in &changed { outbound::on_change(&ctx.app, org, obj, rec, *created); }
+    outbound::on_changes(&ctx.app, org, changed.iter().map(|(o, ch)| (&**o, ch)));
     Ok(Resp::json(200, Value::Array(results)))
 }
 
@@ -509,7 +509,7 @@ fn tree(ctx: &Ctx, t: &str, body: &[u8]) -> R {
     let mut results = vec![];
     let mut changed = vec![];
     fn insert_all(ctx: &Ctx, obj: &Arc<schema::ObjectDef>, recs: &[Value], parent: Option<(&str, &str)>, results: &mut Vec<Value>,
-        changed: &mut Vec<(Arc<schema::ObjectDef>, crate::state::Record)>) -> Result<(), Value> {
+        changed: &mut Vec<(Arc<schema::ObjectDef>, records::Changed)>) -> Result<(), Value> {
         let org = &ctx.org;
         for r in recs {
             let m = r.as_object().cloned().unwrap_or_default();
@@ -535,7 +535,7 @@ fn tree(ctx: &Ctx, t: &str, body: &[u8]) -> R {
                 Ok(ch) => {
                     results.push(json!({"referenceId": rid, "id": ch.id}));
                     let id = ch.id.clone();
-                    changed.push((obj.clone(), ch.record));
+                    changed.push((obj.clone(), ch));
                     for ((cobj, fk), sub) in children { insert_all(ctx, &cobj, &sub, Some((&fk, &id)), results, changed)?; }
                 }
                 Err(e) => return Err(json!({"referenceId": rid, "errors": [e.collection_error()]})),
@@ -545,7 +545,7 @@ fn tree(ctx: &Ctx, t: &str, body: &[u8]) -> R {
     }
     match insert_all(ctx, &obj, &recs, None, &mut results, &mut changed) {
         Ok(()) => {
-            for (o, r) in &changed { outbound::on_change(&ctx.app, org, o, r, true); }
+            outbound::on_changes(&ctx.app, org, changed.iter().map(|(o, ch)| (&**o, ch)));
             Ok(Resp::json(201, json!({"hasErrors": false, "results": results})))
         }
         Err(e) => {
