@@ -611,7 +611,9 @@ impl App {
     async fn invite(&self, project: &store::projects::Project, rules: &TriggerRules, c: &ClaimedNotification, to: &Addressee) -> Result<(), store::StoreError> {
         let token = new_token();
         let now = now_ms();
-        let send_at = (c.received_at + rules.delay.seconds * 1000).max(now);
+        // A test goes right away and is not reminded: the person is waiting for it.
+        let is_test = c.test_recipient.is_some();
+        let send_at = if is_test { now } else { (c.received_at + rules.delay.seconds * 1000).max(now) };
         let record_id = c.record_id.clone().unwrap_or_default();
         let invitation = NewSurveyInvitation {
             recipient: to.email.clone(),
@@ -621,7 +623,7 @@ impl App {
             token: Secret::new(token.clone()),
             send_at,
             expires_at: send_at + rules.link_valid_days as i64 * 86_400_000,
-            remind_at: rules.reminder_after_days.map(|d| send_at + d as i64 * 86_400_000),
+            remind_at: rules.reminder_after_days.filter(|_| !is_test).map(|d| send_at + d as i64 * 86_400_000),
         };
         let mail = self.invitation_mail(rules, &c.fields, to.name.as_deref(), &token, store::triggers::invitation_mail_key(c.id), &to.email, Some(send_at), false);
         if self.store.invite_recipient(c.id, &invitation, &mail).await? {
@@ -671,9 +673,8 @@ impl App {
         let due = self.store.due_reminders(50).await?;
         let mut n = 0;
         for id in due {
-            let Some((project_id, recipient, name, embedded, token)) = self.store.invitation_for_reminder(id).await? else { continue };
+            let Some((project_id, recipient, name, fields, token)) = self.store.invitation_for_reminder(id).await? else { continue };
             let Some(trigger) = self.store.trigger(project_id).await? else { continue };
-            let fields: BTreeMap<String, Option<String>> = embedded.into_iter().map(|(k, v)| (k, Some(v))).collect();
             let mail = self.invitation_mail(&trigger.rules, &fields, name.as_deref(), token.expose(), store::triggers::reminder_mail_key(id), &recipient, None, true);
             if self.store.remind(id, &mail).await? {
                 n += 1;

@@ -553,17 +553,17 @@ impl Store {
     }
 
     /// What a reminder needs of an invitation: its project, recipient and
-    /// name, embedded data and token.
-    pub async fn invitation_for_reminder(&self, id: i64) -> Result<Option<(i64, String, Option<String>, BTreeMap<String, String>, Secret)>> {
+    /// name, the notified fields (for the template) and the token.
+    pub async fn invitation_for_reminder(&self, id: i64) -> Result<Option<(i64, String, Option<String>, BTreeMap<String, Option<String>>, Secret)>> {
         let row: Option<(i64, String, Option<String>, String, String)> = sqlx::query_as(
-            "SELECT project_id, recipient, recipient_name, embedded, sealed_token FROM trigger_notifications WHERE id = $1 AND status = 'invited'",
+            "SELECT project_id, recipient, recipient_name, fields, sealed_token FROM trigger_notifications WHERE id = $1 AND status = 'invited'",
         )
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        let Some((p, r, n, e, sealed)) = row else { return Ok(None) };
+        let Some((p, r, n, f, sealed)) = row else { return Ok(None) };
         let token = self.sealer()?.open(&sealed).map_err(|_| StoreError::Corrupt("an invitation token does not open with the configured key".into()))?;
-        Ok(Some((p, r, n, json("embedded data of invitation", id, &e)?, token)))
+        Ok(Some((p, r, n, json("fields of notification", id, &f)?, token)))
     }
 
     /// The invitation log, newest first: up to `limit` rows older than `before`.

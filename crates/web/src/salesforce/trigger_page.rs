@@ -196,7 +196,7 @@ fn test_card(who: &CurrentAccount, base: &str, rules: Option<&TriggerRules>) -> 
         div.card #trigger-test {
             h3 .mt-0 { "Send a test" }
             p.muted { "A sample " (rules.object) " notification goes through the whole path — condition, invitation, mail — to " strong { (who.account.email) } ". "
-                "Give a real record id to try the write-back too." }
+                "It goes right away, whatever the delay, and gets no reminder. Give a real record id to try the write-back too." }
             (post_form(&format!("{base}/test"), &who.csrf, html! {
                 label { "Record id (optional) " input type="text" name="record_id" placeholder="500…"; }
                 @for f in rules.fields_to_send() {
