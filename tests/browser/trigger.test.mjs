@@ -64,6 +64,7 @@ test('closing a Case mails its contact a personal survey, and the answer lands o
   });
   await mail.click(`#mail-list tr:has(td.to:text("${demo.tryIt.recipient}")) a`);
   await snap(mail, 'trigger-02-mail');
+  assert.match(await mail.textContent('h1'), /case \d{8}\?/, 'the subject names the Case by its number');
   const link = await mail.locator('#mail-text a[href*="/i/"]').first().getAttribute('href');
   assert.ok(link.startsWith(base), link);
 

@@ -267,11 +267,29 @@ fn copy_for_outbound(org: &Org, obj: &ObjectDef, r: &Record) -> Record {
 }
 
 /// Insert one validated record into a locked table.
+/// Salesforce numbers auto-number fields itself, in order, from 1001 for a
+/// standard object's (a Case's `CaseNumber` reads `00001001`).
+fn auto_number(obj: &ObjectDef, table: &mut Table, r: &mut Record) {
+    let fields: Vec<&str> = obj.fields.iter().filter(|f| f.auto_number).map(|f| f.name.as_str()).collect();
+    if fields.is_empty() {
+        return;
+    }
+    if table.last_auto_number == 0 {
+        let held = table.records.values().filter_map(|rec| rec.get(fields[0]).and_then(|v| v.as_str()).and_then(|v| v.parse::<u64>().ok())).max();
+        table.last_auto_number = held.unwrap_or(1000);
+    }
+    table.last_auto_number += 1;
+    for name in fields {
+        r.insert(name.to_string(), json!(format!("{:08}", table.last_auto_number)));
+    }
+}
+
 pub fn insert_locked(org: &Org, obj: &ObjectDef, table: &mut Table, user_id: &str, values: Vec<(String, Value)>) -> Result<Changed, ApiError> {
     check_unique(obj, table, &values, None)?;
     let id = ids::new_id(&obj.key_prefix);
     let mut r = default_record(org, obj, user_id, &id);
     for (k, v) in values { r.insert(k, v); }
+    auto_number(obj, table, &mut r);
     derive(obj, &mut r);
     reindex(obj, table, &id, None, Some(&r));
     let record = copy_for_outbound(org, obj, &r);

@@ -414,7 +414,7 @@ fn restore(org: &Org, s: Snap) {
     ids.clear();
     for (k, records, index) in s {
         ids.extend(records.keys().cloned());
-        data.insert(k, crate::state::Table { records, index });
+        data.insert(k, crate::state::Table { records, index, last_auto_number: 0 });
     }
 }
 

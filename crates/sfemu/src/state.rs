@@ -36,6 +36,9 @@ pub struct Table {
     /// B-trees rather than hash maps here and in `Org::ids`: no rehash of the whole map
     /// when it grows (a 65 ms stall of every writer at ~115k records).
     pub index: HashMap<String, BTreeMap<String, Vec<String>>>,
+    /// The last auto-number given (a Case's `CaseNumber`); 0 until the first
+    /// insert after a start, which reads the highest one held.
+    pub last_auto_number: u64,
 }
 
 pub struct Org {

@@ -270,3 +270,19 @@ async fn closing_a_case_in_the_record_browser_saves_it_and_fires_the_rule() {
     assert_eq!(quiet(&got).await.len(), 1, "saving the closed case again does not fire");
     t.emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_case_gets_its_case_number_as_salesforce_numbers_it() {
+    let t = fast_emulator().await;
+    let s = t.login().await;
+    let mut numbers = Vec::new();
+    for subject in ["first", "second"] {
+        let (_, _, c) = t.call(&s, "POST", "/sobjects/Case", Some(json!({"Subject": subject}))).await;
+        let (_, _, got) = t.call(&s, "GET", &format!("/sobjects/Case/{}", c["id"].as_str().unwrap()), None).await;
+        numbers.push(got["CaseNumber"].as_str().unwrap_or_else(|| panic!("no CaseNumber: {got}")).to_string());
+    }
+    assert_eq!(numbers, ["00001001", "00001002"], "auto-numbered in order");
+    // Salesforce numbers it: a client cannot set it.
+    let (status, _, _) = t.call(&s, "POST", "/sobjects/Case", Some(json!({"Subject": "x", "CaseNumber": "42"}))).await;
+    assert_eq!(status, 400);
+}
