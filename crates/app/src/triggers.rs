@@ -57,6 +57,8 @@ pub struct TriggerPage {
     pub survey_rule: Option<domain::trigger::FrequencyRule>,
     pub account_rule: Option<domain::trigger::FrequencyRule>,
     pub may_change: bool,
+    /// The owner's org's address: a record id after it opens the record.
+    pub record_base: Option<String>,
 }
 
 /// What a person typed on the trigger's form.
@@ -222,6 +224,7 @@ impl App {
             held,
             account_rule: self.store.account_contact_rule(project.owner_id).await?,
             may_change,
+            record_base: link.as_ref().map(|l| l.instance_url.trim_end_matches('/').to_string()),
         })
     }
 

@@ -84,7 +84,7 @@ fn render(who: &CurrentAccount, project: &Project, access: Access, trigger: &Tri
                 (endpoint_card(who, &base, trigger, rules))
             }
             @if trigger.rules.is_some() {
-                (log_card(project, log))
+                (log_card(project, log, trigger.record_base.as_deref()))
             }
             @if trigger.may_change {
                 (settings_form(who, &base, form, trigger.rules.is_some()))
@@ -251,17 +251,17 @@ fn status_label(e: &LogEntry) -> (&'static str, String) {
     }
 }
 
-fn log_card(project: &Project, log: &[LogEntry]) -> Markup {
+fn log_card(project: &Project, log: &[LogEntry], record_base: Option<&str>) -> Markup {
     html! {
         div.card #invitation-log {
             h3 .mt-0 { "Invitation log" }
             p { a href={"/projects/" (project.id) "/salesforce/trigger/log"} { "All notifications, with filters" } " · " a href={"/projects/" (project.id) "/salesforce/trigger/log.csv"} { "Download CSV" } }
-            (log_table(log))
+            (log_table(log, record_base))
         }
     }
 }
 
-fn log_table(log: &[LogEntry]) -> Markup {
+fn log_table(log: &[LogEntry], record_base: Option<&str>) -> Markup {
     html! {
         @if log.is_empty() {
             p.muted #log-empty { "No notifications yet." }
@@ -274,7 +274,13 @@ fn log_table(log: &[LogEntry]) -> Markup {
                             @let (code, label) = status_label(e);
                             tr data-status=(code) data-notification=(e.notification_id) {
                                 td { (e.recipient.clone().unwrap_or_default()) @if e.is_test { " " span.badge { "test" } } }
-                                td { (e.object) " " code { (e.record_id.clone().unwrap_or_else(|| "—".into())) } }
+                                td { (e.object) " "
+                                    @match (&e.record_id, record_base) {
+                                        (Some(id), Some(base)) => { a.record href={(base) "/" (id)} { code { (id) } } }
+                                        (Some(id), None) => { code { (id) } }
+                                        (None, _) => { "—" }
+                                    }
+                                }
                                 td { (time_fmt::short(e.received_at)) }
                                 td { (e.mail_sent_at.map(time_fmt::short).unwrap_or_default()) }
                                 td.status { (label) }
@@ -310,6 +316,7 @@ async fn log(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<
     let (project, access) = project_frame::load(&state, id, &who).await?;
     let filter = filter_of(q.status.as_deref())?;
     let rows = state.app.invitation_log(&project, filter, q.before, LOG_PAGE).await?;
+    let record_base = state.app.trigger_page(&project).await?.record_base;
     let base = format!("/projects/{}/salesforce/trigger/log", project.id);
     let status = q.status.clone().unwrap_or_default();
     Ok(page(
@@ -325,7 +332,7 @@ async fn log(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<
                 }
                 a href={(base) ".csv?status=" (status)} { "Download CSV" }
             }
-            (log_table(&rows))
+            (log_table(&rows, record_base.as_deref()))
             @if rows.len() as i64 == LOG_PAGE {
                 @if let Some(last) = rows.last() { p { a href={(base) "?status=" (status) "&before=" (last.id)} { "Older →" } } }
             }
