@@ -319,10 +319,13 @@ pub async fn try_execute(store: &Store, mailer: &Mailer, settings: &MailWorkerSe
     // send (each SMTP step has its own 60 s timeout) ends before another
     // worker may take the mail over.
     let start_by = Instant::now() + settings.lease / 2;
-    let outcomes: Vec<(i64, Outcome)> = futures_util::stream::iter(claimed.iter())
+    let claimed_count = claimed.len();
+    // Owned mails, not borrowed ones: a stream of borrows makes the future
+    // too general for the compiler to prove it `Send` for `tokio::spawn`.
+    let outcomes: Vec<(i64, Outcome)> = futures_util::stream::iter(claimed)
         .map(|mail| {
             let span = tracing::info_span!("mail", id = mail.id, attempt = mail.attempts);
-            async move { (mail.id, send_one(mailer, settings, mail, start_by).await) }.instrument(span)
+            async move { (mail.id, send_one(mailer, settings, &mail, start_by).await) }.instrument(span)
         })
         .buffer_unordered(settings.concurrency.max(1))
         .collect()
@@ -339,7 +342,7 @@ pub async fn try_execute(store: &Store, mailer: &Mailer, settings: &MailWorkerSe
     }
     store.mark_mails_sent(&sent).await?;
     store.release_mail(&not_tried).await?;
-    Ok(ExecutionOutcome::Worked(claimed.len()))
+    Ok(ExecutionOutcome::Worked(claimed_count))
 }
 
 async fn send_one(mailer: &Mailer, settings: &MailWorkerSettings, mail: &ClaimedMail, start_by: Instant) -> Outcome {
