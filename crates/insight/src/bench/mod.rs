@@ -4,6 +4,7 @@
 
 mod ingest;
 mod link;
+mod mail;
 mod signin;
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -26,6 +27,9 @@ pub enum Which {
     /// A burst of concurrent sign-ins: the server's peak memory and how long
     /// the burst takes to be answered
     Signin(signin::SigninArgs),
+    /// Invitation mails through the mail worker to a local SMTP server,
+    /// beside the naive way (one connection and one commit per mail)
+    Mail(mail::MailArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -55,6 +59,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         Which::Ingest(a) => ingest::ingest(a).await,
         Which::Link(a) => link::link(a).await,
         Which::Signin(a) => signin::signin(a).await,
+        Which::Mail(a) => mail::mail(a).await,
     }
 }
 
