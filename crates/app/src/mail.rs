@@ -339,17 +339,19 @@ pub async fn try_execute(store: &Store, mailer: &Mailer, settings: &MailWorkerSe
         .buffer_unordered(settings.concurrency.max(1))
         .collect()
         .await;
-    let mut sent = Vec::with_capacity(outcomes.len());
+    // The sent ones first: if the database fails after this, only mails
+    // that were not sent are tried again.
+    let sent: Vec<i64> = outcomes.iter().filter(|(_, o)| matches!(o, Outcome::Sent)).map(|(id, _)| *id).collect();
+    store.mark_mails_sent(&sent).await?;
     let mut not_tried = Vec::new();
     for (id, outcome) in outcomes {
         match outcome {
-            Outcome::Sent => sent.push(id),
+            Outcome::Sent => {}
             Outcome::NotTried => not_tried.push(id),
             Outcome::Retry { error, not_before } => store.retry_mail_later(id, &error, not_before).await?,
             Outcome::GiveUp(error) => store.give_up_mail(id, &error).await?,
         }
     }
-    store.mark_mails_sent(&sent).await?;
     store.release_mail(&not_tried).await?;
     Ok(ExecutionOutcome::Worked(claimed_count))
 }
