@@ -101,6 +101,8 @@ Sign in to Salesforce again here: {url}\n\n-- Insight\n",
             text: Secret::new(text),
             html: None,
             not_before: None,
+            from_name: None,
+            unsubscribe_url: None,
         }
     }
 }

@@ -668,6 +668,10 @@ impl App {
             text: Secret::new(text),
             html: Some(Secret::new(html)),
             not_before,
+            from_name: Some(rules.mail.sender_name.clone()),
+            // RFC 8058 one-click: the mail client POSTs to it, which the
+            // unsubscribe route takes without a session.
+            unsubscribe_url: Some(Secret::new(unsubscribe)),
         }
     }
 

@@ -51,6 +51,8 @@ pub enum StoreError {
     WriterStopped,
     #[error("no secret key is configured, so secrets cannot be sealed or opened")]
     NoSecretKey,
+    #[error("the mail is refused: {0}")]
+    UnsafeMailHeader(#[from] mail::UnsafeHeader),
 }
 
 impl StoreError {

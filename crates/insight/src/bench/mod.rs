@@ -5,6 +5,7 @@
 mod ingest;
 mod link;
 mod outbound;
+mod mail;
 mod signin;
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -30,6 +31,9 @@ pub enum Which {
     /// Salesforce outbound messages posted to the trigger endpoint: envelopes
     /// of 100 notifications, and one per envelope, side by side
     Outbound(outbound::OutboundArgs),
+    /// Invitation mails through the mail worker to a local SMTP server,
+    /// beside the naive way (one connection and one commit per mail)
+    Mail(mail::MailArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -60,6 +64,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         Which::Link(a) => link::link(a).await,
         Which::Signin(a) => signin::signin(a).await,
         Which::Outbound(a) => outbound::outbound(a).await,
+        Which::Mail(a) => mail::mail(a).await,
     }
 }
 

@@ -37,7 +37,7 @@ pub fn mail_folder() -> PathBuf {
 /// retried within moments.
 fn with_test_mail(config: &mut web::Config, folder: &Path) {
     config.app.mail = Some(app::mail::MailSettings::folder(folder));
-    config.app.mail_worker = app::mail::MailWorkerSettings { lease: Duration::from_secs(30), first_retry: Duration::from_millis(100), max_attempts: 15 };
+    config.app.mail_worker = app::mail::MailWorkerSettings { lease: Duration::from_secs(30), first_retry: Duration::from_millis(100), max_attempts: 15, ..Default::default() };
 }
 
 /// A mail as the app wrote it, its body decoded.
@@ -45,7 +45,6 @@ fn with_test_mail(config: &mut web::Config, folder: &Path) {
 pub struct Mail {
     pub to: String,
     pub subject: String,
-    pub message_id: String,
     /// The outbox row it was sent from, read off its Message-ID.
     pub outbox_id: i64,
     pub body: String,
@@ -63,7 +62,7 @@ impl Mail {
         let message_id = header("Message-ID");
         let outbox_id = message_id.trim_start_matches("<insight.").split('.').next().and_then(|n| n.parse().ok()).unwrap_or(-1);
         let decoded = quoted_printable::decode(body.replace('\n', "\r\n"), quoted_printable::ParseMode::Robust).unwrap_or_default();
-        Mail { to: header("To"), subject: header("Subject"), message_id, outbox_id, body: String::from_utf8_lossy(&decoded).into_owned() }
+        Mail { to: header("To"), subject: header("Subject"), outbox_id, body: String::from_utf8_lossy(&decoded).into_owned() }
     }
 
     /// The first link in the body containing `marker`.

@@ -1,5 +1,5 @@
 mod helpers;
-mod smtp_sink;
+mod aiosmtpd;
 
 mod abuse_signin;
 mod accounts;

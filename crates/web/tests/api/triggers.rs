@@ -62,8 +62,24 @@ fn trigger_form<'a>(condition: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'
 /// An owner with a linked sandbox, a published NPS survey whose mapping
 /// writes the score onto the Case named by `record_id`, and a trigger.
 async fn setup(sf: WithSalesforce) -> Setup {
+    setup_mailing(sf, None).await
+}
+
+/// As `setup`, the app's mail going to `smtp` when given (the owner's
+/// sign-up link is read there).
+async fn setup_mailing(sf: WithSalesforce, smtp: Option<&crate::aiosmtpd::Aiosmtpd>) -> Setup {
     let owner = Browser::new(&sf.app);
-    owner.sign_up("olive@example.com", "Olive Owner").await;
+    match smtp {
+        None => owner.sign_up("olive@example.com", "Olive Owner").await,
+        Some(smtp) => {
+            // One SMTP server serves every backend's app: an address per app.
+            let email = format!("olive.{:08x}@example.com", rand::random::<u32>());
+            let r = owner.submit("/signup", "/signup", &[("name", "Olive Owner"), ("email", &email), ("password", "a good password"), ("next", "/projects")]).await;
+            assert_eq!(r.status(), StatusCode::OK);
+            let link = smtp.wait_for_mail(&email, Duration::from_secs(30)).await.link("/signup/confirm?token=").expect("a sign-up link");
+            assert_eq!(owner.confirm_sign_up(&link, "a good password").await.status(), StatusCode::SEE_OTHER);
+        }
+    }
     let project = owner.create_project("Case follow-up").await;
     owner.add_question(project, "nps", "How likely are you to recommend us?", "", true).await;
     owner.link_salesforce(true, SANDBOX_USER, PASSWORD, true).await;
@@ -149,9 +165,16 @@ async fn answer(app: &crate::helpers::TestApp, link: &str, score: &str) -> reqwe
 
 #[tokio::test]
 async fn closing_a_case_mails_its_contact_once_and_the_answer_lands_on_the_case() {
-    for sf in crate::helpers::apps_with_emulator().await {
-        let s = setup(sf).await;
-        let contact = seed(&s.sf, &s.org, "Contact", json!({ "LastName": "Customer", "FirstName": "Casey", "Email": "casey@customer.example" })).await;
+    // A real SMTP server nobody here wrote receives the invitation.
+    let Some(smtp) = crate::aiosmtpd::Aiosmtpd::start().await else { return };
+    for db in store::testing::TestDatabase::all().await {
+        let sf = crate::helpers::spawn_app_trusting_with(db, &[], |c| {
+            c.app.mail = Some(app::mail::MailSettings::parse(&smtp.url, "Insight <insight@insight.test>").unwrap());
+        })
+        .await;
+        let s = setup_mailing(sf, Some(&smtp)).await;
+        let customer = format!("casey+{}@customer.example", s.project * 1000 + rand::random::<u16>() as i64);
+        let contact = seed(&s.sf, &s.org, "Contact", json!({ "LastName": "Customer", "FirstName": "Casey", "Email": customer })).await;
         let case = seed(&s.sf, &s.org, "Case", json!({ "Subject": "Printer on fire", "Status": "New", "ContactId": contact })).await;
         // The org's outbound message, sent when a Case is updated to Closed.
         let rule = json!({ "object": "Case", "field": "Status", "value": "Closed", "fields": ["ContactId", "CaseNumber", "Subject", "Status"], "endpoint_url": s.endpoint });
@@ -169,11 +192,16 @@ async fn closing_a_case_mails_its_contact_once_and_the_answer_lands_on_the_case(
             .unwrap();
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
 
-        let mail = s.sf.app.nth_mail_to("casey@customer.example", 1).await;
+        let mail = smtp.wait_for_mail(&customer, Duration::from_secs(30)).await;
         assert_eq!(mail.subject, "How did we do with \"Printer on fire\"?");
-        assert!(mail.body.contains("Hello Casey Customer,"), "the Contact's name, looked up: {}", mail.body);
+        assert_eq!(mail.from_name.as_deref(), Some("Acme Support"), "the trigger's sender name");
+        assert!(mail.text.contains("Hello Casey Customer,"), "the Contact's name, looked up: {}", mail.text);
+        let unsubscribe = mail.link("/unsubscribe").expect("a visible unsubscribe link");
+        assert_eq!(mail.header("List-Unsubscribe"), Some(format!("<{unsubscribe}>").as_str()));
+        assert_eq!(mail.header("List-Unsubscribe-Post"), Some("List-Unsubscribe=One-Click"));
+        let html = mail.html.clone().expect("an HTML part");
+        assert!(html.contains("Casey Customer") && html.contains("/i/"), "{html}");
         let link = mail.link("/i/").expect("a personal link");
-        assert!(mail.link("/unsubscribe").is_some(), "a visible unsubscribe link");
 
         let r = answer(&s.sf.app, &link, "9").await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
@@ -185,7 +213,7 @@ async fn closing_a_case_mails_its_contact_once_and_the_answer_lands_on_the_case(
         assert_eq!(rows.len(), 1, "the write-back onto the closed Case is no new closing: {rows:?}");
         assert_eq!(rows[0].status, store::triggers::NotificationStatus::Responded);
         assert_eq!(rows[0].record_id.as_deref(), Some(case.as_str()));
-        assert_eq!(rows[0].recipient.as_deref(), Some("casey@customer.example"));
+        assert_eq!(rows[0].recipient.as_deref(), Some(customer.as_str()));
 
         // The same link again is refused kindly and stores nothing more.
         let again = Browser::new(&s.sf.app);
@@ -196,7 +224,8 @@ async fn closing_a_case_mails_its_contact_once_and_the_answer_lands_on_the_case(
         let r = again.post_form(path, &[("_rid", "R_0123456789012345678901"), ("_started", "0"), ("q1", "0")]).await;
         assert!(r.text().await.unwrap().contains("answered-before"));
         assert_eq!(s.sf.app.store.delivery_counts(s.project).await.unwrap().delivered, 1, "no second response");
-        assert_eq!(s.sf.app.mails_to("casey@customer.example").len(), 1, "exactly one mail");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(smtp.mails_to(&customer).len(), 1, "exactly one mail");
     }
 }
 
