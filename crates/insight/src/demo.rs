@@ -353,7 +353,7 @@ async fn seed_triggered(app: &app::App, emulator: &sfemu::Emulator, _client_id: 
     })
 }
 
-/// The emulator's sandbox org and its first user's login.
+/// The emulator's sandbox org and its operations user's login.
 fn sandbox_login(emulator: &sfemu::Emulator) -> anyhow::Result<(String, String, String)> {
     let lines = emulator.startup_lines();
     let org = lines
@@ -361,9 +361,10 @@ fn sandbox_login(emulator: &sfemu::Emulator) -> anyhow::Result<(String, String, 
         .find(|l| l["event"] == "org" && l["environment"].as_str().is_some_and(|e| e.eq_ignore_ascii_case("sandbox")))
         .ok_or_else(|| anyhow::anyhow!("the emulator has no sandbox org"))?;
     let org_id = org["id"].as_str().unwrap_or_default().to_string();
+    // Its operations user, not the first demo account's: each account links as its own person.
     let user = lines
         .iter()
-        .find(|l| l["event"] == "user" && l["org_id"] == org_id.as_str())
+        .find(|l| l["event"] == "user" && l["org_id"] == org_id.as_str() && l["username"].as_str().is_some_and(|u| u.starts_with("ops@")))
         .ok_or_else(|| anyhow::anyhow!("the emulator's sandbox org has no user"))?;
     Ok((org_id, user["username"].as_str().unwrap_or_default().to_string(), user["password"].as_str().unwrap_or_default().to_string()))
 }

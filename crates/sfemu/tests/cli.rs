@@ -21,7 +21,8 @@ fn json_startup_lines_then_serves() {
     let (child, lines) = run(&["--json", "--bind", "127.0.0.1:0", "--https-bind", "127.0.0.1:0"]);
     let v: Vec<serde_json::Value> = lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
     let events: Vec<&str> = v.iter().map(|x| x["event"].as_str().unwrap()).collect();
-    assert_eq!(events, ["listening", "org", "user", "org", "user", "connected_app", "ready"]);
+    // The sandbox has two users: the demo's and its operations person's.
+    assert_eq!(events, ["listening", "org", "user", "org", "user", "user", "connected_app", "ready"]);
     let listening = &v[0];
     let pem = listening["ca_pem_path"].as_str().unwrap();
     assert!(std::fs::read_to_string(pem).unwrap().contains("BEGIN CERTIFICATE"));
@@ -31,7 +32,7 @@ fn json_startup_lines_then_serves() {
     assert!(org["instance_url"].as_str().unwrap().starts_with("https://127.0.0.1:"));
     assert_eq!(v[3]["environment"], "sandbox");
     assert!(v[3]["login_url"].as_str().unwrap().ends_with("/sandbox"));
-    assert!(v[2]["password"].is_string() && v[5]["client_secret"].is_string());
+    assert!(v[2]["password"].is_string() && v[6]["client_secret"].is_string());
     let http = listening["http_url"].as_str().unwrap().to_string();
     let body = std::thread::spawn(move || {
         let rt = tokio::runtime::Runtime::new().unwrap();
