@@ -154,13 +154,18 @@ fn hidden(html: &str, name: &str) -> String {
 }
 
 /// Answers a personal link as a respondent's browser would.
-async fn answer(app: &crate::helpers::TestApp, link: &str, score: &str) -> reqwest::Response {
+/// Answers a personal link as a respondent's browser would, adding
+/// `extra` fields a respondent might forge.
+async fn answer(app: &crate::helpers::TestApp, link: &str, score: &str, extra: &[(&str, &str)]) -> reqwest::Response {
     let respondent = Browser::new(app);
     let path = &link[link.find("/i/").unwrap()..];
     let (status, html) = respondent.get_text(path).await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(!html.contains("name=\"e."), "a personal link's form carries no embedded data");
-    respondent.post_form(path, &[("_rid", &hidden(&html, "_rid")), ("_started", &hidden(&html, "_started")), ("q1", score)]).await
+    let (rid, started) = (hidden(&html, "_rid"), hidden(&html, "_started"));
+    let mut fields = vec![("_rid", rid.as_str()), ("_started", started.as_str()), ("q1", score)];
+    fields.extend_from_slice(extra);
+    respondent.post_form(path, &fields).await
 }
 
 #[tokio::test]
@@ -203,10 +208,13 @@ async fn closing_a_case_mails_its_contact_once_and_the_answer_lands_on_the_case(
         assert!(html.contains("Casey Customer") && html.contains("/i/"), "{html}");
         let link = mail.link("/i/").expect("a personal link");
 
-        let r = answer(&s.sf.app, &link, "9").await;
+        // The respondent tries to point the write-back at another Case.
+        let other = seed(&s.sf, &s.org, "Case", json!({ "Subject": "Someone else's", "Status": "New" })).await;
+        let r = answer(&s.sf.app, &link, "9", &[("e.record_id", other.as_str())]).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
         crate::helpers::until(&s.sf, s.project, "the answer delivered", |c| c.delivered == 1).await;
         assert_eq!(record(&s.sf, &s.org, "Case", &case).await["Survey_Score__c"], json!(9.0), "the score is on the Case that triggered the invitation");
+        assert_eq!(record(&s.sf, &s.org, "Case", &other).await["Survey_Score__c"], Value::Null, "a forged record id in the form writes nothing");
 
         // The log tells the story.
         let rows = log_rows(&s).await;
