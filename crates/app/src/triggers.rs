@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use store::mail::NewMail;
 use store::sealed::Secret;
-use store::triggers::{ClaimedNotification, InvitedSubmit, NewNotification, NewSurveyInvitation};
+use store::triggers::{ClaimedNotification, Decision, InvitedSubmit, NewNotification, NewSurveyInvitation};
 use store::{NewResponse, Store};
 
 pub use store::triggers::{LogEntry, LogFilter, NotificationStatus};
@@ -513,19 +513,25 @@ impl App {
             return Ok(());
         }
         // Screen first: what does not concern the trigger costs no lookup.
+        let mut decisions: Vec<Decision> = Vec::with_capacity(batch.len());
+        let skip = |id: i64, why: &NoInvitation, recipient: Option<&str>| {
+            let status = match why {
+                NoInvitation::OptedOut => NotificationStatus::OptedOut,
+                NoInvitation::Suppressed(_) => NotificationStatus::Suppressed,
+                _ => NotificationStatus::Skipped,
+            };
+            Decision::Settle { id, status, reason: why.to_string(), recipient: recipient.map(str::to_string) }
+        };
         let mut admitted: Vec<ClaimedNotification> = Vec::with_capacity(batch.len());
         for c in batch {
             match trigger::screen(&rules, &c.object, c.record_id.as_deref(), &c.fields) {
                 Ok(()) => admitted.push(c),
-                Err(why) => store.settle_notification(c.id, NotificationStatus::Skipped, &why.to_string(), None).await?,
+                Err(why) => decisions.push(skip(c.id, &why, None)),
             }
-        }
-        if admitted.is_empty() {
-            return Ok(());
         }
         // The addressees: from the notified fields, or one query for the batch.
         let contacts = match &rules.recipient {
-            Recipient::ContactLookup { field } => {
+            Recipient::ContactLookup { field } if !admitted.is_empty() => {
                 let ids: Vec<String> = admitted
                     .iter()
                     .filter(|c| c.test_recipient.is_none())
@@ -534,6 +540,7 @@ impl App {
                 match self.look_up_contacts(project.owner_id, &ids).await {
                     Ok(found) => found,
                     Err(why) => {
+                        store.apply_decisions(&decisions).await?;
                         for c in &admitted {
                             let wait = backoff_ms(c.attempts);
                             store.defer_notification(c.id, false, &format!("waiting to look up the contact: {why}"), now_ms() + wait).await?;
@@ -542,9 +549,9 @@ impl App {
                     }
                 }
             }
-            Recipient::Field { .. } => HashMap::new(),
+            _ => HashMap::new(),
         };
-        let account_rule = store.account_contact_rule(project.owner_id).await?;
+        let mut addressed: Vec<(ClaimedNotification, Addressee)> = Vec::with_capacity(admitted.len());
         for c in admitted {
             let addressee = match (&c.test_recipient, &rules.recipient) {
                 (Some(me), _) => Ok(Addressee { email: me.clone(), name: None }),
@@ -554,33 +561,41 @@ impl App {
                     Some(id) => contacts.get(&id).cloned().ok_or_else(|| NoInvitation::NoEmail(format!("the Contact {id} named by {field} (no such Contact, or it has no Email)"))),
                 },
             };
-            let addressee = match addressee {
-                Ok(a) => Addressee { email: a.email.trim().to_ascii_lowercase(), name: a.name },
-                Err(why) => {
-                    store.settle_notification(c.id, NotificationStatus::Skipped, &why.to_string(), None).await?;
-                    continue;
-                }
-            };
-            let now = now_ms();
-            let history = if c.test_recipient.is_some() {
-                History::default()
+            match addressee {
+                Ok(a) => addressed.push((c, Addressee { email: a.email.trim().to_ascii_lowercase(), name: a.name })),
+                Err(why) => decisions.push(skip(c.id, &why, None)),
+            }
+        }
+        // The contact rules: the batch's history in two queries, then counted
+        // on here, so two notifications to one person in one batch count twice.
+        let now = now_ms();
+        let account_rule = store.account_contact_rule(project.owner_id).await?;
+        let window = |r: Option<trigger::FrequencyRule>| r.map(|r| now - r.window_ms()).unwrap_or(i64::MAX);
+        let mut emails: Vec<String> = addressed.iter().filter(|(c, _)| c.test_recipient.is_none()).map(|(_, a)| a.email.clone()).collect();
+        emails.sort();
+        emails.dedup();
+        let mut histories = store.address_histories(project.owner_id, project_id, &emails, window(account_rule), window(rules.frequency)).await?;
+        for (c, addressee) in addressed {
+            let is_test = c.test_recipient.is_some();
+            let (history, account_rule, survey_rule) = if is_test {
+                (History::default(), None, None)
             } else {
-                let window = |r: Option<trigger::FrequencyRule>| r.map(|r| now - r.window_ms()).unwrap_or(i64::MAX);
-                let (account_recent, survey_recent) = store.recent_invitations(project.owner_id, project_id, &addressee.email, window(account_rule), window(rules.frequency)).await?;
-                History { opted_out: store.opted_out(project.owner_id, &addressee.email).await?, account_recent, survey_recent }
+                let h = histories.get(&addressee.email).copied().unwrap_or_default();
+                (History { opted_out: h.opted_out, account_recent: h.account_recent, survey_recent: h.survey_recent }, account_rule, rules.frequency)
             };
-            let (account_rule, survey_rule) = if c.test_recipient.is_some() { (None, None) } else { (account_rule, rules.frequency) };
             if let Err(why) = trigger::admit(&addressee, &history, account_rule, survey_rule) {
-                let status = match why {
-                    NoInvitation::OptedOut => NotificationStatus::OptedOut,
-                    NoInvitation::Suppressed(_) => NotificationStatus::Suppressed,
-                    _ => NotificationStatus::Skipped,
-                };
-                store.settle_notification(c.id, status, &why.to_string(), Some(&addressee.email)).await?;
+                decisions.push(skip(c.id, &why, Some(&addressee.email)));
                 continue;
             }
-            self.invite(&project, &rules, &c, &addressee).await?;
+            if !is_test {
+                let h = histories.entry(addressee.email.clone()).or_default();
+                h.account_recent += 1;
+                h.survey_recent += 1;
+            }
+            decisions.push(self.invitation(&rules, &c, &addressee));
         }
+        let invited = store.apply_decisions(&decisions).await?;
+        tracing::info!(project = project_id, decided = decisions.len(), invited, "notifications decided");
         Ok(())
     }
 
@@ -611,7 +626,8 @@ impl App {
             .collect())
     }
 
-    async fn invite(&self, project: &store::projects::Project, rules: &TriggerRules, c: &ClaimedNotification, to: &Addressee) -> Result<(), store::StoreError> {
+    /// The invitation for an admitted notification, with its mail.
+    fn invitation(&self, rules: &TriggerRules, c: &ClaimedNotification, to: &Addressee) -> Decision {
         let token = new_token();
         let now = now_ms();
         // A test goes right away and is not reminded: the person is waiting for it.
@@ -629,10 +645,7 @@ impl App {
             remind_at: rules.reminder_after_days.filter(|_| !is_test).map(|d| send_at + d as i64 * 86_400_000),
         };
         let mail = self.invitation_mail(rules, &c.fields, to.name.as_deref(), &token, store::triggers::invitation_mail_key(c.id), &to.email, Some(send_at), false);
-        if self.store.invite_recipient(c.id, &invitation, &mail).await? {
-            tracing::info!(project = project.id, notification = c.id, test = c.test_recipient.is_some(), "invitation queued");
-        }
-        Ok(())
+        Decision::Invite { id: c.id, invitation, mail }
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -92,6 +92,25 @@ pub struct NewSurveyInvitation {
     pub remind_at: Option<i64>,
 }
 
+/// What the trigger worker decided for one notification.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    /// No invitation, for good: skipped, suppressed or opted out, with why.
+    Settle { id: i64, status: NotificationStatus, reason: String, recipient: Option<String> },
+    /// The invitation and its mail.
+    Invite { id: i64, invitation: NewSurveyInvitation, mail: NewMail },
+}
+
+/// What Insight knows of one address, for the contact rules.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AddressHistory {
+    pub opted_out: bool,
+    /// Invitations since the account rule's window began, from any survey
+    /// the account owns, and since the survey rule's, from this survey.
+    pub account_recent: u32,
+    pub survey_recent: u32,
+}
+
 /// A personal link, found by its token.
 #[derive(Debug, Clone)]
 pub struct SurveyInvitation {
@@ -363,59 +382,92 @@ impl Store {
         Ok(())
     }
 
-    /// Makes the invitation and queues its mail, in one transaction; `false`
-    /// when the notification was decided already (by another worker).
-    pub async fn invite_recipient(&self, id: i64, invitation: &NewSurveyInvitation, mail: &NewMail) -> Result<bool> {
+    /// Writes a batch's decisions in one commit; returns the invitations
+    /// made (a notification decided meanwhile by another worker is left).
+    pub async fn apply_decisions(&self, decisions: &[Decision]) -> Result<usize> {
+        use crate::columns::Column;
         let now = now_ms();
+        let sealer = self.sealer()?;
         let mut tx = self.pool.begin().await?;
-        let r = sqlx::query(
-            "UPDATE trigger_notifications
-                SET status = 'invited', reason = NULL, recipient = $1, recipient_name = $2, embedded = $3, token_hash = $4,
-                    invited_at = $5, send_at = $6, expires_at = $7, remind_at = $8, lease_until = NULL, sealed_token = $10
-              WHERE id = $9 AND status IN ('received', 'held')",
-        )
-        .bind(&invitation.recipient)
-        .bind(&invitation.recipient_name)
-        .bind(to_json(&invitation.embedded)?)
-        .bind(&invitation.token_hash)
-        .bind(now)
-        .bind(invitation.send_at)
-        .bind(invitation.expires_at)
-        .bind(invitation.remind_at)
-        .bind(id)
-        .bind(self.sealer()?.seal(&invitation.token))
-        .execute(&mut *tx)
-        .await?;
-        if r.rows_affected() != 1 {
-            return Ok(false);
+        let mut invited = 0;
+        for d in decisions {
+            match d {
+                Decision::Settle { id, status, reason, recipient } => {
+                    sqlx::query(
+                        "UPDATE trigger_notifications SET status = $1, reason = $2, recipient = COALESCE($3, recipient), lease_until = NULL
+                          WHERE id = $4 AND status IN ('received', 'held')",
+                    )
+                    .bind(status.to_column())
+                    .bind(reason)
+                    .bind(recipient)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Decision::Invite { id, invitation, mail } => {
+                    let r = sqlx::query(
+                        "UPDATE trigger_notifications
+                            SET status = 'invited', reason = NULL, recipient = $1, recipient_name = $2, embedded = $3, token_hash = $4,
+                                invited_at = $5, send_at = $6, expires_at = $7, remind_at = $8, lease_until = NULL, sealed_token = $10
+                          WHERE id = $9 AND status IN ('received', 'held')",
+                    )
+                    .bind(&invitation.recipient)
+                    .bind(&invitation.recipient_name)
+                    .bind(to_json(&invitation.embedded)?)
+                    .bind(&invitation.token_hash)
+                    .bind(now)
+                    .bind(invitation.send_at)
+                    .bind(invitation.expires_at)
+                    .bind(invitation.remind_at)
+                    .bind(id)
+                    .bind(sealer.seal(&invitation.token))
+                    .execute(&mut *tx)
+                    .await?;
+                    if r.rows_affected() == 1 {
+                        self.queue_mail_in(&mut tx, mail).await?;
+                        invited += 1;
+                    }
+                }
+            }
         }
-        self.queue_mail_in(&mut tx, mail).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(invited)
     }
 
-    /// How many invitations went to `email` since `account_since` from any
-    /// survey the account owns, and since `survey_since` from this survey.
-    pub async fn recent_invitations(&self, owner_id: i64, project_id: i64, email: &str, account_since: i64, survey_since: i64) -> Result<(u32, u32)> {
-        let (account, survey): (i64, i64) = sqlx::query_as(
-            "SELECT COALESCE(SUM(CASE WHEN n.invited_at >= $1 THEN 1 ELSE 0 END), 0),
-                    COALESCE(SUM(CASE WHEN n.project_id = $2 AND n.invited_at >= $3 THEN 1 ELSE 0 END), 0)
-               FROM trigger_notifications n JOIN projects p ON p.id = n.project_id
-              WHERE n.recipient = $4 AND p.owner_id = $5 AND n.invited_at IS NOT NULL AND n.test_recipient IS NULL",
-        )
-        .bind(account_since)
-        .bind(project_id)
-        .bind(survey_since)
-        .bind(email)
-        .bind(owner_id)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok((account as u32, survey as u32))
-    }
-
-    pub async fn opted_out(&self, account_id: i64, email: &str) -> Result<bool> {
-        let row: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM mail_opt_outs WHERE account_id = $1 AND email = $2").bind(account_id).bind(email).fetch_optional(&self.pool).await?;
-        Ok(row.is_some())
+    /// The contact-rule history of each of `emails` (lower-cased), in two
+    /// queries for the batch.
+    pub async fn address_histories(&self, owner_id: i64, project_id: i64, emails: &[String], account_since: i64, survey_since: i64) -> Result<std::collections::HashMap<String, AddressHistory>> {
+        let mut out: std::collections::HashMap<String, AddressHistory> = emails.iter().map(|e| (e.clone(), AddressHistory::default())).collect();
+        for chunk in emails.chunks(500) {
+            let list = |first: usize| (0..chunk.len()).map(|i| format!("${}", first + i)).collect::<Vec<_>>().join(",");
+            let sql = format!("SELECT email FROM mail_opt_outs WHERE account_id = $1 AND email IN ({})", list(2));
+            let mut q = sqlx::query_as::<_, (String,)>(&sql).bind(owner_id);
+            for e in chunk {
+                q = q.bind(e);
+            }
+            for (email,) in q.persistent(false).fetch_all(&self.pool).await? {
+                out.entry(email).or_default().opted_out = true;
+            }
+            let sql = format!(
+                "SELECT n.recipient,
+                        COALESCE(SUM(CASE WHEN n.invited_at >= $1 THEN 1 ELSE 0 END), 0),
+                        COALESCE(SUM(CASE WHEN n.project_id = $2 AND n.invited_at >= $3 THEN 1 ELSE 0 END), 0)
+                   FROM trigger_notifications n JOIN projects p ON p.id = n.project_id
+                  WHERE p.owner_id = $4 AND n.invited_at IS NOT NULL AND n.test_recipient IS NULL AND n.recipient IN ({})
+                  GROUP BY n.recipient",
+                list(5)
+            );
+            let mut q = sqlx::query_as::<_, (String, i64, i64)>(&sql).bind(account_since).bind(project_id).bind(survey_since).bind(owner_id);
+            for e in chunk {
+                q = q.bind(e);
+            }
+            for (email, account, survey) in q.persistent(false).fetch_all(&self.pool).await? {
+                let h = out.entry(email).or_default();
+                h.account_recent = account as u32;
+                h.survey_recent = survey as u32;
+            }
+        }
+        Ok(out)
     }
 
     /// Records an opt-out; `false` when the address had opted out before.

@@ -362,6 +362,14 @@ async fn frequency_rules_suppress_and_name_the_rule() {
         let csv = s.owner.get(&format!("{page}/log.csv")).await.text().await.unwrap();
         assert!(csv.lines().next().unwrap().starts_with("notification_id,object,record_id,recipient"));
         assert_eq!(csv.lines().count(), 3, "{csv}");
+        // Two notifications for one person in one envelope: the rule counts both.
+        let twice = seed(&s.sf, &s.org, "Contact", json!({ "LastName": "Twice", "Email": "twice@customer.example" })).await;
+        let both: &[(&str, &str)] = &[("ContactId", twice.as_str()), ("Status", "Closed")];
+        post_envelope(&s.endpoint, envelope(&s.org, &[("04l000000000203AAA", &case, both), ("04l000000000204AAA", &case, both)])).await;
+        let rows = settled(&s, 4).await;
+        let statuses: Vec<_> = rows.iter().filter(|r| r.recipient.as_deref() == Some("twice@customer.example")).map(|r| r.status).collect();
+        assert_eq!(statuses.iter().filter(|st| **st == store::triggers::NotificationStatus::Invited).count(), 1, "{statuses:?}");
+        assert_eq!(statuses.iter().filter(|st| **st == store::triggers::NotificationStatus::Suppressed).count(), 1, "{statuses:?}");
     }
 }
 
