@@ -31,6 +31,11 @@ pub use store::triggers::{LogEntry, LogFilter, NotificationStatus};
 /// well inside it; anything larger is refused before it is parsed.
 pub const MAX_ENVELOPE_BYTES: usize = 1024 * 1024;
 
+/// Notifications decided per commit: enough to batch the lookup and the
+/// bookkeeping, few enough that the commit never holds SQLite's one writer
+/// long while Salesforce waits for its acknowledgements.
+const CLAIM: i64 = 50;
+
 /// How long a held notification waits before it is looked at again.
 const HELD_RECHECK_MS: i64 = 60_000;
 
@@ -460,7 +465,9 @@ impl App {
             }
             let idle = match self.work_triggers_once().await {
                 Ok(0) => Some(Duration::from_millis(250)),
-                Ok(_) => None,
+                // A breath between batches: the endpoint's commits (Salesforce
+                // waits on them) get the database between the worker's.
+                Ok(_) => Some(Duration::from_millis(20)),
                 Err(e) => {
                     tracing::error!(error = %e, "trigger worker could not reach the database");
                     Some(Duration::from_secs(2))
@@ -478,7 +485,7 @@ impl App {
     /// Decides one claim's worth of notifications and queues due reminders;
     /// returns how many it worked on.
     pub async fn work_triggers_once(&self) -> Result<usize, store::StoreError> {
-        let claimed = self.store.claim_notifications(200, 60_000).await?;
+        let claimed = self.store.claim_notifications(CLAIM, 60_000).await?;
         let n = claimed.len();
         let mut by_project: BTreeMap<i64, Vec<ClaimedNotification>> = BTreeMap::new();
         for c in claimed {
