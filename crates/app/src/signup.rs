@@ -11,7 +11,6 @@ use crate::AppError;
 use domain::signup::{ConfirmationLink, CONFIRMATION_LIFETIME_MS};
 use domain::{DisplayName, Email};
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 use store::accounts::Account;
 use store::signups::{Confirmed, NewSignup, PendingSignup};
 use store::{now_ms, Store};
@@ -31,9 +30,7 @@ fn new_token() -> String {
     hex::encode(bytes)
 }
 
-fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
+use crate::accounts::token_hash;
 
 /// Mails about one address's sign-ups that say "you have an account" go
 /// out at most once an hour, so sign-up cannot flood someone's inbox.

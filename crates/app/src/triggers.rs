@@ -17,7 +17,6 @@ use domain::trigger::{self, Addressee, History, NoInvitation, Recipient, Trigger
 use domain::{EmbeddedFieldName, EmbeddedProvenance, SurveyStatus};
 use salesforce::outbound::{self, OutboundError, OutboundMessage};
 use salesforce::{OrgId, SalesforceId};
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use store::mail::NewMail;
@@ -39,12 +38,13 @@ const CLAIM: i64 = 50;
 /// How long a held notification waits before it is looked at again.
 const HELD_RECHECK_MS: i64 = 60_000;
 
+/// What the database keeps of a trigger's or an invitation's token.
 fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.trim().as_bytes()))
+    crate::accounts::token_hash(token.trim())
 }
 
 fn new_token() -> String {
-    hex::encode(rand::random::<[u8; 24]>())
+    crate::accounts::bearer_token()
 }
 
 /// What a trigger's page shows.
@@ -66,27 +66,45 @@ pub struct TriggerPage {
     pub record_base: Option<String>,
 }
 
-/// What a person typed on the trigger's form.
-#[derive(Debug, Clone, Default)]
+/// What a person typed on the trigger's form (the page posts it as is:
+/// the object, sender, subject and body must be there; a missing delay
+/// unit is "now").
+#[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct TriggerForm {
     pub object: String,
     /// `field` or `contact_lookup`.
+    #[serde(default)]
     pub recipient_kind: String,
+    #[serde(default)]
     pub email_field: String,
+    #[serde(default)]
     pub name_field: String,
+    #[serde(default)]
     pub lookup_field: String,
     /// Comma- or space-separated field names.
+    #[serde(default)]
     pub embedded: String,
     pub sender_name: String,
     pub subject: String,
     pub body: String,
+    #[serde(default)]
     pub delay_amount: String,
+    #[serde(default = "right_away")]
     pub delay_unit: String,
+    #[serde(default)]
     pub condition: String,
+    #[serde(default)]
     pub reminder_days: String,
+    #[serde(default)]
     pub link_valid_days: String,
+    #[serde(default)]
     pub frequency_max: String,
+    #[serde(default)]
     pub frequency_days: String,
+}
+
+fn right_away() -> String {
+    "now".into()
 }
 
 impl TriggerForm {
@@ -219,7 +237,7 @@ impl App {
             link.as_ref().map(|l| l.facts()),
             store::integrations::validation_of(integration.as_ref(), project.owner_id),
         );
-        let held = if stored.is_some() { self.store.held_notifications(project.id).await? } else { 0 };
+        let held = if stored.is_some() { self.store.notification_counts(project.id).await?.held } else { 0 };
         Ok(TriggerPage {
             endpoint_url: stored.as_ref().filter(|_| may_change).map(|t| self.endpoint_url(&t.token)),
             survey_rule: stored.as_ref().and_then(|t| t.rules.frequency),
@@ -231,6 +249,11 @@ impl App {
             may_change,
             record_base: link.as_ref().map(|l| l.instance_url.trim_end_matches('/').to_string()),
         })
+    }
+
+    /// The owner's org's address, where a record id opens its record.
+    pub async fn record_base(&self, project: &Project) -> Result<Option<String>, AppError> {
+        Ok(self.store.link(project.owner_id).await?.map(|l| l.instance_url.trim_end_matches('/').to_string()))
     }
 
     fn endpoint_url(&self, token: &Secret) -> String {
@@ -514,9 +537,9 @@ impl App {
             store::integrations::validation_of(integration.as_ref(), project.owner_id),
         );
         if let Some(why) = work.held_because() {
-            for c in &batch {
-                store.defer_notification(c.id, true, &format!("held: {why}"), now_ms() + HELD_RECHECK_MS).await?;
-            }
+            let reason = format!("held: {why}");
+            let held: Vec<Decision> = batch.iter().map(|c| Decision::Defer { id: c.id, held: true, reason: reason.clone(), not_before: now_ms() + HELD_RECHECK_MS }).collect();
+            store.apply_decisions(&held).await?;
             return Ok(());
         }
         // Screen first: what does not concern the trigger costs no lookup.
@@ -547,11 +570,9 @@ impl App {
                 match self.look_up_contacts(project.owner_id, &ids).await {
                     Ok(found) => found,
                     Err(why) => {
+                        let reason = format!("waiting to look up the contact: {why}");
+                        decisions.extend(admitted.iter().map(|c| Decision::Defer { id: c.id, held: false, reason: reason.clone(), not_before: now_ms() + backoff_ms(c.attempts) }));
                         store.apply_decisions(&decisions).await?;
-                        for c in &admitted {
-                            let wait = backoff_ms(c.attempts);
-                            store.defer_notification(c.id, false, &format!("waiting to look up the contact: {why}"), now_ms() + wait).await?;
-                        }
                         return Ok(());
                     }
                 }
@@ -712,10 +733,8 @@ impl App {
 }
 
 async fn settle_all(store: &Store, batch: &[ClaimedNotification], why: &str) -> Result<(), store::StoreError> {
-    for c in batch {
-        store.settle_notification(c.id, NotificationStatus::Skipped, why, None).await?;
-    }
-    Ok(())
+    let skipped: Vec<Decision> = batch.iter().map(|c| Decision::Settle { id: c.id, status: NotificationStatus::Skipped, reason: why.to_string(), recipient: None }).collect();
+    store.apply_decisions(&skipped).await.map(drop)
 }
 
 /// A notified lookup field's value, as an 18-character id; anything that

@@ -76,7 +76,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let app = web::Application::build_on(listener, config).await?;
     let seeded = seed(app.app()).await?;
     let url = app.public_url().to_string();
-    let triggered = seed_triggered(app.app(), &emulator, &connected_app.client_id).await?;
+    let triggered = seed_triggered(app.app(), &emulator).await?;
     let say = Announcer { json: args.json };
     say.say(&format!("Insight demo listening on {url}"), json!({ "event": "listening", "url": url, "addr": app.local_addr().to_string(), "pid": std::process::id() }));
     say.say(&format!("  data folder: {}", args.data.display()), json!({ "event": "data", "database_url": database_url }));
@@ -270,7 +270,7 @@ const OPS_PROJECT: &str = "Case closed: how did we do?";
 /// writes the score back onto the Case and a Trigger and Email Survey that
 /// the emulator's outbound message on closed Cases reaches. Made on first
 /// run; the emulator's rule and records are checked on every run.
-async fn seed_triggered(app: &app::App, emulator: &sfemu::Emulator, _client_id: &str) -> anyhow::Result<Triggered> {
+async fn seed_triggered(app: &app::App, emulator: &sfemu::Emulator) -> anyhow::Result<Triggered> {
     let email = Email::parse(OPS_EMAIL)?;
     let ops = match app.account_by_email(&email).await? {
         Some(a) => a,

@@ -99,6 +99,18 @@ pub enum Decision {
     Settle { id: i64, status: NotificationStatus, reason: String, recipient: Option<String> },
     /// The invitation and its mail.
     Invite { id: i64, invitation: NewSurveyInvitation, mail: NewMail },
+    /// Not yet: held (the survey's Salesforce work is held) or still
+    /// received (a lookup failed), looked at again from `not_before`.
+    Defer { id: i64, held: bool, reason: String, not_before: i64 },
+}
+
+/// A survey's notifications, counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NotificationCounts {
+    pub all: i64,
+    /// Received or held: no decision yet.
+    pub waiting: i64,
+    pub held: i64,
 }
 
 /// What Insight knows of one address, for the contact rules.
@@ -352,36 +364,6 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Records why a notification leads to no invitation (final).
-    pub async fn settle_notification(&self, id: i64, status: NotificationStatus, reason: &str, recipient: Option<&str>) -> Result<()> {
-        use crate::columns::Column;
-        sqlx::query(
-            "UPDATE trigger_notifications SET status = $1, reason = $2, recipient = COALESCE($3, recipient), lease_until = NULL
-              WHERE id = $4 AND status IN ('received', 'held')",
-        )
-        .bind(status.to_column())
-        .bind(reason)
-        .bind(recipient)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Leaves a notification waiting, with why, until `not_before`: held
-    /// (the survey's Salesforce work is held) or still received (a lookup
-    /// failed and will be tried again).
-    pub async fn defer_notification(&self, id: i64, held: bool, reason: &str, not_before: i64) -> Result<()> {
-        sqlx::query("UPDATE trigger_notifications SET status = $1, reason = $2, not_before = $3, lease_until = NULL WHERE id = $4 AND status IN ('received', 'held')")
-            .bind(if held { "held" } else { "received" })
-            .bind(reason)
-            .bind(not_before)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// Writes a batch's decisions in one commit; returns the invitations
     /// made (a notification decided meanwhile by another worker is left).
     pub async fn apply_decisions(&self, decisions: &[Decision]) -> Result<usize> {
@@ -403,6 +385,15 @@ impl Store {
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
+                }
+                Decision::Defer { id, held, reason, not_before } => {
+                    sqlx::query("UPDATE trigger_notifications SET status = $1, reason = $2, not_before = $3, lease_until = NULL WHERE id = $4 AND status IN ('received', 'held')")
+                        .bind(if *held { "held" } else { "received" })
+                        .bind(reason)
+                        .bind(not_before)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 Decision::Invite { id, invitation, mail } => {
                     let r = sqlx::query(
@@ -657,21 +648,18 @@ impl Store {
             .collect()
     }
 
-    /// How many notifications the survey recorded, and how many of them
-    /// still wait for a decision (received or held).
-    pub async fn notification_counts(&self, project_id: i64) -> Result<(i64, i64)> {
-        let (all, waiting): (i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status IN ('received', 'held') THEN 1 ELSE 0 END), 0) FROM trigger_notifications WHERE project_id = $1",
+    /// How many notifications the survey recorded, how many still wait for
+    /// a decision (received or held), and how many of those are held.
+    pub async fn notification_counts(&self, project_id: i64) -> Result<NotificationCounts> {
+        let (all, waiting, held): (i64, i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*),
+                    COALESCE(SUM(CASE WHEN status IN ('received', 'held') THEN 1 ELSE 0 END), 0),
+                    COALESCE(SUM(CASE WHEN status = 'held' THEN 1 ELSE 0 END), 0)
+               FROM trigger_notifications WHERE project_id = $1",
         )
         .bind(project_id)
         .fetch_one(&self.pool)
         .await?;
-        Ok((all, waiting))
-    }
-
-    /// How many notifications of the survey are held.
-    pub async fn held_notifications(&self, project_id: i64) -> Result<i64> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM trigger_notifications WHERE project_id = $1 AND status = 'held'").bind(project_id).fetch_one(&self.pool).await?;
-        Ok(n)
+        Ok(NotificationCounts { all, waiting, held })
     }
 }

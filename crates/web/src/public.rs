@@ -161,28 +161,9 @@ async fn submit(State(state): State<AppState>, client: ClientAddress, Path(slug)
         tracing::warn!(client = %client, survey = survey.project_id, "survey response refused: too many from this address");
         return Ok(too_many_responses(&survey, wait));
     }
-    if !is_form(&headers) {
-        return Ok((
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            crate::pages::layout::error_page(415, "Unsupported form", "Send the survey as a form (application/x-www-form-urlencoded)."),
-        )
-            .into_response());
-    }
-    let submission = Submission::parse(&survey.definition, parse_form(&body)?)?;
-    let now = now_ms();
-    let answers = match survey.definition.validate(&submission.answers) {
-        Ok(a) => a,
-        Err(errors) => {
-            let form = FormState {
-                response_id: submission.response_id.to_string(),
-                started_at: submission.started_at.filter(|s| plausible_start(*s, now)).unwrap_or(now),
-                embedded: submission.embedded,
-                link: submission.link,
-                values: submission.answers,
-                errors: errors.into_iter().map(|AnswerError { question, message }| (question.to_string(), message)).collect(),
-            };
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&survey, &format!("/s/{slug}"), &form)).into_response());
-        }
+    let (submission, answers, now) = match checked(&survey, &format!("/s/{slug}"), &headers, &body, Embedded::FromLink)? {
+        Ok(checked) => checked,
+        Err(send_back) => return Ok(send_back),
     };
     // An unsigned, edited or expired link is still stored (the respondent is
     // not punished); its provenance keeps it from picking a record.
@@ -197,6 +178,48 @@ async fn submit(State(state): State<AppState>, client: ClientAddress, Path(slug)
     };
     state.app.submit_response(&survey, response).await?;
     Ok(Redirect::to(&format!("/s/{slug}/thanks?r={}", submission.response_id)).into_response())
+}
+
+/// What a posted form's embedded data is: the survey link's (carried back
+/// when the form is sent back), or ignored (a personal link's is Insight's).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Embedded {
+    FromLink,
+    Ignored,
+}
+
+/// A posted survey form, checked: the submission, its validated answers and
+/// when it came; or the page that sends the respondent back (415 for a body
+/// that is not a form, 422 with the answers as typed and each problem beside
+/// its question, the form posting to `action`).
+fn checked(survey: &Survey, action: &str, headers: &HeaderMap, body: &[u8], embedded: Embedded) -> WebResult<Result<(Submission, domain::Answers, i64), Response>> {
+    if !is_form(headers) {
+        return Ok(Err((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            crate::pages::layout::error_page(415, "Unsupported form", "Send the survey as a form (application/x-www-form-urlencoded)."),
+        )
+            .into_response()));
+    }
+    let mut submission = Submission::parse(&survey.definition, parse_form(body)?)?;
+    if embedded == Embedded::Ignored {
+        submission.embedded.clear();
+        submission.link = LinkSignature::default();
+    }
+    let now = now_ms();
+    match survey.definition.validate(&submission.answers) {
+        Ok(answers) => Ok(Ok((submission, answers, now))),
+        Err(errors) => {
+            let form = FormState {
+                response_id: submission.response_id.to_string(),
+                started_at: submission.started_at.filter(|s| plausible_start(*s, now)).unwrap_or(now),
+                embedded: submission.embedded,
+                link: submission.link,
+                values: submission.answers,
+                errors: errors.into_iter().map(|AnswerError { question, message }| (question.to_string(), message)).collect(),
+            };
+            Ok(Err((StatusCode::UNPROCESSABLE_ENTITY, render(survey, action, &form)).into_response()))
+        }
+    }
 }
 
 /// Whether a start time sent by the browser fits before `now`: not in the
@@ -272,18 +295,26 @@ fn invitation_notice(title: &str, id: &str, heading: &str, message: Markup) -> M
     public_page(title, html! { div.card id=(id) { h1 { (heading) } (message) } })
 }
 
+fn answered_before(survey_name: &str) -> (StatusCode, Markup) {
+    (
+        StatusCode::OK,
+        invitation_notice(survey_name, "answered-before", "You have answered already", html! { p { "Thank you: your answers to " strong { (survey_name) } " were recorded. This personal link can be answered once." } }),
+    )
+}
+
+fn expired(survey_name: &str) -> (StatusCode, Markup) {
+    (
+        StatusCode::GONE,
+        invitation_notice(survey_name, "invitation-expired", "This invitation has expired", html! { p { "The personal link to " strong { (survey_name) } " is no longer valid. If you still want to answer, reply to the email that brought you here." } }),
+    )
+}
+
 fn invitation_state(opened: &app::triggers::OpenedInvitation) -> Option<(StatusCode, Markup)> {
     use app::triggers::OpenedInvitation::*;
     Some(match opened {
         Open { .. } => return None,
-        AnsweredBefore { survey_name } => (
-            StatusCode::OK,
-            invitation_notice(survey_name, "answered-before", "You have answered already", html! { p { "Thank you: your answers to " strong { (survey_name) } " were recorded. This personal link can be answered once." } }),
-        ),
-        Expired { survey_name } => (
-            StatusCode::GONE,
-            invitation_notice(survey_name, "invitation-expired", "This invitation has expired", html! { p { "The personal link to " strong { (survey_name) } " is no longer valid. If you still want to answer, reply to the email that brought you here." } }),
-        ),
+        AnsweredBefore { survey_name } => answered_before(survey_name),
+        Expired { survey_name } => expired(survey_name),
         Closed { survey_name } => (
             StatusCode::GONE,
             invitation_notice(survey_name, "survey-closed", "This survey is closed", html! { p { strong { (survey_name) } " is not accepting responses any more." } }),
@@ -316,29 +347,10 @@ async fn submit_invitation(State(state): State<AppState>, Path(token): Path<Stri
         return Ok(page.into_response());
     }
     let app::triggers::OpenedInvitation::Open { survey, .. } = opened else { unreachable!("handled above") };
-    if !is_form(&headers) {
-        return Ok((
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            crate::pages::layout::error_page(415, "Unsupported form", "Send the survey as a form (application/x-www-form-urlencoded)."),
-        )
-            .into_response());
-    }
     // Embedded data in the form is ignored: the invitation's is used.
-    let submission = Submission::parse(&survey.definition, parse_form(&body)?)?;
-    let now = now_ms();
-    let answers = match survey.definition.validate(&submission.answers) {
-        Ok(a) => a,
-        Err(errors) => {
-            let form = FormState {
-                response_id: submission.response_id.to_string(),
-                started_at: submission.started_at.filter(|s| plausible_start(*s, now)).unwrap_or(now),
-                embedded: BTreeMap::new(),
-                link: LinkSignature::default(),
-                values: submission.answers,
-                errors: errors.into_iter().map(|AnswerError { question, message }| (question.to_string(), message)).collect(),
-            };
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&survey, &format!("/i/{token}"), &form)).into_response());
-        }
+    let (submission, answers, now) = match checked(&survey, &format!("/i/{token}"), &headers, &body, Embedded::Ignored)? {
+        Ok(checked) => checked,
+        Err(send_back) => return Ok(send_back),
     };
     let response = Kept {
         response_id: submission.response_id.clone(),
@@ -351,12 +363,8 @@ async fn submit_invitation(State(state): State<AppState>, Path(token): Path<Stri
     };
     match state.app.submit_invited(&token, response).await? {
         app::triggers::InvitedAnswer::Stored => Ok(Redirect::to(&format!("/s/{}/thanks?r={}", survey.slug, submission.response_id)).into_response()),
-        app::triggers::InvitedAnswer::AnsweredBefore => Ok(invitation_state(&app::triggers::OpenedInvitation::AnsweredBefore { survey_name: survey.project_name.clone() })
-            .map(|p| p.into_response())
-            .unwrap_or_else(|| StatusCode::OK.into_response())),
-        app::triggers::InvitedAnswer::Expired => Ok(invitation_state(&app::triggers::OpenedInvitation::Expired { survey_name: survey.project_name.clone() })
-            .map(|p| p.into_response())
-            .unwrap_or_else(|| StatusCode::GONE.into_response())),
+        app::triggers::InvitedAnswer::AnsweredBefore => Ok(answered_before(&survey.project_name).into_response()),
+        app::triggers::InvitedAnswer::Expired => Ok(expired(&survey.project_name).into_response()),
     }
 }
 

@@ -195,21 +195,21 @@ pub async fn outbound(args: OutboundArgs) -> anyhow::Result<()> {
     let url = format!("{}{path}", server.url);
     let n = args.notifications;
     let batched = run(&url, 0, n, args.per_envelope.clamp(1, 100), args.concurrency).await?;
-    let (recorded_batched, _) = store.notification_counts(id).await?;
+    let recorded_batched = store.notification_counts(id).await?.all;
     // The naive way: one notification per envelope, as many notifications.
     let single = run(&url, n, n, 1, args.concurrency).await?;
-    let (recorded, _) = store.notification_counts(id).await?;
+    let recorded = store.notification_counts(id).await?.all;
     // And the worker's side: every notification decided, an invitation and
     // its mail queued (no mail is sent: the server has no transport).
     let decide_start = Instant::now();
     loop {
-        let (_, waiting) = store.notification_counts(id).await?;
+        let waiting = store.notification_counts(id).await?.waiting;
         if waiting == 0 || decide_start.elapsed() > Duration::from_secs(600) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let (_, waiting) = store.notification_counts(id).await?;
+    let waiting = store.notification_counts(id).await?.waiting;
     let result = json!({
         "bench": "outbound",
         "backend": format!("{:?}", args.backend).to_lowercase(),

@@ -316,7 +316,7 @@ async fn log(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<
     let (project, access) = project_frame::load(&state, id, &who).await?;
     let filter = filter_of(q.status.as_deref())?;
     let rows = state.app.invitation_log(&project, filter, q.before, LOG_PAGE).await?;
-    let record_base = state.app.trigger_page(&project).await?.record_base;
+    let record_base = state.app.record_base(&project).await?;
     let base = format!("/projects/{}/salesforce/trigger/log", project.id);
     let status = q.status.clone().unwrap_or_default();
     Ok(page(
@@ -383,69 +383,19 @@ async fn log_csv(State(state): State<AppState>, who: CurrentAccount, Path(id): P
         .into_response())
 }
 
-#[derive(Deserialize)]
-struct SettingsForm {
-    object: String,
-    recipient_kind: Option<String>,
-    #[serde(default)]
-    email_field: String,
-    #[serde(default)]
-    name_field: String,
-    #[serde(default)]
-    lookup_field: String,
-    #[serde(default)]
-    embedded: String,
-    #[serde(default)]
-    condition: String,
-    sender_name: String,
-    subject: String,
-    body: String,
-    #[serde(default)]
-    delay_amount: String,
-    delay_unit: Option<String>,
-    #[serde(default)]
-    reminder_days: String,
-    #[serde(default)]
-    link_valid_days: String,
-    #[serde(default)]
-    frequency_max: String,
-    #[serde(default)]
-    frequency_days: String,
+/// The page again at 422, saying what to fix, with `form` as typed.
+async fn refused(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, form: Option<TriggerForm>, message: &str) -> WebResult<Response> {
+    let trigger = state.app.trigger_page(project).await?;
+    let log = state.app.invitation_log(project, LogFilter::All, None, 20).await?;
+    let form = form.unwrap_or_else(|| TriggerForm::of(trigger.rules.as_ref()));
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(who, project, access, &trigger, &form, &log, Some(message), None)).into_response())
 }
 
-impl SettingsForm {
-    fn into_form(self) -> TriggerForm {
-        TriggerForm {
-            object: self.object,
-            recipient_kind: self.recipient_kind.unwrap_or_default(),
-            email_field: self.email_field,
-            name_field: self.name_field,
-            lookup_field: self.lookup_field,
-            embedded: self.embedded,
-            sender_name: self.sender_name,
-            subject: self.subject,
-            body: self.body,
-            delay_amount: self.delay_amount,
-            delay_unit: self.delay_unit.unwrap_or_else(|| "now".into()),
-            condition: self.condition,
-            reminder_days: self.reminder_days,
-            link_valid_days: self.link_valid_days,
-            frequency_max: self.frequency_max,
-            frequency_days: self.frequency_days,
-        }
-    }
-}
-
-async fn save(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, form }: SignedForm<SettingsForm>) -> WebResult<Response> {
+async fn save(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, form }: SignedForm<TriggerForm>) -> WebResult<Response> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
-    let form = form.into_form();
     match state.app.save_trigger(&project, &who.account, &form).await {
         Ok(_) => Ok(Redirect::to(&format!("/projects/{id}/salesforce/trigger?done=saved")).into_response()),
-        Err(app::AppError::Invalid(message)) => {
-            let trigger = state.app.trigger_page(&project).await?;
-            let log = state.app.invitation_log(&project, LogFilter::All, None, 20).await?;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&who, &project, access, &trigger, &form, &log, Some(&message), None)).into_response())
-        }
+        Err(app::AppError::Invalid(message)) => refused(&state, &who, &project, access, Some(form), &message).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -477,12 +427,7 @@ async fn send_test(State(state): State<AppState>, Path(id): Path<i64>, SignedFor
     }
     match state.app.send_test_notification(&project, &who.account, &record_id, &values).await {
         Ok(()) => Ok(Redirect::to(&format!("/projects/{id}/salesforce/trigger?done=tested")).into_response()),
-        Err(app::AppError::Invalid(message)) => {
-            let trigger = state.app.trigger_page(&project).await?;
-            let log = state.app.invitation_log(&project, LogFilter::All, None, 20).await?;
-            let form = TriggerForm::of(trigger.rules.as_ref());
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&who, &project, access, &trigger, &form, &log, Some(&message), None)).into_response())
-        }
+        Err(app::AppError::Invalid(message)) => refused(&state, &who, &project, access, None, &message).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -501,12 +446,7 @@ async fn account_rule(State(state): State<AppState>, Path(id): Path<i64>, Signed
     project_frame::require_owner(&project)?;
     match state.app.set_account_contact_rule(&who.account, &form.max, &form.days).await {
         Ok(()) => Ok(Redirect::to(&format!("/projects/{id}/salesforce/trigger?done=rule")).into_response()),
-        Err(app::AppError::Invalid(message)) => {
-            let trigger = state.app.trigger_page(&project).await?;
-            let log = state.app.invitation_log(&project, LogFilter::All, None, 20).await?;
-            let form = TriggerForm::of(trigger.rules.as_ref());
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&who, &project, access, &trigger, &form, &log, Some(&message), None)).into_response())
-        }
+        Err(app::AppError::Invalid(message)) => refused(&state, &who, &project, access, None, &message).await,
         Err(e) => Err(e.into()),
     }
 }
