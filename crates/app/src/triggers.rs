@@ -559,35 +559,35 @@ impl App {
                 Err(why) => decisions.push(skip(c.id, &why, None)),
             }
         }
-        // The addressees: from the notified fields, or one query for the batch.
-        let contacts = match &rules.recipient {
-            Recipient::ContactLookup { field } if !admitted.is_empty() => {
-                let ids: Vec<String> = admitted
-                    .iter()
-                    .filter(|c| c.test_recipient.is_none())
-                    .filter_map(|c| lookup_id(&c.fields, field))
-                    .collect();
-                match self.look_up_contacts(project.owner_id, &ids).await {
-                    Ok(found) => found,
-                    Err(why) => {
-                        let reason = format!("waiting to look up the contact: {why}");
-                        decisions.extend(admitted.iter().map(|c| Decision::Defer { id: c.id, held: false, reason: reason.clone(), not_before: now_ms() + backoff_ms(c.attempts) }));
-                        store.apply_decisions(&decisions).await?;
-                        return Ok(());
-                    }
-                }
+        // A notification is only a claim: anyone holding the endpoint URL
+        // could post one. Insight acts on each record as the owner's org
+        // holds it, read in one query for the batch (with the Contact a
+        // lookup names), and on nothing the org does not have.
+        let to_confirm: Vec<String> = admitted.iter().filter(|c| c.test_recipient.is_none()).filter_map(record_id_of).collect();
+        let confirmed = match self.read_from_org(project.owner_id, &rules, &to_confirm).await {
+            Ok(found) => found,
+            Err(why) => {
+                let reason = format!("waiting to read the records from Salesforce: {why}");
+                decisions.extend(admitted.iter().map(|c| Decision::Defer { id: c.id, held: false, reason: reason.clone(), not_before: now_ms() + backoff_ms(c.attempts) }));
+                store.apply_decisions(&decisions).await?;
+                return Ok(());
             }
-            _ => HashMap::new(),
         };
         let mut addressed: Vec<(ClaimedNotification, Addressee)> = Vec::with_capacity(admitted.len());
-        for c in admitted {
-            let addressee = match (&c.test_recipient, &rules.recipient) {
-                (Some(me), _) => Ok(Addressee { email: me.clone(), name: None }),
-                (None, Recipient::Field { email, name }) => trigger::addressee_from_fields(email, name.as_deref(), &c.fields),
-                (None, Recipient::ContactLookup { field }) => match lookup_id(&c.fields, field) {
-                    None => Err(NoInvitation::NoEmail(field.clone())),
-                    Some(id) => contacts.get(&id).cloned().ok_or_else(|| NoInvitation::NoEmail(format!("the Contact {id} named by {field} (no such Contact, or it has no Email)"))),
-                },
+        for mut c in admitted {
+            let addressee = if let Some(me) = &c.test_recipient {
+                Ok(Addressee { email: me.clone(), name: None })
+            } else {
+                match record_id_of(&c).and_then(|id| confirmed.get(&id)) {
+                    None => Err(NoInvitation::NotInOrg),
+                    Some((fields, contact)) => {
+                        c.fields = fields.clone();
+                        trigger::screen(&rules, &c.object, c.record_id.as_deref(), &c.fields).and_then(|()| match &rules.recipient {
+                            Recipient::Field { email, name } => trigger::addressee_from_fields(email, name.as_deref(), &c.fields),
+                            Recipient::ContactLookup { field } => contact.clone().ok_or_else(|| NoInvitation::NoEmail(format!("the Contact named by {field} (none, or it has no Email)"))),
+                        })
+                    }
+                }
             };
             match addressee {
                 Ok(a) => addressed.push((c, Addressee { email: a.email.trim().to_ascii_lowercase(), name: a.name })),
@@ -627,29 +627,21 @@ impl App {
         Ok(())
     }
 
-    /// One SOQL query for the batch: Contact id → addressee.
-    async fn look_up_contacts(&self, owner_id: i64, ids: &[String]) -> Result<HashMap<String, Addressee>, String> {
+    /// One SOQL query for the batch: record id (18 characters) → the
+    /// trigger's fields as the org holds them, and the Contact a lookup names.
+    async fn read_from_org(&self, owner_id: i64, rules: &TriggerRules, ids: &[String]) -> Result<HashMap<String, Confirmed>, String> {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
         let settings = self.salesforce.as_ref().ok_or("Salesforce is not configured on this server")?;
         let client = settings.sessions.client(&self.store, settings, owner_id).await.map_err(|e| e.to_string())?;
-        // The ids were parsed as Salesforce ids, so they hold only letters and digits.
-        let list: Vec<String> = ids.iter().map(|id| format!("'{id}'")).collect();
-        let soql = format!("SELECT Id, Name, Email FROM Contact WHERE Id IN ({})", list.join(","));
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct Row {
-            id: String,
-            name: Option<String>,
-            email: Option<String>,
-        }
-        let rows: Vec<Row> = client.query_all(&soql).await.map_err(|e| e.to_string())?;
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let rows: Vec<serde_json::Map<String, serde_json::Value>> = client.query_all(&rules.confirmation_soql(&ids)).await.map_err(|e| e.to_string())?;
         Ok(rows
             .into_iter()
-            .filter_map(|r| {
-                let id = SalesforceId::parse(&r.id).ok()?.as_str().to_string();
-                Some((id, Addressee { email: r.email.filter(|e| !e.trim().is_empty())?, name: r.name }))
+            .filter_map(|row| {
+                let id = SalesforceId::parse(row.get("Id")?.as_str()?).ok()?.as_str().to_string();
+                Some((id, rules.confirmed_fields(&row)))
             })
             .collect())
     }
@@ -737,11 +729,13 @@ async fn settle_all(store: &Store, batch: &[ClaimedNotification], why: &str) -> 
     store.apply_decisions(&skipped).await.map(drop)
 }
 
-/// A notified lookup field's value, as an 18-character id; anything that
-/// is not a Salesforce id is no id (and never reaches a query).
-fn lookup_id(fields: &BTreeMap<String, Option<String>>, field: &str) -> Option<String> {
-    let raw = fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(field)).and_then(|(_, v)| v.as_deref())?;
-    SalesforceId::parse(raw.trim()).ok().map(|id| id.as_str().to_string())
+/// What the org said about one notified record.
+type Confirmed = (BTreeMap<String, Option<String>>, Option<Addressee>);
+
+/// A notification's record id as an 18-character id; anything that is not a
+/// Salesforce id is no id (and never reaches a query).
+fn record_id_of(c: &ClaimedNotification) -> Option<String> {
+    SalesforceId::parse(c.record_id.as_deref()?.trim()).ok().map(|id| id.as_str().to_string())
 }
 
 fn backoff_ms(attempts: i64) -> i64 {
@@ -785,10 +779,10 @@ mod tests {
     }
 
     #[test]
-    fn lookup_ids_are_only_salesforce_ids() {
-        let f: BTreeMap<String, Option<String>> = [("ContactId".to_string(), Some("003000000000001".to_string())), ("Bad".to_string(), Some("x') OR Id != ('".to_string()))].into();
-        assert_eq!(lookup_id(&f, "contactid").unwrap().len(), 18);
-        assert_eq!(lookup_id(&f, "Bad"), None);
-        assert_eq!(lookup_id(&f, "Missing"), None);
+    fn only_salesforce_ids_reach_the_query() {
+        let claim = |id: Option<&str>| ClaimedNotification { id: 1, project_id: 1, org_id: String::new(), object: "Case".into(), record_id: id.map(str::to_string), fields: BTreeMap::new(), test_recipient: None, received_at: 0, attempts: 1 };
+        assert_eq!(record_id_of(&claim(Some("500000000000001"))).unwrap().len(), 18);
+        assert_eq!(record_id_of(&claim(Some("x') OR Id != ('"))), None);
+        assert_eq!(record_id_of(&claim(None)), None);
     }
 }

@@ -49,6 +49,17 @@ impl Recipient {
             Recipient::ContactLookup { field } => vec![field.as_str()],
         }
     }
+
+    /// The relationship a lookup is read through in SOQL, by Salesforce's
+    /// naming: `ContactId` → `Contact`, `Buyer__c` → `Buyer__r`.
+    pub fn relationship(&self) -> Option<String> {
+        let Recipient::ContactLookup { field } = self else { return None };
+        if let Some(stem) = field.strip_suffix("__c") {
+            return Some(format!("{stem}__r"));
+        }
+        let stem = field.strip_suffix("Id").or_else(|| field.strip_suffix("ID")).unwrap_or(field);
+        Some(stem.to_string())
+    }
 }
 
 /// How a condition compares a notified field with a value.
@@ -359,6 +370,42 @@ impl TriggerRules {
         Ok(TriggerRules { object, recipient, embedded: fields, mail, delay, condition, reminder_after_days, link_valid_days, frequency: None })
     }
 
+    /// The SOQL that reads the notified records as the org has them: the
+    /// trigger's fields and, for a lookup recipient, the Contact's name and
+    /// email through the relationship, in one query for the batch. `ids` must
+    /// be parsed Salesforce ids (letters and digits only).
+    pub fn confirmation_soql(&self, ids: &[&str]) -> String {
+        let mut select: Vec<String> = vec!["Id".into()];
+        select.extend(self.fields_to_send());
+        if let Some(rel) = self.recipient.relationship() {
+            select.push(format!("{rel}.Name"));
+            select.push(format!("{rel}.Email"));
+        }
+        let list: Vec<String> = ids.iter().map(|id| format!("'{id}'")).collect();
+        format!("SELECT {} FROM {} WHERE Id IN ({})", select.join(", "), self.object, list.join(", "))
+    }
+
+    /// One record of [`confirmation_soql`](Self::confirmation_soql)'s answer:
+    /// the trigger's fields as the org holds them (named as the trigger names
+    /// them) and, for a lookup recipient, the Contact it names.
+    pub fn confirmed_fields(&self, row: &serde_json::Map<String, serde_json::Value>) -> (BTreeMap<String, Option<String>>, Option<Addressee>) {
+        let get = |obj: &serde_json::Map<String, serde_json::Value>, name: &str| -> Option<String> {
+            match obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)? {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Bool(b) => Some(b.to_string()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            }
+        };
+        let fields: BTreeMap<String, Option<String>> = self.fields_to_send().into_iter().map(|f| (f.clone(), get(row, &f))).collect();
+        let contact = self.recipient.relationship().and_then(|rel| {
+            let parent = row.iter().find(|(k, _)| k.eq_ignore_ascii_case(&rel)).and_then(|(_, v)| v.as_object())?;
+            let email = get(parent, "Email").filter(|e| !e.trim().is_empty())?;
+            Some(Addressee { email, name: get(parent, "Name") })
+        });
+        (fields, contact)
+    }
+
     /// The fields the outbound message must send, for the instructions:
     /// the recipient's, the condition's, the embedded data and the
     /// placeholders (Id is always sent).
@@ -503,6 +550,8 @@ pub enum NoInvitation {
     BadEmail(String),
     #[error("the recipient unsubscribed from this account's surveys")]
     OptedOut,
+    #[error("the record is not in the org: it was deleted since, or the message did not come from Salesforce")]
+    NotInOrg,
     #[error("suppressed by the rule {0}")]
     Suppressed(String),
 }
@@ -570,6 +619,33 @@ mod tests {
             90,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn the_org_is_asked_for_the_trigger_fields_and_the_contact_in_one_query() {
+        let r = rules();
+        assert_eq!(
+            r.confirmation_soql(&["500000000000001AAA", "500000000000002AAA"]),
+            "SELECT Id, SuppliedEmail, SuppliedName, Status, CaseNumber FROM Case WHERE Id IN ('500000000000001AAA', '500000000000002AAA')"
+        );
+        let mut lookup = r.clone();
+        lookup.recipient = Recipient::ContactLookup { field: "ContactId".into() };
+        assert!(lookup.confirmation_soql(&["500000000000001AAA"]).starts_with("SELECT Id, ContactId, Status, CaseNumber, Contact.Name, Contact.Email FROM Case"));
+        assert_eq!(Recipient::ContactLookup { field: "Buyer__c".into() }.relationship().as_deref(), Some("Buyer__r"));
+        assert_eq!(Recipient::Field { email: "Email".into(), name: None }.relationship(), None);
+
+        // The org's answer, named as the trigger names its fields; typed values as text.
+        let row: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
+            r#"{"attributes":{"type":"Case"},"Id":"500000000000001AAA","ContactId":"003000000000001AAA","status":"Closed","CaseNumber":1001,
+                "Contact":{"attributes":{"type":"Contact"},"Name":"Casey Customer","Email":"casey@customer.example"}}"#,
+        )
+        .unwrap();
+        let (f, contact) = lookup.confirmed_fields(&row);
+        assert_eq!(f.get("Status"), Some(&Some("Closed".to_string())));
+        assert_eq!(f.get("CaseNumber"), Some(&Some("1001".to_string())));
+        assert_eq!(contact, Some(Addressee { email: "casey@customer.example".into(), name: Some("Casey Customer".into()) }));
+        let no_contact: serde_json::Map<String, serde_json::Value> = serde_json::from_str(r#"{"Id":"500000000000001AAA","ContactId":null,"Contact":null}"#).unwrap();
+        assert_eq!(lookup.confirmed_fields(&no_contact).1, None);
     }
 
     #[test]

@@ -300,6 +300,37 @@ async fn replays_and_retries_send_one_mail_and_foreign_or_forged_messages_record
     }
 }
 
+/// Whoever holds the endpoint URL can post a message that looks like
+/// Salesforce's; Insight acts only on what the owner's org says.
+#[tokio::test]
+async fn a_forged_message_mails_only_whom_the_org_names_and_only_when_the_org_agrees() {
+    for sf in crate::helpers::apps_with_emulator().await {
+        let s = setup(sf).await;
+        let customer = seed(&s.sf, &s.org, "Contact", json!({ "LastName": "Real", "Email": "real@customer.example" })).await;
+        let stranger = seed(&s.sf, &s.org, "Contact", json!({ "LastName": "Target", "Email": "target@elsewhere.example" })).await;
+        let case = seed(&s.sf, &s.org, "Case", json!({ "Subject": "Still open", "Status": "New", "ContactId": customer })).await;
+        let forged: &[(&str, &str)] = &[("ContactId", stranger.as_str()), ("Subject", "Forged"), ("Status", "Closed")];
+
+        // The org says the Case is not closed; a record the org does not have is nothing.
+        post_envelope(&s.endpoint, envelope(&s.org, &[("04l000000000601AAA", &case, forged), ("04l000000000602AAA", "500000000000099AAA", forged)])).await;
+        let rows = settled(&s, 2).await;
+        let reason = |id: &str| rows.iter().find(|r| r.notification_id.starts_with(id)).and_then(|r| r.reason.clone()).unwrap();
+        assert_eq!(reason("04l000000000601"), "the condition Status = Closed is not met", "{rows:?}");
+        assert!(reason("04l000000000602").starts_with("the record is not in the org"), "{rows:?}");
+
+        // Once the org has it closed, the invitation goes to the Case's own
+        // Contact, with the org's values, whatever the message claimed.
+        let url = format!("{}/orgs/{}/browser/Case/{case}", s.sf.emulator.admin_url(), s.org);
+        let r = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap().post(url).form(&[("Status", "Closed")]).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        post_envelope(&s.endpoint, envelope(&s.org, &[("04l000000000603AAA", &case, forged)])).await;
+        let mail = s.sf.app.nth_mail_to("real@customer.example", 1).await;
+        assert!(mail.subject.contains("Still open"), "the org's Subject, not the message's: {}", mail.subject);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(s.sf.app.mails_to("target@elsewhere.example").is_empty(), "nobody the org does not name is mailed");
+    }
+}
+
 #[tokio::test]
 async fn expired_links_say_so_and_unsubscribing_stops_the_next_invitation() {
     for sf in crate::helpers::apps_with_emulator().await {
@@ -364,8 +395,9 @@ async fn frequency_rules_suppress_and_name_the_rule() {
         assert_eq!(csv.lines().count(), 3, "{csv}");
         // Two notifications for one person in one envelope: the rule counts both.
         let twice = seed(&s.sf, &s.org, "Contact", json!({ "LastName": "Twice", "Email": "twice@customer.example" })).await;
+        let their_case = seed(&s.sf, &s.org, "Case", json!({ "Subject": "Twice", "Status": "Closed", "ContactId": twice })).await;
         let both: &[(&str, &str)] = &[("ContactId", twice.as_str()), ("Status", "Closed")];
-        post_envelope(&s.endpoint, envelope(&s.org, &[("04l000000000203AAA", &case, both), ("04l000000000204AAA", &case, both)])).await;
+        post_envelope(&s.endpoint, envelope(&s.org, &[("04l000000000203AAA", &their_case, both), ("04l000000000204AAA", &their_case, both)])).await;
         let rows = settled(&s, 4).await;
         let statuses: Vec<_> = rows.iter().filter(|r| r.recipient.as_deref() == Some("twice@customer.example")).map(|r| r.status).collect();
         assert_eq!(statuses.iter().filter(|st| **st == store::triggers::NotificationStatus::Invited).count(), 1, "{statuses:?}");
