@@ -314,10 +314,10 @@ enum Outcome {
     NotTried,
 }
 
-/// Sends one claim's worth of due mails, `concurrency` at a time, then
-/// records what became of them: the sent ones in one statement. A mail
-/// sent but not yet recorded when the worker dies is sent again after its
-/// lease, with the same Message-ID; none is lost.
+/// Sends one claim's worth of due mails, `concurrency` at a time, and
+/// records what became of them: the sent ones a statement per `concurrency`
+/// mails. A mail sent but not yet recorded when the worker dies is sent
+/// again after its lease, with the same Message-ID; none is lost.
 pub async fn try_execute(store: &Store, mailer: &Mailer, settings: &MailWorkerSettings) -> store::Result<ExecutionOutcome> {
     let lease_ms = settings.lease.as_millis() as i64;
     let claimed = store.claim_mail(settings.batch.max(1), lease_ms).await?;
@@ -331,25 +331,40 @@ pub async fn try_execute(store: &Store, mailer: &Mailer, settings: &MailWorkerSe
     let claimed_count = claimed.len();
     // Owned mails, not borrowed ones: a stream of borrows makes the future
     // too general for the compiler to prove it `Send` for `tokio::spawn`.
-    let outcomes: Vec<(i64, Outcome)> = futures_util::stream::iter(claimed)
+    let mut outcomes = futures_util::stream::iter(claimed)
         .map(|mail| {
             let span = tracing::info_span!("mail", id = mail.id, attempt = mail.attempts);
             async move { (mail.id, send_one(mailer, settings, &mail, start_by).await) }.instrument(span)
         })
-        .buffer_unordered(settings.concurrency.max(1))
-        .collect()
-        .await;
+        .buffer_unordered(settings.concurrency.max(1));
+    // Sent mails are recorded as they go, a connection pool's worth per
+    // commit: a worker that dies mid-claim sends again at most that many
+    // (with the same Message-ID), not the whole claim.
+    let flush_at = settings.concurrency.max(1);
+    let mut sent: Vec<i64> = Vec::with_capacity(flush_at);
+    let mut not_tried = Vec::new();
+    let mut settled: Vec<(i64, Outcome)> = Vec::new();
+    while let Some((id, outcome)) = outcomes.next().await {
+        match outcome {
+            Outcome::Sent => {
+                sent.push(id);
+                if sent.len() >= flush_at {
+                    store.mark_mails_sent(&sent).await?;
+                    sent.clear();
+                }
+            }
+            Outcome::NotTried => not_tried.push(id),
+            other => settled.push((id, other)),
+        }
+    }
     // The sent ones first: if the database fails after this, only mails
     // that were not sent are tried again.
-    let sent: Vec<i64> = outcomes.iter().filter(|(_, o)| matches!(o, Outcome::Sent)).map(|(id, _)| *id).collect();
     store.mark_mails_sent(&sent).await?;
-    let mut not_tried = Vec::new();
-    for (id, outcome) in outcomes {
+    for (id, outcome) in settled {
         match outcome {
-            Outcome::Sent => {}
-            Outcome::NotTried => not_tried.push(id),
             Outcome::Retry { error, not_before } => store.retry_mail_later(id, &error, not_before).await?,
             Outcome::GiveUp(error) => store.give_up_mail(id, &error).await?,
+            Outcome::Sent | Outcome::NotTried => {}
         }
     }
     store.release_mail(&not_tried).await?;
