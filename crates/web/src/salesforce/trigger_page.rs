@@ -23,10 +23,6 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use app::triggers::NotificationStatus;
 
-fn csv_failed(e: impl std::fmt::Display) -> WebError {
-    WebError::Internal(anyhow::anyhow!("the CSV could not be written: {e}"))
-}
-
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/projects/{id}/salesforce/trigger", get(view).post(save))
@@ -344,43 +340,53 @@ async fn log(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<
 async fn log_csv(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>, Query(q): Query<LogQuery>) -> WebResult<Response> {
     let (project, _) = project_frame::load(&state, id, &who).await?;
     let filter = filter_of(q.status.as_deref())?;
+    // Streamed a page of 1,000 rows at a time: a log of any length costs
+    // the server one page of memory, not the whole file.
+    let (app, filename) = (state.app.clone(), format!("attachment; filename=\"invitations-{}.csv\"", project.id));
+    let pages = futures_util::stream::try_unfold(Some((true, None::<i64>)), move |cursor| {
+        let (app, project) = (app.clone(), project.clone());
+        async move {
+            let Some((first, before)) = cursor else { return Ok::<_, std::io::Error>(None) };
+            let rows = app.invitation_log(&project, filter, before, LOG_CSV_PAGE).await.map_err(std::io::Error::other)?;
+            let chunk = log_csv_rows(first, &rows).map_err(std::io::Error::other)?;
+            let next = match rows.last() {
+                Some(last) if rows.len() as i64 == LOG_CSV_PAGE => Some((false, Some(last.id))),
+                _ => None,
+            };
+            Ok(Some((chunk, next)))
+        }
+    });
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, filename)], axum::body::Body::from_stream(pages)).into_response())
+}
+
+const LOG_CSV_PAGE: i64 = 1000;
+
+/// One page of the log as CSV, after the header row on the first page.
+fn log_csv_rows(header: bool, rows: &[LogEntry]) -> Result<Vec<u8>, csv::Error> {
     let mut out = csv::Writer::from_writer(Vec::new());
-    let header = ["notification_id", "object", "record_id", "recipient", "test", "notified_at", "send_at", "sent_at", "opened_at", "responded_at", "response_id", "status", "reason"];
-    out.write_record(header).map_err(csv_failed)?;
-    let mut before = None;
-    let at = |t: Option<i64>| t.map(time_fmt::rfc3339).unwrap_or_default();
-    loop {
-        let rows = state.app.invitation_log(&project, filter, before, 1000).await?;
-        for e in &rows {
-            let (code, label) = status_label(e);
-            out.write_record([
-                e.notification_id.as_str(),
-                e.object.as_str(),
-                e.record_id.as_deref().unwrap_or(""),
-                e.recipient.as_deref().unwrap_or(""),
-                if e.is_test { "yes" } else { "" },
-                &time_fmt::rfc3339(e.received_at),
-                &at(e.send_at),
-                &at(e.mail_sent_at),
-                &at(e.opened_at),
-                &at(e.responded_at),
-                e.response_id.as_deref().unwrap_or(""),
-                code,
-                &label,
-            ])
-            .map_err(csv_failed)?;
-        }
-        match rows.last() {
-            Some(last) if rows.len() == 1000 => before = Some(last.id),
-            _ => break,
-        }
+    if header {
+        out.write_record(["notification_id", "object", "record_id", "recipient", "test", "notified_at", "send_at", "sent_at", "opened_at", "responded_at", "response_id", "status", "reason"])?;
     }
-    let bytes = out.into_inner().map_err(csv_failed)?;
-    Ok((
-        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"invitations-{}.csv\"", project.id))],
-        bytes,
-    )
-        .into_response())
+    let at = |t: Option<i64>| t.map(time_fmt::rfc3339).unwrap_or_default();
+    for e in rows {
+        let (code, label) = status_label(e);
+        out.write_record([
+            e.notification_id.as_str(),
+            e.object.as_str(),
+            e.record_id.as_deref().unwrap_or(""),
+            e.recipient.as_deref().unwrap_or(""),
+            if e.is_test { "yes" } else { "" },
+            &time_fmt::rfc3339(e.received_at),
+            &at(e.send_at),
+            &at(e.mail_sent_at),
+            &at(e.opened_at),
+            &at(e.responded_at),
+            e.response_id.as_deref().unwrap_or(""),
+            code,
+            &label,
+        ])?;
+    }
+    out.into_inner().map_err(|e| e.into_error().into())
 }
 
 /// The page again at 422, saying what to fix, with `form` as typed.
