@@ -44,6 +44,7 @@ fn login_routes(sandbox: bool) -> Router<S> {
         .layer(Extension(LoginEnv { sandbox }))
 }
 
+
 pub fn router(app: Arc<App>, base: String) -> Router {
     let persistent = app.cfg.persistence_path.is_some();
     let s = S { app: app.clone(), base };
@@ -159,7 +160,10 @@ async fn rest_entry(State(s): State<S>, kill: Option<Extension<ConnKill>>, metho
         return api_error(404, "NOT_FOUND", "The requested resource does not exist", None);
     };
     if sub.trim_matches('/').is_empty() {
-        return json_resp(200, &rest::versions(), None);
+        if org_hint.is_some_and(|h| s.app.org(h).is_none()) {
+            return api_error(404, "NOT_FOUND", "The requested resource does not exist", None);
+        }
+        return json_resp(200, &s.app.versions.listing(), None);
     }
     let app = &s.app;
     let tok = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
