@@ -5,6 +5,7 @@
 //!   {base}/services/oauth2/*, {base}/id/*       production login host ("login.salesforce.com")
 //!   {base}/sandbox/services/oauth2/*, /sandbox/id/*  sandbox login host ("test.salesforce.com")
 //!   {base}/org/{orgId}/services/data/*          per-org instance URL
+//!   {base}/org/{orgId}/services/oauth2/{token,revoke,userinfo}  the same OAuth endpoints on it
 //!   {base}/services/data/*                      same API; the org is taken from the access token
 //!   {base}/_emulator/*                          admin API and record browser
 
@@ -44,6 +45,13 @@ fn login_routes(sandbox: bool) -> Router<S> {
         .layer(Extension(LoginEnv { sandbox }))
 }
 
+/// The OAuth endpoints Salesforce also serves on an org's instance (My Domain) host.
+fn instance_oauth_routes() -> Router<S> {
+    Router::new()
+        .route("/org/{org}/services/oauth2/token", post(oauth::token))
+        .route("/org/{org}/services/oauth2/revoke", post(oauth::revoke).get(oauth::revoke))
+        .route("/org/{org}/services/oauth2/userinfo", get(oauth::userinfo).post(oauth::userinfo))
+}
 
 pub fn router(app: Arc<App>, base: String) -> Router {
     let persistent = app.cfg.persistence_path.is_some();
@@ -51,6 +59,7 @@ pub fn router(app: Arc<App>, base: String) -> Router {
     let mut r = Router::new()
         .merge(login_routes(false))
         .nest("/sandbox", login_routes(true))
+        .merge(instance_oauth_routes())
         .nest("/_emulator", admin::routes())
         .fallback(rest_entry)
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024));
