@@ -3,6 +3,7 @@
 
 use crate::outbound::OutboundRule;
 use crate::schema::{CustomFieldConfig, CustomObjectConfig};
+use crate::versions::{ApiVersion, ServedVersions};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,6 +36,10 @@ pub struct EmulatorConfig {
     /// format) means `<same name>.sqlite`, importing the JSON snapshot once if present.
     #[serde(default)]
     pub persistence_path: Option<PathBuf>,
+    /// The release after v68.0 (only "69.0"), served in addition to v31.0..=v68.0, as a
+    /// preview-instance sandbox serves the next version before production. Default: none.
+    #[serde(default)]
+    pub next_api_version: Option<ApiVersion>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -130,6 +135,12 @@ impl EmulatorConfig {
         for c in &self.custom_objects {
             anyhow::ensure!(c.name.ends_with("__c"), "custom object {} must end in __c", c.name);
         }
+        self.served_versions()?;
         Ok(())
+    }
+
+    /// The REST API versions this configuration serves.
+    pub fn served_versions(&self) -> anyhow::Result<ServedVersions> {
+        ServedVersions::new(self.next_api_version).map_err(anyhow::Error::msg)
     }
 }

@@ -29,6 +29,7 @@ pub mod signin;
 pub mod soql;
 pub mod state;
 pub mod tls;
+pub mod versions;
 
 pub use config::{ConnectedAppConfig, EmulatorConfig, OrgConfig, UserConfig};
 pub use outbound::OutboundRule;

@@ -1,6 +1,7 @@
 //! OAuth 2.0 endpoints on the login hosts (production at `/`, sandbox at `/sandbox`):
 //! authorize (HTML login + consent), token (authorization_code with PKCE,
-//! refresh_token, password), revoke, userinfo, and the identity URL.
+//! refresh_token, password), revoke, userinfo, and the identity URL. Token, revoke and
+//! userinfo are also served on each org's instance URL (`/org/{orgId}`, see [`OAuthHost`]).
 
 use crate::server::{LoginEnv, S};
 use crate::state::{now_ms, random_token, App, AuthCode, BrowserSession, Org, RefreshToken, User};
@@ -168,6 +169,59 @@ pub async fn authorize_post(State(s): State<S>, Extension(env): Extension<LoginE
     }
 }
 
+/// The host an OAuth token, revoke or userinfo request came to. Salesforce serves these on
+/// the login hosts (login.salesforce.com, test.salesforce.com) and on each org's own
+/// instance (My Domain) host, where only that org's users and tokens are known.
+#[derive(Clone)]
+pub enum OAuthHost {
+    Login { sandbox: bool },
+    Instance { org: Arc<Org> },
+}
+
+impl OAuthHost {
+    fn sandbox(&self) -> bool {
+        match self {
+            OAuthHost::Login { sandbox } => *sandbox,
+            OAuthHost::Instance { org } => org.is_sandbox,
+        }
+    }
+
+    /// May a user of `org` sign in (password, client credentials) here? At a login host,
+    /// users of that environment; at an instance host, users of that org only.
+    fn admits_user_of(&self, org: &Org) -> bool {
+        match self {
+            OAuthHost::Login { sandbox } => org.is_sandbox == *sandbox,
+            OAuthHost::Instance { org: own } => own.id == org.id,
+        }
+    }
+
+    /// Is a code, refresh token or access token of `org` known here? An instance host knows
+    /// only its own org's; the login hosts redeem any (as the emulator always has).
+    fn knows_tokens_of(&self, org_id: &str) -> bool {
+        match self {
+            OAuthHost::Login { .. } => true,
+            OAuthHost::Instance { org } => org.id == org_id,
+        }
+    }
+}
+
+impl axum::extract::FromRequestParts<S> for OAuthHost {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, s: &S) -> Result<Self, Response> {
+        if let Some(env) = parts.extensions.get::<LoginEnv>() {
+            return Ok(OAuthHost::Login { sandbox: env.sandbox });
+        }
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, s).await.map_err(IntoResponse::into_response)?;
+        let id = params.get("org").map(String::as_str).unwrap_or("");
+        match s.app.org(id) {
+            Some(org) => Ok(OAuthHost::Instance { org: org.clone() }),
+            // No such My Domain: Salesforce's DNS would not resolve it.
+            None => Err(oauth_error(StatusCode::NOT_FOUND, "not_found", &format!("no org with id {id} on this emulator"))),
+        }
+    }
+}
+
 fn oauth_error(status: StatusCode, error: &str, desc: &str) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json;charset=UTF-8")], json!({"error": error, "error_description": desc}).to_string()).into_response()
 }
@@ -189,9 +243,10 @@ pub fn signature(secret: &str, id: &str, issued_at: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
-fn token_response(s: &S, env: &LoginEnv, org: &Org, user_id: &str, client_id: &str, secret: &str, refresh: Option<String>, include_refresh: bool, scope: Option<&str>) -> Response {
+fn token_response(s: &S, host: &OAuthHost, org: &Org, user_id: &str, client_id: &str, secret: &str, refresh: Option<String>, include_refresh: bool, scope: Option<&str>) -> Response {
     let access = s.app.issue_access_token(org, user_id, client_id, refresh.clone());
-    let login = App::login_url(&s.base, env.sandbox);
+    // The identity URL stays on the environment's login host (where /id/ is served).
+    let login = App::login_url(&s.base, host.sandbox());
     let id = format!("{login}/id/{}/{}", org.id, user_id);
     let issued_at = now_ms().to_string();
     let mut m = serde_json::Map::new();
@@ -206,7 +261,7 @@ fn token_response(s: &S, env: &LoginEnv, org: &Org, user_id: &str, client_id: &s
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/json;charset=UTF-8"), (header::CACHE_CONTROL, "no-cache,must-revalidate,max-age=0,no-store,private")], serde_json::Value::Object(m).to_string()).into_response()
 }
 
-pub async fn token(State(s): State<S>, Extension(env): Extension<LoginEnv>, headers: HeaderMap, Form(p): Form<Params>) -> Response {
+pub async fn token(State(s): State<S>, host: OAuthHost, headers: HeaderMap, Form(p): Form<Params>) -> Response {
     let app = s.app.clone();
     let (cid, secret) = client_creds(&headers, &p);
     let grant = p.get("grant_type").map(String::as_str).unwrap_or("");
@@ -222,7 +277,7 @@ pub async fn token(State(s): State<S>, Extension(env): Extension<LoginEnv>, head
             let code = p.get("code").cloned().unwrap_or_default();
             // Single use: removed whether or not the exchange succeeds.
             let Some(ac) = app.codes.lock().remove(&code) else { return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "invalid authorization code") };
-            if ac.expires < Instant::now() || ac.client_id != ca.client_id { return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "invalid authorization code"); }
+            if ac.expires < Instant::now() || ac.client_id != ca.client_id || !host.knows_tokens_of(&ac.org_id) { return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "invalid authorization code"); }
             if p.get("redirect_uri").map(String::as_str) != Some(ac.redirect_uri.as_str()) {
                 return oauth_error(StatusCode::BAD_REQUEST, "redirect_uri_mismatch", "redirect_uri must match configuration");
             }
@@ -246,19 +301,19 @@ pub async fn token(State(s): State<S>, Extension(env): Extension<LoginEnv>, head
                 app.tokens_changed();
                 r
             });
-            token_response(&s, &env, &org, &ac.user_id, &ca.client_id, &ca.client_secret, refresh, true, Some(&ac.scope))
+            token_response(&s, &host, &org, &ac.user_id, &ca.client_id, &ca.client_secret, refresh, true, Some(&ac.scope))
         }
         "refresh_token" => {
             let rt = p.get("refresh_token").cloned().unwrap_or_default();
             let Some(r) = app.refresh_tokens.read().get(&rt).cloned() else { return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "expired access/refresh token") };
-            if r.client_id != ca.client_id { return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "expired access/refresh token"); }
+            if r.client_id != ca.client_id || !host.knows_tokens_of(&r.org_id) { return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "expired access/refresh token"); }
             let Some(org) = app.org(&r.org_id).cloned() else { return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "expired access/refresh token") };
-            token_response(&s, &env, &org, &r.user_id, &ca.client_id, &ca.client_secret, Some(rt), false, Some(&r.scope))
+            token_response(&s, &host, &org, &r.user_id, &ca.client_id, &ca.client_secret, Some(rt), false, Some(&r.scope))
         }
         "client_credentials" => {
             if secret.is_none() { return oauth_error(StatusCode::BAD_REQUEST, "invalid_client", "invalid client credentials"); }
             match ca.client_credentials_user.as_deref().and_then(|u| app.find_user(u)) {
-                Some((org, user)) if org.is_sandbox == env.sandbox => token_response(&s, &env, &org, &user.id, &ca.client_id, &ca.client_secret, None, false, Some("api")),
+                Some((org, user)) if host.admits_user_of(&org) => token_response(&s, &host, &org, &user.id, &ca.client_id, &ca.client_secret, None, false, Some("api")),
                 _ => oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "no client credentials user enabled"),
             }
         }
@@ -268,8 +323,8 @@ pub async fn token(State(s): State<S>, Extension(env): Extension<LoginEnv>, head
             let password = p.get("password").map(String::as_str).unwrap_or("");
             match app.find_user(username) {
                 // Salesforce appends the security token to the password; the emulator accepts with or without.
-                Some((org, user)) if (password == user.password || password.starts_with(&user.password)) && org.is_sandbox == env.sandbox => {
-                    token_response(&s, &env, &org, &user.id, &ca.client_id, &ca.client_secret, None, false, None)
+                Some((org, user)) if (password == user.password || password.starts_with(&user.password)) && host.admits_user_of(&org) => {
+                    token_response(&s, &host, &org, &user.id, &ca.client_id, &ca.client_secret, None, false, None)
                 }
                 _ => oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "authentication failure"),
             }
@@ -277,12 +332,15 @@ pub async fn token(State(s): State<S>, Extension(env): Extension<LoginEnv>, head
     }
 }
 
-pub async fn revoke(State(s): State<S>, Query(q): Query<Params>, body: axum::body::Bytes) -> Response {
+pub async fn revoke(State(s): State<S>, host: OAuthHost, Query(q): Query<Params>, body: axum::body::Bytes) -> Response {
     let form: Params = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let tok = form.get("token").or_else(|| q.get("token")).cloned().unwrap_or_default();
     let app = &s.app;
-    if app.tokens.write().remove(&tok).is_some() { app.tokens_changed(); return StatusCode::OK.into_response(); }
-    if app.refresh_tokens.write().remove(&tok).is_some() {
+    // At an instance host another org's token is as unknown as a made-up one.
+    let access_here = app.tokens.read().get(&tok).is_some_and(|t| host.knows_tokens_of(&t.org_id));
+    let refresh_here = app.refresh_tokens.read().get(&tok).is_some_and(|t| host.knows_tokens_of(&t.org_id));
+    if access_here && app.tokens.write().remove(&tok).is_some() { app.tokens_changed(); return StatusCode::OK.into_response(); }
+    if refresh_here && app.refresh_tokens.write().remove(&tok).is_some() {
         app.tokens_changed();
         app.tokens.write().retain(|_, t| t.refresh.as_deref() != Some(tok.as_str()));
         return StatusCode::OK.into_response();
@@ -301,8 +359,8 @@ fn bearer_user(app: &App, headers: &HeaderMap, q: &Params) -> Option<(Arc<Org>, 
     Some((org, user))
 }
 
-fn identity_body(s: &S, env: &LoginEnv, org: &Org, u: &User) -> serde_json::Value {
-    let login = App::login_url(&s.base, env.sandbox);
+fn identity_body(s: &S, sandbox: bool, org: &Org, u: &User) -> serde_json::Value {
+    let login = App::login_url(&s.base, sandbox);
     let inst = App::instance_url(&s.base, org);
     let o15 = &org.id[..15];
     json!({
@@ -334,12 +392,12 @@ pub async fn identity(State(s): State<S>, Extension(env): Extension<LoginEnv>, P
     let Some((org, user)) = bearer_user(&s.app, &headers, &q) else { return (StatusCode::FORBIDDEN, "Bad_OAuth_Token").into_response() };
     let (Some(oid), Some(uid)) = (crate::ids::parse(&org_id), crate::ids::parse(&user_id)) else { return (StatusCode::NOT_FOUND, "Bad_Id").into_response() };
     if oid != org.id || uid != user.id { return (StatusCode::FORBIDDEN, "Wrong_Org").into_response(); }
-    axum::Json(identity_body(&s, &env, &org, &user)).into_response()
+    axum::Json(identity_body(&s, env.sandbox, &org, &user)).into_response()
 }
 
-pub async fn userinfo(State(s): State<S>, Extension(env): Extension<LoginEnv>, headers: HeaderMap, Query(q): Query<Params>) -> Response {
-    let Some((org, u)) = bearer_user(&s.app, &headers, &q) else { return (StatusCode::FORBIDDEN, "Bad_OAuth_Token").into_response() };
-    let idb = identity_body(&s, &env, &org, &u);
+pub async fn userinfo(State(s): State<S>, host: OAuthHost, headers: HeaderMap, Query(q): Query<Params>) -> Response {
+    let Some((org, u)) = bearer_user(&s.app, &headers, &q).filter(|(org, _)| host.knows_tokens_of(&org.id)) else { return (StatusCode::FORBIDDEN, "Bad_OAuth_Token").into_response() };
+    let idb = identity_body(&s, host.sandbox(), &org, &u);
     axum::Json(json!({
         "sub": idb["id"], "user_id": u.id, "organization_id": org.id, "preferred_username": u.username,
         "nickname": idb["nick_name"], "name": u.name(), "email": u.email, "email_verified": true,

@@ -10,9 +10,6 @@ use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use std::time::Instant;
 
-pub const MAX_VERSION: u32 = 62;
-pub const MIN_VERSION: u32 = 20;
-
 pub struct Ctx {
     pub app: Arc<App>,
     pub org: Arc<Org>,
@@ -39,24 +36,6 @@ impl From<ApiError> for Resp {
 
 type R = Result<Resp, ApiError>;
 
-pub fn version_label(v: u32) -> String {
-    let k = (v - 20) / 3;
-    let season = ["Winter", "Spring", "Summer"][((v - 20) % 3) as usize];
-    format!("{season} '{:02}", 11 + k)
-}
-
-pub fn versions() -> Value {
-    Value::Array((MIN_VERSION..=MAX_VERSION).map(|v| json!({"label": version_label(v), "url": format!("/services/data/v{v}.0"), "version": format!("{v}.0")})).collect())
-}
-
-fn parse_version(seg: &str) -> Option<String> {
-    let v = seg.strip_prefix('v')?;
-    let (maj, min) = v.split_once('.')?;
-    let n: u32 = maj.parse().ok()?;
-    if min != "0" || !(MIN_VERSION..=MAX_VERSION).contains(&n) { return None; }
-    Some(v.to_string())
-}
-
 fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
     if body.iter().all(|b| b.is_ascii_whitespace()) { return Ok(Value::Object(Map::new())); }
     serde_json::from_slice(body).map_err(|e| ApiError::new(400, "JSON_PARSER_ERROR", format!("Unexpected character ('{}' (code {})): was expecting a value at [line:{}, column:{}]",
@@ -81,8 +60,8 @@ pub fn dispatch(ctx: &Ctx, method: &str, path: &str, query: &str, body: &[u8]) -
 
 fn route(ctx: &Ctx, method: &str, path: &str, query: &str, body: &[u8]) -> R {
     let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
-    if segs.is_empty() { return Ok(Resp::json(200, versions())); }
-    let ver = parse_version(segs[0]).ok_or_else(ApiError::not_found)?;
+    if segs.is_empty() { return Ok(Resp::json(200, ctx.app.versions.listing())); }
+    let ver = ctx.app.versions.resolve(segs[0])?.to_string();
     let rest = &segs[1..];
     let org = &ctx.org;
     match (method, rest) {
@@ -101,6 +80,10 @@ fn route(ctx: &Ctx, method: &str, path: &str, query: &str, body: &[u8]) -> R {
             run_query(ctx, &ver, &q)
         }
         ("GET", ["query" | "queryAll", locator]) => query_more(ctx, &ver, locator),
+        ("GET", ["composite"]) => Ok(Resp::json(200, json!({
+            "tree": format!("/services/data/v{ver}/composite/tree"),
+            "sobjects": format!("/services/data/v{ver}/composite/sobjects"),
+        }))),
         ("POST", ["composite"]) => composite(ctx, &ver, body),
         ("POST", ["composite", "tree", t]) => tree(ctx, t, body),
         (_, ["composite", "sobjects", rest @ ..]) => collections(ctx, &ver, method, rest, query, body),
@@ -108,9 +91,11 @@ fn route(ctx: &Ctx, method: &str, path: &str, query: &str, body: &[u8]) -> R {
     }
 }
 
+/// `GET /services/data/vXX.X`: only the resources `route` answers (Salesforce lists more,
+/// but a client that follows this list must not find a resource the emulator lacks).
 fn resources(ctx: &Ctx, ver: &str) -> Value {
     let mut m = Map::new();
-    for k in ["tooling", "metadata", "eclair", "folders", "jsonxform", "chatter", "tabs", "appMenu", "quickActions", "queryAll", "wave", "analytics", "search", "parameterizedSearch", "composite", "theme", "recent", "connect", "limits", "process", "async-queries", "query", "jobs", "compactLayouts", "sobjects", "actions", "support"] {
+    for k in ["sobjects", "query", "queryAll", "composite", "limits"] {
         m.insert(k.into(), json!(format!("/services/data/v{ver}/{k}")));
     }
     let login = App::login_url(&ctx.base, ctx.org.is_sandbox);

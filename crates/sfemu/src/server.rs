@@ -5,6 +5,7 @@
 //!   {base}/services/oauth2/*, {base}/id/*       production login host ("login.salesforce.com")
 //!   {base}/sandbox/services/oauth2/*, /sandbox/id/*  sandbox login host ("test.salesforce.com")
 //!   {base}/org/{orgId}/services/data/*          per-org instance URL
+//!   {base}/org/{orgId}/services/oauth2/{token,revoke,userinfo}  the same OAuth endpoints on it
 //!   {base}/services/data/*                      same API; the org is taken from the access token
 //!   {base}/_emulator/*                          admin API and record browser
 
@@ -44,12 +45,21 @@ fn login_routes(sandbox: bool) -> Router<S> {
         .layer(Extension(LoginEnv { sandbox }))
 }
 
+/// The OAuth endpoints Salesforce also serves on an org's instance (My Domain) host.
+fn instance_oauth_routes() -> Router<S> {
+    Router::new()
+        .route("/org/{org}/services/oauth2/token", post(oauth::token))
+        .route("/org/{org}/services/oauth2/revoke", post(oauth::revoke).get(oauth::revoke))
+        .route("/org/{org}/services/oauth2/userinfo", get(oauth::userinfo).post(oauth::userinfo))
+}
+
 pub fn router(app: Arc<App>, base: String) -> Router {
     let persistent = app.cfg.persistence_path.is_some();
     let s = S { app: app.clone(), base };
     let mut r = Router::new()
         .merge(login_routes(false))
         .nest("/sandbox", login_routes(true))
+        .merge(instance_oauth_routes())
         .nest("/_emulator", admin::routes())
         .fallback(rest_entry)
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024));
@@ -159,7 +169,10 @@ async fn rest_entry(State(s): State<S>, kill: Option<Extension<ConnKill>>, metho
         return api_error(404, "NOT_FOUND", "The requested resource does not exist", None);
     };
     if sub.trim_matches('/').is_empty() {
-        return json_resp(200, &rest::versions(), None);
+        if org_hint.is_some_and(|h| s.app.org(h).is_none()) {
+            return api_error(404, "NOT_FOUND", "The requested resource does not exist", None);
+        }
+        return json_resp(200, &s.app.versions.listing(), None);
     }
     let app = &s.app;
     let tok = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())

@@ -169,6 +169,8 @@ pub struct Urls {
 
 pub struct App {
     pub cfg: EmulatorConfig,
+    /// The REST API versions served (v31.0..=v68.0, plus the configured next one).
+    pub versions: crate::versions::ServedVersions,
     pub orgs: Vec<Arc<Org>>,
     org_by_id: HashMap<String, Arc<Org>>,
     pub apps: Vec<ConnectedAppConfig>,
@@ -260,6 +262,7 @@ impl App {
             EmulatorConfig::default_demo().connected_apps
         } else { cfg.connected_apps.clone() };
         Ok(App {
+            versions: cfg.served_versions()?,
             token_lifetime: RwLock::new(Duration::from_secs(cfg.token_lifetime_secs)),
             cfg, orgs, org_by_id, apps,
             tokens: RwLock::new(HashMap::new()),

@@ -152,3 +152,138 @@ async fn client_credentials_flow() {
     assert_eq!(r["error"], "invalid_grant");
     t.emu.shutdown().await;
 }
+
+/// The demo config plus a second production org, "Globex", with its own user.
+async fn start_two_production_orgs() -> (T, String) {
+    let mut cfg = sfemu::EmulatorConfig::default_demo();
+    let mut globex = cfg.orgs[0].clone();
+    globex.name = "Globex".into();
+    globex.users[0].username = "gina@globex.example".into();
+    globex.users[0].email = Some("gina@globex.example".into());
+    cfg.orgs.push(globex);
+    let t = start_with(cfg).await;
+    let globex_id = t.emu.startup_lines().iter().find(|l| l["event"] == "org" && l["name"] == "Globex").unwrap()["id"].as_str().unwrap().to_string();
+    (t, globex_id)
+}
+
+/// Sign a user in through the production login page and approve the app; returns the code.
+async fn authorization_code(t: &T, redirect: &str) -> String {
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
+    let auth_url = format!("{}/services/oauth2/authorize?{}", t.base, serde_urlencoded::to_string([
+        ("response_type", "code"), ("client_id", t.client_id.as_str()), ("redirect_uri", redirect), ("scope", "api refresh_token"),
+    ]).unwrap());
+    let mut f = form_fields(&browser.get(&auth_url).send().await.unwrap().text().await.unwrap());
+    f.extend([("action".into(), "login".into()), ("username".into(), "demo@acme.example".into()), ("password".into(), "demo-password-1".into())]);
+    let mut done = browser.post(format!("{}/services/oauth2/authorize", t.base)).form(&f).send().await.unwrap();
+    if done.status() == 200 {
+        // First time: the consent page (later logins reuse the remembered approval).
+        let mut f = form_fields(&done.text().await.unwrap());
+        f.push(("action".into(), "allow".into()));
+        done = browser.post(format!("{}/services/oauth2/authorize", t.base)).form(&f).send().await.unwrap();
+    }
+    assert_eq!(done.status(), 302);
+    let loc = url::Url::parse(done.headers()["location"].to_str().unwrap()).unwrap();
+    loc.query_pairs().find(|(k, _)| k == "code").unwrap().1.to_string()
+}
+
+#[tokio::test]
+async fn instance_url_signs_in_its_own_users_and_refuses_other_orgs() {
+    let (t, globex) = start_two_production_orgs().await;
+    let acme_instance = format!("{}/org/{}", t.base, t.prod_org);
+    let globex_instance = format!("{}/org/{globex}", t.base);
+
+    let r = t.password_token(&acme_instance, "demo@acme.example", "demo-password-1").await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(keys(&body), ["access_token", "id", "instance_url", "issued_at", "signature", "token_type"].iter().map(|s| s.to_string()).collect());
+    assert_eq!(body["instance_url"], acme_instance.as_str());
+    assert!(body["id"].as_str().unwrap().starts_with(&format!("{}/id/{}/005", t.base, t.prod_org)));
+    let s = Session { token: body["access_token"].as_str().unwrap().into(), instance_url: body["instance_url"].as_str().unwrap().into(), body: body.clone() };
+    assert_eq!(t.call(&s, "GET", "/limits", None).await.0, 200);
+
+    // Globex's user at Acme's instance, and a sandbox user at a production instance: refused
+    // as Salesforce refuses a login it cannot match.
+    for (user, at) in [("gina@globex.example", &acme_instance), ("demo@acme.example", &globex_instance), ("demo@acme.example.sandbox", &acme_instance)] {
+        let r = t.password_token(at, user, "demo-password-1").await;
+        assert_eq!(r.status(), 400, "{user} at {at}");
+        assert_eq!(r.json::<Value>().await.unwrap(), json!({"error": "invalid_grant", "error_description": "authentication failure"}));
+    }
+    // Globex's user at Globex's own instance.
+    let r = t.password_token(&globex_instance, "gina@globex.example", "demo-password-1").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["instance_url"], globex_instance.as_str());
+
+    // An instance URL of no org.
+    let r = t.password_token(&format!("{}/org/00D000000000001AAA", t.base), "demo@acme.example", "demo-password-1").await;
+    assert_eq!(r.status(), 404);
+    assert!(r.text().await.unwrap().contains("no org with id 00D000000000001AAA"));
+    t.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn instance_url_redeems_codes_and_refresh_tokens_of_its_own_org_only() {
+    let (t, globex) = start_two_production_orgs().await;
+    let acme_instance = format!("{}/org/{}", t.base, t.prod_org);
+    let globex_instance = format!("{}/org/{globex}", t.base);
+    let redirect = "http://localhost:9/cb";
+    let exchange = |at: String, code: String| {
+        let (c, s, http) = (t.client_id.clone(), t.client_secret.clone(), t.http.clone());
+        async move {
+            http.post(format!("{at}/services/oauth2/token")).form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("client_id", c.as_str()), ("client_secret", s.as_str()), ("redirect_uri", redirect)])
+                .send().await.unwrap().json::<Value>().await.unwrap()
+        }
+    };
+    let code = authorization_code(&t, redirect).await;
+    assert_eq!(exchange(globex_instance.clone(), code).await, json!({"error": "invalid_grant", "error_description": "invalid authorization code"}));
+    let code = authorization_code(&t, redirect).await;
+    let tok = exchange(acme_instance.clone(), code).await;
+    let rt = tok["refresh_token"].as_str().expect("a refresh token from Acme's instance").to_string();
+
+    let refresh = |at: String| {
+        let (c, s, http, rt) = (t.client_id.clone(), t.client_secret.clone(), t.http.clone(), rt.clone());
+        async move {
+            http.post(format!("{at}/services/oauth2/token")).form(&[("grant_type", "refresh_token"), ("refresh_token", rt.as_str()), ("client_id", c.as_str()), ("client_secret", s.as_str())])
+                .send().await.unwrap().json::<Value>().await.unwrap()
+        }
+    };
+    assert_eq!(refresh(globex_instance.clone()).await, json!({"error": "invalid_grant", "error_description": "expired access/refresh token"}));
+    let again = refresh(acme_instance.clone()).await;
+    assert_eq!(again["instance_url"], acme_instance.as_str());
+    assert!(again["access_token"].is_string());
+
+    // Revoking the refresh token at Globex's instance does not reach Acme's token.
+    let rv = t.http.post(format!("{globex_instance}/services/oauth2/revoke")).form(&[("token", rt.as_str())]).send().await.unwrap();
+    assert_eq!(rv.status(), 400);
+    assert_eq!(rv.json::<Value>().await.unwrap(), json!({"error": "unsupported_token_type", "error_description": "this token type is not supported"}));
+    assert!(refresh(acme_instance.clone()).await["access_token"].is_string());
+    let rv = t.http.post(format!("{acme_instance}/services/oauth2/revoke")).form(&[("token", rt.as_str())]).send().await.unwrap();
+    assert_eq!(rv.status(), 200);
+    assert_eq!(refresh(acme_instance).await["error"], "invalid_grant");
+    t.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn instance_url_userinfo_and_revoke_know_only_their_orgs_tokens() {
+    let (t, globex) = start_two_production_orgs().await;
+    let s = t.login().await;
+    let acme_instance = format!("{}/org/{}", t.base, t.prod_org);
+    let globex_instance = format!("{}/org/{globex}", t.base);
+
+    let info = t.http.get(format!("{acme_instance}/services/oauth2/userinfo")).bearer_auth(&s.token).send().await.unwrap();
+    assert_eq!(info.status(), 200);
+    let info: Value = info.json().await.unwrap();
+    assert_eq!(info["organization_id"], t.prod_org.as_str());
+    assert_eq!(info["preferred_username"], "demo@acme.example");
+    let elsewhere = t.http.get(format!("{globex_instance}/services/oauth2/userinfo")).bearer_auth(&s.token).send().await.unwrap();
+    assert_eq!(elsewhere.status(), 403);
+    assert_eq!(elsewhere.text().await.unwrap(), "Bad_OAuth_Token");
+
+    // Revoking Acme's access token at Globex's instance changes nothing.
+    let rv = t.http.post(format!("{globex_instance}/services/oauth2/revoke")).form(&[("token", s.token.as_str())]).send().await.unwrap();
+    assert_eq!(rv.status(), 400);
+    assert_eq!(t.call(&s, "GET", "/limits", None).await.0, 200);
+    let rv = t.http.get(format!("{acme_instance}/services/oauth2/revoke?token={}", s.token)).send().await.unwrap();
+    assert_eq!(rv.status(), 200);
+    assert_eq!(t.call(&s, "GET", "/limits", None).await.0, 401);
+    t.emu.shutdown().await;
+}

@@ -333,3 +333,93 @@ async fn record_browser_create_and_edit() {
     assert!(bad.contains("REQUIRED_FIELD_MISSING"));
     t.emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn retired_versions_answer_gone_and_versions_that_do_not_exist_not_found() {
+    let t = start().await;
+    let s = t.login().await;
+    for v in ["v30.0", "v21.0", "v20.0", "v7.0"] {
+        let (st, _, body) = t.call(&s, "GET", &format!("/services/data/{v}/sobjects/Account"), None).await;
+        assert_eq!(st, 410, "{v}");
+        assert_eq!(body[0]["errorCode"], "GONE");
+        assert_eq!(body.as_array().unwrap().len(), 1);
+    }
+    for v in ["v69.0", "v99.0", "v59.5", "v59", "v6.0", "latest"] {
+        let (st, _, body) = t.call(&s, "GET", &format!("/services/data/{v}/limits"), None).await;
+        assert_eq!((st, body), (404, json!([{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}])), "{v}");
+    }
+    for v in ["v31.0", "v68.0"] {
+        assert_eq!(t.call(&s, "GET", &format!("/services/data/{v}/limits"), None).await.0, 200, "{v}");
+    }
+    // A retired version refuses writes too, and a composite subrequest naming one fails alone.
+    let (st, _, _) = t.call(&s, "POST", "/services/data/v30.0/sobjects/Account", Some(json!({"Name": "Old Co"}))).await;
+    assert_eq!(st, 410);
+    let (st, _, body) = t.call(&s, "POST", "/composite", Some(json!({"compositeRequest": [
+        {"method": "GET", "url": "/services/data/v30.0/limits", "referenceId": "old"},
+        {"method": "GET", "url": "/services/data/v59.0/limits", "referenceId": "current"},
+    ]}))).await;
+    assert_eq!(st, 200);
+    assert_eq!(body["compositeResponse"][0]["httpStatusCode"], 410);
+    assert_eq!(body["compositeResponse"][1]["httpStatusCode"], 200);
+    let (_, _, q) = t.call(&s, "GET", "/query?q=SELECT+COUNT()+FROM+Account+WHERE+Name+=+'Old+Co'", None).await;
+    assert_eq!(q["totalSize"], 0, "nothing was created through v30.0");
+    t.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn versions_list_is_exactly_what_is_served_and_each_resource_listed_exists() {
+    let t = start().await;
+    let s = t.login().await;
+    let listed: Value = t.http.get(format!("{}/services/data", t.base)).send().await.unwrap().json().await.unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 68 - 31 + 1);
+    assert_eq!(listed[0], json!({"label": "Summer '14", "url": "/services/data/v31.0", "version": "31.0"}));
+    assert_eq!(listed.last().unwrap(), &json!({"label": "Winter '27", "url": "/services/data/v68.0", "version": "68.0"}));
+    // The org's instance URL lists the same; an instance URL of no org does not exist.
+    let at_instance: Value = t.http.get(format!("{}/services/data/", s.instance_url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(at_instance.as_array().unwrap(), listed);
+    let r = t.http.get(format!("{}/org/00D000000000001AAA/services/data", t.base)).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+
+    for v in listed {
+        let (st, _, res) = t.call(&s, "GET", v["url"].as_str().unwrap(), None).await;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(keys(&res), ["composite", "identity", "limits", "query", "queryAll", "sobjects"].iter().map(|k| k.to_string()).collect(), "{v}");
+        assert_eq!(res["sobjects"], format!("{}/sobjects", v["url"].as_str().unwrap()));
+    }
+    // Every resource the current version advertises answers (query without q is the documented 400).
+    let (_, _, res) = t.call(&s, "GET", "/services/data/v68.0", None).await;
+    for (name, url) in res.as_object().unwrap() {
+        let url = url.as_str().unwrap();
+        let r = t.http.get(if url.starts_with("http") { url.to_string() } else { format!("{}{url}", s.instance_url) }).bearer_auth(&s.token).send().await.unwrap();
+        let st = r.status().as_u16();
+        let body: Value = r.json().await.unwrap();
+        match name.as_str() {
+            "query" | "queryAll" => assert_eq!((st, body[0]["errorCode"].clone()), (400, json!("MALFORMED_QUERY")), "{name}"),
+            _ => assert_eq!(st, 200, "{name}: {body}"),
+        }
+    }
+    t.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_next_version_is_served_only_when_configured() {
+    let mut cfg = sfemu::EmulatorConfig::default_demo();
+    cfg.next_api_version = Some(sfemu::versions::ApiVersion::new(69));
+    let t = start_with(cfg).await;
+    let s = t.login().await;
+    let listed: Value = t.http.get(format!("{}/services/data", t.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed.as_array().unwrap().last().unwrap(), &json!({"label": "Spring '27", "url": "/services/data/v69.0", "version": "69.0"}));
+    assert_eq!(t.call(&s, "GET", "/services/data/v69.0/limits", None).await.0, 200);
+    assert_eq!(t.call(&s, "GET", "/services/data/v70.0/limits", None).await.0, 404);
+    t.emu.shutdown().await;
+
+    // Only the release after v68.0 can be the next one; the config says why it is refused.
+    let demo = include_str!("../data/demo_config.toml");
+    let err = sfemu::EmulatorConfig::from_str_auto(&format!("next_api_version = \"70.0\"\n{demo}")).unwrap_err().to_string();
+    assert!(err.contains("only next version is 69.0"), "{err}");
+    let err = sfemu::EmulatorConfig::from_str_auto(&format!("next_api_version = \"seventy\"\n{demo}")).unwrap_err().to_string();
+    assert!(err.contains("not a Salesforce API version"), "{err}");
+    let ok = sfemu::EmulatorConfig::from_str_auto(&format!("next_api_version = \"69.0\"\n{demo}")).unwrap();
+    assert_eq!(ok.next_api_version, Some(sfemu::versions::ApiVersion::new(69)));
+}
