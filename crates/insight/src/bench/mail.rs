@@ -3,7 +3,7 @@
 //! side in one run: the naive one (claim one mail, open a connection, send,
 //! commit "sent", for every mail) and the worker as Insight runs it
 //! (`app::mail::try_execute`: claims of a batch, sends in parallel over a
-//! pool of reused connections, one "sent" statement per claim). Each run
+//! pool of reused connections, one "sent" statement per connection pool's worth of mails). Each run
 //! checks that every mail was marked sent exactly once, on its first
 //! attempt, and that the server took exactly that many.
 //!
@@ -115,7 +115,7 @@ impl Way {
     fn describe(self, s: &MailWorkerSettings) -> String {
         match self {
             Way::Naive => "naive: one connection and one commit per mail".into(),
-            Way::Worker => format!("worker: claims of {}, {} pooled connections, one commit per claim", s.batch, s.concurrency),
+            Way::Worker => format!("worker: claims of {}, {} pooled connections, a commit per {} sent", s.batch, s.concurrency, s.concurrency),
         }
     }
 }
