@@ -1,6 +1,7 @@
 //! The pages a signed-in person uses.
 
 pub mod account;
+pub mod csv_download;
 pub mod layout;
 pub mod project_frame;
 pub mod projects;

@@ -1,5 +1,6 @@
 //! A survey's responses: the table, one response, and the CSV export.
 
+use super::csv_download;
 use super::layout::page;
 use super::project_frame::{self, Tab};
 use crate::auth::session::{CurrentAccount, EmptyForm, SignedForm};
@@ -8,10 +9,7 @@ use axum::response::Redirect;
 use crate::error::WebResult;
 use crate::state::AppState;
 use crate::time_fmt;
-use axum::body::Body;
-use futures_util::StreamExt;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -214,46 +212,21 @@ fn spreadsheet_text(text: String) -> String {
     }
 }
 
-fn csv_bytes(rows: impl IntoIterator<Item = Vec<String>>) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for row in rows {
-        w.write_record(&row)?;
-    }
-    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
-}
-
 async fn csv_export(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>) -> WebResult<Response> {
     let (project, _) = project_frame::load(&state, id, &who).await?;
     let survey = state.app.survey(&project).await?;
     let def = survey.definition;
-    let head = csv_bytes([csv_header(&def)]).map_err(anyhow::Error::from)?;
-    // Streamed a page at a time, so a large export never sits whole in memory.
-    let (app, of) = (state.app.clone(), project.clone());
-    let pages = futures_util::stream::unfold(Some(0i64), move |after| {
-        let (app, of, def) = (app.clone(), of.clone(), def.clone());
-        async move {
-            let after = after?;
-            match app.responses_after(&of, after, 1000).await {
-                Ok(rows) if rows.is_empty() => None,
-                Ok(rows) => {
-                    let next = rows.last().map(|r| r.id);
-                    let bytes = csv_bytes(rows.iter().map(|r| csv_row(&def, r))).map_err(std::io::Error::other);
-                    Some((bytes, next))
-                }
-                Err(e) => Some((Err(std::io::Error::other(e)), None)),
-            }
-        }
-    });
-    let body = futures_util::stream::once(async move { Ok::<_, std::io::Error>(head) }).chain(pages);
+    let head = csv_download::bytes([csv_header(&def)]).map_err(anyhow::Error::from)?;
     let filename: String = project.name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}-responses.csv\"")),
-        ],
-        Body::from_stream(body),
-    )
-        .into_response())
+    let app = state.app.clone();
+    Ok(csv_download::response(&format!("{filename}-responses.csv"), head, 0i64, move |after| {
+        let (app, of, def) = (app.clone(), project.clone(), def.clone());
+        async move {
+            let rows = app.responses_after(&of, after, 1000).await.map_err(std::io::Error::other)?;
+            let bytes = csv_download::bytes(rows.iter().map(|r| csv_row(&def, r))).map_err(std::io::Error::other)?;
+            Ok((bytes, rows.last().map(|r| r.id)))
+        }
+    }))
 }
 
 #[cfg(test)]

@@ -7,13 +7,14 @@
 use crate::auth::session::{CurrentAccount, EmptyForm, SignedForm};
 use crate::error::{WebError, WebResult};
 use crate::pages::layout::{flash_error, flash_ok, page, post_form};
+use crate::pages::csv_download;
 use crate::pages::project_frame::{self, Tab};
 use crate::state::AppState;
 use crate::time_fmt;
 use app::projects::Project;
 use app::triggers::{LogEntry, LogFilter, TriggerForm, TriggerPage};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -340,53 +341,44 @@ async fn log(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<
 async fn log_csv(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>, Query(q): Query<LogQuery>) -> WebResult<Response> {
     let (project, _) = project_frame::load(&state, id, &who).await?;
     let filter = filter_of(q.status.as_deref())?;
-    // Streamed a page of 1,000 rows at a time: a log of any length costs
-    // the server one page of memory, not the whole file.
-    let (app, filename) = (state.app.clone(), format!("attachment; filename=\"invitations-{}.csv\"", project.id));
-    let pages = futures_util::stream::try_unfold(Some((true, None::<i64>)), move |cursor| {
+    let head = csv_download::bytes([LOG_CSV_HEADER]).map_err(anyhow::Error::from)?;
+    let app = state.app.clone();
+    Ok(csv_download::response(&format!("invitations-{}.csv", project.id), head, None, move |before| {
         let (app, project) = (app.clone(), project.clone());
         async move {
-            let Some((first, before)) = cursor else { return Ok::<_, std::io::Error>(None) };
             let rows = app.invitation_log(&project, filter, before, LOG_CSV_PAGE).await.map_err(std::io::Error::other)?;
-            let chunk = log_csv_rows(first, &rows).map_err(std::io::Error::other)?;
+            let bytes = csv_download::bytes(rows.iter().map(log_csv_row)).map_err(std::io::Error::other)?;
             let next = match rows.last() {
-                Some(last) if rows.len() as i64 == LOG_CSV_PAGE => Some((false, Some(last.id))),
+                Some(last) if rows.len() as i64 == LOG_CSV_PAGE => Some(Some(last.id)),
                 _ => None,
             };
-            Ok(Some((chunk, next)))
+            Ok((bytes, next))
         }
-    });
-    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, filename)], axum::body::Body::from_stream(pages)).into_response())
+    }))
 }
 
 const LOG_CSV_PAGE: i64 = 1000;
+const LOG_CSV_HEADER: [&str; 13] = ["notification_id", "object", "record_id", "recipient", "test", "notified_at", "send_at", "sent_at", "opened_at", "responded_at", "response_id", "status", "reason"];
 
-/// One page of the log as CSV, after the header row on the first page.
-fn log_csv_rows(header: bool, rows: &[LogEntry]) -> Result<Vec<u8>, csv::Error> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    if header {
-        out.write_record(["notification_id", "object", "record_id", "recipient", "test", "notified_at", "send_at", "sent_at", "opened_at", "responded_at", "response_id", "status", "reason"])?;
-    }
+/// One notification of the log as a CSV row.
+fn log_csv_row(e: &LogEntry) -> [String; 13] {
     let at = |t: Option<i64>| t.map(time_fmt::rfc3339).unwrap_or_default();
-    for e in rows {
-        let (code, label) = status_label(e);
-        out.write_record([
-            e.notification_id.as_str(),
-            e.object.as_str(),
-            e.record_id.as_deref().unwrap_or(""),
-            e.recipient.as_deref().unwrap_or(""),
-            if e.is_test { "yes" } else { "" },
-            &time_fmt::rfc3339(e.received_at),
-            &at(e.send_at),
-            &at(e.mail_sent_at),
-            &at(e.opened_at),
-            &at(e.responded_at),
-            e.response_id.as_deref().unwrap_or(""),
-            code,
-            &label,
-        ])?;
-    }
-    out.into_inner().map_err(|e| e.into_error().into())
+    let (code, label) = status_label(e);
+    [
+        e.notification_id.clone(),
+        e.object.clone(),
+        e.record_id.clone().unwrap_or_default(),
+        e.recipient.clone().unwrap_or_default(),
+        if e.is_test { "yes" } else { "" }.to_string(),
+        time_fmt::rfc3339(e.received_at),
+        at(e.send_at),
+        at(e.mail_sent_at),
+        at(e.opened_at),
+        at(e.responded_at),
+        e.response_id.clone().unwrap_or_default(),
+        code.to_string(),
+        label.to_string(),
+    ]
 }
 
 /// The page again at 422, saying what to fix, with `form` as typed.
