@@ -263,7 +263,7 @@ mod tests {
 
     #[test]
     fn the_csv_keeps_an_escaped_cell_in_one_quoted_field() {
-        let bytes = csv_bytes([vec![spreadsheet_text("=1+1,\"x\"".into()), "ok".into()]]).unwrap();
+        let bytes = csv_download::bytes([vec![spreadsheet_text("=1+1,\"x\"".into()), "ok".into()]]).unwrap();
         assert_eq!(String::from_utf8(bytes).unwrap(), "\"'=1+1,\"\"x\"\"\",ok\n");
     }
 }
