@@ -7,7 +7,7 @@
 use crate::consent::{record, require_salesforce_changes};
 use crate::sessions::SessionError;
 use crate::{AppError, SalesforceSettings};
-use domain::mapping::ObjectSchema;
+use domain::mapping::{ObjectSchema, ObjectSummary};
 use domain::{FieldRule, Invalid, LinkFacts, Mapping, MappingAction, MappingProblem, SObjectName, SalesforceWork, SurveyDefinition, Validation};
 use store::history::Actor;
 use std::collections::HashMap;
@@ -45,6 +45,8 @@ impl From<Invalid> for IntegrationError {
 #[derive(Default)]
 pub struct DescribeCache {
     entries: Mutex<HashMap<DescribeKey, (Instant, Option<ObjectSchema>)>>,
+    /// The objects each org has (global describe), by org id.
+    globals: Mutex<HashMap<String, (Instant, Vec<ObjectSummary>)>>,
 }
 
 /// An org id and a lower-cased object name.
@@ -124,6 +126,58 @@ impl DescribeCache {
         self.entries.lock().expect("describe cache").insert(key, (Instant::now(), schema.clone()));
         Ok(schema)
     }
+}
+
+impl DescribeCache {
+    /// The objects a survey can write into, as the org's global describe
+    /// lists them (see `domain::mapping::mappable_objects`).
+    async fn mappable_objects(&self, org: &OwnerOrg) -> Result<Vec<ObjectSummary>, IntegrationError> {
+        if let Some((at, objects)) = self.globals.lock().expect("describe cache").get(&org.org_id) {
+            if at.elapsed() < DESCRIBE_TTL {
+                return Ok(objects.clone());
+            }
+        }
+        let global = org.client.describe_global().await.map_err(|e| {
+            if e.is_refresh_revoked() {
+                IntegrationError::OwnerNeedsReauthentication { owner: String::from("The owner") }
+            } else {
+                IntegrationError::Salesforce(e.to_string())
+            }
+        })?;
+        let all = global
+            .sobjects
+            .into_iter()
+            .map(|o| ObjectSummary { name: o.name, label: o.label, custom: o.custom, createable: o.createable, updateable: o.updateable })
+            .collect();
+        let objects = domain::mapping::mappable_objects(all);
+        self.globals.lock().expect("describe cache").insert(org.org_id.clone(), (Instant::now(), objects.clone()));
+        Ok(objects)
+    }
+}
+
+/// What the editor offers for a new mapping: the owner's org, its objects,
+/// and (once one is picked) that object as the org describes it.
+#[derive(Debug, Clone)]
+pub struct MappingOffer {
+    pub org_name: String,
+    pub objects: Vec<ObjectSummary>,
+    pub survey: SurveyDefinition,
+    /// The picked object, if any; `Some(None)`: the org has no such object.
+    pub picked: Option<Option<ObjectSchema>>,
+}
+
+/// The objects the owner's org has for a new mapping, and the one picked,
+/// described — always through the project owner's link.
+pub async fn offer(store: &Store, settings: &SalesforceSettings, project: &Project, picked: Option<&SObjectName>) -> Result<MappingOffer, AppError> {
+    require_salesforce_changes(project)?;
+    let org = owner_org(store, settings, project).await?;
+    let objects = settings.describes.mappable_objects(&org).await?;
+    let picked = match picked {
+        Some(object) => Some(settings.describes.describe(&org, object.as_str()).await?),
+        None => None,
+    };
+    let survey = store.survey(project.id).await?.map(|s| s.definition).unwrap_or_default();
+    Ok(MappingOffer { org_name: org.org_name, objects, survey, picked })
 }
 
 async fn check_all(settings: &SalesforceSettings, org: &OwnerOrg, mappings: &[Mapping], survey: &SurveyDefinition) -> Result<Vec<CheckedMapping>, IntegrationError> {
@@ -233,10 +287,10 @@ pub async fn change(store: &Store, settings: &SalesforceSettings, project: &Proj
                 MappingAction::Upsert { external_id_field } => Some(external_id_field.as_str()),
                 _ => None,
             };
-            let key_unusable = |p: &MappingProblem| {
-                key.is_some_and(|k| p.field.as_deref() == Some(k)) && schema.as_ref().is_none_or(|s| s.field(key.unwrap_or("")).is_none_or(|f| !f.external_id))
-            };
-            let blocking: Vec<MappingProblem> = m.check(schema.as_ref(), survey).into_iter().filter(|p| p.field.is_none() || key_unusable(p)).collect();
+            // The key is filled at once (with the response id), so a key
+            // that cannot hold it is refused now.
+            let about_key = |p: &MappingProblem| key.is_some_and(|k| p.field.as_deref().is_some_and(|f| f.eq_ignore_ascii_case(k)));
+            let blocking: Vec<MappingProblem> = m.check(schema.as_ref(), survey).into_iter().filter(|p| p.field.is_none() || about_key(p)).collect();
             if !blocking.is_empty() {
                 return Err(IntegrationError::DoesNotFit(blocking).into());
             }
@@ -268,6 +322,13 @@ pub async fn change(store: &Store, settings: &SalesforceSettings, project: &Proj
             let m = mappings.get_mut(i).ok_or_else(no_such)?;
             if r >= m.rules.len() {
                 return Err(no_such().into());
+            }
+            if m.key_rule() == Some(&m.rules[r]) {
+                let key = m.rules[r].field.as_str();
+                return Err(IntegrationError::Invalid(format!(
+                    "{key} is the upsert key: Insight fills it with each response's id, so it stays. To upsert by another field, remove this mapping and add a new one."
+                ))
+                .into());
             }
             m.rules.remove(r);
         }
@@ -342,11 +403,27 @@ pub fn parse_mapping(object: &str, action: &str, key_field: &str, record_id_sour
     let object = SObjectName::parse(object)?;
     let action = match action {
         "create" => MappingAction::Create,
-        "upsert" => MappingAction::Upsert { external_id_field: domain::FieldName::parse(key_field)? },
-        "update" => MappingAction::Update { record_id: domain::ValueSource::parse(record_id_source, "")? },
+        "upsert" => {
+            if key_field.trim().is_empty() {
+                return Err(Invalid::new("Pick the external id field that holds each response's id."));
+            }
+            MappingAction::Upsert { external_id_field: domain::FieldName::parse(key_field)? }
+        }
+        "update" => {
+            if record_id_source.trim().is_empty() {
+                return Err(Invalid::new("Pick the embedded data that names the record to update."));
+            }
+            MappingAction::Update { record_id: domain::ValueSource::parse(record_id_source, "")? }
+        }
         other => return Err(Invalid::new(format!("\"{other}\" is not an action: use create, update or upsert."))),
     };
-    Ok(Mapping { object, action, rules: Vec::new() })
+    // The upsert key is Insight's: it holds the response id, so each
+    // response has its own record and a retry finds the one it made.
+    let rules = match &action {
+        MappingAction::Upsert { external_id_field } => vec![FieldRule { field: external_id_field.clone(), source: domain::ValueSource::ResponseId }],
+        _ => Vec::new(),
+    };
+    Ok(Mapping { object, action, rules })
 }
 
 /// Where each Salesforce-integrated survey an account owns stands, decided
@@ -442,6 +519,11 @@ impl crate::App {
         let history = crate::consent::history(&self.store, project).await?;
         let counts = self.store.delivery_counts(project.id).await?;
         Ok(SalesforcePanel { work, survey, check, history, counts })
+    }
+
+    /// What the editor offers for a new mapping (see `offer`).
+    pub async fn mapping_offer(&self, project: &Project, picked: Option<&SObjectName>) -> Result<MappingOffer, AppError> {
+        offer(&self.store, self.settings()?, project, picked).await
     }
 
     /// Changes the project's mappings (see `change`).

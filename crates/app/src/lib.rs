@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod consent;
 pub mod delivery;
+pub mod dry_run;
 pub mod error;
 pub mod integration;
 pub mod invitations;

@@ -248,6 +248,22 @@ impl Store {
         Ok(r.rows_affected() > 0)
     }
 
+    /// A person sends a response now: a waiting, failed or delivered one is
+    /// due at once (a delivered one is written again by the same key). A
+    /// held one is not: what holds it holds it still.
+    pub async fn send_delivery_now(&self, project_id: i64, delivery_id: i64) -> Result<bool> {
+        let now = now_ms();
+        let r = sqlx::query(
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1 WHERE id = $2 AND project_id = $3 AND status IN ('pending', 'failed', 'delivered')",
+        )
+        .bind(now)
+        .bind(delivery_id)
+        .bind(project_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
     pub async fn deliveries(&self, project_id: i64, limit: i64) -> Result<Vec<Delivery>> {
         let rows = sqlx::query_as::<_, DeliveryRow>(&format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE project_id = $1 ORDER BY id DESC LIMIT $2"))
             .bind(project_id)

@@ -2,7 +2,7 @@
 //! act on: the same check runs when a mapping is saved and when a survey
 //! transitions to another org.
 
-use super::{FieldKind, FieldSchema, Mapping, MappingAction, ObjectSchema, ValueSource};
+use super::{FieldKind, FieldRule, FieldSchema, Mapping, MappingAction, ObjectSchema, ValueSource};
 use crate::survey::{QuestionKind, SurveyDefinition};
 
 /// One way a mapping does not fit an org.
@@ -23,9 +23,17 @@ impl MappingProblem {
 }
 
 /// Response ids are `R_` and 22 characters.
-const RESPONSE_ID_LEN: u32 = 24;
+pub(super) const RESPONSE_ID_LEN: u32 = 24;
 
 impl Mapping {
+    /// The rule that fills an upsert's key field, if the mapping upserts.
+    pub fn key_rule(&self) -> Option<&FieldRule> {
+        match &self.action {
+            MappingAction::Upsert { external_id_field } => self.rules.iter().find(|r| r.field.as_str().eq_ignore_ascii_case(external_id_field.as_str())),
+            _ => None,
+        }
+    }
+
     /// Every way this mapping does not fit the object as the org describes
     /// it (`None`: the org has no such object). Empty means it fits.
     pub fn check(&self, schema: Option<&ObjectSchema>, survey: &SurveyDefinition) -> Vec<MappingProblem> {
@@ -81,11 +89,20 @@ impl Mapping {
                     Some(f) if !f.external_id && !f.id_lookup => {
                         problems.push(MappingProblem::field(key, format!("{} is not an external id field, so records cannot be upserted by it.", f.label)))
                     }
-                    Some(_) => {
-                        if !self.rules.iter().any(|r| r.field.as_str().eq_ignore_ascii_case(key)) {
-                            problems.push(MappingProblem::field(key, format!("Map a value to {key}: it is the upsert key.")));
-                        }
-                    }
+                    // The key is Insight's: one record per response holds
+                    // only while every response brings its own key. A fixed
+                    // value there would send every response to one record.
+                    Some(_) => match self.key_rule() {
+                        None => problems.push(MappingProblem::field(
+                            key,
+                            format!("{key} is the upsert key, and Insight fills it with each response's id; this mapping has lost that rule. Remove the mapping and add it again."),
+                        )),
+                        Some(rule) if rule.source != ValueSource::ResponseId => problems.push(MappingProblem::field(
+                            key,
+                            format!("{key} is the upsert key: Insight fills it with each response's id, so that each response has its own record. {} cannot go there.", rule.source.describe(survey)),
+                        )),
+                        Some(_) => {}
+                    },
                 }
             }
         }
@@ -100,8 +117,9 @@ impl Mapping {
     }
 }
 
-/// Does the value from `source` fit `field`?
-fn source_fits(source: &ValueSource, field: &FieldSchema, survey: &SurveyDefinition) -> Vec<MappingProblem> {
+/// Does the value from `source` fit `field`? Every way it does not; the
+/// editor asks this of each field to say why one cannot take a value.
+pub fn source_fits(source: &ValueSource, field: &FieldSchema, survey: &SurveyDefinition) -> Vec<MappingProblem> {
     let name = field.name.as_str();
     let wrong = |what: &str| vec![MappingProblem::field(name, format!("{what} cannot go into {} (a {} field).", field.label, field.kind.label()))];
     let unknown_choice = |value: &str| -> Option<MappingProblem> {
@@ -306,6 +324,19 @@ mod tests {
         let problems = m.check(Some(&case_schema()), &survey());
         assert!(problems.iter().any(|p| p.field.as_deref() == Some("LastName")));
         assert!(problems.iter().any(|p| p.message.contains("upsert key")));
+    }
+
+    #[test]
+    fn the_upsert_key_takes_the_response_id_and_nothing_else() {
+        for other in [ValueSource::Static { value: "R_always_the_same_record".into() }, answer("q2"), ValueSource::FinishedAt] {
+            let mut m = good_mapping();
+            m.rules[0].source = other.clone();
+            let problems = m.check(Some(&case_schema()), &survey());
+            assert!(
+                problems.iter().any(|p| p.field.as_deref() == Some("Survey_Response_Id__c") && p.message.contains("fills it with each response's id")),
+                "{other:?}: {problems:?}"
+            );
+        }
     }
 
     #[test]

@@ -7,16 +7,23 @@
 //! - this module: the names and the mapping itself (object, action, rules);
 //! - [`schema`]: what an org's describe says, in the domain's words;
 //! - [`check`]: does a mapping fit an org ("does this answer fit this field");
-//! - [`record`]: the record a mapping writes for a response, as typed values.
+//! - [`record`]: the record a mapping writes for a response, as typed values;
+//! - [`offer`]: what the editor offers to pick (objects, fields, keys) and
+//!   the table of which answers fit which fields;
+//! - [`sample`]: a made-up response for a dry run.
 //!
 //! How a describe is read and a typed value travels on the wire is not the
 //! domain's business: app converts both (see `app::sobject`).
 
 mod check;
+mod offer;
 mod record;
+mod sample;
 mod schema;
 
-pub use check::MappingProblem;
+pub use check::{source_fits, MappingProblem};
+pub use offer::{compatibility_table, mappable_objects, matching_objects, Compatibility, ObjectSummary};
+pub use sample::{SampleResponse, SAMPLE_RESPONSE_ID};
 pub use record::{FieldValue, RecordKey, RecordToWrite, ResponseValues};
 pub use schema::{FieldKind, FieldSchema, ObjectSchema};
 

@@ -11,6 +11,7 @@ fn head(title: &str) -> Markup {
             meta name="viewport" content="width=device-width, initial-scale=1";
             title { (title) }
             link rel="stylesheet" href=(crate::assets::stylesheet_href());
+            script src=(crate::assets::script_href()) defer {}
         }
     }
 }
@@ -76,6 +77,11 @@ pub fn post_form(action: &str, csrf: &str, body: Markup) -> Markup {
 /// The same, with a class on the form (`row`, `inline`, …).
 pub fn post_form_with_class(class: &str, action: &str, csrf: &str, body: Markup) -> Markup {
     html! { form class=(class) method="post" action=(action) { (csrf_field(csrf)) (body) } }
+}
+
+/// A form that removes something: the script asks `question` first.
+pub fn confirm_form(action: &str, csrf: &str, question: &str, body: Markup) -> Markup {
+    html! { form method="post" action=(action) data-confirm=(question) { (csrf_field(csrf)) (body) } }
 }
 
 pub fn flash_error(message: Option<&str>) -> Markup {

@@ -6,7 +6,7 @@
 
 use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
 use crate::error::WebResult;
-use crate::pages::layout::{post_form, post_form_with_class, flash_error, flash_ok, page};
+use crate::pages::layout::{confirm_form, post_form, post_form_with_class, flash_error, flash_ok, page};
 use crate::pages::project_frame::{self, require_edit, Tab};
 use crate::state::AppState;
 use crate::error::WebError;
@@ -24,7 +24,6 @@ use app::projects::Project;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/projects/{id}/salesforce", get(view))
-        .route("/projects/{id}/salesforce/mappings", post(add_mapping))
         .route("/projects/{id}/salesforce/mappings/{m}/delete", post(remove_mapping))
         .route("/projects/{id}/salesforce/mappings/{m}/rules", post(add_rule))
         .route("/projects/{id}/salesforce/mappings/{m}/rules/{r}/delete", post(remove_rule))
@@ -174,31 +173,25 @@ fn mappings_section(
 ) -> Markup {
     // The server refuses changes all the same; the page only says so early.
     let editable = access.can_change_salesforce();
-    let sources: Vec<(String, String)> = survey
-        .questions
-        .iter()
-        .map(|q| (format!("answer:{}", q.id), format!("Answer: {}", q.text.as_str())))
-        .chain(survey.embedded.iter().map(|e| (format!("embedded:{}", e.as_str()), format!("Embedded data: {}", e.as_str()))))
-        .chain([
-            ("response_id".to_string(), "Response id".to_string()),
-            ("started_at".into(), "Response start time".into()),
-            ("finished_at".into(), "Response finish time".into()),
-            ("static".into(), "A fixed value (below)".into()),
-        ])
-        .collect();
+    let sources = value_sources(survey);
     let disrupted = status.is_pinned();
     html! {
         h2 { "Response mapping" }
         p.muted { "Each completed response creates or updates records in " strong { (check.org_name) } " (" code { (check.org_id) } "). "
             "Every mapping is checked against that org's metadata." }
         @if check.mappings.is_empty() { p.muted #no-mappings { "No mappings yet: responses stay in Insight only." } }
+        @if editable && !check.mappings.is_empty() {
+            p #dry-run-link { a.button.secondary href={(base) "/dry-run"} { "Test with a sample response" } " "
+                span.muted { "shows the records a response would write, field by field, without writing anything." } }
+        }
         @for (i, c) in check.mappings.iter().enumerate() {
+            @let key_rule = c.mapping.key_rule();
             div.card.mapping data-mapping=(i) {
                 div.row .spread {
                     h3 .m-0 { (action_label(&c.mapping.action)) " " code { (c.mapping.object.as_str()) } " record"
                         @if let Some(s) = &c.schema { span.muted { " (" (s.label) ")" } } }
                     @if editable {
-                        (post_form(&format!("{base}/mappings/{i}/delete"), &who.csrf, html! {
+                        (confirm_form(&format!("{base}/mappings/{i}/delete"), &who.csrf, &format!("Remove the {} mapping? Responses will no longer be written to {}.", c.mapping.object.as_str(), c.mapping.object.as_str()), html! {
                             button.small.danger type="submit" { "Remove mapping" }
                         }))
                     }
@@ -212,52 +205,41 @@ fn mappings_section(
                     thead { tr { th { "Salesforce field" } th { "Value" } @if editable { th {} } } }
                     tbody {
                         @for (r, rule) in c.mapping.rules.iter().enumerate() {
+                            @let field = c.schema.as_ref().and_then(|s| s.field(rule.field.as_str()));
                             tr data-rule=(rule.field.as_str()) {
-                                td { code { (rule.field.as_str()) } }
-                                td { (rule.source.describe(survey)) }
-                                @if editable {
-                                    td { (post_form(&format!("{base}/mappings/{i}/rules/{r}/delete"), &who.csrf, html! {
-                                        button.small.secondary type="submit" { "Remove" } })) }
+                                td {
+                                    @if let Some(f) = field { (f.label) " " }
+                                    code { (rule.field.as_str()) }
+                                    @if let Some(f) = field { span.muted { " " (f.kind.label()) } }
+                                }
+                                @if key_rule == Some(rule) {
+                                    td data-testid="upsert-key" { "Filled by Insight with each response's id " span.badge { "upsert key" } }
+                                    @if editable { td {} }
+                                } @else {
+                                    td { (rule.source.describe(survey)) }
+                                    @if editable {
+                                        td { (confirm_form(&format!("{base}/mappings/{i}/rules/{r}/delete"), &who.csrf, &format!("Stop writing {}?", rule.field.as_str()), html! {
+                                            button.small.secondary type="submit" { "Remove" } })) }
+                                    }
                                 }
                             }
                         }
                     }
                 }
                 @if editable {
-                    (post_form_with_class("row add-rule", &format!("{base}/mappings/{i}/rules"), &who.csrf, html! {
-                        input type="text" name="field" placeholder="Field API name" required list={"fields-" (i)} .max-w-14 aria-label="Salesforce field";
-                        @if let (Some(s), true) = (&c.schema, access.can_see_org_schema()) {
-                            datalist id={"fields-" (i)} { @for f in &s.fields { @if f.createable || f.updateable { option value=(f.name) { (f.label) } } } }
-                        }
-                        select name="source" aria-label="Value source" .max-w-18 {
-                            @for (code, label) in &sources { option value=(code) { (label) } }
-                        }
-                        input type="text" name="value" placeholder="fixed value" .max-w-10 aria-label="Fixed value";
-                        button.secondary type="submit" { "Add field" }
-                    }))
+                    @match (&c.schema, access.can_see_org_schema()) {
+                        (Some(schema), true) => { (add_rule_form(who, survey, &c.mapping, schema, &sources, &format!("{base}/mappings/{i}/rules"))) }
+                        _ => { p.muted { "The org has no " code { (c.mapping.object.as_str()) } " object, so no field can be added." } }
+                    }
                 }
             }
         }
+        @if editable && !check.mappings.is_empty() { (compatibility()) }
         @if editable && !disrupted {
             div.card #add-mapping {
                 h3 .mt-0 { "Add a mapping" }
-                (post_form(&format!("{base}/mappings"), &who.csrf, html! {
-                    div.row {
-                        label { "Object (API name)" input type="text" name="object" required placeholder="e.g. Case, Contact, Survey_Response__c" .max-w-18; }
-                        label { "Action" select name="action" {
-                            option value="upsert" { "One record per response (upsert by an external id field holding the response id)" }
-                            option value="update" { "Update the record named by embedded data" }
-                        } }
-                    }
-                    div.row {
-                        label { "External id field " span.muted { "(upsert)" } input type="text" name="key_field" .max-w-14; }
-                        label { "Record id from " span.muted { "(update)" } select name="record_id" {
-                            option value="" { "—" }
-                            @for e in &survey.embedded { option value={"embedded:" (e.as_str())} { "Embedded data: " (e.as_str()) } }
-                        } }
-                    }
-                    p { button type="submit" { "Add mapping" } }
-                }))
+                p { "Pick an object of " (check.org_name) ", then how each response reaches it. " }
+                p { a.button href={(base) "/mappings/new"} { "Add a mapping" } }
             }
         }
         @if disrupted && editable {
@@ -288,6 +270,81 @@ fn mappings_section(
     }
 }
 
+/// Where a field's value can come from: the survey's questions and embedded
+/// data, the response's own id and times, or a fixed value.
+fn value_sources(survey: &domain::SurveyDefinition) -> Vec<(ValueSource, String)> {
+    survey
+        .questions
+        .iter()
+        .map(|q| (ValueSource::Answer { question: q.id.clone() }, format!("Answer: {}", q.text.as_str())))
+        .chain(survey.embedded.iter().map(|e| (ValueSource::Embedded { name: e.clone() }, format!("Embedded data: {}", e.as_str()))))
+        .chain([
+            (ValueSource::ResponseId, "Response id".to_string()),
+            (ValueSource::StartedAt, "Response start time".into()),
+            (ValueSource::FinishedAt, "Response finish time".into()),
+            (ValueSource::Static { value: String::new() }, "A fixed value (below)".into()),
+        ])
+        .collect()
+}
+
+/// Adds a field to a mapping: the value first, then the field, picked from
+/// the object's describe by label. Each field says, for each value, why it
+/// cannot take it (the script greys those out; the server refuses them
+/// with the same words).
+fn add_rule_form(who: &CurrentAccount, survey: &domain::SurveyDefinition, mapping: &domain::Mapping, schema: &domain::ObjectSchema, sources: &[(ValueSource, String)], action: &str) -> Markup {
+    let creates = !matches!(mapping.action, MappingAction::Update { .. });
+    let fields: Vec<&domain::mapping::FieldSchema> = schema
+        .writable_fields(&mapping.action)
+        .into_iter()
+        .filter(|f| !mapping.rules.iter().any(|r| r.field.as_str().eq_ignore_ascii_case(&f.name)))
+        .collect();
+    html! {
+        @if fields.is_empty() {
+            p.muted { "Every field of " (schema.label) " this mapping can set is mapped." }
+        } @else {
+            (post_form_with_class("row add-rule", action, &who.csrf, html! {
+                select name="source" aria-label="Value" .max-w-18 {
+                    @for (source, label) in sources { option value=(source.code()) { (label) } }
+                }
+                span.muted { "→" }
+                select name="field" aria-label="Salesforce field" .max-w-18 {
+                    @for f in &fields {
+                        @let refuses: serde_json::Map<String, serde_json::Value> = sources
+                            .iter()
+                            .filter(|(s, _)| !matches!(s, ValueSource::Static { .. }))
+                            .filter_map(|(s, _)| f.refuses(s, survey).map(|why| (s.code(), serde_json::Value::String(why))))
+                            .collect();
+                        option value=(f.name) data-refuses=(serde_json::Value::Object(refuses).to_string()) {
+                            (f.label) " · " (f.name) " (" (f.kind.label()) ")" @if creates && f.required_on_create() { " · required" }
+                        }
+                    }
+                }
+                input type="text" name="value" placeholder="fixed value" .max-w-10 aria-label="Fixed value";
+                button.secondary type="submit" { "Add field" }
+            }))
+        }
+    }
+}
+
+/// Which answers fit which kinds of Salesforce field: the check's own
+/// verdicts (`domain::mapping::compatibility_table`).
+fn compatibility() -> Markup {
+    html! {
+        details.card #compatibility {
+            summary { "Which answers fit which Salesforce fields" }
+            table {
+                thead { tr { th { "Value" } th { "Fits fields of type" } } }
+                tbody {
+                    @for row in domain::mapping::compatibility_table() {
+                        tr { td { (row.value) } td { (row.fits.join(", ")) } }
+                    }
+                }
+            }
+            p.muted { "Text longer than a text field holds is cut to fit. A choice goes into a picklist only when every choice is one of its values." }
+        }
+    }
+}
+
 /// The panel again, with what went wrong and its status; a refusal of
 /// access is the error page itself, not the panel.
 async fn refused(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, e: app::AppError) -> WebResult<Response> {
@@ -310,22 +367,6 @@ async fn apply(state: &AppState, who: &CurrentAccount, id: i64, change: Result<C
         Ok(()) => Ok(Redirect::to(&format!("/projects/{id}/salesforce")).into_response()),
         Err(e) => refused(state, who, &project, access, e).await,
     }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MappingForm {
-    object: String,
-    action: String,
-    #[serde(default)]
-    key_field: String,
-    #[serde(default)]
-    record_id: String,
-}
-
-async fn add_mapping(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, form }: SignedForm<MappingForm>) -> WebResult<Response> {
-    let mapping = app::integration::parse_mapping(&form.object, &form.action, &form.key_field, &form.record_id);
-    apply(&state, &who, id, mapping.map(Change::AddMapping)).await
 }
 
 async fn remove_mapping(State(state): State<AppState>, Path((id, m)): Path<(i64, usize)>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {

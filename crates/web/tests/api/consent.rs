@@ -31,7 +31,7 @@ async fn sams_mapped_survey(sf: &WithSalesforce) -> (Browser, i64, String) {
     let panel = format!("/projects/{id}/salesforce");
     let r = sam.submit(&panel, &format!("{panel}/mappings"), &[("object", "Survey_Response__c"), ("action", "upsert"), ("key_field", "External_Id__c"), ("record_id", "")]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    for (field, source) in [("External_Id__c", "response_id"), ("Score__c", "answer:q1")] {
+    for (field, source) in [("Score__c", "answer:q1")] {
         let r = sam.submit(&panel, &format!("{panel}/mappings/0/rules"), &[("field", field), ("source", source), ("value", "")]).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
     }

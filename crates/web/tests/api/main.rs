@@ -11,6 +11,7 @@ mod hygiene;
 mod invitations;
 mod mail;
 mod mappings;
+mod mapping_editor;
 mod respondents;
 mod my_domain;
 mod salesforce_link;

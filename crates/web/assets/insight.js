@@ -1,0 +1,54 @@
+// Insight's one script. Every page works without it; it only
+// - filters a long picker as you type (an input with data-filter="<select id>"),
+// - says at once which fields cannot take the chosen value (a field picker's
+//   options carry data-refuses: {"<value source>": "why"}), and
+// - asks before a removal (a form with data-confirm="<question>").
+"use strict";
+
+function filterPicker(input) {
+  const select = document.getElementById(input.dataset.filter);
+  if (!select) return;
+  const q = input.value.trim().toLowerCase();
+  let first = null;
+  for (const option of select.options) {
+    const show = q === "" || option.textContent.toLowerCase().includes(q) || option.value.toLowerCase().includes(q);
+    option.hidden = !show;
+    if (show && first === null) first = option;
+  }
+  if (first && (select.selectedOptions.length === 0 || select.selectedOptions[0].hidden)) first.selected = true;
+}
+
+function markRefusals(form) {
+  const source = form.querySelector("select[name=source]");
+  const field = form.querySelector("select[name=field]");
+  if (!source || !field) return;
+  for (const option of field.options) {
+    if (!option.dataset.refuses) continue;
+    if (option.dataset.label === undefined) option.dataset.label = option.textContent;
+    const why = JSON.parse(option.dataset.refuses)[source.value];
+    option.disabled = Boolean(why);
+    option.textContent = why ? option.dataset.label + " — cannot take it: " + why : option.dataset.label;
+    option.title = why || "";
+  }
+  if (field.selectedOptions.length && field.selectedOptions[0].disabled) {
+    const usable = Array.from(field.options).find((o) => !o.disabled);
+    if (usable) usable.selected = true;
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  for (const input of document.querySelectorAll("input[data-filter]")) {
+    input.addEventListener("input", () => filterPicker(input));
+    filterPicker(input);
+  }
+  for (const form of document.querySelectorAll("form.add-rule")) {
+    const source = form.querySelector("select[name=source]");
+    if (source) source.addEventListener("change", () => markRefusals(form));
+    markRefusals(form);
+  }
+  for (const form of document.querySelectorAll("form[data-confirm]")) {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
+});
