@@ -420,6 +420,7 @@ fn check_cond(c: &mut Cond, org: &Org, obj: &ObjectDef, q: &str, parents: &mut V
     }
 }
 
+#[derive(Debug)]
 pub struct QueryResult {
     pub total: usize,
     pub records: Vec<Value>,
