@@ -51,7 +51,7 @@ fn is_date(s: &str) -> bool {
         && time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).is_ok()
 }
 
-fn parse_datetime(s: &str) -> Option<String> {
+pub(crate) fn parse_datetime(s: &str) -> Option<String> {
     use time::format_description::well_known::Rfc3339;
     // Accept RFC 3339 and Salesforce's +0000 offset form; normalize to Salesforce's output.
     let fixed = if s.len() > 5 && (s.as_bytes()[s.len() - 5] == b'+' || s.as_bytes()[s.len() - 5] == b'-') && !s[s.len() - 5..].contains(':') {
@@ -347,8 +347,10 @@ pub fn delete(org: &Org, obj: &ObjectDef, id: &str) -> Result<(), ApiError> {
     if !obj.deletable { return Err(ApiError::new(400, "INVALID_TYPE", format!("entity type {} does not support delete", obj.name))); }
     let mut data = org.data.write();
     let table = data.entry(obj.name.clone()).or_default();
-    let old = table.records.remove(id).ok_or_else(|| ApiError::new(404, "ENTITY_IS_DELETED", "entity is deleted"))?;
+    let mut old = table.records.remove(id).ok_or_else(|| ApiError::new(404, "ENTITY_IS_DELETED", "entity is deleted"))?;
     reindex(obj, table, id, Some(&old), None);
+    old.insert("IsDeleted".into(), json!(true));
+    table.recycle_bin.insert(id.to_string(), old);
     org.journal.mark(&obj.name, id);
     drop(data);
     org.ids.write().remove(id);

@@ -75,9 +75,9 @@ fn route(ctx: &Ctx, method: &str, path: &str, query: &str, body: &[u8]) -> R {
             let obj = org.object(t).cloned().ok_or_else(ApiError::not_found)?;
             sobject(ctx, &ver, method, &obj, rest, query, body)
         }
-        ("GET", ["query" | "queryAll"]) => {
+        ("GET", [resource @ ("query" | "queryAll")]) => {
             let q = qparam(query, "q").ok_or_else(|| ApiError::new(400, "MALFORMED_QUERY", "A query string has to be specified"))?;
-            run_query(ctx, &ver, &q)
+            run_query(ctx, &ver, &q, if *resource == "queryAll" { soql::Scope::WithDeleted } else { soql::Scope::Live })
         }
         ("GET", ["query" | "queryAll", locator]) => query_more(ctx, &ver, locator),
         ("GET", ["composite"]) => Ok(Resp::json(200, json!({
@@ -222,8 +222,8 @@ fn norm_dt(v: &str) -> Option<String> {
     (n.len() == 28 && n.ends_with("+0000")).then_some(n)
 }
 
-fn run_query(ctx: &Ctx, ver: &str, q: &str) -> R {
-    let res = soql::execute(&ctx.org, q, ver)?;
+fn run_query(ctx: &Ctx, ver: &str, q: &str, scope: soql::Scope) -> R {
+    let res = soql::execute(&ctx.org, q, ver, scope)?;
     let batch = ctx.batch_size.unwrap_or(2000).clamp(200, 2000);
     if res.records.len() <= batch {
         return Ok(Resp::json(200, json!({"totalSize": res.total, "done": true, "records": res.records})));
@@ -394,12 +394,15 @@ fn restore(org: &Org, s: Snap) {
             }
         }
     }
-    data.clear();
+    let mut bins: std::collections::HashMap<String, std::collections::BTreeMap<String, crate::state::Record>> = data.drain().map(|(k, t)| (k, t.recycle_bin)).collect();
     let mut ids = org.ids.write();
     ids.clear();
     for (k, records, index) in s {
         ids.extend(records.keys().cloned());
-        data.insert(k, crate::state::Table { records, index, last_auto_number: 0 });
+        // A record deleted by the rolled-back request is live again, so out of the bin.
+        let mut recycle_bin = bins.remove(&k).unwrap_or_default();
+        recycle_bin.retain(|id, _| !records.contains_key(id));
+        data.insert(k, crate::state::Table { records, index, last_auto_number: 0, recycle_bin });
     }
 }
 

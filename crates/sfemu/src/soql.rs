@@ -5,9 +5,16 @@
 //! grammars (heavy build, large dependency trees) or unmaintained; the subset the
 //! emulator needs is ~300 lines, and owning it lets errors mimic Salesforce's
 //! MALFORMED_QUERY / INVALID_FIELD / INVALID_TYPE messages exactly.
+//!
+//! Before any row is read the query is checked as Salesforce checks it: every field
+//! exists, none is selected twice, every WHERE literal fits its field's type and only
+//! filterable / sortable fields are filtered / sorted on (src/soql/typecheck.rs).
+
+mod typecheck;
 
 use crate::records::ApiError;
-use crate::schema::ObjectDef;
+use crate::schema::{FieldDef, ObjectDef};
+use typecheck::Misfit;
 use crate::state::{Org, Record};
 use serde_json::{json, Map, Value};
 use std::cmp::Ordering;
@@ -17,13 +24,16 @@ enum Tok { Ident(String), Str(String), Num(f64), Op(String), LParen, RParen, Com
 
 fn malformed(msg: impl Into<String>) -> ApiError { ApiError::new(400, "MALFORMED_QUERY", msg) }
 
-fn lex(q: &str) -> Result<Vec<Tok>, ApiError> {
+/// Tokens with the char offset each starts at (for Salesforce's caret).
+fn lex(q: &str) -> Result<(Vec<Tok>, Vec<usize>), ApiError> {
     let c: Vec<char> = q.chars().collect();
     let mut i = 0;
     let mut out = vec![];
+    let mut starts = vec![];
     while i < c.len() {
         let ch = c[i];
         if ch.is_whitespace() { i += 1; continue; }
+        starts.push(i);
         match ch {
             '(' => { out.push(Tok::LParen); i += 1; }
             ')' => { out.push(Tok::RParen); i += 1; }
@@ -66,7 +76,7 @@ fn lex(q: &str) -> Result<Vec<Tok>, ApiError> {
             _ => return Err(malformed(format!("unexpected token: '{ch}'"))),
         }
     }
-    Ok(out)
+    Ok((out, starts))
 }
 
 #[derive(Debug, Clone)]
@@ -93,11 +103,15 @@ fn date_literal(s: &str) -> Option<Lit> {
     Some(Lit::Range(day(a), day(b)))
 }
 
+/// A name or literal as written, with the char offset it starts at in the query.
+#[derive(Debug, Clone)]
+pub struct At<T> { pub v: T, pub pos: usize }
+
 #[derive(Debug, Clone)]
 pub enum Cond {
-    Cmp(String, String, Lit),
-    In(String, bool, Vec<Lit>),
-    Like(String, bool, String),
+    Cmp(At<String>, String, At<Lit>),
+    In(At<String>, bool, Vec<At<Lit>>),
+    Like(At<String>, bool, At<String>),
     And(Box<Cond>, Box<Cond>),
     Or(Box<Cond>, Box<Cond>),
     Not(Box<Cond>),
@@ -108,16 +122,21 @@ pub struct Query {
     pub count: bool,
     /// COUNT(field): answered as an AggregateResult row (`expr0`), not as totalSize.
     pub count_expr: bool,
-    pub fields: Vec<String>,
-    pub object: String,
+    pub fields: Vec<At<String>>,
+    pub object: At<String>,
     pub cond: Option<Cond>,
-    pub order: Vec<(String, bool, bool)>,
+    /// (field, descending, nulls last)
+    pub order: Vec<(At<String>, bool, bool)>,
     pub limit: Option<usize>,
     pub offset: usize,
 }
 
-struct P { t: Vec<Tok>, i: usize }
+struct P { t: Vec<Tok>, starts: Vec<usize>, i: usize }
 impl P {
+    /// Where the next token starts (the query's end past the last one).
+    fn pos(&self) -> usize { self.starts.get(self.i).copied().unwrap_or_else(|| self.starts.last().map_or(0, |p| p + 1)) }
+    fn ident_at(&mut self, what: &str) -> Result<At<String>, ApiError> { let pos = self.pos(); Ok(At { v: self.ident(what)?, pos }) }
+    fn lit_at(&mut self) -> Result<At<Lit>, ApiError> { let pos = self.pos(); Ok(At { v: self.lit()?, pos }) }
     fn peek(&self) -> Option<&Tok> { self.t.get(self.i) }
     fn kw(&self, k: &str) -> bool { matches!(self.peek(), Some(Tok::Ident(s)) if s.eq_ignore_ascii_case(k)) }
     fn eat_kw(&mut self, k: &str) -> bool { if self.kw(k) { self.i += 1; true } else { false } }
@@ -159,21 +178,22 @@ impl P {
             self.expect(Tok::RParen)?;
             return Ok(c);
         }
-        let f = self.ident("field")?;
+        let f = self.ident_at("field")?;
         let negated = self.eat_kw("NOT");
         if self.eat_kw("IN") {
             self.expect(Tok::LParen)?;
-            let mut v = vec![self.lit()?];
-            while self.peek() == Some(&Tok::Comma) { self.i += 1; v.push(self.lit()?); }
+            let mut v = vec![self.lit_at()?];
+            while self.peek() == Some(&Tok::Comma) { self.i += 1; v.push(self.lit_at()?); }
             self.expect(Tok::RParen)?;
             return Ok(Cond::In(f, negated, v));
         }
         if self.eat_kw("LIKE") {
-            match self.lit()? { Lit::Str(s) => return Ok(Cond::Like(f, negated, s)), _ => return Err(malformed("LIKE needs a string")) }
+            let pat = self.lit_at()?;
+            match pat.v { Lit::Str(s) => return Ok(Cond::Like(f, negated, At { v: s, pos: pat.pos })), _ => return Err(malformed("LIKE needs a string")) }
         }
         if negated { return Err(malformed("unexpected token: NOT")); }
         match self.next() {
-            Some(Tok::Op(op)) => Ok(Cond::Cmp(f, op, self.lit()?)),
+            Some(Tok::Op(op)) => Ok(Cond::Cmp(f, op, self.lit_at()?)),
             other => Err(malformed(format!("unexpected token: {}", tok_str(&other)))),
         }
     }
@@ -188,14 +208,15 @@ fn tok_str(t: &Option<Tok>) -> String {
 }
 
 pub fn parse(q: &str) -> Result<Query, ApiError> {
-    let mut p = P { t: lex(q)?, i: 0 };
+    let (t, starts) = lex(q)?;
+    let mut p = P { t, starts, i: 0 };
     if !p.eat_kw("SELECT") { return Err(malformed(format!("unexpected token: {}", tok_str(&p.peek().cloned())))); }
     let mut fields = vec![];
     let mut count = false;
     let mut count_expr = false;
     loop {
-        let f = p.ident("field")?;
-        if f.eq_ignore_ascii_case("COUNT") && p.peek() == Some(&Tok::LParen) {
+        let f = p.ident_at("field")?;
+        if f.v.eq_ignore_ascii_case("COUNT") && p.peek() == Some(&Tok::LParen) {
             p.i += 1;
             if p.peek() != Some(&Tok::RParen) { p.ident("field")?; count_expr = true; }
             p.expect(Tok::RParen)?;
@@ -206,13 +227,13 @@ pub fn parse(q: &str) -> Result<Query, ApiError> {
         if p.peek() == Some(&Tok::Comma) { p.i += 1; } else { break; }
     }
     if !p.eat_kw("FROM") { return Err(malformed(format!("unexpected token: {}", tok_str(&p.peek().cloned())))); }
-    let object = p.ident("object")?;
+    let object = p.ident_at("object")?;
     let mut q = Query { count, count_expr, fields, object, cond: None, order: vec![], limit: None, offset: 0 };
     if p.eat_kw("WHERE") { q.cond = Some(p.or()?); }
     if p.eat_kw("ORDER") {
         if !p.eat_kw("BY") { return Err(malformed("expecting BY")); }
         loop {
-            let f = p.ident("field")?;
+            let f = p.ident_at("field")?;
             let desc = if p.eat_kw("DESC") { true } else { p.eat_kw("ASC"); false };
             let mut nulls_last = desc;
             if p.eat_kw("NULLS") { nulls_last = if p.eat_kw("LAST") { true } else { p.eat_kw("FIRST"); false }; }
@@ -226,9 +247,22 @@ pub fn parse(q: &str) -> Result<Query, ApiError> {
     Ok(q)
 }
 
-fn no_such_column(q: &str, f: &str, obj: &str) -> ApiError {
-    let col = q.find(f).map(|i| i + 1).unwrap_or(1);
-    ApiError::new(400, "INVALID_FIELD", format!("\n{q}\n{}^\nERROR at Row:1:Column:{col}\nNo such column '{f}' on entity '{obj}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.", " ".repeat(col.saturating_sub(1))))
+/// Salesforce's shape for an error found while reading the query: the query, a caret
+/// under the offending token, its row and 1-based column, then the message.
+fn positioned(code: &'static str, q: &str, pos: usize, msg: impl std::fmt::Display) -> ApiError {
+    let before: Vec<char> = q.chars().take(pos).collect();
+    let row = before.iter().filter(|c| **c == '\n').count() + 1;
+    let col = before.iter().rev().take_while(|c| **c != '\n').count() + 1;
+    ApiError::new(400, code, format!("\n{q}\n{}^\nERROR at Row:{row}:Column:{col}\n{msg}", " ".repeat(col - 1)))
+}
+
+fn no_such_column(q: &str, f: &At<String>, obj: &str) -> ApiError {
+    positioned("INVALID_FIELD", q, f.pos, format!("No such column '{}' on entity '{obj}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.", f.v))
+}
+
+/// A type-check failure at the token `pos` points to.
+fn misfit(q: &str, pos: usize, m: Misfit) -> ApiError {
+    if m.has_position() { positioned(m.error_code(), q, pos, &m) } else { ApiError::new(400, m.error_code(), m.to_string()) }
 }
 
 /// Records of an object, including the virtual Organization and User objects.
@@ -301,8 +335,8 @@ fn eval(c: &Cond, r: &Record) -> bool {
         Cond::And(a, b) => eval(a, r) && eval(b, r),
         Cond::Or(a, b) => eval(a, r) || eval(b, r),
         Cond::Not(a) => !eval(a, r),
-        Cond::Cmp(f, op, Lit::Range(start, end)) => {
-            let Some(d) = r.get(f).and_then(|v| v.as_str()).and_then(|v| v.get(..10)) else { return op == "!=" };
+        Cond::Cmp(f, op, At { v: Lit::Range(start, end), .. }) => {
+            let Some(d) = r.get(&f.v).and_then(|v| v.as_str()).and_then(|v| v.get(..10)) else { return op == "!=" };
             let (start, end) = (start.as_str(), end.as_str());
             match op.as_str() {
                 "=" => d >= start && d < end,
@@ -315,8 +349,8 @@ fn eval(c: &Cond, r: &Record) -> bool {
             }
         }
         Cond::Cmp(f, op, lit) => {
-            let v = r.get(f).unwrap_or(&Value::Null);
-            let o = cmp_val(v, lit);
+            let v = r.get(&f.v).unwrap_or(&Value::Null);
+            let o = cmp_val(v, &lit.v);
             match op.as_str() {
                 "=" => o == Some(Ordering::Equal),
                 "!=" => o != Some(Ordering::Equal),
@@ -328,107 +362,124 @@ fn eval(c: &Cond, r: &Record) -> bool {
             }
         }
         Cond::In(f, neg, lits) => {
-            let v = r.get(f).unwrap_or(&Value::Null);
-            lits.iter().any(|l| cmp_val(v, l) == Some(Ordering::Equal)) != *neg
+            let v = r.get(&f.v).unwrap_or(&Value::Null);
+            lits.iter().any(|l| cmp_val(v, &l.v) == Some(Ordering::Equal)) != *neg
         }
-        Cond::Like(f, neg, p) => r.get(f).and_then(|v| v.as_str()).map(|s| like(s, p)).unwrap_or(false) != *neg,
+        Cond::Like(f, neg, p) => r.get(&f.v).and_then(|v| v.as_str()).map(|s| like(s, &p.v)).unwrap_or(false) != *neg,
     }
 }
 
-/// A parent-relationship path used in WHERE (Account.Name): canonical "Rel.Field" key,
-/// the foreign-key field, the parent object and the parent field.
+/// A parent-relationship path used in WHERE or ORDER BY (Account.Name): canonical
+/// "Rel.Field" key, the foreign-key field, the parent object and the parent field.
 type ParentRef = (String, String, std::sync::Arc<ObjectDef>, String);
 
-fn resolve_parent(org: &Org, obj: &ObjectDef, f: &str, q: &str) -> Result<ParentRef, ApiError> {
-    let (rel, pf) = f.split_once('.').ok_or_else(|| no_such_column(q, f, &obj.name))?;
+fn resolve_parent(org: &Org, obj: &ObjectDef, f: &At<String>, q: &str) -> Result<(ParentRef, FieldDef), ApiError> {
+    let (rel, pf) = f.v.split_once('.').ok_or_else(|| no_such_column(q, f, &obj.name))?;
     let rf = obj.relationship(rel).ok_or_else(|| no_such_column(q, f, &obj.name))?;
     let target = rf.reference_to.first().and_then(|t| org.object(t)).cloned().ok_or_else(|| no_such_column(q, f, &obj.name))?;
-    let tf = target.field(pf).ok_or_else(|| no_such_column(q, f, &obj.name))?.name.clone();
-    Ok((format!("{}.{tf}", rf.relationship_name.clone().unwrap_or_default()), rf.name.clone(), target, tf))
+    let tf = target.field(pf).ok_or_else(|| no_such_column(q, f, &obj.name))?.clone();
+    Ok(((format!("{}.{}", rf.relationship_name.clone().unwrap_or_default(), tf.name), rf.name.clone(), target, tf.name.clone()), tf))
 }
 
-fn canon_cond(c: &mut Cond, org: &Org, obj: &ObjectDef, q: &str, parents: &mut Vec<ParentRef>) -> Result<(), ApiError> {
-    let mut fix = |f: &mut String| -> Result<(), ApiError> {
-        if f.contains('.') {
-            let p = resolve_parent(org, obj, f, q)?;
-            *f = p.0.clone();
-            if !parents.iter().any(|x| x.0 == p.0) { parents.push(p); }
-            return Ok(());
-        }
-        *f = obj.field(f).ok_or_else(|| no_such_column(q, f, &obj.name))?.name.clone();
-        Ok(())
-    };
+/// Resolve a field named in WHERE or ORDER BY to its describe, rewriting the name to its
+/// key in the row (parent fields are looked up once per row, under "Rel.Field").
+fn resolve_field(org: &Org, obj: &ObjectDef, f: &mut At<String>, q: &str, parents: &mut Vec<ParentRef>) -> Result<FieldDef, ApiError> {
+    if f.v.contains('.') {
+        let (p, def) = resolve_parent(org, obj, f, q)?;
+        f.v = p.0.clone();
+        if !parents.iter().any(|x| x.0 == p.0) { parents.push(p); }
+        return Ok(def);
+    }
+    let def = obj.field(&f.v).ok_or_else(|| no_such_column(q, f, &obj.name))?.clone();
+    f.v = def.name.clone();
+    Ok(def)
+}
+
+/// Resolve and type-check every comparison, as Salesforce does before reading a row.
+fn check_cond(c: &mut Cond, org: &Org, obj: &ObjectDef, q: &str, parents: &mut Vec<ParentRef>) -> Result<(), ApiError> {
     match c {
-        Cond::And(a, b) | Cond::Or(a, b) => { canon_cond(a, org, obj, q, parents)?; canon_cond(b, org, obj, q, parents) }
-        Cond::Not(a) => canon_cond(a, org, obj, q, parents),
+        Cond::And(a, b) | Cond::Or(a, b) => { check_cond(a, org, obj, q, parents)?; check_cond(b, org, obj, q, parents) }
+        Cond::Not(a) => check_cond(a, org, obj, q, parents),
         Cond::Cmp(f, _, lit) => {
-            fix(f)?;
-            // Salesforce lets an Id literal be written 15 or 18 chars long.
-            if let (Some(fd), Lit::Str(s)) = (obj.field(f), &*lit) {
-                if matches!(fd.ftype.as_str(), "id" | "reference") { if let Some(id) = crate::ids::parse(s) { *lit = Lit::Str(id); } }
-            }
+            let def = resolve_field(org, obj, f, q, parents)?;
+            typecheck::check_filterable(&def).map_err(|m| misfit(q, f.pos, m))?;
+            lit.v = typecheck::check_literal(&def, &lit.v).map_err(|m| misfit(q, lit.pos, m))?;
             Ok(())
         }
         Cond::In(f, _, lits) => {
-            fix(f)?;
-            if let Some(fd) = obj.field(f) {
-                if matches!(fd.ftype.as_str(), "id" | "reference") {
-                    for l in lits.iter_mut() { if let Lit::Str(s) = l { if let Some(id) = crate::ids::parse(s) { *s = id; } } }
-                }
-            }
+            let def = resolve_field(org, obj, f, q, parents)?;
+            typecheck::check_filterable(&def).map_err(|m| misfit(q, f.pos, m))?;
+            for lit in lits.iter_mut() { lit.v = typecheck::check_literal(&def, &lit.v).map_err(|m| misfit(q, lit.pos, m))?; }
             Ok(())
         }
-        Cond::Like(f, _, _) => fix(f),
+        Cond::Like(f, _, _) => {
+            let def = resolve_field(org, obj, f, q, parents)?;
+            typecheck::check_filterable(&def).map_err(|m| misfit(q, f.pos, m))?;
+            typecheck::check_like(&def).map_err(|m| misfit(q, f.pos, m))
+        }
     }
 }
 
+#[derive(Debug)]
 pub struct QueryResult {
     pub total: usize,
     pub records: Vec<Value>,
 }
 
+/// Which records a query sees: `query` the live ones, `queryAll` also those in the
+/// recycle bin (`IsDeleted = true`) until they are purged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope { Live, WithDeleted }
+
 /// Run a query for an org. `version` is used in `attributes.url`.
-pub fn execute(org: &Org, q_text: &str, version: &str) -> Result<QueryResult, ApiError> {
+pub fn execute(org: &Org, q_text: &str, version: &str, scope: Scope) -> Result<QueryResult, ApiError> {
     let mut q = parse(q_text)?;
-    let obj = org.object(&q.object).cloned().ok_or_else(|| ApiError::new(400, "INVALID_TYPE", format!(
-        "\n{q_text}\n^\nERROR at Row:1:Column:1\nsObject type '{}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", q.object)))?;
-    let mut parents: Vec<ParentRef> = vec![];
-    if let Some(c) = q.cond.as_mut() { canon_cond(c, org, &obj, q_text, &mut parents)?; }
+    let obj = org.object(&q.object.v).cloned().ok_or_else(|| positioned("INVALID_TYPE", q_text, q.object.pos, format!(
+        "sObject type '{}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", q.object.v)))?;
     // Resolve select list: plain fields and one-level parent relationship fields (Account.Name).
     enum Sel { Plain(String), Parent(String, String, std::sync::Arc<ObjectDef>, String) }
     let mut sels = vec![];
+    let mut selected: Vec<String> = vec![];
     for f in &q.fields {
-        if let Some((rel, pf)) = f.split_once('.') {
+        let sel = if let Some((rel, pf)) = f.v.split_once('.') {
             let rf = obj.relationship(rel).ok_or_else(|| no_such_column(q_text, f, &obj.name))?;
             let target = rf.reference_to.first().and_then(|t| org.object(t)).cloned().ok_or_else(|| no_such_column(q_text, f, &obj.name))?;
             let tf = target.field(pf).ok_or_else(|| no_such_column(q_text, f, &obj.name))?.name.clone();
-            sels.push(Sel::Parent(rf.relationship_name.clone().unwrap(), rf.name.clone(), target, tf));
+            Sel::Parent(rf.relationship_name.clone().unwrap(), rf.name.clone(), target, tf)
         } else {
-            sels.push(Sel::Plain(obj.field(f).ok_or_else(|| no_such_column(q_text, f, &obj.name))?.name.clone()));
+            Sel::Plain(obj.field(&f.v).ok_or_else(|| no_such_column(q_text, f, &obj.name))?.name.clone())
+        };
+        let key = match &sel { Sel::Plain(n) => n.clone(), Sel::Parent(rel, _, _, tf) => format!("{rel}.{tf}") };
+        if selected.iter().any(|k| k.eq_ignore_ascii_case(&key)) {
+            return Err(positioned("INVALID_FIELD", q_text, f.pos, format!("duplicate field selected: {key}")));
         }
+        selected.push(key);
+        sels.push(sel);
     }
+    let mut parents: Vec<ParentRef> = vec![];
+    if let Some(c) = q.cond.as_mut() { check_cond(c, org, &obj, q_text, &mut parents)?; }
     for (f, _, _) in q.order.iter_mut() {
-        *f = obj.field(f).ok_or_else(|| no_such_column(q_text, f, &obj.name))?.name.clone();
+        let def = resolve_field(org, &obj, f, q_text, &mut parents)?;
+        typecheck::check_sortable(&def).map_err(|m| misfit(q_text, f.pos, m))?;
     }
     let mut rows: Vec<Record> = rows(org, &obj);
-    if let Some(c) = &q.cond {
-        if parents.is_empty() {
-            rows.retain(|r| eval(c, r));
-        } else {
-            rows.retain(|r| {
-                let mut aug = r.clone();
-                for (key, fk, target, tf) in &parents {
-                    let v = r.get(fk).and_then(|v| v.as_str()).and_then(|pid| lookup(org, target, pid)).and_then(|p| p.get(tf).cloned()).unwrap_or(Value::Null);
-                    aug.insert(key.clone(), v);
-                }
-                eval(c, &aug)
-            });
+    if scope == Scope::WithDeleted {
+        if let Some(t) = org.data.read().get(&obj.name) { rows.extend(t.recycle_bin.values().cloned()); }
+    }
+    // Parent fields used in WHERE or ORDER BY are copied into the row under "Rel.Field".
+    if !parents.is_empty() {
+        for r in rows.iter_mut() {
+            for (key, fk, target, tf) in &parents {
+                let v = r.get(fk).and_then(|v| v.as_str()).and_then(|pid| lookup(org, target, pid)).and_then(|p| p.get(tf).cloned()).unwrap_or(Value::Null);
+                r.insert(key.clone(), v);
+            }
         }
     }
+    if let Some(c) = &q.cond { rows.retain(|r| eval(c, r)); }
     if !q.order.is_empty() {
         rows.sort_by(|a, b| {
             for (f, desc, nulls_last) in &q.order {
-                let (x, y) = (a.get(f).unwrap_or(&Value::Null), b.get(f).unwrap_or(&Value::Null));
+                let (x, y) = (a.get(&f.v).unwrap_or(&Value::Null), b.get(&f.v).unwrap_or(&Value::Null));
                 let o = match (x.is_null(), y.is_null()) {
                     (true, true) => Ordering::Equal,
                     (true, false) => if *nulls_last { Ordering::Greater } else { Ordering::Less },
@@ -486,7 +537,8 @@ mod tests {
     #[test]
     fn parses() {
         let q = parse("SELECT Id, Name FROM Account WHERE (Name = 'a\\'b' OR Industry != null) AND NOT Rating IN ('Hot','Cold') ORDER BY Name DESC NULLS LAST, Id LIMIT 10 OFFSET 2").unwrap();
-        assert_eq!(q.fields, vec!["Id", "Name"]);
+        assert_eq!(q.fields.iter().map(|f| f.v.as_str()).collect::<Vec<_>>(), vec!["Id", "Name"]);
+        assert_eq!(q.fields.iter().map(|f| f.pos).collect::<Vec<_>>(), vec![7, 11]);
         assert_eq!(q.limit, Some(10));
         assert_eq!(q.offset, 2);
         assert!(parse("SELECT COUNT() FROM Contact").unwrap().count);
@@ -501,5 +553,112 @@ mod tests {
         assert!(!eval(&parse("SELECT Id FROM A WHERE CreatedDate < TODAY").unwrap().cond.unwrap(), &r));
         assert!(eval(&parse("SELECT Id FROM A WHERE CreatedDate > YESTERDAY").unwrap().cond.unwrap(), &r));
         assert!(!like("Hello", "h_x%"));
+    }
+
+    fn demo_org() -> std::sync::Arc<Org> {
+        let app = crate::state::App::new(crate::config::EmulatorConfig::default_demo()).unwrap();
+        app.orgs[0].clone()
+    }
+
+    /// The body Salesforce answers when it finds an error at column `col` of a one-line query.
+    fn caret(q: &str, col: usize, msg: &str) -> String {
+        format!("\n{q}\n{}^\nERROR at Row:1:Column:{col}\n{msg}", " ".repeat(col - 1))
+    }
+
+    #[test]
+    fn queries_are_type_checked_as_salesforce_checks_them() {
+        let org = demo_org();
+        let ok = |q: &str| (q.to_string(), None::<(&str, String)>);
+        let err = |q: &str, code: &'static str, msg: String| (q.to_string(), Some((code, msg)));
+        let q1 = "SELECT Name FROM Account WHERE Name = 5";
+        let q2 = "SELECT Id FROM Opportunity WHERE CloseDate = '2024-01-31'";
+        let q3 = "SELECT Id FROM Account WHERE CreatedDate > 2024-01-31";
+        let q4 = "SELECT Id FROM Account WHERE IsDeleted = 'false'";
+        let q5 = "SELECT Id, Name, Name FROM Account";
+        let q6 = "SELECT Id FROM Account WHERE Description = 'x'";
+        let q7 = "SELECT Id FROM Account ORDER BY Description";
+        let q8 = "SELECT Id FROM Account WHERE Id IN ('001000000000001AAA', 5)";
+        let q9 = "SELECT Id FROM Account WHERE Description LIKE '%x%'";
+        let q10 = "SELECT Id FROM Nope";
+        let q11 = "SELECT Id, Nope FROM Account";
+        let q12 = "SELECT Id, Account.Name, Account.name FROM Contact";
+        let q13 = "SELECT Id FROM Account WHERE NumberOfEmployees = '12'";
+        let cases = vec![
+            ok("SELECT Id FROM Account WHERE Name = 'Acme' AND IsDeleted = false AND NumberOfEmployees > 10"),
+            ok("SELECT Id FROM Account WHERE CreatedDate > 2024-01-31T00:00:00Z AND CreatedDate < 2024-02-01T00:00:00+01:00"),
+            ok("SELECT Id FROM Account WHERE CreatedDate = LAST_N_DAYS:30 AND LastModifiedDate < TODAY"),
+            ok("SELECT Id FROM Opportunity WHERE CloseDate = 2024-01-31 OR CloseDate = TOMORROW OR CloseDate = null"),
+            ok("SELECT Id FROM Case WHERE Id IN ('500000000000001AAA', '500000000000002')"),
+            ok("SELECT Id FROM Account WHERE Name != null AND Industry IN ('Banking', null) AND Name LIKE 'Ac%'"),
+            ok("SELECT Id, Description FROM Account WHERE BillingStreet = '1 Main St' ORDER BY BillingStreet"),
+            ok("SELECT Id, Account.Name FROM Contact WHERE Account.Name = 'Acme' ORDER BY Account.Name DESC, LastName"),
+            ok("SELECT Id FROM Contact WHERE AccountId = '' OR AccountId = null"),
+            err(q1, "INVALID_FIELD", caret(q1, 39, "value of filter criterion for field 'Name' must be of type string and should be enclosed in quotes")),
+            err(q2, "INVALID_FIELD", caret(q2, 46, "value of filter criterion for field 'CloseDate' must be of type date and should not be enclosed in quotes")),
+            err(q3, "INVALID_FIELD", caret(q3, 44, "value of filter criterion for field 'CreatedDate' must be of type dateTime and should not be enclosed in quotes")),
+            err(q4, "INVALID_FIELD", caret(q4, 42, "value of filter criterion for field 'IsDeleted' must be of type boolean and should not be enclosed in quotes")),
+            err(q13, "INVALID_FIELD", caret(q13, 50, "value of filter criterion for field 'NumberOfEmployees' must be of type integer and should not be enclosed in quotes")),
+            err("SELECT Id FROM Account WHERE Id = 'abc'", "INVALID_QUERY_FILTER_OPERATOR", "invalid ID field: abc".into()),
+            err(q5, "INVALID_FIELD", caret(q5, 18, "duplicate field selected: Name")),
+            err(q12, "INVALID_FIELD", caret(q12, 26, "duplicate field selected: Account.Name")),
+            err(q6, "INVALID_FIELD", caret(q6, 30, "field 'Description' can not be filtered in a query call")),
+            err(q9, "INVALID_FIELD", caret(q9, 30, "field 'Description' can not be filtered in a query call")),
+            err(q7, "INVALID_FIELD", caret(q7, 33, "field 'Description' can not be sorted in a query call")),
+            err(q8, "INVALID_FIELD", caret(q8, 59, "value of filter criterion for field 'Id' must be of type id and should be enclosed in quotes")),
+            err("SELECT Id FROM Account WHERE NumberOfEmployees LIKE '1%'", "INVALID_QUERY_FILTER_OPERATOR", "invalid operator on int field".into()),
+            err(q10, "INVALID_TYPE", caret(q10, 16, "sObject type 'Nope' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.")),
+            err(q11, "INVALID_FIELD", caret(q11, 12, "No such column 'Nope' on entity 'Account'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.")),
+        ];
+        for (q, want) in cases {
+            let got = execute(&org, &q, "59.0", Scope::Live).map(|_| ()).map_err(|e| (e.code, e.message));
+            match want {
+                None => assert!(got.is_ok(), "{q} should run, got {got:?}"),
+                Some((code, msg)) => assert_eq!(got, Err((code, msg)), "{q}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_caret_on_a_later_line_counts_rows_and_columns_from_that_line() {
+        let q = "SELECT Id\nFROM Account\nWHERE Name = 5";
+        let e = execute(&demo_org(), q, "59.0", Scope::Live).unwrap_err();
+        assert!(e.message.ends_with("^\nERROR at Row:3:Column:14\nvalue of filter criterion for field 'Name' must be of type string and should be enclosed in quotes"), "{}", e.message);
+    }
+
+    #[test]
+    fn deleted_records_are_seen_by_query_all_only() {
+        let org = demo_org();
+        let account = org.object("Account").unwrap().clone();
+        let mut body = Map::new();
+        body.insert("Name".into(), json!("Gone Co"));
+        let id = crate::records::create(&org, &account, &org.users[0].id, &body).unwrap().id;
+        crate::records::delete(&org, &account, &id).unwrap();
+        let q = "SELECT Id, IsDeleted FROM Account WHERE Name = 'Gone Co'";
+        assert_eq!(execute(&org, q, "59.0", Scope::Live).unwrap().total, 0);
+        let all = execute(&org, q, "59.0", Scope::WithDeleted).unwrap();
+        assert_eq!(all.records.len(), 1);
+        assert_eq!((&all.records[0]["Id"], &all.records[0]["IsDeleted"]), (&json!(id), &json!(true)));
+        let live_only = "SELECT Id FROM Account WHERE Name = 'Gone Co' AND IsDeleted = false";
+        assert_eq!(execute(&org, live_only, "59.0", Scope::WithDeleted).unwrap().total, 0);
+    }
+
+    #[test]
+    fn order_by_a_parent_field_sorts_by_the_parents_value() {
+        let org = demo_org();
+        let (account, contact) = (org.object("Account").unwrap().clone(), org.object("Contact").unwrap().clone());
+        let user = org.users[0].id.clone();
+        for (company, person) in [("Zeta", "A"), ("Alpha", "B"), ("Mid", "C")] {
+            let mut a = Map::new();
+            a.insert("Name".into(), json!(company));
+            let aid = crate::records::create(&org, &account, &user, &a).unwrap().id;
+            let mut c = Map::new();
+            c.insert("LastName".into(), json!(person));
+            c.insert("AccountId".into(), json!(aid));
+            crate::records::create(&org, &contact, &user, &c).unwrap();
+        }
+        let res = execute(&org, "SELECT LastName FROM Contact ORDER BY Account.Name", "59.0", Scope::Live).unwrap();
+        let names: Vec<&str> = res.records.iter().map(|r| r["LastName"].as_str().unwrap()).collect();
+        assert_eq!(names, ["B", "C", "A"]);
+        assert!(!res.records[0].as_object().unwrap().contains_key("Account.Name"), "the sort key is not returned");
     }
 }

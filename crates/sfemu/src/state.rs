@@ -39,6 +39,9 @@ pub struct Table {
     /// The last auto-number given (a Case's `CaseNumber`); 0 until the first
     /// insert after a start, which reads the highest one held.
     pub last_auto_number: u64,
+    /// Deleted records (`IsDeleted = true`), which `queryAll` still returns; purged by an
+    /// org reset. Kept in memory only, like the `/deleted` log.
+    pub recycle_bin: BTreeMap<String, Record>,
 }
 
 pub struct Org {
