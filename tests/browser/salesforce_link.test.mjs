@@ -85,19 +85,38 @@ test('an owner links a sandbox from a survey, and a collaborator sees the owner\
   await page.click('#tools-menu summary');
   await page.click('#tools-menu a:has-text("Salesforce status of this project")');
   const projectPanel = page.url();
-  await page.fill('#add-mapping input[name=object]', 'Survey_Response__c');
-  await page.selectOption('#add-mapping select[name=action]', 'upsert');
-  await page.fill('#add-mapping input[name=key_field]', 'External_Id__c');
+  // The object is picked from the org's own list: typing filters it.
+  await page.click('#add-mapping a:has-text("Add a mapping")');
+  await page.fill('#pick-object input[name=q]', 'survey resp');
+  assert.equal(await page.locator('#object-picker option[value=Contact]').isHidden(), true);
+  await page.selectOption('#object-picker', 'Survey_Response__c');
+  await page.click('button:has-text("Next")');
+  // The key is one of the object's external ids, filled by Insight.
+  await page.selectOption('#choose-action select[name=key_field]', 'External_Id__c');
+  await snap(page, 'sf-05a-mapping-picked');
   await page.click('button:has-text("Add mapping")');
-  for (const [field, source] of [['External_Id__c', 'response_id'], ['Score__c', 'answer:q1'], ['Comment__c', 'answer:q5']]) {
-    const form = page.locator('[data-mapping="0"] form.row');
-    await form.locator('input[name=field]').fill(field);
+  await page.locator('[data-mapping="0"] [data-testid=upsert-key]').waitFor();
+  for (const [field, source] of [['Score__c', 'answer:q1'], ['Comment__c', 'answer:q5']]) {
+    const form = page.locator('[data-mapping="0"] form.add-rule');
     await form.locator('select[name=source]').selectOption(source);
+    await form.locator('select[name=field]').selectOption(field);
     await form.locator('button:has-text("Add field")').click();
     await page.locator(`[data-mapping="0"] tr[data-rule="${field}"]`).waitFor();
   }
+  // A field that cannot take the chosen value is greyed out, with the reason.
+  const addRule = page.locator('[data-mapping="0"] form.add-rule');
+  await addRule.locator('select[name=source]').selectOption('answer:q5');
+  const responded = addRule.locator('select[name=field] option[value=Responded_At__c]');
+  assert.equal(await responded.isDisabled(), true);
+  assert.ok((await responded.textContent()).includes('cannot take it'));
   await page.locator('[data-testid=mapping-fits]').waitFor();
   await snap(page, 'sf-05-mapping-fits-sandbox');
+  // A dry run shows the record a response would write, and writes nothing.
+  await page.click('#dry-run-link a');
+  await page.locator('[data-object=Survey_Response__c] [data-testid=key]').waitFor();
+  assert.ok((await page.locator('[data-object=Survey_Response__c] tr[data-field=Score__c]').textContent()).includes('9'));
+  await snap(page, 'sf-05b-dry-run');
+  await page.goto(projectPanel);
 
   // Relinking to the production org first shows what the switch affects;
   // cancelling keeps the sandbox link.
