@@ -68,6 +68,7 @@ export async function startDemo() {
       if (v.event === 'salesforce_login') facts.salesforceLogins.push(v);
       if (v.event === 'emulator') facts.emulator = v;
       if (v.event === 'trigger') facts.trigger = v;
+      if (v.event === 'survey') facts.survey = v;
       if (v.event === 'mail_page') facts.mailPage = v;
       if (v.event === 'hint' && v.recipient) facts.tryIt = v;
       if (v.event === 'ready') resolveReady();

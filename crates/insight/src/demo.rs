@@ -90,8 +90,12 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         json!({ "event": "login", "role": "viewer", "email": COLLEAGUE_EMAIL, "password": COLLEAGUE_PASSWORD }),
     );
     if let Some(slug) = seeded {
-        let link = format!("{url}/s/{slug}?case_id=500000000000001AAA");
-        say.say(&format!("  sample survey link: {link}"), json!({ "event": "survey", "url": link }));
+        let (query, case) = sample_link_query(app.app(), &emulator, &slug).await?;
+        let link = format!("{url}/s/{slug}?{query}");
+        say.say(
+            &format!("  sample survey link (signed; names Case {case} of the sandbox org, so a mapping that updates the Case by case_id delivers): {link}"),
+            json!({ "event": "survey", "url": link, "case_id": case }),
+        );
     }
     say.say(
         &format!("Salesforce emulator (stands in for Salesforce) on {}", emulator.http_url()),
@@ -351,6 +355,30 @@ async fn seed_triggered(app: &app::App, emulator: &sfemu::Emulator) -> anyhow::R
         cases_url: format!("{admin}/orgs/{org_id}/browser/Case"),
         org_id,
     })
+}
+
+/// The sample survey's link: signed, naming a Case the sandbox org holds, so
+/// a newcomer who links the sandbox and maps the answer onto the Case (an
+/// update by `case_id`, which only a signed link may pick) sees their first
+/// response land on a real record. Returns the query and the Case id.
+async fn sample_link_query(app: &app::App, emulator: &sfemu::Emulator, slug: &str) -> anyhow::Result<(String, String)> {
+    let (org_id, _, _) = sandbox_login(emulator)?;
+    let cases: serde_json::Value = reqwest::get(format!("{}/orgs/{org_id}/records/Case", emulator.admin_url())).await?.json().await?;
+    let case = cases["records"]
+        .as_array()
+        .and_then(|r| r.iter().filter_map(|c| c["Id"].as_str()).min())
+        .ok_or_else(|| anyhow::anyhow!("the sandbox org has no Case to name in the sample link"))?
+        .to_string();
+    let owner = app.account_by_email(&Email::parse(DEMO_EMAIL)?).await?.ok_or_else(|| anyhow::anyhow!("the demo account is missing"))?;
+    let mut sample = None;
+    for p in app.projects_of(owner.id).await? {
+        if p.owner_id == owner.id && app.survey(&p).await.is_ok_and(|s| s.slug == slug) {
+            sample = Some(p);
+        }
+    }
+    let project = sample.ok_or_else(|| anyhow::anyhow!("the sample survey is missing"))?;
+    let signed = app.sign_link(&project, &[("case_id".to_string(), case.clone())], None, app::now_ms()).await?;
+    Ok((signed.query, case))
 }
 
 /// The emulator's sandbox org and its operations user's login.
