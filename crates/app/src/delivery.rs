@@ -110,6 +110,11 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
         Err(e) => return hold(store, &batch, &e.to_string()).await,
     };
 
+    // A condition is named in the response's log in the survey's words.
+    let survey = match mappings.iter().any(|m| m.condition.is_some()) {
+        true => store.survey(project_id).await?.map(|s| s.definition).unwrap_or_default(),
+        false => domain::SurveyDefinition::default(),
+    };
     // Per response, per mapping: the record id, or the error.
     let mut outcomes: Vec<Vec<Value>> = vec![Vec::new(); batch.len()];
     let mut failed: Vec<Option<String>> = vec![None; batch.len()];
@@ -131,6 +136,12 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
                 finished_at: c.response.finished_at,
                 provenance: c.response.provenance(),
             };
+            if let Some(condition) = mapping.condition.as_ref().filter(|c| !c.holds(&values)) {
+                // Not a failure: the mapping does not apply to this response.
+                let why = format!("the response does not meet the condition {}", condition.describe(&survey));
+                outcomes[i].push(json!({ "object": mapping.object.as_str(), "skipped": why }));
+                continue;
+            }
             match mapping.record_for(&values, &schema).map(|r| wire_record(r, &schema)) {
                 Ok(record) => match record.key {
                     WireKey::Upsert { field, value } => {

@@ -99,6 +99,9 @@ fn planned(c: &CheckedMapping, values: &ResponseValues, survey: &SurveyDefinitio
             let problems: Vec<&str> = c.problems.iter().map(|p| p.message.as_str()).collect();
             return Err(format!("This mapping does not fit the org, so its responses are held: {}", problems.join(" ")));
         }
+        if let Some(condition) = c.mapping.condition.as_ref().filter(|cond| !cond.holds(values)) {
+            return Err(format!("Skipped: the response does not meet this mapping's condition, {}.", condition.describe(survey)));
+        }
         let record = wire_record(c.mapping.record_for(values, schema)?, schema);
         let fields = c
             .mapping

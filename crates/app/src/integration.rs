@@ -237,6 +237,10 @@ pub enum Change {
     RemoveMapping(usize),
     AddRule(usize, FieldRule),
     RemoveRule(usize, usize),
+    /// Adds a part to the mapping's condition, joined as given.
+    AddClause(usize, domain::mapping::Join, domain::mapping::Clause),
+    /// The mapping applies to every response again.
+    ClearCondition(usize),
 }
 
 impl Change {
@@ -251,6 +255,13 @@ impl Change {
                 let field = mappings.get(*i).and_then(|m| m.rules.get(*r)).map(|r| r.field.as_str().to_string()).unwrap_or_else(|| "?".into());
                 format!("unmapped {}.{}", object(i), field)
             }
+            Change::AddClause(i, join, clause) => {
+                let mut condition = mappings.get(*i).and_then(|m| m.condition.clone()).unwrap_or(domain::mapping::Condition { join: *join, clauses: Vec::new() });
+                condition.join = *join;
+                condition.clauses.push(clause.clone());
+                format!("made the {} mapping apply only when {}", object(i), condition.describe(survey))
+            }
+            Change::ClearCondition(i) => format!("made the {} mapping apply to every response", object(i)),
         }
     }
 }
@@ -332,6 +343,20 @@ pub async fn change(store: &Store, settings: &SalesforceSettings, project: &Proj
             }
             m.rules.remove(r);
         }
+        Change::AddClause(i, join, clause) => {
+            let m = mappings.get_mut(i).ok_or_else(no_such)?;
+            let mut condition = m.condition.clone().unwrap_or(domain::mapping::Condition { join, clauses: Vec::new() });
+            condition.join = join;
+            condition.clauses.push(clause);
+            let problems = condition.check(survey);
+            if !problems.is_empty() {
+                return Err(IntegrationError::DoesNotFit(problems).into());
+            }
+            m.condition = Some(condition);
+        }
+        Change::ClearCondition(i) => {
+            mappings.get_mut(i).ok_or_else(no_such)?.condition = None;
+        }
     }
     let checked = check_all(settings, org, &mappings, survey).await?;
     let fits = checked.iter().all(|c| c.problems.is_empty());
@@ -398,6 +423,25 @@ pub async fn transition(store: &Store, settings: &SalesforceSettings, project: &
     Ok(checked)
 }
 
+/// Parses the add-condition form: what it reads (`answer:q1`,
+/// `embedded:region`), the comparison, the value, and the join.
+pub fn parse_clause(subject: &str, op: &str, value: &str, join: &str) -> Result<(domain::mapping::Join, domain::mapping::Clause), Invalid> {
+    use domain::mapping::{Clause, Join, Op, Subject};
+    let subject = match domain::ValueSource::parse(subject, "")? {
+        domain::ValueSource::Answer { question } => Subject::Answer { question },
+        domain::ValueSource::Embedded { name } => Subject::Embedded { name },
+        _ => return Err(Invalid::new("A condition reads an answer or embedded data.")),
+    };
+    let join = match join {
+        "any" | "or" => Join::Any,
+        _ => Join::All,
+    };
+    if value.chars().count() > 255 {
+        return Err(Invalid::new("A condition's value has at most 255 characters."));
+    }
+    Ok((join, Clause { subject, op: Op::parse(op)?, value: value.trim().to_string() }))
+}
+
 /// Parses the add-mapping form.
 pub fn parse_mapping(object: &str, action: &str, key_field: &str, record_id_source: &str) -> Result<Mapping, Invalid> {
     let object = SObjectName::parse(object)?;
@@ -423,7 +467,7 @@ pub fn parse_mapping(object: &str, action: &str, key_field: &str, record_id_sour
         MappingAction::Upsert { external_id_field } => vec![FieldRule { field: external_id_field.clone(), source: domain::ValueSource::ResponseId }],
         _ => Vec::new(),
     };
-    Ok(Mapping { object, action, rules })
+    Ok(Mapping { object, action, rules, condition: None })
 }
 
 /// Where each Salesforce-integrated survey an account owns stands, decided

@@ -216,6 +216,7 @@ mod tests {
                 rule("Happy__c", ValueSource::Static { value: "true".into() }),
                 rule("Case__c", ValueSource::Embedded { name: domain::EmbeddedFieldName::parse("case_id").unwrap() }),
             ],
+            condition: None,
         };
         let answers: BTreeMap<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
             "q1": 9, "q2": 12.0, "q3": "A comment far longer than ten", "q4": ["Email", "Chat"]

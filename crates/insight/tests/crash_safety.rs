@@ -136,6 +136,7 @@ async fn setup(db: TestDatabase) -> Setup {
         object: SObjectName::parse("Survey_Response__c").unwrap(),
         action: MappingAction::Upsert { external_id_field: FieldName::parse("External_Id__c").unwrap() },
         rules: vec![rule("External_Id__c", ValueSource::ResponseId), rule("Score__c", ValueSource::parse("answer:q1", "").unwrap())],
+        condition: None,
     };
     assert!(store.save_integration(project, &[mapping], Some(&org_id), 0).await.unwrap());
     Setup { emulator, db, key, store, project, slug, org_id }

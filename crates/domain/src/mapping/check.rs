@@ -17,6 +17,9 @@ impl MappingProblem {
     fn object(message: String) -> Self {
         MappingProblem { field: None, message }
     }
+    pub(super) fn condition(message: String) -> Self {
+        MappingProblem { field: None, message }
+    }
     fn field(field: &str, message: String) -> Self {
         MappingProblem { field: Some(field.to_string()), message }
     }
@@ -105,6 +108,9 @@ impl Mapping {
                     },
                 }
             }
+        }
+        if let Some(condition) = &self.condition {
+            problems.extend(condition.check(survey));
         }
         if creates {
             for f in schema.fields.iter().filter(|f| f.required_on_create()) {
@@ -287,6 +293,7 @@ mod tests {
                 rule("Comment__c", answer("q2")),
                 rule("LastName", ValueSource::Static { value: "Respondent".into() }),
             ],
+            condition: None,
         }
     }
 
@@ -360,6 +367,7 @@ mod tests {
             object: SObjectName::parse("Case").unwrap(),
             action: MappingAction::Update { record_id: ValueSource::Embedded { name: EmbeddedFieldName::parse("contact_id").unwrap() } },
             rules: vec![rule("Comment__c", answer("q2"))],
+            condition: None,
         };
         let problems = m.check(Some(&case_schema()), &survey());
         assert!(problems.iter().any(|p| p.message.contains("no longer declares")));

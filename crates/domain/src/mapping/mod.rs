@@ -8,6 +8,7 @@
 //! - [`schema`]: what an org's describe says, in the domain's words;
 //! - [`check`]: does a mapping fit an org ("does this answer fit this field");
 //! - [`record`]: the record a mapping writes for a response, as typed values;
+//! - [`condition`]: when a mapping applies (answers and embedded data);
 //! - [`offer`]: what the editor offers to pick (objects, fields, keys) and
 //!   the table of which answers fit which fields;
 //! - [`sample`]: a made-up response for a dry run.
@@ -16,12 +17,14 @@
 //! domain's business: app converts both (see `app::sobject`).
 
 mod check;
+mod condition;
 mod offer;
 mod record;
 mod sample;
 mod schema;
 
 pub use check::{source_fits, MappingProblem};
+pub use condition::{Clause, Condition, Join, Op, Subject};
 pub use offer::{compatibility_table, mappable_objects, matching_objects, Compatibility, ObjectSummary};
 pub use sample::{SampleResponse, SAMPLE_RESPONSE_ID};
 pub use record::{FieldValue, RecordKey, RecordToWrite, ResponseValues};
@@ -181,6 +184,9 @@ pub struct Mapping {
     pub object: SObjectName,
     pub action: MappingAction,
     pub rules: Vec<FieldRule>,
+    /// When set, the mapping applies only to responses that meet it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<Condition>,
 }
 
 #[cfg(test)]

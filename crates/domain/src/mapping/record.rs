@@ -224,6 +224,7 @@ mod record_tests {
             object: SObjectName::parse("Case").unwrap(),
             action: MappingAction::Update { record_id: ValueSource::Embedded { name: crate::EmbeddedFieldName::parse("case_id").unwrap() } },
             rules: vec![rule("Comment__c", q("q1"))],
+            condition: None,
         };
         let (answers, embedded) = (BTreeMap::new(), BTreeMap::new());
         let r = ResponseValues { response_id: "R_x", answers: &answers, embedded: &embedded, started_at: None, finished_at: 0, provenance: Default::default() };
@@ -236,6 +237,7 @@ mod record_tests {
             object: SObjectName::parse("Survey_Response__c").unwrap(),
             action: MappingAction::Update { record_id: ValueSource::Embedded { name: crate::EmbeddedFieldName::parse("record").unwrap() } },
             rules: vec![rule("Comment__c", q("q1"))],
+            condition: None,
         };
         let answers = BTreeMap::new();
         let embedded = BTreeMap::from([("record".to_string(), " a00000000000001AAA ".to_string())]);

@@ -114,7 +114,7 @@ fn delivery_section(who: &CurrentAccount, project_id: i64, rid: &str, d: &Delive
                 table { @for o in outcomes {
                     tr {
                         td { code { (o["object"].as_str().unwrap_or("")) } }
-                        td { @if let Some(id) = o["record_id"].as_str() { "Record " code data-testid="record-id" { (id) } } @else { span.field-error { (o["error"].as_str().unwrap_or("")) } } }
+                        td { @if let Some(id) = o["record_id"].as_str() { "Record " code data-testid="record-id" { (id) } } @else if let Some(why) = o["skipped"].as_str() { span.muted data-testid="skipped" { "Skipped: " (why) } } @else { span.field-error { (o["error"].as_str().unwrap_or("")) } } }
                     }
                 } }
             }

@@ -27,6 +27,8 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{id}/salesforce/mappings/{m}/delete", post(remove_mapping))
         .route("/projects/{id}/salesforce/mappings/{m}/rules", post(add_rule))
         .route("/projects/{id}/salesforce/mappings/{m}/rules/{r}/delete", post(remove_rule))
+        .route("/projects/{id}/salesforce/mappings/{m}/condition", post(add_clause))
+        .route("/projects/{id}/salesforce/mappings/{m}/condition/clear", post(clear_condition))
         .route("/projects/{id}/salesforce/transition", post(transition))
         .route("/projects/{id}/salesforce/retry-failed", post(retry_failed))
 }
@@ -201,6 +203,7 @@ fn mappings_section(
                 } @else {
                     ul.field-error data-testid="mapping-problems" { @for p in &c.problems { li { (p.message) } } }
                 }
+                (condition_section(who, survey, c.mapping.condition.as_ref(), editable, &format!("{base}/mappings/{i}/condition")))
                 table {
                     thead { tr { th { "Salesforce field" } th { "Value" } @if editable { th {} } } }
                     tbody {
@@ -326,6 +329,45 @@ fn add_rule_form(who: &CurrentAccount, survey: &domain::SurveyDefinition, mappin
     }
 }
 
+/// When the mapping applies: its condition in words, and the form that adds
+/// a part to it (joined with "and" or "or") or clears it.
+fn condition_section(who: &CurrentAccount, survey: &domain::SurveyDefinition, condition: Option<&domain::mapping::Condition>, editable: bool, action: &str) -> Markup {
+    let has_clauses = condition.is_some_and(|c| !c.clauses.is_empty());
+    html! {
+        div.condition {
+            @match condition {
+                Some(c) if !c.clauses.is_empty() => {
+                    p data-testid="condition" { "Applies only when " strong { (c.describe(survey)) } ". Other responses are skipped for this mapping (logged, not failed)." }
+                    @if editable {
+                        (confirm_form(&format!("{action}/clear"), &who.csrf, "Apply this mapping to every response?", html! {
+                            button.small.secondary type="submit" { "Apply to every response" } }))
+                    }
+                }
+                _ => { p.muted { "Applies to every response." } }
+            }
+            @if editable && (!survey.questions.is_empty() || !survey.embedded.is_empty()) {
+                (post_form_with_class("row add-condition", action, &who.csrf, html! {
+                    @if has_clauses {
+                        select name="join" aria-label="Join" { option value="all" { "and" } option value="any" { "or" } }
+                    } @else {
+                        span.muted { "Only when" }
+                        input type="hidden" name="join" value="all";
+                    }
+                    select name="subject" aria-label="Condition on" .max-w-18 {
+                        @for q in &survey.questions { option value={"answer:" (q.id)} { (q.text.as_str()) } }
+                        @for e in &survey.embedded { option value={"embedded:" (e.as_str())} { "Embedded data: " (e.as_str()) } }
+                    }
+                    select name="op" aria-label="Comparison" {
+                        @for op in domain::mapping::Op::ALL { option value=(op.code()) { (op.code()) } }
+                    }
+                    input type="text" name="value" placeholder="value" .max-w-10 aria-label="Condition value";
+                    button.secondary type="submit" { @if has_clauses { "Add to condition" } @else { "Add condition" } }
+                }))
+            }
+        }
+    }
+}
+
 /// Which answers fit which kinds of Salesforce field: the check's own
 /// verdicts (`domain::mapping::compatibility_table`).
 fn compatibility() -> Markup {
@@ -389,6 +431,26 @@ async fn add_rule(State(state): State<AppState>, Path((id, m)): Path<(i64, usize
 
 async fn remove_rule(State(state): State<AppState>, Path((id, m, r)): Path<(i64, usize, usize)>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     apply(&state, &who, id, Ok(Change::RemoveRule(m, r))).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClauseForm {
+    subject: String,
+    op: String,
+    #[serde(default)]
+    value: String,
+    #[serde(default)]
+    join: String,
+}
+
+async fn add_clause(State(state): State<AppState>, Path((id, m)): Path<(i64, usize)>, SignedForm { who, form }: SignedForm<ClauseForm>) -> WebResult<Response> {
+    let clause = app::integration::parse_clause(&form.subject, &form.op, &form.value, &form.join);
+    apply(&state, &who, id, clause.map(|(join, c)| Change::AddClause(m, join, c))).await
+}
+
+async fn clear_condition(State(state): State<AppState>, Path((id, m)): Path<(i64, usize)>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
+    apply(&state, &who, id, Ok(Change::ClearCondition(m))).await
 }
 
 async fn retry_failed(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {

@@ -178,3 +178,45 @@ async fn a_viewer_cannot_dry_run_or_send_what_the_owner_decides() {
         assert_eq!(status, StatusCode::FORBIDDEN);
     }
 }
+
+#[tokio::test]
+async fn a_mapping_with_a_condition_skips_the_responses_that_do_not_meet_it() {
+    for sf in apps_with_emulator().await {
+        let (b, id) = mapped(&sf).await;
+        let panel = format!("/projects/{id}/salesforce");
+        let condition = format!("{panel}/mappings/0/condition");
+        // A condition that could never be met is refused with its reason.
+        let r = b.submit(&panel, &condition, &[("join", "all"), ("subject", "answer:q2"), ("op", "≤"), ("value", "6")]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("is not a number or a score"));
+        let r = b.submit(&panel, &condition, &[("join", "all"), ("subject", "answer:q1"), ("op", "≤"), ("value", "6")]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+        let (_, html) = b.get_text(&panel).await;
+        assert!(html.contains("Applies only when <strong>&quot;How likely are you to recommend us?&quot; ≤ 6</strong>"), "{html}");
+        // The sample answers 9: the dry run says it would be skipped.
+        let (_, html) = b.get_text(&format!("{panel}/dry-run")).await;
+        assert!(html.contains("Skipped: the response does not meet this mapping"), "{html}");
+
+        let link = b.publish(id).await;
+        let mut ids = Vec::new();
+        for score in ["9", "3"] {
+            let r = Browser::new(&sf.app);
+            let (_, form) = r.get_text(&link).await;
+            let rid = hidden_value(&form, "_rid").unwrap();
+            r.post_form(&link, &[("_rid", &rid), ("q1", score), ("q2", "")]).await;
+            ids.push(rid);
+        }
+        until(&sf, id, "both handled", |c| c.delivered == 2).await;
+        assert_eq!(sf.app.store.delivery_counts(id).await.unwrap().failed, 0, "a skipped response is not a failure");
+        let recs = records(&sf, &sandbox(&sf)).await;
+        assert_eq!(recs.iter().filter(|r| r["External_Id__c"] == ids[0].as_str()).count(), 0, "the promoter was skipped");
+        assert_eq!(recs.iter().filter(|r| r["External_Id__c"] == ids[1].as_str()).count(), 1, "the detractor was written");
+        let (_, detail) = b.get_text(&format!("/projects/{id}/responses/{}", ids[0])).await;
+        assert!(detail.contains("data-testid=\"skipped\"") && detail.contains("does not meet the condition"), "{detail}");
+
+        // Cleared, the mapping applies to every response again.
+        let r = b.submit(&panel, &format!("{condition}/clear"), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert!(sf.app.store.integration(id).await.unwrap().unwrap().mappings[0].condition.is_none());
+    }
+}
