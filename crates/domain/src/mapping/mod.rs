@@ -7,7 +7,8 @@
 //! - this module: the names and the mapping itself (object, action, rules);
 //! - [`schema`]: what an org's describe says, in the domain's words;
 //! - [`check`]: does a mapping fit an org ("does this answer fit this field");
-//! - [`record`]: the record a mapping writes for a response, as typed values.
+//! - [`record`]: the record a mapping writes for a response, as typed values;
+//! - [`survey_edits`]: which mappings a survey edit breaks.
 //!
 //! How a describe is read and a typed value travels on the wire is not the
 //! domain's business: app converts both (see `app::sobject`).
@@ -15,10 +16,12 @@
 mod check;
 mod record;
 mod schema;
+mod survey_edits;
 
 pub use check::MappingProblem;
 pub use record::{FieldValue, RecordKey, RecordToWrite, ResponseValues};
 pub use schema::{FieldKind, FieldSchema, ObjectSchema};
+pub use survey_edits::{broken_by, BrokenUse, SurveyEdit};
 
 use crate::survey::{QuestionId, SurveyDefinition};
 use crate::{EmbeddedFieldName, Invalid};

@@ -175,8 +175,7 @@ fn mappings_section(
     // The server refuses changes all the same; the page only says so early.
     let editable = access.can_change_salesforce();
     let sources: Vec<(String, String)> = survey
-        .questions
-        .iter()
+        .asked()
         .map(|q| (format!("answer:{}", q.id), format!("Answer: {}", q.text.as_str())))
         .chain(survey.embedded.iter().map(|e| (format!("embedded:{}", e.as_str()), format!("Embedded data: {}", e.as_str()))))
         .chain([
