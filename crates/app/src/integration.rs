@@ -380,6 +380,22 @@ pub async fn change(store: &Store, settings: &SalesforceSettings, project: &Proj
     Ok(current.checked(checked, validated, current.version + 1))
 }
 
+/// After a confirmed survey edit that broke a mapping: the survey no longer
+/// counts as validated against any org, so its deliveries are held (never
+/// failed) until the mappings fit again. A pinned survey stays pinned to the
+/// org it was validated against; its transition re-checks it anyway.
+pub async fn hold_after_survey_edit(store: &Store, project: &Project) -> Result<(), AppError> {
+    let Some(integration) = store.integration(project.id).await? else { return Ok(()) };
+    if crate::ownership::salesforce_work(store, project).await?.is_pinned() {
+        return Ok(());
+    }
+    if !store.save_integration(project.id, &integration.mappings, None, integration.version).await? {
+        return Err(IntegrationError::Conflict.into());
+    }
+    tracing::info!(project = project.id, "survey edit broke a mapping; deliveries held until it fits");
+    Ok(())
+}
+
 /// What becomes of the deliveries held while the survey was paused.
 #[derive(Debug, Clone)]
 pub enum HeldDeliveries {

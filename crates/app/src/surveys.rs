@@ -1,10 +1,15 @@
 //! A project's survey: reading it, changing its questions and embedded data
 //! (re-applied to the latest saved definition when another editor saved in
-//! between), publishing it, and opening it behind its public link.
+//! between), publishing it, and opening it behind its public link. An edit
+//! never loses collected answers: an answered question is hidden rather than
+//! deleted and keeps its type, and an edit that breaks a Salesforce mapping
+//! is named and done only once confirmed.
 
+use crate::accounts::Account;
 use crate::projects::{require_edit, Project};
 use crate::{App, AppError};
-use domain::{Invalid, SurveyDefinition, SurveyStatus};
+use domain::mapping::{broken_by, BrokenUse, SurveyEdit};
+use domain::{EmbeddedFieldName, Invalid, QuestionId, QuestionKind, QuestionText, SurveyDefinition, SurveyStatus};
 
 pub use store::surveys::Survey;
 
@@ -31,6 +36,81 @@ impl App {
             }
         }
         Err(AppError::Conflict("The survey is being changed by someone else right now. Reload the page and try again.".into()))
+    }
+
+    /// How many stored responses answer the question.
+    pub async fn answer_count(&self, project: &Project, question: &QuestionId) -> Result<u64, AppError> {
+        Ok(self.store.answer_count(project.id, question).await?)
+    }
+
+    /// Deletes a question: an answered one is only hidden from respondents.
+    pub async fn remove_question(&self, project: &Project, by: &Account, question: &QuestionId, confirmed: bool) -> Result<Edited, AppError> {
+        let answers = self.answer_count(project, question).await?;
+        let edit = SurveyEdit::RemoveQuestion(question.clone());
+        self.edit_survey(project, by, Some(edit), confirmed, |def| def.remove_question(question, answers)).await
+    }
+
+    /// Asks a removed question again.
+    pub async fn restore_question(&self, project: &Project, by: &Account, question: &QuestionId) -> Result<Edited, AppError> {
+        self.edit_survey(project, by, None, false, |def| def.restore_question(question)).await
+    }
+
+    /// Changes a question; an answered one keeps its type.
+    pub async fn update_question(
+        &self,
+        project: &Project,
+        by: &Account,
+        question: &QuestionId,
+        (text, kind, required): (QuestionText, QuestionKind, bool),
+        confirmed: bool,
+    ) -> Result<Edited, AppError> {
+        let answers = self.answer_count(project, question).await?;
+        let current = self.survey(project).await?.definition;
+        let retyped = current.questions.iter().any(|q| &q.id == question && q.kind.type_name() != kind.type_name());
+        let edit = retyped.then(|| SurveyEdit::ChangeQuestionType(question.clone()));
+        self.edit_survey(project, by, edit, confirmed, |def| def.update_question(question, text.clone(), kind.clone(), required, answers)).await
+    }
+
+    /// Stops taking an embedded data field from the link.
+    pub async fn remove_embedded(&self, project: &Project, by: &Account, name: &EmbeddedFieldName, confirmed: bool) -> Result<Edited, AppError> {
+        let edit = SurveyEdit::RemoveEmbedded(name.clone());
+        self.edit_survey(project, by, Some(edit), confirmed, |def| def.remove_embedded(name)).await
+    }
+
+    /// A survey edit that may take away what a mapping reads: tried on the
+    /// current definition first (so a refusal comes before any question),
+    /// then, when it breaks mappings and is not yet confirmed, returned for
+    /// confirmation. A confirmed breaking edit changes what the project
+    /// writes into the owner's org, so it needs the owner's grant, goes into
+    /// the project's Salesforce history, and holds the deliveries until the
+    /// mappings fit again.
+    async fn edit_survey(
+        &self,
+        project: &Project,
+        by: &Account,
+        edit: Option<SurveyEdit>,
+        confirmed: bool,
+        op: impl Fn(&mut SurveyDefinition) -> Result<(), Invalid>,
+    ) -> Result<Edited, AppError> {
+        require_edit(project)?;
+        let mut trial = self.survey(project).await?.definition;
+        op(&mut trial)?;
+        let mappings = self.store.integration(project.id).await?.map(|i| i.mappings).unwrap_or_default();
+        let broken = edit.as_ref().map(|e| broken_by(e, &mappings)).unwrap_or_default();
+        if !broken.is_empty() {
+            crate::consent::require_salesforce_changes(project)?;
+            if !confirmed {
+                return Ok(Edited::NeedsConfirmation(broken));
+            }
+        }
+        self.change_survey(project, op).await?;
+        if !broken.is_empty() {
+            let fields: Vec<&str> = broken.iter().map(|b| b.message.as_str()).collect();
+            let described = format!("changed the survey so that mappings no longer fit: {}", fields.join(" "));
+            crate::consent::record(&self.store, project, &crate::consent::actor(by), &described).await?;
+            crate::integration::hold_after_survey_edit(&self.store, project).await?;
+        }
+        Ok(Edited::Done)
     }
 
     /// Publishes (once the survey can take responses) or unpublishes it.
@@ -62,4 +142,13 @@ impl App {
         }
         Ok(survey)
     }
+}
+
+/// What became of a survey edit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edited {
+    Done,
+    /// The edit breaks these uses in the project's mappings; nothing was
+    /// changed, and it is done only when asked again, confirmed.
+    NeedsConfirmation(Vec<BrokenUse>),
 }

@@ -195,6 +195,21 @@ pub struct Question {
     pub text: QuestionText,
     pub required: bool,
     pub kind: QuestionKind,
+    /// Deleted after it was answered: kept so its answers keep their label
+    /// in the table, the export and the API, but never asked again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub removed: bool,
+}
+
+impl Question {
+    /// The question's text as the responses table and the export label it.
+    pub fn label(&self) -> String {
+        if self.removed {
+            format!("{} (removed question)", self.text.as_str())
+        } else {
+            self.text.as_str().to_string()
+        }
+    }
 }
 
 /// The name of an embedded-data field, taken from the survey link's query
@@ -281,46 +296,96 @@ impl SurveyDefinition {
     pub const MAX_EMBEDDED: usize = 50;
     pub const EMBEDDED_VALUE_MAX_CHARS: usize = 2_000;
 
+    /// A question respondents are asked; a removed one counts as absent
+    /// (so a mapping that takes its value from it no longer fits).
     pub fn question(&self, id: &QuestionId) -> Option<&Question> {
-        self.questions.iter().find(|q| &q.id == id)
+        self.asked().find(|q| &q.id == id)
+    }
+
+    /// The questions respondents are asked, in order.
+    pub fn asked(&self) -> impl Iterator<Item = &Question> {
+        self.questions.iter().filter(|q| !q.removed)
+    }
+
+    /// The questions deleted after they were answered, kept for their answers.
+    pub fn removed(&self) -> impl Iterator<Item = &Question> {
+        self.questions.iter().filter(|q| q.removed)
     }
 
     pub fn add_question(&mut self, text: QuestionText, kind: QuestionKind, required: bool) -> Result<QuestionId, Invalid> {
-        if self.questions.len() >= Self::MAX_QUESTIONS {
+        if self.asked().count() >= Self::MAX_QUESTIONS {
             return Err(Invalid::new(format!("A survey can have at most {} questions.", Self::MAX_QUESTIONS)));
         }
         self.next_question = self.next_question.max(1);
         let id = QuestionId::numbered(self.next_question);
         self.next_question += 1;
-        self.questions.push(Question { id: id.clone(), text, required, kind });
+        self.questions.push(Question { id: id.clone(), text, required, kind, removed: false });
         Ok(id)
     }
 
-    pub fn update_question(&mut self, id: &QuestionId, text: QuestionText, kind: QuestionKind, required: bool) -> Result<(), Invalid> {
+    /// Changes a question. `answers` is how many stored responses answer it:
+    /// an answered question keeps its type, since its answers were given as
+    /// that type and a mapping or an export reads them so.
+    pub fn update_question(&mut self, id: &QuestionId, text: QuestionText, kind: QuestionKind, required: bool, answers: u64) -> Result<(), Invalid> {
         let q = self.questions.iter_mut().find(|q| &q.id == id).ok_or_else(|| no_such_question(id))?;
+        if answers > 0 && q.kind.type_name() != kind.type_name() {
+            let given = match &q.kind {
+                QuestionKind::Text { .. } => "text",
+                QuestionKind::SingleChoice { .. } => "a single choice",
+                QuestionKind::MultipleChoice { .. } => "multiple choices",
+                QuestionKind::Number { .. } => "a number",
+                QuestionKind::Email => "an email address",
+                QuestionKind::Nps => "a 0–10 score",
+            };
+            return Err(Invalid::new(format!(
+                "{} has {answers} answer{} as {given}; add a new question instead.",
+                id.as_str().to_uppercase(),
+                if answers == 1 { "" } else { "s" }
+            )));
+        }
         q.text = text;
         q.kind = kind;
         q.required = required;
         Ok(())
     }
 
-    pub fn remove_question(&mut self, id: &QuestionId) -> Result<(), Invalid> {
-        let before = self.questions.len();
-        self.questions.retain(|q| &q.id != id);
-        if self.questions.len() == before {
-            return Err(no_such_question(id));
+    /// Deletes a question. `answers` is how many stored responses answer it:
+    /// an answered question is only hidden from respondents, so its answers
+    /// keep their label; an unanswered one goes for good. Either way its id
+    /// is never given to another question.
+    pub fn remove_question(&mut self, id: &QuestionId, answers: u64) -> Result<(), Invalid> {
+        let i = self.questions.iter().position(|q| &q.id == id && !q.removed).ok_or_else(|| no_such_question(id))?;
+        if answers > 0 {
+            self.questions[i].removed = true;
+        } else {
+            self.questions.remove(i);
         }
         Ok(())
     }
 
-    /// Moves a question one place up (`up = true`) or down. Moving the first
-    /// question up or the last down leaves the order as it is.
+    /// Asks a removed question again, where it stood.
+    pub fn restore_question(&mut self, id: &QuestionId) -> Result<(), Invalid> {
+        if self.asked().count() >= Self::MAX_QUESTIONS {
+            return Err(Invalid::new(format!("A survey can have at most {} questions.", Self::MAX_QUESTIONS)));
+        }
+        let q = self.questions.iter_mut().find(|q| &q.id == id && q.removed).ok_or_else(|| Invalid::new(format!("There is no removed question {id} to restore.")))?;
+        q.removed = false;
+        Ok(())
+    }
+
+    /// Moves a question one place up (`up = true`) or down among the asked
+    /// questions. Moving the first question up or the last down leaves the
+    /// order as it is.
     pub fn move_question(&mut self, id: &QuestionId, up: bool) -> Result<(), Invalid> {
-        let i = self.questions.iter().position(|q| &q.id == id).ok_or_else(|| no_such_question(id))?;
-        if up && i > 0 {
-            self.questions.swap(i, i - 1);
-        } else if !up && i + 1 < self.questions.len() {
-            self.questions.swap(i, i + 1);
+        let i = self.questions.iter().position(|q| &q.id == id && !q.removed).ok_or_else(|| no_such_question(id))?;
+        // Step over removed questions: respondents do not see them.
+        let neighbour = if up {
+            self.questions[..i].iter().rposition(|q| !q.removed)
+        } else {
+            self.questions[i + 1..].iter().position(|q| !q.removed).map(|j| i + 1 + j)
+        };
+        if let Some(j) = neighbour {
+            self.questions.swap(i, j);
         }
         Ok(())
     }
@@ -347,7 +412,7 @@ impl SurveyDefinition {
 
     /// A survey can be published once it asks at least one question.
     pub fn check_publishable(&self) -> Result<(), Invalid> {
-        if self.questions.is_empty() {
+        if self.asked().next().is_none() {
             return Err(Invalid::new("Add at least one question before publishing."));
         }
         Ok(())
@@ -375,7 +440,8 @@ impl SurveyDefinition {
 
     /// Checks a respondent's raw answers (question id → submitted values)
     /// against every question, returning typed answers or every problem at
-    /// once so the respondent can fix them in one go.
+    /// once so the respondent can fix them in one go. An answer to a removed
+    /// question (from a page loaded before the removal) is left out.
     pub fn validate(&self, raw: &BTreeMap<String, Vec<String>>) -> Result<Answers, Vec<AnswerError>> {
         for key in raw.keys() {
             if !self.questions.iter().any(|q| q.id.as_str() == key) {
@@ -387,7 +453,7 @@ impl SurveyDefinition {
         }
         let mut answers = Answers::default();
         let mut errors = Vec::new();
-        for q in &self.questions {
+        for q in self.asked() {
             let values: Vec<&str> = raw
                 .get(q.id.as_str())
                 .map(|v| v.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect())
@@ -523,9 +589,87 @@ mod tests {
     fn question_ids_are_never_reused_after_removal() {
         let mut s = survey();
         let last = s.questions.last().unwrap().id.clone();
-        s.remove_question(&last).unwrap();
+        s.remove_question(&last, 0).unwrap();
         let id = s.add_question(QuestionText::parse("New").unwrap(), QuestionKind::Email, false).unwrap();
         assert_ne!(id, last);
+    }
+
+    fn q(id: &str) -> QuestionId {
+        QuestionId::parse(id).unwrap()
+    }
+
+    #[test]
+    fn removing_an_answered_question_hides_it_and_keeps_it() {
+        // (answers it has, still in the definition, asked)
+        for (answers, kept) in [(0, false), (1, true), (14, true)] {
+            let mut s = survey();
+            s.remove_question(&q("q2"), answers).unwrap();
+            assert_eq!(s.questions.iter().any(|x| x.id == q("q2")), kept, "{answers} answers");
+            assert!(s.question(&q("q2")).is_none(), "a removed question counts as absent");
+            assert!(s.asked().all(|x| x.id != q("q2")));
+        }
+    }
+
+    #[test]
+    fn a_removed_question_is_never_required_and_its_answers_are_left_out() {
+        let mut s = survey();
+        s.remove_question(&q("q1"), 3).unwrap();
+        let a = s.validate(&raw(&[("q1", "Ada"), ("q6", "9")])).unwrap();
+        assert_eq!(a.0.keys().map(QuestionId::as_str).collect::<Vec<_>>(), ["q6"]);
+        assert!(s.validate(&raw(&[("q6", "9")])).is_ok(), "q1 was required before it was removed");
+    }
+
+    #[test]
+    fn a_removed_question_can_be_restored_once_and_removed_once() {
+        let mut s = survey();
+        s.remove_question(&q("q2"), 1).unwrap();
+        assert!(s.remove_question(&q("q2"), 1).is_err());
+        assert_eq!(s.removed().count(), 1);
+        s.restore_question(&q("q2")).unwrap();
+        assert!(s.restore_question(&q("q2")).is_err());
+        assert_eq!(s.question(&q("q2")).unwrap().label(), "Plan?");
+    }
+
+    #[test]
+    fn a_removed_question_is_labelled_as_such() {
+        let mut s = survey();
+        s.remove_question(&q("q5"), 2).unwrap();
+        assert_eq!(s.questions[4].label(), "Email? (removed question)");
+    }
+
+    #[test]
+    fn an_answered_question_keeps_its_type() {
+        let text = || QuestionText::parse("Seats?").unwrap();
+        let number = QuestionKind::Number { min: None, max: Some(10.0) };
+        // (answers, new kind, accepted)
+        let cases = [
+            (0, QuestionKind::Email, true),
+            (14, QuestionKind::Email, false),
+            (14, number.clone(), true),
+        ];
+        for (answers, kind, accepted) in cases {
+            let mut s = survey();
+            let r = s.update_question(&q("q4"), text(), kind.clone(), false, answers);
+            assert_eq!(r.is_ok(), accepted, "{answers} answers, {kind:?}");
+        }
+        let err = survey().update_question(&q("q4"), text(), QuestionKind::Email, false, 14).unwrap_err();
+        assert_eq!(err.0, "Q4 has 14 answers as a number; add a new question instead.");
+    }
+
+    #[test]
+    fn moving_steps_over_removed_questions() {
+        let mut s = survey();
+        s.remove_question(&q("q2"), 1).unwrap();
+        s.move_question(&q("q3"), true).unwrap();
+        let asked: Vec<&str> = s.asked().map(|x| x.id.as_str()).collect();
+        assert_eq!(&asked[..2], ["q3", "q1"]);
+    }
+
+    #[test]
+    fn stored_questions_without_the_removed_mark_still_load() {
+        let json = r#"{"questions":[{"id":"q1","text":"Name?","required":true,"kind":{"type":"email"}}],"embedded":[],"next_question":2}"#;
+        let s: SurveyDefinition = serde_json::from_str(json).unwrap();
+        assert!(!s.questions[0].removed);
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //! flushing and commits them together.
 
 use crate::columns::{json, Column};
-use crate::{now_ms, Result, Store, StoreError};
-use domain::EmbeddedProvenance;
+use crate::{now_ms, Backend, Result, Store, StoreError};
+use domain::{EmbeddedProvenance, QuestionId};
 use sqlx::AnyPool;
 use std::collections::BTreeMap;
 use tokio::sync::{mpsc, oneshot};
@@ -133,6 +133,23 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         row.map(StoredResponse::try_from).transpose()
+    }
+
+    /// How many of a project's responses answer `question` (carry its id
+    /// among their answers): whether it may still be deleted or change type.
+    pub async fn answer_count(&self, project_id: i64, question: &QuestionId) -> Result<u64> {
+        // The answers are a JSON object, question id → value; each backend
+        // reads a key with its own JSON functions.
+        let has_key = match self.backend {
+            Backend::Sqlite => "json_type(answers, '$.' || $2) IS NOT NULL",
+            Backend::Postgres => "(answers::jsonb -> $2) IS NOT NULL",
+        };
+        let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM responses WHERE project_id = $1 AND {has_key}"))
+            .bind(project_id)
+            .bind(question.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n.max(0) as u64)
     }
 
     /// Starts the group-commit writer for this store.

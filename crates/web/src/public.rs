@@ -97,7 +97,7 @@ fn render(survey: &Survey, action: &str, form: &FormState) -> Markup {
                 }
                 @if let Some(sig) = &form.link.signature { input type="hidden" name=(SIGNATURE_PARAM) value=(sig); }
                 @if let Some(at) = &form.link.expires { input type="hidden" name=(EXPIRES_PARAM) value=(at); }
-                @for (i, q) in def.questions.iter().enumerate() {
+                @for (i, q) in def.asked().enumerate() {
                     @let id = q.id.as_str();
                     @let values = form.values.get(id).cloned().unwrap_or_default();
                     @let first = values.first().cloned().unwrap_or_default();

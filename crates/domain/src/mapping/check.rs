@@ -82,6 +82,9 @@ impl Mapping {
                 ValueSource::Embedded { name } if !survey.embedded.contains(name) => {
                     problems.push(MappingProblem::object(format!("The record id comes from embedded data {}, which the survey no longer declares.", name.as_str())))
                 }
+                ValueSource::Answer { question } if survey.question(question).is_none() => {
+                    problems.push(MappingProblem::object(format!("The record id comes from {question}, which is no longer a question of this survey.")))
+                }
                 ValueSource::Embedded { .. } | ValueSource::Answer { .. } => {}
                 _ => problems.push(MappingProblem::object("An update needs the record id from embedded data or an answer.".into())),
             },
@@ -371,5 +374,20 @@ mod tests {
         };
         let problems = m.check(Some(&case_schema()), &survey());
         assert!(problems.iter().any(|p| p.message.contains("no longer declares")));
+    }
+
+    #[test]
+    fn a_removed_question_no_longer_fits_a_mapping() {
+        let mut s = survey();
+        s.remove_question(&QuestionId::parse("q2").unwrap(), 5).unwrap();
+        let problems = good_mapping().check(Some(&case_schema()), &s);
+        assert_eq!(problems.iter().map(|p| p.field.as_deref()).collect::<Vec<_>>(), [Some("Comment__c")], "{problems:?}");
+        let update = Mapping {
+            object: SObjectName::parse("Case").unwrap(),
+            action: MappingAction::Update { record_id: answer("q2") },
+            rules: vec![rule("Comment__c", answer("q1"))],
+            condition: None,
+        };
+        assert!(update.check(Some(&case_schema()), &s).iter().any(|p| p.message.contains("no longer a question")));
     }
 }

@@ -12,6 +12,7 @@
 //! - [`offer`]: what the editor offers to pick (objects, fields, keys) and
 //!   the table of which answers fit which fields;
 //! - [`sample`]: a made-up response for a dry run.
+//! - [`survey_edits`]: which mappings a survey edit breaks.
 //!
 //! How a describe is read and a typed value travels on the wire is not the
 //! domain's business: app converts both (see `app::sobject`).
@@ -22,6 +23,7 @@ mod offer;
 mod record;
 mod sample;
 mod schema;
+mod survey_edits;
 
 pub use check::{source_fits, MappingProblem};
 pub use condition::{Clause, Condition, Join, Op, Subject};
@@ -29,6 +31,7 @@ pub use offer::{compatibility_table, mappable_objects, matching_objects, Compati
 pub use sample::{SampleResponse, SAMPLE_RESPONSE_ID};
 pub use record::{FieldValue, RecordKey, RecordToWrite, ResponseValues};
 pub use schema::{FieldKind, FieldSchema, ObjectSchema};
+pub use survey_edits::{broken_by, BrokenUse, SurveyEdit};
 
 use crate::survey::{QuestionId, SurveyDefinition};
 use crate::{EmbeddedFieldName, Invalid};

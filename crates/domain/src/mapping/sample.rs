@@ -24,7 +24,7 @@ impl SampleResponse {
     /// where an update takes its record id: there a made-up id of the
     /// object's key prefix, since a sample has no signed link to carry one.
     pub fn for_survey(survey: &SurveyDefinition, mappings: &[(Mapping, Option<ObjectSchema>)]) -> SampleResponse {
-        let raw: BTreeMap<String, Vec<String>> = survey.questions.iter().map(|q| (q.id.as_str().to_string(), sample_answer(&q.kind))).collect();
+        let raw: BTreeMap<String, Vec<String>> = survey.asked().map(|q| (q.id.as_str().to_string(), sample_answer(&q.kind))).collect();
         let answers = match survey.validate(&raw) {
             Ok(answers) => answers.0.into_iter().map(|(id, a)| (id.as_str().to_string(), serde_json::to_value(a).unwrap_or_default())).collect(),
             Err(_) => BTreeMap::new(),

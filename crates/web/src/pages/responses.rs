@@ -68,7 +68,7 @@ async fn table(State(state): State<AppState>, who: CurrentAccount, Path(id): Pat
                         thead { tr {
                             th { "Response" } th { "Finished" } th { "Time taken" }
                             @if !deliveries.is_empty() { th { "Salesforce" } }
-                            @for q in &def.questions { th title=(q.text.as_str()) { (cell(q.text.as_str().to_string())) } }
+                            @for q in &def.questions { th title=(q.label()) data-removed[q.removed] { (cell(q.label())) } }
                             @for e in &def.embedded { th { code { (e.as_str()) } } }
                         } }
                         tbody {
@@ -155,7 +155,7 @@ async fn detail(State(state): State<AppState>, who: CurrentAccount, Path((id, ri
                 }
                 table {
                     @for q in &survey.definition.questions {
-                        tr { th .label-col { (q.text.as_str()) } td { (answers.get(q.id.as_str()).map(display_stored).unwrap_or_else(|| "—".into())) } }
+                        tr { th .label-col { (q.label()) } td { (answers.get(q.id.as_str()).map(display_stored).unwrap_or_else(|| "—".into())) } }
                     }
                     @for (name, value) in embedded {
                         tr { th { "Embedded: " code { (name) } } td { (value) } }
@@ -172,11 +172,12 @@ async fn detail(State(state): State<AppState>, who: CurrentAccount, Path((id, ri
 }
 
 /// The CSV's header and one row per response: response id, times, each
-/// question's answer (by its current text), then each embedded data field.
+/// question's answer (by its current text; a removed question's too, so no
+/// collected answer drops out of the export), then each embedded data field.
 /// Every text a respondent or editor wrote goes through `spreadsheet_text`.
 fn csv_header(def: &SurveyDefinition) -> Vec<String> {
     let mut header = vec!["response_id".to_string(), "started_at".into(), "finished_at".into()];
-    header.extend(def.questions.iter().map(|q| spreadsheet_text(format!("{} ({})", q.text.as_str(), q.id))));
+    header.extend(def.questions.iter().map(|q| spreadsheet_text(format!("{} ({})", q.label(), q.id))));
     header.extend(def.embedded.iter().map(|e| spreadsheet_text(e.as_str().to_string())));
     header
 }

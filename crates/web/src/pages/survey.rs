@@ -1,5 +1,7 @@
 //! The Survey view: build the survey (questions, embedded data), publish it
-//! and get its anonymous link.
+//! and get its anonymous link. A refused question form comes back as typed,
+//! with the error beside its field; an edit that breaks a Salesforce mapping
+//! first shows what it breaks and is done only when confirmed.
 
 use super::layout::{post_form, post_form_with_class, flash_error, page};
 use super::project_frame::{self, require_edit, Tab};
@@ -16,7 +18,8 @@ use domain::{Access, EmbeddedFieldName, Invalid, Question, QuestionId, QuestionK
 use maud::{html, Markup};
 use serde::Deserialize;
 use app::projects::Project;
-use app::surveys::Survey;
+use app::surveys::{Edited, Survey};
+use domain::mapping::BrokenUse;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -25,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{id}/survey/questions/{qid}", post(update_question))
         .route("/projects/{id}/survey/questions/{qid}/delete", post(delete_question))
         .route("/projects/{id}/survey/questions/{qid}/move", post(move_question))
+        .route("/projects/{id}/survey/questions/{qid}/restore", post(restore_question))
         .route("/projects/{id}/survey/embedded", post(add_embedded))
         .route("/projects/{id}/survey/embedded/{name}/delete", post(delete_embedded))
         .route("/projects/{id}/survey/publish", post(publish))
@@ -38,6 +42,25 @@ async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path
 }
 
 pub(super) fn render(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, survey: &Survey, error: Option<&str>, signed: &Shown) -> Markup {
+    render_with(state, who, project, access, survey, error, signed, None)
+}
+
+/// The Survey view, with a refused question form shown as it was typed.
+#[allow(clippy::too_many_arguments)]
+fn render_with(
+    state: &AppState,
+    who: &CurrentAccount,
+    project: &Project,
+    access: Access,
+    survey: &Survey,
+    error: Option<&str>,
+    signed: &Shown,
+    draft: Option<&Draft>,
+) -> Markup {
+    let form_for = |action: &str, q: Option<&Question>, submit: &str| match draft.filter(|d| d.action == action) {
+        Some(d) => question_form(who, action, &d.values, submit, Some(d)),
+        None => question_form(who, action, &FormValues::of(q), submit, None),
+    };
     let base = format!("/projects/{}/survey", project.id);
     let editable = access.can_edit();
     page(
@@ -48,11 +71,11 @@ pub(super) fn render(state: &AppState, who: &CurrentAccount, project: &Project, 
             (flash_error(error))
             (publish_panel(state, who, project, survey, editable))
             h2 { "Questions" }
-            @if survey.definition.questions.is_empty() {
+            @if survey.definition.asked().next().is_none() {
                 p.muted #no-questions { "This survey has no questions yet." }
             }
             ol #questions .indent {
-                @for q in &survey.definition.questions {
+                @for q in survey.definition.asked() {
                     li.question data-question-id=(q.id) {
                         div.row .spread {
                             div {
@@ -77,9 +100,31 @@ pub(super) fn render(state: &AppState, who: &CurrentAccount, project: &Project, 
                             }
                         }
                         @if editable {
-                            details {
+                            @let action = format!("{base}/questions/{}", q.id);
+                            details open[draft.is_some_and(|d| d.action == action)] {
                                 summary.muted { "Edit" }
-                                (question_form(who, &format!("{base}/questions/{}", q.id), Some(q), "Save question"))
+                                (form_for(&action, Some(q), "Save question"))
+                            }
+                        }
+                    }
+                }
+            }
+            @if survey.definition.removed().next().is_some() {
+                // Kept for the answers they were given; respondents never see them.
+                details #removed-questions {
+                    summary.muted { "Removed questions (" (survey.definition.removed().count()) ")" }
+                    ul {
+                        @for q in survey.definition.removed() {
+                            li.row .spread data-question-id=(q.id) {
+                                div {
+                                    span.qtext { (q.text.as_str()) }
+                                    div.meta { (q.kind.label()) " · " (q.id) " · its answers stay in the responses and the export" }
+                                }
+                                @if editable {
+                                    (post_form(&format!("{base}/questions/{}/restore", q.id), &who.csrf, html! {
+                                        button.small.secondary type="submit" aria-label={"Restore " (q.id)} { "Restore" }
+                                    }))
+                                }
                             }
                         }
                     }
@@ -88,7 +133,7 @@ pub(super) fn render(state: &AppState, who: &CurrentAccount, project: &Project, 
             @if editable {
                 div.card #add-question {
                     h2 .mt-0 { "Add a question" }
-                    (question_form(who, &format!("{base}/questions"), None, "Add question"))
+                    (form_for(&format!("{base}/questions"), None, "Add question"))
                 }
             }
             h2 { "Embedded data" }
@@ -168,20 +213,82 @@ fn publish_panel(state: &AppState, who: &CurrentAccount, project: &Project, surv
     }
 }
 
-fn question_form(who: &CurrentAccount, action: &str, q: Option<&Question>, submit: &str) -> Markup {
-    let kind = q.map(|q| &q.kind);
-    let type_value = match kind {
-        Some(QuestionKind::Text { multiline: true }) => "essay",
-        Some(k) => k.type_name(),
-        None => "text",
-    };
-    let choices = match kind {
-        Some(QuestionKind::SingleChoice { choices } | QuestionKind::MultipleChoice { choices }) => choices.as_slice().join("\n"),
-        _ => String::new(),
-    };
-    let (min, max) = match kind {
-        Some(QuestionKind::Number { min, max }) => (min.map(|v| v.to_string()), max.map(|v| v.to_string())),
-        _ => (None, None),
+/// What a question form shows: a saved question, a blank form, or what was
+/// typed into a refused one.
+struct FormValues {
+    type_value: String,
+    text: String,
+    choices: String,
+    min: String,
+    max: String,
+    required: bool,
+}
+
+impl FormValues {
+    fn of(q: Option<&Question>) -> FormValues {
+        let kind = q.map(|q| &q.kind);
+        let type_value = match kind {
+            Some(QuestionKind::Text { multiline: true }) => "essay",
+            Some(k) => k.type_name(),
+            None => "text",
+        };
+        let choices = match kind {
+            Some(QuestionKind::SingleChoice { choices } | QuestionKind::MultipleChoice { choices }) => choices.as_slice().join("\n"),
+            _ => String::new(),
+        };
+        let (min, max) = match kind {
+            Some(QuestionKind::Number { min, max }) => (min.map(|v| v.to_string()), max.map(|v| v.to_string())),
+            _ => (None, None),
+        };
+        FormValues {
+            type_value: type_value.to_string(),
+            text: q.map(|q| q.text.as_str().to_string()).unwrap_or_default(),
+            choices,
+            min: min.unwrap_or_default(),
+            max: max.unwrap_or_default(),
+            required: q.is_some_and(|q| q.required),
+        }
+    }
+
+    fn typed(form: &QuestionForm) -> FormValues {
+        FormValues {
+            type_value: form.kind.clone(),
+            text: form.text.clone(),
+            choices: form.choices.clone(),
+            min: form.min.clone(),
+            max: form.max.clone(),
+            required: form.required.as_deref() == Some("on"),
+        }
+    }
+}
+
+/// A refused question form: where it was posted, what was typed, and which
+/// field the error belongs beside.
+struct Draft {
+    action: String,
+    values: FormValues,
+    field: Field,
+    message: String,
+}
+
+/// The field of the question form an error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Type,
+    Text,
+    Choices,
+    Bounds,
+    /// The question as a whole (e.g. a survey that has all the questions it may).
+    Form,
+}
+
+fn question_form(who: &CurrentAccount, action: &str, v: &FormValues, submit: &str, draft: Option<&Draft>) -> Markup {
+    let error_at = |field: Field| -> Markup {
+        html! {
+            @if let Some(d) = draft.filter(|d| d.field == field) {
+                p.field-error role="alert" data-field=(format!("{field:?}").to_lowercase()) { (d.message) }
+            }
+        }
     };
     let types = [
         ("text", "Text entry"),
@@ -194,30 +301,64 @@ fn question_form(who: &CurrentAccount, action: &str, q: Option<&Question>, submi
     ];
     html! {
         (post_form_with_class("question-form", action, &who.csrf, html! {
+            (error_at(Field::Form))
             label { "Question type"
                 select name="type" {
                     @for (value, label) in types {
-                        option value=(value) selected[value == type_value] { (label) }
+                        option value=(value) selected[value == v.type_value] { (label) }
                     }
                 }
             }
+            (error_at(Field::Type))
             label { "Question"
-                input type="text" name="text" value=[q.map(|q| q.text.as_str())] required;
+                input type="text" name="text" value=(v.text) required;
             }
+            (error_at(Field::Text))
             label { "Choices " span.muted { "(single and multiple choice: one per line)" }
-                textarea name="choices" { (choices) }
+                textarea name="choices" { (v.choices) }
             }
+            (error_at(Field::Choices))
             div.row {
-                label { "Minimum " span.muted { "(number)" } input type="number" name="min" step="any" value=[min] .max-w-10; }
-                label { "Maximum " span.muted { "(number)" } input type="number" name="max" step="any" value=[max] .max-w-10; }
+                label { "Minimum " span.muted { "(number)" } input type="number" name="min" step="any" value=(v.min) .max-w-10; }
+                label { "Maximum " span.muted { "(number)" } input type="number" name="max" step="any" value=(v.max) .max-w-10; }
             }
+            (error_at(Field::Bounds))
             p {
-                input type="checkbox" name="required" value="on" checked[q.is_some_and(|q| q.required)] id={"req-" (action)};
+                input type="checkbox" name="required" value="on" checked[v.required] id={"req-" (action)};
                 label.inline for={"req-" (action)} { "Required" }
             }
             button type="submit" { (submit) }
         }))
     }
+}
+
+/// The page that names what an edit breaks before it is done: confirming
+/// posts the same form again with `confirm=yes`.
+fn confirmation(who: &CurrentAccount, project: &Project, access: Access, what: &str, action: &str, fields: &[(&str, String)], broken: &[BrokenUse]) -> Markup {
+    page(
+        &project.name,
+        Some(who),
+        html! {
+            (project_frame::header(project, access, Tab::Survey))
+            div.card #confirm-edit {
+                h2 .mt-0 { (what) " breaks a Salesforce mapping" }
+                ul #broken-mappings {
+                    @for b in broken {
+                        li data-object=(b.object.as_str()) data-field=[b.field.as_deref()] { (b.message) }
+                    }
+                }
+                p { "After this, those mappings no longer fit the survey: its responses are still stored, and their deliveries to Salesforce are held (none is lost) until the mappings are fixed on the Salesforce page." }
+                div.row {
+                    (post_form(action, &who.csrf, html! {
+                        @for (name, value) in fields { input type="hidden" name=(name) value=(value); }
+                        input type="hidden" name="confirm" value="yes";
+                        button.danger type="submit" { "Yes, " (what.to_lowercase()) }
+                    }))
+                    a.button.secondary href={"/projects/" (project.id) "/survey"} { "Cancel" }
+                }
+            }
+        },
+    )
 }
 
 /// Applies a change to the latest saved definition (`app` re-applies it to
@@ -263,24 +404,70 @@ struct QuestionForm {
     #[serde(default)]
     max: String,
     required: Option<String>,
+    /// `yes` once the person saw what the edit breaks and went on.
+    confirm: Option<String>,
 }
 
+type ParsedQuestion = (QuestionText, QuestionKind, bool);
+
 impl QuestionForm {
-    fn parse(&self) -> Result<(QuestionText, QuestionKind, bool), Invalid> {
-        Ok((
-            QuestionText::parse(&self.text)?,
-            QuestionKind::from_form(&self.kind, &self.choices, &self.min, &self.max)?,
-            self.required.as_deref() == Some("on"),
-        ))
+    /// The question, or the error and the field it belongs beside.
+    fn parse(&self) -> Result<ParsedQuestion, (Field, Invalid)> {
+        let text = QuestionText::parse(&self.text).map_err(|e| (Field::Text, e))?;
+        let kind = QuestionKind::from_form(&self.kind, &self.choices, &self.min, &self.max).map_err(|e| {
+            let field = match self.kind.as_str() {
+                "single_choice" | "multiple_choice" => Field::Choices,
+                "number" => Field::Bounds,
+                _ => Field::Type,
+            };
+            (field, e)
+        })?;
+        Ok((text, kind, self.required.as_deref() == Some("on")))
+    }
+
+    /// The fields a confirmation posts again.
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut fields = vec![("type", self.kind.clone()), ("text", self.text.clone()), ("choices", self.choices.clone()), ("min", self.min.clone()), ("max", self.max.clone())];
+        if let Some(r) = &self.required {
+            fields.push(("required", r.clone()));
+        }
+        fields
     }
 }
 
+/// A delete or remove that may ask for confirmation first.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfirmForm {
+    confirm: Option<String>,
+}
+
+fn confirmed(confirm: &Option<String>) -> bool {
+    confirm.as_deref() == Some("yes")
+}
+
+/// The survey again with the question form as it was typed and the error
+/// beside `field`, answered 422.
+async fn refused_form(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, action: String, form: &QuestionForm, field: Field, message: String) -> WebResult<Response> {
+    let survey = state.app.survey(project).await?;
+    let draft = Draft { action, values: FormValues::typed(form), field, message };
+    let page = render_with(state, who, project, access, &survey, None, &Shown::Nothing, Some(&draft));
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
 async fn add_question(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, form }: SignedForm<QuestionForm>) -> WebResult<Response> {
-    change(&state, &who, id, |def| {
-        let (text, kind, required) = form.parse()?;
-        def.add_question(text, kind, required).map(|_| ())
-    })
-    .await
+    let (project, access) = project_frame::load(&state, id, &who).await?;
+    require_edit(&project)?;
+    let action = format!("/projects/{id}/survey/questions");
+    let (text, kind, required) = match form.parse() {
+        Ok(parsed) => parsed,
+        Err((field, e)) => return refused_form(&state, &who, &project, access, action, &form, field, e.0).await,
+    };
+    match state.app.change_survey(&project, |def| def.add_question(text.clone(), kind.clone(), required).map(|_| ())).await {
+        Ok(()) => Ok(Redirect::to(&format!("/projects/{id}/survey")).into_response()),
+        Err(app::AppError::Invalid(message)) => refused_form(&state, &who, &project, access, action, &form, Field::Form, message).await,
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn update_question(
@@ -289,16 +476,49 @@ async fn update_question(
     SignedForm { who, form }: SignedForm<QuestionForm>,
 ) -> WebResult<Response> {
     let qid = QuestionId::parse(&qid).map_err(|_| WebError::NotFound)?;
-    change(&state, &who, id, |def| {
-        let (text, kind, required) = form.parse()?;
-        def.update_question(&qid, text, kind, required)
-    })
-    .await
+    let (project, access) = project_frame::load(&state, id, &who).await?;
+    require_edit(&project)?;
+    let action = format!("/projects/{id}/survey/questions/{qid}");
+    let parsed = match form.parse() {
+        Ok(parsed) => parsed,
+        Err((field, e)) => return refused_form(&state, &who, &project, access, action, &form, field, e.0).await,
+    };
+    match state.app.update_question(&project, &who.account, &qid, parsed, confirmed(&form.confirm)).await {
+        Ok(Edited::Done) => Ok(Redirect::to(&format!("/projects/{id}/survey")).into_response()),
+        Ok(Edited::NeedsConfirmation(broken)) => {
+            let what = format!("Changing the type of {qid}");
+            Ok(confirmation(&who, &project, access, &what, &action, &form.fields(), &broken).into_response())
+        }
+        // The one refusal left is the type of an answered question.
+        Err(app::AppError::Invalid(message)) => refused_form(&state, &who, &project, access, action, &form, Field::Type, message).await,
+        Err(e) => Err(e.into()),
+    }
 }
 
-async fn delete_question(State(state): State<AppState>, Path((id, qid)): Path<(i64, String)>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
+async fn delete_question(State(state): State<AppState>, Path((id, qid)): Path<(i64, String)>, SignedForm { who, form }: SignedForm<ConfirmForm>) -> WebResult<Response> {
     let qid = QuestionId::parse(&qid).map_err(|_| WebError::NotFound)?;
-    change(&state, &who, id, |def| def.remove_question(&qid)).await
+    let (project, access) = project_frame::load(&state, id, &who).await?;
+    require_edit(&project)?;
+    let result = state.app.remove_question(&project, &who.account, &qid, confirmed(&form.confirm)).await;
+    edited(&state, &who, &project, access, result, &format!("Deleting {qid}"), &format!("/projects/{id}/survey/questions/{qid}/delete")).await
+}
+
+async fn restore_question(State(state): State<AppState>, Path((id, qid)): Path<(i64, String)>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
+    let qid = QuestionId::parse(&qid).map_err(|_| WebError::NotFound)?;
+    let (project, access) = project_frame::load(&state, id, &who).await?;
+    require_edit(&project)?;
+    let result = state.app.restore_question(&project, &who.account, &qid).await;
+    edited(&state, &who, &project, access, result, "", "").await
+}
+
+/// The survey after an edit, the page that asks to confirm it, or the survey
+/// with why it was refused.
+async fn edited(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, result: Result<Edited, app::AppError>, what: &str, action: &str) -> WebResult<Response> {
+    match result {
+        Ok(Edited::Done) => Ok(Redirect::to(&format!("/projects/{}/survey", project.id)).into_response()),
+        Ok(Edited::NeedsConfirmation(broken)) => Ok(confirmation(who, project, access, what, action, &[], &broken).into_response()),
+        Err(e) => refused(state, who, project, access, e).await,
+    }
 }
 
 #[derive(Deserialize)]
@@ -327,9 +547,13 @@ async fn add_embedded(State(state): State<AppState>, Path(id): Path<i64>, Signed
     change(&state, &who, id, |def| def.add_embedded(EmbeddedFieldName::parse(&form.name)?)).await
 }
 
-async fn delete_embedded(State(state): State<AppState>, Path((id, name)): Path<(i64, String)>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
+async fn delete_embedded(State(state): State<AppState>, Path((id, name)): Path<(i64, String)>, SignedForm { who, form }: SignedForm<ConfirmForm>) -> WebResult<Response> {
     let name = EmbeddedFieldName::parse(&name).map_err(|_| WebError::NotFound)?;
-    change(&state, &who, id, |def| def.remove_embedded(&name)).await
+    let (project, access) = project_frame::load(&state, id, &who).await?;
+    require_edit(&project)?;
+    let result = state.app.remove_embedded(&project, &who.account, &name, confirmed(&form.confirm)).await;
+    let what = format!("Removing the embedded data field {}", name.as_str());
+    edited(&state, &who, &project, access, result, &what, &format!("/projects/{id}/survey/embedded/{}/delete", name.as_str())).await
 }
 
 async fn publish(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {

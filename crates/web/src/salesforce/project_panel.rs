@@ -277,8 +277,7 @@ fn mappings_section(
 /// data, the response's own id and times, or a fixed value.
 fn value_sources(survey: &domain::SurveyDefinition) -> Vec<(ValueSource, String)> {
     survey
-        .questions
-        .iter()
+        .asked()
         .map(|q| (ValueSource::Answer { question: q.id.clone() }, format!("Answer: {}", q.text.as_str())))
         .chain(survey.embedded.iter().map(|e| (ValueSource::Embedded { name: e.clone() }, format!("Embedded data: {}", e.as_str()))))
         .chain([
@@ -345,7 +344,7 @@ fn condition_section(who: &CurrentAccount, survey: &domain::SurveyDefinition, co
                 }
                 _ => { p.muted { "Applies to every response." } }
             }
-            @if editable && (!survey.questions.is_empty() || !survey.embedded.is_empty()) {
+            @if editable && (survey.asked().next().is_some() || !survey.embedded.is_empty()) {
                 (post_form_with_class("row add-condition", action, &who.csrf, html! {
                     @if has_clauses {
                         select name="join" aria-label="Join" { option value="all" { "and" } option value="any" { "or" } }
@@ -354,7 +353,7 @@ fn condition_section(who: &CurrentAccount, survey: &domain::SurveyDefinition, co
                         input type="hidden" name="join" value="all";
                     }
                     select name="subject" aria-label="Condition on" .max-w-18 {
-                        @for q in &survey.questions { option value={"answer:" (q.id)} { (q.text.as_str()) } }
+                        @for q in survey.asked() { option value={"answer:" (q.id)} { (q.text.as_str()) } }
                         @for e in &survey.embedded { option value={"embedded:" (e.as_str())} { "Embedded data: " (e.as_str()) } }
                     }
                     select name="op" aria-label="Comparison" {

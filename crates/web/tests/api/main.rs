@@ -17,5 +17,6 @@ mod my_domain;
 mod salesforce_link;
 mod signed_links;
 mod stylesheet;
+mod survey_edits;
 mod signup_by_mail;
 mod triggers;
