@@ -7,6 +7,18 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use std::future::Future;
 
+/// OWASP's "CSV Injection" advice: a cell beginning with `=`, `+`, `-`, `@`,
+/// tab or carriage return is read as a formula by spreadsheets, so it gets a
+/// leading `'`, which they show as text. The csv crate quotes the cell.
+/// Every cell holding text someone else wrote goes through it.
+pub fn spreadsheet_text(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text
+    }
+}
+
 /// Rows as CSV bytes.
 pub fn bytes<R>(rows: impl IntoIterator<Item = R>) -> Result<Vec<u8>, csv::Error>
 where

@@ -1,6 +1,6 @@
 //! A survey's responses: the table, one response, and the CSV export.
 
-use super::csv_download;
+use super::csv_download::{self, spreadsheet_text};
 use super::layout::page;
 use super::project_frame::{self, Tab};
 use crate::auth::session::{CurrentAccount, EmptyForm, SignedForm};
@@ -199,17 +199,6 @@ fn csv_answer(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::Number(_) => display_stored(value),
         other => spreadsheet_text(display_stored(other)),
-    }
-}
-
-/// OWASP's "CSV Injection" advice: a cell beginning with `=`, `+`, `-`, `@`,
-/// tab or carriage return is read as a formula by spreadsheets, so it gets a
-/// leading `'`, which they show as text. The csv crate quotes the cell.
-fn spreadsheet_text(text: String) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text
     }
 }
 

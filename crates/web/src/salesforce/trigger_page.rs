@@ -7,7 +7,7 @@
 use crate::auth::session::{CurrentAccount, EmptyForm, SignedForm};
 use crate::error::{WebError, WebResult};
 use crate::pages::layout::{flash_error, flash_ok, page, post_form};
-use crate::pages::csv_download;
+use crate::pages::csv_download::{self, spreadsheet_text};
 use crate::pages::project_frame::{self, Tab};
 use crate::state::AppState;
 use crate::time_fmt;
@@ -365,10 +365,12 @@ fn log_csv_row(e: &LogEntry) -> [String; 13] {
     let at = |t: Option<i64>| t.map(time_fmt::rfc3339).unwrap_or_default();
     let (code, label) = status_label(e);
     [
-        e.notification_id.clone(),
-        e.object.clone(),
-        e.record_id.clone().unwrap_or_default(),
-        e.recipient.clone().unwrap_or_default(),
+        // What a Salesforce message carried, or an org's user typed, is text
+        // a spreadsheet must not run as a formula.
+        spreadsheet_text(e.notification_id.clone()),
+        spreadsheet_text(e.object.clone()),
+        spreadsheet_text(e.record_id.clone().unwrap_or_default()),
+        spreadsheet_text(e.recipient.clone().unwrap_or_default()),
         if e.is_test { "yes" } else { "" }.to_string(),
         time_fmt::rfc3339(e.received_at),
         at(e.send_at),
@@ -377,7 +379,7 @@ fn log_csv_row(e: &LogEntry) -> [String; 13] {
         at(e.responded_at),
         e.response_id.clone().unwrap_or_default(),
         code.to_string(),
-        label.to_string(),
+        spreadsheet_text(label.to_string()),
     ]
 }
 
@@ -446,5 +448,38 @@ async fn account_rule(State(state): State<AppState>, Path(id): Path<i64>, Signed
         Ok(()) => Ok(Redirect::to(&format!("/projects/{id}/salesforce/trigger?done=rule")).into_response()),
         Err(app::AppError::Invalid(message)) => refused(&state, &who, &project, access, None, &message).await,
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_row_never_hands_a_spreadsheet_a_formula() {
+        let entry = LogEntry {
+            id: 1,
+            notification_id: "04l000000000001AAA".into(),
+            object: "Case".into(),
+            record_id: Some("=HYPERLINK(\"http://evil.example\")".into()),
+            status: app::triggers::NotificationStatus::Received,
+            reason: None,
+            recipient: Some("+1 cmd|' /C calc'!A0".into()),
+            is_test: false,
+            received_at: 0,
+            send_at: None,
+            expires_at: None,
+            opened_at: None,
+            responded_at: None,
+            response_id: None,
+            reminded_at: None,
+            mail_status: None,
+            mail_sent_at: None,
+            mail_error: None,
+        };
+        let row = log_csv_row(&entry);
+        assert_eq!(row[0], "04l000000000001AAA");
+        assert!(row[2].starts_with("'="), "{}", row[2]);
+        assert!(row[3].starts_with("'+"), "{}", row[3]);
     }
 }

@@ -160,7 +160,7 @@ async fn mapped_survey(sf: &WithSalesforce) -> (Browser, i64, String) {
     b.link_salesforce(true, SANDBOX_USER, PASSWORD, true).await;
     let panel = format!("/projects/{id}/salesforce");
     b.submit(&panel, &format!("{panel}/mappings"), &[("object", "Survey_Response__c"), ("action", "upsert"), ("key_field", "External_Id__c"), ("record_id", "")]).await;
-    for (field, source) in [("External_Id__c", "response_id"), ("Score__c", "answer:q1"), ("Comment__c", "answer:q2")] {
+    for (field, source) in [("Score__c", "answer:q1"), ("Comment__c", "answer:q2")] {
         let r = b.submit(&panel, &format!("{panel}/mappings/0/rules"), &[("field", field), ("source", source), ("value", "")]).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
     }
