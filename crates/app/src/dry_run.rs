@@ -5,7 +5,7 @@
 //! one can then be sent now.
 
 use crate::consent::require_salesforce_changes;
-use crate::integration::{check, CheckedMapping};
+use crate::integration::{check_with_survey, CheckedMapping};
 use crate::projects::require_edit;
 use crate::sobject::{wire_record, WireKey};
 use crate::{App, AppError};
@@ -67,8 +67,7 @@ pub struct PlannedField {
 pub async fn dry_run(app: &App, project: &Project, response: Option<&ResponseId>) -> Result<DryRun, AppError> {
     require_salesforce_changes(project)?;
     let settings = app.settings()?;
-    let checked = check(&app.store, settings, project).await?;
-    let survey = app.store.survey(project.id).await?.map(|s| s.definition).unwrap_or_default();
+    let (checked, survey) = check_with_survey(&app.store, settings, project).await?;
     let (tried, answers, embedded, started_at, finished_at, provenance, response_id) = match response {
         Some(id) => {
             let r = app.store.response(project.id, id.as_str()).await?.ok_or(AppError::NotFound)?;

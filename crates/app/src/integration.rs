@@ -34,6 +34,18 @@ pub enum IntegrationError {
     Store(#[from] store::StoreError),
 }
 
+impl IntegrationError {
+    /// A describe that failed: a revoked link needs its owner to sign in
+    /// again; anything else is Salesforce's own words.
+    fn from_describe(e: salesforce::SalesforceError) -> Self {
+        if e.is_refresh_revoked() {
+            IntegrationError::OwnerNeedsReauthentication { owner: String::from("The owner") }
+        } else {
+            IntegrationError::Salesforce(e.to_string())
+        }
+    }
+}
+
 impl From<Invalid> for IntegrationError {
     fn from(e: Invalid) -> Self {
         IntegrationError::Invalid(e.0)
@@ -101,13 +113,7 @@ async fn owner_org(store: &Store, settings: &SalesforceSettings, project: &Proje
 
 impl DescribeCache {
     async fn describe(&self, org: &OwnerOrg, object: &str) -> Result<Option<ObjectSchema>, IntegrationError> {
-        self.describe_with(&org.client, &org.org_id, object).await.map_err(|e| {
-            if e.is_refresh_revoked() {
-                IntegrationError::OwnerNeedsReauthentication { owner: String::from("The owner") }
-            } else {
-                IntegrationError::Salesforce(e.to_string())
-            }
-        })
+        self.describe_with(&org.client, &org.org_id, object).await.map_err(IntegrationError::from_describe)
     }
 
     /// The object as the org describes it (`None`: no such object).
@@ -137,13 +143,7 @@ impl DescribeCache {
                 return Ok(objects.clone());
             }
         }
-        let global = org.client.describe_global().await.map_err(|e| {
-            if e.is_refresh_revoked() {
-                IntegrationError::OwnerNeedsReauthentication { owner: String::from("The owner") }
-            } else {
-                IntegrationError::Salesforce(e.to_string())
-            }
-        })?;
+        let global = org.client.describe_global().await.map_err(IntegrationError::from_describe)?;
         let all = global
             .sobjects
             .into_iter()
@@ -192,9 +192,15 @@ async fn check_all(settings: &SalesforceSettings, org: &OwnerOrg, mappings: &[Ma
 
 /// The project's mappings, checked against the org its owner is linked to now.
 pub async fn check(store: &Store, settings: &SalesforceSettings, project: &Project) -> Result<IntegrationCheck, IntegrationError> {
+    Ok(check_with_survey(store, settings, project).await?.0)
+}
+
+/// The same check, with the survey it was made against.
+pub(crate) async fn check_with_survey(store: &Store, settings: &SalesforceSettings, project: &Project) -> Result<(IntegrationCheck, SurveyDefinition), IntegrationError> {
     let current = load(store, settings, project).await?;
     let checked = check_all(settings, &current.org, &current.mappings, &current.survey).await?;
-    Ok(current.checked(checked, current.validated_org_id.clone(), current.version))
+    let check = current.checked(checked, current.validated_org_id.clone(), current.version);
+    Ok((check, current.survey))
 }
 
 /// What a check starts from: the owner's org, the survey, and the stored
@@ -256,9 +262,7 @@ impl Change {
                 format!("unmapped {}.{}", object(i), field)
             }
             Change::AddClause(i, join, clause) => {
-                let mut condition = mappings.get(*i).and_then(|m| m.condition.clone()).unwrap_or(domain::mapping::Condition { join: *join, clauses: Vec::new() });
-                condition.join = *join;
-                condition.clauses.push(clause.clone());
+                let condition = domain::mapping::Condition::adding(mappings.get(*i).and_then(|m| m.condition.as_ref()), *join, clause.clone());
                 format!("made the {} mapping apply only when {}", object(i), condition.describe(survey))
             }
             Change::ClearCondition(i) => format!("made the {} mapping apply to every response", object(i)),
@@ -345,9 +349,7 @@ pub async fn change(store: &Store, settings: &SalesforceSettings, project: &Proj
         }
         Change::AddClause(i, join, clause) => {
             let m = mappings.get_mut(i).ok_or_else(no_such)?;
-            let mut condition = m.condition.clone().unwrap_or(domain::mapping::Condition { join, clauses: Vec::new() });
-            condition.join = join;
-            condition.clauses.push(clause);
+            let condition = domain::mapping::Condition::adding(m.condition.as_ref(), join, clause);
             let problems = condition.check(survey);
             if !problems.is_empty() {
                 return Err(IntegrationError::DoesNotFit(problems).into());

@@ -47,12 +47,12 @@ impl App {
     pub async fn remove_question(&self, project: &Project, by: &Account, question: &QuestionId, confirmed: bool) -> Result<Edited, AppError> {
         let answers = self.answer_count(project, question).await?;
         let edit = SurveyEdit::RemoveQuestion(question.clone());
-        self.edit_survey(project, by, Some(edit), confirmed, |def| def.remove_question(question, answers)).await
+        self.edit_survey(project, by, |_| Some(edit), confirmed, |def| def.remove_question(question, answers)).await
     }
 
     /// Asks a removed question again.
     pub async fn restore_question(&self, project: &Project, by: &Account, question: &QuestionId) -> Result<Edited, AppError> {
-        self.edit_survey(project, by, None, false, |def| def.restore_question(question)).await
+        self.edit_survey(project, by, |_| None, false, |def| def.restore_question(question)).await
     }
 
     /// Changes a question; an answered one keeps its type.
@@ -65,19 +65,21 @@ impl App {
         confirmed: bool,
     ) -> Result<Edited, AppError> {
         let answers = self.answer_count(project, question).await?;
-        let current = self.survey(project).await?.definition;
-        let retyped = current.questions.iter().any(|q| &q.id == question && q.kind.type_name() != kind.type_name());
-        let edit = retyped.then(|| SurveyEdit::ChangeQuestionType(question.clone()));
+        let edit = |current: &SurveyDefinition| {
+            let retyped = current.questions.iter().any(|q| &q.id == question && q.kind.type_name() != kind.type_name());
+            retyped.then(|| SurveyEdit::ChangeQuestionType(question.clone()))
+        };
         self.edit_survey(project, by, edit, confirmed, |def| def.update_question(question, text.clone(), kind.clone(), required, answers)).await
     }
 
     /// Stops taking an embedded data field from the link.
     pub async fn remove_embedded(&self, project: &Project, by: &Account, name: &EmbeddedFieldName, confirmed: bool) -> Result<Edited, AppError> {
         let edit = SurveyEdit::RemoveEmbedded(name.clone());
-        self.edit_survey(project, by, Some(edit), confirmed, |def| def.remove_embedded(name)).await
+        self.edit_survey(project, by, |_| Some(edit), confirmed, |def| def.remove_embedded(name)).await
     }
 
-    /// A survey edit that may take away what a mapping reads: tried on the
+    /// A survey edit that may take away what a mapping reads (`edit` says
+    /// what it changes, from the definition as it is): tried on the
     /// current definition first (so a refusal comes before any question),
     /// then, when it breaks mappings and is not yet confirmed, returned for
     /// confirmation. A confirmed breaking edit changes what the project
@@ -88,12 +90,13 @@ impl App {
         &self,
         project: &Project,
         by: &Account,
-        edit: Option<SurveyEdit>,
+        edit: impl FnOnce(&SurveyDefinition) -> Option<SurveyEdit>,
         confirmed: bool,
         op: impl Fn(&mut SurveyDefinition) -> Result<(), Invalid>,
     ) -> Result<Edited, AppError> {
         require_edit(project)?;
         let mut trial = self.survey(project).await?.definition;
+        let edit = edit(&trial);
         op(&mut trial)?;
         let mappings = self.store.integration(project.id).await?.map(|i| i.mappings).unwrap_or_default();
         let broken = edit.as_ref().map(|e| broken_by(e, &mappings)).unwrap_or_default();

@@ -236,26 +236,22 @@ impl Store {
 
     /// A person retries a failed delivery.
     pub async fn retry_delivery(&self, project_id: i64, delivery_id: i64) -> Result<bool> {
-        let now = now_ms();
-        let r = sqlx::query(
-            "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1 WHERE id = $2 AND project_id = $3 AND status = 'failed'",
-        )
-        .bind(now)
-        .bind(delivery_id)
-        .bind(project_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() > 0)
+        self.due_now(project_id, delivery_id, "'failed'").await
     }
 
     /// A person sends a response now: a waiting, failed or delivered one is
     /// due at once (a delivered one is written again by the same key). A
     /// held one is not: what holds it holds it still.
     pub async fn send_delivery_now(&self, project_id: i64, delivery_id: i64) -> Result<bool> {
+        self.due_now(project_id, delivery_id, "'pending', 'failed', 'delivered'").await
+    }
+
+    /// Makes a delivery in one of `statuses` (a constant SQL list) due now.
+    async fn due_now(&self, project_id: i64, delivery_id: i64, statuses: &'static str) -> Result<bool> {
         let now = now_ms();
-        let r = sqlx::query(
-            "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1 WHERE id = $2 AND project_id = $3 AND status IN ('pending', 'failed', 'delivered')",
-        )
+        let r = sqlx::query(&format!(
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1 WHERE id = $2 AND project_id = $3 AND status IN ({statuses})"
+        ))
         .bind(now)
         .bind(delivery_id)
         .bind(project_id)

@@ -101,6 +101,14 @@ pub struct Condition {
 impl Condition {
     pub const MAX_CLAUSES: usize = 10;
 
+    /// `existing` (or no condition yet) with one more clause, all joined
+    /// as `join` says.
+    pub fn adding(existing: Option<&Condition>, join: Join, clause: Clause) -> Condition {
+        let mut clauses = existing.map(|c| c.clauses.clone()).unwrap_or_default();
+        clauses.push(clause);
+        Condition { join, clauses }
+    }
+
     /// Does the response meet the condition? A condition without clauses
     /// always holds.
     pub fn holds(&self, response: &ResponseValues) -> bool {
