@@ -4,22 +4,16 @@
 //! writes only with the owner's grant; every change is in the history. Each
 //! attack is performed, and the emulator's orgs are counted afterwards.
 
-use crate::helpers::{apps_with_emulator, hidden_value, records, until, Browser, WithSalesforce};
+use crate::helpers::{apps_with_emulator, hidden_value, org, records, until, Browser, WithSalesforce};
 use reqwest::StatusCode;
 
 const PROD_USER: &str = "demo@acme.example";
 const SANDBOX_USER: &str = "demo@acme.example.sandbox";
 const PASSWORD: &str = "demo-password-1";
 
-fn org(sf: &WithSalesforce, sandbox: bool) -> String {
-    sf.emulator.orgs().into_iter().find(|o| o.2 == sandbox).unwrap().0
-}
-
 async fn account_id(sf: &WithSalesforce, email: &str) -> i64 {
     sf.app.store.account_by_email(&domain::Email::parse(email).unwrap()).await.unwrap().unwrap().id
 }
-
-
 
 /// Sam, linked to the sandbox, with a published survey mapped into it.
 async fn sams_mapped_survey(sf: &WithSalesforce) -> (Browser, i64, String) {

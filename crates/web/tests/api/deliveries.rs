@@ -1,7 +1,7 @@
 //! Responses delivered into Salesforce through the owner's link, held while
 //! the survey is paused, and never duplicated.
 
-use crate::helpers::{apps_with_emulator, hidden_value, records, until, Browser, WithSalesforce};
+use crate::helpers::{apps_with_emulator, hidden_value, mapped_survey, org, records, until, Browser, WithSalesforce};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -9,29 +9,6 @@ use std::time::{Duration, Instant};
 const PROD_USER: &str = "demo@acme.example";
 const SANDBOX_USER: &str = "demo@acme.example.sandbox";
 const PASSWORD: &str = "demo-password-1";
-
-fn org(sf: &WithSalesforce, sandbox: bool) -> String {
-    sf.emulator.orgs().into_iter().find(|o| o.2 == sandbox).unwrap().0
-}
-
-
-
-async fn mapped_survey(sf: &WithSalesforce) -> (Browser, i64, String) {
-    let b = Browser::new(&sf.app);
-    b.sign_up("olive@example.com", "Olive Owner").await;
-    let id = b.create_project("Post-case CSAT").await;
-    b.add_question(id, "nps", "How likely are you to recommend us?", "", true).await;
-    b.add_question(id, "essay", "Anything else?", "", false).await;
-    b.link_salesforce(true, SANDBOX_USER, PASSWORD, true).await;
-    let panel = format!("/projects/{id}/salesforce");
-    b.submit(&panel, &format!("{panel}/mappings"), &[("object", "Survey_Response__c"), ("action", "upsert"), ("key_field", "External_Id__c"), ("record_id", "")]).await;
-    for (field, source) in [("Score__c", "answer:q1"), ("Comment__c", "answer:q2")] {
-        let r = b.submit(&panel, &format!("{panel}/mappings/0/rules"), &[("field", field), ("source", source), ("value", "")]).await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    }
-    let link = b.publish(id).await;
-    (b, id, link)
-}
 
 /// Answers the survey as a respondent; returns the response id.
 async fn respond(sf: &WithSalesforce, link: &str, score: &str, comment: &str) -> String {

@@ -434,3 +434,35 @@ pub async fn records(sf: &WithSalesforce, org_id: &str) -> Vec<serde_json::Value
     let v: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
     v["records"].as_array().cloned().unwrap_or_default()
 }
+
+/// The emulator's sandbox (or production) org id.
+pub fn org(sf: &WithSalesforce, sandbox: bool) -> String {
+    sf.emulator.orgs().into_iter().find(|o| o.2 == sandbox).unwrap().0
+}
+
+/// Olive, linked to the emulator's sandbox, owning a draft survey (NPS q1,
+/// comment q2) mapped to one Survey_Response__c per response: Insight's key,
+/// Score__c from q1 and Comment__c from q2.
+pub async fn mapped_draft(sf: &WithSalesforce) -> (Browser, i64) {
+    let b = Browser::new(&sf.app);
+    b.sign_up("olive@example.com", "Olive Owner").await;
+    let id = b.create_project("Post-case CSAT").await;
+    b.add_question(id, "nps", "How likely are you to recommend us?", "", true).await;
+    b.add_question(id, "essay", "Anything else?", "", false).await;
+    b.link_salesforce(true, "demo@acme.example.sandbox", "demo-password-1", true).await;
+    let panel = format!("/projects/{id}/salesforce");
+    let r = b.submit(&panel, &format!("{panel}/mappings"), &[("object", "Survey_Response__c"), ("action", "upsert"), ("key_field", "External_Id__c"), ("record_id", "")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+    for (field, source) in [("Score__c", "answer:q1"), ("Comment__c", "answer:q2")] {
+        let r = b.submit(&panel, &format!("{panel}/mappings/0/rules"), &[("field", field), ("source", source), ("value", "")]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{field}: {}", r.text().await.unwrap());
+    }
+    (b, id)
+}
+
+/// The same survey, published; returns its link too.
+pub async fn mapped_survey(sf: &WithSalesforce) -> (Browser, i64, String) {
+    let (b, id) = mapped_draft(sf).await;
+    let link = b.publish(id).await;
+    (b, id, link)
+}

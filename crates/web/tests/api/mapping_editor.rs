@@ -3,35 +3,11 @@
 //! field cannot take a value; the upsert key that Insight alone fills; and
 //! the dry run, which shows what a response would write and writes nothing.
 
-use crate::helpers::{apps_with_emulator, hidden_value, records, until, Browser, WithSalesforce};
+use crate::helpers::{apps_with_emulator, hidden_value, mapped_draft, org, records, until, Browser};
 use reqwest::StatusCode;
 
 const SANDBOX_USER: &str = "demo@acme.example.sandbox";
 const PASSWORD: &str = "demo-password-1";
-
-fn sandbox(sf: &WithSalesforce) -> String {
-    sf.emulator.orgs().into_iter().find(|o| o.2).unwrap().0
-}
-
-/// An owner linked to the sandbox, with a two-question survey mapped to one
-/// Survey_Response__c per response (through the picker's own form).
-async fn mapped(sf: &WithSalesforce) -> (Browser, i64) {
-    let b = Browser::new(&sf.app);
-    b.sign_up("olive@example.com", "Olive Owner").await;
-    let id = b.create_project("Post-case CSAT").await;
-    b.add_question(id, "nps", "How likely are you to recommend us?", "", true).await;
-    b.add_question(id, "essay", "Anything else?", "", false).await;
-    b.link_salesforce(true, SANDBOX_USER, PASSWORD, true).await;
-    let new = format!("/projects/{id}/salesforce/mappings/new?object=Survey_Response__c");
-    let r = b.submit(&new, &format!("/projects/{id}/salesforce/mappings"), &[("object", "Survey_Response__c"), ("action", "upsert"), ("key_field", "External_Id__c"), ("record_id", "")]).await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
-    let panel = format!("/projects/{id}/salesforce");
-    for (field, source) in [("Score__c", "answer:q1"), ("Comment__c", "answer:q2")] {
-        let r = b.submit(&panel, &format!("{panel}/mappings/0/rules"), &[("field", field), ("source", source), ("value", "")]).await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{field}: {}", r.text().await.unwrap());
-    }
-    (b, id)
-}
 
 #[tokio::test]
 async fn objects_and_upsert_keys_are_picked_from_the_owners_org() {
@@ -79,7 +55,7 @@ async fn objects_and_upsert_keys_are_picked_from_the_owners_org() {
 #[tokio::test]
 async fn the_upsert_key_is_filled_by_insight_and_nothing_else() {
     for sf in apps_with_emulator().await {
-        let (b, id) = mapped(&sf).await;
+        let (b, id) = mapped_draft(&sf).await;
         let panel = format!("/projects/{id}/salesforce");
         let m = &sf.app.store.integration(id).await.unwrap().unwrap().mappings[0];
         assert_eq!(m.rules[0].field.as_str(), "External_Id__c");
@@ -104,7 +80,7 @@ async fn the_upsert_key_is_filled_by_insight_and_nothing_else() {
 #[tokio::test]
 async fn each_field_says_why_it_cannot_take_a_value() {
     for sf in apps_with_emulator().await {
-        let (b, id) = mapped(&sf).await;
+        let (b, id) = mapped_draft(&sf).await;
         let (_, html) = b.get_text(&format!("/projects/{id}/salesforce")).await;
         // Fields are picked by label, from the object's describe, mapped ones left out.
         assert!(html.contains("<option value=\"Survey_Name__c\""), "{html}");
@@ -126,8 +102,8 @@ async fn each_field_says_why_it_cannot_take_a_value() {
 #[tokio::test]
 async fn a_dry_run_shows_the_records_and_writes_nothing_then_send_now_delivers() {
     for sf in apps_with_emulator().await {
-        let (b, id) = mapped(&sf).await;
-        let org = sandbox(&sf);
+        let (b, id) = mapped_draft(&sf).await;
+        let org = org(&sf, true);
         let calls_before = sf.emulator.api_usage(&org).unwrap().0;
         let (status, html) = b.get_text(&format!("/projects/{id}/salesforce/dry-run")).await;
         assert_eq!(status, StatusCode::OK, "{html}");
@@ -168,7 +144,7 @@ async fn a_dry_run_shows_the_records_and_writes_nothing_then_send_now_delivers()
 #[tokio::test]
 async fn a_viewer_cannot_dry_run_or_send_what_the_owner_decides() {
     for sf in apps_with_emulator().await {
-        let (owner, id) = mapped(&sf).await;
+        let (owner, id) = mapped_draft(&sf).await;
         let viewer = Browser::new(&sf.app);
         viewer.sign_up("vic@example.com", "Vic Viewer").await;
         owner.share(&viewer, id, &[("email", "vic@example.com"), ("role", "viewer")]).await;
@@ -182,7 +158,7 @@ async fn a_viewer_cannot_dry_run_or_send_what_the_owner_decides() {
 #[tokio::test]
 async fn a_mapping_with_a_condition_skips_the_responses_that_do_not_meet_it() {
     for sf in apps_with_emulator().await {
-        let (b, id) = mapped(&sf).await;
+        let (b, id) = mapped_draft(&sf).await;
         let panel = format!("/projects/{id}/salesforce");
         let condition = format!("{panel}/mappings/0/condition");
         // A condition that could never be met is refused with its reason.
@@ -208,7 +184,7 @@ async fn a_mapping_with_a_condition_skips_the_responses_that_do_not_meet_it() {
         }
         until(&sf, id, "both handled", |c| c.delivered == 2).await;
         assert_eq!(sf.app.store.delivery_counts(id).await.unwrap().failed, 0, "a skipped response is not a failure");
-        let recs = records(&sf, &sandbox(&sf)).await;
+        let recs = records(&sf, &org(&sf, true)).await;
         assert_eq!(recs.iter().filter(|r| r["External_Id__c"] == ids[0].as_str()).count(), 0, "the promoter was skipped");
         assert_eq!(recs.iter().filter(|r| r["External_Id__c"] == ids[1].as_str()).count(), 1, "the detractor was written");
         let (_, detail) = b.get_text(&format!("/projects/{id}/responses/{}", ids[0])).await;

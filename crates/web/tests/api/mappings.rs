@@ -1,7 +1,7 @@
 //! Response mappings, checked against the project owner's org, and the
 //! transition after the owner switches orgs.
 
-use crate::helpers::{apps_with_emulator, Browser, WithSalesforce};
+use crate::helpers::{apps_with_emulator, org, Browser, WithSalesforce};
 use reqwest::StatusCode;
 
 const PROD_USER: &str = "demo@acme.example";
@@ -10,10 +10,6 @@ const PASSWORD: &str = "demo-password-1";
 
 async fn account_id(sf: &WithSalesforce, email: &str) -> i64 {
     sf.app.store.account_by_email(&domain::Email::parse(email).unwrap()).await.unwrap().unwrap().id
-}
-
-fn org(sf: &WithSalesforce, sandbox: bool) -> String {
-    sf.emulator.orgs().into_iter().find(|o| o.2 == sandbox).unwrap().0
 }
 
 /// An owner linked to the sandbox, with a survey (NPS, comment, case_id).

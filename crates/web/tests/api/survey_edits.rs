@@ -3,12 +3,9 @@
 //! refused form keeps what was typed; and an edit that breaks a Salesforce
 //! mapping says so first and, once confirmed, holds the deliveries.
 
-use crate::helpers::{apps, apps_with_emulator, hidden_value, until, Browser, TestApp, WithSalesforce};
+use crate::helpers::{apps, apps_with_emulator, hidden_value, mapped_survey, org, until, Browser, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
-
-const SANDBOX_USER: &str = "demo@acme.example.sandbox";
-const PASSWORD: &str = "demo-password-1";
 
 /// A published survey: q1 "Name?" (text), q2 "Why?" (multi-line text).
 async fn published_survey(app: &TestApp) -> (Browser, i64, String) {
@@ -144,28 +141,6 @@ async fn a_refused_question_form_keeps_what_was_typed_and_says_which_field_to_fi
         assert!(html.contains("data-field=\"choices\"") && html.contains("Give at least two choices"));
         assert!(app.store.survey(id).await.unwrap().unwrap().definition.questions.is_empty());
     }
-}
-
-fn org(sf: &WithSalesforce, sandbox: bool) -> String {
-    sf.emulator.orgs().into_iter().find(|o| o.2 == sandbox).unwrap().0
-}
-
-/// A published survey (NPS q1, comment q2) mapped into Survey_Response__c.
-async fn mapped_survey(sf: &WithSalesforce) -> (Browser, i64, String) {
-    let b = Browser::new(&sf.app);
-    b.sign_up("olive@example.com", "Olive Owner").await;
-    let id = b.create_project("Post-case CSAT").await;
-    b.add_question(id, "nps", "How likely are you to recommend us?", "", true).await;
-    b.add_question(id, "essay", "Anything else?", "", false).await;
-    b.link_salesforce(true, SANDBOX_USER, PASSWORD, true).await;
-    let panel = format!("/projects/{id}/salesforce");
-    b.submit(&panel, &format!("{panel}/mappings"), &[("object", "Survey_Response__c"), ("action", "upsert"), ("key_field", "External_Id__c"), ("record_id", "")]).await;
-    for (field, source) in [("Score__c", "answer:q1"), ("Comment__c", "answer:q2")] {
-        let r = b.submit(&panel, &format!("{panel}/mappings/0/rules"), &[("field", field), ("source", source), ("value", "")]).await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    }
-    let link = b.publish(id).await;
-    (b, id, link)
 }
 
 #[tokio::test]
