@@ -152,6 +152,13 @@ async fn a_viewer_cannot_dry_run_or_send_what_the_owner_decides() {
         assert_eq!(status, StatusCode::FORBIDDEN);
         let (status, _) = viewer.get_text(&format!("/projects/{id}/salesforce/mappings/new")).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
+        // Nor can they send a response into the owner's org, or change when a mapping applies.
+        let panel = format!("/projects/{id}/salesforce");
+        let r = viewer.submit(&panel, &format!("{panel}/dry-run/send"), &[("response", "R_0000000000000000000000")]).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let r = viewer.submit(&panel, &format!("{panel}/mappings/0/condition"), &[("join", "all"), ("subject", "answer:q1"), ("op", "≤"), ("value", "6")]).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(sf.app.store.integration(id).await.unwrap().unwrap().mappings[0].condition.is_none(), "nothing changed");
     }
 }
 
