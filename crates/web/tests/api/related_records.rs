@@ -196,3 +196,38 @@ async fn a_lookup_needs_an_earlier_mapping_of_its_object_and_a_field_that_looks_
         assert_eq!(mappings[0].rules.len(), 1);
     }
 }
+
+#[tokio::test]
+async fn a_contact_salesforce_refuses_fails_only_its_own_response_in_a_batch() {
+    for sf in apps_with_emulator().await {
+        let (b, id, link) = contact_and_response(&sf, "create").await;
+        let sandbox = org(&sf, true);
+        let http = reqwest::Client::new();
+        let faults = format!("{}/orgs/{sandbox}/faults", sf.emulator.admin_url());
+        // An admin's validation rule refuses one of the two Contacts.
+        let rule = json!({"validation_rules": [{"object": "Contact", "field": "LastName", "equals": "Refused", "message": "Last name Refused is not allowed"}]});
+        assert!(http.put(&faults).json(&rule).send().await.unwrap().status().is_success());
+        // Both responses wait while the link needs a new sign-in, then go in one batch.
+        for fault in ["revoke-refresh-tokens", "expire-tokens"] {
+            http.post(format!("{faults}/{fault}")).send().await.unwrap();
+        }
+        let refused = respond(&sf, &link, "3", "refused@example.com", "Refused").await;
+        let fine = respond(&sf, &link, "10", "fine@example.com", "Fine").await;
+        until(&sf, id, "held", |c| c.held == 2).await;
+        b.link_salesforce(true, "demo@acme.example.sandbox", "demo-password-1", true).await;
+        until(&sf, id, "one delivered, one failed", |c| c.delivered == 1 && c.failed == 1).await;
+
+        let all = contacts(&sf, &sandbox).await;
+        assert!(with_email(&all, "refused@example.com").is_empty());
+        let created = with_email(&all, "fine@example.com");
+        assert_eq!(created.len(), 1);
+        let recs = records(&sf, &sandbox).await;
+        assert!(response_record(&recs, &refused).is_empty(), "no record points to a Contact that was not written");
+        assert_eq!(response_record(&recs, &fine)[0]["Contact__c"], created[0]["Id"], "the other response's records are written and related");
+
+        let d = sf.app.store.delivery_of(id, &refused).await.unwrap().unwrap();
+        let error = d.last_error.unwrap_or_default();
+        assert!(error.contains("FIELD_CUSTOM_VALIDATION_EXCEPTION: Last name Refused is not allowed"), "Salesforce's words: {error}");
+        assert!(error.contains("Survey_Response__c: not written, since the Contact record for this response was not written"), "{error}");
+    }
+}
