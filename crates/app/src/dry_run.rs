@@ -113,7 +113,10 @@ fn planned(c: &CheckedMapping, values: &ResponseValues, survey: &SurveyDefinitio
                 PlannedField {
                     label: field.map(|f| f.label.clone()).unwrap_or_else(|| name.clone()),
                     kind: field.map(|f| f.kind.label()).unwrap_or_default(),
-                    from: rule.source.describe(survey),
+                    from: match &rule.convert {
+                        Some(c) => format!("{}, {}", rule.source.describe(survey), c.describe()),
+                        None => rule.source.describe(survey),
+                    },
                     given: given(&rule.source, values),
                     written: record.fields.get(&name).cloned(),
                     field: name,

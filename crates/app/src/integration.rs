@@ -257,7 +257,10 @@ impl Change {
         match self {
             Change::AddMapping(m) => format!("added a mapping: {} a {} record", action_words(&m.action), m.object.as_str()),
             Change::RemoveMapping(i) => format!("removed the {} mapping", object(i)),
-            Change::AddRule(i, rule) => format!("mapped {}.{} from {}", object(i), rule.field.as_str(), rule.source.describe(survey)),
+            Change::AddRule(i, rule) => {
+                let converted = rule.convert.as_ref().map(|c| format!(", {}", c.describe())).unwrap_or_default();
+                format!("mapped {}.{} from {}{converted}", object(i), rule.field.as_str(), rule.source.describe(survey))
+            }
             Change::RemoveRule(i, r) => {
                 let field = mappings.get(*i).and_then(|m| m.rules.get(*r)).map(|r| r.field.as_str().to_string()).unwrap_or_else(|| "?".into());
                 format!("unmapped {}.{}", object(i), field)
@@ -522,7 +525,7 @@ pub fn parse_mapping(form: &NewMapping) -> Result<Mapping, Invalid> {
     // The upsert key is Insight's: it holds the response id, so each
     // response has its own record and a retry finds the one it made.
     let rules = match &action {
-        MappingAction::Upsert { external_id_field } => vec![FieldRule { field: external_id_field.clone(), source: domain::ValueSource::ResponseId }],
+        MappingAction::Upsert { external_id_field } => vec![FieldRule { field: external_id_field.clone(), source: domain::ValueSource::ResponseId, convert: None }],
         _ => Vec::new(),
     };
     Ok(Mapping { object, action, rules, condition: None })
@@ -621,6 +624,17 @@ impl crate::App {
         let history = crate::consent::history(&self.store, project).await?;
         let counts = self.store.delivery_counts(project.id).await?;
         Ok(SalesforcePanel { work, survey, check, history, counts })
+    }
+
+    /// Does a new rule for mapping `mapping` need a recoding first (see
+    /// `domain::mapping::recoding_for`)? The field, and what to recode.
+    pub async fn recoding(&self, project: &Project, mapping: usize, rule: &FieldRule, nps: bool) -> Result<Option<(domain::mapping::FieldSchema, domain::mapping::Recoding)>, AppError> {
+        let settings = self.settings()?;
+        let current = load(&self.store, settings, project).await?;
+        let Some(m) = current.mappings.get(mapping) else { return Ok(None) };
+        let schema = settings.describes.describe(&current.org, m.object.as_str()).await?;
+        let field = schema.and_then(|s| s.field(rule.field.as_str()).cloned());
+        Ok(field.and_then(|f| domain::mapping::recoding_for(&rule.source, nps, &f, &current.survey).map(|r| (f, r))))
     }
 
     /// What the editor offers for a new mapping (see `offer`).

@@ -199,7 +199,7 @@ mod tests {
     }
 
     fn rule(f: &str, source: ValueSource) -> FieldRule {
-        FieldRule { field: FieldName::parse(f).unwrap(), source }
+        FieldRule { field: FieldName::parse(f).unwrap(), source, convert: None }
     }
 
     fn q(id: &str) -> ValueSource {
@@ -232,7 +232,7 @@ mod tests {
                 rule("External_Id__c", ValueSource::ResponseId),
                 rule("Score__c", q("q1")),
                 rule("Seats__c", q("q2")),
-                rule("Comment__c", q("q3")),
+                FieldRule { convert: Some(domain::mapping::Convert::CutToFit), ..rule("Comment__c", q("q3")) },
                 rule("Channels__c", q("q4")),
                 rule("Responded_At__c", ValueSource::FinishedAt),
                 rule("Responded_On__c", ValueSource::FinishedAt),
@@ -247,6 +247,10 @@ mod tests {
         .unwrap();
         let embedded = BTreeMap::from([("case_id".to_string(), "500000000000001AAA".to_string())]);
         let r = ResponseValues { response_id: "R_0123456789012345678901", answers: &answers, embedded: &embedded, started_at: None, finished_at: 90_061_123, provenance: Default::default() };
+        // Without "cut to fit" the long comment is refused, not cut.
+        let mut uncut = m.clone();
+        uncut.rules[3].convert = None;
+        assert!(uncut.record_for(&r, &schema()).unwrap_err().contains("choose \"cut to fit\""));
         let rec = wire_record(m.record_for(&r, &schema()).unwrap(), &schema());
         assert_eq!(rec.key, WireKey::Upsert { field: "External_Id__c".into(), value: "R_0123456789012345678901".into() });
         let f = &rec.fields;

@@ -311,7 +311,7 @@ async fn seed_triggered(app: &app::App, emulator: &sfemu::Emulator) -> anyhow::R
             app.save_trigger(&project, &ops, &form).await?;
             let write_back = app::integration::parse_mapping(&app::integration::NewMapping { object: "Case", action: "update", record_id: "embedded:record_id", ..Default::default() })?;
             app.change_mappings(&project, &ops, app::integration::Change::AddMapping(write_back)).await?;
-            let score = domain::FieldRule { field: domain::FieldName::parse("Survey_Score__c")?, source: domain::ValueSource::parse("answer:q1", "")? };
+            let score = domain::FieldRule { field: domain::FieldName::parse("Survey_Score__c")?, source: domain::ValueSource::parse("answer:q1", "")?, convert: None };
             app.change_mappings(&project, &ops, app::integration::Change::AddRule(0, score)).await?;
             app.set_survey_status(&project, SurveyStatus::Published).await?;
             app.project(ops.id, id).await?

@@ -131,7 +131,7 @@ async fn setup(db: TestDatabase) -> Setup {
     store.save_definition(project, &def, 1).await.unwrap();
     store.set_survey_status(project, SurveyStatus::Published).await.unwrap();
     let org_id = link_sandbox(&store, owner, &emulator).await;
-    let rule = |f: &str, source| FieldRule { field: FieldName::parse(f).unwrap(), source };
+    let rule = |f: &str, source| FieldRule { field: FieldName::parse(f).unwrap(), source, convert: None };
     let mapping = Mapping {
         object: SObjectName::parse("Survey_Response__c").unwrap(),
         action: MappingAction::Upsert { external_id_field: FieldName::parse("External_Id__c").unwrap() },

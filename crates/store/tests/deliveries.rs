@@ -15,7 +15,7 @@ async fn project(store: &Store, mapped: bool) -> i64 {
         let m = Mapping {
             object: SObjectName::parse("Survey_Response__c").unwrap(),
             action: MappingAction::Upsert { external_id_field: FieldName::parse("External_Id__c").unwrap() },
-            rules: vec![FieldRule { field: FieldName::parse("External_Id__c").unwrap(), source: ValueSource::ResponseId }],
+            rules: vec![FieldRule { field: FieldName::parse("External_Id__c").unwrap(), source: ValueSource::ResponseId, convert: None }],
             condition: None,
         };
         assert!(store.save_integration(p, &[m], Some("00D000000000001AAA"), 0).await.unwrap());

@@ -20,7 +20,7 @@ impl MappingProblem {
     pub(super) fn condition(message: String) -> Self {
         MappingProblem { field: None, message }
     }
-    fn field(field: &str, message: String) -> Self {
+    pub(super) fn field(field: &str, message: String) -> Self {
         MappingProblem { field: Some(field.to_string()), message }
     }
 }
@@ -82,7 +82,7 @@ impl Mapping {
             if updates && !field.updateable && !matches!(&self.action, MappingAction::Upsert { external_id_field } if external_id_field.as_str().eq_ignore_ascii_case(name)) {
                 problems.push(MappingProblem::field(name, format!("{} cannot be changed when a record is updated.", field.label)));
             }
-            problems.extend(source_fits(&rule.source, field, survey));
+            problems.extend(rule_fits(rule, field, survey));
         }
         match &self.action {
             // A plain create cannot be retried safely: if Salesforce took it
@@ -137,6 +137,19 @@ impl Mapping {
             }
         }
         problems
+    }
+}
+
+/// Does a rule fit its field: its value, converted as the rule says, or as
+/// it is when the rule says nothing? Every way it does not.
+pub fn rule_fits(rule: &FieldRule, field: &FieldSchema, survey: &SurveyDefinition) -> Vec<MappingProblem> {
+    match &rule.convert {
+        Some(convert) => super::convert::conversion_fits(convert, &rule.source, field, survey),
+        None => {
+            let mut problems = source_fits(&rule.source, field, survey);
+            problems.extend(super::convert::length_fits(&rule.source, field, survey));
+            problems
+        }
     }
 }
 
@@ -355,7 +368,7 @@ mod tests {
     }
 
     fn rule(field: &str, source: ValueSource) -> FieldRule {
-        FieldRule { field: FieldName::parse(field).unwrap(), source }
+        FieldRule { field: FieldName::parse(field).unwrap(), source, convert: None }
     }
 
     fn answer(q: &str) -> ValueSource {

@@ -9,6 +9,7 @@
 //! - [`check`]: does a mapping fit an org ("does this answer fit this field");
 //! - [`record`]: the record a mapping writes for a response, as typed values;
 //! - [`condition`]: when a mapping applies (answers and embedded data);
+//! - [`convert`]: how a value changes on its way (recoded, grouped, cut);
 //! - [`offer`]: what the editor offers to pick (objects, fields, keys) and
 //!   the table of which answers fit which fields;
 //! - [`sample`]: a made-up response for a dry run.
@@ -19,14 +20,16 @@
 
 mod check;
 mod condition;
+mod convert;
 mod offer;
 mod record;
 mod sample;
 mod schema;
 mod survey_edits;
 
-pub use check::{related_problems, source_fits, MappingProblem};
+pub use check::{related_problems, rule_fits, source_fits, MappingProblem};
 pub use condition::{Clause, Condition, Join, Op, Subject};
+pub use convert::{nps_group, recoding_for, Convert, Recoding, NPS_GROUPS};
 pub use offer::{compatibility_table, mappable_objects, matching_objects, Compatibility, ObjectSummary};
 pub use sample::{SampleResponse, SAMPLE_RESPONSE_ID};
 pub use record::{FieldValue, RecordKey, RecordToWrite, ResponseValues};
@@ -207,6 +210,16 @@ pub enum WhenNone {
 pub struct FieldRule {
     pub field: FieldName,
     pub source: ValueSource,
+    /// How the value changes on its way, when whoever mapped it chose so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub convert: Option<Convert>,
+}
+
+impl FieldRule {
+    /// A rule that writes the value as it is.
+    pub fn new(field: FieldName, source: ValueSource) -> Self {
+        FieldRule { field, source, convert: None }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

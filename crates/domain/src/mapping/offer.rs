@@ -98,8 +98,22 @@ impl ObjectSchema {
 impl FieldSchema {
     /// Why this field cannot take the value from `source`, in one sentence,
     /// or `None` when it can.
+    /// A choice the field lacks is not refused: the editor asks what it
+    /// becomes (see `recoding_for`).
     pub fn refuses(&self, source: &ValueSource, survey: &SurveyDefinition) -> Option<String> {
+        if super::recoding_for(source, false, self, survey).is_some() {
+            return None;
+        }
         let problems = source_fits(source, self, survey);
+        (!problems.is_empty()).then(|| problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join(" "))
+    }
+
+    /// The same for the NPS group of a score.
+    pub fn refuses_nps_group(&self, source: &ValueSource, survey: &SurveyDefinition) -> Option<String> {
+        if super::recoding_for(source, true, self, survey).is_some() {
+            return None;
+        }
+        let problems = super::convert::conversion_fits(&super::Convert::nps_groups(), source, self, survey);
         (!problems.is_empty()).then(|| problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join(" "))
     }
 }

@@ -2,7 +2,7 @@
 //! update by id, upsert by key) and each field's value, typed as the field
 //! wants it. How those values travel on Salesforce's wire is app's business.
 
-use super::{FieldKind, FieldSchema, Mapping, MappingAction, ObjectSchema, ValueSource};
+use super::{Convert, FieldKind, FieldSchema, Mapping, MappingAction, ObjectSchema, ValueSource};
 use crate::signed_link::EmbeddedProvenance;
 use crate::response::display_stored;
 use std::collections::BTreeMap;
@@ -78,6 +78,12 @@ fn moment(ms: i64) -> Option<time::OffsetDateTime> {
 /// A stored answer (or embedded or static text) as the field's kind wants it;
 /// `None` when it does not fit.
 fn typed(value: &serde_json::Value, field: &FieldSchema) -> Option<FieldValue> {
+    typed_cut(value, field, true)
+}
+
+/// As `typed`; text too long for the field is cut when `cut`, and does not
+/// fit otherwise.
+fn typed_cut(value: &serde_json::Value, field: &FieldSchema, cut: bool) -> Option<FieldValue> {
     use serde_json::Value;
     Some(match &field.kind {
         FieldKind::MultiPicklist => match value {
@@ -111,6 +117,9 @@ fn typed(value: &serde_json::Value, field: &FieldSchema) -> Option<FieldValue> {
                 Value::Array(items) => items.iter().map(display_stored).collect::<Vec<_>>().join("; "),
                 other => display_stored(other),
             };
+            if !cut && field.kind.is_text() && field.length > 0 && text.chars().count() > field.length as usize {
+                return None;
+            }
             FieldValue::Text(field.keep_what_fits(text))
         }
     })
@@ -139,7 +148,24 @@ impl Mapping {
             let text = |t: &str| typed(&Value::String(t.to_string()), field);
             // `None`: nothing to write; `Some(None)`: a value that does not fit.
             let value: Option<Option<FieldValue>> = match &rule.source {
-                ValueSource::Answer { question } => response.answers.get(question.as_str()).map(|v| typed(v, field)),
+                ValueSource::Answer { question } => match response.answers.get(question.as_str()) {
+                    None => None,
+                    Some(v) => {
+                        // A conversion the rule chose; a text answer is cut
+                        // only when the rule says so.
+                        let v = match rule.convert.as_ref().filter(|c| !matches!(c, Convert::CutToFit)) {
+                            Some(convert) => convert.apply(v).map_err(|e| format!("{}: {e}", field.name))?,
+                            None => v.clone(),
+                        };
+                        let long = v.as_str().map(|t| t.chars().count()).unwrap_or(0);
+                        match typed_cut(&v, field, Convert::cuts_to_fit(rule.convert.as_ref())) {
+                            None if field.kind.is_text() && long > field.length as usize && field.length > 0 => {
+                                return Err(format!("the answer has {long} characters and {} holds {}; choose \"cut to fit\" for this rule to cut it", field.name, field.length));
+                            }
+                            typed => Some(typed),
+                        }
+                    }
+                },
                 ValueSource::Embedded { name } => response.embedded.get(name.as_str()).filter(|v| !v.is_empty()).map(|v| text(v)),
                 ValueSource::ResponseId => Some(text(response.response_id)),
                 ValueSource::StartedAt => response.started_at.and_then(moment).map(|t| typed_moment(t, field)),
@@ -245,7 +271,7 @@ mod record_tests {
     }
 
     fn rule(f: &str, source: ValueSource) -> FieldRule {
-        FieldRule { field: FieldName::parse(f).unwrap(), source }
+        FieldRule { field: FieldName::parse(f).unwrap(), source, convert: None }
     }
 
     fn q(id: &str) -> ValueSource {

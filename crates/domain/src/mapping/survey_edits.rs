@@ -99,7 +99,7 @@ mod tests {
     }
 
     fn rule(field: &str, source: ValueSource) -> FieldRule {
-        FieldRule { field: FieldName::parse(field).unwrap(), source }
+        FieldRule { field: FieldName::parse(field).unwrap(), source, convert: None }
     }
 
     /// A response object filled from q1 and q2, and a case updated by the

@@ -142,7 +142,7 @@ async fn setup() -> anyhow::Result<Setup> {
 }
 
 fn rule(field: &str, source: &str) -> FieldRule {
-    FieldRule { field: FieldName::parse(field).expect("field name"), source: ValueSource::parse(source, "").expect("source") }
+    FieldRule { field: FieldName::parse(field).expect("field name"), source: ValueSource::parse(source, "").expect("source"), convert: None }
 }
 
 fn mappings(shape: Shape) -> Vec<Mapping> {
@@ -158,7 +158,7 @@ fn mappings(shape: Shape) -> Vec<Mapping> {
             let contact = Mapping {
                 object: SObjectName::parse("Contact").expect("object"),
                 action: MappingAction::Match { field: FieldName::parse("Email").expect("field"), source: ValueSource::parse("answer:q2", "").expect("source"), when_none: domain::mapping::WhenNone::Create },
-                rules: vec![rule("LastName", "answer:q3")],
+                rules: vec![FieldRule { convert: Some(domain::mapping::Convert::CutToFit), ..rule("LastName", "answer:q3") }],
                 condition: None,
             };
             let mut response = response;

@@ -8,6 +8,7 @@ mod link_flow;
 mod new_mapping;
 mod outbound;
 mod project_panel;
+mod recode;
 mod switch;
 mod trigger_page;
 

@@ -221,7 +221,7 @@ fn mappings_section(
                                     td data-testid="upsert-key" { "Filled by Insight with each response's id " span.badge { "upsert key" } }
                                     @if editable { td {} }
                                 } @else {
-                                    td { (rule.source.describe(survey)) }
+                                    td { (rule.source.describe(survey)) @if let Some(c) = &rule.convert { ", " span data-testid="convert" { (c.describe()) } } }
                                     @if editable {
                                         td { (confirm_form(&format!("{base}/mappings/{i}/rules/{r}/delete"), &who.csrf, &format!("Stop writing {}?", rule.field.as_str()), html! {
                                             button.small.secondary type="submit" { "Remove" } })) }
@@ -310,6 +310,12 @@ fn add_rule_form(who: &CurrentAccount, survey: &domain::SurveyDefinition, mappin
         .into_iter()
         .filter(|f| !mapping.rules.iter().any(|r| r.field.as_str().eq_ignore_ascii_case(&f.name)))
         .collect();
+    // A 0–10 score may go in as its NPS group too.
+    let scores: Vec<(ValueSource, String)> = survey
+        .asked()
+        .filter(|q| q.kind == domain::QuestionKind::Nps)
+        .map(|q| (ValueSource::Answer { question: q.id.clone() }, format!("NPS group of: {}", q.text.as_str())))
+        .collect();
     html! {
         @if fields.is_empty() {
             p.muted { "Every field of " (schema.label) " this mapping can set is mapped." }
@@ -317,6 +323,7 @@ fn add_rule_form(who: &CurrentAccount, survey: &domain::SurveyDefinition, mappin
             (post_form_with_class("row add-rule", action, &who.csrf, html! {
                 select name="source" aria-label="Value" .max-w-18 {
                     @for (source, label) in sources { option value=(source.code()) { (label) } }
+                    @for (source, label) in &scores { option value={"nps_group:" (source.code().trim_start_matches("answer:"))} { (label) } }
                 }
                 span.muted { "→" }
                 select name="field" aria-label="Salesforce field" .max-w-18 {
@@ -325,6 +332,9 @@ fn add_rule_form(who: &CurrentAccount, survey: &domain::SurveyDefinition, mappin
                             .iter()
                             .filter(|(s, _)| !matches!(s, ValueSource::Static { .. }))
                             .filter_map(|(s, _)| f.refuses(s, survey).map(|why| (s.code(), serde_json::Value::String(why))))
+                            .chain(scores.iter().filter_map(|(s, _)| {
+                                f.refuses_nps_group(s, survey).map(|why| (format!("nps_group:{}", s.code().trim_start_matches("answer:")), serde_json::Value::String(why)))
+                            }))
                             .collect();
                         option value=(f.name) data-refuses=(serde_json::Value::Object(refuses).to_string()) {
                             (f.label) " · " (f.name) " (" (f.kind.label()) ")" @if creates && f.required_on_create() { " · required" }
@@ -332,6 +342,9 @@ fn add_rule_form(who: &CurrentAccount, survey: &domain::SurveyDefinition, mappin
                     }
                 }
                 input type="text" name="value" placeholder="fixed value" .max-w-10 aria-label="Fixed value";
+                label.inline title="Text longer than the field holds is cut; without this, such a rule is refused." {
+                    input type="checkbox" name="cut" value="on"; " cut to fit"
+                }
                 button.secondary type="submit" { "Add field" }
             }))
         }
@@ -425,17 +438,73 @@ async fn remove_mapping(State(state): State<AppState>, Path((id, m)): Path<(i64,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RuleForm {
     field: String,
     source: String,
     #[serde(default)]
     value: String,
+    /// "Cut to fit": text longer than the field is cut.
+    #[serde(default)]
+    cut: Option<String>,
+    /// The recoding step's answers, `to_0`, `to_1`, …; nothing else.
+    #[serde(flatten)]
+    to: std::collections::BTreeMap<String, String>,
+}
+
+impl RuleForm {
+    /// The recoding answers by index; any other field is refused.
+    fn recoded(&self) -> Result<std::collections::BTreeMap<usize, String>, WebError> {
+        self.to
+            .iter()
+            .map(|(k, v)| match k.strip_prefix("to_").and_then(|i| i.parse::<usize>().ok()).filter(|i| *i < domain::survey::ChoiceList::MAX) {
+                Some(i) => Ok((i, v.clone())),
+                None => Err(WebError::BadRequest(format!("The form has a field \"{k}\" it should not have."))),
+            })
+            .collect()
+    }
 }
 
 async fn add_rule(State(state): State<AppState>, Path((id, m)): Path<(i64, usize)>, SignedForm { who, form }: SignedForm<RuleForm>) -> WebResult<Response> {
-    let rule = (|| Ok(FieldRule { field: FieldName::parse(&form.field)?, source: ValueSource::parse(&form.source, &form.value)? }))();
-    apply(&state, &who, id, rule.map(|r| Change::AddRule(m, r))).await
+    let recoded = form.recoded()?;
+    // "NPS group of q1" is the answer to q1, converted.
+    let (source_code, nps) = match form.source.strip_prefix("nps_group:") {
+        Some(q) => (format!("answer:{q}"), true),
+        None => (form.source.clone(), false),
+    };
+    let cut = form.cut.as_deref().is_some_and(|c| !c.is_empty());
+    let parsed = (|| -> Result<FieldRule, domain::Invalid> {
+        let mut rule = FieldRule::new(FieldName::parse(&form.field)?, ValueSource::parse(&source_code, &form.value)?);
+        rule.convert = match (nps, cut) {
+            (true, _) => Some(domain::mapping::Convert::nps_groups()),
+            (false, true) => Some(domain::mapping::Convert::CutToFit),
+            (false, false) => None,
+        };
+        Ok(rule)
+    })();
+    let mut rule = match parsed {
+        Ok(rule) => rule,
+        Err(e) => return apply(&state, &who, id, Err(e)).await,
+    };
+    // A choice (or an NPS group) into a field that lacks it asks first what
+    // each becomes; that step posts here again with its answers.
+    if matches!(rule.source, ValueSource::Answer { .. }) {
+        let (project, _) = project_frame::load(&state, id, &who).await?;
+        require_edit(&project)?;
+        if let Some((field, recoding)) = state.app.recoding(&project, m, &rule, nps).await? {
+            let typed = super::recode::Typed { field: &form.field, source: &form.source, value: &form.value, cut };
+            if recoded.is_empty() {
+                return Ok(super::recode::step(&who, &project, m, &field, &recoding, &typed, None).into_response());
+            }
+            match super::recode::conversion(&recoding, &recoded) {
+                Ok(convert) => rule.convert = Some(convert),
+                Err(e) => {
+                    let page = super::recode::step(&who, &project, m, &field, &recoding, &typed, Some(&e.0));
+                    return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+                }
+            }
+        }
+    }
+    apply(&state, &who, id, Ok(Change::AddRule(m, rule))).await
 }
 
 async fn remove_rule(State(state): State<AppState>, Path((id, m, r)): Path<(i64, usize, usize)>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {

@@ -5,6 +5,7 @@ mod abuse_signin;
 mod accounts;
 mod api_tokens;
 mod consent;
+mod conversions;
 mod projects;
 mod related_records;
 mod deliveries;

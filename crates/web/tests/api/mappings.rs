@@ -91,6 +91,7 @@ async fn switching_orgs_pauses_an_integrated_survey_until_its_transition_fits() 
         integration.mappings[0].rules.push(domain::FieldRule {
             field: domain::FieldName::parse("Legacy_Score__c").unwrap(),
             source: domain::ValueSource::parse("answer:q1", "").unwrap(),
+            convert: None,
         });
         assert!(sf.app.store.save_integration(id, &integration.mappings, integration.validated_org_id.as_deref(), integration.version).await.unwrap());
         let sandbox = org(&sf, true);
