@@ -56,7 +56,7 @@ pub(crate) fn section(who: &CurrentAccount, access: Access, base: &str, view: &I
             @if access.can_change_salesforce() {
                 @if let Some(c) = &view.confirm {
                     div.flash.error role="alert" #confirm-import {
-                        p .m-0 { "This replaces the " (mappings_words(c.current)) " of this survey with the " (mappings_words(c.incoming)) " in the file." }
+                        p .m-0 { "This replaces the " (mappings_words(c.current)) " of this survey with the " (c.incoming) " in the file. Confirm below to replace them, or leave this page to keep them." }
                     }
                 }
                 @if !view.problems.is_empty() {
