@@ -134,6 +134,7 @@ fn questions_read(m: &Mapping) -> Vec<&QuestionId> {
         Subject::Answer { question } => Some(question),
         Subject::Embedded { .. } => None,
     }));
+    read.sort();
     read.dedup();
     read
 }

@@ -212,9 +212,16 @@ async fn only_those_the_owner_allows_import_and_strangers_see_nothing() {
         assert!(html.contains("The import is larger than 256 KiB, the most a mappings file may be."), "{html}");
         assert_eq!(stored(&sf, id).await, before, "nothing changed by any of them");
 
-        // The owner may, once confirmed: and an empty file leaves none.
-        let (status, html) = import(&olive, id, &emptied, Some(&before.1.to_string())).await;
+        // With the owner's grant the editor may, and the history names them.
+        let eddie_id = sf.app.store.account_by_email(&domain::Email::parse("eddie@example.com").unwrap()).await.unwrap().unwrap().id;
+        let sharing = format!("/projects/{id}/sharing");
+        let r = olive.submit(&sharing, &format!("{sharing}/{eddie_id}/salesforce"), &[("granted", "yes")]).await;
+        assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+        let (status, html) = import(&eddie, id, &emptied, Some(&before.1.to_string())).await;
         assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(html.contains("Imported no mappings: this survey now has none."), "{html}");
         assert!(stored(&sf, id).await.0.is_empty());
+        let history = sf.app.store.salesforce_history(id, 5).await.unwrap();
+        assert!(history.iter().any(|h| h.change == "imported 0 mappings from a file" && h.actor_name == "Eddie Editor" && !h.by_owner), "{history:?}");
     }
 }
