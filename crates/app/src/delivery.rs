@@ -10,13 +10,15 @@
 use crate::SalesforceSettings;
 use crate::sobject::{wire_record, WireKey};
 use domain::{Mapping, ResponseValues};
-use salesforce::rest::SObjectRecord;
 use salesforce::{RecordId, SalesforceError};
+use writes::{Plan, Planned, Slot};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use store::deliveries::Claimed;
 use store::{now_ms, Store};
+
+mod writes;
 
 /// Collections take at most 200 records per call; a claim is one call's worth.
 pub const BATCH: i64 = 200;
@@ -115,102 +117,165 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
         true => store.survey(project_id).await?.map(|s| s.definition).unwrap_or_default(),
         false => domain::SurveyDefinition::default(),
     };
-    // Per response, per mapping: the record id, or the error.
-    let mut outcomes: Vec<Vec<Value>> = vec![Vec::new(); batch.len()];
-    let mut failed: Vec<Option<String>> = vec![None; batch.len()];
-    for mapping in &mappings {
-        let schema = match settings.describes.describe_with(&client, &org_id, mapping.object.as_str()).await {
+    let values: Vec<ResponseValues> = batch
+        .iter()
+        .map(|c| ResponseValues {
+            response_id: &c.response.public_id,
+            answers: c.response.answers_map(),
+            embedded: c.response.embedded_map(),
+            started_at: c.response.started_at,
+            finished_at: c.response.finished_at,
+            provenance: c.response.provenance(),
+        })
+        .collect();
+    let mut ledger = Ledger::new(batch.len(), mappings.len());
+    let mut plan = Plan::default();
+    for (m, mapping) in mappings.iter().enumerate() {
+        let object = mapping.object.as_str();
+        let schema = match settings.describes.describe_with(&client, &org_id, object).await {
             Ok(Some(s)) => s,
-            Ok(None) => return hold(store, &batch, &format!("{} no longer exists in the org", mapping.object.as_str())).await,
+            Ok(None) => return hold(store, &batch, &format!("{object} no longer exists in the org")).await,
             Err(e) => return call_failed(store, &batch, &org_id, e).await,
         };
-        let mut upserts: Vec<(usize, Map<String, Value>)> = Vec::new();
-        let mut updates: Vec<(usize, SObjectRecord)> = Vec::new();
-        let mut key_field = String::new();
-        for (i, c) in batch.iter().enumerate() {
-            let values = ResponseValues {
-                response_id: &c.response.public_id,
-                answers: c.response.answers_map(),
-                embedded: c.response.embedded_map(),
-                started_at: c.response.started_at,
-                finished_at: c.response.finished_at,
-                provenance: c.response.provenance(),
-            };
-            if let Some(condition) = mapping.condition.as_ref().filter(|c| !c.holds(&values)) {
+        let mut records: Vec<Planned> = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            if let Some(condition) = mapping.condition.as_ref().filter(|c| !c.holds(v)) {
                 // Not a failure: the mapping does not apply to this response.
-                let why = format!("the response does not meet the condition {}", condition.describe(&survey));
-                outcomes[i].push(json!({ "object": mapping.object.as_str(), "skipped": why }));
+                ledger.skip(i, m, object, format!("the response does not meet the condition {}", condition.describe(&survey)));
                 continue;
             }
-            match mapping.record_for(&values, &schema).map(|r| wire_record(r, &schema)) {
-                Ok(record) => match record.key {
-                    WireKey::Upsert { field, value } => {
-                        let mut fields = record.fields;
-                        fields.insert(field.clone(), Value::String(value));
-                        key_field = field;
-                        upserts.push((i, fields));
-                    }
-                    WireKey::Update { id } => match RecordId::parse(&id) {
-                        Ok(id) => updates.push((i, SObjectRecord::with_id(record.object, id, record.fields))),
-                        Err(_) => fail(&mut failed, &mut outcomes, i, mapping, format!("\"{id}\" is not a Salesforce record id")),
-                    },
-                    WireKey::Create => fail(&mut failed, &mut outcomes, i, mapping, "plain creates are not delivered: upsert by a key instead".into()),
-                },
-                Err(e) => fail(&mut failed, &mut outcomes, i, mapping, e),
+            let earlier = |o: &str| mappings[..m].iter().rposition(|e| e.object.as_str().eq_ignore_ascii_case(o));
+            match mapping.record_for(v, &schema).map(|r| wire_record(r, &schema)).and_then(|r| Plan::resolve(&ledger, i, earlier, r)) {
+                Ok(p) => records.push(p),
+                Err(e) => ledger.fail(i, m, object, e),
             }
         }
-        if !upserts.is_empty() {
-            let records: Vec<Map<String, Value>> = upserts.iter().map(|(_, r)| r.clone()).collect();
-            match client.upsert_records(mapping.object.as_str(), &key_field, &records, false).await {
-                Ok(results) => record_results(&mut failed, &mut outcomes, upserts.iter().map(|(i, _)| *i), results, mapping),
-                Err(e) => return call_failed(store, &batch, &org_id, e).await,
-            }
-        }
-        if !updates.is_empty() {
-            let records: Vec<SObjectRecord> = updates.iter().map(|(_, r)| r.clone()).collect();
-            match client.update_records(&records, false).await {
-                Ok(results) => record_results(&mut failed, &mut outcomes, updates.iter().map(|(i, _)| *i), results, mapping),
-                Err(e) => return call_failed(store, &batch, &org_id, e).await,
-            }
-        }
+        let found = match matched(&client, object, &records).await {
+            Ok(found) => found,
+            Err(e) => return call_failed(store, &batch, &org_id, e).await,
+        };
+        plan.add_mapping(&mut ledger, m, object, records, &found);
+    }
+    if let Err(e) = plan.send(&client, &mut ledger).await {
+        return call_failed(store, &batch, &org_id, e).await;
     }
     if let Some(usage) = client.last_api_usage() {
         store.record_api_usage(project.owner_id, usage.used as i64, usage.max as i64).await?;
     }
     for (i, c) in batch.iter().enumerate() {
-        let outcome = Value::Array(outcomes[i].clone()).to_string();
-        match &failed[i] {
+        let (outcome, failed) = ledger.outcome(i);
+        match failed {
             None => store.mark_delivered(c.id, &org_id, &outcome).await?,
-            Some(error) => store.mark_failed(c.id, &org_id, error, &outcome).await?,
+            Some(error) => store.mark_failed(c.id, &org_id, &error, &outcome).await?,
         }
     }
     Ok(())
 }
 
-fn fail(failed: &mut [Option<String>], outcomes: &mut [Vec<Value>], i: usize, mapping: &Mapping, error: String) {
-    outcomes[i].push(json!({ "object": mapping.object.as_str(), "error": error }));
-    let message = format!("{}: {error}", mapping.object.as_str());
-    failed[i] = Some(match failed[i].take() {
-        Some(earlier) => format!("{earlier}; {message}"),
-        None => message,
-    });
+/// Queries longer than this go in several: a query travels in the URL.
+const MATCH_QUERY_CHARS: usize = 8_000;
+/// A match that finds more records than this fails the batch rather than
+/// read without end: far more than any one value should match.
+const MATCH_QUERY_MAX_RECORDS: usize = 10_000;
+
+/// The records whose match field holds one of the batch's values: one query
+/// for the batch (more only when the values make it long), by lower-cased
+/// value, since Salesforce compares text without regard to case.
+async fn matched(client: &salesforce::Client, object: &str, records: &[Planned]) -> Result<BTreeMap<String, Vec<RecordId>>, SalesforceError> {
+    let mut found: BTreeMap<String, Vec<RecordId>> = BTreeMap::new();
+    let mut field = None;
+    let mut values: Vec<String> = Vec::new();
+    for p in records {
+        if let WireKey::Match { field: f, value, .. } = &p.record.key {
+            field = Some(f.clone());
+            if !values.iter().any(|v| v.eq_ignore_ascii_case(value)) {
+                values.push(value.clone());
+            }
+        }
+    }
+    let Some(field) = field else { return Ok(found) };
+    let mut read = 0;
+    let mut rest = values.as_slice();
+    while !rest.is_empty() {
+        let mut literals = Vec::new();
+        let mut length = 0;
+        while let Some((v, tail)) = rest.split_first() {
+            let literal = salesforce::rest::soql_string_literal(v);
+            if !literals.is_empty() && length + literal.len() > MATCH_QUERY_CHARS {
+                break;
+            }
+            length += literal.len() + 1;
+            literals.push(literal);
+            rest = tail;
+        }
+        let soql = format!("SELECT Id, {field} FROM {object} WHERE {field} IN ({})", literals.join(","));
+        let mut page = client.query::<Map<String, Value>>(&soql).await?;
+        loop {
+            read += page.records.len();
+            if read > MATCH_QUERY_MAX_RECORDS {
+                return Err(SalesforceError::InvalidRequest(format!("more than {MATCH_QUERY_MAX_RECORDS} {object} records match this batch's {field} values")));
+            }
+            for r in &page.records {
+                let value = r.iter().find(|(k, _)| k.eq_ignore_ascii_case(&field)).and_then(|(_, v)| v.as_str()).unwrap_or_default().to_lowercase();
+                if let Some(id) = r.get("Id").and_then(Value::as_str).and_then(|i| RecordId::parse(i).ok()) {
+                    found.entry(value).or_default().push(id);
+                }
+            }
+            match page.next_records_url.take().filter(|_| !page.done) {
+                Some(next) => page = client.query_more(&next).await?,
+                None => break,
+            }
+        }
+    }
+    Ok(found)
 }
 
-fn record_results(
-    failed: &mut [Option<String>],
-    outcomes: &mut [Vec<Value>],
-    indices: impl Iterator<Item = usize>,
-    results: Vec<salesforce::rest::SaveResult>,
-    mapping: &Mapping,
-) {
-    for (i, result) in indices.zip(results) {
-        if result.success {
-            outcomes[i].push(json!({ "object": mapping.object.as_str(), "record_id": result.id, "created": result.created }));
-        } else {
-            // Salesforce's own words, code first: what a person needs to fix it.
-            let error = result.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ");
-            fail(failed, outcomes, i, mapping, error);
-        }
+/// What became of a batch's responses, mapping by mapping: the outcome
+/// each response's log shows, and what later mappings point to.
+struct Ledger {
+    /// Per response, per mapping: the log entry.
+    outcomes: Vec<Vec<Option<Value>>>,
+    slots: Vec<Vec<Option<Slot>>>,
+    failed: Vec<Option<String>>,
+}
+
+impl Ledger {
+    fn new(responses: usize, mappings: usize) -> Self {
+        Ledger { outcomes: vec![vec![None; mappings]; responses], slots: vec![vec![None; mappings]; responses], failed: vec![None; responses] }
+    }
+
+    fn slot(&self, response: usize, mapping: usize) -> Option<Slot> {
+        self.slots[response][mapping].clone()
+    }
+
+    fn set_slot(&mut self, response: usize, mapping: usize, slot: Slot) {
+        self.slots[response][mapping] = Some(slot);
+    }
+
+    fn skip(&mut self, response: usize, mapping: usize, object: &str, why: String) {
+        self.outcomes[response][mapping] = Some(json!({ "object": object, "skipped": why }));
+        self.set_slot(response, mapping, Slot::Skipped);
+    }
+
+    fn fail(&mut self, response: usize, mapping: usize, object: &str, error: String) {
+        self.outcomes[response][mapping] = Some(json!({ "object": object, "error": error }));
+        self.set_slot(response, mapping, Slot::Failed);
+        let message = format!("{object}: {error}");
+        self.failed[response] = Some(match self.failed[response].take() {
+            Some(earlier) => format!("{earlier}; {message}"),
+            None => message,
+        });
+    }
+
+    fn written(&mut self, response: usize, mapping: usize, object: &str, id: &RecordId, created: bool) {
+        self.outcomes[response][mapping] = Some(json!({ "object": object, "record_id": id, "created": created }));
+        self.set_slot(response, mapping, Slot::Written(id.clone()));
+    }
+
+    /// The response's log, in mapping order, and why it failed if it did.
+    fn outcome(&self, response: usize) -> (String, Option<String>) {
+        let entries: Vec<Value> = self.outcomes[response].iter().flatten().cloned().collect();
+        (Value::Array(entries).to_string(), self.failed[response].clone())
     }
 }
 

@@ -140,6 +140,7 @@ fn given(source: &ValueSource, r: &ResponseValues) -> String {
         ValueSource::StartedAt => r.started_at.map(moment).unwrap_or_default(),
         ValueSource::FinishedAt => moment(r.finished_at),
         ValueSource::Static { value } => value.clone(),
+        ValueSource::RecordOf { object } => format!("the id of the {} record, once written", object.as_str()),
     }
 }
 

@@ -182,9 +182,10 @@ pub async fn offer(store: &Store, settings: &SalesforceSettings, project: &Proje
 
 async fn check_all(settings: &SalesforceSettings, org: &OwnerOrg, mappings: &[Mapping], survey: &SurveyDefinition) -> Result<Vec<CheckedMapping>, IntegrationError> {
     let mut out = Vec::with_capacity(mappings.len());
-    for m in mappings {
+    for (i, m) in mappings.iter().enumerate() {
         let schema = settings.describes.describe(org, m.object.as_str()).await?;
-        let problems = m.check(schema.as_ref(), survey);
+        let mut problems = m.check(schema.as_ref(), survey);
+        problems.extend(domain::mapping::related_problems(mappings, i));
         out.push(CheckedMapping { mapping: m.clone(), schema, problems });
     }
     Ok(out)
@@ -275,6 +276,13 @@ fn action_words(action: &MappingAction) -> String {
         MappingAction::Create => "create".into(),
         MappingAction::Update { record_id } => format!("update (by {})", record_id.code()),
         MappingAction::Upsert { external_id_field } => format!("upsert (by {})", external_id_field.as_str()),
+        MappingAction::Match { field, source, when_none } => {
+            let none = match when_none {
+                domain::mapping::WhenNone::Create => "or create",
+                domain::mapping::WhenNone::Skip => "or skip",
+            };
+            format!("update the one matched on {} = {} ({none})", field.as_str(), source.code())
+        }
     }
 }
 
@@ -300,9 +308,10 @@ pub async fn change(store: &Store, settings: &SalesforceSettings, project: &Proj
             let schema = settings.describes.describe(org, m.object.as_str()).await?;
             let key = match &m.action {
                 MappingAction::Upsert { external_id_field } => Some(external_id_field.as_str()),
+                MappingAction::Match { field, .. } => Some(field.as_str()),
                 _ => None,
             };
-            // The key is filled at once (with the response id), so a key
+            // The key (or the matched field) is filled at once (with the response id), so a key
             // that cannot hold it is refused now.
             let about_key = |p: &MappingProblem| key.is_some_and(|k| p.field.as_deref().is_some_and(|f| f.eq_ignore_ascii_case(k)));
             let blocking: Vec<MappingProblem> = m.check(schema.as_ref(), survey).into_iter().filter(|p| p.field.is_none() || about_key(p)).collect();
@@ -323,9 +332,11 @@ pub async fn change(store: &Store, settings: &SalesforceSettings, project: &Proj
             let before: Vec<MappingProblem> = m.check(schema.as_ref(), survey);
             m.rules.push(rule.clone());
             // Refuse the rule when it brings problems of its own: a field the
-            // object lacks, a type that does not fit, a picklist value unknown.
-            let new: Vec<MappingProblem> = m
-                .check(schema.as_ref(), survey)
+            // object lacks, a type that does not fit, a picklist value unknown,
+            // a lookup to a record no earlier mapping writes.
+            let mut after = m.check(schema.as_ref(), survey);
+            after.extend(domain::mapping::related_problems(&mappings, i));
+            let new: Vec<MappingProblem> = after
                 .into_iter()
                 .filter(|p| !before.contains(p) && p.field.as_deref().is_some_and(|f| f.eq_ignore_ascii_case(rule.field.as_str())))
                 .collect();
@@ -501,24 +512,53 @@ pub fn parse_clause(subject: &str, op: &str, value: &str, join: &str) -> Result<
     Ok((join, Clause { subject, op: Op::parse(op)?, value: value.trim().to_string() }))
 }
 
+/// The add-mapping form, as typed.
+#[derive(Debug, Clone, Default)]
+pub struct NewMapping<'a> {
+    pub object: &'a str,
+    pub action: &'a str,
+    /// An upsert's external id field.
+    pub key_field: &'a str,
+    /// An update's record id (`embedded:case_id`).
+    pub record_id: &'a str,
+    /// A match's field, what it matches (`answer:q2`), and `create` or `skip`.
+    pub match_field: &'a str,
+    pub match_source: &'a str,
+    pub when_none: &'a str,
+}
+
 /// Parses the add-mapping form.
-pub fn parse_mapping(object: &str, action: &str, key_field: &str, record_id_source: &str) -> Result<Mapping, Invalid> {
-    let object = SObjectName::parse(object)?;
-    let action = match action {
+pub fn parse_mapping(form: &NewMapping) -> Result<Mapping, Invalid> {
+    let object = SObjectName::parse(form.object)?;
+    let action = match form.action {
         "create" => MappingAction::Create,
         "upsert" => {
-            if key_field.trim().is_empty() {
+            if form.key_field.trim().is_empty() {
                 return Err(Invalid::new("Pick the external id field that holds each response's id."));
             }
-            MappingAction::Upsert { external_id_field: domain::FieldName::parse(key_field)? }
+            MappingAction::Upsert { external_id_field: domain::FieldName::parse(form.key_field)? }
         }
         "update" => {
-            if record_id_source.trim().is_empty() {
+            if form.record_id.trim().is_empty() {
                 return Err(Invalid::new("Pick the embedded data that names the record to update."));
             }
-            MappingAction::Update { record_id: domain::ValueSource::parse(record_id_source, "")? }
+            MappingAction::Update { record_id: domain::ValueSource::parse(form.record_id, "")? }
         }
-        other => return Err(Invalid::new(format!("\"{other}\" is not an action: use create, update or upsert."))),
+        "match" => {
+            if form.match_field.trim().is_empty() {
+                return Err(Invalid::new("Pick the field records are matched on (for a Contact, Email)."));
+            }
+            if form.match_source.trim().is_empty() {
+                return Err(Invalid::new("Pick the answer or embedded data whose value is matched."));
+            }
+            let when_none = match form.when_none {
+                "skip" => domain::mapping::WhenNone::Skip,
+                "" | "create" => domain::mapping::WhenNone::Create,
+                other => return Err(Invalid::new(format!("\"{other}\" is not a choice: when no record matches, create one or skip the response."))),
+            };
+            MappingAction::Match { field: domain::FieldName::parse(form.match_field)?, source: domain::ValueSource::parse(form.match_source, "")?, when_none }
+        }
+        other => return Err(Invalid::new(format!("\"{other}\" is not an action: use upsert, update or match."))),
     };
     // The upsert key is Insight's: it holds the response id, so each
     // response has its own record and a retry finds the one it made.

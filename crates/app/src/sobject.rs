@@ -57,6 +57,8 @@ pub fn object_schema(d: salesforce::rest::SObjectDescribe) -> ObjectSchema {
                 external_id: f.external_id,
                 picklist_values: f.picklist_values.into_iter().filter(|v| v.active).map(|v| v.value).collect(),
                 restricted_picklist: f.restricted_picklist,
+                filterable: f.filterable,
+                reference_to: f.reference_to,
             })
             .collect(),
     }
@@ -96,6 +98,9 @@ fn wire_value(value: &FieldValue, field: Option<&FieldSchema>) -> Value {
         }
         // Multi-select picklist values travel joined by semicolons.
         FieldValue::Choices(values) => Value::String(values.join(";")),
+        // Filled in by the delivery once the record is written (see
+        // `WireRecord::related`); never sent as it is.
+        FieldValue::RecordOf(_) => Value::Null,
     }
 }
 
@@ -106,6 +111,9 @@ pub enum WireKey {
     Update { id: String },
     /// Upsert by this external-id field; the value travels in the URL.
     Upsert { field: String, value: String },
+    /// The record whose `field` equals `value`, looked up by a query; when
+    /// none has it, created with `value` when `create`.
+    Match { field: String, value: String, create: bool },
 }
 
 /// A record to write, as sObject JSON.
@@ -114,11 +122,23 @@ pub struct WireRecord {
     pub object: String,
     pub key: WireKey,
     pub fields: Map<String, Value>,
+    /// Lookups to records written earlier for the same response, by field:
+    /// the object whose record id goes there once it is known.
+    pub related: Vec<(String, String)>,
 }
 
 /// The domain's record as Salesforce's REST API takes it.
 pub fn wire_record(record: RecordToWrite, schema: &ObjectSchema) -> WireRecord {
-    let fields = record.fields.iter().map(|(name, value)| (name.clone(), wire_value(value, schema.field(name)))).collect();
+    let mut related = Vec::new();
+    let mut fields = Map::new();
+    for (name, value) in &record.fields {
+        match value {
+            FieldValue::RecordOf(object) => related.push((name.clone(), object.clone())),
+            value => {
+                fields.insert(name.clone(), wire_value(value, schema.field(name)));
+            }
+        }
+    }
     let key = match record.key {
         RecordKey::Create => WireKey::Create,
         RecordKey::Update { id } => WireKey::Update { id },
@@ -126,8 +146,9 @@ pub fn wire_record(record: RecordToWrite, schema: &ObjectSchema) -> WireRecord {
             let value = display_stored(&wire_value(&value, schema.field(&field)));
             WireKey::Upsert { field, value }
         }
+        RecordKey::Match { field, value, when_none } => WireKey::Match { field, value, create: when_none == domain::mapping::WhenNone::Create },
     };
-    WireRecord { object: record.object, key, fields }
+    WireRecord { object: record.object, key, fields, related }
 }
 
 #[cfg(test)]
@@ -151,6 +172,8 @@ mod tests {
             id_lookup: false,
             picklist_values: vec![],
             restricted_picklist: false,
+            filterable: true,
+            reference_to: vec![],
         }
     }
 

@@ -32,7 +32,7 @@ async fn share(store: &Store, project: &store::projects::Project, owner: &store:
 async fn olives_mapped_project(store: &Store) -> (store::accounts::Account, i64) {
     let olive = account(store, "olive@example.com", "Olive Owner").await;
     let id = store.create_project(olive.id, &ProjectName::parse("Renewal").unwrap(), "slugslugslug").await.unwrap();
-    let mapping = app::integration::parse_mapping("Survey_Response__c", "upsert", "External_Id__c", "").unwrap();
+    let mapping = app::integration::parse_mapping(&app::integration::NewMapping { object: "Survey_Response__c", action: "upsert", key_field: "External_Id__c", ..Default::default() }).unwrap();
     assert!(store.save_integration(id, &[mapping], Some(ORG), 0).await.unwrap());
     (olive, id)
 }

@@ -309,7 +309,7 @@ async fn seed_triggered(app: &app::App, emulator: &sfemu::Emulator) -> anyhow::R
             .await?;
             let form = app::triggers::TriggerForm { sender_name: "Acme Support".into(), ..app::triggers::TriggerForm::of(None) };
             app.save_trigger(&project, &ops, &form).await?;
-            let write_back = app::integration::parse_mapping("Case", "update", "", "embedded:record_id")?;
+            let write_back = app::integration::parse_mapping(&app::integration::NewMapping { object: "Case", action: "update", record_id: "embedded:record_id", ..Default::default() })?;
             app.change_mappings(&project, &ops, app::integration::Change::AddMapping(write_back)).await?;
             let score = domain::FieldRule { field: domain::FieldName::parse("Survey_Score__c")?, source: domain::ValueSource::parse("answer:q1", "")? };
             app.change_mappings(&project, &ops, app::integration::Change::AddRule(0, score)).await?;

@@ -3,7 +3,8 @@
 //!   GET  /_emulator/orgs/{org}/usage                     {"used","max","remaining"}
 //!   POST /_emulator/orgs/{org}/usage/reset               used = 0 (DELETE .../usage does the same)
 //!   PUT  /_emulator/orgs/{org}/usage                     {"used"?, "max"?}
-//!   GET|PUT|DELETE /_emulator/orgs/{org}/faults          Faults JSON (latency_ms, error_rate, force_limit_exceeded, drop_rate)
+//!   GET|PUT|DELETE /_emulator/orgs/{org}/faults          Faults JSON (latency_ms, error_rate, force_limit_exceeded, drop_rate,
+//!                                                        validation_rules: [{object, field, equals, message}])
 //!   POST /_emulator/orgs/{org}/faults/expire-tokens      expire every access token of the org
 //!   POST /_emulator/orgs/{org}/faults/revoke-refresh-tokens
 //!   GET  /_emulator/orgs/{org}/outbound                  rules + messages (pending / delivered / failed)

@@ -13,6 +13,21 @@ pub struct Faults {
     pub force_limit_exceeded: bool,
     /// Share (0.0..=1.0) of REST calls whose connection is reset before any response byte.
     pub drop_rate: f64,
+    /// Validation rules, as an admin adds them in Setup: a record whose
+    /// field is given this value is refused with the rule's message.
+    pub validation_rules: Vec<ValidationRule>,
+}
+
+/// "Error when `object.field` = `equals`" (compared without regard to case),
+/// answered as Salesforce answers a failed validation rule shown at a field:
+/// `FIELD_CUSTOM_VALIDATION_EXCEPTION` with the rule's message.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ValidationRule {
+    pub object: String,
+    pub field: String,
+    pub equals: String,
+    pub message: String,
 }
 
 pub enum Injected { None, Unavailable, LimitExceeded, Drop }

@@ -181,6 +181,12 @@ pub fn validate(org: &Org, obj: &ObjectDef, body: &Map<String, Value>, creating:
         }
         out.push((f.name.clone(), val));
     }
+    for rule in org.faults.read().validation_rules.iter().filter(|r| r.object.eq_ignore_ascii_case(&obj.name)) {
+        let hit = out.iter().find(|(n, v)| n.eq_ignore_ascii_case(&rule.field) && v.as_str().is_some_and(|s| s.eq_ignore_ascii_case(&rule.equals)));
+        if let Some((name, _)) = hit {
+            return Err(field_err("FIELD_CUSTOM_VALIDATION_EXCEPTION", rule.message.clone(), name));
+        }
+    }
     if creating {
         let missing: Vec<String> = obj.fields.iter().filter(|f| f.is_required_on_create())
             .filter(|f| !out.iter().any(|(n, v)| n == &f.name && !v.is_null() && v.as_str() != Some("")))

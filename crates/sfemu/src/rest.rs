@@ -416,13 +416,22 @@ fn resolve_refs(text: &str, results: &std::collections::HashMap<String, Value>) 
         let after = &rest[i + 2..];
         let end = after.find('}').ok_or_else(|| "unterminated reference".to_string())?;
         let expr = &after[..end];
-        let (rid, path) = expr.split_once('.').unwrap_or((expr, ""));
+        // `.` names a field of a JSON object, `[n]` an element of a JSON
+        // array (a collection's results): `@{ref.id}`, `@{ref[0].id}`,
+        // `@{ref.records[0].Id}`.
+        let split = expr.find(['.', '[']).unwrap_or(expr.len());
+        let (rid, path) = expr.split_at(split);
         let mut v = results.get(rid).ok_or_else(|| expr.to_string())?;
         for part in path.split('.').filter(|p| !p.is_empty()) {
-            let (name, idx) = match part.find('[') { Some(b) => (&part[..b], part[b + 1..part.len() - 1].parse::<usize>().ok()), None => (part, None) };
-            v = v.get(name).ok_or_else(|| expr.to_string())?;
-            if let Some(i) = idx { v = v.get(i).ok_or_else(|| expr.to_string())?; }
+            let (name, indices) = match part.find('[') { Some(b) => (&part[..b], &part[b..]), None => (part, "") };
+            if !name.is_empty() { v = v.get(name).ok_or_else(|| expr.to_string())?; }
+            for idx in indices.split('[').filter(|p| !p.is_empty()) {
+                let i = idx.strip_suffix(']').and_then(|n| n.parse::<usize>().ok()).ok_or_else(|| expr.to_string())?;
+                v = v.get(i).ok_or_else(|| expr.to_string())?;
+            }
         }
+        // A reference to nothing (the id of a record that failed) does not resolve.
+        if v.is_null() { return Err(expr.to_string()); }
         match v { Value::String(s) => out.push_str(s), other => out.push_str(&other.to_string()) }
         rest = &after[end + 1..];
     }
@@ -436,6 +445,10 @@ fn composite(ctx: &Ctx, _ver: &str, body: &[u8]) -> R {
     let reqs = b.get("compositeRequest").and_then(|v| v.as_array()).cloned()
         .ok_or_else(|| ApiError::new(400, "JSON_PARSER_ERROR", "compositeRequest is required"))?;
     if reqs.len() > 25 { return Err(ApiError::new(400, "INVALID_BATCH_REQUEST", "Composite request must contain at most 25 subrequests")); }
+    // Documented limit: at most 5 of the subrequests may be sObject Collections
+    // or query operations. (The error's wording is the emulator's own.)
+    let heavy = reqs.iter().filter(|r| r.get("url").and_then(|u| u.as_str()).is_some_and(|u| u.contains("/composite/sobjects") || u.contains("/query"))).count();
+    if heavy > 5 { return Err(ApiError::new(400, "INVALID_BATCH_REQUEST", "Composite request may contain at most 5 sObject Collections or query subrequests")); }
     let org = &ctx.org;
     let snapshot = if all_or_none { Some(org.data.read().iter().map(|(k, t)| (k.clone(), t.records.clone(), t.index.clone())).collect::<Vec<_>>()) } else { None };
     let mut results: std::collections::HashMap<String, Value> = Default::default();

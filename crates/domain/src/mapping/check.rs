@@ -2,7 +2,7 @@
 //! act on: the same check runs when a mapping is saved and when a survey
 //! transitions to another org.
 
-use super::{FieldKind, FieldRule, FieldSchema, Mapping, MappingAction, ObjectSchema, ValueSource};
+use super::{FieldKind, FieldRule, FieldSchema, Mapping, MappingAction, ObjectSchema, ValueSource, WhenNone};
 use crate::survey::{QuestionKind, SurveyDefinition};
 
 /// One way a mapping does not fit an org.
@@ -44,8 +44,16 @@ impl Mapping {
             return vec![MappingProblem::object(format!("The org has no object {}.", self.object.as_str()))];
         };
         let mut problems = Vec::new();
-        let creates = !matches!(self.action, MappingAction::Update { .. });
+        let creates = match &self.action {
+            MappingAction::Update { .. } => false,
+            MappingAction::Match { when_none, .. } => *when_none == WhenNone::Create,
+            MappingAction::Create | MappingAction::Upsert { .. } => true,
+        };
         let updates = !matches!(self.action, MappingAction::Create);
+        let matched_on = match &self.action {
+            MappingAction::Match { field, .. } => Some(field.as_str()),
+            _ => None,
+        };
         if creates && !schema.createable {
             problems.push(MappingProblem::object(format!("{} records cannot be created by this Salesforce user.", schema.label)));
         }
@@ -60,6 +68,10 @@ impl Mapping {
                 continue;
             }
             seen.push(name);
+            if matched_on.is_some_and(|m| m.eq_ignore_ascii_case(name)) {
+                problems.push(MappingProblem::field(name, format!("{name} is what the record is matched on: its value is the one matched, so it cannot be mapped as well.")));
+                continue;
+            }
             let Some(field) = schema.field(name) else {
                 problems.push(MappingProblem::field(name, format!("{} has no field {name}.", schema.label)));
                 continue;
@@ -111,13 +123,15 @@ impl Mapping {
                     },
                 }
             }
+            MappingAction::Match { field, source, .. } => problems.extend(match_fits(field.as_str(), source, creates, schema, survey)),
         }
         if let Some(condition) = &self.condition {
             problems.extend(condition.check(survey));
         }
         if creates {
             for f in schema.fields.iter().filter(|f| f.required_on_create()) {
-                if !self.rules.iter().any(|r| r.field.as_str().eq_ignore_ascii_case(&f.name)) {
+                let mapped = self.rules.iter().any(|r| r.field.as_str().eq_ignore_ascii_case(&f.name)) || matched_on.is_some_and(|m| m.eq_ignore_ascii_case(&f.name));
+                if !mapped {
                     problems.push(MappingProblem::field(&f.name, format!("{} ({}) is required to create a record: map a value to it.", f.label, f.name)));
                 }
             }
@@ -204,7 +218,67 @@ pub fn source_fits(source: &ValueSource, field: &FieldSchema, survey: &SurveyDef
             _ => wrong("A time"),
         },
         ValueSource::Static { value } => static_fits(value, field),
+        ValueSource::RecordOf { object } => {
+            if field.kind != FieldKind::Reference {
+                wrong(&format!("The {} record's id", object.as_str()))
+            } else if !field.reference_to.iter().any(|o| o.eq_ignore_ascii_case(object.as_str())) {
+                let to = if field.reference_to.is_empty() { "nothing".to_string() } else { field.reference_to.join(" or ") };
+                vec![MappingProblem::field(name, format!("{} looks up {to}, not {}.", field.label, object.as_str()))]
+            } else {
+                vec![]
+            }
+        }
     }
+}
+
+/// Does a match fit: a field a query can look records up by, and a value
+/// each response brings? Every way it does not.
+fn match_fits(name: &str, source: &ValueSource, creates: bool, schema: &ObjectSchema, survey: &SurveyDefinition) -> Vec<MappingProblem> {
+    let Some(field) = schema.field(name) else {
+        return vec![MappingProblem::field(name, format!("{} has no field {name} to match on.", schema.label))];
+    };
+    let mut problems = Vec::new();
+    let problem = |m: String| MappingProblem::field(name, m);
+    match field.kind {
+        FieldKind::Text | FieldKind::Email | FieldKind::Phone | FieldKind::Url => {}
+        FieldKind::Id => problems.push(problem("To update a record by its id, choose \"Update the record that the survey link names\" instead.".into())),
+        _ => problems.push(problem(format!("Records are matched on a text, email, phone or URL field; {} is a {} field.", field.label, field.kind.label()))),
+    }
+    if !field.filterable {
+        problems.push(problem(format!("Salesforce cannot look {} records up by {}.", schema.label, field.label)));
+    }
+    // A record created by the match carries the value, so that a retried
+    // delivery finds it rather than creating it twice.
+    if creates && !field.createable {
+        problems.push(problem(format!("{} cannot be set when a record is created, so a created record could not be found again; match on another field or skip responses with no match.", field.label)));
+    }
+    match source {
+        ValueSource::Answer { .. } | ValueSource::Embedded { .. } => problems.extend(source_fits(source, field, survey)),
+        ValueSource::Static { .. } => problems.push(problem("A fixed value would send every response to the same record: match on an answer or embedded data.".into())),
+        other => problems.push(problem(format!("Records are matched on an answer or embedded data, not on {}.", other.describe(survey).to_lowercase()))),
+    }
+    problems
+}
+
+/// What a mapping's place among the others breaks: a lookup to "the record
+/// written for the response" needs exactly one earlier mapping of that
+/// object, since mappings are delivered in order.
+pub fn related_problems(mappings: &[Mapping], index: usize) -> Vec<MappingProblem> {
+    let Some(m) = mappings.get(index) else { return vec![] };
+    let mut problems = Vec::new();
+    for rule in &m.rules {
+        let ValueSource::RecordOf { object } = &rule.source else { continue };
+        let earlier = mappings[..index].iter().filter(|e| e.object == *object).count();
+        let later = mappings[index + 1..].iter().any(|e| e.object == *object);
+        let message = match earlier {
+            1 => continue,
+            0 if later => format!("{} points to the {} record, but that mapping comes after this one; mappings are written in order.", rule.field.as_str(), object.as_str()),
+            0 => format!("{} points to the {} record written for the response, but no mapping writes a {} record.", rule.field.as_str(), object.as_str(), object.as_str()),
+            _ => format!("{} points to the {} record, but {earlier} earlier mappings write {} records; keep one.", rule.field.as_str(), object.as_str(), object.as_str()),
+        };
+        problems.push(MappingProblem::field(rule.field.as_str(), message));
+    }
+    problems
 }
 
 fn static_fits(value: &str, field: &FieldSchema) -> Vec<MappingProblem> {
@@ -247,6 +321,8 @@ mod tests {
             id_lookup: false,
             picklist_values: vec![],
             restricted_picklist: false,
+            filterable: true,
+            reference_to: vec![],
         }
     }
 

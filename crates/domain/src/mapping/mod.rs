@@ -25,11 +25,12 @@ mod sample;
 mod schema;
 mod survey_edits;
 
-pub use check::{source_fits, MappingProblem};
+pub use check::{related_problems, source_fits, MappingProblem};
 pub use condition::{Clause, Condition, Join, Op, Subject};
 pub use offer::{compatibility_table, mappable_objects, matching_objects, Compatibility, ObjectSummary};
 pub use sample::{SampleResponse, SAMPLE_RESPONSE_ID};
 pub use record::{FieldValue, RecordKey, RecordToWrite, ResponseValues};
+
 pub use schema::{FieldKind, FieldSchema, ObjectSchema};
 pub use survey_edits::{broken_by, BrokenUse, SurveyEdit};
 
@@ -117,6 +118,9 @@ pub enum ValueSource {
     StartedAt,
     FinishedAt,
     Static { value: String },
+    /// The id of the record an earlier mapping of this object wrote for the
+    /// same response: how a related record's lookup points to it.
+    RecordOf { object: SObjectName },
 }
 
 impl ValueSource {
@@ -127,6 +131,7 @@ impl ValueSource {
         Ok(match raw.split_once(':') {
             Some(("answer", q)) => ValueSource::Answer { question: QuestionId::parse(q)? },
             Some(("embedded", n)) => ValueSource::Embedded { name: EmbeddedFieldName::parse(n)? },
+            Some(("record_of", o)) => ValueSource::RecordOf { object: SObjectName::parse(o)? },
             _ => match raw {
                 "response_id" => ValueSource::ResponseId,
                 "started_at" => ValueSource::StartedAt,
@@ -145,6 +150,7 @@ impl ValueSource {
             ValueSource::StartedAt => "started_at".into(),
             ValueSource::FinishedAt => "finished_at".into(),
             ValueSource::Static { .. } => "static".into(),
+            ValueSource::RecordOf { object } => format!("record_of:{}", object.as_str()),
         }
     }
 
@@ -159,6 +165,7 @@ impl ValueSource {
             ValueSource::StartedAt => "Response start time".into(),
             ValueSource::FinishedAt => "Response finish time".into(),
             ValueSource::Static { value } => format!("The value \"{value}\""),
+            ValueSource::RecordOf { object } => format!("The {} record written for the response", object.as_str()),
         }
     }
 }
@@ -174,6 +181,26 @@ pub enum MappingAction {
     /// Create or update by an external-id field; the rule for that field
     /// gives the key.
     Upsert { external_id_field: FieldName },
+    /// Update the record whose `field` equals the value from `source` (the
+    /// Contact whose Email is the email answer); when none has it, create
+    /// one or skip the response, as `when_none` says. Found by one query per
+    /// batch; a record created here carries the value, so a retried
+    /// delivery finds it instead of creating a second one.
+    Match {
+        field: FieldName,
+        source: ValueSource,
+        #[serde(default)]
+        when_none: WhenNone,
+    },
+}
+
+/// What a match does when no record has the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenNone {
+    #[default]
+    Create,
+    Skip,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -55,12 +55,27 @@ impl ObjectSchema {
         keys
     }
 
+    /// The fields records can be matched on (a Contact's Email): text-like
+    /// fields a query can filter on, by label.
+    pub fn match_candidates(&self) -> Vec<&FieldSchema> {
+        let mut fields: Vec<&FieldSchema> = self
+            .fields
+            .iter()
+            .filter(|f| matches!(f.kind, FieldKind::Text | FieldKind::Email | FieldKind::Phone | FieldKind::Url) && f.filterable)
+            .collect();
+        fields.sort_by_key(|f| (f.kind != FieldKind::Email, f.label.to_lowercase()));
+        fields
+    }
+
     /// The fields a mapping with `action` can set, by label: created and
     /// updated for an upsert, updated for an update. The upsert key is not
     /// among them: Insight fills it.
     pub fn writable_fields(&self, action: &MappingAction) -> Vec<&FieldSchema> {
+        // The upsert key and the matched field take their values from the
+        // mapping itself.
         let key = match action {
             MappingAction::Upsert { external_id_field } => Some(external_id_field.as_str()),
+            MappingAction::Match { field, .. } => Some(field.as_str()),
             _ => None,
         };
         let mut fields: Vec<&FieldSchema> = self
@@ -70,6 +85,8 @@ impl ObjectSchema {
                 MappingAction::Create => f.createable,
                 MappingAction::Update { .. } => f.updateable,
                 MappingAction::Upsert { .. } => f.createable && f.updateable,
+                MappingAction::Match { when_none: super::WhenNone::Create, .. } => f.createable && f.updateable,
+                MappingAction::Match { when_none: super::WhenNone::Skip, .. } => f.updateable,
             })
             .filter(|f| !key.is_some_and(|k| f.name.eq_ignore_ascii_case(k)))
             .collect();
@@ -169,6 +186,8 @@ fn sample_field(kind: FieldKind) -> FieldSchema {
         id_lookup: false,
         picklist_values,
         restricted_picklist: false,
+        filterable: true,
+        reference_to: vec![],
     }
 }
 

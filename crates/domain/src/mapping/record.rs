@@ -3,6 +3,7 @@
 //! wants it. How those values travel on Salesforce's wire is app's business.
 
 use super::{FieldKind, FieldSchema, Mapping, MappingAction, ObjectSchema, ValueSource};
+use crate::signed_link::EmbeddedProvenance;
 use crate::response::display_stored;
 use std::collections::BTreeMap;
 
@@ -32,6 +33,9 @@ pub enum FieldValue {
     DateTime(time::OffsetDateTime),
     /// The values of a multi-select picklist.
     Choices(Vec<String>),
+    /// The id of the record an earlier mapping of this object writes for
+    /// the same response; known only as the delivery goes.
+    RecordOf(String),
 }
 
 impl FieldValue {
@@ -52,6 +56,11 @@ pub enum RecordKey {
     Update { id: String },
     /// The key travels in the URL, not among the fields.
     Upsert { field: String, value: FieldValue },
+    /// The record whose `field` equals `value`, found by a query; when
+    /// none has it, a new one carrying `value` (or none, as `when_none`
+    /// says). The value is not among the fields: an update leaves it as
+    /// the record has it.
+    Match { field: String, value: String, when_none: super::WhenNone },
 }
 
 /// One record to write: its fields, by the org's field names.
@@ -136,6 +145,7 @@ impl Mapping {
                 ValueSource::StartedAt => response.started_at.and_then(moment).map(|t| typed_moment(t, field)),
                 ValueSource::FinishedAt => moment(response.finished_at).map(|t| typed_moment(t, field)),
                 ValueSource::Static { value } => Some(text(value)),
+                ValueSource::RecordOf { object } => Some(Some(FieldValue::RecordOf(object.as_str().to_string()))),
             };
             if let Some(value) = value {
                 let value = value.ok_or_else(|| format!("the value for {} does not fit a {} field", field.name, field.kind.label()))?;
@@ -160,6 +170,28 @@ impl Mapping {
                 // The key travels in the URL, not the body.
                 let value = fields.remove(&name).filter(|v| !v.is_blank());
                 RecordKey::Upsert { field: name.clone(), value: value.ok_or_else(|| format!("the response has no value for the upsert key {name}"))? }
+            }
+            MappingAction::Match { field, source, when_none } => {
+                let name = schema.field(field.as_str()).map(|f| f.name.clone()).unwrap_or_else(|| field.as_str().to_string());
+                let value = match source {
+                    ValueSource::Answer { question } => response.answers.get(question.as_str()).map(display_stored),
+                    ValueSource::Embedded { name } => {
+                        // Embedded data decides which record is written only
+                        // when Insight can trust where it came from.
+                        match response.provenance {
+                            EmbeddedProvenance::SignedLink | EmbeddedProvenance::Invitation => {}
+                            _ => return Err(format!("the value to match {name} on came from an unsigned survey link, which a respondent can edit; send a signed link (Survey → Signed links) instead", name = field.as_str())),
+                        }
+                        response.embedded.get(name.as_str()).cloned()
+                    }
+                    _ => None,
+                };
+                let value = value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+                // A blank value matches nothing, and creating for it would
+                // make a record no retry could find again.
+                let value = value.ok_or_else(|| format!("the response has no value to match {} on", schema.label_of(&name)))?;
+                fields.remove(&name);
+                RecordKey::Match { field: name, value, when_none: *when_none }
             }
         };
         Ok(RecordToWrite { object: self.object.as_str().to_string(), key, fields })
@@ -186,6 +218,8 @@ mod record_tests {
             id_lookup: false,
             picklist_values: vec![],
             restricted_picklist: false,
+            filterable: true,
+            reference_to: vec![],
         }
     }
 

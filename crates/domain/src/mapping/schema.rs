@@ -55,6 +55,10 @@ pub struct FieldSchema {
     pub id_lookup: bool,
     pub picklist_values: Vec<String>,
     pub restricted_picklist: bool,
+    /// Whether a query may filter on it (a match looks records up by it).
+    pub filterable: bool,
+    /// A lookup's objects: which records its id may name.
+    pub reference_to: Vec<String>,
 }
 
 impl FieldSchema {
@@ -89,6 +93,11 @@ pub struct ObjectSchema {
 impl ObjectSchema {
     pub fn field(&self, name: &str) -> Option<&FieldSchema> {
         self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name))
+    }
+
+    /// "Contact.Email", as a person names a field.
+    pub fn label_of(&self, field: &str) -> String {
+        format!("{}.{field}", self.name)
     }
 }
 

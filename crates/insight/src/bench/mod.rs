@@ -2,6 +2,7 @@
 //! `insight serve` process over HTTP. Figures go to BENCHMARKS.md; tests
 //! never assert on time.
 
+mod deliver;
 mod ingest;
 mod link;
 mod outbound;
@@ -31,6 +32,9 @@ pub enum Which {
     /// Salesforce outbound messages posted to the trigger endpoint: envelopes
     /// of 100 notifications, and one per envelope, side by side
     Outbound(outbound::OutboundArgs),
+    /// Salesforce API calls per delivered response, upsert and related
+    /// records, beside one call per record per response
+    Deliver(deliver::DeliverArgs),
     /// Invitation mails through the mail worker to a local SMTP server,
     /// beside the naive way (one connection and one commit per mail)
     Mail(mail::MailArgs),
@@ -65,6 +69,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         Which::Signin(a) => signin::signin(a).await,
         Which::Outbound(a) => outbound::outbound(a).await,
         Which::Mail(a) => mail::mail(a).await,
+        Which::Deliver(a) => deliver::deliver(a).await,
     }
 }
 

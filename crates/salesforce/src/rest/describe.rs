@@ -132,6 +132,8 @@ pub struct FieldDescribe {
     #[serde(default)]
     pub restricted_picklist: bool,
     #[serde(default)]
+    pub filterable: bool,
+    #[serde(default)]
     pub picklist_values: Vec<PicklistValue>,
     #[serde(default)]
     pub reference_to: Vec<String>,

@@ -23,10 +23,12 @@ pub struct Client {
     query_batch_size: Option<u16>,
 }
 
+mod composite;
 mod describe;
 mod records;
 
 pub use describe::{FieldDescribe, FieldType, GlobalDescribe, PicklistValue, SObjectDescribe, SObjectSummary};
+pub use composite::{SubResponse, Subrequest, COMPOSITE_COLLECTIONS_LIMIT, COMPOSITE_LIMIT};
 pub use records::{SObjectRecord, SaveResult, UpsertOutcome, COLLECTION_LIMIT};
 
 pub(crate) struct Reply {

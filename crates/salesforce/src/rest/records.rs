@@ -118,18 +118,24 @@ impl Client {
         records: &[Map<String, Value>],
         all_or_none: bool,
     ) -> Result<Vec<SaveResult>, SalesforceError> {
-        let mut body = Vec::with_capacity(records.len());
-        for r in records {
-            if !r.contains_key(external_id_field) {
-                return Err(SalesforceError::InvalidRequest(format!("record without external id field {external_id_field}")));
-            }
-            let mut m = r.clone();
-            m.insert("attributes".into(), json!({"type": sobject}));
-            body.push(Value::Object(m));
-        }
+        let body = upsert_body(sobject, external_id_field, records)?;
         let path = self.data_path(&format!("/composite/sobjects/{}/{}", path_segment(sobject), path_segment(external_id_field)));
         self.chunked(Method::PATCH, &path, body, all_or_none).await
     }
+}
+
+/// Upserted records: each must carry the external-id field.
+pub(crate) fn upsert_body(sobject: &str, external_id_field: &str, records: &[Map<String, Value>]) -> Result<Vec<Value>, SalesforceError> {
+    let mut body = Vec::with_capacity(records.len());
+    for r in records {
+        if !r.contains_key(external_id_field) {
+            return Err(SalesforceError::InvalidRequest(format!("record without external id field {external_id_field}")));
+        }
+        let mut m = r.clone();
+        m.insert("attributes".into(), json!({"type": sobject}));
+        body.push(Value::Object(m));
+    }
+    Ok(body)
 }
 
 fn to_object(v: &impl Serialize) -> Result<Value, SalesforceError> {
@@ -158,7 +164,7 @@ impl SObjectRecord {
     }
 
     /// Collections require an `attributes.type` on every record; updates need `id`, creates must not have one.
-    fn to_json(&self, with_id: bool) -> Result<Value, SalesforceError> {
+    pub(crate) fn to_json(&self, with_id: bool) -> Result<Value, SalesforceError> {
         let mut m = self.fields.clone();
         m.remove("Id");
         m.remove("id");

@@ -117,6 +117,10 @@ fn planned(w: &PlannedWrite) -> Markup {
                             WireKey::Upsert { field, value } => { "Upsert a " (label) " record by " code { (field) } " = " code data-testid="key" { (value) } }
                             WireKey::Update { id } => { "Update the " (label) " record " code data-testid="key" { (id) } }
                             WireKey::Create => { "Create a " (label) " record" }
+                            WireKey::Match { field, value, create } => {
+                                "Update the " (label) " record whose " code { (field) } " = " code data-testid="key" { (value) }
+                                @if *create { ", or create one with that value when none has it" } @else { ", or skip the response when none has it" }
+                            }
                         }
                     }
                     table {

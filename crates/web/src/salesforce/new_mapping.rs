@@ -2,7 +2,8 @@
 //! the owner's org's own list (searchable, by label and API name); then how
 //! each response reaches it — one record per response, upserted by an
 //! external id field Insight fills with the response id, or an update of
-//! the record a signed link or invitation names. Only what the org offers
+//! the record a signed link or invitation names, or an update (or create)
+//! of the record matched on a field. Only what the org offers
 //! is offered; what it lacks is said, with how to add it in Salesforce.
 
 use crate::auth::session::{CurrentAccount, SignedForm};
@@ -46,6 +47,26 @@ struct MappingForm {
     key_field: String,
     #[serde(default)]
     record_id: String,
+    #[serde(default)]
+    match_field: String,
+    #[serde(default)]
+    match_source: String,
+    #[serde(default)]
+    when_none: String,
+}
+
+impl MappingForm {
+    fn as_new(&self) -> app::integration::NewMapping<'_> {
+        app::integration::NewMapping {
+            object: &self.object,
+            action: &self.action,
+            key_field: &self.key_field,
+            record_id: &self.record_id,
+            match_field: &self.match_field,
+            match_source: &self.match_source,
+            when_none: &self.when_none,
+        }
+    }
 }
 
 async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>, Query(pick): Query<Pick>) -> WebResult<Response> {
@@ -64,7 +85,7 @@ async fn add(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { wh
     let (project, _) = project_frame::load(&state, id, &who).await?;
     require_edit(&project)?;
     state.require_salesforce()?;
-    let mapping = app::integration::parse_mapping(&form.object, &form.action, &form.key_field, &form.record_id);
+    let mapping = app::integration::parse_mapping(&form.as_new());
     let outcome = match mapping {
         Ok(m) => state.app.change_mappings(&project, &who.account, Change::AddMapping(m)).await.map(|_| ()),
         Err(e) => Err(e.into()),
@@ -143,6 +164,16 @@ fn choose_action(who: &CurrentAccount, offer: &MappingOffer, schema: &ObjectSche
     let keys = schema.upsert_key_candidates();
     let can_upsert = schema.createable && schema.updateable && !keys.is_empty();
     let can_update = schema.updateable && !offer.survey.embedded.is_empty();
+    let match_fields = schema.match_candidates();
+    // What a match can compare: a typed text or email answer, or embedded data.
+    let match_sources: Vec<(String, String)> = offer
+        .survey
+        .asked()
+        .filter(|q| matches!(q.kind, domain::QuestionKind::Text { multiline: false } | domain::QuestionKind::Email))
+        .map(|q| (format!("answer:{}", q.id), format!("Answer: {}", q.text.as_str())))
+        .chain(offer.survey.embedded.iter().map(|e| (format!("embedded:{}", e.as_str()), format!("Embedded data: {}", e.as_str()))))
+        .collect();
+    let can_match = schema.updateable && !match_fields.is_empty() && !match_sources.is_empty();
     let chosen = match form.action.as_str() {
         "" if can_upsert => "upsert",
         "" => "update",
@@ -194,7 +225,41 @@ fn choose_action(who: &CurrentAccount, offer: &MappingOffer, schema: &ObjectSche
                         p.muted #no-embedded { "Declare embedded data on the survey first (e.g. " code { "record_id" } ") to carry the record's id in signed links and invitations." }
                     }
                 }
-                p { button type="submit" disabled[!can_upsert && !can_update] { "Add mapping" } }
+                fieldset #action-match {
+                    label.inline {
+                        input type="radio" name="action" value="match" checked[chosen == "match"] disabled[!can_match];
+                        " Update the " (schema.label) " record that matches an answer"
+                    }
+                    @if can_match {
+                        p.muted { "Insight looks the record up by a field (for a Contact, its Email) with one query per batch of responses. When several records match, the response fails with their ids, and nothing is written." }
+                        div.row {
+                            label { "Match on"
+                                select name="match_field" aria-label="Match on field" {
+                                    @for f in &match_fields { option value=(f.name) selected[form.match_field.eq_ignore_ascii_case(&f.name)] { (f.label) " (" (f.name) ")" } }
+                                }
+                            }
+                            label { "equal to"
+                                select name="match_source" aria-label="Matched value" {
+                                    @for (code, label) in &match_sources { option value=(code) selected[form.match_source == *code] { (label) } }
+                                }
+                            }
+                            label { "When none matches"
+                                select name="when_none" aria-label="When none matches" {
+                                    option value="create" selected[form.when_none != "skip"] { "create one" }
+                                    option value="skip" selected[form.when_none == "skip"] { "skip the response" }
+                                }
+                            }
+                        }
+                        p.muted #match-trust { "Whoever answers decides which record is updated: an answer with someone else's email updates their record. Embedded data decides only when it comes from a signed link or a personal invitation." }
+                    } @else if !schema.updateable {
+                        p.muted { "This Salesforce user may not update " (schema.label) " records." }
+                    } @else if match_fields.is_empty() {
+                        p.muted #no-match-field { (schema.label) " has no text, email or phone field that records can be looked up by." }
+                    } @else {
+                        p.muted #no-match-source { "Add a text or email question, or declare embedded data, to match records on." }
+                    }
+                }
+                p { button type="submit" disabled[!can_upsert && !can_update && !can_match] { "Add mapping" } }
             }))
         }
     }

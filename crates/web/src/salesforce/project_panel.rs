@@ -167,6 +167,8 @@ fn action_label(action: &MappingAction) -> String {
         MappingAction::Create => "Create a".into(),
         MappingAction::Update { record_id } => format!("Update (the record named by {}) a", record_id.code()),
         MappingAction::Upsert { external_id_field } => format!("Upsert (by {}) a", external_id_field.as_str()),
+        MappingAction::Match { field, when_none: domain::mapping::WhenNone::Create, .. } => format!("Update (matched on {}, or create) a", field.as_str()),
+        MappingAction::Match { field, when_none: domain::mapping::WhenNone::Skip, .. } => format!("Update (matched on {}) a", field.as_str()),
     }
 }
 
@@ -237,7 +239,15 @@ fn mappings_section(
                 }
                 @if editable {
                     @match (&c.schema, access.can_see_org_schema()) {
-                        (Some(schema), true) => { (add_rule_form(who, survey, &c.mapping, schema, &sources, &format!("{base}/mappings/{i}/rules"))) }
+                        (Some(schema), true) => {
+                            // A lookup may point to the record an earlier mapping writes.
+                            @let mut offered = sources.clone();
+                            @let earlier: Vec<&domain::SObjectName> = check.mappings[..i].iter().map(|e| &e.mapping.object).collect();
+                            @for object in &earlier {
+                                @let _ = offered.push((ValueSource::RecordOf { object: (*object).clone() }, format!("The {} record written for the response", object.as_str())));
+                            }
+                            (add_rule_form(who, survey, &c.mapping, schema, &offered, &format!("{base}/mappings/{i}/rules")))
+                        }
                         _ => { p.muted { "The org has no " code { (c.mapping.object.as_str()) } " object, so no field can be added." } }
                     }
                 }

@@ -6,6 +6,7 @@ mod accounts;
 mod api_tokens;
 mod consent;
 mod projects;
+mod related_records;
 mod deliveries;
 mod hygiene;
 mod invitations;

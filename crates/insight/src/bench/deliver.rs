@@ -1,0 +1,285 @@
+//! `insight bench deliver`: Salesforce API calls per delivered response, and
+//! the rate, for two mapping shapes — one upsert per response, and a Contact
+//! matched by email plus a related Survey_Response__c pointing to it — with
+//! the delivery worker, beside the naive way (one call per record per
+//! response) in the same run. The emulator runs in-process and counts the
+//! calls, as Salesforce counts them against the org's daily limit.
+
+use clap::{Args, ValueEnum};
+use domain::{DisplayName, Email, Environment, FieldName, FieldRule, Mapping, MappingAction, NewPassword, ProjectName, QuestionKind, QuestionText, SObjectName, SurveyDefinition, SurveyStatus, ValueSource};
+use serde_json::{json, Map, Value};
+use std::time::Instant;
+use store::links::NewLink;
+use store::sealed::{Sealer, Secret};
+use store::testing::TestDatabase;
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Shape {
+    /// One Survey_Response__c upserted per response
+    Upsert,
+    /// A Contact matched by email (half of them exist) and a related Survey_Response__c
+    Related,
+}
+
+#[derive(Args, Debug)]
+pub struct DeliverArgs {
+    /// Responses the worker delivers, per shape
+    #[arg(long, default_value_t = 10_000)]
+    pub responses: usize,
+    /// Responses the naive way delivers, per shape (one call per record, so fewer)
+    #[arg(long, default_value_t = 1_000)]
+    pub naive_responses: usize,
+    /// Which shapes to measure (default: both)
+    #[arg(long, value_enum)]
+    pub shape: Vec<Shape>,
+    /// Print the result as one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+struct Setup {
+    store: store::Store,
+    settings: app::SalesforceSettings,
+    emulator: sfemu::Emulator,
+    org_id: String,
+    owner: i64,
+    _db: TestDatabase,
+}
+
+pub async fn deliver(args: DeliverArgs) -> anyhow::Result<()> {
+    let shapes = if args.shape.is_empty() { vec![Shape::Upsert, Shape::Related] } else { args.shape.clone() };
+    let s = setup().await?;
+    let mut results = Vec::new();
+    for shape in shapes {
+        let worker = run_worker(&s, shape, args.responses).await?;
+        let naive = run_naive(&s, shape, args.naive_responses).await?;
+        results.push(json!({ "shape": format!("{shape:?}").to_lowercase(), "worker": worker, "naive": naive }));
+    }
+    let out = json!({ "bench": "deliver", "results": results, "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) });
+    if args.json {
+        println!("{out}");
+    } else {
+        for r in &results {
+            for way in ["worker", "naive"] {
+                let w = &r[way];
+                println!(
+                    "{:<8} {:<6}: {:>6} responses, {:>6} API calls, {:.4} calls/response, {:>8.0} responses/s",
+                    r["shape"].as_str().unwrap_or(""),
+                    way,
+                    w["responses"],
+                    w["api_calls"],
+                    w["calls_per_response"].as_f64().unwrap_or(0.0),
+                    w["responses_per_s"].as_f64().unwrap_or(0.0)
+                );
+            }
+        }
+    }
+    s.emulator.shutdown().await;
+    Ok(())
+}
+
+async fn setup() -> anyhow::Result<Setup> {
+    let config = sfemu::EmulatorConfig::default_demo();
+    let connected = config.connected_apps[0].clone();
+    let user = config.orgs.iter().find(|o| o.is_sandbox).and_then(|o| o.users.first()).cloned().ok_or_else(|| anyhow::anyhow!("no sandbox user"))?;
+    let mut config = config;
+    // The bench makes far more calls than a demo org's daily limit allows.
+    config.api_daily_limit = u64::MAX / 2;
+    let emulator = sfemu::Emulator::start(config, "127.0.0.1:0".parse()?, None).await?;
+    let db = TestDatabase::sqlite();
+    let key = Sealer::generate_key();
+    let store = db.store().await.with_sealer(Sealer::from_encoded_key(Some(&key))?);
+    let hash = web::hash_password(NewPassword::parse("bench password").map_err(|e| anyhow::anyhow!(e.0))?).await?;
+    let owner = store
+        .create_account(&Email::parse("bench@insight.example").map_err(|e| anyhow::anyhow!(e.0))?, &DisplayName::parse("Bench").map_err(|e| anyhow::anyhow!(e.0))?, &hash)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("account exists"))?
+        .id;
+    // Linked with the username-password grant (the emulator grants it, as
+    // Salesforce does for scripts): the bench measures delivery, not sign-in.
+    let tokens: Value = reqwest::Client::new()
+        .post(format!("{}/services/oauth2/token", emulator.sandbox_login_url()))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", connected.client_id.as_str()),
+            ("client_secret", connected.client_secret.as_str()),
+            ("username", user.username.as_str()),
+            ("password", user.password.as_str()),
+        ])
+        .send()
+        .await?
+        .json()
+        .await?;
+    let id_url = salesforce::IdentityUrl::parse(tokens["id"].as_str().unwrap_or_default())?;
+    let link = NewLink {
+        account_id: owner,
+        environment: Environment::Sandbox,
+        requested_environment: Environment::Sandbox,
+        login_url: emulator.sandbox_login_url(),
+        org_id: id_url.org_id.to_string(),
+        org_name: "Acme Sandbox".into(),
+        instance_url: tokens["instance_url"].as_str().unwrap_or_default().into(),
+        sf_user_id: id_url.user_id.to_string(),
+        sf_username: user.username.clone(),
+        sf_display_name: "Dana Demo".into(),
+        identity_url: tokens["id"].as_str().unwrap_or_default().into(),
+        refresh_token: Secret::new("not-used"),
+        access_token: Secret::new(tokens["access_token"].as_str().unwrap_or_default()),
+        linked_by: owner,
+        api_used: None,
+        api_max: None,
+    };
+    store.save_link(&link, domain::LinkEventKind::Linked, "for the delivery bench").await?;
+    let settings = app::SalesforceSettings::new(
+        connected.client_id,
+        connected.client_secret,
+        "http://127.0.0.1/salesforce/callback",
+        &emulator.production_login_url(),
+        &emulator.sandbox_login_url(),
+        &[emulator.http_url()],
+    )?;
+    Ok(Setup { store, settings, emulator, org_id: id_url.org_id.to_string(), owner, _db: db })
+}
+
+fn rule(field: &str, source: &str) -> FieldRule {
+    FieldRule { field: FieldName::parse(field).expect("field name"), source: ValueSource::parse(source, "").expect("source") }
+}
+
+fn mappings(shape: Shape) -> Vec<Mapping> {
+    let response = Mapping {
+        object: SObjectName::parse("Survey_Response__c").expect("object"),
+        action: MappingAction::Upsert { external_id_field: FieldName::parse("External_Id__c").expect("field") },
+        rules: vec![rule("External_Id__c", "response_id"), rule("Score__c", "answer:q1")],
+        condition: None,
+    };
+    match shape {
+        Shape::Upsert => vec![response],
+        Shape::Related => {
+            let contact = Mapping {
+                object: SObjectName::parse("Contact").expect("object"),
+                action: MappingAction::Match { field: FieldName::parse("Email").expect("field"), source: ValueSource::parse("answer:q2", "").expect("source"), when_none: domain::mapping::WhenNone::Create },
+                rules: vec![rule("LastName", "answer:q3")],
+                condition: None,
+            };
+            let mut response = response;
+            response.rules.push(rule("Contact__c", "record_of:Contact"));
+            vec![contact, response]
+        }
+    }
+}
+
+/// The n-th respondent's email: even ones belong to Contacts made beforehand.
+fn email(run: &str, n: usize) -> String {
+    format!("{run}-{n}@bench.example")
+}
+
+/// A published survey with the shape's mappings, `n` stored responses, and
+/// Contacts for half of them.
+async fn survey(s: &Setup, shape: Shape, run: &str, n: usize, deliveries: bool) -> anyhow::Result<(i64, Vec<(String, String)>)> {
+    let slug = web::new_survey_slug();
+    let project = s.store.create_project(s.owner, &ProjectName::parse(run).map_err(|e| anyhow::anyhow!(e.0))?, &slug).await?;
+    let mut def = SurveyDefinition::default();
+    let q = |t: &str| QuestionText::parse(t).expect("question");
+    def.add_question(q("How likely are you to recommend us?"), QuestionKind::Nps, true).map_err(|e| anyhow::anyhow!(e.0))?;
+    def.add_question(q("Your email"), QuestionKind::Email, true).map_err(|e| anyhow::anyhow!(e.0))?;
+    def.add_question(q("Your last name"), QuestionKind::Text { multiline: false }, true).map_err(|e| anyhow::anyhow!(e.0))?;
+    s.store.save_definition(project, &def, 1).await?;
+    s.store.set_survey_status(project, SurveyStatus::Published).await?;
+    if deliveries {
+        anyhow::ensure!(s.store.save_integration(project, &mappings(shape), Some(&s.org_id), 0).await?, "integration not saved");
+    }
+    if shape == Shape::Related {
+        // Made through the emulator's admin side, which counts no API call.
+        let http = reqwest::Client::new();
+        let url = format!("{}/orgs/{}/records/Contact", s.emulator.admin_url(), s.org_id);
+        for i in (0..n).step_by(2) {
+            let r = http.post(&url).json(&json!({"Email": email(run, i), "LastName": format!("Before {i}")})).send().await?;
+            anyhow::ensure!(r.status().is_success(), "seeding a Contact: {}", r.status());
+        }
+    }
+    let writer = s.store.response_writer();
+    let mut ids = Vec::with_capacity(n);
+    let mut sends = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let (writer, public_id) = (writer.clone(), format!("R_{run}{i:0>width$}", width = 22 - run.len()));
+        let answers = json!({"q1": i % 11, "q2": email(run, i), "q3": format!("Respondent {i}")}).to_string();
+        ids.push((public_id.clone(), email(run, i)));
+        sends.spawn(async move {
+            writer
+                .submit(store::responses::NewResponse { public_id, project_id: project, answers, embedded: "{}".into(), started_at: None, finished_at: store::now_ms(), provenance: Default::default() })
+                .await
+        });
+    }
+    while let Some(r) = sends.join_next().await {
+        r??;
+    }
+    Ok((project, ids))
+}
+
+fn figures(responses: usize, calls: u64, seconds: f64) -> Value {
+    json!({
+        "responses": responses,
+        "api_calls": calls,
+        "calls_per_response": calls as f64 / responses.max(1) as f64,
+        "seconds": seconds,
+        "responses_per_s": responses as f64 / seconds.max(1e-9),
+    })
+}
+
+/// The delivery worker: claims of 200, each mapping one collection (a
+/// match one query more), related records in one composite call.
+async fn run_worker(s: &Setup, shape: Shape, n: usize) -> anyhow::Result<Value> {
+    let run = match shape {
+        Shape::Upsert => "wup",
+        Shape::Related => "wrel",
+    };
+    let (project, _) = survey(s, shape, run, n, true).await?;
+    let before = s.emulator.api_usage(&s.org_id).map(|u| u.0).unwrap_or(0);
+    let started = Instant::now();
+    loop {
+        match app::delivery::try_execute(&s.store, &s.settings, app::delivery::DEFAULT_LEASE_MS).await? {
+            app::delivery::ExecutionOutcome::Worked(_) => {}
+            app::delivery::ExecutionOutcome::EmptyQueue => break,
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let calls = s.emulator.api_usage(&s.org_id).map(|u| u.0).unwrap_or(0) - before;
+    let counts = s.store.delivery_counts(project).await?;
+    anyhow::ensure!(counts.delivered == n as i64, "only {} of {n} delivered: {counts:?}", counts.delivered);
+    Ok(figures(n, calls, seconds))
+}
+
+/// The naive way: each response on its own, one call per record (and for a
+/// match, a query first), as a simple integration would.
+async fn run_naive(s: &Setup, shape: Shape, n: usize) -> anyhow::Result<Value> {
+    let run = match shape {
+        Shape::Upsert => "nup",
+        Shape::Related => "nrel",
+    };
+    let (_, responses) = survey(s, shape, run, n, false).await?;
+    let client = s.settings.sessions.client(&s.store, &s.settings, s.owner).await?;
+    let before = s.emulator.api_usage(&s.org_id).map(|u| u.0).unwrap_or(0);
+    let started = Instant::now();
+    for (i, (rid, email)) in responses.iter().enumerate() {
+        let mut fields = Map::new();
+        fields.insert("Score__c".into(), json!(i % 11));
+        if shape == Shape::Related {
+            let soql = format!("SELECT Id FROM Contact WHERE Email = {}", salesforce::rest::soql_string_literal(email));
+            let found = client.query::<Map<String, Value>>(&soql).await?;
+            let contact = json!({"LastName": format!("Respondent {i}")});
+            let id = match found.records.first().and_then(|r| r.get("Id")).and_then(Value::as_str) {
+                Some(id) => {
+                    let id = salesforce::RecordId::parse(id)?;
+                    client.update("Contact", &id, &contact).await?;
+                    id
+                }
+                None => client.create("Contact", &json!({"LastName": format!("Respondent {i}"), "Email": email})).await?,
+            };
+            fields.insert("Contact__c".into(), json!(id));
+        }
+        client.upsert_by_external_id("Survey_Response__c", "External_Id__c", rid, &fields).await?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let calls = s.emulator.api_usage(&s.org_id).map(|u| u.0).unwrap_or(0) - before;
+    Ok(figures(n, calls, seconds))
+}
