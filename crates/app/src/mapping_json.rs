@@ -121,12 +121,18 @@ fn questions_read(m: &Mapping) -> Vec<&QuestionId> {
     fn of(source: &ValueSource) -> Option<&QuestionId> {
         match source {
             ValueSource::Answer { question } => Some(question),
-            ValueSource::Embedded { .. } | ValueSource::ResponseId | ValueSource::StartedAt | ValueSource::FinishedAt | ValueSource::Static { .. } => None,
+            ValueSource::Embedded { .. }
+            | ValueSource::ResponseId
+            | ValueSource::StartedAt
+            | ValueSource::FinishedAt
+            | ValueSource::Static { .. }
+            | ValueSource::RecordOf { .. } => None,
         }
     }
     let mut read: Vec<&QuestionId> = Vec::new();
-    if let MappingAction::Update { record_id } = &m.action {
-        read.extend(of(record_id));
+    match &m.action {
+        MappingAction::Update { record_id: source } | MappingAction::Match { source, .. } => read.extend(of(source)),
+        MappingAction::Create | MappingAction::Upsert { .. } => {}
     }
     read.extend(m.rules.iter().filter_map(|r| of(&r.source)));
     let clauses = m.condition.iter().flat_map(|c: &Condition| c.clauses.iter());
@@ -217,7 +223,8 @@ fn path_words(path: &str) -> String {
 }
 
 /// The first key of `read` that `written` lacks, with where it is. A null
-/// that was left out (an absent option) was read, not dropped.
+/// that was left out (an absent option) was read, not dropped; a field
+/// written only when not at its default would need the same allowance.
 fn unread_key(read: &Value, written: &Value, at: String) -> Option<(String, String)> {
     match (read, written) {
         (Value::Object(r), Value::Object(w)) => r.iter().find_map(|(k, v)| match w.get(k) {
@@ -320,6 +327,17 @@ mod tests {
         let file = parse(GOOD).unwrap();
         assert_eq!(parse(&to_json(&file)).unwrap(), file);
         assert_eq!(file.mappings[0].object.as_str(), "Survey_Response__c");
+    }
+
+    #[test]
+    fn every_action_reads_back_with_each_field_it_was_given() {
+        let matched = GOOD.replace(
+            "{ \"action\": \"create\" }",
+            "{ \"action\": \"match\", \"field\": \"Email\", \"source\": { \"from\": \"answer\", \"question\": \"q2\" }, \"when_none\": \"create\" }",
+        );
+        let file = parse(&matched).unwrap();
+        assert!(matches!(file.mappings[0].action, MappingAction::Match { .. }), "{file:?}");
+        assert_eq!(questions_read(&file.mappings[0]).len(), 2, "the matched answer is read too");
     }
 
     #[test]
