@@ -396,6 +396,47 @@ pub async fn change(store: &Store, settings: &SalesforceSettings, project: &Proj
     Ok(current.checked(checked, validated, current.version + 1))
 }
 
+/// What replacing every mapping at once (an import) came to.
+pub(crate) enum Replaced {
+    Saved(IntegrationCheck),
+    /// Some mapping does not fit the owner's org; nothing was saved.
+    DoesNotFit(Vec<CheckedMapping>),
+    /// The survey has mappings and the replacement was not confirmed
+    /// against the version the person saw; nothing was saved.
+    Unconfirmed { current: usize, version: i64 },
+}
+
+/// Replaces the project's mappings with `mappings`, all or nothing: every
+/// one must fit the owner's org now, and mappings already there are
+/// replaced only when `confirmed` names their version. Saved, validated and
+/// recorded as `change` does.
+pub(crate) async fn replace(store: &Store, settings: &SalesforceSettings, project: &Project, by: &Actor, mappings: Vec<Mapping>, confirmed: Option<i64>, described: &str) -> Result<Replaced, AppError> {
+    require_salesforce_changes(project)?;
+    let current = load(store, settings, project).await?;
+    let checked = check_all(settings, &current.org, &mappings, &current.survey).await?;
+    if checked.iter().any(|c| !c.problems.is_empty()) {
+        return Ok(Replaced::DoesNotFit(checked));
+    }
+    if !current.mappings.is_empty() && confirmed != Some(current.version) {
+        return Ok(Replaced::Unconfirmed { current: current.mappings.len(), version: current.version });
+    }
+    let org = &current.org;
+    // A pinned survey stays pinned while remapped, as in `change`.
+    let (saved, validated) = if current.work(project).is_pinned() {
+        (store.save_pinned_mappings(project.id, &mappings, current.version).await?, current.validated_org_id.clone())
+    } else {
+        (store.save_integration(project.id, &mappings, Some(org.org_id.as_str()), current.version).await?, Some(org.org_id.clone()))
+    };
+    if !saved {
+        return Err(IntegrationError::Conflict.into());
+    }
+    record(store, project, by, described).await?;
+    if validated.is_some() {
+        release_deliverable(store, project.owner_id).await?;
+    }
+    Ok(Replaced::Saved(current.checked(checked, validated, current.version + 1)))
+}
+
 /// After a confirmed survey edit that broke a mapping: the survey no longer
 /// counts as validated against any org, so its deliveries are held (never
 /// failed) until the mappings fit again. A pinned survey stays pinned to the

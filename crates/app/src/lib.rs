@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod dry_run;
 pub mod error;
 pub mod integration;
+pub mod mapping_json;
 pub mod invitations;
 pub mod link;
 pub mod mail;

@@ -39,6 +39,11 @@ async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path
 }
 
 async fn render(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, error: Option<&str>, ok: Option<&str>) -> WebResult<Markup> {
+    render_with_import(state, who, project, access, error, ok, &Default::default()).await
+}
+
+/// The panel, its mappings-as-JSON section showing `import`.
+pub(crate) async fn render_with_import(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, error: Option<&str>, ok: Option<&str>, import: &super::mapping_json::ImportView) -> WebResult<Markup> {
     let app::integration::SalesforcePanel { work: status, survey, check, history, counts } = state.app.salesforce_panel(project).await?;
     let is_owner = project.owner_id == who.account.id;
     let base = format!("/projects/{}/salesforce", project.id);
@@ -126,6 +131,7 @@ async fn render(state: &AppState, who: &CurrentAccount, project: &Project, acces
                     Err(e) => { div.flash.error { "Could not check the mappings: " (e.to_string()) } }
                 }
             }
+            (super::mapping_json::section(who, access, &base, import))
             (history_section(&history))
         },
     ))

@@ -14,6 +14,7 @@ mod invitations;
 mod mail;
 mod mappings;
 mod mapping_editor;
+mod mapping_json;
 mod respondents;
 mod my_domain;
 mod salesforce_link;
