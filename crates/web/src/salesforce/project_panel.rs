@@ -47,6 +47,8 @@ pub(crate) async fn render_with_import(state: &AppState, who: &CurrentAccount, p
     let app::integration::SalesforcePanel { work: status, survey, check, history, counts } = state.app.salesforce_panel(project).await?;
     let is_owner = project.owner_id == who.account.id;
     let base = format!("/projects/{}/salesforce", project.id);
+    let backfill = state.app.backfill(project).await?;
+    let mapped = check.as_ref().and_then(|c| c.as_ref().ok()).map(|c| c.mappings.len()).unwrap_or(0);
     Ok(page(
         &project.name,
         Some(who),
@@ -131,6 +133,7 @@ pub(crate) async fn render_with_import(state: &AppState, who: &CurrentAccount, p
                     Err(e) => { div.flash.error { "Could not check the mappings: " (e.to_string()) } }
                 }
             }
+            (super::backfill::section(who, access, &base, backfill.as_ref(), mapped))
             (super::mapping_json::section(who, access, &base, import))
             (history_section(&history))
         },
@@ -417,6 +420,12 @@ fn compatibility() -> Markup {
 
 /// The panel again, with what went wrong and its status; a refusal of
 /// access is the error page itself, not the panel.
+/// The panel again with why a change was refused (a refusal of access is an
+/// error page, not the panel).
+pub(crate) async fn refused_with(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, e: app::AppError) -> WebResult<Response> {
+    refused(state, who, project, access, e).await
+}
+
 async fn refused(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, e: app::AppError) -> WebResult<Response> {
     let e = WebError::from(e);
     if matches!(e, WebError::Forbidden(_) | WebError::NotFound | WebError::Internal(_)) {
