@@ -71,6 +71,10 @@ async fn a_score_goes_in_as_its_nps_group_and_a_long_answer_only_cut_by_choice()
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let t = r.text().await.unwrap();
         assert!(t.contains("choose &quot;cut to fit&quot;"), "{t}");
+        // The error stands beside the form, which keeps what was picked.
+        let card = &t[t.find("data-mapping=\"0\"").unwrap()..];
+        assert!(card.contains("data-testid=\"rule-error\""), "{card}");
+        assert!(card.contains("<option value=\"answer:q3\" selected>"), "{card}");
         let r = b.submit(&panel, &rules, &[("field", "Survey_Name__c"), ("source", "answer:q3"), ("value", ""), ("cut", "on")]).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
         // An NPS group is a word: not into a number field.
