@@ -33,9 +33,21 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{id}/salesforce/retry-failed", post(retry_failed))
 }
 
-async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>) -> WebResult<Markup> {
+#[derive(Deserialize, Default)]
+struct Shown {
+    /// After a change: say what was saved (the viewer's latest entry in the
+    /// project's history, so the words are never taken from the URL).
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>, axum::extract::Query(shown): axum::extract::Query<Shown>) -> WebResult<Markup> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
-    render(&state, &who, &project, access, None, None).await
+    let saved = match shown.saved {
+        Some(_) => state.app.latest_change_by(&project, &who.account).await?.map(|change| format!("Saved: {change}.")),
+        None => None,
+    };
+    render(&state, &who, &project, access, None, saved.as_deref()).await
 }
 
 async fn render(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, error: Option<&str>, ok: Option<&str>) -> WebResult<Markup> {
@@ -478,7 +490,7 @@ async fn apply(state: &AppState, who: &CurrentAccount, id: i64, change: Result<C
         Err(e) => Err(e.into()),
     };
     match outcome {
-        Ok(()) => Ok(Redirect::to(&format!("/projects/{id}/salesforce")).into_response()),
+        Ok(()) => Ok(Redirect::to(&format!("/projects/{id}/salesforce?saved=1")).into_response()),
         Err(e) => refused(state, who, &project, access, e).await,
     }
 }
@@ -558,7 +570,7 @@ async fn add_rule(State(state): State<AppState>, Path((id, m)): Path<(i64, usize
     require_edit(&project)?;
     state.require_salesforce()?;
     match state.app.change_mappings(&project, &who.account, Change::AddRule(m, rule)).await {
-        Ok(_) => Ok(Redirect::to(&format!("/projects/{id}/salesforce")).into_response()),
+        Ok(_) => Ok(Redirect::to(&format!("/projects/{id}/salesforce?saved=1")).into_response()),
         Err(e) => {
             let e = WebError::from(e);
             if matches!(e, WebError::Forbidden(_) | WebError::NotFound | WebError::Internal(_)) {
