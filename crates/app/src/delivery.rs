@@ -102,10 +102,8 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
     let org_id = org.org_id.clone();
     let mappings: Vec<Mapping> = integration.map(|i| i.mappings).unwrap_or_default();
     if mappings.is_empty() {
-        for c in &batch {
-            store.mark_delivered(c.id, &org_id, "[]").await?;
-        }
-        return Ok(());
+        let finished: Vec<store::deliveries::Finished> = batch.iter().map(|c| store::deliveries::Finished { id: c.id, outcome: "[]".into(), error: None }).collect();
+        return store.finish_deliveries(&org_id, &finished).await;
     }
     let client = match settings.sessions.client(store, settings, project.owner_id).await {
         Ok(c) => c,
@@ -166,14 +164,15 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
     if let Some(usage) = client.last_api_usage() {
         store.record_api_usage(project.owner_id, usage.used as i64, usage.max as i64).await?;
     }
-    for (i, c) in batch.iter().enumerate() {
-        let (outcome, failed) = ledger.outcome(i);
-        match failed {
-            None => store.mark_delivered(c.id, &org_id, &outcome).await?,
-            Some(error) => store.mark_failed(c.id, &org_id, &error, &outcome).await?,
-        }
-    }
-    Ok(())
+    let finished: Vec<store::deliveries::Finished> = batch
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let (outcome, error) = ledger.outcome(i);
+            store::deliveries::Finished { id: c.id, outcome, error }
+        })
+        .collect();
+    store.finish_deliveries(&org_id, &finished).await
 }
 
 /// Queries longer than this go in several: a query travels in the URL.

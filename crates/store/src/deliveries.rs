@@ -9,6 +9,16 @@ use crate::responses::{ResponseRow, StoredResponse};
 use crate::{now_ms, Backend, Result, Store, StoreError};
 use domain::DeliveryStatus;
 
+/// A delivery's outcome, as a batch records it.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub id: i64,
+    /// The log of what became of each mapping (JSON).
+    pub outcome: String,
+    /// Why it failed; `None`: delivered.
+    pub error: Option<String>,
+}
+
 /// A delivery a worker holds the lease on, with its response.
 #[derive(Debug, Clone)]
 pub struct Claimed {
@@ -160,6 +170,33 @@ impl Store {
         .bind(id)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    /// Records a batch's outcomes in one transaction (one commit for the
+    /// batch, not one per response): delivered, or failed with `error`.
+    pub async fn finish_deliveries(&self, org_id: &str, finished: &[Finished]) -> Result<()> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        for f in finished {
+            let q = match &f.error {
+                None => sqlx::query(
+                    "UPDATE deliveries SET status = 'delivered', org_id = $1, outcome = $2, last_error = NULL, note = NULL, lease_until = NULL, updated_at = $3 WHERE id = $4",
+                )
+                .bind(org_id)
+                .bind(&f.outcome)
+                .bind(now)
+                .bind(f.id),
+                Some(error) => sqlx::query("UPDATE deliveries SET status = 'failed', org_id = $1, last_error = $2, outcome = $3, lease_until = NULL, updated_at = $4 WHERE id = $5")
+                    .bind(org_id)
+                    .bind(error)
+                    .bind(&f.outcome)
+                    .bind(now)
+                    .bind(f.id),
+            };
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
