@@ -186,6 +186,27 @@ test('composite with @{ref} references through conn.requestPost', { skip: !haveE
   assert.equal(q.records[0].Account.Name, 'JS Composite');
 });
 
+test('composite: collections subrequests referring into an earlier collection\'s results by index', { skip: !haveEmu }, async () => {
+  const tag = `jsc-${Date.now()}`;
+  const res = await conn.requestPost('/services/data/v59.0/composite', {
+    allOrNone: false,
+    collateSubrequests: false,
+    compositeRequest: [
+      { method: 'POST', url: '/services/data/v59.0/composite/sobjects', referenceId: 'contacts',
+        body: { allOrNone: false, records: [{ attributes: { type: 'Contact' }, LastName: `${tag}-a` }, { attributes: { type: 'Contact' }, LastName: `${tag}-b` }] } },
+      { method: 'PATCH', url: '/services/data/v59.0/composite/sobjects/Survey_Response__c/External_Id__c', referenceId: 'responses',
+        body: { allOrNone: false, records: [
+          { attributes: { type: 'Survey_Response__c' }, External_Id__c: `${tag}-1`, Contact__c: '@{contacts[1].id}' },
+          { attributes: { type: 'Survey_Response__c' }, External_Id__c: `${tag}-2`, Contact__c: '@{contacts[0].id}' },
+        ] } },
+    ],
+  });
+  assert.deepEqual(res.compositeResponse.map((r) => r.httpStatusCode), [200, 200]);
+  const [a, b] = res.compositeResponse[0].body.map((r) => r.id);
+  const q = await conn.query(`SELECT External_Id__c, Contact__c FROM Survey_Response__c WHERE External_Id__c LIKE '${tag}-%' ORDER BY External_Id__c`);
+  assert.deepEqual(q.records.map((r) => r.Contact__c), [b, a]);
+});
+
 test('refresh after the access token expires, then revoke', { skip: !haveEmu }, async () => {
   const before = conn.accessToken;
   let refreshed = 0;

@@ -153,3 +153,32 @@ def test_not_found_404(sf):
     with pytest.raises(SalesforceResourceNotFound) as e:
         sf.Account.get("001000000000000AAA")
     assert e.value.content[0]["errorCode"] == "NOT_FOUND"
+
+
+def test_composite_reference_to_a_failed_record_halts_only_what_depends_on_it(sf):
+    """A collection item that failed has no id: a later subrequest naming it
+    does not resolve, and the rest stand (allOrNone false)."""
+    tag = "pyc-" + uid()
+    res = sf.restful("composite", method="POST", json={
+        "allOrNone": False,
+        "collateSubrequests": False,
+        "compositeRequest": [
+            {"method": "POST", "url": "/services/data/v59.0/composite/sobjects", "referenceId": "contacts",
+             "body": {"allOrNone": False, "records": [
+                 {"attributes": {"type": "Contact"}, "LastName": tag},
+                 {"attributes": {"type": "Contact"}, "FirstName": "no last name"},
+             ]}},
+            {"method": "POST", "url": "/services/data/v59.0/sobjects/Survey_Response__c", "referenceId": "good",
+             "body": {"Survey_Name__c": tag, "Contact__c": "@{contacts[0].id}"}},
+            {"method": "POST", "url": "/services/data/v59.0/sobjects/Survey_Response__c", "referenceId": "bad",
+             "body": {"Survey_Name__c": tag, "Contact__c": "@{contacts[1].id}"}},
+        ],
+    })
+    statuses = [r["httpStatusCode"] for r in res["compositeResponse"]]
+    assert statuses == [200, 201, 400]
+    contacts = res["compositeResponse"][0]["body"]
+    assert contacts[0]["success"] is True and contacts[1]["success"] is False
+    assert contacts[1]["errors"][0]["statusCode"] == "REQUIRED_FIELD_MISSING"
+    assert res["compositeResponse"][2]["body"][0]["errorCode"] == "PROCESSING_HALTED"
+    rows = sf.query(f"SELECT Contact__c FROM Survey_Response__c WHERE Survey_Name__c = '{tag}'")["records"]
+    assert [r["Contact__c"] for r in rows] == [contacts[0]["id"]]
