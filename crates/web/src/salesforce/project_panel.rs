@@ -38,7 +38,7 @@ async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path
     render(&state, &who, &project, access, None, None).await
 }
 
-async fn render(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, error: Option<&str>, ok: Option<&str>) -> WebResult<Markup> {
+pub(crate) async fn render(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, error: Option<&str>, ok: Option<&str>) -> WebResult<Markup> {
     render_with_import(state, who, project, access, error, ok, &Default::default()).await
 }
 
@@ -47,6 +47,8 @@ pub(crate) async fn render_with_import(state: &AppState, who: &CurrentAccount, p
     let app::integration::SalesforcePanel { work: status, survey, check, history, counts } = state.app.salesforce_panel(project).await?;
     let is_owner = project.owner_id == who.account.id;
     let base = format!("/projects/{}/salesforce", project.id);
+    let schema_check = state.app.schema_check(project).await?;
+    let mapped = matches!(&check, Some(Ok(c)) if !c.mappings.is_empty()) || schema_check.drift.is_some();
     Ok(page(
         &project.name,
         Some(who),
@@ -61,7 +63,7 @@ pub(crate) async fn render_with_import(state: &AppState, who: &CurrentAccount, p
                         p data-testid="uses-link" { "Uses the Salesforce link of " strong { (owner.name) } ": "
                             (link.environment.label().to_lowercase()) " org " strong { (link.org_name) } ", " code { (link.org_id) } "." }
                     }
-                    SalesforceWork::MappingsDoNotFitYet { owner, link } => {
+                    SalesforceWork::MappingsDoNotFitYet { owner, link, .. } => {
                         p data-testid="uses-link" { "Uses the Salesforce link of " strong { (owner.name) } ": "
                             (link.environment.label().to_lowercase()) " org " strong { (link.org_name) } ", " code { (link.org_id) } "." }
                         p data-testid="not-fitting" { "Responses are held — nothing is lost — until every mapping below fits " (link.org_name) "." }
@@ -131,6 +133,7 @@ pub(crate) async fn render_with_import(state: &AppState, who: &CurrentAccount, p
                     Err(e) => { div.flash.error { "Could not check the mappings: " (e.to_string()) } }
                 }
             }
+            @if mapped { (super::schema_check::section(who, &schema_check, access.can_edit(), &base)) }
             (super::mapping_json::section(who, access, &base, import))
             (history_section(&history))
         },
@@ -417,7 +420,7 @@ fn compatibility() -> Markup {
 
 /// The panel again, with what went wrong and its status; a refusal of
 /// access is the error page itself, not the panel.
-async fn refused(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, e: app::AppError) -> WebResult<Response> {
+pub(crate) async fn refused(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, e: app::AppError) -> WebResult<Response> {
     let e = WebError::from(e);
     if matches!(e, WebError::Forbidden(_) | WebError::NotFound | WebError::Internal(_)) {
         return Err(e);
