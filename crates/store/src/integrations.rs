@@ -232,12 +232,14 @@ impl Store {
 
     /// The mapped projects whose owner has a Salesforce link and whose last
     /// schema check is older than `before` (milliseconds), oldest first.
+    /// Mappings saved since `before` were just checked by their save.
     pub async fn projects_due_for_schema_check(&self, before: i64, limit: i64) -> Result<Vec<i64>> {
         let rows: Vec<(i64,)> = sqlx::query_as(
             "SELECT i.project_id FROM salesforce_integrations i
                JOIN projects p ON p.id = i.project_id
                JOIN salesforce_links l ON l.account_id = p.owner_id
-              WHERE p.deleted_at IS NULL AND i.mappings <> '[]' AND (i.drift_checked_at IS NULL OR i.drift_checked_at <= $1)
+              WHERE p.deleted_at IS NULL AND i.mappings <> '[]' AND i.updated_at <= $1
+                AND (i.drift_checked_at IS NULL OR i.drift_checked_at <= $1)
               ORDER BY COALESCE(i.drift_checked_at, 0), i.project_id
               LIMIT $2",
         )
