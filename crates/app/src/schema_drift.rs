@@ -101,6 +101,11 @@ pub async fn check_project(store: &Store, settings: &SalesforceSettings, project
                 }
                 tracing::info!(project = project.id, org = %org_id, drifted = drifted.len(), "Salesforce fields changed under the mappings; deliveries held");
             }
+            // Written before this check found the change, they failed on it;
+            // held with the others, they are sent again once all fits.
+            if let Some(why) = crate::ownership::salesforce_work(store, project).await?.held_because() {
+                store.hold_failed_by_schema_change(project.id, &why).await?;
+            }
         } else {
             store.save_schema_check(project.id, None, checked_at).await?;
         }

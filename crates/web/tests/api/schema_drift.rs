@@ -171,3 +171,25 @@ async fn a_second_check_within_seconds_is_refused() {
         assert!(sf.app.store.schema_check(id).await.unwrap().drift.is_none(), "the refused check changed nothing");
     }
 }
+
+#[tokio::test]
+async fn a_response_refused_for_a_deleted_field_before_the_check_is_held_by_it_and_sent_after_the_fix() {
+    for sf in apps().await {
+        let (b, id, link) = mapped_survey(&sf).await;
+        setup(&sf, reqwest::Method::DELETE, "fields/Score__c", None).await;
+        // Before any check, the delivery still names the field, and
+        // Salesforce refuses it with its own words.
+        let rid = respond(&sf, &link, "8").await;
+        until(&sf, id, "refused", |c| c.failed == 1).await;
+        let failed = sf.app.store.delivery_of(id, &rid).await.unwrap().unwrap();
+        assert!(failed.last_error.as_deref().unwrap_or_default().contains("No such column 'Score__c' on sobject of type Survey_Response__c"), "{failed:?}");
+
+        let (status, _) = check_now(&b, id).await;
+        assert_eq!(status, StatusCode::OK);
+        until(&sf, id, "held by the check", |c| c.held == 1 && c.failed == 0).await;
+        setup(&sf, reqwest::Method::POST, "restore", None).await;
+        check_now(&b, id).await;
+        until(&sf, id, "delivered after the fix", |c| c.delivered == 1 && c.held == 0).await;
+        assert_eq!(records_of(&records(&sf, &org(&sf, true)).await, &rid), 1);
+    }
+}
