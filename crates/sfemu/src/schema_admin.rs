@@ -115,3 +115,33 @@ async fn restore(State(s): State<S>, Path((org, object)): Path<(String, String)>
     o.replace_object(def);
     Json(json!({ "restored": name })).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::EmulatorConfig;
+    use crate::state::App;
+    use serde_json::json;
+
+    #[test]
+    fn a_deleted_field_is_gone_from_one_org_only_and_a_restore_brings_it_back() {
+        let app = App::new(EmulatorConfig::default_demo()).unwrap();
+        let (one, other) = (&app.orgs[0], &app.orgs[1]);
+        let mut def = (**one.object("Survey_Response__c").unwrap()).clone();
+        def.fields.retain(|f| f.name != "Score__c");
+        let prefix = def.key_prefix.clone();
+        one.replace_object(def);
+        assert!(one.object("survey_response__c").unwrap().field("Score__c").is_none());
+        assert!(one.object_by_prefix(&format!("{prefix}000000000001")).unwrap().field("Score__c").is_none());
+        assert!(other.object("Survey_Response__c").unwrap().field("Score__c").is_some(), "the other org keeps its field");
+
+        // A write naming it gets Salesforce's own answer.
+        let obj = one.object("Survey_Response__c").unwrap().clone();
+        let body = json!({ "Score__c": 9 }).as_object().unwrap().clone();
+        let refused = crate::records::create(one, &obj, "005000000000001", &body).err().expect("refused");
+        let answer = refused.rest_body().to_string();
+        assert!(answer.contains("INVALID_FIELD") && answer.contains("No such column 'Score__c' on sobject of type Survey_Response__c"), "{answer}");
+
+        one.replace_object((**one.original_object("Survey_Response__c").unwrap()).clone());
+        assert!(one.object("Survey_Response__c").unwrap().field("Score__c").is_some());
+    }
+}

@@ -34,7 +34,11 @@ async fn respond(sf: &WithSalesforce, link: &str, score: &str) -> String {
 
 /// An admin's change in the emulator's Setup, on the sandbox org's survey object.
 async fn setup(sf: &WithSalesforce, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) {
-    let url = format!("{}/orgs/{}/schema/Survey_Response__c/{path}", sf.emulator.admin_url(), org(sf, true));
+    setup_in(sf, &org(sf, true), method, path, body).await
+}
+
+async fn setup_in(sf: &WithSalesforce, org_id: &str, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) {
+    let url = format!("{}/orgs/{org_id}/schema/Survey_Response__c/{path}", sf.emulator.admin_url());
     let mut request = reqwest::Client::new().request(method, url);
     if let Some(body) = body {
         request = request.json(&body);
@@ -191,5 +195,27 @@ async fn a_response_refused_for_a_deleted_field_before_the_check_is_held_by_it_a
         check_now(&b, id).await;
         until(&sf, id, "delivered after the fix", |c| c.delivered == 1 && c.held == 0).await;
         assert_eq!(records_of(&records(&sf, &org(&sf, true)).await, &rid), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_survey_pinned_by_a_switch_keeps_its_pin_and_is_only_flagged() {
+    for sf in apps().await {
+        let (b, id, _link) = mapped_survey(&sf).await;
+        b.link_salesforce(false, "demo@acme.example", "demo-password-1", true).await;
+        b.submit("/salesforce/switch", "/salesforce/switch/confirm", &[]).await;
+        let (sandbox, production) = (org(&sf, true), org(&sf, false));
+        setup_in(&sf, &production, reqwest::Method::DELETE, "fields/Score__c", None).await;
+
+        let (status, page) = check_now(&b, id).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("Survey_Response__c.Score__c was deleted in Salesforce"), "{page}");
+        assert_eq!(sf.app.store.integration(id).await.unwrap().unwrap().validated_org_id.as_deref(), Some(sandbox.as_str()), "still pinned to the org it was validated against");
+        // The transition sees what the check read: it does not fit the new org.
+        let panel = format!("/projects/{id}/salesforce");
+        let r = b.submit(&panel, &format!("{panel}/transition"), &[("held", "send")]).await;
+        assert_ne!(r.status(), StatusCode::OK);
+        assert!(r.text().await.unwrap().contains("Score__c"));
+        assert_eq!(sf.app.store.integration(id).await.unwrap().unwrap().validated_org_id.as_deref(), Some(sandbox.as_str()));
     }
 }
