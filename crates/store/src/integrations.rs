@@ -209,8 +209,8 @@ impl Store {
     /// (milliseconds): of several servers or a double click, one checks.
     pub async fn claim_schema_check(&self, project_id: i64, since: i64) -> Result<bool> {
         let r = sqlx::query(
-            "UPDATE salesforce_integrations SET drift_checked_at = $1
-              WHERE project_id = $2 AND (drift_checked_at IS NULL OR drift_checked_at <= $3)",
+            "UPDATE salesforce_integrations SET drift_claimed_at = $1
+              WHERE project_id = $2 AND (drift_claimed_at IS NULL OR drift_claimed_at <= $3)",
         )
         .bind(now_ms())
         .bind(project_id)
@@ -231,7 +231,7 @@ impl Store {
     }
 
     /// The mapped projects whose owner has a Salesforce link and whose last
-    /// schema check is older than `before` (milliseconds), oldest first.
+    /// schema check started before `before` (milliseconds), oldest first.
     /// Mappings saved since `before` were just checked by their save.
     pub async fn projects_due_for_schema_check(&self, before: i64, limit: i64) -> Result<Vec<i64>> {
         let rows: Vec<(i64,)> = sqlx::query_as(
@@ -239,8 +239,8 @@ impl Store {
                JOIN projects p ON p.id = i.project_id
                JOIN salesforce_links l ON l.account_id = p.owner_id
               WHERE p.deleted_at IS NULL AND i.mappings <> '[]' AND i.updated_at <= $1
-                AND (i.drift_checked_at IS NULL OR i.drift_checked_at <= $1)
-              ORDER BY COALESCE(i.drift_checked_at, 0), i.project_id
+                AND (i.drift_claimed_at IS NULL OR i.drift_claimed_at <= $1)
+              ORDER BY COALESCE(i.drift_claimed_at, 0), i.project_id
               LIMIT $2",
         )
         .bind(before)

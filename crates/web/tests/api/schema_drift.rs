@@ -219,3 +219,19 @@ async fn a_survey_pinned_by_a_switch_keeps_its_pin_and_is_only_flagged() {
         assert_eq!(sf.app.store.integration(id).await.unwrap().unwrap().validated_org_id.as_deref(), Some(sandbox.as_str()));
     }
 }
+
+#[tokio::test]
+async fn a_check_salesforce_refuses_says_why_and_claims_no_fit() {
+    for sf in apps().await {
+        let (b, id) = mapped_draft(&sf).await;
+        let faults = format!("{}/orgs/{}/faults", sf.emulator.admin_url(), org(&sf, true));
+        reqwest::Client::new().put(&faults).json(&serde_json::json!({ "force_limit_exceeded": true })).send().await.unwrap().error_for_status().unwrap();
+        let (status, page) = check_now(&b, id).await;
+        assert_ne!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("REQUEST_LIMIT_EXCEEDED"), "Salesforce's own reason: {page}");
+        assert!(!page.contains("All mapped fields still fit"), "{page}");
+        let check = sf.app.store.schema_check(id).await.unwrap();
+        assert!(check.checked_at.is_none() && check.drift.is_none(), "{check:?}");
+        assert!(sf.app.store.integration(id).await.unwrap().unwrap().validated_org_id.is_some(), "a failed check holds nothing");
+    }
+}
