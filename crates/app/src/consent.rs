@@ -178,3 +178,12 @@ pub async fn decline_transfer(store: &Store, account: &store::accounts::Account,
 pub async fn shares(store: &Store, project: &Project) -> Result<Vec<Share>, AppError> {
     Ok(store.shares(project.id).await?)
 }
+
+impl crate::App {
+    /// The latest change `by` made to what the project writes, in words
+    /// (for "Saved: …" after a change).
+    pub async fn latest_change_by(&self, project: &Project, by: &crate::accounts::Account) -> Result<Option<String>, AppError> {
+        let latest = self.store.salesforce_history(project.id, 1).await?.into_iter().next();
+        Ok(latest.filter(|e| e.actor_email == by.email).map(|e| e.change))
+    }
+}

@@ -144,6 +144,10 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
                 ledger.skip(i, m, object, format!("the response does not meet the condition {}", condition.describe(&survey)));
                 continue;
             }
+            if let Some(why) = mapping.nothing_to_match(v) {
+                ledger.skip(i, m, object, why);
+                continue;
+            }
             let earlier = |o: &str| mappings[..m].iter().rposition(|e| e.object.as_str().eq_ignore_ascii_case(o));
             match mapping.record_for(v, &schema).map(|r| wire_record(r, &schema)).and_then(|r| Plan::resolve(&ledger, i, earlier, r)) {
                 Ok(p) => records.push(p),

@@ -60,6 +60,8 @@ pub struct PlannedField {
     /// The value as it would travel in the record's JSON; `None`: left out
     /// (a blank answer leaves the record's field as it is).
     pub written: Option<Value>,
+    /// A lookup to the record an earlier mapping writes: that object.
+    pub points_to: Option<String>,
 }
 
 /// The dry run of `response` (or of a sample response) against the org the
@@ -101,6 +103,9 @@ fn planned(c: &CheckedMapping, values: &ResponseValues, survey: &SurveyDefinitio
         if let Some(condition) = c.mapping.condition.as_ref().filter(|cond| !cond.holds(values)) {
             return Err(format!("Skipped: the response does not meet this mapping's condition, {}.", condition.describe(survey)));
         }
+        if let Some(why) = c.mapping.nothing_to_match(values) {
+            return Err(format!("Skipped: {why}."));
+        }
         let record = wire_record(c.mapping.record_for(values, schema)?, schema);
         let fields = c
             .mapping
@@ -119,6 +124,7 @@ fn planned(c: &CheckedMapping, values: &ResponseValues, survey: &SurveyDefinitio
                     },
                     given: given(&rule.source, values),
                     written: record.fields.get(&name).cloned(),
+                    points_to: record.related.iter().find(|(f, _)| f.eq_ignore_ascii_case(&name)).map(|(_, o)| o.clone()),
                     field: name,
                 }
             })

@@ -7,6 +7,7 @@
 //! themselves.
 
 pub mod accounts;
+pub mod backfill;
 pub mod consent;
 pub mod delivery;
 pub mod dry_run;

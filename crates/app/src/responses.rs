@@ -42,6 +42,9 @@ pub struct ResponsePage {
 pub struct ResponseDetail {
     pub response: StoredResponse,
     pub delivery: Option<Delivery>,
+    /// Where a record of the org the delivery went to opens (`{base}/{id}`):
+    /// the owner's org instance, while their link still points at that org.
+    pub record_base: Option<String>,
 }
 
 fn to_json(value: &impl serde::Serialize) -> Result<String, AppError> {
@@ -95,7 +98,12 @@ impl App {
     pub async fn response(&self, project: &Project, response_id: &str) -> Result<ResponseDetail, AppError> {
         let response = self.store.response(project.id, response_id).await?.ok_or(AppError::NotFound)?;
         let delivery = self.store.delivery_of(project.id, response_id).await?;
-        Ok(ResponseDetail { response, delivery })
+        let link = self.store.link(project.owner_id).await?;
+        let record_base = match (&delivery, link) {
+            (Some(d), Some(link)) if d.org_id.as_deref() == Some(link.org_id.as_str()) => Some(link.instance_url.trim_end_matches('/').to_string()),
+            _ => None,
+        };
+        Ok(ResponseDetail { response, delivery, record_base })
     }
 
     /// Tries a failed delivery again, for an account that may edit.

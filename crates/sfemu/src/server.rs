@@ -166,6 +166,15 @@ async fn rest_entry(State(s): State<S>, kill: Option<Extension<ConnKill>>, metho
         let _ = tail;
     }
     let Some(sub) = path.strip_prefix("/services/data") else {
+        // `{instance}/{record id}` opens the record, as in Salesforce: here,
+        // in the emulator's record browser.
+        if let (Some(org), true) = (org_hint.and_then(|h| s.app.org(h).cloned()), method == Method::GET) {
+            let id = path.trim_matches('/');
+            if let Some(obj) = crate::ids::parse(id).and_then(|id| org.objects.iter().find(|o| !o.key_prefix.is_empty() && id.starts_with(o.key_prefix.as_str())).cloned()) {
+                let to = format!("/_emulator/orgs/{}/browser/{}/{id}", org.id, obj.name);
+                return Response::builder().status(302).header(header::LOCATION, to).body(axum::body::Body::empty()).unwrap_or_default();
+            }
+        }
         return api_error(404, "NOT_FOUND", "The requested resource does not exist", None);
     };
     if sub.trim_matches('/').is_empty() {

@@ -36,6 +36,30 @@ function markRefusals(form) {
   }
 }
 
+// A backfill's progress bar follows the outbox; once done, the page is
+// shown again with the outcome.
+function pollProgress(bar) {
+  const tick = async () => {
+    try {
+      const r = await fetch(bar.dataset.poll, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      if (!r.ok) return;
+      const p = await r.json();
+      bar.max = Math.max(p.total, 1);
+      bar.value = p.done;
+      const done = document.querySelector("[data-testid=backfill-done]");
+      if (done) done.textContent = String(p.done);
+      if (!p.running) {
+        window.location.reload();
+        return;
+      }
+    } catch (e) {
+      // The next tick tries again.
+    }
+    setTimeout(tick, 1000);
+  };
+  setTimeout(tick, 1000);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   for (const input of document.querySelectorAll("input[data-filter]")) {
     input.addEventListener("input", () => filterPicker(input));
@@ -46,6 +70,7 @@ document.addEventListener("DOMContentLoaded", () => {
     if (source) source.addEventListener("change", () => markRefusals(form));
     markRefusals(form);
   }
+  for (const bar of document.querySelectorAll("progress[data-poll]")) pollProgress(bar);
   for (const form of document.querySelectorAll("form[data-confirm]")) {
     form.addEventListener("submit", (event) => {
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();

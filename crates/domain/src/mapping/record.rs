@@ -135,6 +135,19 @@ fn typed_moment(t: time::OffsetDateTime, field: &FieldSchema) -> Option<FieldVal
 }
 
 impl Mapping {
+    /// Why a match does not apply to a response: it brings no value to match
+    /// on (an optional email left blank). Such a response is skipped for
+    /// this mapping, not failed: there is nothing to look up.
+    pub fn nothing_to_match(&self, response: &ResponseValues) -> Option<String> {
+        let MappingAction::Match { field, source, .. } = &self.action else { return None };
+        let value = match source {
+            ValueSource::Answer { question } => response.answers.get(question.as_str()).map(display_stored),
+            ValueSource::Embedded { name } => response.embedded.get(name.as_str()).cloned(),
+            _ => return None,
+        };
+        value.filter(|v| !v.trim().is_empty()).is_none().then(|| format!("the response has no value to match {} on", field.as_str()))
+    }
+
     /// The record this mapping writes for a response, or why it cannot.
     /// Blank answers leave their fields out (an update then keeps what the
     /// record had).
@@ -306,5 +319,37 @@ mod record_tests {
         assert_eq!(signed.key, RecordKey::Update { id: "a00000000000001AAA".into() });
         let unsigned = m.record_for(&values(crate::EmbeddedProvenance::Unsigned), &schema()).unwrap_err();
         assert!(unsigned.contains("unsigned survey link"), "{unsigned}");
+    }
+}
+
+#[cfg(test)]
+mod match_tests {
+    use crate::mapping::{FieldName, Mapping, MappingAction, ResponseValues, SObjectName, ValueSource, WhenNone};
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn a_match_with_no_value_to_look_up_is_skipped_and_only_trusted_embedded_data_decides() {
+        let by_answer = Mapping {
+            object: SObjectName::parse("Contact").unwrap(),
+            action: MappingAction::Match { field: FieldName::parse("Email").unwrap(), source: ValueSource::parse("answer:q1", "").unwrap(), when_none: WhenNone::Create },
+            rules: vec![],
+            condition: None,
+        };
+        let blank: BTreeMap<String, serde_json::Value> = BTreeMap::from([("q1".to_string(), serde_json::json!("  "))]);
+        let given: BTreeMap<String, serde_json::Value> = BTreeMap::from([("q1".to_string(), serde_json::json!("a@b.example"))]);
+        let embedded = BTreeMap::new();
+        let values = |answers| ResponseValues { response_id: "R_x", answers, embedded: &embedded, started_at: None, finished_at: 0, provenance: Default::default() };
+        assert!(by_answer.nothing_to_match(&values(&blank)).unwrap().contains("no value to match Email"));
+        assert_eq!(by_answer.nothing_to_match(&values(&given)), None);
+
+        let by_embedded = Mapping { action: MappingAction::Match { field: FieldName::parse("Email").unwrap(), source: ValueSource::parse("embedded:email", "").unwrap(), when_none: WhenNone::Skip }, ..by_answer };
+        let schema = crate::mapping::ObjectSchema { name: "Contact".into(), label: "Contact".into(), key_prefix: Some("003".into()), createable: true, updateable: true, fields: vec![] };
+        let answers = BTreeMap::new();
+        let embedded = BTreeMap::from([("email".to_string(), "ceo@acme.example".to_string())]);
+        let from = |provenance| ResponseValues { response_id: "R_x", answers: &answers, embedded: &embedded, started_at: None, finished_at: 0, provenance };
+        let unsigned = by_embedded.record_for(&from(crate::EmbeddedProvenance::Unsigned), &schema).unwrap_err();
+        assert!(unsigned.contains("unsigned survey link"), "{unsigned}");
+        let signed = by_embedded.record_for(&from(crate::EmbeddedProvenance::SignedLink), &schema).unwrap();
+        assert_eq!(signed.key, crate::mapping::RecordKey::Match { field: "Email".into(), value: "ceo@acme.example".into(), when_none: WhenNone::Skip });
     }
 }

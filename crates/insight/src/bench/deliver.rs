@@ -32,6 +32,9 @@ pub struct DeliverArgs {
     /// Which shapes to measure (default: both)
     #[arg(long, value_enum)]
     pub shape: Vec<Shape>,
+    /// Dry runs of a sample response timed, per shape
+    #[arg(long, default_value_t = 200)]
+    pub dry_runs: usize,
     /// Print the result as one JSON object
     #[arg(long)]
     pub json: bool,
@@ -39,6 +42,8 @@ pub struct DeliverArgs {
 
 struct Setup {
     store: store::Store,
+    /// What `app::App::build` needs to open the same database.
+    app_config: app::startup::Config,
     settings: app::SalesforceSettings,
     emulator: sfemu::Emulator,
     org_id: String,
@@ -51,9 +56,10 @@ pub async fn deliver(args: DeliverArgs) -> anyhow::Result<()> {
     let s = setup().await?;
     let mut results = Vec::new();
     for shape in shapes {
-        let worker = run_worker(&s, shape, args.responses).await?;
+        let (worker, project) = run_worker(&s, shape, args.responses).await?;
         let naive = run_naive(&s, shape, args.naive_responses).await?;
-        results.push(json!({ "shape": format!("{shape:?}").to_lowercase(), "worker": worker, "naive": naive }));
+        let dry_run = dry_runs(&s, project, args.dry_runs).await?;
+        results.push(json!({ "shape": format!("{shape:?}").to_lowercase(), "worker": worker, "naive": naive, "dry_run": dry_run }));
     }
     let out = json!({ "bench": "deliver", "results": results, "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) });
     if args.json {
@@ -72,6 +78,15 @@ pub async fn deliver(args: DeliverArgs) -> anyhow::Result<()> {
                     w["responses_per_s"].as_f64().unwrap_or(0.0)
                 );
             }
+            let d = &r["dry_run"];
+            println!(
+                "{:<8} dry run: first {:.1} ms (describes read), then p50 {:.1} ms, p99 {:.1} ms over {} runs",
+                r["shape"].as_str().unwrap_or(""),
+                d["first_ms"].as_f64().unwrap_or(0.0),
+                d["p50_ms"].as_f64().unwrap_or(0.0),
+                d["p99_ms"].as_f64().unwrap_or(0.0),
+                d["runs"]
+            );
         }
     }
     s.emulator.shutdown().await;
@@ -130,6 +145,7 @@ async fn setup() -> anyhow::Result<Setup> {
         api_max: None,
     };
     store.save_link(&link, domain::LinkEventKind::Linked, "for the delivery bench").await?;
+    let connected_secret = connected.client_secret.clone();
     let settings = app::SalesforceSettings::new(
         connected.client_id,
         connected.client_secret,
@@ -138,7 +154,17 @@ async fn setup() -> anyhow::Result<Setup> {
         &emulator.sandbox_login_url(),
         &[emulator.http_url()],
     )?;
-    Ok(Setup { store, settings, emulator, org_id: id_url.org_id.to_string(), owner, _db: db })
+    let mut app_config = app::startup::Config::new(db.url.clone());
+    app_config.secret_key = Some(key.clone());
+    app_config.public_url = Some("http://127.0.0.1".into());
+    app_config.salesforce = Some(app::startup::SalesforceConfig {
+        client_id: settings.app.client_id.clone(),
+        client_secret: connected_secret,
+        production_login_url: emulator.production_login_url(),
+        sandbox_login_url: emulator.sandbox_login_url(),
+        trusted_hosts: vec![emulator.http_url()],
+    });
+    Ok(Setup { store, app_config, settings, emulator, org_id: id_url.org_id.to_string(), owner, _db: db })
 }
 
 fn rule(field: &str, source: &str) -> FieldRule {
@@ -228,7 +254,7 @@ fn figures(responses: usize, calls: u64, seconds: f64) -> Value {
 
 /// The delivery worker: claims of 200, each mapping one collection (a
 /// match one query more), related records in one composite call.
-async fn run_worker(s: &Setup, shape: Shape, n: usize) -> anyhow::Result<Value> {
+async fn run_worker(s: &Setup, shape: Shape, n: usize) -> anyhow::Result<(Value, i64)> {
     let run = match shape {
         Shape::Upsert => "wup",
         Shape::Related => "wrel",
@@ -246,7 +272,7 @@ async fn run_worker(s: &Setup, shape: Shape, n: usize) -> anyhow::Result<Value> 
     let calls = s.emulator.api_usage(&s.org_id).map(|u| u.0).unwrap_or(0) - before;
     let counts = s.store.delivery_counts(project).await?;
     anyhow::ensure!(counts.delivered == n as i64, "only {} of {n} delivered: {counts:?}", counts.delivered);
-    Ok(figures(n, calls, seconds))
+    Ok((figures(n, calls, seconds), project))
 }
 
 /// The naive way: each response on its own, one call per record (and for a
@@ -282,4 +308,23 @@ async fn run_naive(s: &Setup, shape: Shape, n: usize) -> anyhow::Result<Value> {
     let seconds = started.elapsed().as_secs_f64();
     let calls = s.emulator.api_usage(&s.org_id).map(|u| u.0).unwrap_or(0) - before;
     Ok(figures(n, calls, seconds))
+}
+
+/// "Test with a sample response", as the page asks it: the mappings checked
+/// against the owner's org (describes cached after the first) and the
+/// records built, nothing written.
+async fn dry_runs(s: &Setup, project: i64, runs: usize) -> anyhow::Result<Value> {
+    let app = app::App::build(&s.app_config).await?;
+    let project = app.project(s.owner, project).await?;
+    let mut times = Vec::with_capacity(runs + 1);
+    for _ in 0..=runs {
+        let started = Instant::now();
+        let run = app.dry_run(&project, None).await?;
+        anyhow::ensure!(run.writes.iter().all(|w| w.result.is_ok()), "the dry run found a mapping that does not fit: {:?}", run.writes);
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let first = times.remove(0);
+    times.sort_by(|a, b| a.total_cmp(b));
+    let at = |p: f64| times.get(((times.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0);
+    Ok(json!({ "runs": runs, "first_ms": first, "p50_ms": at(0.5), "p99_ms": at(0.99) }))
 }

@@ -103,18 +103,22 @@ async fn table(State(state): State<AppState>, who: CurrentAccount, Path(id): Pat
 
 /// A response's delivery to Salesforce: where each mapping's record went, or
 /// Salesforce's exact error, and Retry for a failed one.
-fn delivery_section(who: &CurrentAccount, project_id: i64, rid: &str, d: &Delivery, can_edit: bool) -> Markup {
+fn delivery_section(who: &CurrentAccount, project_id: i64, rid: &str, d: &Delivery, can_edit: bool, record_base: Option<&str>) -> Markup {
     let outcomes = &d.outcome;
     html! {
         div.card #delivery data-status=(d.status.as_str()) {
-            h3 .mt-0 { "Salesforce delivery: " (d.status.label()) }
+            h3 .mt-0 data-testid="delivery-headline" { "Salesforce delivery: " (domain::delivery::headline(d.status, outcomes)) }
             p.muted { (d.attempts) " attempt(s)" @if let Some(org) = &d.org_id { " · org " code { (org) } } " · last change " (time_fmt::short(d.updated_at)) }
             @if let Some(note) = &d.note { p data-testid="delivery-note" { (note) } }
             @if !outcomes.is_empty() {
                 table { @for o in outcomes {
                     tr {
                         td { code { (o["object"].as_str().unwrap_or("")) } }
-                        td { @if let Some(id) = o["record_id"].as_str() { "Record " code data-testid="record-id" { (id) } } @else if let Some(why) = o["skipped"].as_str() { span.muted data-testid="skipped" { "Skipped: " (why) } } @else { span.field-error { (o["error"].as_str().unwrap_or("")) } } }
+                        td { @if let Some(id) = o["record_id"].as_str() {
+                            "Record "
+                            @match record_base { Some(base) => { a href={(base) "/" (id)} target="_blank" rel="noopener" { code data-testid="record-id" { (id) } } }, None => { code data-testid="record-id" { (id) } } }
+                            @if o["created"].as_bool() == Some(true) { span.muted { " (created)" } } @else { span.muted { " (updated)" } }
+                        } @else if let Some(why) = o["skipped"].as_str() { span.muted data-testid="skipped" { "Skipped: " (why) } } @else { span.field-error { (o["error"].as_str().unwrap_or("")) } } }
                     }
                 } }
             }
@@ -138,7 +142,7 @@ async fn retry(State(state): State<AppState>, Path((id, rid)): Path<(i64, String
 async fn detail(State(state): State<AppState>, who: CurrentAccount, Path((id, rid)): Path<(i64, String)>) -> WebResult<Markup> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
     let survey = state.app.survey(&project).await?;
-    let app::responses::ResponseDetail { response: r, delivery } = state.app.response(&project, &rid).await?;
+    let app::responses::ResponseDetail { response: r, delivery, record_base } = state.app.response(&project, &rid).await?;
     let answers = r.answers_map();
     let embedded = r.embedded_map();
     Ok(page(
@@ -165,7 +169,7 @@ async fn detail(State(state): State<AppState>, who: CurrentAccount, Path((id, ri
                     }
                 }
             }
-            @if let Some(d) = &delivery { (delivery_section(&who, id, &rid, d, access.can_edit())) }
+            @if let Some(d) = &delivery { (delivery_section(&who, id, &rid, d, access.can_edit(), record_base.as_deref())) }
             p { a href={"/projects/" (id) "/responses"} { "← All responses" } }
         },
     ))

@@ -132,9 +132,10 @@ fn planned(w: &PlannedWrite) -> Markup {
                                     td { (f.from) }
                                     td { (f.given) }
                                     td data-testid="written" {
-                                        @match &f.written {
-                                            Some(v) => code { (v.to_string()) },
-                                            None => span.muted { "left out (blank): the record keeps its value" },
+                                        @match (&f.written, &f.points_to) {
+                                            (_, Some(object)) => span { "the id of the " (object) " record written first" },
+                                            (Some(v), None) => code { (v.to_string()) },
+                                            (None, None) => span.muted { "left out (blank): the record keeps its value" },
                                         }
                                     }
                                 }

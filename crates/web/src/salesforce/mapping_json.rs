@@ -193,5 +193,5 @@ async fn import(State(state): State<AppState>, who: CurrentAccount, Path(id): Pa
 }
 
 async fn shown(state: &AppState, who: &CurrentAccount, project: &app::projects::Project, access: Access, status: StatusCode, view: ImportView, ok: Option<&str>) -> WebResult<Response> {
-    Ok((status, super::project_panel::render_with_import(state, who, project, access, None, ok, &view).await?).into_response())
+    Ok((status, super::project_panel::render_with_import(state, who, project, access, None, ok, &view, None).await?).into_response())
 }

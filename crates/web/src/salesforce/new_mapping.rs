@@ -91,7 +91,7 @@ async fn add(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { wh
         Err(e) => Err(e.into()),
     };
     let e = match outcome {
-        Ok(()) => return Ok(Redirect::to(&format!("/projects/{id}/salesforce")).into_response()),
+        Ok(()) => return Ok(Redirect::to(&format!("/projects/{id}/salesforce?saved=1")).into_response()),
         Err(e) => WebError::from(e),
     };
     if matches!(e, WebError::Forbidden(_) | WebError::NotFound | WebError::Internal(_)) {

@@ -33,22 +33,57 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{id}/salesforce/retry-failed", post(retry_failed))
 }
 
-async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>) -> WebResult<Markup> {
+#[derive(Deserialize, Default)]
+struct Shown {
+    /// After a change: say what was saved (the viewer's latest entry in the
+    /// project's history, so the words are never taken from the URL).
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>, axum::extract::Query(shown): axum::extract::Query<Shown>) -> WebResult<Markup> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
-    render(&state, &who, &project, access, None, None).await
+    let saved = match shown.saved {
+        Some(_) => state.app.latest_change_by(&project, &who.account).await?.map(|change| format!("Saved: {change}.")),
+        None => None,
+    };
+    render(&state, &who, &project, access, None, saved.as_deref()).await
 }
 
 pub(crate) async fn render(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, error: Option<&str>, ok: Option<&str>) -> WebResult<Markup> {
-    render_with_import(state, who, project, access, error, ok, &Default::default()).await
+    render_with_import(state, who, project, access, error, ok, &Default::default(), None).await
+}
+
+/// A refused add-field form, shown again in its mapping's card with what
+/// was typed and why it was refused.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TypedRule {
+    pub mapping: usize,
+    pub source: String,
+    pub field: String,
+    pub value: String,
+    pub cut: bool,
+    pub error: String,
 }
 
 /// The panel, its mappings-as-JSON section showing `import`.
-pub(crate) async fn render_with_import(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, error: Option<&str>, ok: Option<&str>, import: &super::mapping_json::ImportView) -> WebResult<Markup> {
+pub(crate) async fn render_with_import(
+    state: &AppState,
+    who: &CurrentAccount,
+    project: &Project,
+    access: Access,
+    error: Option<&str>,
+    ok: Option<&str>,
+    import: &super::mapping_json::ImportView,
+    typed: Option<&TypedRule>,
+) -> WebResult<Markup> {
     let app::integration::SalesforcePanel { work: status, survey, check, history, counts } = state.app.salesforce_panel(project).await?;
     let is_owner = project.owner_id == who.account.id;
     let base = format!("/projects/{}/salesforce", project.id);
+    let backfill = state.app.backfill(project).await?;
+    let mapped = check.as_ref().and_then(|c| c.as_ref().ok()).map(|c| c.mappings.len()).unwrap_or(0);
     let schema_check = state.app.schema_check(project).await?;
-    let mapped = matches!(&check, Some(Ok(c)) if !c.mappings.is_empty()) || schema_check.drift.is_some();
+    let fields_checked = mapped > 0 || schema_check.drift.is_some();
     Ok(page(
         &project.name,
         Some(who),
@@ -129,11 +164,12 @@ pub(crate) async fn render_with_import(state: &AppState, who: &CurrentAccount, p
             }
             @if let Some(check) = &check {
                 @match check {
-                    Ok(check) => { (mappings_section(who, access, &survey, check, &status, &base, counts.held)) }
+                    Ok(check) => { (mappings_section(who, access, &survey, check, &status, &base, counts.held, typed)) }
                     Err(e) => { div.flash.error { "Could not check the mappings: " (e.to_string()) } }
                 }
             }
-            @if mapped { (super::schema_check::section(who, &schema_check, access.can_edit(), &base)) }
+            @if fields_checked { (super::schema_check::section(who, &schema_check, access.can_edit(), &base)) }
+            (super::backfill::section(who, access, &base, backfill.as_ref(), mapped))
             (super::mapping_json::section(who, access, &base, import))
             (history_section(&history))
         },
@@ -183,6 +219,7 @@ fn mappings_section(
     status: &SalesforceWork,
     base: &str,
     held: i64,
+    typed: Option<&TypedRule>,
 ) -> Markup {
     // The server refuses changes all the same; the page only says so early.
     let editable = access.can_change_salesforce();
@@ -249,7 +286,7 @@ fn mappings_section(
                             @for object in &earlier {
                                 @let _ = offered.push((ValueSource::RecordOf { object: (*object).clone() }, format!("The {} record written for the response", object.as_str())));
                             }
-                            (add_rule_form(who, survey, &c.mapping, schema, &offered, &format!("{base}/mappings/{i}/rules")))
+                            (add_rule_form(who, survey, &c.mapping, schema, &offered, &format!("{base}/mappings/{i}/rules"), typed.filter(|t| t.mapping == i)))
                         }
                         _ => { p.muted { "The org has no " code { (c.mapping.object.as_str()) } " object, so no field can be added." } }
                     }
@@ -312,7 +349,16 @@ fn value_sources(survey: &domain::SurveyDefinition) -> Vec<(ValueSource, String)
 /// the object's describe by label. Each field says, for each value, why it
 /// cannot take it (the script greys those out; the server refuses them
 /// with the same words).
-fn add_rule_form(who: &CurrentAccount, survey: &domain::SurveyDefinition, mapping: &domain::Mapping, schema: &domain::ObjectSchema, sources: &[(ValueSource, String)], action: &str) -> Markup {
+fn add_rule_form(
+    who: &CurrentAccount,
+    survey: &domain::SurveyDefinition,
+    mapping: &domain::Mapping,
+    schema: &domain::ObjectSchema,
+    sources: &[(ValueSource, String)],
+    action: &str,
+    typed: Option<&TypedRule>,
+) -> Markup {
+    let picked_source = |code: &str| typed.is_some_and(|t| t.source == code);
     let creates = !matches!(mapping.action, MappingAction::Update { .. });
     let fields: Vec<&domain::mapping::FieldSchema> = schema
         .writable_fields(&mapping.action)
@@ -331,8 +377,11 @@ fn add_rule_form(who: &CurrentAccount, survey: &domain::SurveyDefinition, mappin
         } @else {
             (post_form_with_class("row add-rule", action, &who.csrf, html! {
                 select name="source" aria-label="Value" .max-w-18 {
-                    @for (source, label) in sources { option value=(source.code()) { (label) } }
-                    @for (source, label) in &scores { option value={"nps_group:" (source.code().trim_start_matches("answer:"))} { (label) } }
+                    @for (source, label) in sources { option value=(source.code()) selected[picked_source(&source.code())] { (label) } }
+                    @for (source, label) in &scores {
+                        @let code = format!("nps_group:{}", source.code().trim_start_matches("answer:"));
+                        option value=(code) selected[picked_source(&code)] { (label) }
+                    }
                 }
                 span.muted { "→" }
                 select name="field" aria-label="Salesforce field" .max-w-18 {
@@ -345,17 +394,18 @@ fn add_rule_form(who: &CurrentAccount, survey: &domain::SurveyDefinition, mappin
                                 f.refuses_nps_group(s, survey).map(|why| (format!("nps_group:{}", s.code().trim_start_matches("answer:")), serde_json::Value::String(why)))
                             }))
                             .collect();
-                        option value=(f.name) data-refuses=(serde_json::Value::Object(refuses).to_string()) {
+                        option value=(f.name) data-refuses=(serde_json::Value::Object(refuses).to_string()) selected[typed.is_some_and(|t| t.field.eq_ignore_ascii_case(&f.name))] {
                             (f.label) " · " (f.name) " (" (f.kind.label()) ")" @if creates && f.required_on_create() { " · required" }
                         }
                     }
                 }
-                input type="text" name="value" placeholder="fixed value" .max-w-10 aria-label="Fixed value";
+                input type="text" name="value" placeholder="fixed value" .max-w-10 aria-label="Fixed value" value=[typed.map(|t| t.value.as_str())];
                 label.inline title="Text longer than the field holds is cut; without this, such a rule is refused." {
-                    input type="checkbox" name="cut" value="on"; " cut to fit"
+                    input type="checkbox" name="cut" value="on" checked[typed.is_some_and(|t| t.cut)]; " cut to fit"
                 }
                 button.secondary type="submit" { "Add field" }
             }))
+            @if let Some(t) = typed { p.field-error role="alert" data-testid="rule-error" { (t.error) } }
         }
     }
 }
@@ -420,7 +470,13 @@ fn compatibility() -> Markup {
 
 /// The panel again, with what went wrong and its status; a refusal of
 /// access is the error page itself, not the panel.
-pub(crate) async fn refused(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, e: app::AppError) -> WebResult<Response> {
+/// The panel again with why a change was refused (a refusal of access is an
+/// error page, not the panel).
+pub(crate) async fn refused_with(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, e: app::AppError) -> WebResult<Response> {
+    refused(state, who, project, access, e).await
+}
+
+async fn refused(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, e: app::AppError) -> WebResult<Response> {
     let e = WebError::from(e);
     if matches!(e, WebError::Forbidden(_) | WebError::NotFound | WebError::Internal(_)) {
         return Err(e);
@@ -437,7 +493,7 @@ async fn apply(state: &AppState, who: &CurrentAccount, id: i64, change: Result<C
         Err(e) => Err(e.into()),
     };
     match outcome {
-        Ok(()) => Ok(Redirect::to(&format!("/projects/{id}/salesforce")).into_response()),
+        Ok(()) => Ok(Redirect::to(&format!("/projects/{id}/salesforce?saved=1")).into_response()),
         Err(e) => refused(state, who, &project, access, e).await,
     }
 }
@@ -513,7 +569,21 @@ async fn add_rule(State(state): State<AppState>, Path((id, m)): Path<(i64, usize
             }
         }
     }
-    apply(&state, &who, id, Ok(Change::AddRule(m, rule))).await
+    let (project, access) = project_frame::load(&state, id, &who).await?;
+    require_edit(&project)?;
+    state.require_salesforce()?;
+    match state.app.change_mappings(&project, &who.account, Change::AddRule(m, rule)).await {
+        Ok(_) => Ok(Redirect::to(&format!("/projects/{id}/salesforce?saved=1")).into_response()),
+        Err(e) => {
+            let e = WebError::from(e);
+            if matches!(e, WebError::Forbidden(_) | WebError::NotFound | WebError::Internal(_)) {
+                return Err(e);
+            }
+            let typed = TypedRule { mapping: m, source: form.source.clone(), field: form.field.clone(), value: form.value.clone(), cut, error: e.public_message() };
+            let page = render_with_import(&state, &who, &project, access, Some("The field was not added: see why beside it below."), None, &Default::default(), Some(&typed)).await?;
+            Ok((e.status(), page).into_response())
+        }
+    }
 }
 
 async fn remove_rule(State(state): State<AppState>, Path((id, m, r)): Path<(i64, usize, usize)>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {

@@ -32,7 +32,7 @@ async fn check_now(State(state): State<AppState>, Path(id): Path<i64>, SignedFor
             };
             Ok(project_panel::render(&state, &who, &project, access, None, Some(&msg)).await?.into_response())
         }
-        Err(e) => project_panel::refused(&state, &who, &project, access, e).await,
+        Err(e) => project_panel::refused_with(&state, &who, &project, access, e).await,
     }
 }
 

@@ -44,8 +44,13 @@ async fn a_choice_is_recoded_into_the_picklist_after_saying_what_each_becomes() 
 
         let r = b.submit(&panel, &rules, &[("field", "Status__c"), ("source", "answer:q3"), ("value", ""), ("to_0", "Processed"), ("to_1", "New")]).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
-        let (_, html) = b.get_text(&panel).await;
+        // The page says what was saved, in the history's words.
+        let (_, html) = b.get_text(r.headers()["location"].to_str().unwrap()).await;
+        assert!(html.contains("Saved: mapped Survey_Response__c.Status__c from Answer to"), "{html}");
         assert!(html.contains("recoded: Not yet → New, Yes → Processed"), "the rule shows its recoding: {html}");
+        // The words come from the history, never from the address.
+        let (_, html) = b.get_text(&format!("{panel}?saved=Your%20account%20is%20closed")).await;
+        assert!(!html.contains("Your account is closed"));
 
         let link = b.publish(id).await;
         let rid = respond(&sf, &link, &[("q1", "9"), ("q2", "Fine"), ("q3", "Yes")]).await;
@@ -71,6 +76,10 @@ async fn a_score_goes_in_as_its_nps_group_and_a_long_answer_only_cut_by_choice()
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let t = r.text().await.unwrap();
         assert!(t.contains("choose &quot;cut to fit&quot;"), "{t}");
+        // The error stands beside the form, which keeps what was picked.
+        let card = &t[t.find("data-mapping=\"0\"").unwrap()..];
+        assert!(card.contains("data-testid=\"rule-error\""), "{card}");
+        assert!(card.contains("<option value=\"answer:q3\" selected>"), "{card}");
         let r = b.submit(&panel, &rules, &[("field", "Survey_Name__c"), ("source", "answer:q3"), ("value", ""), ("cut", "on")]).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
         // An NPS group is a word: not into a number field.

@@ -126,7 +126,14 @@ async fn a_contact_matched_by_email_is_updated_and_the_survey_response_points_to
         assert_eq!(with_email(&contacts(&sf, &sandbox).await, "new.person@example.com").len(), 1, "no duplicate Contact");
         assert_eq!(response_record(&records(&sf, &sandbox).await, &second).len(), 1, "no duplicate response record");
 
-        // The response's page names both records it wrote.
+        // The response's page says what became of it, and each record opens
+        // in Salesforce (here, the emulator's record browser).
+        let (_, detail) = _b.get_text(&format!("/projects/{id}/responses/{first}")).await;
+        assert!(detail.contains("Salesforce delivery: Delivered"), "{detail}");
+        let link = detail.split("href=\"").map(|h| h.split('"').next().unwrap_or("")).find(|h| h.ends_with(&known)).expect("a link to the matched Contact").to_string();
+        let page = reqwest::get(&link).await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK, "{link}");
+        assert!(page.text().await.unwrap().contains("Knowles"), "the Contact's own page");
         let d = sf.app.store.delivery_of(id, &first).await.unwrap().unwrap();
         let outcome = &d.outcome;
         assert_eq!(outcome[0]["object"], "Contact");

@@ -1,0 +1,101 @@
+//! Backfill: responses that came before a mapping are sent through it on a
+//! person's say-so, in the same batched, exactly-once path — counted in the
+//! emulator, not in Insight's bookkeeping.
+
+use crate::helpers::{apps_with_emulator, hidden_value, org, records, until, Browser, WithSalesforce};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+async fn respond(sf: &WithSalesforce, link: &str, score: &str) -> String {
+    let r = Browser::new(&sf.app);
+    let (_, html) = r.get_text(link).await;
+    let rid = hidden_value(&html, "_rid").unwrap();
+    let resp = r.post_form(link, &[("_rid", &rid), ("q1", score), ("q2", "")]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    rid
+}
+
+/// A published survey with three responses, mapped only afterwards.
+async fn mapped_after_responses(sf: &WithSalesforce) -> (Browser, i64, Vec<String>) {
+    let b = Browser::new(&sf.app);
+    b.sign_up("olive@example.com", "Olive Owner").await;
+    let id = b.create_project("Post-case CSAT").await;
+    b.add_question(id, "nps", "How likely are you to recommend us?", "", true).await;
+    b.add_question(id, "essay", "Anything else?", "", false).await;
+    let link = b.publish(id).await;
+    let mut earlier = Vec::new();
+    for score in ["3", "8", "10"] {
+        earlier.push(respond(sf, &link, score).await);
+    }
+    b.link_salesforce(true, "demo@acme.example.sandbox", "demo-password-1", true).await;
+    let panel = format!("/projects/{id}/salesforce");
+    let r = b.submit(&panel, &format!("{panel}/mappings"), &[("object", "Survey_Response__c"), ("action", "upsert"), ("key_field", "External_Id__c")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = b.submit(&panel, &format!("{panel}/mappings/0/rules"), &[("field", "Score__c"), ("source", "answer:q1"), ("value", "")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    (b, id, earlier)
+}
+
+#[tokio::test]
+async fn earlier_responses_are_backfilled_once_each_and_again_without_duplicates() {
+    for sf in apps_with_emulator().await {
+        let (b, id, earlier) = mapped_after_responses(&sf).await;
+        let sandbox = org(&sf, true);
+        let panel = format!("/projects/{id}/salesforce");
+        assert!(records(&sf, &sandbox).await.is_empty(), "a new mapping writes nothing for earlier responses by itself");
+        let (_, html) = b.get_text(&panel).await;
+        assert!(html.contains("Send earlier responses") && html.contains("data-confirm"), "asked first: {html}");
+
+        let r = b.submit(&panel, &format!("{panel}/backfill"), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+        until(&sf, id, "backfilled", |c| c.delivered == 3 && c.pending == 0).await;
+        let recs = records(&sf, &sandbox).await;
+        for rid in &earlier {
+            assert_eq!(recs.iter().filter(|r| r["External_Id__c"] == rid.as_str()).count(), 1, "{rid} written once");
+        }
+        let scores: Vec<f64> = earlier.iter().map(|rid| recs.iter().find(|r| r["External_Id__c"] == rid.as_str()).unwrap()["Score__c"].as_f64().unwrap()).collect();
+        assert_eq!(scores, [3.0, 8.0, 10.0]);
+        let progress: Value = b.get(&format!("{panel}/backfill.json")).await.json().await.unwrap();
+        assert_eq!(progress, serde_json::json!({"total": 3, "done": 3, "running": false}));
+        let (_, html) = b.get_text(&panel).await;
+        assert!(html.contains("The last backfill sent 3 earlier response(s)"), "{html}");
+        assert!(html.contains("started a backfill: 3 earlier response(s)"), "in the history: {html}");
+
+        // Again, after a change: the same records are updated, none made twice.
+        let r = b.submit(&panel, &format!("{panel}/mappings/0/rules"), &[("field", "Comment__c"), ("source", "static"), ("value", "backfilled")]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let r = b.submit(&panel, &format!("{panel}/backfill"), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        until(&sf, id, "backfilled again", |c| c.delivered == 3 && c.pending == 0).await;
+        let recs = records(&sf, &sandbox).await;
+        assert_eq!(recs.len(), 3, "no duplicate record");
+        assert!(recs.iter().all(|r| r["Comment__c"] == "backfilled"), "{recs:?}");
+    }
+}
+
+#[tokio::test]
+async fn only_those_the_owner_allows_backfill_and_only_while_the_mappings_fit() {
+    for sf in apps_with_emulator().await {
+        let (owner, id, _) = mapped_after_responses(&sf).await;
+        let panel = format!("/projects/{id}/salesforce");
+        let editor = Browser::new(&sf.app);
+        editor.sign_up("eddie@example.com", "Eddie Editor").await;
+        owner.share(&editor, id, &[("email", "eddie@example.com"), ("role", "editor")]).await;
+        let r = editor.submit(&panel, &format!("{panel}/backfill"), &[]).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "an editor without the owner's grant");
+        let stranger = Browser::new(&sf.app);
+        stranger.sign_up("sam@example.com", "Sam Stranger").await;
+        assert_eq!(stranger.get(&format!("{panel}/backfill.json")).await.status(), StatusCode::NOT_FOUND);
+        let r = stranger.post_form(&format!("{panel}/backfill"), &[]).await;
+        assert!(r.status() == StatusCode::NOT_FOUND || r.status() == StatusCode::FORBIDDEN, "{}", r.status());
+        assert!(sf.app.store.latest_backfill(id).await.unwrap().is_none(), "nothing started");
+
+        // While a mapping lacks what it needs, earlier responses would only be held.
+        let r = owner.submit(&panel, &format!("{panel}/mappings"), &[("object", "Contact"), ("action", "upsert"), ("key_field", "Insight_Id__c")]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let r = owner.submit(&panel, &format!("{panel}/backfill"), &[]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("Earlier responses would only be held now"));
+        assert!(sf.app.store.latest_backfill(id).await.unwrap().is_none());
+    }
+}

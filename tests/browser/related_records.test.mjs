@@ -1,0 +1,141 @@
+// A Contact matched by the respondent's email, and a Survey_Response__c
+// pointing to it, built with the pickers on the demo's survey: the match
+// and its field from the org's describe, the lookup offered as "the Contact
+// record written for the response", a dry run, then a real answer through
+// the demo's signed link. Both records are found in the emulator, the
+// lookup set; the response's page links each record.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startDemo, launchBrowser, snap, signIn } from './harness.mjs';
+
+let demo;
+let browser;
+
+before(async () => {
+  demo = await startDemo();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await demo?.stop();
+});
+
+async function records(org, object) {
+  const res = await fetch(`${demo.emulator.admin_url}/orgs/${org}/records/${object}`);
+  return (await res.json()).records;
+}
+
+async function eventually(what, probe) {
+  for (let i = 0; i < 150; i++) {
+    const found = await probe();
+    if (found) return found;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`never: ${what}`);
+}
+
+test('a Contact match and a related record, built with the pickers, land in the org with the lookup set', async () => {
+  const base = demo.url;
+  const owner = demo.logins.find((l) => l.role === 'owner');
+  const sandboxLogin = demo.salesforceLogins.find((l) => l.environment === 'sandbox');
+  const sandboxOrg = demo.salesforceOrgs.find((o) => o.environment === 'sandbox');
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, base, owner);
+  await page.click('#projects a');
+  await page.waitForURL(/\/survey$/);
+  const project = page.url().replace(/\/survey$/, '');
+
+  // A Contact needs a last name: the survey asks for it.
+  const form = page.locator('#add-question form');
+  await form.locator('select[name=type]').selectOption('text');
+  await form.locator('input[name=text]').fill('Your last name');
+  await form.locator('button:has-text("Add question")').click();
+  await page.locator('.question .qtext', { hasText: 'Your last name' }).first().waitFor();
+
+  await page.goto(`${base}/salesforce/link?return_to=${encodeURIComponent(new URL(project).pathname + '/salesforce')}`);
+  await page.check('#sandbox');
+  await page.click('button:has-text("Sign In")');
+  await page.locator('#login_form').waitFor();
+  await page.fill('#username', sandboxLogin.username);
+  await page.fill('#password', sandboxLogin.password);
+  await page.click('#Login');
+  await page.click('#oaapprove');
+  await page.waitForURL(new RegExp(`^${base}/salesforce\\?linked=1`));
+  await page.goto(`${project}/salesforce`);
+
+  // 1. The Contact whose Email is the respondent's email, or a new one.
+  await page.click('#add-mapping a:has-text("Add a mapping")');
+  await page.fill('#pick-object input[name=q]', 'contact');
+  await page.selectOption('#object-picker', 'Contact');
+  await page.click('button:has-text("Next")');
+  await page.check('#action-match input[value=match]');
+  await page.selectOption('#action-match select[name=match_field]', 'Email');
+  await page.selectOption('#action-match select[name=match_source]', { label: 'Answer: Your email, if we may follow up' });
+  await page.selectOption('#action-match select[name=when_none]', 'create');
+  await snap(page, 'related-01-match');
+  await page.click('button:has-text("Add mapping")');
+  const contact = page.locator('[data-mapping="0"] form.add-rule');
+  await contact.locator('select[name=source]').selectOption({ label: 'Answer: Your last name' });
+  await contact.locator('select[name=field]').selectOption('LastName');
+  await contact.locator('input[name=cut]').check();
+  await contact.locator('button:has-text("Add field")').click();
+  await page.locator('[data-mapping="0"] [data-testid=mapping-fits]').waitFor();
+
+  // 2. One Survey_Response__c per response, pointing to that Contact.
+  await page.click('#add-mapping a:has-text("Add a mapping")');
+  await page.fill('#pick-object input[name=q]', 'survey resp');
+  await page.selectOption('#object-picker', 'Survey_Response__c');
+  await page.click('button:has-text("Next")');
+  await page.selectOption('#choose-action select[name=key_field]', 'External_Id__c');
+  await page.click('button:has-text("Add mapping")');
+  const response = page.locator('[data-mapping="1"] form.add-rule');
+  await response.locator('select[name=source]').selectOption('answer:q1');
+  await response.locator('select[name=field]').selectOption('Score__c');
+  await response.locator('button:has-text("Add field")').click();
+  await page.locator('[data-mapping="1"] form.add-rule').waitFor();
+  await page.locator('[data-mapping="1"] form.add-rule select[name=source]').selectOption('record_of:Contact');
+  // Only a lookup to Contact can take it: other fields say why not.
+  const other = page.locator('[data-mapping="1"] form.add-rule select[name=field] option[value=Survey_Name__c]');
+  assert.equal(await other.isDisabled(), true);
+  await page.locator('[data-mapping="1"] form.add-rule select[name=field]').selectOption('Contact__c');
+  await page.locator('[data-mapping="1"] form.add-rule button:has-text("Add field")').click();
+  await page.locator('[data-mapping="1"] tr[data-rule=Contact__c]').waitFor();
+  await page.locator('[data-mapping="1"] [data-testid=mapping-fits]').waitFor();
+  await snap(page, 'related-02-mappings');
+
+  // The dry run shows both records, the Contact found by its Email.
+  await page.click('#dry-run-link a');
+  await page.locator('[data-object=Contact] [data-testid=key]').waitFor();
+  const lookup = await page.locator('[data-object=Survey_Response__c] tr[data-field=Contact__c]').textContent();
+  assert.match(lookup, /Contact record written for the response/);
+  await snap(page, 'related-03-dry-run');
+
+  // A respondent answers through the demo's signed link.
+  const email = `pat.${Date.now()}@example.com`;
+  const respondentContext = await browser.newContext();
+  const respondent = await respondentContext.newPage();
+  await respondent.goto(demo.survey.url);
+  await respondent.check('fieldset[data-question-id=q1] input[value="9"]');
+  await respondent.check('fieldset[data-question-id=q2] input[value="Fully resolved"]');
+  await respondent.locator('fieldset', { hasText: 'Your email' }).locator('input').fill(email);
+  await respondent.locator('fieldset', { hasText: 'Your last name' }).locator('input').fill('Pattison');
+  await respondent.click('button:has-text("Submit")');
+  await respondent.locator('#thanks').waitFor();
+  await respondentContext.close();
+
+  const created = await eventually('the Contact is created', async () => (await records(sandboxOrg.id, 'Contact')).find((c) => c.Email === email));
+  assert.equal(created.LastName, 'Pattison');
+  const written = await eventually('the response record points to it', async () => (await records(sandboxOrg.id, 'Survey_Response__c')).find((r) => r.Contact__c === created.Id));
+  assert.equal(written.Score__c, 9);
+
+  // The response's page says it was delivered and links both records.
+  await page.goto(`${project}/responses`);
+  await page.locator('table a').first().click();
+  await page.locator('[data-testid=delivery-headline]', { hasText: 'Delivered' }).waitFor();
+  assert.equal(await page.locator(`#delivery a:has-text("${created.Id}")`).count(), 1);
+  await snap(page, 'related-04-response');
+  await context.close();
+});
