@@ -90,10 +90,10 @@ impl IntegrationCheck {
     }
 }
 
-struct OwnerOrg {
-    client: salesforce::Client,
-    org_id: String,
-    org_name: String,
+pub(crate) struct OwnerOrg {
+    pub(crate) client: salesforce::Client,
+    pub(crate) org_id: String,
+    pub(crate) org_name: String,
     facts: LinkFacts,
 }
 
@@ -131,6 +131,13 @@ impl DescribeCache {
         };
         self.entries.lock().expect("describe cache").insert(key, (Instant::now(), schema.clone()));
         Ok(schema)
+    }
+
+    /// The object as the org describes it now, never from the cache; what
+    /// it read replaces the cached describe, so deliveries see it at once.
+    pub async fn refresh_with(&self, client: &salesforce::Client, org_id: &str, object: &str) -> Result<Option<ObjectSchema>, salesforce::SalesforceError> {
+        self.entries.lock().expect("describe cache").remove(&(org_id.to_string(), object.to_ascii_lowercase()));
+        self.describe_with(client, org_id, object).await
     }
 }
 
@@ -206,18 +213,18 @@ pub(crate) async fn check_with_survey(store: &Store, settings: &SalesforceSettin
 
 /// What a check starts from: the owner's org, the survey, and the stored
 /// mappings with the org they were validated against.
-struct Current {
-    org: OwnerOrg,
-    survey: SurveyDefinition,
-    mappings: Vec<Mapping>,
-    validated_org_id: Option<String>,
+pub(crate) struct Current {
+    pub(crate) org: OwnerOrg,
+    pub(crate) survey: SurveyDefinition,
+    pub(crate) mappings: Vec<Mapping>,
+    pub(crate) validated_org_id: Option<String>,
     validation: Validation,
-    version: i64,
+    pub(crate) version: i64,
 }
 
 impl Current {
     /// Where the project's work goes now: the one decision, asked here too.
-    fn work(&self, project: &Project) -> SalesforceWork {
+    pub(crate) fn work(&self, project: &Project) -> SalesforceWork {
         SalesforceWork::decide(crate::ownership::owner_of(project), Some(self.org.facts.clone()), self.validation.clone())
     }
 
@@ -226,7 +233,7 @@ impl Current {
     }
 }
 
-async fn load(store: &Store, settings: &SalesforceSettings, project: &Project) -> Result<Current, IntegrationError> {
+pub(crate) async fn load(store: &Store, settings: &SalesforceSettings, project: &Project) -> Result<Current, IntegrationError> {
     let integration = store.integration(project.id).await?;
     let survey = store.survey(project.id).await?.map(|s| s.definition).unwrap_or_default();
     let org = owner_org(store, settings, project).await?;

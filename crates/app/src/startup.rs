@@ -35,6 +35,7 @@ pub struct Config {
     pub mail: Option<crate::mail::MailSettings>,
     /// How the mail worker retries.
     pub mail_worker: crate::mail::MailWorkerSettings,
+    pub schema_checks: crate::schema_drift::SchemaCheckSettings,
 }
 
 impl Config {
@@ -47,6 +48,7 @@ impl Config {
             delivery_lease: Duration::from_millis(delivery::DEFAULT_LEASE_MS as u64),
             mail: None,
             mail_worker: crate::mail::MailWorkerSettings::default(),
+            schema_checks: crate::schema_drift::SchemaCheckSettings::default(),
         }
     }
 }
@@ -122,6 +124,7 @@ pub struct App {
     pub(crate) public_url: Arc<str>,
     pub(crate) mailer: Option<Arc<crate::mail::Mailer>>,
     pub(crate) mail_worker: crate::mail::MailWorkerSettings,
+    pub(crate) schema_checks: crate::schema_drift::SchemaCheckSettings,
 }
 
 impl App {
@@ -153,7 +156,7 @@ impl App {
         };
         let public_url: Arc<str> = config.public_url.as_deref().unwrap_or("http://127.0.0.1:8080").trim_end_matches('/').into();
         let responses = store.response_writer();
-        Ok(App { store, responses, salesforce, delivery_lease: config.delivery_lease, public_url, mailer, mail_worker: config.mail_worker })
+        Ok(App { store, responses, salesforce, delivery_lease: config.delivery_lease, public_url, mailer, mail_worker: config.mail_worker, schema_checks: config.schema_checks })
     }
 
     /// Whether a Salesforce connected app is configured.

@@ -111,6 +111,9 @@ pub enum Validation {
     NoMappings,
     /// Some mapping does not fit (or was never checked).
     NotValidated,
+    /// The mappings fit once, but the org changed under them since (a
+    /// schema check found it): what changed, in words.
+    Drifted { changes: String },
     /// Every mapping fit `org_id` when checked with the link of the owner of
     /// that time; `by_current_owner` is false after a transfer.
     Validated { org_id: String, by_current_owner: bool },
@@ -138,8 +141,9 @@ pub enum SalesforceWork {
     /// previous owner's link, so it is pinned and held until the new owner's
     /// transition validates it against their own org.
     PinnedAfterTransfer { owner: Owner, link: LinkFacts, validated_org: String },
-    /// Some mapping does not fit the owner's org yet; work is held until it does.
-    MappingsDoNotFitYet { owner: Owner, link: LinkFacts },
+    /// Some mapping does not fit the owner's org yet; work is held until it
+    /// does. `drift` says what changed in the org, when that is why.
+    MappingsDoNotFitYet { owner: Owner, link: LinkFacts, drift: Option<String> },
 }
 
 /// Kept for the pages and tests that speak of a project's link status.
@@ -153,7 +157,8 @@ impl SalesforceWork {
         }
         match validation {
             Validation::NoMappings => SalesforceWork::GoesToOwnersOrg { owner, link },
-            Validation::NotValidated => SalesforceWork::MappingsDoNotFitYet { owner, link },
+            Validation::NotValidated => SalesforceWork::MappingsDoNotFitYet { owner, link, drift: None },
+            Validation::Drifted { changes } => SalesforceWork::MappingsDoNotFitYet { owner, link, drift: Some(changes) },
             Validation::Validated { org_id, by_current_owner: false } => {
                 SalesforceWork::PinnedAfterTransfer { owner, link, validated_org: org_id }
             }
@@ -220,7 +225,8 @@ impl SalesforceWork {
                 "validated against {validated_org} with the previous owner's link; waiting for {}'s transition after the transfer",
                 owner.name
             ),
-            SalesforceWork::MappingsDoNotFitYet { .. } => "the survey's Salesforce mappings do not fit the owner's org yet".to_string(),
+            SalesforceWork::MappingsDoNotFitYet { drift: Some(changes), .. } => format!("Salesforce fields changed: {changes} Held until the mappings fit again."),
+            SalesforceWork::MappingsDoNotFitYet { drift: None, .. } => "the survey's Salesforce mappings do not fit the owner's org yet".to_string(),
         })
     }
 }
@@ -259,6 +265,7 @@ mod tests {
             ("transferred, new owner on another org", link(B, false), validated(A, false), None, true),
             ("transferred, new owner on the same org", link(A, false), validated(A, false), None, true),
             ("mappings do not fit yet", link(A, false), Validation::NotValidated, None, false),
+            ("the org changed under the mappings", link(A, false), Validation::Drifted { changes: "Case.Score__c was deleted in Salesforce.".into() }, None, false),
         ];
         for (name, owner_link, validation, goes_to, pinned) in cases {
             let work = SalesforceWork::decide(owner(), owner_link, validation);
@@ -275,6 +282,13 @@ mod tests {
         let work = SalesforceWork::decide(owner(), link(A, false), validated(A, false));
         assert!(matches!(work, SalesforceWork::PinnedAfterTransfer { .. }));
         assert!(work.held_because().unwrap().contains("transfer"));
+    }
+
+    #[test]
+    fn a_drifted_survey_is_held_saying_what_changed() {
+        let changes = "Survey_Response__c.Score__c was deleted in Salesforce (or renamed).";
+        let work = SalesforceWork::decide(owner(), link(A, false), Validation::Drifted { changes: changes.into() });
+        assert!(work.held_because().unwrap().contains(changes), "{work:?}");
     }
 
     #[test]

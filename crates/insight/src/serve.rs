@@ -135,6 +135,11 @@ pub struct SalesforceArgs {
     /// worker's are taken over after this
     #[arg(long, env = "INSIGHT_DELIVERY_LEASE_SECS", default_value_t = 120)]
     pub delivery_lease_secs: u64,
+    /// Seconds between scheduled checks of each mapped project's fields
+    /// against its owner's org (a field deleted or changed in Salesforce
+    /// holds its deliveries); 0 turns the scheduled check off
+    #[arg(long, env = "INSIGHT_SCHEMA_CHECK_INTERVAL_SECS", default_value_t = 6 * 3600)]
+    pub schema_check_interval_secs: u64,
     /// The connected app's consumer key
     #[arg(long = "salesforce-client-id", env = "INSIGHT_SALESFORCE_CLIENT_ID")]
     pub client_id: Option<String>,
@@ -163,6 +168,7 @@ impl SalesforceArgs {
         config.public_url = public_url;
         config.salesforce = self.config()?;
         config.delivery_lease = std::time::Duration::from_secs(self.delivery_lease_secs.max(1));
+        config.schema_checks.interval = std::time::Duration::from_secs(self.schema_check_interval_secs);
         Ok(config)
     }
 

@@ -55,11 +55,15 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     let triggering = app.clone();
     let trigger_stopped = stop.subscribe();
     let triggers = tokio::spawn(async move { triggering.run_triggers(trigger_stopped).await });
+    let checking = app.clone();
+    let schema_stopped = stop.subscribe();
+    let schema_checks = tokio::spawn(async move { checking.run_schema_checks(schema_stopped).await });
     let mails = tokio::spawn(async move { app.run_mail(mail_stopped).await });
     axum::serve(listener, health).with_graceful_shutdown(shutdown_signal()).await?;
     let _ = stop.send(true);
     let _ = deliveries.await;
     let _ = mails.await;
     let _ = triggers.await;
+    let _ = schema_checks.await;
     Ok(())
 }

@@ -16,6 +16,14 @@
 //!   GET  /_emulator/orgs/{org}/records/{object}          all records as JSON (not counted as API calls)
 //!   POST /_emulator/orgs/{org}/records/{object}          create a record (validated, not counted)
 //!   POST /_emulator/orgs/{org}/reset                     delete all records
+//!   DELETE /_emulator/orgs/{org}/schema/{object}/fields/{field}
+//!                                                        delete a custom field (Setup): describe no longer lists it,
+//!                                                        a write naming it gets INVALID_FIELD "No such column"
+//!   POST /_emulator/orgs/{org}/schema/{object}/fields/{field}/read-only
+//!                                                        field-level security read-only: not createable, not updateable
+//!   PUT  /_emulator/orgs/{org}/schema/{object}/fields/{field}/type       {"type": "boolean"} change the field's type
+//!   DELETE /_emulator/orgs/{org}/schema/{object}/fields/{field}/picklist-values/{value}
+//!   POST /_emulator/orgs/{org}/schema/{object}/restore   the object as the org started (deleted fields come back with their data)
 //!   POST /_emulator/save                                 checkpoint the SQLite persistence file
 //!   PUT  /_emulator/token-lifetime                       {"seconds": N}
 //!   GET  /_emulator/orgs/{org}/browser                   record browser (HTML)
@@ -51,6 +59,7 @@ pub fn routes() -> Router<S> {
         .route("/orgs/{org}/reset", post(reset_org))
         .route("/token-lifetime", put(token_lifetime))
         .route("/save", post(save))
+        .merge(crate::schema_admin::routes())
         .merge(crate::browser::routes())
 }
 

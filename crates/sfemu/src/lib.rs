@@ -24,6 +24,7 @@ pub mod persist;
 pub mod records;
 pub mod rest;
 pub mod schema;
+pub mod schema_admin;
 pub mod server;
 pub mod signin;
 pub mod soql;

@@ -137,6 +137,12 @@ pub fn standard_objects() -> Vec<ObjectDef> {
     f.objects.into_iter().map(ObjectDef::finish).collect()
 }
 
+/// A field of `ftype` with describe's defaults for that type (what a type
+/// change in Setup leaves).
+pub fn typed_field(name: &str, label: &str, ftype: &str) -> FieldDef {
+    fd(name, label, ftype)
+}
+
 fn fd(name: &str, label: &str, ftype: &str) -> FieldDef {
     let soap = match ftype {
         "id" => "tns:ID", "reference" => "tns:ID", "boolean" => "xsd:boolean", "datetime" => "xsd:dateTime",

@@ -51,9 +51,11 @@ pub struct Org {
     pub instance_name: String,
     pub created: String,
     pub users: Vec<User>,
+    /// The objects as the org started; an admin's schema changes (see
+    /// `schema_admin`) replace an object in `by_name`/`by_prefix` only.
     pub objects: Vec<Arc<ObjectDef>>,
-    by_name: HashMap<String, Arc<ObjectDef>>,
-    by_prefix: HashMap<String, Arc<ObjectDef>>,
+    by_name: RwLock<HashMap<String, &'static Arc<ObjectDef>>>,
+    by_prefix: RwLock<HashMap<String, &'static Arc<ObjectDef>>>,
     pub data: RwLock<HashMap<String, Table>>,
     pub usage: AtomicU64,
     pub max: AtomicU64,
@@ -110,10 +112,23 @@ impl Journal {
 
 impl Org {
     pub fn object(&self, name: &str) -> Option<&Arc<ObjectDef>> {
-        self.by_name.get(&name.to_ascii_lowercase())
+        self.by_name.read().get(&name.to_ascii_lowercase()).copied()
     }
     pub fn object_by_prefix(&self, id: &str) -> Option<&Arc<ObjectDef>> {
-        self.by_prefix.get(id.get(..3)?)
+        self.by_prefix.read().get(id.get(..3)?).copied()
+    }
+    /// The object as the org started, before any schema change.
+    pub fn original_object(&self, name: &str) -> Option<&Arc<ObjectDef>> {
+        self.objects.iter().find(|o| o.name.eq_ignore_ascii_case(name))
+    }
+    /// Puts a changed definition of an object in place, as Setup does: every
+    /// request from now on sees it. Each definition is leaked so `object`
+    /// can keep handing out plain references while requests still hold the
+    /// old one; admin changes are few, so the cost is a few KB per change.
+    pub fn replace_object(&self, def: ObjectDef) {
+        let def: &'static Arc<ObjectDef> = Box::leak(Box::new(Arc::new(def.finish())));
+        self.by_name.write().insert(def.name.to_ascii_lowercase(), def);
+        self.by_prefix.write().insert(def.key_prefix.clone(), def);
     }
     pub fn environment(&self) -> &'static str { if self.is_sandbox { "sandbox" } else { "production" } }
     pub fn user(&self, id: &str) -> Option<&User> { self.users.iter().find(|u| u.id == id) }
@@ -192,6 +207,11 @@ pub struct App {
     pub tokens_dirty: std::sync::atomic::AtomicBool,
 }
 
+/// An object definition that lives as long as the emulator (see `Org::replace_object`).
+fn leak(o: &Arc<ObjectDef>) -> &'static Arc<ObjectDef> {
+    Box::leak(Box::new(o.clone()))
+}
+
 pub fn now_ms() -> u128 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis()
 }
@@ -245,8 +265,8 @@ impl App {
                 id: id.clone(), name: oc.name.clone(), is_sandbox: oc.is_sandbox,
                 instance_name: if oc.is_sandbox { format!("CS{}", 100 + i) } else { format!("NA{}", 100 + i) },
                 created: sf_datetime_now(), users,
-                by_name: objects.iter().map(|o| (o.name.to_ascii_lowercase(), o.clone())).collect(),
-                by_prefix: objects.iter().map(|o| (o.key_prefix.clone(), o.clone())).collect(),
+                by_name: RwLock::new(objects.iter().map(|o| (o.name.to_ascii_lowercase(), leak(o))).collect()),
+                by_prefix: RwLock::new(objects.iter().map(|o| (o.key_prefix.clone(), leak(o))).collect()),
                 objects: objects.clone(),
                 data: RwLock::new(HashMap::new()),
                 usage: AtomicU64::new(0),

@@ -375,3 +375,24 @@ impl Store {
         Ok(r.rows_affected())
     }
 }
+
+impl Store {
+    /// Holds, with `note`, a project's failed deliveries that Salesforce
+    /// refused for a field it no longer has or lets this user set, or a
+    /// value its changed type or picklist no longer takes: written between
+    /// an admin's change and the schema check that found it, they go again
+    /// with the others once every mapping fits.
+    pub async fn hold_failed_by_schema_change(&self, project_id: i64, note: &str) -> Result<u64> {
+        let r = sqlx::query(
+            "UPDATE deliveries SET status = 'held', note = $1, updated_at = $2
+              WHERE project_id = $3 AND status = 'failed'
+                AND (last_error LIKE '%INVALID_FIELD%' OR last_error LIKE '%INVALID_TYPE_ON_FIELD_IN_RECORD%' OR last_error LIKE '%INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST%')",
+        )
+        .bind(note)
+        .bind(now_ms())
+        .bind(project_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+}

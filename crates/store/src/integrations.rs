@@ -3,6 +3,7 @@
 
 use crate::columns::json;
 use crate::{now_ms, Result, Store, StoreError};
+use domain::mapping::DriftedMapping;
 use domain::{Mapping, Validation};
 
 #[derive(Debug, Clone)]
@@ -16,6 +17,8 @@ pub struct Integration {
     pub validated_owner_id: Option<i64>,
     pub validated_at: Option<i64>,
     pub version: i64,
+    /// What the last schema check found drifted (see `schema_drift`).
+    pub drift: Option<Vec<DriftedMapping>>,
 }
 
 impl Integration {
@@ -26,7 +29,10 @@ impl Integration {
             return Validation::NoMappings;
         }
         match &self.validated_org_id {
-            None => Validation::NotValidated,
+            None => match &self.drift {
+                Some(drifted) => Validation::Drifted { changes: DriftedMapping::summary(drifted) },
+                None => Validation::NotValidated,
+            },
             Some(org_id) => Validation::Validated { org_id: org_id.clone(), by_current_owner: self.validated_owner_id == Some(current_owner_id) },
         }
     }
@@ -45,6 +51,7 @@ struct Row {
     validated_owner_id: Option<i64>,
     validated_at: Option<i64>,
     version: i64,
+    drift: Option<String>,
 }
 
 impl TryFrom<Row> for Integration {
@@ -57,6 +64,7 @@ impl TryFrom<Row> for Integration {
             validated_owner_id: r.validated_owner_id,
             validated_at: r.validated_at,
             version: r.version,
+            drift: r.drift.as_deref().map(|d| json("schema drift of project", r.project_id, d)).transpose()?,
         })
     }
 }
@@ -72,7 +80,7 @@ pub struct OwnedIntegration {
 impl Store {
     pub async fn integration(&self, project_id: i64) -> Result<Option<Integration>> {
         let row = sqlx::query_as::<_, Row>(
-            "SELECT project_id, mappings, validated_org_id, validated_owner_id, validated_at, version FROM salesforce_integrations WHERE project_id = $1",
+            "SELECT project_id, mappings, validated_org_id, validated_owner_id, validated_at, version, drift FROM salesforce_integrations WHERE project_id = $1",
         )
         .bind(project_id)
         .fetch_optional(&self.pool)
@@ -105,7 +113,8 @@ impl Store {
             sqlx::query(
                 "UPDATE salesforce_integrations SET mappings = $1, validated_org_id = $2,
                         validated_owner_id = CASE WHEN $2 IS NULL THEN NULL ELSE (SELECT owner_id FROM projects WHERE id = $5) END,
-                        validated_at = $3, version = version + 1, updated_at = $4
+                        validated_at = $3, version = version + 1, updated_at = $4,
+                        drift = CASE WHEN $2 IS NULL THEN drift ELSE NULL END
                   WHERE project_id = $5 AND version = $6",
             )
             .bind(json)
@@ -145,9 +154,10 @@ impl Store {
             validated_owner_id: Option<i64>,
             validated_at: Option<i64>,
             version: i64,
+            drift: Option<String>,
         }
         let rows = sqlx::query_as::<_, Owned>(
-            "SELECT i.project_id, p.name AS project_name, i.mappings, i.validated_org_id, i.validated_owner_id, i.validated_at, i.version
+            "SELECT i.project_id, p.name AS project_name, i.mappings, i.validated_org_id, i.validated_owner_id, i.validated_at, i.version, i.drift
                FROM salesforce_integrations i JOIN projects p ON p.id = i.project_id
               WHERE p.owner_id = $1 AND p.deleted_at IS NULL AND i.mappings <> '[]'
               ORDER BY p.name, p.id",
@@ -164,9 +174,93 @@ impl Store {
                     validated_owner_id: r.validated_owner_id,
                     validated_at: r.validated_at,
                     version: r.version,
+                    drift: r.drift,
                 })?;
                 Ok(OwnedIntegration { project_id: r.project_id, project_name: r.project_name, integration })
             })
             .collect()
+    }
+}
+
+/// What the last schema check of a project found.
+#[derive(Debug, Clone)]
+pub struct SchemaCheck {
+    pub checked_at: Option<i64>,
+    /// `None` while every mapping fits.
+    pub drift: Option<Vec<DriftedMapping>>,
+}
+
+impl Store {
+    /// Records a schema check's finding (`None`: every mapping fits). Not
+    /// versioned: it changes no mapping, and what it flags is re-found by
+    /// the next check.
+    pub async fn save_schema_check(&self, project_id: i64, drift: Option<&[DriftedMapping]>, checked_at: i64) -> Result<()> {
+        let json = drift.map(serde_json::to_string).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query("UPDATE salesforce_integrations SET drift = $1, drift_checked_at = $2 WHERE project_id = $3")
+            .bind(json)
+            .bind(checked_at)
+            .bind(project_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Claims a project's schema check unless one started after `since`
+    /// (milliseconds): of several servers or a double click, one checks.
+    pub async fn claim_schema_check(&self, project_id: i64, since: i64) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE salesforce_integrations SET drift_claimed_at = $1
+              WHERE project_id = $2 AND (drift_claimed_at IS NULL OR drift_claimed_at <= $3)",
+        )
+        .bind(now_ms())
+        .bind(project_id)
+        .bind(since)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    pub async fn schema_check(&self, project_id: i64) -> Result<SchemaCheck> {
+        let row: Option<(Option<i64>, Option<String>)> = sqlx::query_as("SELECT drift_checked_at, drift FROM salesforce_integrations WHERE project_id = $1")
+            .bind(project_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let (checked_at, drift) = row.unwrap_or((None, None));
+        let drift = drift.as_deref().map(|d| json("schema drift of project", project_id, d)).transpose()?;
+        Ok(SchemaCheck { checked_at, drift })
+    }
+
+    /// The mapped projects whose owner has a Salesforce link and whose last
+    /// schema check started before `before` (milliseconds), oldest first.
+    /// Mappings saved since `before` were just checked by their save.
+    pub async fn projects_due_for_schema_check(&self, before: i64, limit: i64) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT i.project_id FROM salesforce_integrations i
+               JOIN projects p ON p.id = i.project_id
+               JOIN salesforce_links l ON l.account_id = p.owner_id
+              WHERE p.deleted_at IS NULL AND i.mappings <> '[]' AND i.updated_at <= $1
+                AND (i.drift_claimed_at IS NULL OR i.drift_claimed_at <= $1)
+              ORDER BY COALESCE(i.drift_claimed_at, 0), i.project_id
+              LIMIT $2",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// The projects among `project_ids` whose mappings drifted.
+    pub async fn drifted_projects(&self, project_ids: &[i64]) -> Result<Vec<i64>> {
+        if project_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let params: Vec<String> = (1..=project_ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT project_id FROM salesforce_integrations WHERE drift IS NOT NULL AND project_id IN ({})", params.join(","));
+        let mut query = sqlx::query_as::<_, (i64,)>(&sql);
+        for id in project_ids {
+            query = query.bind(*id);
+        }
+        Ok(query.persistent(false).fetch_all(&self.pool).await?.into_iter().map(|(id,)| id).collect())
     }
 }

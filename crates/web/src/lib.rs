@@ -195,6 +195,10 @@ impl Application {
         let trigger_app = self.state.app.clone();
         let trigger_stopped = stop.subscribe();
         let trigger_worker = tokio::spawn(async move { trigger_app.run_triggers(trigger_stopped).await });
+        // And the scheduled schema check of mapped projects (see app::schema_drift).
+        let schema_app = self.state.app.clone();
+        let schema_stopped = stop.subscribe();
+        let schema_checks = tokio::spawn(async move { schema_app.run_schema_checks(schema_stopped).await });
         let served = serving::serve(self.listener, self.router, self.connections, shutdown).await;
         sweeper.abort();
         forgetter.abort();
@@ -202,6 +206,7 @@ impl Application {
         let _ = worker.await;
         let _ = mail_worker.await;
         let _ = trigger_worker.await;
+        let _ = schema_checks.await;
         served
     }
 }

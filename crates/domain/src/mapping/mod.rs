@@ -14,6 +14,7 @@
 //!   the table of which answers fit which fields;
 //! - [`sample`]: a made-up response for a dry run.
 //! - [`survey_edits`]: which mappings a survey edit breaks.
+//! - [`drift`]: what changed in an org that a mapping no longer fits.
 //!
 //! How a describe is read and a typed value travels on the wire is not the
 //! domain's business: app converts both (see `app::sobject`).
@@ -21,6 +22,7 @@
 mod check;
 mod condition;
 mod convert;
+mod drift;
 mod offer;
 mod record;
 mod sample;
@@ -29,6 +31,7 @@ mod survey_edits;
 
 pub use check::{related_problems, rule_fits, source_fits, MappingProblem};
 pub use condition::{Clause, Condition, Join, Op, Subject};
+pub use drift::DriftedMapping;
 pub use convert::{nps_group, recoding_for, Convert, Recoding, NPS_GROUPS};
 pub use offer::{compatibility_table, mappable_objects, matching_objects, Compatibility, ObjectSummary};
 pub use sample::{SampleResponse, SAMPLE_RESPONSE_ID};

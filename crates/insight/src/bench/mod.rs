@@ -7,6 +7,7 @@ mod ingest;
 mod link;
 mod outbound;
 mod mail;
+mod schema_check;
 mod signin;
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -38,6 +39,9 @@ pub enum Which {
     /// Invitation mails through the mail worker to a local SMTP server,
     /// beside the naive way (one connection and one commit per mail)
     Mail(mail::MailArgs),
+    /// The schema check of a project mapping N objects (fresh describes, a
+    /// few at a time), beside one describe after another
+    SchemaCheck(schema_check::SchemaCheckArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -70,6 +74,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         Which::Outbound(a) => outbound::outbound(a).await,
         Which::Mail(a) => mail::mail(a).await,
         Which::Deliver(a) => deliver::deliver(a).await,
+        Which::SchemaCheck(a) => schema_check::schema_check(a).await,
     }
 }
 

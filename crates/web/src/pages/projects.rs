@@ -37,6 +37,7 @@ async fn list(State(state): State<AppState>, who: CurrentAccount) -> WebResult<M
 
 async fn list_page(state: &AppState, who: &CurrentAccount, error: Option<&str>, name: &str) -> WebResult<Markup> {
     let app::projects::MyProjects { projects, offers, invitations } = state.app.my_projects(&who.account).await?;
+    let drifted = state.app.drifted_projects(&projects.iter().map(|p| p.id).collect::<Vec<_>>()).await?;
     Ok(page(
         "My Projects",
         Some(who),
@@ -92,7 +93,12 @@ async fn list_page(state: &AppState, who: &CurrentAccount, error: Option<&str>, 
                                 td { a href={"/projects/" (p.id) "/survey"} { (p.name) } }
                                 td { (p.owner_name) br; span.muted { (p.owner_email) } }
                                 td { (p.role.label()) }
-                                td { span class={"badge " (p.status.as_str())} { (p.status.label()) } }
+                                td {
+                                    span class={"badge " (p.status.as_str())} { (p.status.label()) }
+                                    @if drifted.contains(&p.id) {
+                                        br; a data-testid="schema-drift" href={"/projects/" (p.id) "/salesforce"} { "Salesforce fields changed — deliveries held" }
+                                    }
+                                }
                                 td { (p.response_count) }
                                 td { (time_fmt::short(p.updated_at)) }
                             }

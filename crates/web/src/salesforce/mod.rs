@@ -10,6 +10,7 @@ mod mapping_json;
 mod new_mapping;
 mod outbound;
 mod project_panel;
+mod schema_check;
 mod recode;
 mod switch;
 mod trigger_page;
@@ -20,5 +21,5 @@ use crate::state::AppState;
 use axum::Router;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(account_page::router()).merge(backfill::router()).merge(link_flow::router()).merge(project_panel::router()).merge(mapping_json::router()).merge(new_mapping::router()).merge(dry_run::router()).merge(switch::router()).merge(trigger_page::router()).merge(outbound::router())
+    Router::new().merge(account_page::router()).merge(backfill::router()).merge(link_flow::router()).merge(project_panel::router()).merge(schema_check::router()).merge(mapping_json::router()).merge(new_mapping::router()).merge(dry_run::router()).merge(switch::router()).merge(trigger_page::router()).merge(outbound::router())
 }

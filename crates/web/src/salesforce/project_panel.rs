@@ -50,7 +50,7 @@ async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path
     render(&state, &who, &project, access, None, saved.as_deref()).await
 }
 
-async fn render(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, error: Option<&str>, ok: Option<&str>) -> WebResult<Markup> {
+pub(crate) async fn render(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, error: Option<&str>, ok: Option<&str>) -> WebResult<Markup> {
     render_with_import(state, who, project, access, error, ok, &Default::default(), None).await
 }
 
@@ -82,6 +82,8 @@ pub(crate) async fn render_with_import(
     let base = format!("/projects/{}/salesforce", project.id);
     let backfill = state.app.backfill(project).await?;
     let mapped = check.as_ref().and_then(|c| c.as_ref().ok()).map(|c| c.mappings.len()).unwrap_or(0);
+    let schema_check = state.app.schema_check(project).await?;
+    let fields_checked = mapped > 0 || schema_check.drift.is_some();
     Ok(page(
         &project.name,
         Some(who),
@@ -96,7 +98,7 @@ pub(crate) async fn render_with_import(
                         p data-testid="uses-link" { "Uses the Salesforce link of " strong { (owner.name) } ": "
                             (link.environment.label().to_lowercase()) " org " strong { (link.org_name) } ", " code { (link.org_id) } "." }
                     }
-                    SalesforceWork::MappingsDoNotFitYet { owner, link } => {
+                    SalesforceWork::MappingsDoNotFitYet { owner, link, .. } => {
                         p data-testid="uses-link" { "Uses the Salesforce link of " strong { (owner.name) } ": "
                             (link.environment.label().to_lowercase()) " org " strong { (link.org_name) } ", " code { (link.org_id) } "." }
                         p data-testid="not-fitting" { "Responses are held — nothing is lost — until every mapping below fits " (link.org_name) "." }
@@ -166,6 +168,7 @@ pub(crate) async fn render_with_import(
                     Err(e) => { div.flash.error { "Could not check the mappings: " (e.to_string()) } }
                 }
             }
+            @if fields_checked { (super::schema_check::section(who, &schema_check, access.can_edit(), &base)) }
             (super::backfill::section(who, access, &base, backfill.as_ref(), mapped))
             (super::mapping_json::section(who, access, &base, import))
             (history_section(&history))

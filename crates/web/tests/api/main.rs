@@ -19,6 +19,7 @@ mod mapping_json;
 mod respondents;
 mod my_domain;
 mod salesforce_link;
+mod schema_drift;
 mod signed_links;
 mod stylesheet;
 mod survey_edits;
