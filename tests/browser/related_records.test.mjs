@@ -3,7 +3,9 @@
 // and its field from the org's describe, the lookup offered as "the Contact
 // record written for the response", a dry run, then a real answer through
 // the demo's signed link. Both records are found in the emulator, the
-// lookup set; the response's page links each record.
+// lookup set; the response's page links each record. Then an admin
+// deletes a mapped field: the check flags it, a new answer is held, and
+// once the field is restored it is delivered.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDemo, launchBrowser, snap, signIn } from './harness.mjs';
@@ -137,5 +139,41 @@ test('a Contact match and a related record, built with the pickers, land in the 
   await page.locator('[data-testid=delivery-headline]', { hasText: 'Delivered' }).waitFor();
   assert.equal(await page.locator(`#delivery a:has-text("${created.Id}")`).count(), 1);
   await snap(page, 'related-04-response');
+
+  // An admin deletes the mapped Score__c in Salesforce: the check flags the
+  // mapping, and a new answer is held, not lost and not failed.
+  const schema = `${demo.emulator.admin_url}/orgs/${sandboxOrg.id}/schema/Survey_Response__c`;
+  assert.equal((await fetch(`${schema}/fields/Score__c`, { method: 'DELETE' })).ok, true);
+  await page.goto(`${project}/salesforce`);
+  await page.click('button:has-text("Check Salesforce fields now")');
+  await page.locator('[data-testid=schema-drift]').waitFor();
+  assert.match(await page.locator('[data-testid=drifted-mapping]').first().textContent(), /Score__c/);
+  await snap(page, 'related-05-drift');
+  const held = `held.${Date.now()}@example.com`;
+  const later = await browser.newContext();
+  const again = await later.newPage();
+  await again.goto(demo.survey.url);
+  await again.check('fieldset[data-question-id=q1] input[value="4"]');
+  await again.check('fieldset[data-question-id=q2] input[value="Not resolved"]');
+  await again.locator('fieldset', { hasText: 'Your email' }).locator('input').fill(held);
+  await again.locator('fieldset', { hasText: 'Your last name' }).locator('input').fill('Holden');
+  await again.click('button:has-text("Submit")');
+  await again.locator('#thanks').waitFor();
+  await later.close();
+  await page.goto(`${project}/salesforce`);
+  await eventually('the answer is held', async () => {
+    await page.reload();
+    return (await page.locator('[data-testid=held]').textContent()).startsWith('1 ');
+  });
+  assert.equal((await records(sandboxOrg.id, 'Contact')).some((c) => c.Email === held), false, 'nothing written while held');
+
+  // The admin restores the field; the next check sends what was held.
+  assert.equal((await fetch(`${schema}/restore`, { method: 'POST' })).ok, true);
+  await new Promise((r) => setTimeout(r, 10_500)); // a check within 10 s of the last is refused
+  await page.click('button:has-text("Check Salesforce fields now")');
+  await page.locator('[data-testid=schema-fits]').waitFor();
+  const heldContact = await eventually('the held answer is delivered', async () => (await records(sandboxOrg.id, 'Contact')).find((c) => c.Email === held));
+  const heldRecord = await eventually('with its related record', async () => (await records(sandboxOrg.id, 'Survey_Response__c')).find((r) => r.Contact__c === heldContact.Id));
+  assert.equal(heldRecord.Score__c, 4);
   await context.close();
 });

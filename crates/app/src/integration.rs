@@ -262,7 +262,7 @@ impl Change {
     fn describe(&self, mappings: &[Mapping], survey: &SurveyDefinition) -> String {
         let object = |i: &usize| mappings.get(*i).map(|m| m.object.as_str().to_string()).unwrap_or_else(|| "?".into());
         match self {
-            Change::AddMapping(m) => format!("added a mapping: {} a {} record", action_words(&m.action), m.object.as_str()),
+            Change::AddMapping(m) => format!("added a mapping: {} a {} record", action_words(&m.action, survey), m.object.as_str()),
             Change::RemoveMapping(i) => format!("removed the {} mapping", object(i)),
             Change::AddRule(i, rule) => {
                 let converted = rule.convert.as_ref().map(|c| format!(", {}", c.describe())).unwrap_or_default();
@@ -281,7 +281,7 @@ impl Change {
     }
 }
 
-fn action_words(action: &MappingAction) -> String {
+fn action_words(action: &MappingAction, survey: &SurveyDefinition) -> String {
     match action {
         MappingAction::Create => "create".into(),
         MappingAction::Update { record_id } => format!("update (by {})", record_id.code()),
@@ -291,7 +291,7 @@ fn action_words(action: &MappingAction) -> String {
                 domain::mapping::WhenNone::Create => "or create",
                 domain::mapping::WhenNone::Skip => "or skip",
             };
-            format!("update the one matched on {} = {} ({none})", field.as_str(), source.code())
+            format!("update the record whose {} equals {} ({none})", field.as_str(), source.describe(survey))
         }
     }
 }
