@@ -54,8 +54,26 @@ pub(crate) async fn render(state: &AppState, who: &CurrentAccount, project: &Pro
     render_with_import(state, who, project, access, error, ok, &Default::default(), None).await
 }
 
-/// A refused add-field form, shown again in its mapping's card with what
-/// was typed and why it was refused.
+/// A refused form of a mapping's card, shown again there with what was
+/// typed and why it was refused.
+#[derive(Debug, Clone)]
+pub(crate) enum Typed {
+    Rule(TypedRule),
+    Clause(TypedClause),
+}
+
+/// A refused add-condition form.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TypedClause {
+    pub mapping: usize,
+    pub join: String,
+    pub subject: String,
+    pub op: String,
+    pub value: String,
+    pub error: String,
+}
+
+/// A refused add-field form.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TypedRule {
     pub mapping: usize,
@@ -75,7 +93,7 @@ pub(crate) async fn render_with_import(
     error: Option<&str>,
     ok: Option<&str>,
     import: &super::mapping_json::ImportView,
-    typed: Option<&TypedRule>,
+    typed: Option<&Typed>,
 ) -> WebResult<Markup> {
     let app::integration::SalesforcePanel { work: status, survey, check, history, counts } = state.app.salesforce_panel(project).await?;
     let is_owner = project.owner_id == who.account.id;
@@ -219,12 +237,20 @@ fn mappings_section(
     status: &SalesforceWork,
     base: &str,
     held: i64,
-    typed: Option<&TypedRule>,
+    typed: Option<&Typed>,
 ) -> Markup {
     // The server refuses changes all the same; the page only says so early.
     let editable = access.can_change_salesforce();
     let sources = value_sources(survey);
     let disrupted = status.is_pinned();
+    let typed_rule = match typed {
+        Some(Typed::Rule(t)) => Some(t),
+        _ => None,
+    };
+    let typed_clause = match typed {
+        Some(Typed::Clause(t)) => Some(t),
+        _ => None,
+    };
     html! {
         h2 { "Response mapping" }
         p.muted { "Each completed response creates or updates records in " strong { (check.org_name) } " (" code { (check.org_id) } "). "
@@ -251,7 +277,7 @@ fn mappings_section(
                 } @else {
                     ul.field-error data-testid="mapping-problems" { @for p in &c.problems { li { (p.message) } } }
                 }
-                (condition_section(who, survey, c.mapping.condition.as_ref(), editable, &format!("{base}/mappings/{i}/condition")))
+                (condition_section(who, survey, c.mapping.condition.as_ref(), editable, &format!("{base}/mappings/{i}/condition"), typed_clause.filter(|t| t.mapping == i)))
                 table {
                     thead { tr { th { "Salesforce field" } th { "Value" } @if editable { th {} } } }
                     tbody {
@@ -286,7 +312,7 @@ fn mappings_section(
                             @for object in &earlier {
                                 @let _ = offered.push((ValueSource::RecordOf { object: (*object).clone() }, format!("The {} record written for the response", object.as_str())));
                             }
-                            (add_rule_form(who, survey, &c.mapping, schema, &offered, &format!("{base}/mappings/{i}/rules"), typed.filter(|t| t.mapping == i)))
+                            (add_rule_form(who, survey, &c.mapping, schema, &offered, &format!("{base}/mappings/{i}/rules"), typed_rule.filter(|t| t.mapping == i)))
                         }
                         _ => { p.muted { "The org has no " code { (c.mapping.object.as_str()) } " object, so no field can be added." } }
                     }
@@ -412,8 +438,16 @@ fn add_rule_form(
 
 /// When the mapping applies: its condition in words, and the form that adds
 /// a part to it (joined with "and" or "or") or clears it.
-fn condition_section(who: &CurrentAccount, survey: &domain::SurveyDefinition, condition: Option<&domain::mapping::Condition>, editable: bool, action: &str) -> Markup {
+fn condition_section(
+    who: &CurrentAccount,
+    survey: &domain::SurveyDefinition,
+    condition: Option<&domain::mapping::Condition>,
+    editable: bool,
+    action: &str,
+    typed: Option<&TypedClause>,
+) -> Markup {
     let has_clauses = condition.is_some_and(|c| !c.clauses.is_empty());
+    let was = |what: fn(&TypedClause) -> &str, value: &str| typed.is_some_and(|t| what(t) == value);
     html! {
         div.condition {
             @match condition {
@@ -429,21 +463,28 @@ fn condition_section(who: &CurrentAccount, survey: &domain::SurveyDefinition, co
             @if editable && (survey.asked().next().is_some() || !survey.embedded.is_empty()) {
                 (post_form_with_class("row add-condition", action, &who.csrf, html! {
                     @if has_clauses {
-                        select name="join" aria-label="Join" { option value="all" { "and" } option value="any" { "or" } }
+                        select name="join" aria-label="Join" { option value="all" { "and" } option value="any" selected[was(|t| t.join.as_str(), "any")] { "or" } }
                     } @else {
                         span.muted { "Only when" }
                         input type="hidden" name="join" value="all";
                     }
                     select name="subject" aria-label="Condition on" .max-w-18 {
-                        @for q in survey.asked() { option value={"answer:" (q.id)} { (q.text.as_str()) } }
-                        @for e in &survey.embedded { option value={"embedded:" (e.as_str())} { "Embedded data: " (e.as_str()) } }
+                        @for q in survey.asked() {
+                            @let code = format!("answer:{}", q.id);
+                            option value=(code) selected[was(|t| t.subject.as_str(), &code)] { (q.text.as_str()) }
+                        }
+                        @for e in &survey.embedded {
+                            @let code = format!("embedded:{}", e.as_str());
+                            option value=(code) selected[was(|t| t.subject.as_str(), &code)] { "Embedded data: " (e.as_str()) }
+                        }
                     }
                     select name="op" aria-label="Comparison" {
-                        @for op in domain::mapping::Op::ALL { option value=(op.code()) { (op.code()) } }
+                        @for op in domain::mapping::Op::ALL { option value=(op.code()) selected[was(|t| t.op.as_str(), op.code())] { (op.code()) } }
                     }
-                    input type="text" name="value" placeholder="value" .max-w-10 aria-label="Condition value";
+                    input type="text" name="value" placeholder="value" .max-w-10 aria-label="Condition value" value=[typed.map(|t| t.value.as_str())];
                     button.secondary type="submit" { @if has_clauses { "Add to condition" } @else { "Add condition" } }
                 }))
+                @if let Some(t) = typed { p.field-error role="alert" data-testid="condition-error" { (t.error) } }
             }
         }
     }
@@ -463,13 +504,11 @@ fn compatibility() -> Markup {
                     }
                 }
             }
-            p.muted { "Text longer than a text field holds is cut to fit. A choice goes into a picklist only when every choice is one of its values." }
+            p.muted { "A typed answer longer than a text field holds is refused, unless its rule is set to cut it to fit. A choice goes into a picklist as it is when it is one of the picklist's values; otherwise the editor asks what each choice becomes. A 0–10 score can go in as its NPS group." }
         }
     }
 }
 
-/// The panel again, with what went wrong and its status; a refusal of
-/// access is the error page itself, not the panel.
 /// The panel again with why a change was refused (a refusal of access is an
 /// error page, not the panel).
 pub(crate) async fn refused_with(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, e: app::AppError) -> WebResult<Response> {
@@ -579,7 +618,7 @@ async fn add_rule(State(state): State<AppState>, Path((id, m)): Path<(i64, usize
             if matches!(e, WebError::Forbidden(_) | WebError::NotFound | WebError::Internal(_)) {
                 return Err(e);
             }
-            let typed = TypedRule { mapping: m, source: form.source.clone(), field: form.field.clone(), value: form.value.clone(), cut, error: e.public_message() };
+            let typed = Typed::Rule(TypedRule { mapping: m, source: form.source.clone(), field: form.field.clone(), value: form.value.clone(), cut, error: e.public_message() });
             let page = render_with_import(&state, &who, &project, access, Some("The field was not added: see why beside it below."), None, &Default::default(), Some(&typed)).await?;
             Ok((e.status(), page).into_response())
         }
@@ -602,8 +641,25 @@ struct ClauseForm {
 }
 
 async fn add_clause(State(state): State<AppState>, Path((id, m)): Path<(i64, usize)>, SignedForm { who, form }: SignedForm<ClauseForm>) -> WebResult<Response> {
-    let clause = app::integration::parse_clause(&form.subject, &form.op, &form.value, &form.join);
-    apply(&state, &who, id, clause.map(|(join, c)| Change::AddClause(m, join, c))).await
+    let (project, access) = project_frame::load(&state, id, &who).await?;
+    require_edit(&project)?;
+    state.require_salesforce()?;
+    let outcome = match app::integration::parse_clause(&form.subject, &form.op, &form.value, &form.join) {
+        Ok((join, clause)) => state.app.change_mappings(&project, &who.account, Change::AddClause(m, join, clause)).await.map(|_| ()),
+        Err(e) => Err(e.into()),
+    };
+    match outcome {
+        Ok(()) => Ok(Redirect::to(&format!("/projects/{id}/salesforce?saved=1")).into_response()),
+        Err(e) => {
+            let e = WebError::from(e);
+            if matches!(e, WebError::Forbidden(_) | WebError::NotFound | WebError::Internal(_)) {
+                return Err(e);
+            }
+            let typed = Typed::Clause(TypedClause { mapping: m, join: form.join.clone(), subject: form.subject.clone(), op: form.op.clone(), value: form.value.clone(), error: e.public_message() });
+            let page = render_with_import(&state, &who, &project, access, Some("The condition was not changed: see why beside it below."), None, &Default::default(), Some(&typed)).await?;
+            Ok((e.status(), page).into_response())
+        }
+    }
 }
 
 async fn clear_condition(State(state): State<AppState>, Path((id, m)): Path<(i64, usize)>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {

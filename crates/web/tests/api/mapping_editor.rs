@@ -171,7 +171,12 @@ async fn a_mapping_with_a_condition_skips_the_responses_that_do_not_meet_it() {
         // A condition that could never be met is refused with its reason.
         let r = b.submit(&panel, &condition, &[("join", "all"), ("subject", "answer:q2"), ("op", "≤"), ("value", "6")]).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(r.text().await.unwrap().contains("is not a number or a score"));
+        let page = r.text().await.unwrap();
+        assert!(page.contains("is not a number or a score"));
+        // Beside the condition's form, which keeps what was typed.
+        let card = &page[page.find("data-mapping=\"0\"").unwrap()..];
+        assert!(card.contains("data-testid=\"condition-error\""), "{card}");
+        assert!(card.contains("<option value=\"answer:q2\" selected>") && card.contains("aria-label=\"Condition value\" value=\"6\""), "{card}");
         let r = b.submit(&panel, &condition, &[("join", "all"), ("subject", "answer:q1"), ("op", "≤"), ("value", "6")]).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
         let (_, html) = b.get_text(&panel).await;
