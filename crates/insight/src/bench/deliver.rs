@@ -6,11 +6,9 @@
 //! calls, as Salesforce counts them against the org's daily limit.
 
 use clap::{Args, ValueEnum};
-use domain::{DisplayName, Email, Environment, FieldName, FieldRule, Mapping, MappingAction, NewPassword, ProjectName, QuestionKind, QuestionText, SObjectName, SurveyDefinition, SurveyStatus, ValueSource};
+use domain::{FieldName, FieldRule, Mapping, MappingAction, ProjectName, QuestionKind, QuestionText, SObjectName, SurveyDefinition, SurveyStatus, ValueSource};
 use serde_json::{json, Map, Value};
 use std::time::Instant;
-use store::links::NewLink;
-use store::sealed::{Sealer, Secret};
 use store::testing::TestDatabase;
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -94,77 +92,23 @@ pub async fn deliver(args: DeliverArgs) -> anyhow::Result<()> {
 }
 
 async fn setup() -> anyhow::Result<Setup> {
-    let config = sfemu::EmulatorConfig::default_demo();
-    let connected = config.connected_apps[0].clone();
-    let user = config.orgs.iter().find(|o| o.is_sandbox).and_then(|o| o.users.first()).cloned().ok_or_else(|| anyhow::anyhow!("no sandbox user"))?;
-    let mut config = config;
+    let mut config = sfemu::EmulatorConfig::default_demo();
     // The bench makes far more calls than a demo org's daily limit allows.
     config.api_daily_limit = u64::MAX / 2;
-    let emulator = sfemu::Emulator::start(config, "127.0.0.1:0".parse()?, None).await?;
-    let db = TestDatabase::sqlite();
-    let key = Sealer::generate_key();
-    let store = db.store().await.with_sealer(Sealer::from_encoded_key(Some(&key))?);
-    let hash = web::hash_password(NewPassword::parse("bench password").map_err(|e| anyhow::anyhow!(e.0))?).await?;
-    let owner = store
-        .create_account(&Email::parse("bench@insight.example").map_err(|e| anyhow::anyhow!(e.0))?, &DisplayName::parse("Bench").map_err(|e| anyhow::anyhow!(e.0))?, &hash)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("account exists"))?
-        .id;
-    // Linked with the username-password grant (the emulator grants it, as
-    // Salesforce does for scripts): the bench measures delivery, not sign-in.
-    let tokens: Value = reqwest::Client::new()
-        .post(format!("{}/services/oauth2/token", emulator.sandbox_login_url()))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", connected.client_id.as_str()),
-            ("client_secret", connected.client_secret.as_str()),
-            ("username", user.username.as_str()),
-            ("password", user.password.as_str()),
-        ])
-        .send()
-        .await?
-        .json()
-        .await?;
-    let id_url = salesforce::IdentityUrl::parse(tokens["id"].as_str().unwrap_or_default())?;
-    let link = NewLink {
-        account_id: owner,
-        environment: Environment::Sandbox,
-        requested_environment: Environment::Sandbox,
-        login_url: emulator.sandbox_login_url(),
-        org_id: id_url.org_id.to_string(),
-        org_name: "Acme Sandbox".into(),
-        instance_url: tokens["instance_url"].as_str().unwrap_or_default().into(),
-        sf_user_id: id_url.user_id.to_string(),
-        sf_username: user.username.clone(),
-        sf_display_name: "Dana Demo".into(),
-        identity_url: tokens["id"].as_str().unwrap_or_default().into(),
-        refresh_token: Secret::new("not-used"),
-        access_token: Secret::new(tokens["access_token"].as_str().unwrap_or_default()),
-        linked_by: owner,
-        api_used: None,
-        api_max: None,
-    };
-    store.save_link(&link, domain::LinkEventKind::Linked, "for the delivery bench").await?;
-    let connected_secret = connected.client_secret.clone();
-    let settings = app::SalesforceSettings::new(
-        connected.client_id,
-        connected.client_secret,
-        "http://127.0.0.1/salesforce/callback",
-        &emulator.production_login_url(),
-        &emulator.sandbox_login_url(),
-        &[emulator.http_url()],
-    )?;
-    let mut app_config = app::startup::Config::new(db.url.clone());
-    app_config.secret_key = Some(key.clone());
+    let emulator = sfemu::Emulator::start(config.clone(), "127.0.0.1:0".parse()?, None).await?;
+    let linked = super::linked::linked_owner(&emulator, &config, "for the delivery bench").await?;
+    let mut app_config = app::startup::Config::new(linked.db.url.clone());
+    app_config.secret_key = Some(linked.key.clone());
     app_config.public_url = Some("http://127.0.0.1".into());
     app_config.salesforce = Some(app::startup::SalesforceConfig {
-        client_id: settings.app.client_id.clone(),
-        client_secret: connected_secret,
+        client_id: linked.connected.client_id.clone(),
+        client_secret: linked.connected.client_secret.clone(),
         production_login_url: emulator.production_login_url(),
         sandbox_login_url: emulator.sandbox_login_url(),
         trusted_hosts: vec![emulator.http_url()],
     });
-    Ok(Setup { store, app_config, settings, emulator, org_id: id_url.org_id.to_string(), owner, _db: db })
+    let super::linked::LinkedOwner { db, store, owner, org_id, settings, .. } = linked;
+    Ok(Setup { store, app_config, settings, emulator, org_id, owner, _db: db })
 }
 
 fn rule(field: &str, source: &str) -> FieldRule {

@@ -4,6 +4,7 @@
 
 mod deliver;
 mod ingest;
+mod linked;
 mod link;
 mod outbound;
 mod mail;

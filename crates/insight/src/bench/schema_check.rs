@@ -5,12 +5,9 @@
 //! per-call latency standing in for Salesforce's round trip.
 
 use clap::Args;
-use domain::{DisplayName, Email, Environment, FieldName, FieldRule, Mapping, MappingAction, NewPassword, ProjectName, QuestionKind, QuestionText, SObjectName, SurveyDefinition, ValueSource};
-use serde_json::{json, Value};
+use domain::{FieldName, FieldRule, Mapping, MappingAction, ProjectName, QuestionKind, QuestionText, SObjectName, SurveyDefinition, ValueSource};
+use serde_json::json;
 use std::time::{Duration, Instant};
-use store::links::NewLink;
-use store::sealed::{Sealer, Secret};
-use store::testing::TestDatabase;
 
 #[derive(Args, Debug)]
 pub struct SchemaCheckArgs {
@@ -47,65 +44,8 @@ pub async fn schema_check(args: SchemaCheckArgs) -> anyhow::Result<()> {
             ],
         }))?);
     }
-    let connected = config.connected_apps[0].clone();
-    let user = config.orgs.iter().find(|o| o.is_sandbox).and_then(|o| o.users.first()).cloned().ok_or_else(|| anyhow::anyhow!("no sandbox user"))?;
-    let emulator = sfemu::Emulator::start(config, "127.0.0.1:0".parse()?, None).await?;
-    let db = TestDatabase::sqlite();
-    let store = db.store().await.with_sealer(Sealer::from_encoded_key(Some(&Sealer::generate_key()))?);
-    let hash = web::hash_password(NewPassword::parse("bench password").map_err(|e| anyhow::anyhow!(e.0))?).await?;
-    let owner = store
-        .create_account(&Email::parse("bench@insight.example").map_err(|e| anyhow::anyhow!(e.0))?, &DisplayName::parse("Bench").map_err(|e| anyhow::anyhow!(e.0))?, &hash)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("account exists"))?
-        .id;
-    // Linked with the username-password grant: the bench measures the check, not sign-in.
-    let tokens: Value = reqwest::Client::new()
-        .post(format!("{}/services/oauth2/token", emulator.sandbox_login_url()))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", connected.client_id.as_str()),
-            ("client_secret", connected.client_secret.as_str()),
-            ("username", user.username.as_str()),
-            ("password", user.password.as_str()),
-        ])
-        .send()
-        .await?
-        .json()
-        .await?;
-    let id_url = salesforce::IdentityUrl::parse(tokens["id"].as_str().unwrap_or_default())?;
-    let org_id = id_url.org_id.to_string();
-    store
-        .save_link(
-            &NewLink {
-                account_id: owner,
-                environment: Environment::Sandbox,
-                requested_environment: Environment::Sandbox,
-                login_url: emulator.sandbox_login_url(),
-                org_id: org_id.clone(),
-                org_name: "Acme Sandbox".into(),
-                instance_url: tokens["instance_url"].as_str().unwrap_or_default().into(),
-                sf_user_id: id_url.user_id.to_string(),
-                sf_username: user.username.clone(),
-                sf_display_name: "Dana Demo".into(),
-                identity_url: tokens["id"].as_str().unwrap_or_default().into(),
-                refresh_token: Secret::new("not-used"),
-                access_token: Secret::new(tokens["access_token"].as_str().unwrap_or_default()),
-                linked_by: owner,
-                api_used: None,
-                api_max: None,
-            },
-            domain::LinkEventKind::Linked,
-            "for the schema-check bench",
-        )
-        .await?;
-    let settings = app::SalesforceSettings::new(
-        connected.client_id,
-        connected.client_secret,
-        "http://127.0.0.1/salesforce/callback",
-        &emulator.production_login_url(),
-        &emulator.sandbox_login_url(),
-        &[emulator.http_url()],
-    )?;
+    let emulator = sfemu::Emulator::start(config.clone(), "127.0.0.1:0".parse()?, None).await?;
+    let super::linked::LinkedOwner { db: _db, store, owner, org_id, settings, .. } = super::linked::linked_owner(&emulator, &config, "for the schema-check bench").await?;
 
     let project_id = store.create_project(owner, &ProjectName::parse("Schema check bench").map_err(|e| anyhow::anyhow!(e.0))?, &web::new_survey_slug()).await?;
     let mut survey = SurveyDefinition::default();
