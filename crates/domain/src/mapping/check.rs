@@ -321,22 +321,8 @@ mod tests {
     use crate::EmbeddedFieldName;
 
     fn field(name: &str, kind: FieldKind) -> FieldSchema {
-        FieldSchema {
-            name: name.into(),
-            label: name.into(),
-            length: if kind == FieldKind::Text { 255 } else { 0 },
-            kind,
-            createable: true,
-            updateable: true,
-            nillable: true,
-            defaulted_on_create: false,
-            external_id: false,
-            id_lookup: false,
-            picklist_values: vec![],
-            restricted_picklist: false,
-            filterable: true,
-            reference_to: vec![],
-        }
+        let length = if kind == FieldKind::Text { 255 } else { 0 };
+        FieldSchema::open(name, kind, length)
     }
 
     fn case_schema() -> ObjectSchema {

@@ -220,22 +220,8 @@ mod tests {
     use crate::survey::{QuestionId, QuestionText};
 
     fn field(name: &str, kind: FieldKind, values: &[&str]) -> FieldSchema {
-        FieldSchema {
-            name: name.into(),
-            label: name.into(),
-            length: if kind.is_text() { 255 } else { 0 },
-            kind,
-            createable: true,
-            updateable: true,
-            nillable: true,
-            defaulted_on_create: false,
-            external_id: false,
-            id_lookup: false,
-            picklist_values: values.iter().map(|v| v.to_string()).collect(),
-            restricted_picklist: true,
-            filterable: true,
-            reference_to: vec![],
-        }
+        let length = if kind.is_text() { 255 } else { 0 };
+        FieldSchema { picklist_values: values.iter().map(|v| v.to_string()).collect(), restricted_picklist: true, ..FieldSchema::open(name, kind, length) }
     }
 
     fn survey() -> SurveyDefinition {

@@ -94,22 +94,7 @@ mod tests {
     use crate::survey::{QuestionId, QuestionKind, QuestionText};
 
     fn field(name: &str, kind: FieldKind) -> FieldSchema {
-        FieldSchema {
-            name: name.into(),
-            label: name.into(),
-            length: 255,
-            kind,
-            createable: true,
-            updateable: true,
-            nillable: true,
-            defaulted_on_create: false,
-            external_id: false,
-            id_lookup: false,
-            picklist_values: vec![],
-            restricted_picklist: false,
-            filterable: true,
-            reference_to: vec![],
-        }
+        FieldSchema::open(name, kind, 255)
     }
 
     fn schema() -> ObjectSchema {

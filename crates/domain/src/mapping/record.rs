@@ -244,22 +244,7 @@ mod record_tests {
     use std::collections::BTreeMap;
 
     fn field(name: &str, kind: FieldKind, length: u32) -> FieldSchema {
-        FieldSchema {
-            name: name.into(),
-            label: name.into(),
-            kind,
-            length,
-            createable: true,
-            updateable: true,
-            nillable: true,
-            defaulted_on_create: false,
-            external_id: name.starts_with("External"),
-            id_lookup: false,
-            picklist_values: vec![],
-            restricted_picklist: false,
-            filterable: true,
-            reference_to: vec![],
-        }
+        FieldSchema { external_id: name.starts_with("External"), ..FieldSchema::open(name, kind, length) }
     }
 
     fn schema() -> ObjectSchema {

@@ -78,6 +78,30 @@ impl FieldSchema {
     }
 }
 
+#[cfg(test)]
+impl FieldSchema {
+    /// For tests: a field anyone may set on create and update, blank or
+    /// not, that a query can filter on; each test changes what it needs.
+    pub(crate) fn open(name: &str, kind: FieldKind, length: u32) -> FieldSchema {
+        FieldSchema {
+            name: name.into(),
+            label: name.into(),
+            kind,
+            length,
+            createable: true,
+            updateable: true,
+            nillable: true,
+            defaulted_on_create: false,
+            external_id: false,
+            id_lookup: false,
+            picklist_values: vec![],
+            restricted_picklist: false,
+            filterable: true,
+            reference_to: vec![],
+        }
+    }
+}
+
 /// What an org's describe says about one object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObjectSchema {
