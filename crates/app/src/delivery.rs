@@ -15,7 +15,8 @@ use writes::{Plan, Planned, Slot};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
-use store::deliveries::Claimed;
+use domain::budget::{BudgetPolicy, OrgBudget, Verdict, WaitReason};
+use store::deliveries::{Claimed, Later};
 use store::{now_ms, Store};
 
 mod writes;
@@ -102,13 +103,39 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
     let org_id = org.org_id.clone();
     let mappings: Vec<Mapping> = integration.map(|i| i.mappings).unwrap_or_default();
     if mappings.is_empty() {
-        let finished: Vec<store::deliveries::Finished> = batch.iter().map(|c| store::deliveries::Finished { id: c.id, outcome: "[]".into(), error: None }).collect();
+        let finished: Vec<store::deliveries::Finished> = batch.iter().map(|c| store::deliveries::Finished { id: c.id, outcome: "[]".into(), error: None, retry_at: None }).collect();
         return store.finish_deliveries(&org_id, &finished).await;
     }
     let client = match settings.sessions.client(store, settings, project.owner_id).await {
         Ok(c) => c,
         Err(e) => return hold(store, &batch, &e.to_string()).await,
     };
+    let usage = link.as_ref().and_then(|l| l.api_used.zip(l.api_max));
+    let sent = match budget_gate(store, settings, &client, &org_id, project.owner_id, usage, mappings.len() as i64 + 1).await? {
+        Gate::Go => send_batch(store, settings, &client, &org_id, project_id, &mappings, &batch).await,
+        Gate::Wait { until, reason } => wait_for_budget(store, &batch, until, &reason).await,
+    };
+    // Every call counts against the org's daily limit, whatever came of it.
+    store.add_api_calls(&org_id, client.calls_made() as i64).await?;
+    if let Some(usage) = client.last_api_usage() {
+        store.record_api_usage(project.owner_id, usage.used as i64, usage.max as i64).await?;
+    }
+    sent
+}
+
+/// Writes one project's claimed batch through `client`, and records what
+/// became of each response.
+async fn send_batch(
+    store: &Store,
+    settings: &SalesforceSettings,
+    client: &salesforce::Client,
+    org_id: &str,
+    project_id: i64,
+    mappings: &[Mapping],
+    batch: &[Claimed],
+) -> store::Result<()> {
+    let client = client.clone();
+    let org_id = org_id.to_string();
 
     // A condition is named in the response's log in the survey's words.
     let survey = match mappings.iter().any(|m| m.condition.is_some()) {
@@ -132,8 +159,8 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
         let object = mapping.object.as_str();
         let schema = match settings.describes.describe_with(&client, &org_id, object).await {
             Ok(Some(s)) => s,
-            Ok(None) => return hold(store, &batch, &format!("{object} no longer exists in the org")).await,
-            Err(e) => return call_failed(store, &batch, &org_id, e).await,
+            Ok(None) => return hold(store, batch, &format!("{object} no longer exists in the org")).await,
+            Err(e) => return call_failed(store, settings, batch, &org_id, e).await,
         };
         let mut records: Vec<Planned> = Vec::new();
         for (i, v) in values.iter().enumerate() {
@@ -154,22 +181,21 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
         }
         let found = match matched(&client, object, &records).await {
             Ok(found) => found,
-            Err(e) => return call_failed(store, &batch, &org_id, e).await,
+            Err(e) => return call_failed(store, settings, batch, &org_id, e).await,
         };
         plan.add_mapping(&mut ledger, m, object, records, &found);
     }
     if let Err(e) = plan.send(&client, &mut ledger).await {
-        return call_failed(store, &batch, &org_id, e).await;
+        return call_failed(store, settings, batch, &org_id, e).await;
     }
-    if let Some(usage) = client.last_api_usage() {
-        store.record_api_usage(project.owner_id, usage.used as i64, usage.max as i64).await?;
-    }
+    let now = now_ms();
     let finished: Vec<store::deliveries::Finished> = batch
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let (outcome, error) = ledger.outcome(i);
-            store::deliveries::Finished { id: c.id, outcome, error }
+            let (outcome, error, passing) = ledger.outcome(i);
+            let retry_at = passing.then(|| now + jittered(backoff_ms(c.attempts)));
+            store::deliveries::Finished { id: c.id, outcome, error, retry_at }
         })
         .collect();
     store.finish_deliveries(&org_id, &finished).await
@@ -240,11 +266,19 @@ struct Ledger {
     outcomes: Vec<Vec<Option<Value>>>,
     slots: Vec<Vec<Option<Slot>>>,
     failed: Vec<Option<String>>,
+    /// Per response: only passing errors (a row lock, a busy server) so
+    /// far, so it goes again later rather than wait for a person.
+    passing: Vec<bool>,
 }
 
 impl Ledger {
     fn new(responses: usize, mappings: usize) -> Self {
-        Ledger { outcomes: vec![vec![None; mappings]; responses], slots: vec![vec![None; mappings]; responses], failed: vec![None; responses] }
+        Ledger {
+            outcomes: vec![vec![None; mappings]; responses],
+            slots: vec![vec![None; mappings]; responses],
+            failed: vec![None; responses],
+            passing: vec![true; responses],
+        }
     }
 
     fn slot(&self, response: usize, mapping: usize) -> Option<Slot> {
@@ -261,6 +295,17 @@ impl Ledger {
     }
 
     fn fail(&mut self, response: usize, mapping: usize, object: &str, error: String) {
+        self.passing[response] = false;
+        self.record_failure(response, mapping, object, error);
+    }
+
+    /// Salesforce refused a record for a passing reason: the response goes
+    /// again later (unless something else of it failed for good).
+    fn fail_for_now(&mut self, response: usize, mapping: usize, object: &str, error: String) {
+        self.record_failure(response, mapping, object, error);
+    }
+
+    fn record_failure(&mut self, response: usize, mapping: usize, object: &str, error: String) {
         self.outcomes[response][mapping] = Some(json!({ "object": object, "error": error }));
         self.set_slot(response, mapping, Slot::Failed);
         let message = format!("{object}: {error}");
@@ -275,32 +320,125 @@ impl Ledger {
         self.set_slot(response, mapping, Slot::Written(id.clone()));
     }
 
-    /// The response's log, in mapping order, and why it failed if it did.
-    fn outcome(&self, response: usize) -> (String, Option<String>) {
+    /// The response's log, in mapping order, why it failed if it did, and
+    /// whether that was only for passing reasons (try again later).
+    fn outcome(&self, response: usize) -> (String, Option<String>, bool) {
         let entries: Vec<Value> = self.outcomes[response].iter().flatten().cloned().collect();
-        (Value::Array(entries).to_string(), self.failed[response].clone())
+        let failed = self.failed[response].clone();
+        let passing = failed.is_some() && self.passing[response];
+        (Value::Array(entries).to_string(), failed, passing)
     }
 }
 
-/// A whole call failed: retry later when that can help, hold when the link
-/// needs its owner, otherwise fail the batch with Salesforce's words.
-async fn call_failed(store: &Store, batch: &[Claimed], org_id: &str, e: SalesforceError) -> store::Result<()> {
+/// A whole call failed: wait for budget when the org's limit is used up,
+/// retry later when that can help, hold when the link needs its owner,
+/// otherwise fail the batch with Salesforce's words.
+async fn call_failed(store: &Store, settings: &SalesforceSettings, batch: &[Claimed], org_id: &str, e: SalesforceError) -> store::Result<()> {
     if e.is_refresh_revoked() {
         return hold(store, batch, "the owner's Salesforce link needs a new sign-in").await;
+    }
+    if e.is_limit_exceeded() {
+        let reason = WaitReason::Refused.describe();
+        let until = now_ms() + settings.budget.probe_every.as_millis() as i64;
+        tracing::warn!(org = org_id, "the org's API limit is used up; its deliveries wait");
+        store.pause_api(org_id, until, &reason, true).await?;
+        return wait_for_budget(store, batch, until, &reason).await;
     }
     if e.is_retryable() {
         tracing::warn!(error = %e, "delivery will be retried");
         let now = now_ms();
-        for c in batch {
-            store.retry_later(c.id, &e.to_string(), now + backoff_ms(c.attempts)).await?;
-        }
-        return Ok(());
+        let later: Vec<(i64, i64)> = batch.iter().map(|c| (c.id, now + jittered(backoff_ms(c.attempts)))).collect();
+        return store.deliver_later(&later, Later::Retry { error: &e.to_string() }).await;
     }
     tracing::warn!(error = %e, "delivery failed");
-    for c in batch {
-        store.mark_failed(c.id, org_id, &e.to_string(), "[]").await?;
+    store.fail_deliveries(&batch.iter().map(|c| c.id).collect::<Vec<_>>(), org_id, &e.to_string()).await
+}
+
+/// A backoff spread over its upper half, so retries after one outage do
+/// not arrive together.
+fn jittered(ms: i64) -> i64 {
+    ms / 2 + rand::random::<u64>() as i64 % (ms / 2 + 1)
+}
+
+/// Whether a batch may call the org now.
+enum Gate {
+    Go,
+    Wait { until: i64, reason: String },
+}
+
+/// How the delivery worker keeps within an org's API budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetSettings {
+    /// Insight's share of each org's daily limit (`INSIGHT_API_SHARE_PERCENT`).
+    pub policy: BudgetPolicy,
+    /// How often a paused org's `/limits` is read (one call) to see whether
+    /// calls are free again: sparingly.
+    pub probe_every: Duration,
+    /// How often a used share is looked at again (no call needed).
+    pub share_recheck: Duration,
+}
+
+impl Default for BudgetSettings {
+    fn default() -> Self {
+        BudgetSettings { policy: BudgetPolicy::default(), probe_every: Duration::from_secs(15 * 60), share_recheck: Duration::from_secs(5 * 60) }
     }
-    Ok(())
+}
+
+/// The API budget governor: an org paused for budget stays paused until
+/// its time (and, when only Salesforce can tell, until one `/limits` read
+/// says calls are free); otherwise the batch goes only if Insight's share
+/// and the org's limit leave room for it.
+async fn budget_gate(
+    store: &Store,
+    settings: &SalesforceSettings,
+    client: &salesforce::Client,
+    org_id: &str,
+    owner_id: i64,
+    mut usage: Option<(i64, i64)>,
+    needed: i64,
+) -> store::Result<Gate> {
+    let now = now_ms();
+    if let Some(pause) = store.api_pause(org_id).await? {
+        if pause.until_ms > now {
+            return Ok(Gate::Wait { until: pause.until_ms, reason: pause.reason });
+        }
+        if pause.probe {
+            match client.limits().await {
+                Ok(limits) => {
+                    let l = limits.daily_api_requests;
+                    let used = l.max.saturating_sub(l.remaining) as i64;
+                    store.record_api_usage(owner_id, used, l.max as i64).await?;
+                    usage = Some((used, l.max as i64));
+                }
+                Err(e) => {
+                    tracing::info!(org = org_id, error = %e, "the org's limits could not be read; its deliveries keep waiting");
+                    let until = now + settings.budget.probe_every.as_millis() as i64;
+                    store.pause_api(org_id, until, &pause.reason, true).await?;
+                    return Ok(Gate::Wait { until, reason: pause.reason });
+                }
+            }
+        }
+        store.resume_api(org_id).await?;
+    }
+    let budget = OrgBudget { org_usage: usage, insight_used: store.api_calls_last_day(org_id).await? };
+    match settings.budget.policy.verdict(&budget, needed) {
+        Verdict::Go => Ok(Gate::Go),
+        Verdict::Wait(why) => {
+            let wait = if why.needs_probe() { settings.budget.probe_every } else { settings.budget.share_recheck };
+            let until = now + wait.as_millis() as i64;
+            let reason = why.describe();
+            tracing::info!(org = org_id, reason = %reason, "deliveries wait for API budget");
+            store.pause_api(org_id, until, &reason, why.needs_probe()).await?;
+            Ok(Gate::Wait { until, reason })
+        }
+    }
+}
+
+/// Puts a batch back until `until`, noting why; the claim does not count
+/// as an attempt.
+async fn wait_for_budget(store: &Store, batch: &[Claimed], until: i64, reason: &str) -> store::Result<()> {
+    let later: Vec<(i64, i64)> = batch.iter().map(|c| (c.id, until)).collect();
+    store.deliver_later(&later, Later::Wait { note: reason }).await
 }
 
 #[cfg(test)]
@@ -310,5 +448,13 @@ mod tests {
         assert_eq!(super::backoff_ms(1), 2_000);
         assert_eq!(super::backoff_ms(3), 8_000);
         assert_eq!(super::backoff_ms(40), 3_600_000);
+    }
+
+    #[test]
+    fn jitter_stays_in_the_upper_half() {
+        for _ in 0..1000 {
+            let j = super::jittered(8_000);
+            assert!((4_000..=8_000).contains(&j), "{j}");
+        }
     }
 }

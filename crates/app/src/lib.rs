@@ -52,6 +52,8 @@ pub struct SalesforceSettings {
     pub sessions: std::sync::Arc<sessions::LinkSessions>,
     /// Recent describes, per org and object.
     pub describes: std::sync::Arc<integration::DescribeCache>,
+    /// How deliveries keep within each org's API budget.
+    pub budget: delivery::BudgetSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +115,7 @@ impl SalesforceSettings {
             http,
             sessions: Default::default(),
             describes: Default::default(),
+            budget: Default::default(),
         })
     }
 

@@ -418,6 +418,21 @@ pub struct SalesforceAccount {
     pub paused: Vec<OwnedIntegration>,
     pub events: Vec<LinkEvent>,
     pub collaborator_changes: Vec<HistoryEntry>,
+    /// The linked org's API budget as Insight keeps to it.
+    pub budget: Option<ApiBudget>,
+}
+
+/// An org's daily API budget: the org's limit and use as Salesforce last
+/// reported them, Insight's share and what it used of it over 24 hours,
+/// and the deliveries waiting for budget, with why and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiBudget {
+    pub share_percent: u8,
+    /// The calls Insight may make in 24 hours (once the limit is known).
+    pub share: Option<i64>,
+    pub insight_used: i64,
+    pub waiting: i64,
+    pub pause: Option<(i64, String)>,
 }
 
 impl crate::App {
@@ -431,7 +446,21 @@ impl crate::App {
         let paused = crate::integration::paused_surveys(&self.store, account_id).await?;
         let events = self.store.link_events(account_id, 50).await?;
         let collaborator_changes = crate::consent::collaborator_changes(&self.store, account_id).await?;
-        Ok(SalesforceAccount { link, paused, events, collaborator_changes })
+        let budget = match (&link, &self.salesforce) {
+            (Some(l), Some(settings)) => {
+                let policy = settings.budget.policy;
+                let pause = self.store.api_pause(&l.org_id).await?.filter(|p| p.until_ms > store::now_ms()).map(|p| (p.until_ms, p.reason));
+                Some(ApiBudget {
+                    share_percent: policy.share_percent(),
+                    share: l.api_max.map(|max| policy.share_of(max)),
+                    insight_used: self.store.api_calls_last_day(&l.org_id).await?,
+                    waiting: self.store.waiting_for_budget(account_id).await?,
+                    pause,
+                })
+            }
+            _ => None,
+        };
+        Ok(SalesforceAccount { link, paused, events, collaborator_changes, budget })
     }
 
     /// Starts a sign-in (see `start_sign_in`). `my_domain` is the My Domain

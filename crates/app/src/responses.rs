@@ -11,7 +11,7 @@ use domain::ResponseId;
 use std::collections::{BTreeMap, HashMap};
 use store::{NewResponse, StoreError};
 
-pub use store::deliveries::{Delivery, DeliveryCounts};
+pub use store::deliveries::{Delivery, DeliveryCounts, LogQuery};
 pub use store::responses::Submitted;
 pub use store::StoredResponse;
 
@@ -121,4 +121,43 @@ impl App {
         require_edit(project)?;
         Ok(self.store.retry_failed(project.id).await?)
     }
+
+    /// A page of the project's delivery log, newest first, and the id to
+    /// pass as `before` for the next page, if there is one.
+    pub async fn delivery_log(&self, project: &Project, query: &LogQuery) -> Result<DeliveryLog, AppError> {
+        let limit = query.limit.clamp(1, 200);
+        let mut rows = self.store.delivery_log(project.id, &LogQuery { limit: limit + 1, ..query.clone() }).await?;
+        let next_before = match rows.len() as i64 > limit {
+            true => {
+                rows.truncate(limit as usize);
+                rows.last().map(|d| d.id)
+            }
+            false => None,
+        };
+        let counts = self.store.delivery_counts(project.id).await?;
+        Ok(DeliveryLog { rows, next_before, counts })
+    }
+
+    /// A person gives up on a response's delivery (pending, held or failed,
+    /// and not being sent right now): it is discarded, noting who and when.
+    pub async fn give_up_delivery(&self, project: &Project, by: &store::history::Actor, response_id: &str) -> Result<(), AppError> {
+        require_edit(project)?;
+        let delivery = self.store.delivery_of(project.id, response_id).await?.ok_or(AppError::NotFound)?;
+        let note = format!("given up by {} ({})", by.name, by.email);
+        if !self.store.give_up_delivery(project.id, delivery.id, by.account_id, &note).await? {
+            return Err(AppError::Conflict(
+                "Only a delivery that is waiting, held or failed can be given up; this one was delivered, given up already, or is being sent right now.".into(),
+            ));
+        }
+        tracing::info!(project = project.id, delivery = delivery.id, account = by.account_id, "a delivery was given up");
+        Ok(())
+    }
+}
+
+/// A page of a project's delivery log.
+#[derive(Debug, Clone)]
+pub struct DeliveryLog {
+    pub rows: Vec<Delivery>,
+    pub next_before: Option<i64>,
+    pub counts: DeliveryCounts,
 }

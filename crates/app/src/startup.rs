@@ -36,6 +36,8 @@ pub struct Config {
     /// How the mail worker retries.
     pub mail_worker: crate::mail::MailWorkerSettings,
     pub schema_checks: crate::schema_drift::SchemaCheckSettings,
+    /// How deliveries keep within each org's daily API limit.
+    pub delivery_budget: delivery::BudgetSettings,
 }
 
 impl Config {
@@ -49,6 +51,7 @@ impl Config {
             mail: None,
             mail_worker: crate::mail::MailWorkerSettings::default(),
             schema_checks: crate::schema_drift::SchemaCheckSettings::default(),
+            delivery_budget: delivery::BudgetSettings::default(),
         }
     }
 }
@@ -139,14 +142,16 @@ impl App {
         let salesforce = match &config.salesforce {
             Some(sf) => {
                 let public_url = config.public_url.as_deref().ok_or(StartError::NoPublicUrl)?;
-                Some(Arc::new(SalesforceSettings::new(
+                let mut settings = SalesforceSettings::new(
                     sf.client_id.clone(),
                     sf.client_secret.clone(),
                     &format!("{}/salesforce/callback", public_url.trim_end_matches('/')),
                     &sf.production_login_url,
                     &sf.sandbox_login_url,
                     &sf.trusted_hosts,
-                )?))
+                )?;
+                settings.budget = config.delivery_budget;
+                Some(Arc::new(settings))
             }
             None => None,
         };

@@ -3,6 +3,7 @@
 //! never re-implement them.
 
 pub mod account;
+pub mod budget;
 pub mod delivery;
 pub mod invitation;
 pub mod link;

@@ -140,6 +140,11 @@ pub struct SalesforceArgs {
     /// holds its deliveries); 0 turns the scheduled check off
     #[arg(long, env = "INSIGHT_SCHEMA_CHECK_INTERVAL_SECS", default_value_t = 6 * 3600)]
     pub schema_check_interval_secs: u64,
+    /// Percent of each org's daily API limit Insight may use over any 24
+    /// hours (1–100); past it, deliveries wait with the reason shown, so the
+    /// org's other integrations keep their calls
+    #[arg(long, env = "INSIGHT_API_SHARE_PERCENT", default_value_t = 50)]
+    pub api_share_percent: u32,
     /// The connected app's consumer key
     #[arg(long = "salesforce-client-id", env = "INSIGHT_SALESFORCE_CLIENT_ID")]
     pub client_id: Option<String>,
@@ -169,6 +174,7 @@ impl SalesforceArgs {
         config.salesforce = self.config()?;
         config.delivery_lease = std::time::Duration::from_secs(self.delivery_lease_secs.max(1));
         config.schema_checks.interval = std::time::Duration::from_secs(self.schema_check_interval_secs);
+        config.delivery_budget.policy = domain::budget::BudgetPolicy::with_share(self.api_share_percent).map_err(|e| anyhow::anyhow!("INSIGHT_API_SHARE_PERCENT: {e}"))?;
         Ok(config)
     }
 

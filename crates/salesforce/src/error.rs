@@ -49,6 +49,15 @@ code_enum!(
     }
 );
 
+impl ErrorCode {
+    /// A passing condition: the same write may succeed when tried again
+    /// later (a row lock another transaction holds, the server busy, the
+    /// daily limit, which frees as its 24-hour window moves).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ErrorCode::RequestLimitExceeded | ErrorCode::UnableToLockRow | ErrorCode::ServerUnavailable)
+    }
+}
+
 code_enum!(
     /// OAuth 2.0 error codes (`error` in `{"error","error_description"}`).
     OAuthErrorCode {
@@ -253,6 +262,11 @@ impl SalesforceError {
         }
     }
 
+    /// Salesforce refused the call because the org's daily API limit is used up.
+    pub fn is_limit_exceeded(&self) -> bool {
+        matches!(self, SalesforceError::Api { errors, .. } if errors.iter().any(|e| e.error_code == ErrorCode::RequestLimitExceeded))
+    }
+
     /// The refresh token no longer works: only a new sign-in helps.
     pub fn is_refresh_revoked(&self) -> bool {
         matches!(self, SalesforceError::RefreshTokenRevoked { .. })
@@ -265,13 +279,7 @@ impl SalesforceError {
             SalesforceError::Unreachable(_) | SalesforceError::RefreshFailed { .. } => true,
             SalesforceError::Api { status, errors } => {
                 *status >= 500
-                    || errors.iter().any(|e| {
-                        matches!(
-                            e.error_code,
-                            // The daily/concurrent API limit frees up as the rolling 24-hour window moves.
-                            ErrorCode::RequestLimitExceeded | ErrorCode::UnableToLockRow | ErrorCode::ServerUnavailable
-                        )
-                    })
+                    || errors.iter().any(|e| e.error_code.is_transient())
             }
             SalesforceError::OAuth { status, error, .. } => *status >= 500 || *error == OAuthErrorCode::RateLimitExceeded,
             _ => false,

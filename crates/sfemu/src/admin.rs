@@ -87,7 +87,7 @@ async fn orgs(State(s): State<S>) -> Json<Value> {
 fn usage_json(o: &Org) -> Value {
     let used = o.usage.load(Ordering::Relaxed);
     let max = o.max.load(Ordering::Relaxed);
-    json!({"org_id": o.id, "used": used, "max": max, "remaining": max.saturating_sub(used)})
+    json!({"org_id": o.id, "used": used, "max": max, "remaining": max.saturating_sub(used), "refused": o.refused.load(Ordering::Relaxed)})
 }
 async fn usage(State(s): State<S>, Path(org): Path<String>) -> Response {
     match find_org(&s.app, &org) { Ok(o) => Json(usage_json(&o)).into_response(), Err(r) => r }

@@ -204,6 +204,7 @@ async fn rest_entry(State(s): State<S>, kill: Option<Extension<ConnKill>>, metho
             return match kill { Some(Extension(k)) => { k.trigger(); dropped_before_response() } None => dropped() };
         }
         Injected::LimitExceeded => {
+            org.refused.fetch_add(1, Ordering::Relaxed);
             let used = org.usage.load(Ordering::Relaxed);
             return api_error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", Some(format!("api-usage={used}/{max}")));
         }
@@ -212,6 +213,7 @@ async fn rest_entry(State(s): State<S>, kill: Option<Extension<ConnKill>>, metho
     }
     let used = org.usage.load(Ordering::Relaxed);
     if used >= max {
+        org.refused.fetch_add(1, Ordering::Relaxed);
         return api_error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", Some(format!("api-usage={used}/{max}")));
     }
     let used = app.count_usage(&org);

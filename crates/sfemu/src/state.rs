@@ -59,6 +59,10 @@ pub struct Org {
     pub data: RwLock<HashMap<String, Table>>,
     pub usage: AtomicU64,
     pub max: AtomicU64,
+    /// Calls refused with REQUEST_LIMIT_EXCEEDED (Salesforce does not count
+    /// them in the daily use; the admin API shows them, so a test can see
+    /// how hard a client presses an exhausted org).
+    pub refused: AtomicU64,
     pub faults: RwLock<Faults>,
     pub outbound: Mutex<OutboundState>,
     /// Ids of every stored record (for reference checks without taking the data lock).
@@ -270,6 +274,7 @@ impl App {
                 objects: objects.clone(),
                 data: RwLock::new(HashMap::new()),
                 usage: AtomicU64::new(0),
+                refused: AtomicU64::new(0),
                 max: AtomicU64::new(oc.api_daily_limit.unwrap_or(cfg.api_daily_limit)),
                 faults: RwLock::new(Faults::default()),
                 outbound: Mutex::new(OutboundState::new(oc.outbound_rules.clone())),

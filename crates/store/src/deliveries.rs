@@ -17,6 +17,17 @@ pub struct Finished {
     pub outcome: String,
     /// Why it failed; `None`: delivered.
     pub error: Option<String>,
+    /// Set: a passing error; the delivery goes again at this time.
+    pub retry_at: Option<i64>,
+}
+
+/// Why claimed deliveries go back to wait.
+#[derive(Debug, Clone, Copy)]
+pub enum Later<'a> {
+    /// A passing failure: Salesforce's words, kept as the last error.
+    Retry { error: &'a str },
+    /// Waiting for API budget: why, as the delivery's note.
+    Wait { note: &'a str },
 }
 
 /// A delivery a worker holds the lease on, with its response.
@@ -45,6 +56,8 @@ pub struct Delivery {
     pub note: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Who gave up on it, and when.
+    pub given_up: Option<(i64, i64)>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -61,6 +74,8 @@ struct DeliveryRow {
     note: Option<String>,
     created_at: i64,
     updated_at: i64,
+    given_up_by: Option<i64>,
+    given_up_at: Option<i64>,
 }
 
 impl TryFrom<DeliveryRow> for Delivery {
@@ -82,6 +97,7 @@ impl TryFrom<DeliveryRow> for Delivery {
             note: r.note,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            given_up: r.given_up_by.zip(r.given_up_at),
         })
     }
 }
@@ -93,10 +109,12 @@ pub struct DeliveryCounts {
     pub delivered: i64,
     pub failed: i64,
     pub discarded: i64,
+    /// Of the pending: waiting for API budget.
+    pub waiting_for_budget: i64,
 }
 
 const DELIVERY_COLUMNS: &str =
-    "id, project_id, public_id, status, attempts, next_attempt_at, org_id, outcome, last_error, note, created_at, updated_at";
+    "id, project_id, public_id, status, attempts, next_attempt_at, org_id, outcome, last_error, note, created_at, updated_at, given_up_by, given_up_at";
 
 impl Store {
     /// Claims up to `limit` due deliveries for `lease_ms`. Several workers
@@ -173,31 +191,83 @@ impl Store {
         Ok(())
     }
 
-    /// Records a batch's outcomes in one transaction (one commit for the
-    /// batch, not one per response): delivered, or failed with `error`.
+    /// Records a batch's outcomes in one statement (one commit for the
+    /// batch, not one per response): delivered, failed with `error`, or —
+    /// with `retry_at` — tried again then (a passing error on one record).
     pub async fn finish_deliveries(&self, org_id: &str, finished: &[Finished]) -> Result<()> {
-        let now = now_ms();
-        let mut tx = self.pool.begin().await?;
-        for f in finished {
-            let q = match &f.error {
-                None => sqlx::query(
-                    "UPDATE deliveries SET status = 'delivered', org_id = $1, outcome = $2, last_error = NULL, note = NULL, lease_until = NULL, updated_at = $3 WHERE id = $4",
-                )
-                .bind(org_id)
-                .bind(&f.outcome)
-                .bind(now)
-                .bind(f.id),
-                Some(error) => sqlx::query("UPDATE deliveries SET status = 'failed', org_id = $1, last_error = $2, outcome = $3, lease_until = NULL, updated_at = $4 WHERE id = $5")
-                    .bind(org_id)
-                    .bind(error)
-                    .bind(&f.outcome)
-                    .bind(now)
-                    .bind(f.id),
-            };
-            q.execute(&mut *tx).await?;
+        if finished.is_empty() {
+            return Ok(());
         }
-        tx.commit().await?;
+        let rows: Vec<serde_json::Value> = finished
+            .iter()
+            .map(|f| serde_json::json!({ "id": f.id, "outcome": f.outcome, "error": f.error, "retry_at": f.retry_at }))
+            .collect();
+        let sql = format!(
+            "UPDATE deliveries SET
+                status = CASE WHEN j.retry_at IS NOT NULL THEN 'pending' WHEN j.error IS NULL THEN 'delivered' ELSE 'failed' END,
+                org_id = $1, outcome = j.outcome, last_error = j.error,
+                note = CASE WHEN j.error IS NULL THEN NULL ELSE deliveries.note END,
+                next_attempt_at = COALESCE(j.retry_at, deliveries.next_attempt_at),
+                lease_until = NULL, updated_at = $2
+              FROM {} WHERE deliveries.id = j.id",
+            self.json_rows("$3", "id BIGINT, outcome TEXT, error TEXT, retry_at BIGINT")
+        );
+        sqlx::query(&sql).bind(org_id).bind(now_ms()).bind(serde_json::Value::Array(rows).to_string()).execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// `param` (a JSON array of objects) as a table `j` with `columns`
+    /// (`name TYPE, …`), in the backend's SQL: one bound value however many
+    /// rows, so a batch is one statement.
+    fn json_rows(&self, param: &str, columns: &str) -> String {
+        match self.backend {
+            Backend::Postgres => format!("jsonb_to_recordset(CAST({param} AS JSONB)) AS j({columns})"),
+            Backend::Sqlite => {
+                let fields: Vec<String> = columns
+                    .split(',')
+                    .map(|c| c.split_whitespace().next().unwrap_or_default().to_string())
+                    .map(|name| format!("json_extract(value, '$.{name}') AS {name}"))
+                    .collect();
+                format!("(SELECT {} FROM json_each({param})) AS j", fields.join(", "))
+            }
+        }
+    }
+
+    /// Puts claimed deliveries back until their time: after a passing
+    /// failure (`Later::Retry`, the attempt counts) or to wait for API
+    /// budget (`Later::Wait`, noted, and the attempt does not count). One
+    /// statement for the batch.
+    pub async fn deliver_later(&self, later: &[(i64, i64)], why: Later<'_>) -> Result<()> {
+        if later.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<serde_json::Value> = later.iter().map(|(id, at)| serde_json::json!({ "id": id, "at": at })).collect();
+        let (error, note, uncount) = match why {
+            Later::Retry { error } => (Some(error), None, 0i64),
+            Later::Wait { note } => (None, Some(note), 1),
+        };
+        let sql = format!(
+            "UPDATE deliveries SET next_attempt_at = j.at, lease_until = NULL, updated_at = $1,
+                last_error = COALESCE($2, deliveries.last_error), note = $3, attempts = deliveries.attempts - $4
+              FROM {} WHERE deliveries.id = j.id",
+            self.json_rows("$5", "id BIGINT, at BIGINT")
+        );
+        sqlx::query(&sql)
+            .bind(now_ms())
+            .bind(error)
+            .bind(note)
+            .bind(uncount)
+            .bind(serde_json::Value::Array(rows).to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Fails claimed deliveries whose whole call Salesforce refused, with
+    /// its words: one statement for the batch.
+    pub async fn fail_deliveries(&self, ids: &[i64], org_id: &str, error: &str) -> Result<()> {
+        let finished: Vec<Finished> = ids.iter().map(|&id| Finished { id, outcome: "[]".into(), error: Some(error.to_string()), retry_at: None }).collect();
+        self.finish_deliveries(org_id, &finished).await
     }
 
     /// Salesforce refused it for a reason a retry will not fix: a person
@@ -213,19 +283,6 @@ impl Store {
         .bind(id)
         .execute(&self.pool)
         .await?;
-        Ok(())
-    }
-
-    /// A passing failure (Salesforce unreachable, busy, over its limit): try
-    /// again at `next_attempt_at`.
-    pub async fn retry_later(&self, id: i64, error: &str, next_attempt_at: i64) -> Result<()> {
-        sqlx::query("UPDATE deliveries SET last_error = $1, next_attempt_at = $2, lease_until = NULL, updated_at = $3 WHERE id = $4")
-            .bind(error)
-            .bind(next_attempt_at)
-            .bind(now_ms())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
         Ok(())
     }
 
@@ -287,7 +344,7 @@ impl Store {
     async fn due_now(&self, project_id: i64, delivery_id: i64, statuses: &'static str) -> Result<bool> {
         let now = now_ms();
         let r = sqlx::query(&format!(
-            "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1 WHERE id = $2 AND project_id = $3 AND status IN ({statuses})"
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, note = NULL, updated_at = $1 WHERE id = $2 AND project_id = $3 AND status IN ({statuses})"
         ))
         .bind(now)
         .bind(delivery_id)
@@ -316,18 +373,25 @@ impl Store {
     }
 
     pub async fn delivery_counts(&self, project_id: i64) -> Result<DeliveryCounts> {
-        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT status, COUNT(*) FROM deliveries WHERE project_id = $1 GROUP BY status")
-            .bind(project_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT status, CASE WHEN status = 'pending' AND note LIKE $2 THEN 1 ELSE 0 END, COUNT(*)
+               FROM deliveries WHERE project_id = $1 GROUP BY 1, 2",
+        )
+        .bind(project_id)
+        .bind(format!("{}%", domain::budget::WAIT_PREFIX))
+        .fetch_all(&self.pool)
+        .await?;
         let mut c = DeliveryCounts::default();
-        for (status, n) in rows {
+        for (status, waiting, n) in rows {
             match DeliveryStatus::from_column("deliveries", "status", &status)? {
-                DeliveryStatus::Pending => c.pending = n,
+                DeliveryStatus::Pending => c.pending += n,
                 DeliveryStatus::Held => c.held = n,
                 DeliveryStatus::Delivered => c.delivered = n,
                 DeliveryStatus::Failed => c.failed = n,
                 DeliveryStatus::Discarded => c.discarded = n,
+            }
+            if waiting == 1 {
+                c.waiting_for_budget = n;
             }
         }
         Ok(c)
@@ -394,5 +458,71 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(r.rows_affected())
+    }
+}
+
+/// A page of a project's delivery log: newest first, before `before` (a
+/// delivery id: keyset pagination, no OFFSET scan), with `status`, and
+/// whose response id starts with `response`.
+#[derive(Debug, Clone, Default)]
+pub struct LogQuery {
+    pub status: Option<DeliveryStatus>,
+    pub response: Option<String>,
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+impl Store {
+    pub async fn delivery_log(&self, project_id: i64, q: &LogQuery) -> Result<Vec<Delivery>> {
+        let mut sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE project_id = $1");
+        let mut n = 1;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        if q.status.is_some() {
+            sql += &format!(" AND status = {}", next());
+        }
+        if q.response.is_some() {
+            sql += &format!(" AND public_id LIKE {} ESCAPE '\\'", next());
+        }
+        if q.before.is_some() {
+            sql += &format!(" AND id < {}", next());
+        }
+        sql += &format!(" ORDER BY id DESC LIMIT {}", next());
+        let mut query = sqlx::query_as::<_, DeliveryRow>(&sql).bind(project_id);
+        if let Some(status) = q.status {
+            query = query.bind(status.as_str());
+        }
+        if let Some(prefix) = &q.response {
+            let escaped: String = prefix.chars().flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            }).collect();
+            query = query.bind(format!("{escaped}%"));
+        }
+        if let Some(before) = q.before {
+            query = query.bind(before);
+        }
+        let rows = query.bind(q.limit.clamp(1, 500)).fetch_all(&self.pool).await?;
+        rows.into_iter().map(Delivery::try_from).collect()
+    }
+
+    /// A person gives up on a delivery that has not been delivered (and is
+    /// not being sent right now): it is discarded, recording who and when.
+    pub async fn give_up_delivery(&self, project_id: i64, delivery_id: i64, actor_id: i64, note: &str) -> Result<bool> {
+        let now = now_ms();
+        let r = sqlx::query(
+            "UPDATE deliveries SET status = 'discarded', note = $1, given_up_by = $2, given_up_at = $3, updated_at = $3
+              WHERE id = $4 AND project_id = $5 AND status IN ('pending', 'held', 'failed') AND (lease_until IS NULL OR lease_until < $3)",
+        )
+        .bind(note)
+        .bind(actor_id)
+        .bind(now)
+        .bind(delivery_id)
+        .bind(project_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() > 0)
     }
 }

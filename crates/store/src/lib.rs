@@ -5,6 +5,7 @@
 //! migration folder, as their DDL differs.
 
 pub mod accounts;
+pub mod api_budget;
 pub mod backfills;
 mod columns;
 pub mod deliveries;

@@ -112,3 +112,75 @@ async fn held_deliveries_are_released_or_discarded_with_a_record_and_failed_ones
         assert_eq!(store.claim_deliveries(10, 60_000).await.unwrap().len(), 1);
     }
 }
+
+#[tokio::test]
+async fn a_batch_is_finished_in_one_statement_and_waits_for_budget_without_counting_an_attempt() {
+    for db in TestDatabase::all().await {
+        let store = db.store().await;
+        let p = project(&store, true).await;
+        let writer = store.response_writer();
+        for n in 0..4 {
+            writer.submit(response(p, n)).await.unwrap();
+        }
+        let claimed = store.claim_deliveries(10, 60_000).await.unwrap();
+        let mut ids: Vec<i64> = claimed.iter().map(|c| c.id).collect();
+        ids.sort();
+        let later = store::now_ms() + 3_600_000;
+        let finished = vec![
+            store::deliveries::Finished { id: ids[0], outcome: r#"[{"object":"X","record_id":"a0B000000000001AAA"}]"#.into(), error: None, retry_at: None },
+            store::deliveries::Finished { id: ids[1], outcome: "[]".into(), error: Some("STRING_TOO_LONG: Comment".into()), retry_at: None },
+            store::deliveries::Finished { id: ids[2], outcome: "[]".into(), error: Some("UNABLE_TO_LOCK_ROW: busy".into()), retry_at: Some(later) },
+        ];
+        store.finish_deliveries("00D000000000001AAA", &finished).await.unwrap();
+        let note = format!("{}: Insight used its share", domain::budget::WAIT_PREFIX);
+        store.deliver_later(&[(ids[3], later)], store::deliveries::Later::Wait { note: &note }).await.unwrap();
+        let counts = store.delivery_counts(p).await.unwrap();
+        assert_eq!((counts.delivered, counts.failed, counts.pending, counts.waiting_for_budget), (1, 1, 2, 1), "{counts:?}");
+        let log = store.delivery_log(p, &store::deliveries::LogQuery { limit: 10, ..Default::default() }).await.unwrap();
+        let by_id = |id: i64| log.iter().find(|d| d.id == id).unwrap().clone();
+        assert_eq!(by_id(ids[0]).outcome[0]["record_id"], "a0B000000000001AAA");
+        assert_eq!(by_id(ids[2]).last_error.as_deref(), Some("UNABLE_TO_LOCK_ROW: busy"));
+        assert_eq!(by_id(ids[2]).next_attempt_at, later);
+        assert_eq!(by_id(ids[3]).attempts, 0, "a wait for budget is not an attempt");
+        assert!(store.claim_deliveries(10, 60_000).await.unwrap().is_empty(), "neither is due before its time");
+
+        // The log: newest first, a page at a time, by status and by id.
+        let page = store.delivery_log(p, &store::deliveries::LogQuery { limit: 2, ..Default::default() }).await.unwrap();
+        assert_eq!(page.iter().map(|d| d.id).collect::<Vec<_>>(), vec![ids[3], ids[2]]);
+        let next = store.delivery_log(p, &store::deliveries::LogQuery { limit: 2, before: Some(ids[2]), ..Default::default() }).await.unwrap();
+        assert_eq!(next.iter().map(|d| d.id).collect::<Vec<_>>(), vec![ids[1], ids[0]]);
+        let failed = store.delivery_log(p, &store::deliveries::LogQuery { limit: 10, status: Some(domain::DeliveryStatus::Failed), ..Default::default() }).await.unwrap();
+        assert_eq!(failed.iter().map(|d| d.id).collect::<Vec<_>>(), vec![ids[1]]);
+        let public = by_id(ids[1]).public_id;
+        let found = store.delivery_log(p, &store::deliveries::LogQuery { limit: 10, response: Some(public[..public.len() - 1].to_string()), ..Default::default() }).await.unwrap();
+        assert!(found.iter().any(|d| d.id == ids[1]));
+        let none = store.delivery_log(p, &store::deliveries::LogQuery { limit: 10, response: Some("R_%".into()), ..Default::default() }).await.unwrap();
+        assert!(none.is_empty(), "a % typed in the search is a character, not a wildcard");
+
+        // Giving up records who and when; a delivered one cannot be given up.
+        let owner = store.account_by_email(&Email::parse("olive@example.com").unwrap()).await.unwrap().unwrap().id;
+        assert!(store.give_up_delivery(p, ids[1], owner, "given up by Olive").await.unwrap());
+        assert!(!store.give_up_delivery(p, ids[0], owner, "given up by Olive").await.unwrap());
+        let given = store.delivery_log(p, &store::deliveries::LogQuery { limit: 10, status: Some(domain::DeliveryStatus::Discarded), ..Default::default() }).await.unwrap();
+        assert_eq!(given.len(), 1);
+        assert_eq!(given[0].given_up.map(|g| g.0), Some(owner));
+    }
+}
+
+#[tokio::test]
+async fn api_calls_are_counted_per_org_over_a_day_and_pauses_kept() {
+    for db in TestDatabase::all().await {
+        let store = db.store().await;
+        store.add_api_calls("00D000000000001AAA", 3).await.unwrap();
+        store.add_api_calls("00D000000000001AAA", 4).await.unwrap();
+        store.add_api_calls("00D000000000002AAA", 5).await.unwrap();
+        assert_eq!(store.api_calls_last_day("00D000000000001AAA").await.unwrap(), 7);
+        assert_eq!(store.api_calls_last_day("00D000000000003AAA").await.unwrap(), 0);
+        store.pause_api("00D000000000001AAA", 10, "first", true).await.unwrap();
+        store.pause_api("00D000000000001AAA", 20, "moved", false).await.unwrap();
+        let p = store.api_pause("00D000000000001AAA").await.unwrap().unwrap();
+        assert_eq!((p.until_ms, p.reason.as_str(), p.probe), (20, "moved", false));
+        store.resume_api("00D000000000001AAA").await.unwrap();
+        assert!(store.api_pause("00D000000000001AAA").await.unwrap().is_none());
+    }
+}

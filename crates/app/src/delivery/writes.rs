@@ -285,7 +285,8 @@ impl Sent {
     fn not_written(&mut self, ledger: &mut Ledger, sub: &Sub, k: usize, n: usize, object: &str) {
         self.failed[k][n] = true;
         for &r in &sub.items[n].responses {
-            ledger.fail(r, sub.mapping, &sub.object, format!("not written, since the {object} record for this response was not written"));
+            // Whether it passes is the earlier record's failure's to say.
+            ledger.fail_for_now(r, sub.mapping, &sub.object, format!("not written, since the {object} record for this response was not written"));
         }
     }
 
@@ -314,8 +315,13 @@ impl Sent {
                     self.failed[k][n] = true;
                     // Salesforce's own words, code first: what a person needs to fix it.
                     let error = result.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ");
+                    // A row lock or a busy server passes: the response goes again later.
+                    let passing = !result.errors.is_empty() && result.errors.iter().all(|e| e.error_code.is_transient());
                     for &r in &item.responses {
-                        ledger.fail(r, sub.mapping, &sub.object, error.clone());
+                        match passing {
+                            true => ledger.fail_for_now(r, sub.mapping, &sub.object, error.clone()),
+                            false => ledger.fail(r, sub.mapping, &sub.object, error.clone()),
+                        }
                     }
                 }
             }

@@ -21,6 +21,9 @@ pub struct Client {
     session: Arc<Session>,
     api_version: ApiVersion,
     query_batch_size: Option<u16>,
+    /// REST calls this client (and its clones) sent: each counts against
+    /// the org's daily API limit.
+    calls: Arc<std::sync::atomic::AtomicU64>,
 }
 
 mod composite;
@@ -65,7 +68,7 @@ pub fn soql_string_literal(s: &str) -> String {
 
 impl Client {
     pub fn new(session: Arc<Session>, api_version: ApiVersion) -> Self {
-        Client { session, api_version, query_batch_size: None }
+        Client { session, api_version, query_batch_size: None, calls: Default::default() }
     }
 
     /// Ask for query pages of `n` records (`Sforce-Query-Options: batchSize=n`;
@@ -81,6 +84,11 @@ impl Client {
 
     pub fn api_version(&self) -> ApiVersion {
         self.api_version
+    }
+
+    /// REST calls sent through this client (and its clones) so far.
+    pub fn calls_made(&self) -> u64 {
+        self.calls.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// API usage from the last response's `Sforce-Limit-Info` header.
@@ -109,6 +117,7 @@ impl Client {
             req = req.header("Sforce-Query-Options", format!("batchSize={n}"));
         }
         let started = std::time::Instant::now();
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let resp = req.send().await.map_err(SalesforceError::Unreachable)?;
         // The path only: query strings carry SOQL and external ids, which may be personal data.
         tracing::debug!(%method, path = path.split('?').next().unwrap_or(""), status = resp.status().as_u16(),

@@ -44,7 +44,7 @@ pub(super) async fn render(state: &AppState, who: &CurrentAccount, ok: Option<&s
 
 /// The page; `back` is the project the person came from, if any.
 async fn render_page(state: &AppState, who: &CurrentAccount, ok: Option<&str>, error: Option<&str>, back: Option<&str>) -> WebResult<Markup> {
-    let app::link::SalesforceAccount { link, paused, events, collaborator_changes } = state.app.salesforce_account(who.account.id).await?;
+    let app::link::SalesforceAccount { link, paused, events, collaborator_changes, budget } = state.app.salesforce_account(who.account.id).await?;
     Ok(page(
         "Salesforce",
         Some(who),
@@ -88,6 +88,22 @@ async fn render_page(state: &AppState, who: &CurrentAccount, ok: Option<&str>, e
                                     _ => { span.muted { "not seen yet" } }
                                 }
                             } }
+                            @if let Some(b) = &budget {
+                                tr { th { "Insight's share" } td data-testid="api-share" {
+                                    @match b.share {
+                                        Some(share) => { (b.insight_used) " of the " (share) " calls Insight may use in 24 hours (" (b.share_percent) " % of the daily limit)" }
+                                        None => { (b.share_percent) " % of the daily limit (" (b.insight_used) " calls in the last 24 hours)" }
+                                    }
+                                    span.muted { " — the rest stays free for the org's other integrations." }
+                                } }
+                                @if b.waiting > 0 || b.pause.is_some() {
+                                    tr { th { "Waiting for budget" } td data-testid="api-waiting" {
+                                        strong { (b.waiting) " deliveries wait" }
+                                        @if let Some((until, reason)) = &b.pause { ": " (reason) span.muted { " (next look " (time_fmt::short(*until)) ")" } }
+                                        " — nothing is lost."
+                                    } }
+                                }
+                            }
                         }
                         div.row .mt-1 {
                             (post_form("/salesforce/test", &who.csrf, html! {

@@ -67,7 +67,7 @@ fn render(who: &CurrentAccount, project: &Project, run: &DryRun, recent: &[app::
         &project.name,
         Some(who),
         html! {
-            (project_frame::header(project, access, Tab::Survey))
+            (project_frame::header(project, access, Tab::Salesforce))
             p.muted { a href=(base) { "‹ Salesforce" } }
             h2 { "Dry run" }
             div.card #tried {

@@ -4,6 +4,7 @@
 
 mod account_page;
 mod backfill;
+mod delivery_log;
 mod dry_run;
 mod link_flow;
 mod mapping_json;
@@ -21,5 +22,5 @@ use crate::state::AppState;
 use axum::Router;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(account_page::router()).merge(backfill::router()).merge(link_flow::router()).merge(project_panel::router()).merge(schema_check::router()).merge(mapping_json::router()).merge(new_mapping::router()).merge(dry_run::router()).merge(switch::router()).merge(trigger_page::router()).merge(outbound::router())
+    Router::new().merge(account_page::router()).merge(delivery_log::router()).merge(backfill::router()).merge(link_flow::router()).merge(project_panel::router()).merge(schema_check::router()).merge(mapping_json::router()).merge(new_mapping::router()).merge(dry_run::router()).merge(switch::router()).merge(trigger_page::router()).merge(outbound::router())
 }

@@ -110,7 +110,7 @@ fn render(who: &CurrentAccount, project: &Project, offer: &MappingOffer, q: &str
         &project.name,
         Some(who),
         html! {
-            (project_frame::header(project, access, Tab::Survey))
+            (project_frame::header(project, access, Tab::Salesforce))
             p.muted { a href=(base) { "‹ Salesforce" } }
             h2 { "Add a response mapping" }
             (flash_error(error))

@@ -106,7 +106,7 @@ pub(crate) async fn render_with_import(
         &project.name,
         Some(who),
         html! {
-            (project_frame::header(project, access, Tab::Survey))
+            (project_frame::header(project, access, Tab::Salesforce))
             h2 { "Salesforce" }
             (flash_error(error))
             (flash_ok(ok))
@@ -165,11 +165,13 @@ pub(crate) async fn render_with_import(
                     h3 .mt-0 { "Deliveries" }
                     p {
                         span data-testid="delivered" { (counts.delivered) " delivered" } " · "
-                        span data-testid="pending" { (counts.pending) " on their way" } " · "
+                        span data-testid="pending" { (counts.pending) " on their way"
+                            @if counts.waiting_for_budget > 0 { " (" span data-testid="waiting-for-budget" { (counts.waiting_for_budget) " waiting for API budget" } ")" } } " · "
                         span data-testid="held" { (counts.held) " held" } " · "
                         span data-testid="failed" { (counts.failed) " failed" } " · "
                         span data-testid="discarded" { (counts.discarded) " discarded" }
                     }
+                    p { a #delivery-log-link href={(base) "/deliveries"} { "Delivery log →" } span.muted { " every response's delivery: filter, search, retry or give up" } }
                     @if counts.failed > 0 {
                         p.muted { "Each failed response's page shows Salesforce's exact error. Fix the cause (a mapping, a field in Salesforce), then retry." }
                         @if access.can_edit() {

@@ -47,7 +47,7 @@ pub fn step(who: &CurrentAccount, project: &Project, mapping: usize, field: &Fie
         &project.name,
         Some(who),
         html! {
-            (project_frame::header(project, access, Tab::Survey))
+            (project_frame::header(project, access, Tab::Salesforce))
             p.muted { a href=(base) { "‹ Salesforce" } }
             h2 { "What each answer becomes in " (field.label) }
             (flash_error(error))

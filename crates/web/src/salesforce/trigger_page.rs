@@ -66,7 +66,7 @@ fn render(who: &CurrentAccount, project: &Project, access: Access, trigger: &Tri
         &format!("Trigger and Email Survey · {}", project.name),
         Some(who),
         html! {
-            (project_frame::header(project, access, Tab::Survey))
+            (project_frame::header(project, access, Tab::Salesforce))
             p.muted { a href={"/projects/" (project.id) "/salesforce"} { "Salesforce" } " › Trigger and Email Survey" }
             h2 { "Trigger and Email Survey" }
             p.muted { "When something happens in Salesforce — a case is closed, an opportunity is won — Salesforce sends an outbound message to Insight, "
@@ -320,7 +320,7 @@ async fn log(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<
         &format!("Invitation log · {}", project.name),
         Some(&who),
         html! {
-            (project_frame::header(&project, access, Tab::Survey))
+            (project_frame::header(&project, access, Tab::Salesforce))
             p.muted { a href={"/projects/" (project.id) "/salesforce/trigger"} { "Trigger and Email Survey" } " › Invitation log" }
             h2 { "Invitation log" }
             nav.filters {

@@ -4,6 +4,7 @@ mod aiosmtpd;
 mod abuse_signin;
 mod accounts;
 mod api_tokens;
+mod api_budget;
 mod backfill;
 mod consent;
 mod conversions;

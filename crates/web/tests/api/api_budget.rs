@@ -1,0 +1,152 @@
+//! The API budget governor and the delivery log: Insight keeps to its share
+//! of an org's daily limit and waits, saying why, rather than take the
+//! calls the org's other integrations need; an exhausted org's queue pauses
+//! and a sparing `/limits` read resumes it; a person retries or gives up on
+//! a delivery from the log, and only those who may edit can.
+
+use crate::helpers::{hidden_value, mapped_survey, org, records, spawn_app_trusting_with, until, Browser, WithSalesforce};
+use reqwest::StatusCode;
+use std::time::Duration;
+
+async fn apps(probe_every: Duration) -> Vec<WithSalesforce> {
+    let mut all = Vec::new();
+    for db in store::testing::TestDatabase::all().await {
+        all.push(
+            spawn_app_trusting_with(db, &[], |c| {
+                c.app.delivery_budget.probe_every = probe_every;
+                c.app.delivery_budget.share_recheck = Duration::from_millis(200);
+            })
+            .await,
+        );
+    }
+    all
+}
+
+async fn respond(sf: &WithSalesforce, link: &str, score: &str) -> String {
+    let r = Browser::new(&sf.app);
+    let (_, html) = r.get_text(link).await;
+    let rid = hidden_value(&html, "_rid").unwrap();
+    let resp = r.post_form(link, &[("_rid", &rid), ("q1", score), ("q2", "ok")]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    rid
+}
+
+async fn usage(sf: &WithSalesforce, org: &str) -> serde_json::Value {
+    reqwest::get(format!("{}/orgs/{org}/usage", sf.emulator.admin_url())).await.unwrap().json().await.unwrap()
+}
+
+async fn set_usage(sf: &WithSalesforce, org: &str, body: serde_json::Value) {
+    let r = reqwest::Client::new().put(format!("{}/orgs/{org}/usage", sf.emulator.admin_url())).json(&body).send().await.unwrap();
+    assert!(r.status().is_success());
+}
+
+#[tokio::test]
+async fn insight_keeps_to_its_share_of_the_orgs_daily_limit_and_says_why_it_waits() {
+    for sf in apps(Duration::from_secs(60)).await {
+        let (b, id, link) = mapped_survey(&sf).await;
+        let sandbox = org(&sf, true);
+        // The org's limit is 20 calls a day: Insight's share is 10, and it made 9 today.
+        set_usage(&sf, &sandbox, serde_json::json!({ "used": 0, "max": 20 })).await;
+        let r = b.submit("/salesforce", "/salesforce/test", &[]).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        sf.app.store.add_api_calls(&sandbox, 9).await.unwrap();
+        let before = usage(&sf, &sandbox).await["used"].as_u64().unwrap();
+
+        let rid = respond(&sf, &link, "8").await;
+        until(&sf, id, "waiting for budget", |c| c.waiting_for_budget == 1).await;
+        assert_eq!(usage(&sf, &sandbox).await["used"].as_u64().unwrap(), before, "no call went past the share");
+        let (_, account) = b.get_text("/salesforce").await;
+        assert!(account.contains("9 of the 10 calls Insight may use in 24 hours (50 % of the daily limit)"), "{account}");
+        assert!(account.contains("1 deliveries wait") && account.contains("waiting for API budget: Insight has made 9 of the 10"), "{account}");
+        let (_, panel) = b.get_text(&format!("/projects/{id}/salesforce")).await;
+        assert!(panel.contains("1 waiting for API budget"));
+        let (_, log) = b.get_text(&format!("/projects/{id}/salesforce/deliveries")).await;
+        assert!(log.contains(&rid) && log.contains("other integrations keep theirs"), "{log}");
+
+        // The org's admin raises its limit; the connection test sees it, and the wait ends.
+        set_usage(&sf, &sandbox, serde_json::json!({ "max": 100_000 })).await;
+        b.submit("/salesforce", "/salesforce/test", &[]).await;
+        until(&sf, id, "delivered once the share allows", |c| c.delivered == 1 && c.pending == 0).await;
+        assert_eq!(records(&sf, &sandbox).await.iter().filter(|r| r["External_Id__c"] == rid.as_str()).count(), 1);
+    }
+}
+
+#[tokio::test]
+async fn an_exhausted_org_pauses_its_queue_probes_its_limits_sparingly_and_resumes() {
+    for sf in apps(Duration::from_millis(700)).await {
+        let (_b, id, link) = mapped_survey(&sf).await;
+        let sandbox = org(&sf, true);
+        let max = usage(&sf, &sandbox).await["max"].as_u64().unwrap();
+        set_usage(&sf, &sandbox, serde_json::json!({ "used": max })).await;
+        let first = respond(&sf, &link, "3").await;
+        until(&sf, id, "paused by REQUEST_LIMIT_EXCEEDED", |c| c.waiting_for_budget == 1).await;
+        let pause = sf.app.store.api_pause(&sandbox).await.unwrap().expect("the org is paused");
+        assert!(pause.reason.contains("REQUEST_LIMIT_EXCEEDED") && pause.probe, "{pause:?}");
+        // More answers while paused wait with the first; none is lost or failed.
+        let second = respond(&sf, &link, "4").await;
+        until(&sf, id, "both waiting", |c| c.waiting_for_budget == 2).await;
+        let refused_then = usage(&sf, &sandbox).await["refused"].as_u64().unwrap();
+        let started = std::time::Instant::now();
+        tokio::time::sleep(Duration::from_millis(2_000)).await;
+        let refused_now = usage(&sf, &sandbox).await["refused"].as_u64().unwrap();
+        let windows = started.elapsed().as_millis() as u64 / 700 + 1;
+        assert!(refused_now - refused_then <= windows, "one /limits read per pause window at most: {} calls in {windows} windows", refused_now - refused_then);
+        assert_eq!(sf.app.store.delivery_counts(id).await.unwrap().failed, 0);
+
+        // The 24-hour window moves on: the next probe sees calls free and both go.
+        set_usage(&sf, &sandbox, serde_json::json!({ "used": 0 })).await;
+        until(&sf, id, "delivered after the pause", |c| c.delivered == 2 && c.pending == 0).await;
+        let recs = records(&sf, &sandbox).await;
+        for rid in [&first, &second] {
+            assert_eq!(recs.iter().filter(|r| r["External_Id__c"] == rid.as_str()).count(), 1);
+        }
+        assert!(sf.app.store.api_pause(&sandbox).await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn the_delivery_log_filters_pages_retries_and_gives_up_and_only_editors_act() {
+    for sf in apps(Duration::from_secs(60)).await {
+        let (b, id, link) = mapped_survey(&sf).await;
+        let sandbox = org(&sf, true);
+        let good = respond(&sf, &link, "9").await;
+        until(&sf, id, "delivered", |c| c.delivered == 1).await;
+        // Salesforce refuses the next answer for good: a validation rule.
+        let rules = serde_json::json!({ "validation_rules": [{ "object": "Survey_Response__c", "field": "Comment__c", "equals": "ok", "message": "Scores of 2 need a reason" }] });
+        reqwest::Client::new().put(format!("{}/orgs/{sandbox}/faults", sf.emulator.admin_url())).json(&rules).send().await.unwrap();
+        let bad = respond(&sf, &link, "2").await;
+        until(&sf, id, "failed", |c| c.failed == 1).await;
+
+        let base = format!("/projects/{id}/salesforce/deliveries");
+        let (_, all) = b.get_text(&base).await;
+        assert!(all.contains(&good) && all.contains(&bad) && all.contains("Scores of 2 need a reason"));
+        let (_, failed) = b.get_text(&format!("{base}?status=failed")).await;
+        assert!(failed.contains(&bad) && !failed.contains(&format!("data-response-id=\"{good}\"")));
+        let (_, found) = b.get_text(&format!("{base}?q={}", &good[..good.len() - 2])).await;
+        assert!(found.contains(&format!("data-response-id=\"{good}\"")) && !found.contains(&format!("data-response-id=\"{bad}\"")));
+        let (status, _) = b.get_text(&format!("{base}?status=lost")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "a made-up status is refused");
+
+        // A viewer sees the log but cannot act; a stranger sees nothing.
+        let viewer = Browser::new(&sf.app);
+        viewer.sign_up("vera@example.com", "Vera Viewer").await;
+        b.share(&viewer, id, &[("email", "vera@example.com"), ("role", "viewer")]).await;
+        let (status, page) = viewer.get_text(&base).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!page.contains("/give-up"), "no Give up button for a viewer");
+        let r = viewer.submit(&base, &format!("{base}/{bad}/give-up"), &[]).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let stranger = Browser::new(&sf.app);
+        stranger.sign_up("sam@example.com", "Sam Stranger").await;
+        assert_eq!(stranger.get_text(&base).await.0, StatusCode::NOT_FOUND);
+
+        // The owner gives up on the failed one: recorded with who; it is never sent.
+        let r = b.submit(&base, &format!("{base}/{bad}/give-up"), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let (_, page) = b.get_text(&format!("{base}?status=discarded")).await;
+        assert!(page.contains(&bad) && page.contains("given up by Olive Owner (olive@example.com)"), "{page}");
+        let r = b.submit(&base, &format!("{base}/{good}/give-up"), &[]).await;
+        assert_eq!(r.status(), StatusCode::CONFLICT, "a delivered response cannot be given up");
+        assert_eq!(records(&sf, &sandbox).await.iter().filter(|r| r["External_Id__c"] == bad.as_str()).count(), 0);
+    }
+}
