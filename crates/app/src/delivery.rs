@@ -357,7 +357,8 @@ async fn call_failed(store: &Store, settings: &SalesforceSettings, batch: &[Clai
 /// A backoff spread over its upper half, so retries after one outage do
 /// not arrive together.
 fn jittered(ms: i64) -> i64 {
-    ms / 2 + rand::random::<u64>() as i64 % (ms / 2 + 1)
+    let ms = ms.max(0);
+    ms / 2 + (rand::random::<u64>() % (ms / 2 + 1) as u64) as i64
 }
 
 /// Whether a batch may call the org now.
