@@ -178,19 +178,6 @@ impl Store {
         Ok(out)
     }
 
-    pub async fn mark_delivered(&self, id: i64, org_id: &str, outcome: &str) -> Result<()> {
-        sqlx::query(
-            "UPDATE deliveries SET status = 'delivered', org_id = $1, outcome = $2, last_error = NULL, note = NULL, lease_until = NULL, updated_at = $3 WHERE id = $4",
-        )
-        .bind(org_id)
-        .bind(outcome)
-        .bind(now_ms())
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// Records a batch's outcomes in one statement (one commit for the
     /// batch, not one per response): delivered, failed with `error`, or —
     /// with `retry_at` — tried again then (a passing error on one record).
@@ -273,17 +260,7 @@ impl Store {
     /// Salesforce refused it for a reason a retry will not fix: a person
     /// looks at the exact error and retries or discards it.
     pub async fn mark_failed(&self, id: i64, org_id: &str, error: &str, outcome: &str) -> Result<()> {
-        sqlx::query(
-            "UPDATE deliveries SET status = 'failed', org_id = $1, last_error = $2, outcome = $3, lease_until = NULL, updated_at = $4 WHERE id = $5",
-        )
-        .bind(org_id)
-        .bind(error)
-        .bind(outcome)
-        .bind(now_ms())
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.finish_deliveries(org_id, &[Finished { id, outcome: outcome.into(), error: Some(error.into()), retry_at: None }]).await
     }
 
     /// Keeps deliveries back without sending them, and says why.
