@@ -38,6 +38,8 @@ const CHUNK: usize = 200;
 const PAGE: usize = 1000;
 /// With a processing delay, how long a closed job waits for a poll to see it `InProgress`.
 const MAX_WAIT_FOR_POLL: Duration = Duration::from_secs(5);
+/// Salesforce deletes finished jobs after 7 days; so does the emulator (with their data).
+const KEEP_FINISHED: Duration = Duration::from_secs(7 * 24 * 3600);
 /// The value that sets a field to null (an empty value leaves the field as it is).
 const NULL_VALUE: &str = "#N/A";
 
@@ -149,6 +151,8 @@ pub struct Job {
     outcomes: Vec<Outcome>,
     failed: u64,
     processing_ms: u64,
+    /// When the job reached JobComplete, Failed or Aborted.
+    finished_at: Option<Instant>,
     /// Signalled when a job-info poll sees the job `InProgress`.
     polled: Arc<tokio::sync::Notify>,
 }
@@ -261,10 +265,14 @@ fn create(ctx: &Ctx, ver: &str, body: &[u8]) -> R {
         outcomes: vec![],
         failed: 0,
         processing_ms: 0,
+        finished_at: None,
         polled: Arc::new(tokio::sync::Notify::new()),
     };
     let out = job_json(&job, false);
-    ctx.org.bulk_jobs.jobs.lock().insert(job.id.clone(), Arc::new(Mutex::new(job)));
+    let mut jobs = ctx.org.bulk_jobs.jobs.lock();
+    jobs.retain(|_, j| !j.lock().finished_at.is_some_and(|t| t.elapsed() > KEEP_FINISHED));
+    jobs.insert(job.id.clone(), Arc::new(Mutex::new(job)));
+    drop(jobs);
     ctx.org.bulk_jobs.created.fetch_add(1, Ordering::Relaxed);
     Ok(Resp::json(200, out))
 }
@@ -372,6 +380,7 @@ fn set_state(ctx: &Ctx, id: &str, body: &[u8]) -> R {
             }
             j.state = JobState::Aborted;
             j.modstamp = sf_datetime_now();
+            j.finished_at = Some(Instant::now());
             Ok(Resp::json(200, job_json(&j, false)))
         }
         other => Err(ApiError::new(400, "INVALIDJOBSTATE", format!("Invalid state: {other:?}; set UploadComplete to process the job or Aborted to cancel it"))),
@@ -417,6 +426,7 @@ fn fail_job(job: &Mutex<Job>, message: String) {
         j.state = JobState::Failed;
         j.error_message = Some(message);
         j.modstamp = sf_datetime_now();
+        j.finished_at = Some(Instant::now());
     }
 }
 
@@ -487,6 +497,7 @@ async fn process(app: &App, org: &Org, job: &Mutex<Job>) {
         j.state = JobState::JobComplete;
         j.processing_ms = started.elapsed().as_millis() as u64;
         j.modstamp = sf_datetime_now();
+        j.finished_at = Some(Instant::now());
     }
 }
 

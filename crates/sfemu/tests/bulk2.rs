@@ -306,3 +306,46 @@ async fn faults_apply_to_bulk_urls_like_other_rest_urls() {
     assert_eq!((st, v[0]["errorCode"].as_str()), (401, Some("INVALID_SESSION_ID")));
     t.emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn jobs_are_listed_a_page_at_a_time() {
+    let t = start().await;
+    let s = t.login().await;
+    let mut ids = vec![];
+    for _ in 0..3 { ids.push(create(&t, &s, json!({"object": "Account", "operation": "insert"})).await); }
+    let (_, _, all) = t.call(&s, "GET", JOBS, None).await;
+    let listed: Vec<&str> = all["records"].as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap()).collect();
+    assert_eq!(listed, ids.iter().map(String::as_str).collect::<Vec<_>>(), "oldest first");
+    let (_, _, rest) = t.call(&s, "GET", &format!("{JOBS}?queryLocator=1"), None).await;
+    assert_eq!(rest["records"].as_array().unwrap().len(), 2);
+    assert_eq!(rest["records"][0]["id"], ids[1].as_str());
+    let (_, _, none) = t.call(&s, "GET", &format!("{JOBS}?jobType=Classic"), None).await;
+    assert_eq!(none["records"], json!([]));
+    let (st, _, bad) = t.call(&s, "GET", &format!("{JOBS}?queryLocator=abc"), None).await;
+    assert_eq!((st, bad[0]["errorCode"].as_str()), (400, Some("INVALID_QUERY_LOCATOR")));
+    // Bulk API 2.0 starts at v41.0.
+    let (st, _, _) = t.call(&s, "GET", "/services/data/v40.0/jobs/ingest", None).await;
+    assert_eq!(st, 404);
+    t.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn records_written_by_a_job_are_persisted() {
+    let dir = std::env::temp_dir().join(format!("sfemu-bulk2-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut cfg = sfemu::EmulatorConfig::default_demo();
+    cfg.persistence_path = Some(dir.join("state.sqlite"));
+    let t = start_with(cfg.clone()).await;
+    let s = t.login().await;
+    let id = create(&t, &s, json!({"object": "Account", "operation": "insert"})).await;
+    upload(&t, &s, &id, "Name\nKept One\nKept Two\n").await;
+    close(&t, &s, &id).await;
+    assert_eq!(finished(&t, &s, &id).await["numberRecordsProcessed"], 2);
+    // No shutdown: the emulator is abandoned, as if killed.
+    std::mem::forget(t);
+    let t = start_with(cfg).await;
+    let s = t.login().await;
+    assert_eq!(soql(&t, &s, "SELECT COUNT() FROM Account WHERE Name LIKE 'Kept%'").await["totalSize"], 2);
+    t.emu.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
