@@ -381,6 +381,8 @@ fn set_state(ctx: &Ctx, id: &str, body: &[u8]) -> R {
             j.state = JobState::Aborted;
             j.modstamp = sf_datetime_now();
             j.finished_at = Some(Instant::now());
+            // A job waiting for its first poll stops waiting.
+            j.polled.notify_one();
             Ok(Resp::json(200, job_json(&j, false)))
         }
         other => Err(ApiError::new(400, "INVALIDJOBSTATE", format!("Invalid state: {other:?}; set UploadComplete to process the job or Aborted to cancel it"))),
@@ -461,10 +463,11 @@ async fn process(app: &App, org: &Org, job: &Mutex<Job>) {
         return fail_job(job, format!("ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is {}", line_ending.name()));
     }
     let mut columns: Vec<&FieldDef> = Vec::with_capacity(header.len());
-    for name in header.iter() {
-        match obj.field(name.trim()) {
+    // (The csv reader drops a byte-order mark before the first column name.)
+    for name in header.iter().map(str::trim) {
+        match obj.field(name) {
             Some(f) => columns.push(f),
-            None => return fail_job(job, format!("InvalidBatch : Field name not found : {}", name.trim())),
+            None => return fail_job(job, format!("InvalidBatch : Field name not found : {name}")),
         }
     }
     let ext_field = ext.as_deref().and_then(|f| obj.field(f)).cloned();

@@ -349,3 +349,23 @@ async fn records_written_by_a_job_are_persisted() {
     t.emu.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_job_aborted_before_processing_leaves_every_row_unprocessed() {
+    let t = start().await;
+    let s = t.login().await;
+    let id = create(&t, &s, json!({"object": "Account", "operation": "insert"})).await;
+    upload(&t, &s, &id, "\u{feff}Name,Description\nNever One,x\nNever Two,\"y, z\"\n").await;
+    close(&t, &s, &id).await;
+    // A byte-order mark is not part of the first column name. With a processing delay,
+    // nothing is written before a poll has seen the job InProgress.
+    let (st, _, v) = t.call(&s, "PATCH", &format!("{JOBS}/{id}"), Some(json!({"state": "Aborted"}))).await;
+    assert_eq!((st, v["state"].as_str()), (200, Some("Aborted")));
+    let done = finished(&t, &s, &id).await;
+    assert_eq!((done["state"].as_str(), done["numberRecordsProcessed"].as_u64()), (Some("Aborted"), Some(0)));
+    assert_eq!(results(&t, &s, &id, "unprocessedrecords").await, "Name,Description\n\"Never One\",\"x\"\n\"Never Two\",\"y, z\"\n");
+    assert_eq!(results(&t, &s, &id, "successfulResults").await, "\"sf__Id\",\"sf__Created\",Name,Description\n");
+    assert_eq!(soql(&t, &s, "SELECT COUNT() FROM Account WHERE Name LIKE 'Never%'").await["totalSize"], 0);
+    assert_eq!(t.call(&s, "DELETE", &format!("{JOBS}/{id}"), None).await.0, 204);
+    t.emu.shutdown().await;
+}
