@@ -270,7 +270,7 @@ fn create(ctx: &Ctx, ver: &str, body: &[u8]) -> R {
     };
     let out = job_json(&job, false);
     let mut jobs = ctx.org.bulk_jobs.jobs.lock();
-    jobs.retain(|_, j| !j.lock().finished_at.is_some_and(|t| t.elapsed() > KEEP_FINISHED));
+    jobs.retain(|_, j| j.lock().finished_at.is_none_or(|t| t.elapsed() <= KEEP_FINISHED));
     jobs.insert(job.id.clone(), Arc::new(Mutex::new(job)));
     drop(jobs);
     ctx.org.bulk_jobs.created.fetch_add(1, Ordering::Relaxed);
