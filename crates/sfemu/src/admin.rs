@@ -87,7 +87,10 @@ async fn orgs(State(s): State<S>) -> Json<Value> {
 fn usage_json(o: &Org) -> Value {
     let used = o.usage.load(Ordering::Relaxed);
     let max = o.max.load(Ordering::Relaxed);
-    json!({"org_id": o.id, "used": used, "max": max, "remaining": max.saturating_sub(used), "refused": o.refused.load(Ordering::Relaxed)})
+    let bulk = &o.bulk_jobs;
+    json!({"org_id": o.id, "used": used, "max": max, "remaining": max.saturating_sub(used), "refused": o.refused.load(Ordering::Relaxed),
+        "bulk_jobs_created": bulk.created.load(Ordering::Relaxed), "bulk_records_processed": bulk.records_processed.load(Ordering::Relaxed),
+        "bulk_records_failed": bulk.records_failed.load(Ordering::Relaxed)})
 }
 async fn usage(State(s): State<S>, Path(org): Path<String>) -> Response {
     match find_org(&s.app, &org) { Ok(o) => Json(usage_json(&o)).into_response(), Err(r) => r }

@@ -40,6 +40,16 @@ pub struct EmulatorConfig {
     /// preview-instance sandbox serves the next version before production. Default: none.
     #[serde(default)]
     pub next_api_version: Option<ApiVersion>,
+    /// Bulk API 2.0: how long a closed ingest job waits before its rows are processed
+    /// (milliseconds). While it is above 0, a job also stays `InProgress` until one job-info
+    /// poll has seen it so (at most 5 s), so a client always observes that state. Default 10.
+    #[serde(default = "default_bulk_delay")]
+    pub bulk_processing_delay_ms: u64,
+    /// Bulk API 2.0: the largest CSV upload accepted, in bytes. Salesforce takes 150 MB of
+    /// base64-encoded content per upload and tells clients to send at most 100 MB of CSV;
+    /// the default is those 100 MB. An upload is read up to this size and no further.
+    #[serde(default = "default_bulk_upload")]
+    pub bulk_max_upload_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -92,6 +102,8 @@ pub struct ConnectedAppConfig {
 fn default_token_lifetime() -> u64 { 7200 }
 fn default_api_limit() -> u64 { 100_000 }
 fn default_time_scale() -> f64 { 1.0 }
+fn default_bulk_delay() -> u64 { 10 }
+fn default_bulk_upload() -> u64 { 100 * 1024 * 1024 }
 fn default_last_name() -> String { "User".into() }
 fn default_app_name() -> String { "Insight".into() }
 

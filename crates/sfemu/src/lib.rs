@@ -15,6 +15,7 @@
 
 pub mod admin;
 pub mod browser;
+pub mod bulk2;
 pub mod config;
 pub mod faults;
 pub mod ids;

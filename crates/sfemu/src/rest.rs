@@ -23,11 +23,14 @@ pub struct Resp {
     pub status: u16,
     pub body: Option<Value>,
     pub headers: Vec<(String, String)>,
+    /// A body that is not JSON (Bulk API 2.0 results are CSV): (content type, bytes).
+    pub raw: Option<(&'static str, Vec<u8>)>,
 }
 
 impl Resp {
-    pub fn json(status: u16, v: Value) -> Self { Resp { status, body: Some(v), headers: vec![] } }
-    pub fn empty(status: u16) -> Self { Resp { status, body: None, headers: vec![] } }
+    pub fn json(status: u16, v: Value) -> Self { Resp { status, body: Some(v), headers: vec![], raw: None } }
+    pub fn empty(status: u16) -> Self { Resp { status, body: None, headers: vec![], raw: None } }
+    pub fn raw(status: u16, content_type: &'static str, bytes: Vec<u8>) -> Self { Resp { status, body: None, headers: vec![], raw: Some((content_type, bytes)) } }
 }
 
 impl From<ApiError> for Resp {
@@ -87,6 +90,7 @@ fn route(ctx: &Ctx, method: &str, path: &str, query: &str, body: &[u8]) -> R {
         ("POST", ["composite"]) => composite(ctx, &ver, body),
         ("POST", ["composite", "tree", t]) => tree(ctx, t, body),
         (_, ["composite", "sobjects", rest @ ..]) => collections(ctx, &ver, method, rest, query, body),
+        (_, ["jobs", "ingest", rest @ ..]) => crate::bulk2::route(ctx, &ver, method, rest, query, body),
         _ => Err(ApiError::not_found()),
     }
 }

@@ -156,7 +156,10 @@ fn dropped() -> Response {
     r
 }
 
-async fn rest_entry(State(s): State<S>, kill: Option<Extension<ConnKill>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+/// Largest request body of a REST call other than a Bulk API 2.0 upload.
+const MAX_REST_BODY: usize = 64 * 1024 * 1024;
+
+async fn rest_entry(State(s): State<S>, kill: Option<Extension<ConnKill>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
     let mut path = uri.path();
     let mut org_hint: Option<&str> = None;
     if let Some(rest) = path.strip_prefix("/org/") {
@@ -220,11 +223,30 @@ async fn rest_entry(State(s): State<S>, kill: Option<Extension<ConnKill>>, metho
     let limit = Some(format!("api-usage={used}/{max}"));
     let batch_size = headers.get("Sforce-Query-Options").and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').find_map(|kv| kv.trim().strip_prefix("batchSize=").and_then(|n| n.trim().parse().ok())));
+    // The body is read only now (after authentication), and never past the limit: a Bulk
+    // API 2.0 upload may be as large as `bulk_max_upload_bytes`, anything else 64 MB.
+    let upload = method == Method::PUT && crate::bulk2::is_upload_path(sub);
+    let max_body = if upload { usize::try_from(app.cfg.bulk_max_upload_bytes).unwrap_or(usize::MAX) } else { MAX_REST_BODY };
+    let body = match axum::body::to_bytes(body, max_body).await {
+        Ok(b) => b,
+        Err(_) if upload => {
+            let e = crate::bulk2::upload_too_large(max_body as u64);
+            return json_resp(e.status, &e.rest_body(), limit);
+        }
+        Err(_) => return api_error(413, "REQUEST_ENTITY_TOO_LARGE", &format!("The request body is larger than {MAX_REST_BODY} bytes"), limit),
+    };
     let ctx = Ctx { app: app.clone(), org, user_id: t.user_id.clone(), base: s.base.clone(), batch_size };
-    let r = rest::dispatch(&ctx, method.as_str(), sub, uri.query().unwrap_or(""), &body);
-    let mut resp = match &r.body {
-        Some(b) => json_resp(r.status, b, limit),
-        None => {
+    let mut r = rest::dispatch(&ctx, method.as_str(), sub, uri.query().unwrap_or(""), &body);
+    let mut resp = match (r.raw.take(), &r.body) {
+        (Some((content_type, bytes)), _) => {
+            let mut x = Response::new(Body::from(bytes));
+            *x.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
+            x.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            if let Some(l) = &limit { x.headers_mut().insert("Sforce-Limit-Info", HeaderValue::from_str(l).unwrap()); }
+            x
+        }
+        (None, Some(b)) => json_resp(r.status, b, limit),
+        (None, None) => {
             let mut x = StatusCode::from_u16(r.status).unwrap_or(StatusCode::NO_CONTENT).into_response();
             x.headers_mut().insert("Sforce-Limit-Info", HeaderValue::from_str(limit.as_deref().unwrap()).unwrap());
             x

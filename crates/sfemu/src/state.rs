@@ -71,6 +71,8 @@ pub struct Org {
     pub deleted: Mutex<Vec<(String, String, String)>>,
     /// Records changed since the last write to the SQLite file (persistence only).
     pub journal: Journal,
+    /// Bulk API 2.0 ingest jobs (in memory only).
+    pub bulk_jobs: crate::bulk2::Jobs,
 }
 
 /// Which records of an org changed since the last flush to SQLite. Only ids are
@@ -281,6 +283,7 @@ impl App {
                 deleted: Mutex::new(Vec::new()),
                 ids: RwLock::new(BTreeSet::new()),
                 journal: Journal::new(cfg.persistence_path.is_some()),
+                bulk_jobs: Default::default(),
             });
             org_by_id.insert(id[..15].to_string(), org.clone());
             org_by_id.insert(id.clone(), org.clone());
