@@ -157,6 +157,14 @@ pub enum SalesforceError {
     /// A response that does not have the documented shape.
     #[error("unexpected response from Salesforce ({what}): {detail}")]
     Decode { what: &'static str, detail: String },
+    /// A Bulk API 2.0 ingest job did not finish in the time given; it was
+    /// aborted (what it had written stays, so its rows are sent again as
+    /// upserts or updates, never as creates).
+    #[error("the Bulk API job {job_id} had not finished after {waited_secs} s ({state}); it was aborted")]
+    BulkJobUnfinished { job_id: String, state: String, waited_secs: u64 },
+    /// Salesforce failed a Bulk API 2.0 ingest job as a whole.
+    #[error("Salesforce failed the Bulk API job {job_id}: {message}")]
+    BulkJobFailed { job_id: String, message: String },
     /// Caller input this crate refuses before sending (e.g. a URL that cannot be joined).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
@@ -276,7 +284,7 @@ impl SalesforceError {
     /// A timed-out create may still have been written: retry writes as upserts by external id.
     pub fn is_retryable(&self) -> bool {
         match self {
-            SalesforceError::Unreachable(_) | SalesforceError::RefreshFailed { .. } => true,
+            SalesforceError::Unreachable(_) | SalesforceError::RefreshFailed { .. } | SalesforceError::BulkJobUnfinished { .. } => true,
             SalesforceError::Api { status, errors } => {
                 *status >= 500
                     || errors.iter().any(|e| e.error_code.is_transient())

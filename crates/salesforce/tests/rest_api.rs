@@ -206,3 +206,44 @@ async fn unlinking_revokes_the_session_at_salesforce() {
     let err = client.limits().await.unwrap_err();
     assert!(err.is_refresh_revoked(), "{err:?}");
 }
+
+fn quick_polls() -> salesforce::rest::IngestWait {
+    salesforce::rest::IngestWait { first_poll: std::time::Duration::from_millis(20), max_poll: std::time::Duration::from_millis(200), ..Default::default() }
+}
+
+#[tokio::test]
+async fn a_bulk_upsert_answers_row_by_row_in_the_order_sent_and_a_second_run_updates() {
+    let (_sf, client) = linked_client().await;
+    let op = salesforce::rest::IngestOperation::Upsert { external_id_field: "External_Id__c".into() };
+    let mut rows: Vec<Map<String, Value>> =
+        (0..2500).map(|i| obj(json!({"External_Id__c": format!("bulk-{i}"), "Survey_Name__c": "Bulk, \"quoted\"\nline", "Score__c": i % 11}))).collect();
+    rows[7] = obj(json!({"External_Id__c": "bulk-7", "Status__c": "Bogus"}));
+    let calls_before = client.calls_made();
+    let first = client.ingest("Survey_Response__c", &op, &rows, quick_polls()).await.unwrap();
+    assert!(client.calls_made() - calls_before < 20, "one job, not a call per row: {}", client.calls_made() - calls_before);
+    assert_eq!(first.len(), 2500);
+    assert!(!first[7].success);
+    assert_eq!(first[7].errors[0].error_code, ErrorCode::InvalidOrNullForRestrictedPicklist, "{:?}", first[7]);
+    assert!(first.iter().enumerate().filter(|(i, _)| *i != 7).all(|(_, r)| r.success && r.created == Some(true) && r.id.is_some()));
+    // Each answer is its own row's: the record behind answer 42 holds row 42.
+    let r: Value = client.get("Survey_Response__c", first[42].id.as_ref().unwrap(), &["External_Id__c", "Survey_Name__c"]).await.unwrap();
+    assert_eq!(r["External_Id__c"], "bulk-42");
+    assert_eq!(r["Survey_Name__c"], "Bulk, \"quoted\"\nline");
+
+    let again = client.ingest("Survey_Response__c", &op, &rows, quick_polls()).await.unwrap();
+    assert!(again.iter().enumerate().filter(|(i, _)| *i != 7).all(|(_, r)| r.success && r.created == Some(false)));
+    assert_eq!(again[42].id, first[42].id);
+    let n: Vec<Value> = client.query_all("SELECT Id FROM Survey_Response__c WHERE Survey_Name__c != null").await.unwrap();
+    assert_eq!(n.len(), 2499, "a second run creates nothing");
+}
+
+#[tokio::test]
+async fn a_bulk_job_salesforce_fails_whole_is_an_error_with_its_message() {
+    let (_sf, client) = linked_client().await;
+    let op = salesforce::rest::IngestOperation::Upsert { external_id_field: "External_Id__c".into() };
+    let rows = vec![obj(json!({"External_Id__c": "x-1", "No_Such_Field__c": "1"}))];
+    let err = client.ingest("Survey_Response__c", &op, &rows, quick_polls()).await.unwrap_err();
+    assert!(matches!(err, SalesforceError::BulkJobFailed { .. }), "{err:?}");
+    assert!(!err.is_retryable());
+    assert!(err.to_string().contains("No_Such_Field__c"), "{err}");
+}

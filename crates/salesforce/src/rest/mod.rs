@@ -26,13 +26,26 @@ pub struct Client {
     calls: Arc<std::sync::atomic::AtomicU64>,
 }
 
+mod bulk2;
 mod composite;
 mod describe;
 mod records;
 
 pub use describe::{FieldDescribe, FieldType, GlobalDescribe, PicklistValue, SObjectDescribe, SObjectSummary};
+pub use bulk2::{ingest_csv, IngestJob, IngestOperation, IngestState, IngestWait, INGEST_MAX_BYTES};
 pub use composite::{SubResponse, Subrequest, COMPOSITE_COLLECTIONS_LIMIT, COMPOSITE_LIMIT};
 pub use records::{SObjectRecord, SaveResult, UpsertOutcome, COLLECTION_LIMIT};
+
+/// What a call sends, and what it asks for back.
+#[derive(Clone, Copy)]
+pub(crate) enum Payload<'a> {
+    None,
+    Json(&'a Value),
+    /// A Bulk API 2.0 upload.
+    Csv(&'a [u8]),
+    /// No body; the answer is CSV (Bulk API 2.0 results).
+    AcceptCsv,
+}
 
 pub(crate) struct Reply {
     status: u16,
@@ -100,18 +113,19 @@ impl Client {
         format!("/services/data/{}{}", self.api_version, tail)
     }
 
-    async fn send_once(&self, token: &AccessToken, instance: &Url, method: &Method, path: &str, body: Option<&Value>) -> Result<Reply, SalesforceError> {
+    async fn send_once(&self, token: &AccessToken, instance: &Url, method: &Method, path: &str, body: Payload<'_>) -> Result<Reply, SalesforceError> {
         // String join, not Url::join: an instance URL with a path must keep it.
         let url = format!("{}{}", instance.as_str().trim_end_matches('/'), path);
-        let mut req = self
-            .session
-            .http()
-            .request(method.clone(), &url)
-            .bearer_auth(token.expose())
-            .header(reqwest::header::ACCEPT, "application/json");
-        if let Some(b) = body {
-            req = req.json(b);
-        }
+        let mut req = self.session.http().request(method.clone(), &url).bearer_auth(token.expose());
+        req = match body {
+            Payload::None => req.header(reqwest::header::ACCEPT, "application/json"),
+            Payload::Json(b) => req.header(reqwest::header::ACCEPT, "application/json").json(b),
+            Payload::Csv(bytes) => req
+                .header(reqwest::header::ACCEPT, "application/json")
+                .header(reqwest::header::CONTENT_TYPE, "text/csv")
+                .body(bytes.to_vec()),
+            Payload::AcceptCsv => req.header(reqwest::header::ACCEPT, "text/csv"),
+        };
         let is_query = path.starts_with(&format!("/services/data/{}/query", self.api_version));
         if let Some(n) = self.query_batch_size.filter(|_| is_query) {
             req = req.header("Sforce-Query-Options", format!("batchSize={n}"));
@@ -137,6 +151,10 @@ impl Client {
     /// Send with the current token; on an expired session refresh once (shared
     /// with concurrent callers) and retry once.
     pub(crate) async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Reply, SalesforceError> {
+        self.send_payload(method, path, body.map_or(Payload::None, Payload::Json)).await
+    }
+
+    pub(crate) async fn send_payload(&self, method: Method, path: &str, body: Payload<'_>) -> Result<Reply, SalesforceError> {
         let (token, instance) = self.session.current();
         match self.send_once(&token, &instance, &method, path, body).await {
             Err(e) if e.is_session_expired() => {
