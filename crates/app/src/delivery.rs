@@ -33,8 +33,12 @@ pub enum ExecutionOutcome {
     EmptyQueue,
 }
 
-/// Delivers one claim's worth of due deliveries.
+/// Delivers one claim's worth of due deliveries: a Bulk API job's worth
+/// when the next project in line has a backlog that fits one, else 200.
 pub async fn try_execute(store: &Store, settings: &SalesforceSettings, lease_ms: i64) -> store::Result<ExecutionOutcome> {
+    if let ExecutionOutcome::Worked(n) = try_bulk(store, settings).await? {
+        return Ok(ExecutionOutcome::Worked(n));
+    }
     let claimed = store.claim_deliveries(BATCH, lease_ms).await?;
     if claimed.is_empty() {
         return Ok(ExecutionOutcome::EmptyQueue);
@@ -47,9 +51,74 @@ pub async fn try_execute(store: &Store, settings: &SalesforceSettings, lease_ms:
     for (project_id, batch) in by_project {
         let span = tracing::info_span!("delivery", project = project_id, responses = batch.len());
         let _entered = span.enter();
-        deliver_project(store, settings, project_id, batch).await?;
+        deliver_project(store, settings, project_id, batch, Route::Collections).await?;
     }
     Ok(ExecutionOutcome::Worked(n))
+}
+
+/// When the delivery worker turns to the Bulk API 2.0: a project's backlog
+/// of due deliveries larger than `threshold` (a backfill, or a queue that
+/// grew while held) goes in ingest jobs of up to `job_rows` records rather
+/// than Collections calls of 200.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulkSettings {
+    /// 0: never.
+    pub threshold: i64,
+    pub job_rows: i64,
+    /// How long a job's deliveries stay claimed: longer than `wait.give_up_after`.
+    pub lease: Duration,
+    pub wait: salesforce::rest::IngestWait,
+}
+
+impl Default for BulkSettings {
+    fn default() -> Self {
+        BulkSettings {
+            threshold: 2_000,
+            job_rows: 10_000,
+            lease: Duration::from_secs(15 * 60),
+            wait: salesforce::rest::IngestWait::default(),
+        }
+    }
+}
+
+/// Whether a project's mappings can go through the Bulk API: one mapping
+/// that updates by id or upserts by external id, so that a job sent again
+/// (after a crash, before its results were recorded) changes the same
+/// records and creates none. Matches, creates and related records stay
+/// with Collections, whose composite calls keep them together.
+fn bulk_fits(mappings: &[Mapping]) -> bool {
+    matches!(mappings, [m] if matches!(m.action, domain::MappingAction::Update { .. } | domain::MappingAction::Upsert { .. }))
+}
+
+/// Delivers the next project's backlog through a Bulk API 2.0 job, when
+/// it has one that fits (see [`BulkSettings`]).
+pub async fn try_bulk(store: &Store, settings: &SalesforceSettings) -> store::Result<ExecutionOutcome> {
+    let bulk = settings.bulk;
+    if bulk.threshold <= 0 {
+        return Ok(ExecutionOutcome::EmptyQueue);
+    }
+    let Some(project_id) = store.next_backlog(bulk.threshold).await? else {
+        return Ok(ExecutionOutcome::EmptyQueue);
+    };
+    if !store.integration(project_id).await?.is_some_and(|i| bulk_fits(&i.mappings)) {
+        return Ok(ExecutionOutcome::EmptyQueue);
+    }
+    let batch = store.claim_project_deliveries(project_id, bulk.job_rows, bulk.lease.as_millis() as i64).await?;
+    if batch.is_empty() {
+        return Ok(ExecutionOutcome::EmptyQueue);
+    }
+    let n = batch.len();
+    let span = tracing::info_span!("delivery", project = project_id, responses = n, route = "bulk");
+    let _entered = span.enter();
+    deliver_project(store, settings, project_id, batch, Route::Bulk).await?;
+    Ok(ExecutionOutcome::Worked(n))
+}
+
+/// How a claimed batch is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Collections,
+    Bulk,
 }
 
 /// Runs until `stop` resolves: a plain loop over `try_execute`.
@@ -85,7 +154,7 @@ async fn hold(store: &Store, batch: &[Claimed], why: &str) -> store::Result<()> 
     store.hold_deliveries(&batch.iter().map(|c| c.id).collect::<Vec<_>>(), why).await
 }
 
-async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_id: i64, batch: Vec<Claimed>) -> store::Result<()> {
+async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_id: i64, batch: Vec<Claimed>, route: Route) -> store::Result<()> {
     let Some(project) = store.project_as_owner(project_id).await? else {
         return hold(store, &batch, "the project was deleted").await;
     };
@@ -111,8 +180,13 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
         Err(e) => return hold(store, &batch, &e.to_string()).await,
     };
     let usage = link.as_ref().and_then(|l| l.api_used.zip(l.api_max));
-    let sent = match budget_gate(store, settings, &client, &org_id, project.owner_id, usage, mappings.len() as i64 + 1).await? {
-        Gate::Go => send_batch(store, settings, &client, &org_id, project_id, &mappings, &batch).await,
+    // A job is about ten calls (create, upload, close, polls, results).
+    let needed = match route {
+        Route::Collections => mappings.len() as i64 + 1,
+        Route::Bulk => 12,
+    };
+    let sent = match budget_gate(store, settings, &client, &org_id, project.owner_id, usage, needed).await? {
+        Gate::Go => send_batch(store, settings, &client, &org_id, project_id, &mappings, &batch, route).await,
         Gate::Wait { until, reason } => wait_for_budget(store, &batch, until, &reason).await,
     };
     // Every call counts against the org's daily limit, whatever came of it.
@@ -133,6 +207,7 @@ async fn send_batch(
     project_id: i64,
     mappings: &[Mapping],
     batch: &[Claimed],
+    route: Route,
 ) -> store::Result<()> {
     let client = client.clone();
     let org_id = org_id.to_string();
@@ -185,7 +260,11 @@ async fn send_batch(
         };
         plan.add_mapping(&mut ledger, m, object, records, &found);
     }
-    if let Err(e) = plan.send(&client, &mut ledger).await {
+    let sent = match route {
+        Route::Bulk => plan.send_bulk(&client, &mut ledger, settings.bulk.wait).await,
+        Route::Collections => plan.send(&client, &mut ledger).await,
+    };
+    if let Err(e) = sent {
         return call_failed(store, settings, batch, &org_id, e).await;
     }
     let now = now_ms();

@@ -54,6 +54,8 @@ pub struct SalesforceSettings {
     pub describes: std::sync::Arc<integration::DescribeCache>,
     /// How deliveries keep within each org's API budget.
     pub budget: delivery::BudgetSettings,
+    /// When backlogs go through the Bulk API 2.0.
+    pub bulk: delivery::BulkSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +118,7 @@ impl SalesforceSettings {
             sessions: Default::default(),
             describes: Default::default(),
             budget: Default::default(),
+            bulk: Default::default(),
         })
     }
 

@@ -38,6 +38,8 @@ pub struct Config {
     pub schema_checks: crate::schema_drift::SchemaCheckSettings,
     /// How deliveries keep within each org's daily API limit.
     pub delivery_budget: delivery::BudgetSettings,
+    /// When backlogs go through the Bulk API 2.0.
+    pub delivery_bulk: delivery::BulkSettings,
 }
 
 impl Config {
@@ -52,6 +54,7 @@ impl Config {
             mail_worker: crate::mail::MailWorkerSettings::default(),
             schema_checks: crate::schema_drift::SchemaCheckSettings::default(),
             delivery_budget: delivery::BudgetSettings::default(),
+            delivery_bulk: delivery::BulkSettings::default(),
         }
     }
 }
@@ -151,6 +154,7 @@ impl App {
                     &sf.trusted_hosts,
                 )?;
                 settings.budget = config.delivery_budget;
+                settings.bulk = config.delivery_bulk;
                 Some(Arc::new(settings))
             }
             None => None,

@@ -145,6 +145,11 @@ pub struct SalesforceArgs {
     /// org's other integrations keep their calls
     #[arg(long, env = "INSIGHT_API_SHARE_PERCENT", default_value_t = 50)]
     pub api_share_percent: u32,
+    /// A project with more deliveries due than this goes through Salesforce's
+    /// Bulk API 2.0 (jobs of up to 10,000 records) instead of calls of 200;
+    /// 0 never uses it
+    #[arg(long, env = "INSIGHT_BULK_THRESHOLD", default_value_t = 2000)]
+    pub bulk_threshold: i64,
     /// The connected app's consumer key
     #[arg(long = "salesforce-client-id", env = "INSIGHT_SALESFORCE_CLIENT_ID")]
     pub client_id: Option<String>,
@@ -175,6 +180,8 @@ impl SalesforceArgs {
         config.delivery_lease = std::time::Duration::from_secs(self.delivery_lease_secs.max(1));
         config.schema_checks.interval = std::time::Duration::from_secs(self.schema_check_interval_secs);
         config.delivery_budget.policy = domain::budget::BudgetPolicy::with_share(self.api_share_percent).map_err(|e| anyhow::anyhow!("INSIGHT_API_SHARE_PERCENT: {e}"))?;
+        anyhow::ensure!(self.bulk_threshold >= 0, "INSIGHT_BULK_THRESHOLD: give a number of deliveries, or 0 to never use the Bulk API");
+        config.delivery_bulk.threshold = self.bulk_threshold;
         Ok(config)
     }
 

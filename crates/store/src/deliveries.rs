@@ -120,6 +120,36 @@ impl Store {
     /// Claims up to `limit` due deliveries for `lease_ms`. Several workers
     /// (and processes, on PostgreSQL) never claim the same row at once.
     pub async fn claim_deliveries(&self, limit: i64, lease_ms: i64) -> Result<Vec<Claimed>> {
+        self.claim(None, limit, lease_ms).await
+    }
+
+    /// Claims up to `limit` of one project's due deliveries (a Bulk API job's worth).
+    pub async fn claim_project_deliveries(&self, project_id: i64, limit: i64, lease_ms: i64) -> Result<Vec<Claimed>> {
+        self.claim(Some(project_id), limit, lease_ms).await
+    }
+
+    /// The project whose delivery is next in line (due, free to claim,
+    /// oldest first), and whether it has more than `threshold` due: a
+    /// backlog for the Bulk API. Two index reads, the count bounded by
+    /// `threshold`, so it is cheap enough before every claim.
+    pub async fn next_backlog(&self, threshold: i64) -> Result<Option<i64>> {
+        let now = now_ms();
+        let due = "status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)";
+        let next: Option<(i64,)> = sqlx::query_as(&format!("SELECT project_id FROM deliveries WHERE {due} ORDER BY id LIMIT 1"))
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some((project_id,)) = next else { return Ok(None) };
+        let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE project_id = $2 AND {due} LIMIT $3) AS d"))
+            .bind(now)
+            .bind(project_id)
+            .bind(threshold + 1)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((n > threshold).then_some(project_id))
+    }
+
+    async fn claim(&self, project_id: Option<i64>, limit: i64, lease_ms: i64) -> Result<Vec<Claimed>> {
         let now = now_ms();
         // PostgreSQL: rows another worker is claiming right now are skipped,
         // not waited for. SQLite has one writer at a time, so no lock is needed.
@@ -131,30 +161,33 @@ impl Store {
             "UPDATE deliveries SET lease_until = $1, attempts = attempts + 1, updated_at = $2
               WHERE id IN (SELECT id FROM deliveries
                             WHERE status = 'pending' AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until < $2)
+                              AND ($4 IS NULL OR project_id = $4)
                             ORDER BY id LIMIT $3{lock})
              RETURNING id, project_id, response_id, attempts"
         );
         let claimed: Vec<(i64, i64, i64, i64)> =
-            sqlx::query_as(&sql).bind(now + lease_ms).bind(now).bind(limit).fetch_all(&self.pool).await?;
+            sqlx::query_as(&sql).bind(now + lease_ms).bind(now).bind(limit).bind(project_id).fetch_all(&self.pool).await?;
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
-        let params: Vec<String> = (1..=claimed.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT {} FROM responses WHERE id IN ({})",
-            crate::responses::RESPONSE_COLUMNS,
-            params.join(",")
-        );
-        let mut query = sqlx::query_as::<_, ResponseRow>(&sql);
-        for c in &claimed {
-            query = query.bind(c.2);
+        // Read in chunks: a database takes a bounded number of parameters.
+        let mut rows = Vec::with_capacity(claimed.len());
+        for chunk in claimed.chunks(500) {
+            let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT {} FROM responses WHERE id IN ({})", crate::responses::RESPONSE_COLUMNS, params.join(","));
+            let mut query = sqlx::query_as::<_, ResponseRow>(&sql);
+            for c in chunk {
+                query = query.bind(c.2);
+            }
+            rows.extend(query.persistent(false).fetch_all(&self.pool).await?);
         }
-        let rows = query.persistent(false).fetch_all(&self.pool).await?;
-        let mut responses = Vec::with_capacity(rows.len());
+        let mut responses = std::collections::HashMap::with_capacity(rows.len());
         for row in rows {
             let response_id = row.id;
             match StoredResponse::try_from(row) {
-                Ok(r) => responses.push(r),
+                Ok(r) => {
+                    responses.insert(r.id, r);
+                }
                 // One unreadable response must not stop every other delivery:
                 // its own fails, with the reason for a person to see.
                 Err(e) => {
@@ -171,8 +204,8 @@ impl Store {
         }
         let mut out = Vec::with_capacity(claimed.len());
         for (id, project_id, response_id, attempts) in claimed {
-            if let Some(response) = responses.iter().find(|r| r.id == response_id) {
-                out.push(Claimed { id, project_id, attempts, response: response.clone() });
+            if let Some(response) = responses.remove(&response_id) {
+                out.push(Claimed { id, project_id, attempts, response });
             }
         }
         Ok(out)

@@ -8,7 +8,7 @@
 
 use super::Ledger;
 use crate::sobject::{WireKey, WireRecord};
-use salesforce::rest::{SObjectRecord, SaveResult, Subrequest, COMPOSITE_COLLECTIONS_LIMIT};
+use salesforce::rest::{IngestOperation, IngestWait, SObjectRecord, SaveResult, Subrequest, COMPOSITE_COLLECTIONS_LIMIT};
 use salesforce::{Client, RecordId, SalesforceError};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -185,6 +185,39 @@ impl Plan {
         }
     }
 
+    /// Sends the plan through one Bulk API 2.0 ingest job when it is one
+    /// collection of updates or upserts, each to its own record, with no
+    /// lookups (what a retried job cannot duplicate); otherwise as `send`.
+    pub(super) async fn send_bulk(self, client: &Client, ledger: &mut Ledger, wait: IngestWait) -> Result<(), SalesforceError> {
+        let op = match self.subs.as_slice() {
+            [only] if only.items.iter().all(|i| i.lookups.is_empty()) => match &only.kind {
+                Kind::Update => Some(IngestOperation::Update),
+                Kind::Upsert { key } => Some(IngestOperation::Upsert { external_id_field: key.clone() }),
+                Kind::Create => None,
+            },
+            _ => None,
+        };
+        let Some(op) = op.filter(|_| self.subs[0].items.len() > 1 && distinct_keys(&self.subs[0])) else {
+            return self.send(client, ledger).await;
+        };
+        let only = &self.subs[0];
+        let rows: Vec<Map<String, Value>> = records(only, &only.items)
+            .into_iter()
+            .map(|r| {
+                let mut fields = r.fields;
+                if let Some(id) = r.id {
+                    fields.insert("Id".into(), Value::String(id.to_string()));
+                }
+                fields
+            })
+            .collect();
+        let results = client.ingest(&only.object, &op, &rows, wait).await?;
+        let mut sent = Sent { written: vec![vec![None; only.items.len()]], failed: vec![vec![false; only.items.len()]] };
+        let chosen: Vec<usize> = (0..only.items.len()).collect();
+        sent.apply(ledger, only, 0, &chosen, results);
+        Ok(())
+    }
+
     /// Sends the plan: one collection call when there is one collection and
     /// nothing refers to anything, otherwise composite calls of up to five
     /// collections each, in order.
@@ -327,6 +360,20 @@ impl Sent {
             }
         }
     }
+}
+
+/// Whether every item of a collection writes a record of its own (an
+/// ingest job's rows are told apart by their key).
+fn distinct_keys(sub: &Sub) -> bool {
+    let mut seen = std::collections::HashSet::with_capacity(sub.items.len());
+    sub.items.iter().all(|i| {
+        let key = match (&sub.kind, &i.id) {
+            (Kind::Upsert { key }, _) => i.fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.to_string().to_lowercase()),
+            (_, Some(id)) => Some(id.to_string().to_lowercase()),
+            _ => None,
+        };
+        key.is_some_and(|k| seen.insert(k))
+    })
 }
 
 /// A collection's name in references: letters and digits only.

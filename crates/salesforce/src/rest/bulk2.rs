@@ -133,7 +133,6 @@ fn parse_row_error(text: &str) -> ApiError {
 enum Results {
     Successful,
     Failed,
-    Unprocessed,
 }
 
 impl Results {
@@ -141,7 +140,6 @@ impl Results {
         match self {
             Results::Successful => "successfulResults/",
             Results::Failed => "failedResults/",
-            Results::Unprocessed => "unprocessedrecords/",
         }
     }
 }

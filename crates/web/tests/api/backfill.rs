@@ -99,3 +99,74 @@ async fn only_those_the_owner_allows_backfill_and_only_while_the_mappings_fit() 
         assert!(sf.app.store.latest_backfill(id).await.unwrap().is_none());
     }
 }
+
+/// A backlog larger than the Bulk threshold (set low here) goes through one
+/// Bulk API 2.0 job: each response one record, a row Salesforce refuses
+/// failed alone with Salesforce's reason, and a second backfill updates
+/// the same records.
+#[tokio::test]
+async fn a_large_backfill_goes_through_one_bulk_job_and_maps_each_row_back_to_its_response() {
+    for db in store::testing::TestDatabase::all().await {
+        let sf = crate::helpers::spawn_app_trusting_with(db, &[], |c| c.app.delivery_bulk.threshold = 20).await;
+        let b = Browser::new(&sf.app);
+        b.sign_up("olive@example.com", "Olive Owner").await;
+        let id = b.create_project("Bulk backlog").await;
+        b.add_question(id, "nps", "How likely are you to recommend us?", "", true).await;
+        b.add_question(id, "text", "Anything else?", "", false).await;
+        b.publish(id).await;
+        let writer = sf.app.store.response_writer();
+        let mut earlier = Vec::new();
+        for i in 0..60 {
+            let public_id = format!("R_bulkbackfill{i:0>10}");
+            // Every tenth says what a validation rule of the org refuses.
+            let status = if i % 10 == 3 { "Bogus" } else { "Fine" };
+            let answers = serde_json::json!({"q1": i % 11, "q2": status}).to_string();
+            writer
+                .submit(store::responses::NewResponse { public_id: public_id.clone(), project_id: id, answers, embedded: "{}".into(), started_at: None, finished_at: store::now_ms(), provenance: Default::default() })
+                .await
+                .unwrap();
+            earlier.push(public_id);
+        }
+        b.link_salesforce(true, "demo@acme.example.sandbox", "demo-password-1", true).await;
+        let panel = format!("/projects/{id}/salesforce");
+        let r = b.submit(&panel, &format!("{panel}/mappings"), &[("object", "Survey_Response__c"), ("action", "upsert"), ("key_field", "External_Id__c")]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        for (field, source) in [("Score__c", "answer:q1"), ("Comment__c", "answer:q2")] {
+            let r = b.submit(&panel, &format!("{panel}/mappings/0/rules"), &[("field", field), ("source", source), ("value", "")]).await;
+            assert_eq!(r.status(), StatusCode::SEE_OTHER, "{field}: {}", r.text().await.unwrap());
+        }
+        let sandbox = org(&sf, true);
+        let rules = serde_json::json!({ "validation_rules": [{ "object": "Survey_Response__c", "field": "Comment__c", "equals": "Bogus", "message": "Bogus is not a comment" }] });
+        reqwest::Client::new().put(format!("{}/orgs/{sandbox}/faults", sf.emulator.admin_url())).json(&rules).send().await.unwrap();
+        let usage = |sf: &WithSalesforce| {
+            let url = format!("{}/orgs/{sandbox}/usage", sf.emulator.admin_url());
+            async move { reqwest::get(url).await.unwrap().json::<Value>().await.unwrap() }
+        };
+        let jobs_before = usage(&sf).await["bulk_jobs_created"].as_u64().unwrap();
+
+        let r = b.submit(&panel, &format!("{panel}/backfill"), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        until(&sf, id, "backfilled", |c| c.delivered == 54 && c.failed == 6 && c.pending == 0).await;
+        assert_eq!(usage(&sf).await["bulk_jobs_created"].as_u64().unwrap(), jobs_before + 1, "one Bulk API job, not calls of 200");
+        let recs = records(&sf, &sandbox).await;
+        for (i, rid) in earlier.iter().enumerate() {
+            let mine: Vec<&Value> = recs.iter().filter(|r| r["External_Id__c"] == rid.as_str()).collect();
+            let delivery = sf.app.store.delivery_of(id, rid).await.unwrap().unwrap();
+            if i % 10 == 3 {
+                assert!(mine.is_empty(), "{rid} was refused");
+                let error = delivery.last_error.unwrap_or_default();
+                assert!(error.contains("FIELD_CUSTOM_VALIDATION_EXCEPTION") && error.contains("Bogus is not a comment"), "{rid}: {error}");
+            } else {
+                assert_eq!(mine.len(), 1, "{rid} written once");
+                assert_eq!(mine[0]["Score__c"].as_f64(), Some((i % 11) as f64), "{rid} carries its own answer");
+                assert_eq!(delivery.outcome[0]["record_id"], mine[0]["Id"], "{rid}'s log names its record");
+            }
+        }
+
+        // Again: the same records are updated (the job is an upsert), none made twice.
+        let r = b.submit(&panel, &format!("{panel}/backfill"), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        until(&sf, id, "backfilled again", |c| c.delivered == 54 && c.failed == 6 && c.pending == 0 && c.held == 0).await;
+        assert_eq!(records(&sf, &sandbox).await.len(), 54, "no duplicate record");
+    }
+}
