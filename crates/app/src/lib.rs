@@ -20,6 +20,7 @@ pub mod mail;
 pub mod ownership;
 pub mod projects;
 pub mod responses;
+pub mod results;
 pub mod schema_drift;
 pub mod sessions;
 pub mod sharing;

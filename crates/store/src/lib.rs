@@ -17,6 +17,7 @@ pub mod links;
 pub mod mail;
 pub mod projects;
 pub mod responses;
+pub mod results;
 pub mod sealed;
 pub mod sessions;
 pub mod signups;

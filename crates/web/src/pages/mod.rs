@@ -6,6 +6,7 @@ pub mod layout;
 pub mod project_frame;
 pub mod projects;
 pub mod responses;
+pub mod results;
 pub mod sharing;
 pub mod signed_links;
 pub mod survey;
@@ -20,5 +21,6 @@ pub fn router() -> Router<AppState> {
         .merge(signed_links::router())
         .merge(sharing::router())
         .merge(responses::router())
+        .merge(results::router())
         .merge(account::router())
 }

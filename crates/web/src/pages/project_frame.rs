@@ -30,6 +30,7 @@ pub fn require_owner(project: &Project) -> WebResult<()> {
 pub enum Tab {
     Survey,
     Responses,
+    Results,
     Salesforce,
     Sharing,
 }
@@ -52,6 +53,7 @@ pub fn header(project: &Project, access: Access, tab: Tab) -> Markup {
         nav.tabs {
             a class=@if tab == Tab::Survey { "active" } href={(base) "/survey"} { "Survey" }
             a class=@if tab == Tab::Responses { "active" } href={(base) "/responses"} { "Responses (" (project.response_count) ")" }
+            a class=@if tab == Tab::Results { "active" } href={(base) "/results"} { "Results" }
             a class=@if tab == Tab::Salesforce { "active" } href={(base) "/salesforce"} { "Salesforce" }
             a class=@if tab == Tab::Sharing { "active" } href={(base) "/sharing"} { "Sharing" }
             span.spacer {}

@@ -18,6 +18,7 @@ mod mappings;
 mod mapping_editor;
 mod mapping_json;
 mod respondents;
+mod results;
 mod my_domain;
 mod salesforce_link;
 mod schema_drift;
