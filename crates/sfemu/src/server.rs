@@ -42,7 +42,14 @@ fn login_routes(sandbox: bool) -> Router<S> {
         .route("/services/oauth2/revoke", post(oauth::revoke).get(oauth::revoke))
         .route("/services/oauth2/userinfo", get(oauth::userinfo).post(oauth::userinfo))
         .route("/id/{org}/{user}", get(oauth::identity))
+        .route("/setup/secur/RemoteAccessAuthorizationPage.apexp", get(oauth::approval_get))
         .layer(Extension(LoginEnv { sandbox }))
+}
+
+/// The login page of a login host: `/` (production) and `/sandbox/`.
+fn login_page_routes() -> Router<S> {
+    let page = |sandbox| get(oauth::login_get).post(oauth::login_post).layer(Extension(LoginEnv { sandbox }));
+    Router::new().route("/", page(false)).route("/sandbox/", page(true)).route("/sandbox", page(true))
 }
 
 /// The OAuth endpoints Salesforce also serves on an org's instance (My Domain) host.
@@ -59,6 +66,7 @@ pub fn router(app: Arc<App>, base: String) -> Router {
     let mut r = Router::new()
         .merge(login_routes(false))
         .nest("/sandbox", login_routes(true))
+        .merge(login_page_routes())
         .merge(instance_oauth_routes())
         .nest("/_emulator", admin::routes())
         .fallback(rest_entry)
