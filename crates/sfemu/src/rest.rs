@@ -267,6 +267,10 @@ fn rolled_back() -> Value {
     json!({"success": false, "errors": [{"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK", "message": "Record rolled back because not all records were valid and the request was using AllOrNone header", "fields": []}]})
 }
 
+fn split_list(v: Option<String>) -> Vec<String> {
+    v.unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+}
+
 fn fail(e: &ApiError) -> Value { json!({"success": false, "errors": [e.collection_error()]}) }
 
 fn collections(ctx: &Ctx, ver: &str, method: &str, rest: &[&str], query: &str, body: &[u8]) -> R {
@@ -287,16 +291,27 @@ fn collections(ctx: &Ctx, ver: &str, method: &str, rest: &[&str], query: &str, b
         if failed { if let Some(s) = snapshot { restore(org, s); out = out.into_iter().map(|v| if v["success"] == json!(true) { rolled_back() } else { v }).collect(); } }
         return Ok(Resp::json(200, Value::Array(out)));
     }
-    if method == "GET" {
-        if let [t] = rest {
-            let obj = org.object(t).cloned().ok_or_else(ApiError::not_found)?;
-            let ids = qparam(query, "ids").unwrap_or_default();
-            let fields: Vec<String> = qparam(query, "fields").unwrap_or_default().split(',').filter(|s| !s.is_empty()).map(String::from).collect();
-            let out: Vec<Value> = ids.split(',').filter(|s| !s.is_empty()).map(|raw| {
-                crate::ids::parse(raw).and_then(|id| records::get(org, &obj, &id)).map(|r| records::render(&obj, &r, ver, if fields.is_empty() { None } else { Some(&fields) })).unwrap_or(Value::Null)
-            }).collect();
-            return Ok(Resp::json(200, Value::Array(out)));
+    // Retrieve: `GET …/composite/sobjects/T?ids=…&fields=…`, or the same as a POST body
+    // `{"ids": [..], "fields": [..]}` (for lists too long for a URL).
+    let retrieve = match (method, rest) {
+        ("GET", [t]) => Some((*t, split_list(qparam(query, "ids")), split_list(qparam(query, "fields")))),
+        ("POST", [t]) => {
+            let b = body_object(body)?;
+            let list = |k: &str| b.get(k).and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect::<Vec<_>>()).unwrap_or_default();
+            Some((*t, list("ids"), list("fields")))
         }
+        _ => None,
+    };
+    if let Some((t, ids, fields)) = retrieve {
+        let obj = org.object(t).cloned().ok_or_else(ApiError::not_found)?;
+        if ids.len() > 2000 { return Err(ApiError::new(400, "EXCEEDED_ID_LIMIT", "more than 2000 ids in one retrieve call")); }
+        if let Some(bad) = fields.iter().find(|f| obj.field(f).is_none()) {
+            return Err(ApiError::new(400, "INVALID_FIELD", format!("No such column '{bad}' on entity '{}'.", obj.name)));
+        }
+        let out: Vec<Value> = ids.iter().map(|raw| {
+            crate::ids::parse(raw).and_then(|id| records::get(org, &obj, &id)).map(|r| records::render(&obj, &r, ver, if fields.is_empty() { None } else { Some(&fields) })).unwrap_or(Value::Null)
+        }).collect();
+        return Ok(Resp::json(200, Value::Array(out)));
     }
     let b = body_object(body)?;
     let all_or_none = b.get("allOrNone").and_then(|v| v.as_bool()).unwrap_or(false);
@@ -317,9 +332,12 @@ fn collections(ctx: &Ctx, ver: &str, method: &str, rest: &[&str], query: &str, b
     let mut results = Vec::with_capacity(recs.len());
     let mut changed = vec![];
     let mut any_failed = false;
+    // Upsert: what each record's external id matched before the request, so that a failed
+    // (or rolled-back) UpsertResult still says `created` and `id` as Salesforce's does.
+    let mut upsert_match: Vec<Option<(bool, Option<String>)>> = vec![None; recs.len()];
     {
         let mut data = org.data.write();
-        for rec in &recs {
+        for (n, rec) in recs.iter().enumerate() {
             let ty = rec.get("attributes").and_then(|a| a.get("type")).and_then(|t| t.as_str());
             let r: Result<Value, ApiError> = (|| {
                 let obj = match (&op, ty) {
@@ -354,6 +372,8 @@ fn collections(ctx: &Ctx, ver: &str, method: &str, rest: &[&str], query: &str, b
                             .filter(|v| !v.is_null())
                             .ok_or_else(|| ApiError::new(400, "MISSING_ARGUMENT", format!("{} not specified", fd.name)).with_fields(vec![]))?;
                         let sval = match &val { Value::String(s) => s.clone(), o => o.to_string() };
+                        let found = records::find_by_external(Some(&*table), &fd, &sval);
+                        upsert_match[n] = Some((found.is_empty(), if found.len() == 1 { Some(found[0].clone()) } else { None }));
                         let mut body = (*rec).clone();
                         body.retain(|k, _| !k.eq_ignore_ascii_case(&fd.name));
                         match records::upsert_locked(org, &obj, table, &ctx.user_id, &fd, &sval, &body, false)? {
@@ -367,13 +387,21 @@ fn collections(ctx: &Ctx, ver: &str, method: &str, rest: &[&str], query: &str, b
             match r { Ok(v) => results.push(v), Err(e) => { any_failed = true; results.push(fail(&e)); } }
         }
     }
+    let with_match = |mut v: Value, n: usize| {
+        if let (Some((created, id)), Some(m)) = (&upsert_match[n], v.as_object_mut()) {
+            m.insert("created".into(), json!(created));
+            m.insert("id".into(), json!(id));
+        }
+        v
+    };
     if any_failed {
         if let Some(s) = snapshot {
             restore(org, s);
-            let out: Vec<Value> = results.into_iter().map(|v| if v["success"] == json!(true) { rolled_back() } else { v }).collect();
+            let out: Vec<Value> = results.into_iter().enumerate().map(|(n, v)| with_match(if v["success"] == json!(true) { rolled_back() } else { v }, n)).collect();
             return Ok(Resp::json(200, Value::Array(out)));
         }
     }
+    let results: Vec<Value> = results.into_iter().enumerate().map(|(n, v)| if v["success"] == json!(false) { with_match(v, n) } else { v }).collect();
     outbound::on_changes(&ctx.app, org, changed.iter().map(|(o, ch)| (&**o, ch)));
     Ok(Resp::json(200, Value::Array(results)))
 }
