@@ -475,3 +475,56 @@ async fn query_all_returns_a_deleted_record_that_query_no_longer_does() {
     assert_eq!(purged["totalSize"], 0);
     t.emu.shutdown().await;
 }
+
+/// Salesforce's "Get Records With a Request Body Using sObject Collections": POST
+/// `/composite/sobjects/{T}` with `{"ids": [...], "fields": [...]}`, one entry per id in order,
+/// `null` for an id that is not a live record; an unknown field is a 400.
+#[tokio::test]
+async fn collections_retrieve_with_a_request_body() {
+    let t = start().await;
+    let s = t.login().await;
+    let (_, _, made) = t.call(&s, "POST", "/composite/sobjects", Some(json!({"records": [
+        {"attributes": {"type": "Account"}, "Name": "Body One"}, {"attributes": {"type": "Account"}, "Name": "Body Two"}]}))).await;
+    let (a, b) = (made[0]["id"].as_str().unwrap().to_string(), made[1]["id"].as_str().unwrap().to_string());
+    assert_eq!(t.call(&s, "DELETE", &format!("/sobjects/Account/{b}"), None).await.0, 204);
+    let (st, _, got) = t.call(&s, "POST", "/composite/sobjects/Account", Some(json!({"ids": [b, a, "001000000000000AAA"], "fields": ["Id", "Name"]}))).await;
+    assert_eq!(st, 200, "{got}");
+    assert_eq!(got.as_array().unwrap().len(), 3);
+    assert_eq!(got[0], Value::Null, "a deleted record");
+    assert_eq!(got[1]["Name"], "Body One");
+    assert_eq!(got[1]["attributes"]["type"], "Account");
+    assert_eq!(got[2], Value::Null);
+    let (st, _, e) = t.call(&s, "POST", "/composite/sobjects/Account", Some(json!({"ids": [a], "fields": ["Id", "Bogus__c"]}))).await;
+    assert_eq!(st, 400);
+    assert_eq!(e[0]["errorCode"], "INVALID_FIELD");
+    t.emu.shutdown().await;
+}
+
+/// UpsertResult objects of a failed allOrNone upsert still say what each record would have
+/// been: `created` (its external id matched nothing) and `id` (the matched record, else null).
+#[tokio::test]
+async fn collections_upsert_failures_carry_created_and_id() {
+    let t = start().await;
+    let s = t.login().await;
+    let (_, _, one) = t.call(&s, "PATCH", "/composite/sobjects/Contact/Insight_Id__c", Some(json!({"records": [
+        {"attributes": {"type": "Contact"}, "LastName": "Existing", "Insight_Id__c": "up-1"}]}))).await;
+    let existing = one[0]["id"].as_str().unwrap().to_string();
+    let (st, _, res) = t.call(&s, "PATCH", "/composite/sobjects/Contact/Insight_Id__c", Some(json!({"allOrNone": true, "records": [
+        {"attributes": {"type": "Contact"}, "LastName": "Again", "Insight_Id__c": "up-1"},
+        {"attributes": {"type": "Contact"}, "LastName": "New", "Insight_Id__c": "up-2"},
+        {"attributes": {"type": "Contact"}, "LastName": "Bad", "Insight_Id__c": "up-3", "OwnerId": "INVALID_OWNER"}]}))).await;
+    assert_eq!(st, 200);
+    assert_eq!(res[0]["created"], false);
+    assert_eq!(res[0]["id"], existing.as_str());
+    assert_eq!(res[0]["errors"][0]["statusCode"], "ALL_OR_NONE_OPERATION_ROLLED_BACK");
+    assert_eq!(res[1]["created"], true);
+    assert_eq!(res[1]["id"], Value::Null);
+    assert_eq!(res[2]["created"], true);
+    assert_eq!(res[2]["success"], false);
+    assert_eq!(res[2]["errors"][0]["statusCode"], "MALFORMED_ID", "{res}");
+    // Without allOrNone the bad record alone fails, and still says created.
+    let (_, _, res) = t.call(&s, "PATCH", "/composite/sobjects/Contact/Insight_Id__c", Some(json!({"records": [
+        {"attributes": {"type": "Contact"}, "LastName": "Bad", "Insight_Id__c": "up-4", "OwnerId": "INVALID_OWNER"}]}))).await;
+    assert_eq!((res[0]["success"].clone(), res[0]["created"].clone(), res[0]["id"].clone()), (json!(false), json!(true), Value::Null));
+    t.emu.shutdown().await;
+}
