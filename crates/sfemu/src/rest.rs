@@ -140,6 +140,15 @@ fn sobject(ctx: &Ctx, ver: &str, method: &str, obj: &Arc<schema::ObjectDef>, res
         ("GET", ["updated" | "deleted"]) | ("GET", ["updated" | "deleted", ""]) => {
             let start = qparam(query, "start").and_then(|v| norm_dt(&v)).ok_or_else(|| ApiError::new(400, "INVALID_REPLICATION_DATE", "start date is required"))?;
             let end = qparam(query, "end").and_then(|v| norm_dt(&v)).ok_or_else(|| ApiError::new(400, "INVALID_REPLICATION_DATE", "end date is required"))?;
+            // Salesforce's replication rules: start must precede end, and results go back no
+            // more than 30 days before the call (both INVALID_REPLICATION_DATE).
+            if start >= end {
+                return Err(ApiError::new(400, "INVALID_REPLICATION_DATE", format!("start date {start} must be before end date {end}")));
+            }
+            let oldest = crate::state::sf_datetime(time::OffsetDateTime::now_utc() - time::Duration::days(30));
+            if start < oldest {
+                return Err(ApiError::new(400, "INVALID_REPLICATION_DATE", format!("start date {start} is more than 30 days ago (the earliest is {oldest})")));
+            }
             if rest[0] == "updated" {
                 let ids: Vec<Value> = org.data.read().get(&obj.name).map(|t| t.records.values()
                     .filter(|r| r.get("SystemModstamp").and_then(|v| v.as_str()).map(|m| m >= start.as_str() && m < end.as_str()).unwrap_or(false))

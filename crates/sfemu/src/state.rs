@@ -223,8 +223,11 @@ pub fn now_ms() -> u128 {
 }
 
 /// Salesforce's REST datetime format: 2024-01-31T12:34:56.000+0000
-pub fn sf_datetime_now() -> String {
-    let t = time::OffsetDateTime::now_utc();
+pub fn sf_datetime_now() -> String { sf_datetime(time::OffsetDateTime::now_utc()) }
+
+/// A UTC time as Salesforce writes datetimes: `2026-01-31T09:05:00.000+0000`.
+pub fn sf_datetime(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
     format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+0000", t.year(), t.month() as u8, t.day(),
         t.hour(), t.minute(), t.second(), t.millisecond())
 }

@@ -32,10 +32,10 @@ async fn versions_resources_and_sobject_crud() {
     assert_eq!((st, body), (204, Value::Null));
     let (_, _, rec) = t.call(&s, "GET", &format!("/sobjects/Account/{id}?fields=Name"), None).await;
     assert_eq!(rec["Name"], "Wire Co 2");
-    let (_, _, upd) = t.call(&s, "GET", "/sobjects/Account/updated/?start=2000-01-01T00:00:00%2B00:00&end=2100-01-01T00:00:00%2B00:00", None).await;
+    let (_, _, upd) = t.call(&s, "GET", &format!("/sobjects/Account/updated/?start={}&end=2100-01-01T00:00:00%2B00:00", days_ago(29, "%2B00:00")), None).await;
     assert_eq!(upd["ids"], json!([id]));
     assert_eq!(t.call(&s, "DELETE", &format!("/sobjects/Account/{id}"), None).await.0, 204);
-    let (_, _, del) = t.call(&s, "GET", "/sobjects/Account/deleted/?start=2000-01-01T00:00:00Z&end=2100-01-01T00:00:00Z", None).await;
+    let (_, _, del) = t.call(&s, "GET", &format!("/sobjects/Account/deleted/?start={}&end=2100-01-01T00:00:00Z", days_ago(29, "Z")), None).await;
     assert_eq!(del["deletedRecords"][0]["id"], id);
     let (_, _, agg) = t.call(&s, "GET", "/query?q=SELECT+COUNT(Id)+FROM+Contact", None).await;
     assert_eq!(agg["records"][0], json!({"attributes": {"type": "AggregateResult"}, "expr0": 0}));
@@ -526,5 +526,46 @@ async fn collections_upsert_failures_carry_created_and_id() {
     let (_, _, res) = t.call(&s, "PATCH", "/composite/sobjects/Contact/Insight_Id__c", Some(json!({"records": [
         {"attributes": {"type": "Contact"}, "LastName": "Bad", "Insight_Id__c": "up-4", "OwnerId": "INVALID_OWNER"}]}))).await;
     assert_eq!((res[0]["success"].clone(), res[0]["created"].clone(), res[0]["id"].clone()), (json!(false), json!(true), Value::Null));
+    t.emu.shutdown().await;
+}
+
+/// `YYYY-MM-DDThh:mm:ss` `n` days before now (UTC), with the given zone suffix.
+fn days_ago(n: i64, zone: &str) -> String {
+    let t = time::OffsetDateTime::now_utc() - time::Duration::days(n);
+    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{zone}", t.year(), t.month() as u8, t.day(), t.hour(), t.minute(), t.second())
+}
+
+/// Salesforce's replication rules on `updated` / `deleted`: the start must precede the end,
+/// and the start may be at most 30 days back; otherwise 400 INVALID_REPLICATION_DATE.
+#[tokio::test]
+async fn updated_and_deleted_check_their_range() {
+    let t = start().await;
+    let s = t.login().await;
+    for feed in ["updated", "deleted"] {
+        let (a, b) = (days_ago(1, "Z"), days_ago(2, "Z"));
+        for (start, end) in [(a.clone(), b.clone()), (a.clone(), a.clone()), (days_ago(31, "Z"), a.clone())] {
+            let (st, _, e) = t.call(&s, "GET", &format!("/sobjects/Account/{feed}/?start={start}&end={end}"), None).await;
+            assert_eq!(st, 400, "{feed} {start}..{end}: {e}");
+            assert_eq!(e[0]["errorCode"], "INVALID_REPLICATION_DATE");
+        }
+        let (st, _, ok) = t.call(&s, "GET", &format!("/sobjects/Account/{feed}/?start={b}&end={a}"), None).await;
+        assert_eq!(st, 200, "{ok}");
+    }
+    t.emu.shutdown().await;
+}
+
+/// Updating a deleted record (in the recycle bin) is 404 ENTITY_IS_DELETED, not NOT_FOUND.
+#[tokio::test]
+async fn updating_a_deleted_record_is_entity_is_deleted() {
+    let t = start().await;
+    let s = t.login().await;
+    let (_, _, made) = t.call(&s, "POST", "/sobjects/Account", Some(json!({"Name": "Gone Soon"}))).await;
+    let id = made["id"].as_str().unwrap().to_string();
+    assert_eq!(t.call(&s, "DELETE", &format!("/sobjects/Account/{id}"), None).await.0, 204);
+    let (st, _, e) = t.call(&s, "PATCH", &format!("/sobjects/Account/{id}"), Some(json!({"Name": "Back?"}))).await;
+    assert_eq!(st, 404);
+    assert_eq!(e, json!([{"message": "entity is deleted", "errorCode": "ENTITY_IS_DELETED", "fields": []}]));
+    let (st, _, e) = t.call(&s, "PATCH", "/sobjects/Account/001000000000000AAA", Some(json!({"Name": "Never was"}))).await;
+    assert_eq!((st, e[0]["errorCode"].clone()), (404, json!("NOT_FOUND")));
     t.emu.shutdown().await;
 }
