@@ -16,6 +16,41 @@ pub struct Ctx {
     pub user_id: String,
     pub base: String,
     pub batch_size: Option<usize>,
+    /// The request's `If-Modified-Since` (Unix seconds), for describe.
+    pub if_modified_since: Option<i64>,
+}
+
+/// An HTTP date as Salesforce documents it for `If-Modified-Since` (`EEE, dd MMM yyyy
+/// HH:mm:ss z`, e.g. `Wed, 3 Jul 2013 19:43:31 GMT` or `… 08:34:54 MST`), as Unix seconds.
+/// Anything else is `None` (and, as HTTP says of an invalid date, the header is ignored).
+pub fn parse_http_date(v: &str) -> Option<i64> {
+    let parts: Vec<&str> = v.split_whitespace().collect();
+    let [_, day, mon, year, hms, zone] = parts.as_slice() else { return None };
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month = time::Month::try_from(MONTHS.iter().position(|m| m.eq_ignore_ascii_case(mon))? as u8 + 1).ok()?;
+    let date = time::Date::from_calendar_date(year.parse().ok()?, month, day.parse().ok()?).ok()?;
+    let mut t = hms.split(':').map(|x| x.parse::<u8>().ok());
+    let (h, m, sec) = (t.next()??, t.next()??, t.next()??);
+    // Seconds east of UTC: named zones as Java's `z` prints them, or a numeric `±hhmm`.
+    let offset: i64 = match zone.to_ascii_uppercase().as_str() {
+        "GMT" | "UTC" | "UT" | "Z" => 0,
+        "EDT" => -4 * 3600, "EST" | "CDT" => -5 * 3600, "CST" | "MDT" => -6 * 3600, "MST" | "PDT" => -7 * 3600, "PST" => -8 * 3600,
+        z => {
+            let (sign, digits) = z.split_at(1);
+            let n: i64 = digits.parse().ok().filter(|_| digits.len() == 4)?;
+            let secs = (n / 100 * 60 + n % 100) * 60;
+            match sign { "+" => secs, "-" => -secs, _ => return None }
+        }
+    };
+    let local = time::PrimitiveDateTime::new(date, time::Time::from_hms(h, m, sec).ok()?).assume_utc().unix_timestamp();
+    Some(local - offset)
+}
+
+/// `304 Not Modified` (no body) when the org's metadata has not changed since the request's
+/// `If-Modified-Since`, as Salesforce answers describe.
+fn not_modified(ctx: &Ctx) -> Option<Resp> {
+    let since = ctx.if_modified_since?;
+    (ctx.org.schema_modified.load(std::sync::atomic::Ordering::Acquire) <= since).then(|| Resp::empty(304))
 }
 
 #[derive(Debug)]
@@ -70,10 +105,10 @@ fn route(ctx: &Ctx, method: &str, path: &str, query: &str, body: &[u8]) -> R {
     match (method, rest) {
         ("GET", []) => Ok(Resp::json(200, resources(ctx, &ver))),
         ("GET", ["limits"]) => Ok(Resp::json(200, limits(org))),
-        ("GET", ["sobjects"]) => Ok(Resp::json(200, json!({
+        ("GET", ["sobjects"]) => Ok(not_modified(ctx).unwrap_or_else(|| Resp::json(200, json!({
             "encoding": "UTF-8", "maxBatchSize": 200,
             "sobjects": org.objects.iter().map(|o| schema::global_entry(o, &ver)).collect::<Vec<_>>(),
-        }))),
+        })))),
         (_, ["sobjects", t, rest @ ..]) => {
             let obj = org.object(t).cloned().ok_or_else(ApiError::not_found)?;
             sobject(ctx, &ver, method, &obj, rest, query, body)
@@ -160,7 +195,7 @@ fn sobject(ctx: &Ctx, ver: &str, method: &str, obj: &Arc<schema::ObjectDef>, res
                 Ok(Resp::json(200, json!({"deletedRecords": recs, "earliestDateAvailable": org.created, "latestDateCovered": end})))
             }
         }
-        ("GET", ["describe"]) => Ok(Resp::json(200, schema::object_describe(obj, ver, &App::instance_url(&ctx.base, org), &org.objects))),
+        ("GET", ["describe"]) => Ok(not_modified(ctx).unwrap_or_else(|| Resp::json(200, schema::object_describe(obj, ver, &App::instance_url(&ctx.base, org), &org.objects)))),
         ("GET", [id]) => {
             let id = records::check_id(obj, id)?;
             let r = if matches!(obj.name.as_str(), "User" | "Organization") {

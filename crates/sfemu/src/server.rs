@@ -243,8 +243,11 @@ async fn rest_entry(State(s): State<S>, kill: Option<Extension<ConnKill>>, metho
         }
         Err(_) => return api_error(413, "REQUEST_ENTITY_TOO_LARGE", &format!("The request body is larger than {MAX_REST_BODY} bytes"), limit),
     };
-    let ctx = Ctx { app: app.clone(), org, user_id: t.user_id.clone(), base: s.base.clone(), batch_size };
-    let mut r = rest::dispatch(&ctx, method.as_str(), sub, uri.query().unwrap_or(""), &body);
+    let if_modified_since = headers.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok()).and_then(rest::parse_http_date);
+    let ctx = Ctx { app: app.clone(), org, user_id: t.user_id.clone(), base: s.base.clone(), batch_size, if_modified_since };
+    // HEAD answers as GET without the body (hyper sends no body for a HEAD request).
+    let verb = if method == Method::HEAD { "GET" } else { method.as_str() };
+    let mut r = rest::dispatch(&ctx, verb, sub, uri.query().unwrap_or(""), &body);
     let mut resp = match (r.raw.take(), &r.body) {
         (Some((content_type, bytes)), _) => {
             let mut x = Response::new(Body::from(bytes));

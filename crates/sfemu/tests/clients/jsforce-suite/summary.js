@@ -13,6 +13,10 @@ for (const file of r.testResults) {
     console.log(`not ok - ${file.name.split('/').pop()} did not run\n  # ${file.failureMessage.split('\n').slice(0, 3).join(' ')}`);
   }
 }
+for (const file of r.testResults) {
+  const n = (st) => file.assertionResults.filter((t) => t.status === st).length;
+  console.log(`# file ${file.name.split('/').pop()} pass=${n('passed')} fail=${n('failed')} skip=${n('pending') + n('skipped') + n('todo')}`);
+}
 const failedSuites = r.testResults.filter((f) => f.assertionResults.length === 0 && f.failureMessage).length;
 console.log(`# tests ${r.numTotalTests}`);
 console.log(`# pass ${r.numPassedTests}`);
