@@ -156,6 +156,10 @@ pub fn limits(org: &Org) -> Value {
     })
 }
 
+/// Names of sObject sub-resources (`/sobjects/{T}/{name}/…`): never external id fields.
+const SOBJECT_SUBRESOURCES: [&str; 12] = ["describe", "updated", "deleted", "listviews", "quickActions", "layouts",
+    "compactLayouts", "approvalLayouts", "namedLayouts", "richTextImageFields", "eventSchema", "platformaction"];
+
 fn sobject(ctx: &Ctx, ver: &str, method: &str, obj: &Arc<schema::ObjectDef>, rest: &[&str], query: &str, body: &[u8]) -> R {
     let org = &ctx.org;
     match (method, rest) {
@@ -222,6 +226,11 @@ fn sobject(ctx: &Ctx, ver: &str, method: &str, obj: &Arc<schema::ObjectDef>, res
             records::delete(org, obj, &id)?;
             Ok(Resp::empty(204))
         }
+        // Sub-resources the emulator does not answer (`describe/layouts`, `updated/x`,
+        // `listviews`, …) and relationship traversal (`{id}/Contacts`): Salesforce's answer
+        // to a path that does not exist, not an external-id lookup on a field named so.
+        (_, [first, _, ..]) if SOBJECT_SUBRESOURCES.contains(first) || records::check_id(obj, first).is_ok() => Err(ApiError::not_found()),
+        (_, [_, _, _, ..]) => Err(ApiError::not_found()),
         ("GET", [field, value]) => {
             let f = records::upsert_field(obj, field)?;
             let data = org.data.read();

@@ -569,3 +569,25 @@ async fn updating_a_deleted_record_is_entity_is_deleted() {
     assert_eq!((st, e[0]["errorCode"].clone()), (404, json!("NOT_FOUND")));
     t.emu.shutdown().await;
 }
+
+/// A path under an sObject that does not exist answers Salesforce's 404 NOT_FOUND "The
+/// requested resource does not exist" — not an external-id lookup on a field named
+/// `describe`, nor a 405.
+#[tokio::test]
+async fn unknown_sobject_sub_paths_are_not_found() {
+    let t = start().await;
+    let s = t.login().await;
+    let (_, _, made) = t.call(&s, "POST", "/sobjects/Account", Some(json!({"Name": "Paths"}))).await;
+    let id = made["id"].as_str().unwrap().to_string();
+    let not_found = json!([{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]);
+    for p in ["/sobjects/Account/describe/layouts".to_string(), "/sobjects/Account/describe/foo".into(), "/sobjects/Account/updated/x".into(),
+              "/sobjects/Account/listviews/recent".into(), format!("/sobjects/Account/{id}/Contacts"), "/sobjects/Account/a/b/c".into()] {
+        let (st, _, body) = t.call(&s, "GET", &p, None).await;
+        assert_eq!((st, body), (404, not_found.clone()), "{p}");
+    }
+    // An unknown external id field keeps Salesforce's own message for that case.
+    let (st, _, body) = t.call(&s, "GET", "/sobjects/Account/Bogus__c/x", None).await;
+    assert_eq!(st, 404);
+    assert_eq!(body[0]["message"], "Provided external ID field does not exist or is not accessible: Bogus__c");
+    t.emu.shutdown().await;
+}
