@@ -46,14 +46,31 @@ fn hidden(p: &Params) -> String {
 
 fn action_url(env: &LoginEnv) -> &'static str { if env.sandbox { "/sandbox/services/oauth2/authorize" } else { "/services/oauth2/authorize" } }
 
-fn login_page(env: &LoginEnv, p: &Params, error: Option<&str>) -> Response {
+fn prefix(env: &LoginEnv) -> &'static str { if env.sandbox { "/sandbox" } else { "" } }
+
+/// Salesforce's login page (`https://login.salesforce.com/?ec=302&startURL=…`): the form
+/// posts back to the page with `username`, `pw` and the `Login` button; `startURL` is where
+/// a successful login continues (the OAuth approval page, for an authorize request).
+fn login_page(env: &LoginEnv, start_url: &str, error: Option<&str>) -> Response {
     let err = error.map(|e| format!(r#"<p class="err" id="error">{}</p>"#, esc(e))).unwrap_or_default();
     let which = if env.sandbox { "Sandbox" } else { "Production" };
     Html(page("Login | Salesforce", &format!(r#"<h1>Log in to Salesforce ({which})</h1>{err}
-<form method="post" action="{}" id="login_form">{}<input type="hidden" name="action" value="login">
+<form method="post" action="{}/" id="login_form" name="login"><input type="hidden" name="startURL" value="{}">
 <label for="username">Username</label><input type="text" id="username" name="username" autocomplete="username">
-<label for="password">Password</label><input type="password" id="password" name="password" autocomplete="current-password">
-<button type="submit" id="Login">Log In</button></form>"#, action_url(env), hidden(p)))).into_response()
+<label for="password">Password</label><input type="password" id="password" name="pw" autocomplete="current-password">
+<button type="submit" id="Login" name="Login" value="Log In">Log In</button></form>"#, prefix(env), esc(start_url)))).into_response()
+}
+
+/// The approval page an authorize request continues at once the user is logged in.
+fn approval_url(env: &LoginEnv, p: &Params) -> String {
+    let source = serde_urlencoded::to_string(AUTH_PARAMS.iter().filter_map(|k| p.get(*k).map(|v| (*k, v.as_str()))).collect::<Vec<_>>()).unwrap_or_default();
+    format!("{}/setup/secur/RemoteAccessAuthorizationPage.apexp?{}", prefix(env), serde_urlencoded::to_string([("source", source.as_str())]).unwrap_or_default())
+}
+
+/// Send the browser to the login page, as Salesforce does: `/?ec=302&startURL=…`.
+fn to_login(env: &LoginEnv, start_url: &str) -> Response {
+    let q = serde_urlencoded::to_string([("ec", "302"), ("startURL", start_url)]).unwrap_or_default();
+    (StatusCode::FOUND, [(header::LOCATION, format!("{}/?{q}", prefix(env)))]).into_response()
 }
 
 fn consent_page(app: &App, env: &LoginEnv, p: &Params, user: &User) -> Response {
@@ -120,13 +137,51 @@ pub async fn authorize_get(State(s): State<S>, Extension(env): Extension<LoginEn
     let force_login = prompt.split_whitespace().any(|x| x == "login");
     match session_from_cookie(&s.app, &headers, &env) {
         Some(sess) if !force_login => after_login(&s.app, &env, &p, &sess),
-        _ => login_page(&env, &p, None),
+        // The approval page does not look at `prompt=login`, so the login is asked once.
+        _ => to_login(&env, &approval_url(&env, &p)),
     }
 }
 
+/// `GET /?ec=302&startURL=…` (and `/sandbox/`): the login page.
+pub async fn login_get(Extension(env): Extension<LoginEnv>, Query(q): Query<Params>) -> Response {
+    login_page(&env, q.get("startURL").map(String::as_str).unwrap_or(""), None)
+}
+
+/// `POST /`: the login form. A good username and password start a browser session and
+/// continue at `startURL` (a path on this host only); anything else shows the page again
+/// with Salesforce's message.
+pub async fn login_post(State(s): State<S>, Extension(env): Extension<LoginEnv>, Form(f): Form<Params>) -> Response {
+    let app = &s.app;
+    let start = f.get("startURL").map(String::as_str).unwrap_or("");
+    let username = f.get("username").map(String::as_str).unwrap_or("");
+    let password = f.get("pw").or_else(|| f.get("password")).map(String::as_str).unwrap_or("");
+    let Some((org, user)) = app.find_user(username).filter(|(o, u)| u.password == password && o.is_sandbox == env.sandbox) else {
+        return login_page(&env, start, Some(BAD_LOGIN));
+    };
+    let sid = random_token(40);
+    app.sessions.lock().insert(sid.clone(), BrowserSession { org_id: org.id.clone(), user_id: user.id.clone(), sandbox: env.sandbox });
+    let to = if start.starts_with('/') && !start.starts_with("//") { start.to_string() } else { format!("/_emulator/orgs/{}/browser", org.id) };
+    let cookie = format!("{}={sid}; Path=/; HttpOnly; SameSite=Lax", cookie_name(&env));
+    (StatusCode::FOUND, [(header::LOCATION, to), (header::SET_COOKIE, cookie)]).into_response()
+}
+
+/// `GET /setup/secur/RemoteAccessAuthorizationPage.apexp?source=…`: the approval page of
+/// an authorize request (its parameters in `source`). Not logged in: the login page first;
+/// already approved (and no `prompt=consent`): straight back to the client with a code.
+pub async fn approval_get(State(s): State<S>, Extension(env): Extension<LoginEnv>, headers: HeaderMap, Query(q): Query<Params>) -> Response {
+    let p: Params = q.get("source").map(|src| url::form_urlencoded::parse(src.as_bytes()).into_owned().collect()).unwrap_or_default();
+    if let Err(r) = check_client(&s.app, &p) { return r; }
+    match session_from_cookie(&s.app, &headers, &env) {
+        Some(sess) => after_login(&s.app, &env, &p, &sess),
+        None => to_login(&env, &approval_url(&env, &p)),
+    }
+}
+
+const BAD_LOGIN: &str = "Please check your username and password. If you still can't log in, contact your Salesforce administrator.";
+
 fn after_login(app: &App, env: &LoginEnv, p: &Params, sess: &BrowserSession) -> Response {
-    let Some(org) = app.org(&sess.org_id).cloned() else { return login_page(env, p, None) };
-    let Some(user) = org.user(&sess.user_id).cloned() else { return login_page(env, p, None) };
+    let Some(org) = app.org(&sess.org_id).cloned() else { return to_login(env, &approval_url(env, p)) };
+    let Some(user) = org.user(&sess.user_id).cloned() else { return to_login(env, &approval_url(env, p)) };
     let approved = app.approvals.lock().contains(&(user.id.clone(), p.get("client_id").cloned().unwrap_or_default()));
     let force_consent = p.get("prompt").map(|x| x.split_whitespace().any(|x| x == "consent")).unwrap_or(false);
     if approved && !force_consent { issue_code(app, p, &org, &user) } else { consent_page(app, env, p, &user) }
@@ -149,23 +204,23 @@ pub async fn authorize_post(State(s): State<S>, Extension(env): Extension<LoginE
                     resp.headers_mut().append(header::SET_COOKIE, cookie.parse().unwrap());
                     resp
                 }
-                _ => login_page(&env, &p, Some("Please check your username and password. If you still can't log in, contact your Salesforce administrator.")),
+                _ => login_page(&env, &approval_url(&env, &p), Some(BAD_LOGIN)),
             }
         }
         Some(a @ ("allow" | "deny")) => {
-            let Some(sess) = session_from_cookie(app, &headers, &env) else { return login_page(&env, &p, None) };
+            let Some(sess) = session_from_cookie(app, &headers, &env) else { return to_login(&env, &approval_url(&env, &p)) };
             if a == "deny" {
                 let mut pairs = vec![("error", "access_denied"), ("error_description", "end-user denied authorization")];
                 if let Some(st) = p.get("state") { pairs.push(("state", st)); }
                 return redirect_with(&p["redirect_uri"], &pairs);
             }
-            let (Some(org), true) = (app.org(&sess.org_id).cloned(), true) else { return login_page(&env, &p, None) };
-            let Some(user) = org.user(&sess.user_id).cloned() else { return login_page(&env, &p, None) };
+            let (Some(org), true) = (app.org(&sess.org_id).cloned(), true) else { return to_login(&env, &approval_url(&env, &p)) };
+            let Some(user) = org.user(&sess.user_id).cloned() else { return to_login(&env, &approval_url(&env, &p)) };
             app.approvals.lock().insert((user.id.clone(), p["client_id"].clone()));
             app.tokens_changed();
             issue_code(app, &p, &org, &user)
         }
-        _ => login_page(&env, &p, None),
+        _ => to_login(&env, &approval_url(&env, &p)),
     }
 }
 

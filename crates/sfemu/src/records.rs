@@ -306,7 +306,11 @@ pub fn insert_locked(org: &Org, obj: &ObjectDef, table: &mut Table, user_id: &st
 }
 
 pub fn update_locked(org: &Org, obj: &ObjectDef, table: &mut Table, user_id: &str, id: &str, values: Vec<(String, Value)>) -> Result<Changed, ApiError> {
-    if !table.records.contains_key(id) { return Err(ApiError::not_found()); }
+    if !table.records.contains_key(id) {
+        // A record in the recycle bin is "deleted", not unknown (Salesforce: 404 ENTITY_IS_DELETED).
+        if table.recycle_bin.contains_key(id) { return Err(ApiError::new(404, "ENTITY_IS_DELETED", "entity is deleted").with_fields(vec![])); }
+        return Err(ApiError::not_found());
+    }
     check_unique(obj, table, &values, Some(id))?;
     let old = table.records.get(id).cloned();
     let r = table.records.get_mut(id).unwrap();

@@ -16,6 +16,41 @@ pub struct Ctx {
     pub user_id: String,
     pub base: String,
     pub batch_size: Option<usize>,
+    /// The request's `If-Modified-Since` (Unix seconds), for describe.
+    pub if_modified_since: Option<i64>,
+}
+
+/// An HTTP date as Salesforce documents it for `If-Modified-Since` (`EEE, dd MMM yyyy
+/// HH:mm:ss z`, e.g. `Wed, 3 Jul 2013 19:43:31 GMT` or `… 08:34:54 MST`), as Unix seconds.
+/// Anything else is `None` (and, as HTTP says of an invalid date, the header is ignored).
+pub fn parse_http_date(v: &str) -> Option<i64> {
+    let parts: Vec<&str> = v.split_whitespace().collect();
+    let [_, day, mon, year, hms, zone] = parts.as_slice() else { return None };
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month = time::Month::try_from(MONTHS.iter().position(|m| m.eq_ignore_ascii_case(mon))? as u8 + 1).ok()?;
+    let date = time::Date::from_calendar_date(year.parse().ok()?, month, day.parse().ok()?).ok()?;
+    let mut t = hms.split(':').map(|x| x.parse::<u8>().ok());
+    let (h, m, sec) = (t.next()??, t.next()??, t.next()??);
+    // Seconds east of UTC: named zones as Java's `z` prints them, or a numeric `±hhmm`.
+    let offset: i64 = match zone.to_ascii_uppercase().as_str() {
+        "GMT" | "UTC" | "UT" | "Z" => 0,
+        "EDT" => -4 * 3600, "EST" | "CDT" => -5 * 3600, "CST" | "MDT" => -6 * 3600, "MST" | "PDT" => -7 * 3600, "PST" => -8 * 3600,
+        z => {
+            let (sign, digits) = z.split_at(1);
+            let n: i64 = digits.parse().ok().filter(|_| digits.len() == 4)?;
+            let secs = (n / 100 * 60 + n % 100) * 60;
+            match sign { "+" => secs, "-" => -secs, _ => return None }
+        }
+    };
+    let local = time::PrimitiveDateTime::new(date, time::Time::from_hms(h, m, sec).ok()?).assume_utc().unix_timestamp();
+    Some(local - offset)
+}
+
+/// `304 Not Modified` (no body) when the org's metadata has not changed since the request's
+/// `If-Modified-Since`, as Salesforce answers describe.
+fn not_modified(ctx: &Ctx) -> Option<Resp> {
+    let since = ctx.if_modified_since?;
+    (ctx.org.schema_modified.load(std::sync::atomic::Ordering::Acquire) <= since).then(|| Resp::empty(304))
 }
 
 #[derive(Debug)]
@@ -70,10 +105,10 @@ fn route(ctx: &Ctx, method: &str, path: &str, query: &str, body: &[u8]) -> R {
     match (method, rest) {
         ("GET", []) => Ok(Resp::json(200, resources(ctx, &ver))),
         ("GET", ["limits"]) => Ok(Resp::json(200, limits(org))),
-        ("GET", ["sobjects"]) => Ok(Resp::json(200, json!({
+        ("GET", ["sobjects"]) => Ok(not_modified(ctx).unwrap_or_else(|| Resp::json(200, json!({
             "encoding": "UTF-8", "maxBatchSize": 200,
             "sobjects": org.objects.iter().map(|o| schema::global_entry(o, &ver)).collect::<Vec<_>>(),
-        }))),
+        })))),
         (_, ["sobjects", t, rest @ ..]) => {
             let obj = org.object(t).cloned().ok_or_else(ApiError::not_found)?;
             sobject(ctx, &ver, method, &obj, rest, query, body)
@@ -121,6 +156,10 @@ pub fn limits(org: &Org) -> Value {
     })
 }
 
+/// Names of sObject sub-resources (`/sobjects/{T}/{name}/…`): never external id fields.
+const SOBJECT_SUBRESOURCES: [&str; 12] = ["describe", "updated", "deleted", "listviews", "quickActions", "layouts",
+    "compactLayouts", "approvalLayouts", "namedLayouts", "richTextImageFields", "eventSchema", "platformaction"];
+
 fn sobject(ctx: &Ctx, ver: &str, method: &str, obj: &Arc<schema::ObjectDef>, rest: &[&str], query: &str, body: &[u8]) -> R {
     let org = &ctx.org;
     match (method, rest) {
@@ -140,6 +179,15 @@ fn sobject(ctx: &Ctx, ver: &str, method: &str, obj: &Arc<schema::ObjectDef>, res
         ("GET", ["updated" | "deleted"]) | ("GET", ["updated" | "deleted", ""]) => {
             let start = qparam(query, "start").and_then(|v| norm_dt(&v)).ok_or_else(|| ApiError::new(400, "INVALID_REPLICATION_DATE", "start date is required"))?;
             let end = qparam(query, "end").and_then(|v| norm_dt(&v)).ok_or_else(|| ApiError::new(400, "INVALID_REPLICATION_DATE", "end date is required"))?;
+            // Salesforce's replication rules: start must precede end, and results go back no
+            // more than 30 days before the call (both INVALID_REPLICATION_DATE).
+            if start >= end {
+                return Err(ApiError::new(400, "INVALID_REPLICATION_DATE", format!("start date {start} must be before end date {end}")));
+            }
+            let oldest = crate::state::sf_datetime(time::OffsetDateTime::now_utc() - time::Duration::days(30));
+            if start < oldest {
+                return Err(ApiError::new(400, "INVALID_REPLICATION_DATE", format!("start date {start} is more than 30 days ago (the earliest is {oldest})")));
+            }
             if rest[0] == "updated" {
                 let ids: Vec<Value> = org.data.read().get(&obj.name).map(|t| t.records.values()
                     .filter(|r| r.get("SystemModstamp").and_then(|v| v.as_str()).map(|m| m >= start.as_str() && m < end.as_str()).unwrap_or(false))
@@ -151,7 +199,7 @@ fn sobject(ctx: &Ctx, ver: &str, method: &str, obj: &Arc<schema::ObjectDef>, res
                 Ok(Resp::json(200, json!({"deletedRecords": recs, "earliestDateAvailable": org.created, "latestDateCovered": end})))
             }
         }
-        ("GET", ["describe"]) => Ok(Resp::json(200, schema::object_describe(obj, ver, &App::instance_url(&ctx.base, org), &org.objects))),
+        ("GET", ["describe"]) => Ok(not_modified(ctx).unwrap_or_else(|| Resp::json(200, schema::object_describe(obj, ver, &App::instance_url(&ctx.base, org), &org.objects)))),
         ("GET", [id]) => {
             let id = records::check_id(obj, id)?;
             let r = if matches!(obj.name.as_str(), "User" | "Organization") {
@@ -178,6 +226,11 @@ fn sobject(ctx: &Ctx, ver: &str, method: &str, obj: &Arc<schema::ObjectDef>, res
             records::delete(org, obj, &id)?;
             Ok(Resp::empty(204))
         }
+        // Sub-resources the emulator does not answer (`describe/layouts`, `updated/x`,
+        // `listviews`, …) and relationship traversal (`{id}/Contacts`): Salesforce's answer
+        // to a path that does not exist, not an external-id lookup on a field named so.
+        (_, [first, _, ..]) if SOBJECT_SUBRESOURCES.contains(first) || records::check_id(obj, first).is_ok() => Err(ApiError::not_found()),
+        (_, [_, _, _, ..]) => Err(ApiError::not_found()),
         ("GET", [field, value]) => {
             let f = records::upsert_field(obj, field)?;
             let data = org.data.read();
@@ -267,6 +320,10 @@ fn rolled_back() -> Value {
     json!({"success": false, "errors": [{"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK", "message": "Record rolled back because not all records were valid and the request was using AllOrNone header", "fields": []}]})
 }
 
+fn split_list(v: Option<String>) -> Vec<String> {
+    v.unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+}
+
 fn fail(e: &ApiError) -> Value { json!({"success": false, "errors": [e.collection_error()]}) }
 
 fn collections(ctx: &Ctx, ver: &str, method: &str, rest: &[&str], query: &str, body: &[u8]) -> R {
@@ -287,16 +344,27 @@ fn collections(ctx: &Ctx, ver: &str, method: &str, rest: &[&str], query: &str, b
         if failed { if let Some(s) = snapshot { restore(org, s); out = out.into_iter().map(|v| if v["success"] == json!(true) { rolled_back() } else { v }).collect(); } }
         return Ok(Resp::json(200, Value::Array(out)));
     }
-    if method == "GET" {
-        if let [t] = rest {
-            let obj = org.object(t).cloned().ok_or_else(ApiError::not_found)?;
-            let ids = qparam(query, "ids").unwrap_or_default();
-            let fields: Vec<String> = qparam(query, "fields").unwrap_or_default().split(',').filter(|s| !s.is_empty()).map(String::from).collect();
-            let out: Vec<Value> = ids.split(',').filter(|s| !s.is_empty()).map(|raw| {
-                crate::ids::parse(raw).and_then(|id| records::get(org, &obj, &id)).map(|r| records::render(&obj, &r, ver, if fields.is_empty() { None } else { Some(&fields) })).unwrap_or(Value::Null)
-            }).collect();
-            return Ok(Resp::json(200, Value::Array(out)));
+    // Retrieve: `GET …/composite/sobjects/T?ids=…&fields=…`, or the same as a POST body
+    // `{"ids": [..], "fields": [..]}` (for lists too long for a URL).
+    let retrieve = match (method, rest) {
+        ("GET", [t]) => Some((*t, split_list(qparam(query, "ids")), split_list(qparam(query, "fields")))),
+        ("POST", [t]) => {
+            let b = body_object(body)?;
+            let list = |k: &str| b.get(k).and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect::<Vec<_>>()).unwrap_or_default();
+            Some((*t, list("ids"), list("fields")))
         }
+        _ => None,
+    };
+    if let Some((t, ids, fields)) = retrieve {
+        let obj = org.object(t).cloned().ok_or_else(ApiError::not_found)?;
+        if ids.len() > 2000 { return Err(ApiError::new(400, "EXCEEDED_ID_LIMIT", "more than 2000 ids in one retrieve call")); }
+        if let Some(bad) = fields.iter().find(|f| obj.field(f).is_none()) {
+            return Err(ApiError::new(400, "INVALID_FIELD", format!("No such column '{bad}' on entity '{}'.", obj.name)));
+        }
+        let out: Vec<Value> = ids.iter().map(|raw| {
+            crate::ids::parse(raw).and_then(|id| records::get(org, &obj, &id)).map(|r| records::render(&obj, &r, ver, if fields.is_empty() { None } else { Some(&fields) })).unwrap_or(Value::Null)
+        }).collect();
+        return Ok(Resp::json(200, Value::Array(out)));
     }
     let b = body_object(body)?;
     let all_or_none = b.get("allOrNone").and_then(|v| v.as_bool()).unwrap_or(false);
@@ -317,9 +385,12 @@ fn collections(ctx: &Ctx, ver: &str, method: &str, rest: &[&str], query: &str, b
     let mut results = Vec::with_capacity(recs.len());
     let mut changed = vec![];
     let mut any_failed = false;
+    // Upsert: what each record's external id matched before the request, so that a failed
+    // (or rolled-back) UpsertResult still says `created` and `id` as Salesforce's does.
+    let mut upsert_match: Vec<Option<(bool, Option<String>)>> = vec![None; recs.len()];
     {
         let mut data = org.data.write();
-        for rec in &recs {
+        for (n, rec) in recs.iter().enumerate() {
             let ty = rec.get("attributes").and_then(|a| a.get("type")).and_then(|t| t.as_str());
             let r: Result<Value, ApiError> = (|| {
                 let obj = match (&op, ty) {
@@ -354,6 +425,8 @@ fn collections(ctx: &Ctx, ver: &str, method: &str, rest: &[&str], query: &str, b
                             .filter(|v| !v.is_null())
                             .ok_or_else(|| ApiError::new(400, "MISSING_ARGUMENT", format!("{} not specified", fd.name)).with_fields(vec![]))?;
                         let sval = match &val { Value::String(s) => s.clone(), o => o.to_string() };
+                        let found = records::find_by_external(Some(&*table), &fd, &sval);
+                        upsert_match[n] = Some((found.is_empty(), if found.len() == 1 { Some(found[0].clone()) } else { None }));
                         let mut body = (*rec).clone();
                         body.retain(|k, _| !k.eq_ignore_ascii_case(&fd.name));
                         match records::upsert_locked(org, &obj, table, &ctx.user_id, &fd, &sval, &body, false)? {
@@ -367,13 +440,21 @@ fn collections(ctx: &Ctx, ver: &str, method: &str, rest: &[&str], query: &str, b
             match r { Ok(v) => results.push(v), Err(e) => { any_failed = true; results.push(fail(&e)); } }
         }
     }
+    let with_match = |mut v: Value, n: usize| {
+        if let (Some((created, id)), Some(m)) = (&upsert_match[n], v.as_object_mut()) {
+            m.insert("created".into(), json!(created));
+            m.insert("id".into(), json!(id));
+        }
+        v
+    };
     if any_failed {
         if let Some(s) = snapshot {
             restore(org, s);
-            let out: Vec<Value> = results.into_iter().map(|v| if v["success"] == json!(true) { rolled_back() } else { v }).collect();
+            let out: Vec<Value> = results.into_iter().enumerate().map(|(n, v)| with_match(if v["success"] == json!(true) { rolled_back() } else { v }, n)).collect();
             return Ok(Resp::json(200, Value::Array(out)));
         }
     }
+    let results: Vec<Value> = results.into_iter().enumerate().map(|(n, v)| if v["success"] == json!(false) { with_match(v, n) } else { v }).collect();
     outbound::on_changes(&ctx.app, org, changed.iter().map(|(o, ch)| (&**o, ch)));
     Ok(Resp::json(200, Value::Array(results)))
 }

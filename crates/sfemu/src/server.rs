@@ -42,7 +42,14 @@ fn login_routes(sandbox: bool) -> Router<S> {
         .route("/services/oauth2/revoke", post(oauth::revoke).get(oauth::revoke))
         .route("/services/oauth2/userinfo", get(oauth::userinfo).post(oauth::userinfo))
         .route("/id/{org}/{user}", get(oauth::identity))
+        .route("/setup/secur/RemoteAccessAuthorizationPage.apexp", get(oauth::approval_get))
         .layer(Extension(LoginEnv { sandbox }))
+}
+
+/// The login page of a login host: `/` (production) and `/sandbox/`.
+fn login_page_routes() -> Router<S> {
+    let page = |sandbox| get(oauth::login_get).post(oauth::login_post).layer(Extension(LoginEnv { sandbox }));
+    Router::new().route("/", page(false)).route("/sandbox/", page(true)).route("/sandbox", page(true))
 }
 
 /// The OAuth endpoints Salesforce also serves on an org's instance (My Domain) host.
@@ -59,6 +66,7 @@ pub fn router(app: Arc<App>, base: String) -> Router {
     let mut r = Router::new()
         .merge(login_routes(false))
         .nest("/sandbox", login_routes(true))
+        .merge(login_page_routes())
         .merge(instance_oauth_routes())
         .nest("/_emulator", admin::routes())
         .fallback(rest_entry)
@@ -235,8 +243,11 @@ async fn rest_entry(State(s): State<S>, kill: Option<Extension<ConnKill>>, metho
         }
         Err(_) => return api_error(413, "REQUEST_ENTITY_TOO_LARGE", &format!("The request body is larger than {MAX_REST_BODY} bytes"), limit),
     };
-    let ctx = Ctx { app: app.clone(), org, user_id: t.user_id.clone(), base: s.base.clone(), batch_size };
-    let mut r = rest::dispatch(&ctx, method.as_str(), sub, uri.query().unwrap_or(""), &body);
+    let if_modified_since = headers.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok()).and_then(rest::parse_http_date);
+    let ctx = Ctx { app: app.clone(), org, user_id: t.user_id.clone(), base: s.base.clone(), batch_size, if_modified_since };
+    // HEAD answers as GET without the body (hyper sends no body for a HEAD request).
+    let verb = if method == Method::HEAD { "GET" } else { method.as_str() };
+    let mut r = rest::dispatch(&ctx, verb, sub, uri.query().unwrap_or(""), &body);
     let mut resp = match (r.raw.take(), &r.body) {
         (Some((content_type, bytes)), _) => {
             let mut x = Response::new(Body::from(bytes));

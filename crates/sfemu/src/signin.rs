@@ -52,38 +52,39 @@ pub struct SignIn {
     pub redirect: String,
 }
 
-/// Follows an authorize URL like a person would: logs in when asked, then
-/// allows (or denies) the app when asked. `http` keeps cookies and does not
-/// follow redirects.
+/// Follows an authorize URL like a person would: to the login page
+/// (`/?ec=302&startURL=…`) and logs in when asked, on to the approval page and
+/// allows (or denies) the app when asked, until the emulator sends the browser
+/// back to the client. `http` keeps cookies and does not follow redirects.
 pub async fn sign_in(http: &reqwest::Client, authorize_url: &str, username: &str, password: &str, allow: bool) -> anyhow::Result<SignIn> {
-    let page = http.get(authorize_url).send().await?;
-    anyhow::ensure!(page.status().is_success(), "authorize answered {}", page.status());
-    let mut html = page.text().await?;
-    let mut answered = None;
-    let saw_login_form = html.contains("id=\"login_form\"");
-    if saw_login_form {
-        let (action, mut fields) = form(&html, "login_form").ok_or_else(|| anyhow::anyhow!("no login form"))?;
-        fields.push(("username".into(), username.into()));
-        fields.push(("password".into(), password.into()));
-        let r = http.post(absolute(authorize_url, &action)).form(&fields).send().await?;
-        // An app the user approved before is not asked about again.
+    let mut saw_login_form = false;
+    let mut r = http.get(authorize_url).send().await?;
+    for _ in 0..8 {
         if r.status().is_redirection() {
-            answered = Some(r);
-        } else {
-            html = r.text().await?;
+            let location = r.headers().get("location").and_then(|v| v.to_str().ok()).ok_or_else(|| anyhow::anyhow!("no Location"))?.to_string();
+            // The emulator's own pages redirect within the host (a path); the way
+            // back to the client is its absolute callback URL.
+            if !location.starts_with('/') {
+                return Ok(SignIn { saw_login_form, redirect: location });
+            }
+            r = http.get(absolute(authorize_url, &location)).send().await?;
+            continue;
         }
-    }
-    let r = match answered {
-        Some(r) => r,
-        None => {
-            let (action, mut fields) = form(&html, "consent_form").ok_or_else(|| anyhow::anyhow!("no consent form in {html}"))?;
+        anyhow::ensure!(r.status().is_success(), "the emulator answered {}", r.status());
+        let html = r.text().await?;
+        r = if let Some((action, mut fields)) = form(&html, "login_form") {
+            anyhow::ensure!(!saw_login_form, "the login was refused: {html}");
+            saw_login_form = true;
+            fields.extend([("username".into(), username.into()), ("pw".into(), password.into()), ("Login".into(), "Log In".into())]);
+            http.post(absolute(authorize_url, &action)).form(&fields).send().await?
+        } else if let Some((action, mut fields)) = form(&html, "consent_form") {
             fields.push(("action".into(), if allow { "allow" } else { "deny" }.into()));
             http.post(absolute(authorize_url, &action)).form(&fields).send().await?
-        }
-    };
-    anyhow::ensure!(r.status().is_redirection(), "the sign-in did not send the browser back ({})", r.status());
-    let redirect = r.headers().get("location").and_then(|v| v.to_str().ok()).ok_or_else(|| anyhow::anyhow!("no Location"))?.to_string();
-    Ok(SignIn { saw_login_form, redirect })
+        } else {
+            anyhow::bail!("neither a login nor a consent page: {html}");
+        };
+    }
+    anyhow::bail!("the sign-in did not send the browser back")
 }
 
 #[cfg(test)]

@@ -73,6 +73,9 @@ pub struct Org {
     pub journal: Journal,
     /// Bulk API 2.0 ingest jobs (in memory only).
     pub bulk_jobs: crate::bulk2::Jobs,
+    /// When the org's metadata last changed (Unix seconds): its start, then each schema
+    /// change. Describe answers `If-Modified-Since` with it.
+    pub schema_modified: std::sync::atomic::AtomicI64,
 }
 
 /// Which records of an org changed since the last flush to SQLite. Only ids are
@@ -135,6 +138,7 @@ impl Org {
         let def: &'static Arc<ObjectDef> = Box::leak(Box::new(Arc::new(def.finish())));
         self.by_name.write().insert(def.name.to_ascii_lowercase(), def);
         self.by_prefix.write().insert(def.key_prefix.clone(), def);
+        self.schema_modified.store(time::OffsetDateTime::now_utc().unix_timestamp(), Ordering::Release);
     }
     pub fn environment(&self) -> &'static str { if self.is_sandbox { "sandbox" } else { "production" } }
     pub fn user(&self, id: &str) -> Option<&User> { self.users.iter().find(|u| u.id == id) }
@@ -223,8 +227,11 @@ pub fn now_ms() -> u128 {
 }
 
 /// Salesforce's REST datetime format: 2024-01-31T12:34:56.000+0000
-pub fn sf_datetime_now() -> String {
-    let t = time::OffsetDateTime::now_utc();
+pub fn sf_datetime_now() -> String { sf_datetime(time::OffsetDateTime::now_utc()) }
+
+/// A UTC time as Salesforce writes datetimes: `2026-01-31T09:05:00.000+0000`.
+pub fn sf_datetime(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
     format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+0000", t.year(), t.month() as u8, t.day(),
         t.hour(), t.minute(), t.second(), t.millisecond())
 }
@@ -284,6 +291,7 @@ impl App {
                 ids: RwLock::new(BTreeSet::new()),
                 journal: Journal::new(cfg.persistence_path.is_some()),
                 bulk_jobs: Default::default(),
+                schema_modified: std::sync::atomic::AtomicI64::new(time::OffsetDateTime::now_utc().unix_timestamp()),
             });
             org_by_id.insert(id[..15].to_string(), org.clone());
             org_by_id.insert(id.clone(), org.clone());

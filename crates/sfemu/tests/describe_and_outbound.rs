@@ -229,3 +229,40 @@ async fn persistence_snapshot_round_trip() {
     t.emu.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Salesforce's describe takes `If-Modified-Since` (`EEE, dd MMM yyyy HH:mm:ss z`): 304 with no
+/// body when the metadata has not changed since, the describe when it has. HEAD answers as
+/// GET without a body.
+#[tokio::test]
+async fn describe_answers_if_modified_since_and_head() {
+    let t = start().await;
+    let s = t.login().await;
+    let url = |p: &str| format!("{}/services/data/v59.0{p}", s.instance_url);
+    let get = |p: &str, since: Option<&str>| {
+        let mut rb = t.http.get(url(p)).bearer_auth(&s.token);
+        if let Some(d) = since { rb = rb.header("If-Modified-Since", d); }
+        rb.send()
+    };
+    for p in ["/sobjects/Account/describe", "/sobjects"] {
+        let r = get(p, Some("Mon, 30 Nov 2099 08:34:54 MST")).await.unwrap();
+        assert_eq!(r.status(), 304, "{p}");
+        assert!(r.bytes().await.unwrap().is_empty());
+        let r = get(p, Some("Wed, 3 Jul 2013 19:43:31 GMT")).await.unwrap();
+        assert_eq!(r.status(), 200, "{p}: changed since 2013");
+        assert!(r.json::<Value>().await.unwrap().is_object());
+        let r = get(p, Some("not a date")).await.unwrap();
+        assert_eq!(r.status(), 200, "{p}: an invalid date is ignored");
+        let head = t.http.head(url(p)).bearer_auth(&s.token).send().await.unwrap();
+        assert_eq!(head.status(), 200, "{p}");
+        assert!(head.bytes().await.unwrap().is_empty());
+    }
+    t.emu.shutdown().await;
+}
+
+#[test]
+fn http_dates_in_salesforces_documented_format() {
+    assert_eq!(sfemu::rest::parse_http_date("Wed, 3 Jul 2013 19:43:31 GMT"), Some(1372880611));
+    assert_eq!(sfemu::rest::parse_http_date("Wed, 3 Jul 2013 12:43:31 MST"), Some(1372880611));
+    assert_eq!(sfemu::rest::parse_http_date("Wed, 03 Jul 2013 21:43:31 +0200"), Some(1372880611));
+    assert_eq!(sfemu::rest::parse_http_date("2013-07-03T19:43:31Z"), None);
+}

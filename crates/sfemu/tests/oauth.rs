@@ -57,16 +57,10 @@ async fn web_server_flow_pkce_refresh_revoke_and_expiry() {
         ("response_type", "code"), ("client_id", t.client_id.as_str()), ("redirect_uri", redirect), ("state", "xyz"),
         ("code_challenge", challenge.as_str()), ("code_challenge_method", "S256"), ("scope", "api refresh_token"),
     ]).unwrap());
-    let login = browser.get(&auth_url).send().await.unwrap();
-    assert_eq!(login.status(), 200);
-    let html = login.text().await.unwrap();
-    assert!(html.contains("name=\"username\"") && html.contains("name=\"password\""));
-    let mut f = form_fields(&html);
-    f.retain(|(k, _)| k != "action");
-    f.extend([("action".into(), "login".into()), ("username".into(), "demo@acme.example.sandbox".into()), ("password".into(), "demo-password-1".into())]);
-    let consent = browser.post(format!("{}/sandbox/services/oauth2/authorize", t.base)).form(&f).send().await.unwrap();
+    let consent = browser_login(&browser, &t.base, &auth_url, "demo@acme.example.sandbox", "demo-password-1").await;
+    assert_eq!(consent.status(), 200);
     let html = consent.text().await.unwrap();
-    assert!(html.contains("Allow"), "{html}");
+    assert!(html.contains("Allow") && html.contains("id=\"oaapprove\""), "{html}");
     let mut f = form_fields(&html);
     f.push(("action".into(), "allow".into()));
     let done = browser.post(format!("{}/sandbox/services/oauth2/authorize", t.base)).form(&f).send().await.unwrap();
@@ -121,9 +115,48 @@ async fn web_server_flow_pkce_refresh_revoke_and_expiry() {
     let code = loc.query_pairs().find(|(k, _)| k == "code").unwrap().1.to_string();
     let bad = exchange("not-the-verifier", code).await;
     assert_eq!(bad.json::<Value>().await.unwrap(), json!({"error": "invalid_grant", "error_description": "invalid code verifier"}));
-    // prompt=login forces the form even with a session
+    // prompt=login forces the login page even with a session
     let r = browser.get(format!("{auth_url}&prompt=login")).send().await.unwrap();
+    assert_eq!(r.status(), 302);
+    assert!(r.headers()["location"].to_str().unwrap().starts_with("/sandbox/?ec=302&startURL=%2Fsandbox%2Fsetup%2Fsecur%2FRemoteAccessAuthorizationPage.apexp"));
+    t.emu.shutdown().await;
+}
+
+/// The login page (`/?ec=302`) as Salesforce's: a wrong password shows the page again with
+/// Salesforce's message and no session; the approval page sends a browser without a session
+/// to the login page; `startURL` continues only on this host.
+#[tokio::test]
+async fn login_page_refuses_bad_passwords_and_foreign_start_urls() {
+    let t = start().await;
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
+    let source = serde_urlencoded::to_string([("response_type", "code"), ("client_id", t.client_id.as_str()), ("redirect_uri", "http://localhost:9/cb")]).unwrap();
+    let approval = format!("/setup/secur/RemoteAccessAuthorizationPage.apexp?{}", serde_urlencoded::to_string([("source", source.as_str())]).unwrap());
+    let r = browser.get(format!("{}{approval}", t.base)).send().await.unwrap();
+    assert_eq!(r.status(), 302, "no session: to the login page first");
+    let expected = format!("/?{}", serde_urlencoded::to_string([("ec", "302"), ("startURL", approval.as_str())]).unwrap());
+    assert_eq!(r.headers()["location"].to_str().unwrap(), expected);
+
+    let bad = browser.post(format!("{}/", t.base)).form(&[("username", "demo@acme.example"), ("pw", "wrong"), ("startURL", approval.as_str()), ("Login", "Log In")]).send().await.unwrap();
+    assert_eq!(bad.status(), 200);
+    assert!(bad.headers().get("set-cookie").is_none());
+    let html = bad.text().await.unwrap();
+    assert!(html.contains("Please check your username and password."), "{html}");
+    assert!(form_fields(&html).contains(&("startURL".to_string(), approval.clone())), "the page keeps where to continue");
+    let still = browser.get(format!("{}{approval}", t.base)).send().await.unwrap();
+    assert_eq!(still.status(), 302, "a failed login starts no session");
+
+    // A sandbox user is not a production login, as on login.salesforce.com.
+    let r = browser.post(format!("{}/", t.base)).form(&[("username", "demo@acme.example.sandbox"), ("pw", "demo-password-1"), ("startURL", "/")]).send().await.unwrap();
     assert_eq!(r.status(), 200);
+
+    for foreign in ["https://elsewhere.example/steal", "//elsewhere.example/steal"] {
+        let r = browser.post(format!("{}/", t.base)).form(&[("username", "demo@acme.example"), ("pw", "demo-password-1"), ("startURL", foreign)]).send().await.unwrap();
+        assert_eq!(r.status(), 302);
+        assert_eq!(r.headers()["location"].to_str().unwrap(), format!("/_emulator/orgs/{}/browser", t.prod_org), "not {foreign}");
+    }
+    let r = browser.get(format!("{}{approval}", t.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200, "logged in: the consent page");
+    assert!(r.text().await.unwrap().contains("id=\"oaapprove\""));
     t.emu.shutdown().await;
 }
 
@@ -172,9 +205,7 @@ async fn authorization_code(t: &T, redirect: &str) -> String {
     let auth_url = format!("{}/services/oauth2/authorize?{}", t.base, serde_urlencoded::to_string([
         ("response_type", "code"), ("client_id", t.client_id.as_str()), ("redirect_uri", redirect), ("scope", "api refresh_token"),
     ]).unwrap());
-    let mut f = form_fields(&browser.get(&auth_url).send().await.unwrap().text().await.unwrap());
-    f.extend([("action".into(), "login".into()), ("username".into(), "demo@acme.example".into()), ("password".into(), "demo-password-1".into())]);
-    let mut done = browser.post(format!("{}/services/oauth2/authorize", t.base)).form(&f).send().await.unwrap();
+    let mut done = browser_login(&browser, &t.base, &auth_url, "demo@acme.example", "demo-password-1").await;
     if done.status() == 200 {
         // First time: the consent page (later logins reuse the remembered approval).
         let mut f = form_fields(&done.text().await.unwrap());

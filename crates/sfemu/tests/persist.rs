@@ -28,12 +28,8 @@ async fn link(t: &T) -> Value {
     let redirect = "http://localhost:9/cb";
     let auth = format!("{}/services/oauth2/authorize", t.base);
     let q = serde_urlencoded::to_string([("response_type", "code"), ("client_id", t.client_id.as_str()), ("redirect_uri", redirect), ("scope", "api refresh_token")]).unwrap();
-    let html = browser.get(format!("{auth}?{q}")).send().await.unwrap().text().await.unwrap();
-    let mut f = form_fields(&html);
-    f.retain(|(k, _)| k != "action");
-    f.extend([("action".into(), "login".into()), ("username".into(), "demo@acme.example".into()), ("password".into(), "demo-password-1".into())]);
-    let html = browser.post(&auth).form(&f).send().await.unwrap().text().await.unwrap();
-    let mut f = form_fields(&html);
+    let consent = browser_login(&browser, &t.base, &format!("{auth}?{q}"), "demo@acme.example", "demo-password-1").await;
+    let mut f = form_fields(&consent.text().await.unwrap());
     f.push(("action".into(), "allow".into()));
     let done = browser.post(&auth).form(&f).send().await.unwrap();
     assert_eq!(done.status(), 302);

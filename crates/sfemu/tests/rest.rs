@@ -32,10 +32,10 @@ async fn versions_resources_and_sobject_crud() {
     assert_eq!((st, body), (204, Value::Null));
     let (_, _, rec) = t.call(&s, "GET", &format!("/sobjects/Account/{id}?fields=Name"), None).await;
     assert_eq!(rec["Name"], "Wire Co 2");
-    let (_, _, upd) = t.call(&s, "GET", "/sobjects/Account/updated/?start=2000-01-01T00:00:00%2B00:00&end=2100-01-01T00:00:00%2B00:00", None).await;
+    let (_, _, upd) = t.call(&s, "GET", &format!("/sobjects/Account/updated/?start={}&end=2100-01-01T00:00:00%2B00:00", days_ago(29, "%2B00:00")), None).await;
     assert_eq!(upd["ids"], json!([id]));
     assert_eq!(t.call(&s, "DELETE", &format!("/sobjects/Account/{id}"), None).await.0, 204);
-    let (_, _, del) = t.call(&s, "GET", "/sobjects/Account/deleted/?start=2000-01-01T00:00:00Z&end=2100-01-01T00:00:00Z", None).await;
+    let (_, _, del) = t.call(&s, "GET", &format!("/sobjects/Account/deleted/?start={}&end=2100-01-01T00:00:00Z", days_ago(29, "Z")), None).await;
     assert_eq!(del["deletedRecords"][0]["id"], id);
     let (_, _, agg) = t.call(&s, "GET", "/query?q=SELECT+COUNT(Id)+FROM+Contact", None).await;
     assert_eq!(agg["records"][0], json!({"attributes": {"type": "AggregateResult"}, "expr0": 0}));
@@ -473,5 +473,121 @@ async fn query_all_returns_a_deleted_record_that_query_no_longer_does() {
     t.admin("POST", &format!("/orgs/{}/reset", t.prod_org), None).await;
     let (_, purged) = soql(&t, &s, "queryAll", q).await;
     assert_eq!(purged["totalSize"], 0);
+    t.emu.shutdown().await;
+}
+
+/// Salesforce's "Get Records With a Request Body Using sObject Collections": POST
+/// `/composite/sobjects/{T}` with `{"ids": [...], "fields": [...]}`, one entry per id in order,
+/// `null` for an id that is not a live record; an unknown field is a 400.
+#[tokio::test]
+async fn collections_retrieve_with_a_request_body() {
+    let t = start().await;
+    let s = t.login().await;
+    let (_, _, made) = t.call(&s, "POST", "/composite/sobjects", Some(json!({"records": [
+        {"attributes": {"type": "Account"}, "Name": "Body One"}, {"attributes": {"type": "Account"}, "Name": "Body Two"}]}))).await;
+    let (a, b) = (made[0]["id"].as_str().unwrap().to_string(), made[1]["id"].as_str().unwrap().to_string());
+    assert_eq!(t.call(&s, "DELETE", &format!("/sobjects/Account/{b}"), None).await.0, 204);
+    let (st, _, got) = t.call(&s, "POST", "/composite/sobjects/Account", Some(json!({"ids": [b, a, "001000000000000AAA"], "fields": ["Id", "Name"]}))).await;
+    assert_eq!(st, 200, "{got}");
+    assert_eq!(got.as_array().unwrap().len(), 3);
+    assert_eq!(got[0], Value::Null, "a deleted record");
+    assert_eq!(got[1]["Name"], "Body One");
+    assert_eq!(got[1]["attributes"]["type"], "Account");
+    assert_eq!(got[2], Value::Null);
+    let (st, _, e) = t.call(&s, "POST", "/composite/sobjects/Account", Some(json!({"ids": [a], "fields": ["Id", "Bogus__c"]}))).await;
+    assert_eq!(st, 400);
+    assert_eq!(e[0]["errorCode"], "INVALID_FIELD");
+    t.emu.shutdown().await;
+}
+
+/// UpsertResult objects of a failed allOrNone upsert still say what each record would have
+/// been: `created` (its external id matched nothing) and `id` (the matched record, else null).
+#[tokio::test]
+async fn collections_upsert_failures_carry_created_and_id() {
+    let t = start().await;
+    let s = t.login().await;
+    let (_, _, one) = t.call(&s, "PATCH", "/composite/sobjects/Contact/Insight_Id__c", Some(json!({"records": [
+        {"attributes": {"type": "Contact"}, "LastName": "Existing", "Insight_Id__c": "up-1"}]}))).await;
+    let existing = one[0]["id"].as_str().unwrap().to_string();
+    let (st, _, res) = t.call(&s, "PATCH", "/composite/sobjects/Contact/Insight_Id__c", Some(json!({"allOrNone": true, "records": [
+        {"attributes": {"type": "Contact"}, "LastName": "Again", "Insight_Id__c": "up-1"},
+        {"attributes": {"type": "Contact"}, "LastName": "New", "Insight_Id__c": "up-2"},
+        {"attributes": {"type": "Contact"}, "LastName": "Bad", "Insight_Id__c": "up-3", "OwnerId": "INVALID_OWNER"}]}))).await;
+    assert_eq!(st, 200);
+    assert_eq!(res[0]["created"], false);
+    assert_eq!(res[0]["id"], existing.as_str());
+    assert_eq!(res[0]["errors"][0]["statusCode"], "ALL_OR_NONE_OPERATION_ROLLED_BACK");
+    assert_eq!(res[1]["created"], true);
+    assert_eq!(res[1]["id"], Value::Null);
+    assert_eq!(res[2]["created"], true);
+    assert_eq!(res[2]["success"], false);
+    assert_eq!(res[2]["errors"][0]["statusCode"], "MALFORMED_ID", "{res}");
+    // Without allOrNone the bad record alone fails, and still says created.
+    let (_, _, res) = t.call(&s, "PATCH", "/composite/sobjects/Contact/Insight_Id__c", Some(json!({"records": [
+        {"attributes": {"type": "Contact"}, "LastName": "Bad", "Insight_Id__c": "up-4", "OwnerId": "INVALID_OWNER"}]}))).await;
+    assert_eq!((res[0]["success"].clone(), res[0]["created"].clone(), res[0]["id"].clone()), (json!(false), json!(true), Value::Null));
+    t.emu.shutdown().await;
+}
+
+/// `YYYY-MM-DDThh:mm:ss` `n` days before now (UTC), with the given zone suffix.
+fn days_ago(n: i64, zone: &str) -> String {
+    let t = time::OffsetDateTime::now_utc() - time::Duration::days(n);
+    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{zone}", t.year(), t.month() as u8, t.day(), t.hour(), t.minute(), t.second())
+}
+
+/// Salesforce's replication rules on `updated` / `deleted`: the start must precede the end,
+/// and the start may be at most 30 days back; otherwise 400 INVALID_REPLICATION_DATE.
+#[tokio::test]
+async fn updated_and_deleted_check_their_range() {
+    let t = start().await;
+    let s = t.login().await;
+    for feed in ["updated", "deleted"] {
+        let (a, b) = (days_ago(1, "Z"), days_ago(2, "Z"));
+        for (start, end) in [(a.clone(), b.clone()), (a.clone(), a.clone()), (days_ago(31, "Z"), a.clone())] {
+            let (st, _, e) = t.call(&s, "GET", &format!("/sobjects/Account/{feed}/?start={start}&end={end}"), None).await;
+            assert_eq!(st, 400, "{feed} {start}..{end}: {e}");
+            assert_eq!(e[0]["errorCode"], "INVALID_REPLICATION_DATE");
+        }
+        let (st, _, ok) = t.call(&s, "GET", &format!("/sobjects/Account/{feed}/?start={b}&end={a}"), None).await;
+        assert_eq!(st, 200, "{ok}");
+    }
+    t.emu.shutdown().await;
+}
+
+/// Updating a deleted record (in the recycle bin) is 404 ENTITY_IS_DELETED, not NOT_FOUND.
+#[tokio::test]
+async fn updating_a_deleted_record_is_entity_is_deleted() {
+    let t = start().await;
+    let s = t.login().await;
+    let (_, _, made) = t.call(&s, "POST", "/sobjects/Account", Some(json!({"Name": "Gone Soon"}))).await;
+    let id = made["id"].as_str().unwrap().to_string();
+    assert_eq!(t.call(&s, "DELETE", &format!("/sobjects/Account/{id}"), None).await.0, 204);
+    let (st, _, e) = t.call(&s, "PATCH", &format!("/sobjects/Account/{id}"), Some(json!({"Name": "Back?"}))).await;
+    assert_eq!(st, 404);
+    assert_eq!(e, json!([{"message": "entity is deleted", "errorCode": "ENTITY_IS_DELETED", "fields": []}]));
+    let (st, _, e) = t.call(&s, "PATCH", "/sobjects/Account/001000000000000AAA", Some(json!({"Name": "Never was"}))).await;
+    assert_eq!((st, e[0]["errorCode"].clone()), (404, json!("NOT_FOUND")));
+    t.emu.shutdown().await;
+}
+
+/// A path under an sObject that does not exist answers Salesforce's 404 NOT_FOUND "The
+/// requested resource does not exist" — not an external-id lookup on a field named
+/// `describe`, nor a 405.
+#[tokio::test]
+async fn unknown_sobject_sub_paths_are_not_found() {
+    let t = start().await;
+    let s = t.login().await;
+    let (_, _, made) = t.call(&s, "POST", "/sobjects/Account", Some(json!({"Name": "Paths"}))).await;
+    let id = made["id"].as_str().unwrap().to_string();
+    let not_found = json!([{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]);
+    for p in ["/sobjects/Account/describe/layouts".to_string(), "/sobjects/Account/describe/foo".into(), "/sobjects/Account/updated/x".into(),
+              "/sobjects/Account/listviews/recent".into(), format!("/sobjects/Account/{id}/Contacts"), "/sobjects/Account/a/b/c".into()] {
+        let (st, _, body) = t.call(&s, "GET", &p, None).await;
+        assert_eq!((st, body), (404, not_found.clone()), "{p}");
+    }
+    // An unknown external id field keeps Salesforce's own message for that case.
+    let (st, _, body) = t.call(&s, "GET", "/sobjects/Account/Bogus__c/x", None).await;
+    assert_eq!(st, 404);
+    assert_eq!(body[0]["message"], "Provided external ID field does not exist or is not accessible: Bogus__c");
     t.emu.shutdown().await;
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the third-party client suites (simple-salesforce, jsforce) against an sfemu binary.
+# Run the third-party client suites (simple-salesforce, jsforce, jsforce's own tests) against an sfemu binary.
 # Usage: crates/sfemu/tests/clients/run.sh path/to/sfemu
 set -uo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -62,5 +62,7 @@ echo "run.sh: sfemu at $SFEMU_HTTPS_URL (pid $EMU_PID)"
 FAIL=0
 (cd "$HERE/python" && "$VENV/bin/python" -m pytest -p no:cacheprovider tests) || FAIL=1
 (cd "$HERE/js" && node --test --test-reporter=tap test/) || FAIL=1
+# jsforce's own repository tests, unchanged, against an emulator of their own (see jsforce-suite/).
+bash "$HERE/jsforce-suite/run.sh" "$BIN" || FAIL=1
 if [ "$FAIL" -ne 0 ]; then echo "run.sh: client suites FAILED"; tail -20 "$WORK/stderr.log"; exit 1; fi
 echo "run.sh: client suites passed"

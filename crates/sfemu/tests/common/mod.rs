@@ -83,3 +83,29 @@ pub fn form_fields(html: &str) -> Vec<(String, String)> {
         (name.to_string(), val.replace("&amp;", "&").replace("&quot;", "\""))
     }).collect()
 }
+
+/// Sign in the way a browser does on Salesforce: the authorize URL sends it to the login page
+/// (`{login}/?ec=302&startURL=…`), the form posts `username` and `pw` there and continues at
+/// `startURL`, the approval page. Returns that page's response: the consent page (200), or the
+/// redirect to the client with a code when the app is already approved. `browser` must keep
+/// cookies and not follow redirects.
+pub async fn browser_login(browser: &reqwest::Client, base: &str, auth_url: &str, username: &str, password: &str) -> reqwest::Response {
+    let r = browser.get(auth_url).send().await.unwrap();
+    assert_eq!(r.status(), 302, "authorize sends the browser to the login page");
+    let login = url::Url::parse(base).unwrap().join(r.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(login.as_str().contains("/?ec=302&startURL="), "{login}");
+    let start: String = login.query_pairs().find(|(k, _)| k == "startURL").unwrap().1.into_owned();
+    assert!(start.contains("/setup/secur/RemoteAccessAuthorizationPage.apexp?source="), "{start}");
+    let page = browser.get(login.clone()).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    for sel in ["id=\"username\"", "id=\"password\"", "name=\"pw\"", "id=\"Login\"", "name=\"Login\"", "id=\"login_form\""] {
+        assert!(html.contains(sel), "login page lacks {sel}: {html}");
+    }
+    let mut f = form_fields(&html);
+    f.extend([("username".into(), username.into()), ("pw".into(), password.into()), ("Login".into(), "Log In".into())]);
+    let done = browser.post(login.join("./").unwrap()).form(&f).send().await.unwrap();
+    assert_eq!(done.status(), 302, "a good login continues at startURL");
+    assert_eq!(done.headers()["location"].to_str().unwrap(), start);
+    browser.get(url::Url::parse(base).unwrap().join(&start).unwrap()).send().await.unwrap()
+}

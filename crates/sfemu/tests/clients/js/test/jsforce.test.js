@@ -50,18 +50,28 @@ class Browser {
   }
 }
 
+// Salesforce's pages: authorize sends the browser to the login page (/?ec=302&startURL=…),
+// whose form posts back there and continues at startURL, the approval page.
 async function loginAndConsent(browser, authUrl, action = 'allow') {
-  const loginPage = await browser.request(authUrl);
+  const toLogin = await browser.request(authUrl);
+  assert.equal(toLogin.status, 302);
+  const loginUrl = new URL(toLogin.headers.get('location'), authUrl).toString();
+  assert.match(loginUrl, /\/\?ec=302&startURL=/);
+  const loginPage = await browser.request(loginUrl);
   assert.equal(loginPage.status, 200);
   const loginHtml = await loginPage.text();
-  assert.match(loginHtml, /name="username"/);
-  const consent = await browser.submit(authUrl, loginHtml, {
-    username: E.SFEMU_PROD_USERNAME, password: E.SFEMU_PROD_PASSWORD, action: 'login',
+  assert.match(loginHtml, /id="username"/);
+  const loggedIn = await browser.submit(loginUrl, loginHtml, {
+    username: E.SFEMU_PROD_USERNAME, pw: E.SFEMU_PROD_PASSWORD, Login: 'Log In',
   });
+  assert.equal(loggedIn.status, 302);
+  const approvalUrl = new URL(loggedIn.headers.get('location'), authUrl).toString();
+  assert.match(approvalUrl, /\/setup\/secur\/RemoteAccessAuthorizationPage\.apexp\?source=/);
+  const consent = await browser.request(approvalUrl);
   assert.equal(consent.status, 200);
   const consentHtml = await consent.text();
   assert.match(consentHtml, /Allow Access/);
-  const done = await browser.submit(authUrl, consentHtml, { action });
+  const done = await browser.submit(approvalUrl, consentHtml, { action });
   assert.equal(done.status, 302);
   return new URL(done.headers.get('location'));
 }
@@ -108,8 +118,9 @@ test('existing session skips the login form; prompt=login forces it', { skip: !h
   const c2 = new jsforce.Connection({ oauth2: o, version: '59.0' });
   await c2.authorize(loc.searchParams.get('code'));
   const again = await browser.request(o.getAuthorizationUrl({ state: 's3', prompt: 'login' }));
-  assert.equal(again.status, 200);
-  assert.match(await again.text(), /name="password"/);
+  assert.equal(again.status, 302, 'to the login page, not back with a code');
+  const login = await browser.request(new URL(again.headers.get('location'), E.SFEMU_HTTPS_URL).toString());
+  assert.match(await login.text(), /id="password"/);
 });
 
 test('deny answers error=access_denied with state', { skip: !haveEmu }, async () => {
