@@ -32,7 +32,8 @@ impl BudgetPolicy {
 
     /// The calls Insight may make into an org whose daily limit is `max`.
     pub fn share_of(&self, max: i64) -> i64 {
-        max.max(0) * i64::from(self.share_percent) / 100
+        // In i128: a limit near i64::MAX must not wrap to a negative share.
+        (i128::from(max.max(0)) * i128::from(self.share_percent) / 100) as i64
     }
 
     /// Whether `needed` more calls may go now. An org whose limit Insight
@@ -107,6 +108,13 @@ pub const WAIT_PREFIX: &str = "waiting for API budget";
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_huge_limit_gives_a_huge_share_not_a_negative_one() {
+        let p = BudgetPolicy::default();
+        assert_eq!(p.share_of(i64::MAX), i64::MAX / 2);
+        assert_eq!(p.verdict(&OrgBudget { org_usage: Some((10, i64::MAX)), insight_used: 10 }, 5), Verdict::Go);
+    }
+
     use super::*;
 
     fn budget(org_used: i64, max: i64, insight_used: i64) -> OrgBudget {

@@ -125,8 +125,10 @@ async fn relinking_in_the_same_browser_always_asks_for_a_fresh_login() {
     // rather than silently linking whoever is signed in.
     let second = oauth::authorization_request(&sf.app, &sf.production.login_url).unwrap();
     let r = browser.get(second.url.clone()).send().await.unwrap();
-    assert_eq!(r.status(), 200, "no silent redirect with a code");
-    assert!(r.text().await.unwrap().contains("login_form"));
+    assert_eq!(r.status(), 302);
+    let login = second.url.join(r.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(login.as_str().contains("/?ec=302&startURL="), "to the login page, no silent redirect with a code: {login}");
+    assert!(browser.get(login).send().await.unwrap().text().await.unwrap().contains("login_form"));
 }
 
 #[tokio::test]

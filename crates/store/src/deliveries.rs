@@ -301,16 +301,14 @@ impl Store {
         if ids.is_empty() {
             return Ok(());
         }
-        let params: Vec<String> = (3..ids.len() + 3).map(|i| format!("${i}")).collect();
+        // The ids as one JSON parameter: a Bulk API job's 10,000 stay one statement.
         let sql = format!(
-            "UPDATE deliveries SET status = 'held', note = $1, lease_until = NULL, updated_at = $2 WHERE status = 'pending' AND id IN ({})",
-            params.join(",")
+            "UPDATE deliveries SET status = 'held', note = $1, lease_until = NULL, updated_at = $2
+              WHERE status = 'pending' AND id IN (SELECT j.id FROM {})",
+            self.json_rows("$3", "id BIGINT")
         );
-        let mut query = sqlx::query(&sql).bind(note).bind(now_ms());
-        for id in ids {
-            query = query.bind(*id);
-        }
-        query.persistent(false).execute(&self.pool).await?;
+        let ids = serde_json::Value::Array(ids.iter().map(|id| serde_json::json!({ "id": id })).collect()).to_string();
+        sqlx::query(&sql).bind(note).bind(now_ms()).bind(ids).execute(&self.pool).await?;
         Ok(())
     }
 

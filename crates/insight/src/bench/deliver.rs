@@ -53,19 +53,30 @@ pub async fn deliver(args: DeliverArgs) -> anyhow::Result<()> {
     let shapes = if args.shape.is_empty() { vec![Shape::Upsert, Shape::Related] } else { args.shape.clone() };
     let s = setup().await?;
     let mut results = Vec::new();
+    // The worker as configured (a backlog over the Bulk threshold that fits
+    // goes through Bulk API 2.0 jobs), and with Collections calls only.
+    let mut collections_only = s.settings.clone();
+    collections_only.bulk.threshold = 0;
     for shape in shapes {
-        let (worker, project) = run_worker(&s, shape, args.responses).await?;
-        let naive = run_naive(&s, shape, args.naive_responses).await?;
-        let dry_run = dry_runs(&s, project, args.dry_runs).await?;
-        results.push(json!({ "shape": format!("{shape:?}").to_lowercase(), "worker": worker, "naive": naive, "dry_run": dry_run }));
+        let (worker, project) = run_worker(&s, &collections_only, shape, "w", args.responses).await?;
+        let mut r = json!({ "shape": format!("{shape:?}").to_lowercase(), "worker": worker });
+        if shape == Shape::Upsert && s.settings.bulk.threshold > 0 && args.responses as i64 > s.settings.bulk.threshold {
+            r["bulk"] = run_worker(&s, &s.settings, shape, "b", args.responses).await?.0;
+        }
+        r["naive"] = run_naive(&s, shape, args.naive_responses).await?;
+        r["dry_run"] = dry_runs(&s, project, args.dry_runs).await?;
+        results.push(r);
     }
     let out = json!({ "bench": "deliver", "results": results, "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) });
     if args.json {
         println!("{out}");
     } else {
         for r in &results {
-            for way in ["worker", "naive"] {
+            for way in ["bulk", "worker", "naive"] {
                 let w = &r[way];
+                if w.is_null() {
+                    continue;
+                }
                 println!(
                     "{:<8} {:<6}: {:>6} responses, {:>6} API calls, {:.4} calls/response, {:>8.0} responses/s",
                     r["shape"].as_str().unwrap_or(""),
@@ -197,17 +208,18 @@ fn figures(responses: usize, calls: u64, seconds: f64) -> Value {
 }
 
 /// The delivery worker: claims of 200, each mapping one collection (a
-/// match one query more), related records in one composite call.
-async fn run_worker(s: &Setup, shape: Shape, n: usize) -> anyhow::Result<(Value, i64)> {
+/// match one query more), related records in one composite call — or,
+/// with the Bulk API on, jobs of up to 10,000 rows for a backlog that fits.
+async fn run_worker(s: &Setup, settings: &app::SalesforceSettings, shape: Shape, way: &str, n: usize) -> anyhow::Result<(Value, i64)> {
     let run = match shape {
-        Shape::Upsert => "wup",
-        Shape::Related => "wrel",
+        Shape::Upsert => format!("{way}up"),
+        Shape::Related => format!("{way}rel"),
     };
-    let (project, _) = survey(s, shape, run, n, true).await?;
+    let (project, _) = survey(s, shape, &run, n, true).await?;
     let before = s.emulator.api_usage(&s.org_id).map(|u| u.0).unwrap_or(0);
     let started = Instant::now();
     loop {
-        match app::delivery::try_execute(&s.store, &s.settings, app::delivery::DEFAULT_LEASE_MS).await? {
+        match app::delivery::try_execute(&s.store, settings, app::delivery::DEFAULT_LEASE_MS).await? {
             app::delivery::ExecutionOutcome::Worked(_) => {}
             app::delivery::ExecutionOutcome::EmptyQueue => break,
         }

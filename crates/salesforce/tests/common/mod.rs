@@ -68,7 +68,12 @@ impl TestSalesforce {
 
     /// Sign in with a given browser (its cookies persist across calls); `allow` answers the consent page.
     pub async fn sign_in_with(&self, browser: &reqwest::Client, authorize_url: &Url, username: &str, password: &str, allow: bool) -> HashMap<String, String> {
-        let page = browser.get(authorize_url.clone()).send().await.unwrap();
+        let mut page = browser.get(authorize_url.clone()).send().await.unwrap();
+        while page.status().is_redirection() {
+            // Salesforce's authorize sends the browser to its login page, /?ec=302&startURL=…
+            let to = authorize_url.join(page.headers()["location"].to_str().unwrap()).unwrap();
+            page = browser.get(to).send().await.unwrap();
+        }
         assert_eq!(page.status(), 200, "login page");
         let html = page.text().await.unwrap();
         assert!(html.contains("login_form"), "expected a login form, got {html}");
