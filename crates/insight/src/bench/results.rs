@@ -41,7 +41,7 @@ fn answers(i: usize) -> String {
         _ => json!(["Chat", "Phone"]),
     };
     let mut a = json!({ "q1": (i * 7 % 11).to_string(), "q2": plan, "q3": channels, "q4": ((i * 13) % 50).to_string() });
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         a["q5"] = json!(format!("Comment number {i}: the agent was quick and kind."));
     }
     a.to_string()
