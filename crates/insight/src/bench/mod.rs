@@ -8,6 +8,7 @@ mod linked;
 mod link;
 mod outbound;
 mod mail;
+mod results;
 mod schema_check;
 mod signin;
 
@@ -43,6 +44,9 @@ pub enum Which {
     /// The schema check of a project mapping N objects (fresh describes, a
     /// few at a time), beside one describe after another
     SchemaCheck(schema_check::SchemaCheckArgs),
+    /// A survey's results report over many responses, loaded over HTTP by
+    /// its owner, for all time and for a date range
+    Results(results::ResultsArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -76,6 +80,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         Which::Mail(a) => mail::mail(a).await,
         Which::Deliver(a) => deliver::deliver(a).await,
         Which::SchemaCheck(a) => schema_check::schema_check(a).await,
+        Which::Results(a) => results::results(a).await,
     }
 }
 

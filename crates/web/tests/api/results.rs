@@ -103,3 +103,27 @@ async fn a_stranger_sees_no_results_just_as_no_responses() {
         assert_eq!(resp.status(), StatusCode::SEE_OTHER, "sign in first");
     }
 }
+
+#[tokio::test]
+async fn a_survey_without_questions_or_without_answers_in_the_range_says_so() {
+    for app in apps().await {
+        let b = Browser::new(&app);
+        b.sign_up("owner@example.com", "Olive").await;
+        let empty = b.create_project("Not built yet").await;
+        let (status, html) = b.get_text(&format!("/projects/{empty}/results")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("This survey has no questions yet"), "{html}");
+        assert!(!html.contains("<svg"));
+
+        let quiet = b.create_project("Nobody answered").await;
+        b.add_question(quiet, "nps", "Recommend", "", false).await;
+        b.add_question(quiet, "text", "Comments", "", false).await;
+        b.publish(quiet).await;
+        let (status, html) = b.get_text(&format!("/projects/{quiet}/results?from=2026-01-01&to=2026-01-31")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("0 responses in this range"));
+        assert_eq!(html.matches("No answers to this question in this range.").count(), 2, "{html}");
+        assert!(!html.contains("<svg") && !html.contains("Download chart"));
+        assert_eq!(b.get(&format!("/projects/{quiet}/results/q1.svg")).await.status(), StatusCode::NOT_FOUND);
+    }
+}
