@@ -116,6 +116,17 @@ pub struct DeliveryCounts {
 const DELIVERY_COLUMNS: &str =
     "id, project_id, public_id, status, attempts, next_attempt_at, org_id, outcome, last_error, note, created_at, updated_at, given_up_by, given_up_at";
 
+/// A delivery a worker may take now: pending, due by `now` (a parameter),
+/// and not under another worker's lease.
+fn due_and_free(now: &str) -> String {
+    format!("status = 'pending' AND next_attempt_at <= {now} AND (lease_until IS NULL OR lease_until < {now})")
+}
+
+/// Ids as the JSON rows `Store::json_rows` reads with the column `id BIGINT`.
+fn id_rows(ids: impl Iterator<Item = i64>) -> String {
+    serde_json::Value::Array(ids.map(|id| serde_json::json!({ "id": id })).collect()).to_string()
+}
+
 impl Store {
     /// Claims up to `limit` due deliveries for `lease_ms`. Several workers
     /// (and processes, on PostgreSQL) never claim the same row at once.
@@ -134,7 +145,7 @@ impl Store {
     /// `threshold`, so it is cheap enough before every claim.
     pub async fn next_backlog(&self, threshold: i64) -> Result<Option<i64>> {
         let now = now_ms();
-        let due = "status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)";
+        let due = due_and_free("$1");
         let next: Option<(i64,)> = sqlx::query_as(&format!("SELECT project_id FROM deliveries WHERE {due} ORDER BY id LIMIT 1"))
             .bind(now)
             .fetch_optional(&self.pool)
@@ -160,27 +171,23 @@ impl Store {
         let sql = format!(
             "UPDATE deliveries SET lease_until = $1, attempts = attempts + 1, updated_at = $2
               WHERE id IN (SELECT id FROM deliveries
-                            WHERE status = 'pending' AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until < $2)
-                              AND ($4 IS NULL OR project_id = $4)
+                            WHERE {due} AND ($4 IS NULL OR project_id = $4)
                             ORDER BY id LIMIT $3{lock})
-             RETURNING id, project_id, response_id, attempts"
+             RETURNING id, project_id, response_id, attempts",
+            due = due_and_free("$2"),
         );
         let claimed: Vec<(i64, i64, i64, i64)> =
             sqlx::query_as(&sql).bind(now + lease_ms).bind(now).bind(limit).bind(project_id).fetch_all(&self.pool).await?;
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
-        // Read in chunks: a database takes a bounded number of parameters.
-        let mut rows = Vec::with_capacity(claimed.len());
-        for chunk in claimed.chunks(500) {
-            let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!("SELECT {} FROM responses WHERE id IN ({})", crate::responses::RESPONSE_COLUMNS, params.join(","));
-            let mut query = sqlx::query_as::<_, ResponseRow>(&sql);
-            for c in chunk {
-                query = query.bind(c.2);
-            }
-            rows.extend(query.persistent(false).fetch_all(&self.pool).await?);
-        }
+        // The ids as one JSON parameter: a Bulk API job's 10,000 stay one statement.
+        let sql = format!(
+            "SELECT {} FROM responses WHERE id IN (SELECT j.id FROM {})",
+            crate::responses::RESPONSE_COLUMNS,
+            self.json_rows("$1", "id BIGINT")
+        );
+        let rows = sqlx::query_as::<_, ResponseRow>(&sql).bind(id_rows(claimed.iter().map(|c| c.2))).fetch_all(&self.pool).await?;
         let mut responses = std::collections::HashMap::with_capacity(rows.len());
         for row in rows {
             let response_id = row.id;
@@ -307,8 +314,7 @@ impl Store {
               WHERE status = 'pending' AND id IN (SELECT j.id FROM {})",
             self.json_rows("$3", "id BIGINT")
         );
-        let ids = serde_json::Value::Array(ids.iter().map(|id| serde_json::json!({ "id": id })).collect()).to_string();
-        sqlx::query(&sql).bind(note).bind(now_ms()).bind(ids).execute(&self.pool).await?;
+        sqlx::query(&sql).bind(note).bind(now_ms()).bind(id_rows(ids.iter().copied())).execute(&self.pool).await?;
         Ok(())
     }
 

@@ -212,7 +212,7 @@ impl Plan {
             })
             .collect();
         let results = client.ingest(&only.object, &op, &rows, wait).await?;
-        let mut sent = Sent { written: vec![vec![None; only.items.len()]], failed: vec![vec![false; only.items.len()]] };
+        let mut sent = Sent::for_subs(&self.subs);
         let chosen: Vec<usize> = (0..only.items.len()).collect();
         sent.apply(ledger, only, 0, &chosen, results);
         Ok(())
@@ -222,10 +222,7 @@ impl Plan {
     /// nothing refers to anything, otherwise composite calls of up to five
     /// collections each, in order.
     pub(super) async fn send(self, client: &Client, ledger: &mut Ledger) -> Result<(), SalesforceError> {
-        let mut sent = Sent {
-            written: self.subs.iter().map(|s| vec![None; s.items.len()]).collect(),
-            failed: self.subs.iter().map(|s| vec![false; s.items.len()]).collect(),
-        };
+        let mut sent = Sent::for_subs(&self.subs);
         if let [only] = self.subs.as_slice() {
             if only.items.iter().all(|i| i.lookups.is_empty()) {
                 let results = send_direct(client, only, &only.items).await?;
@@ -306,6 +303,14 @@ struct Sent {
 }
 
 impl Sent {
+    /// Nothing written yet, for each item of each collection.
+    fn for_subs(subs: &[Sub]) -> Self {
+        Sent {
+            written: subs.iter().map(|s| vec![None; s.items.len()]).collect(),
+            failed: subs.iter().map(|s| vec![false; s.items.len()]).collect(),
+        }
+    }
+
     fn id(&self, at: ItemRef) -> Option<Value> {
         self.written[at.sub][at.item].as_ref().map(|id| Value::String(id.to_string()))
     }
