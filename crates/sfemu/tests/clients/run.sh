@@ -20,17 +20,8 @@ if [ ! -d "$HERE/js/node_modules/jsforce" ]; then
 fi
 
 # --- start the emulator ------------------------------------------------------
-WORK="$(mktemp -d)"
-"$BIN" --json --bind 127.0.0.1:0 --https-bind 127.0.0.1:0 >"$WORK/startup.jsonl" 2>"$WORK/stderr.log" &
-EMU_PID=$!
-cleanup() { kill "$EMU_PID" 2>/dev/null; wait "$EMU_PID" 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
-for _ in $(seq 1 200); do
-  grep -q '"event":"ready"' "$WORK/startup.jsonl" 2>/dev/null && break
-  kill -0 "$EMU_PID" 2>/dev/null || { echo "run.sh: sfemu exited"; cat "$WORK/stderr.log"; exit 2; }
-  sleep 0.05
-done
-grep -q '"event":"ready"' "$WORK/startup.jsonl" || { echo "run.sh: sfemu did not start"; exit 2; }
+source "$HERE/start-emulator.sh"
+start_emulator run.sh "$BIN"
 
 eval "$(python3 - "$WORK/startup.jsonl" <<'PY'
 import json, shlex, sys

@@ -28,19 +28,11 @@ CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 [ -x "$CHROMIUM" ] || { echo "jsforce-suite: no Chromium at $CHROMIUM (set CHROMIUM)" >&2; exit 2; }
 
 # --- the emulator, configured as the suite's org --------------------------------------------
-WORK="$(mktemp -d)"
-python3 "$HERE/setup-org.py" config >"$WORK/config.json" || exit 2
-"$BIN" --json --config "$WORK/config.json" --bind 127.0.0.1:0 --https-bind 127.0.0.1:0 \
-  >"$WORK/startup.jsonl" 2>"$WORK/stderr.log" &
-EMU_PID=$!
-cleanup() { kill "$EMU_PID" 2>/dev/null; wait "$EMU_PID" 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
-for _ in $(seq 1 400); do
-  grep -q '"event":"ready"' "$WORK/startup.jsonl" 2>/dev/null && break
-  kill -0 "$EMU_PID" 2>/dev/null || { echo "jsforce-suite: sfemu exited"; cat "$WORK/stderr.log"; exit 2; }
-  sleep 0.05
-done
-grep -q '"event":"ready"' "$WORK/startup.jsonl" || { echo "jsforce-suite: sfemu did not start"; exit 2; }
+CONFIG="$(mktemp)"
+python3 "$HERE/setup-org.py" config >"$CONFIG" || { rm -f "$CONFIG"; exit 2; }
+source "$HERE/../start-emulator.sh"
+start_emulator jsforce-suite "$BIN" --config "$CONFIG"
+rm -f "$CONFIG"
 SEED="$(python3 "$HERE/setup-org.py" seed "$WORK/startup.jsonl")" || { echo "jsforce-suite: seeding failed"; exit 2; }
 eval "$SEED"
 CA_PEM="$(python3 -c 'import json,sys; print(next(json.loads(l)["ca_pem_path"] for l in open(sys.argv[1]) if "\"listening\"" in l))' "$WORK/startup.jsonl")"
