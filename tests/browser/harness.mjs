@@ -164,3 +164,17 @@ export async function acceptInvitation(page, base, projectPath) {
   await page.locator(`[data-project="${id}"] button:has-text("Accept")`).click();
   await page.waitForURL(`${base}${projectPath}/survey`);
 }
+
+/** Adds a question through the survey page's Add question form and waits until it is listed. */
+export async function addQuestion(page, { type, text, choices = '', min = '', max = '', required = false }) {
+  const form = page.locator('#add-question form');
+  await form.locator('select[name=type]').selectOption(type);
+  await form.locator('input[name=text]').fill(text);
+  await form.locator('textarea[name=choices]').fill(choices);
+  await form.locator('input[name=min]').fill(min);
+  await form.locator('input[name=max]').fill(max);
+  if (required) await form.locator('input[name=required]').check();
+  await form.locator('button:has-text("Add question")').click();
+  await page.waitForLoadState('load');
+  await page.locator('.question .qtext', { hasText: text }).first().waitFor();
+}

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startInsight, launchBrowser, snap, signUp, acceptInvitation } from './harness.mjs';
+import { startInsight, launchBrowser, snap, signUp, acceptInvitation, addQuestion } from './harness.mjs';
 
 let server;
 let browser;
@@ -19,19 +19,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-async function addQuestion(page, { type, text, choices = '', min = '', max = '', required = false }) {
-  const form = page.locator('#add-question form');
-  await form.locator('select[name=type]').selectOption(type);
-  await form.locator('input[name=text]').fill(text);
-  await form.locator('textarea[name=choices]').fill(choices);
-  await form.locator('input[name=min]').fill(min);
-  await form.locator('input[name=max]').fill(max);
-  if (required) await form.locator('input[name=required]').check();
-  await form.locator('button:has-text("Add question")').click();
-  await page.waitForLoadState('load');
-  await page.locator('.question .qtext', { hasText: text }).first().waitFor();
-}
 
 test('a new user builds, publishes and reads a survey; a viewer cannot edit it', async () => {
   const base = server.url;

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startInsight, launchBrowser, snap, signUp } from './harness.mjs';
+import { startInsight, launchBrowser, snap, signUp, addQuestion } from './harness.mjs';
 
 let server;
 let browser;
@@ -20,16 +20,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-async function addQuestion(page, { type, text, choices = '' }) {
-  const form = page.locator('#add-question form');
-  await form.locator('select[name=type]').selectOption(type);
-  await form.locator('input[name=text]').fill(text);
-  await form.locator('textarea[name=choices]').fill(choices);
-  await form.locator('button:has-text("Add question")').click();
-  await page.waitForLoadState('load');
-  await page.locator('.question .qtext', { hasText: text }).first().waitFor();
-}
 
 /** Every console error about the Content-Security-Policy the page logs. */
 function watchCsp(page) {
