@@ -18,6 +18,8 @@ use std::time::Duration;
 use domain::budget::{BudgetPolicy, OrgBudget, Verdict, WaitReason};
 use store::deliveries::{Claimed, Later};
 use store::{now_ms, Store};
+use crate::metrics::Outcome;
+use tracing::Instrument;
 
 mod writes;
 
@@ -49,9 +51,8 @@ pub async fn try_execute(store: &Store, settings: &SalesforceSettings, lease_ms:
         by_project.entry(c.project_id).or_default().push(c);
     }
     for (project_id, batch) in by_project {
-        let span = tracing::info_span!("delivery", project = project_id, responses = batch.len());
-        let _entered = span.enter();
-        deliver_project(store, settings, project_id, batch, Route::Collections).await?;
+        let span = delivery_span(project_id, &batch, Route::Collections);
+        deliver_project(store, settings, project_id, batch, Route::Collections).instrument(span).await?;
     }
     Ok(ExecutionOutcome::Worked(n))
 }
@@ -108,10 +109,21 @@ pub async fn try_bulk(store: &Store, settings: &SalesforceSettings) -> store::Re
         return Ok(ExecutionOutcome::EmptyQueue);
     }
     let n = batch.len();
-    let span = tracing::info_span!("delivery", project = project_id, responses = n, route = "bulk");
-    let _entered = span.enter();
-    deliver_project(store, settings, project_id, batch, Route::Bulk).await?;
+    let span = delivery_span(project_id, &batch, Route::Bulk);
+    deliver_project(store, settings, project_id, batch, Route::Bulk).instrument(span).await?;
     Ok(ExecutionOutcome::Worked(n))
+}
+
+/// What every log line of a batch's delivery carries: the project, the
+/// batch (its first delivery's id, as the delivery log shows it), its size
+/// and route, and the org once known — never a token or an answer.
+fn delivery_span(project_id: i64, batch: &[Claimed], route: Route) -> tracing::Span {
+    let first = batch.iter().map(|c| c.id).min().unwrap_or_default();
+    let route = match route {
+        Route::Collections => "collections",
+        Route::Bulk => "bulk",
+    };
+    tracing::info_span!("delivery", project = project_id, batch = first, responses = batch.len(), route, org = tracing::field::Empty)
 }
 
 /// How a claimed batch is written.
@@ -149,14 +161,15 @@ fn backoff_ms(attempts: i64) -> i64 {
     1000 * (1i64 << attempts.clamp(0, 12)).min(3600)
 }
 
-async fn hold(store: &Store, batch: &[Claimed], why: &str) -> store::Result<()> {
+async fn hold(store: &Store, settings: &SalesforceSettings, batch: &[Claimed], why: &str) -> store::Result<()> {
     tracing::info!(reason = why, "deliveries held");
+    settings.metrics.deliveries(Outcome::Held, batch.len());
     store.hold_deliveries(&batch.iter().map(|c| c.id).collect::<Vec<_>>(), why).await
 }
 
 async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_id: i64, batch: Vec<Claimed>, route: Route) -> store::Result<()> {
     let Some(project) = store.project_as_owner(project_id).await? else {
-        return hold(store, &batch, "the project was deleted").await;
+        return hold(store, settings, &batch, "the project was deleted").await;
     };
     let integration = store.integration(project_id).await?;
     let link = store.link(project.owner_id).await?;
@@ -167,9 +180,10 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
         store::integrations::validation_of(integration.as_ref(), project.owner_id),
     );
     let Some(org) = work.delivers_to() else {
-        return hold(store, &batch, &work.held_because().unwrap_or_default()).await;
+        return hold(store, settings, &batch, &work.held_because().unwrap_or_default()).await;
     };
     let org_id = org.org_id.clone();
+    tracing::Span::current().record("org", org_id.as_str());
     let mappings: Vec<Mapping> = integration.map(|i| i.mappings).unwrap_or_default();
     if mappings.is_empty() {
         let finished: Vec<store::deliveries::Finished> = batch.iter().map(|c| store::deliveries::Finished { id: c.id, outcome: "[]".into(), error: None, retry_at: None }).collect();
@@ -177,7 +191,7 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
     }
     let client = match settings.sessions.client(store, settings, project.owner_id).await {
         Ok(c) => c,
-        Err(e) => return hold(store, &batch, &e.to_string()).await,
+        Err(e) => return hold(store, settings, &batch, &e.to_string()).await,
     };
     let usage = link.as_ref().and_then(|l| l.api_used.zip(l.api_max));
     // A job is about ten calls (create, upload, close, polls, results).
@@ -187,9 +201,10 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
     };
     let sent = match budget_gate(store, settings, &client, &org_id, project.owner_id, usage, needed).await? {
         Gate::Go => send_batch(store, settings, &client, &org_id, project_id, &mappings, &batch, route).await,
-        Gate::Wait { until, reason } => wait_for_budget(store, &batch, until, &reason).await,
+        Gate::Wait { until, reason } => wait_for_budget(store, settings, &batch, until, &reason).await,
     };
     // Every call counts against the org's daily limit, whatever came of it.
+    settings.metrics.api_calls(&org_id, client.calls_made());
     store.add_api_calls(&org_id, client.calls_made() as i64).await?;
     if let Some(usage) = client.last_api_usage() {
         store.record_api_usage(project.owner_id, usage.used as i64, usage.max as i64).await?;
@@ -234,7 +249,7 @@ async fn send_batch(
         let object = mapping.object.as_str();
         let schema = match settings.describes.describe_with(&client, &org_id, object).await {
             Ok(Some(s)) => s,
-            Ok(None) => return hold(store, batch, &format!("{object} no longer exists in the org")).await,
+            Ok(None) => return hold(store, settings, batch, &format!("{object} no longer exists in the org")).await,
             Err(e) => return call_failed(store, settings, batch, &org_id, e).await,
         };
         let mut records: Vec<Planned> = Vec::new();
@@ -277,7 +292,29 @@ async fn send_batch(
             store::deliveries::Finished { id: c.id, outcome, error, retry_at }
         })
         .collect();
-    store.finish_deliveries(&org_id, &finished).await
+    store.finish_deliveries(&org_id, &finished).await?;
+    count_finished(settings, batch, &finished, ledger.skipped);
+    Ok(())
+}
+
+/// What `/metrics` counts of a finished batch: delivered (and how long
+/// after its submit), failed, retried, and the records skipped.
+fn count_finished(settings: &SalesforceSettings, batch: &[Claimed], finished: &[store::deliveries::Finished], skipped: usize) {
+    let metrics = &settings.metrics;
+    let now = now_ms();
+    let (mut failed, mut retried) = (0, 0);
+    for (c, f) in batch.iter().zip(finished) {
+        match (&f.error, f.retry_at) {
+            (None, _) => metrics.delivered_after(Duration::from_millis((now - c.response.finished_at).max(0) as u64)),
+            (Some(_), Some(_)) => retried += 1,
+            (Some(_), None) => failed += 1,
+        }
+    }
+    metrics.deliveries(Outcome::Delivered, batch.len() - failed - retried);
+    metrics.deliveries(Outcome::Failed, failed);
+    metrics.deliveries(Outcome::Retried, retried);
+    metrics.skipped(skipped);
+    tracing::info!(delivered = batch.len() - failed - retried, failed, retried, skipped, "batch written");
 }
 
 /// Queries longer than this go in several: a query travels in the URL.
@@ -348,6 +385,8 @@ struct Ledger {
     /// Per response: only passing errors (a row lock, a busy server) so
     /// far, so it goes again later rather than wait for a person.
     passing: Vec<bool>,
+    /// Records not written because a mapping did not apply.
+    skipped: usize,
 }
 
 impl Ledger {
@@ -357,6 +396,7 @@ impl Ledger {
             slots: vec![vec![None; mappings]; responses],
             failed: vec![None; responses],
             passing: vec![true; responses],
+            skipped: 0,
         }
     }
 
@@ -369,6 +409,7 @@ impl Ledger {
     }
 
     fn skip(&mut self, response: usize, mapping: usize, object: &str, why: String) {
+        self.skipped += 1;
         self.outcomes[response][mapping] = Some(json!({ "object": object, "skipped": why }));
         self.set_slot(response, mapping, Slot::Skipped);
     }
@@ -414,22 +455,24 @@ impl Ledger {
 /// otherwise fail the batch with Salesforce's words.
 async fn call_failed(store: &Store, settings: &SalesforceSettings, batch: &[Claimed], org_id: &str, e: SalesforceError) -> store::Result<()> {
     if e.is_refresh_revoked() {
-        return hold(store, batch, "the owner's Salesforce link needs a new sign-in").await;
+        return hold(store, settings, batch, "the owner's Salesforce link needs a new sign-in").await;
     }
     if e.is_limit_exceeded() {
         let reason = WaitReason::Refused.describe();
         let until = now_ms() + settings.budget.probe_every.as_millis() as i64;
         tracing::warn!(org = org_id, "the org's API limit is used up; its deliveries wait");
         store.pause_api(org_id, until, &reason, true).await?;
-        return wait_for_budget(store, batch, until, &reason).await;
+        return wait_for_budget(store, settings, batch, until, &reason).await;
     }
     if e.is_retryable() {
-        tracing::warn!(error = %e, "delivery will be retried");
+        tracing::warn!(error = %e.for_log(), "delivery will be retried");
+        settings.metrics.deliveries(Outcome::Retried, batch.len());
         let now = now_ms();
         let later: Vec<(i64, i64)> = batch.iter().map(|c| (c.id, now + jittered(backoff_ms(c.attempts)))).collect();
         return store.deliver_later(&later, Later::Retry { error: &e.to_string() }).await;
     }
-    tracing::warn!(error = %e, "delivery failed");
+    tracing::warn!(error = %e.for_log(), "delivery failed");
+    settings.metrics.deliveries(Outcome::Failed, batch.len());
     store.fail_deliveries(&batch.iter().map(|c| c.id).collect::<Vec<_>>(), org_id, &e.to_string()).await
 }
 
@@ -491,7 +534,7 @@ async fn budget_gate(
                     usage = Some((used, l.max as i64));
                 }
                 Err(e) => {
-                    tracing::info!(org = org_id, error = %e, "the org's limits could not be read; its deliveries keep waiting");
+                    tracing::info!(org = org_id, error = %e.for_log(), "the org's limits could not be read; its deliveries keep waiting");
                     let until = now + settings.budget.probe_every.as_millis() as i64;
                     store.pause_api(org_id, until, &pause.reason, true).await?;
                     return Ok(Gate::Wait { until, reason: pause.reason });
@@ -516,7 +559,8 @@ async fn budget_gate(
 
 /// Puts a batch back until `until`, noting why; the claim does not count
 /// as an attempt.
-async fn wait_for_budget(store: &Store, batch: &[Claimed], until: i64, reason: &str) -> store::Result<()> {
+async fn wait_for_budget(store: &Store, settings: &SalesforceSettings, batch: &[Claimed], until: i64, reason: &str) -> store::Result<()> {
+    settings.metrics.deliveries(Outcome::WaitingForBudget, batch.len());
     let later: Vec<(i64, i64)> = batch.iter().map(|c| (c.id, until)).collect();
     store.deliver_later(&later, Later::Wait { note: reason }).await
 }

@@ -14,6 +14,7 @@ pub mod dry_run;
 pub mod error;
 pub mod integration;
 pub mod mapping_json;
+pub mod metrics;
 pub mod invitations;
 pub mod link;
 pub mod mail;
@@ -57,6 +58,8 @@ pub struct SalesforceSettings {
     pub budget: delivery::BudgetSettings,
     /// When backlogs go through the Bulk API 2.0.
     pub bulk: delivery::BulkSettings,
+    /// What the delivery worker counts for `/metrics`: the app's own.
+    pub metrics: std::sync::Arc<metrics::Metrics>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +123,7 @@ impl SalesforceSettings {
             describes: Default::default(),
             budget: Default::default(),
             bulk: Default::default(),
+            metrics: Default::default(),
         })
     }
 

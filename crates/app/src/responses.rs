@@ -74,7 +74,9 @@ impl App {
             finished_at: submission.finished_at,
             provenance,
         };
+        let took = std::time::Instant::now();
         let outcome = self.responses.submit(response).await?;
+        self.metrics.accepted(took.elapsed());
         if outcome == Submitted::AlreadyStored {
             tracing::info!(response = %submission.response_id, "duplicate submission acknowledged");
         }

@@ -131,6 +131,7 @@ pub struct App {
     pub(crate) mailer: Option<Arc<crate::mail::Mailer>>,
     pub(crate) mail_worker: crate::mail::MailWorkerSettings,
     pub(crate) schema_checks: crate::schema_drift::SchemaCheckSettings,
+    pub(crate) metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl App {
@@ -142,6 +143,8 @@ impl App {
         let sealer = store::sealed::Sealer::from_encoded_key(config.secret_key.as_deref())?;
         let store = store.with_sealer(sealer);
         store.check_secret_key().await?;
+        let metrics = Arc::new(crate::metrics::Metrics::new());
+        tokio::spawn(keep_up(Arc::downgrade(&metrics)));
         let salesforce = match &config.salesforce {
             Some(sf) => {
                 let public_url = config.public_url.as_deref().ok_or(StartError::NoPublicUrl)?;
@@ -155,6 +158,7 @@ impl App {
                 )?;
                 settings.budget = config.delivery_budget;
                 settings.bulk = config.delivery_bulk;
+                settings.metrics = metrics.clone();
                 Some(Arc::new(settings))
             }
             None => None,
@@ -165,7 +169,7 @@ impl App {
         };
         let public_url: Arc<str> = config.public_url.as_deref().unwrap_or("http://127.0.0.1:8080").trim_end_matches('/').into();
         let responses = store.response_writer();
-        Ok(App { store, responses, salesforce, delivery_lease: config.delivery_lease, public_url, mailer, mail_worker: config.mail_worker, schema_checks: config.schema_checks })
+        Ok(App { store, responses, salesforce, delivery_lease: config.delivery_lease, public_url, mailer, mail_worker: config.mail_worker, schema_checks: config.schema_checks, metrics })
     }
 
     /// Whether a Salesforce connected app is configured.
@@ -209,9 +213,31 @@ impl App {
         Ok(swept + crate::signup::sweep(&self.store).await?)
     }
 
+    /// The Prometheus text of `/metrics`: what this process counted, and
+    /// the queue and each org's budget as the database holds them now.
+    pub async fn metrics_text(&self) -> Result<String, crate::AppError> {
+        let queue = self.store.queue_depth().await?;
+        let orgs = self.store.org_budgets().await?;
+        let policy = self.salesforce.as_ref().map(|s| s.budget.policy).unwrap_or_default();
+        Ok(self.metrics.render(&queue, &orgs, policy))
+    }
+
     /// Closes the database pool.
     pub async fn close(&self) {
         self.store.close().await
+    }
+}
+
+/// Folds histogram samples every few seconds, for as long as the app's
+/// metrics live.
+async fn keep_up(metrics: std::sync::Weak<crate::metrics::Metrics>) {
+    let mut every = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        every.tick().await;
+        match metrics.upgrade() {
+            Some(m) => m.upkeep(),
+            None => return,
+        }
     }
 }
 

@@ -24,7 +24,7 @@ impl Announcer {
 
 pub fn init_logging(json: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("INSIGHT_LOG").unwrap_or_else(|_| EnvFilter::new("warn,insight=info,web=info"));
+    let filter = EnvFilter::try_from_env("INSIGHT_LOG").unwrap_or_else(|_| EnvFilter::new("warn,insight=info,web=info,app=info"));
     // Logs go to stderr so stdout stays the announcement channel.
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if json {

@@ -25,6 +25,40 @@ pub struct ServeArgs {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub mail: MailArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
+}
+
+/// Who may read `/metrics`; `serve` and `worker` share them. With neither
+/// set, `/metrics` is not served.
+#[derive(Args, Debug, Clone, Default)]
+pub struct MetricsArgs {
+    /// Serve `/metrics` on the main address to callers sending
+    /// `Authorization: Bearer <token>` (at least 24 characters)
+    #[arg(long, env = "INSIGHT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Serve `/metrics` on an address of its own (keep it private: it needs
+    /// no token unless INSIGHT_METRICS_TOKEN is set too)
+    #[arg(long, env = "INSIGHT_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+}
+
+impl MetricsArgs {
+    pub fn access(&self) -> anyhow::Result<web::metrics::MetricsAccess> {
+        web::metrics::MetricsAccess::new(self.metrics_token.clone(), self.metrics_bind).map_err(|e| anyhow::anyhow!(e))
+    }
+}
+
+/// The start-up line that says where `/metrics` is served, if anywhere.
+pub fn announce_metrics(say: &Announcer, base_url: &str, access: &web::metrics::MetricsAccess, alone: Option<SocketAddr>) {
+    if let Some(addr) = alone {
+        say.say(&format!("  metrics: http://{addr}/metrics"), json!({ "event": "metrics", "url": format!("http://{addr}/metrics") }));
+    } else if access.token.is_some() {
+        say.say(
+            &format!("  metrics: {base_url}/metrics (with the metrics token)"),
+            json!({ "event": "metrics", "url": format!("{base_url}/metrics"), "token": true }),
+        );
+    }
 }
 
 /// Where Insight's mail goes and whom it is from; `serve`, `worker` and
@@ -211,6 +245,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = web::Config::new(args.database_url.clone(), args.bind);
     config.app = args.salesforce.app_config(&args.database_url, args.public_url.clone())?;
     config.limits = args.limits.limits();
+    config.metrics = args.metrics.access()?;
+    let metrics = config.metrics.clone();
     config.app.mail = args.mail.settings(None)?;
     if config.app.mail.is_none() {
         tracing::warn!("no INSIGHT_SMTP_URL: mail (sign-up links, invitations) is queued but not sent");
@@ -227,6 +263,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         json!({ "event": "listening", "url": url, "addr": app.local_addr().to_string(), "pid": std::process::id() }),
     );
     announce_mail(&say, mail.as_ref());
+    announce_metrics(&say, &url, &metrics, app.metrics_addr());
     app.run_until(shutdown_signal()).await?;
     Ok(())
 }

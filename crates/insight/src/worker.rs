@@ -3,7 +3,7 @@
 //! `SKIP LOCKED`, so none delivers what another holds).
 
 use crate::output::{init_logging, shutdown_signal, Announcer};
-use crate::serve::{MailArgs, SalesforceArgs};
+use crate::serve::{MailArgs, MetricsArgs, SalesforceArgs};
 use clap::Args;
 use serde_json::json;
 use std::net::SocketAddr;
@@ -22,6 +22,8 @@ pub struct WorkerArgs {
     pub salesforce: SalesforceArgs,
     #[command(flatten)]
     pub mail: MailArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
     #[arg(long)]
     pub json: bool,
 }
@@ -38,6 +40,7 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
         );
     }
     let mail = config.mail.clone();
+    let metrics = args.metrics.access()?;
     let app = app::App::build(&config).await?;
     let listener = tokio::net::TcpListener::bind(args.bind).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;
     let addr = listener.local_addr()?;
@@ -47,7 +50,21 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
         json!({ "event": "listening", "url": format!("http://{addr}"), "role": "worker", "pid": std::process::id() }),
     );
     crate::serve::announce_mail(&say, mail.as_ref());
-    let health = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
+    // `/metrics` beside the health check with the token, or on its own address.
+    let mut health = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
+    if let Some(token) = metrics.token.as_deref() {
+        health = health.merge(web::metrics::router(app.clone(), Some(token)));
+    }
+    let alone = match metrics.bind {
+        Some(bind) => {
+            let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| anyhow::anyhow!("cannot listen for metrics on {bind}: {e}"))?;
+            let addr = listener.local_addr()?;
+            tokio::spawn(web::metrics::serve_alone(listener, web::metrics::router(app.clone(), metrics.token.as_deref()), std::future::pending()));
+            Some(addr)
+        }
+        None => None,
+    };
+    crate::serve::announce_metrics(&say, &format!("http://{addr}"), &metrics, alone);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mail_stopped = stopped.clone();
     let delivering = app.clone();

@@ -251,6 +251,19 @@ impl SalesforceError {
         }
     }
 
+    /// The error as a log line may carry it: a refused call's status and
+    /// codes, not its messages, which can quote the values sent (a
+    /// respondent's answers).
+    pub fn for_log(&self) -> String {
+        match self {
+            SalesforceError::Api { status, errors } => {
+                let codes: Vec<String> = errors.iter().map(|e| e.error_code.to_string()).collect();
+                format!("Salesforce API error (HTTP {status}): {}", codes.join(", "))
+            }
+            other => other.to_string(),
+        }
+    }
+
     /// The first REST error code, if this is a REST error.
     pub fn error_code(&self) -> Option<&ErrorCode> {
         match self {

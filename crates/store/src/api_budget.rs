@@ -16,6 +16,16 @@ pub struct ApiPause {
     pub created_at: i64,
 }
 
+/// One org's budget as `/metrics` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgBudgetSeen {
+    pub org_id: String,
+    /// (used, max) of the org's daily API requests, from the last answer seen.
+    pub org_usage: Option<(i64, i64)>,
+    pub insight_last_day: i64,
+    pub paused: bool,
+}
+
 impl Store {
     /// Counts `calls` Insight just made into `org_id`.
     pub async fn add_api_calls(&self, org_id: &str, calls: i64) -> Result<()> {
@@ -86,6 +96,25 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         Ok(n)
+    }
+
+    /// Every linked org's API budget as last seen, Insight's calls into it
+    /// over the last 24 hours, and whether its deliveries are paused: what
+    /// `/metrics` shows per org.
+    pub async fn org_budgets(&self) -> Result<Vec<OrgBudgetSeen>> {
+        let rows: Vec<(String, Option<i64>, Option<i64>, Option<i64>, i64)> = sqlx::query_as(
+            "SELECT l.org_id, MAX(l.api_used), MAX(l.api_max),
+                    (SELECT CAST(SUM(c.calls) AS BIGINT) FROM api_calls c WHERE c.org_id = l.org_id AND c.hour > $1),
+                    CAST(CASE WHEN EXISTS (SELECT 1 FROM api_pauses p WHERE p.org_id = l.org_id) THEN 1 ELSE 0 END AS BIGINT)
+               FROM salesforce_links l GROUP BY l.org_id ORDER BY l.org_id",
+        )
+        .bind(now_ms() / HOUR_MS - 24)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(org_id, used, max, insight, paused)| OrgBudgetSeen { org_id, org_usage: used.zip(max), insight_last_day: insight.unwrap_or(0), paused: paused != 0 })
+            .collect())
     }
 
     /// Forgets hourly counts older than two days.

@@ -395,6 +395,25 @@ impl Store {
         .bind(format!("{}%", domain::budget::WAIT_PREFIX))
         .fetch_all(&self.pool)
         .await?;
+        DeliveryCounts::from_rows(rows)
+    }
+
+    /// The whole queue by status, every project's: what `/metrics` shows.
+    pub async fn queue_depth(&self) -> Result<DeliveryCounts> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT status, CASE WHEN status = 'pending' AND note LIKE $1 THEN 1 ELSE 0 END, COUNT(*)
+               FROM deliveries GROUP BY 1, 2",
+        )
+        .bind(format!("{}%", domain::budget::WAIT_PREFIX))
+        .fetch_all(&self.pool)
+        .await?;
+        DeliveryCounts::from_rows(rows)
+    }
+}
+
+impl DeliveryCounts {
+    /// From (status, waiting for budget 0/1, count) rows.
+    fn from_rows(rows: Vec<(String, i64, i64)>) -> Result<DeliveryCounts> {
         let mut c = DeliveryCounts::default();
         for (status, waiting, n) in rows {
             match DeliveryStatus::from_column("deliveries", "status", &status)? {
@@ -410,7 +429,9 @@ impl Store {
         }
         Ok(c)
     }
+}
 
+impl Store {
     /// A project by id with its owner, for workers acting for the owner.
     pub async fn project_as_owner(&self, project_id: i64) -> Result<Option<crate::projects::Project>> {
         let owner: Option<(i64,)> = sqlx::query_as("SELECT owner_id FROM projects WHERE id = $1 AND deleted_at IS NULL")

@@ -13,6 +13,7 @@ mod api;
 mod assets;
 mod auth;
 mod error;
+pub mod metrics;
 mod pages;
 mod public;
 mod rate_limit;
@@ -46,6 +47,8 @@ pub struct Config {
     pub session_lifetime: Duration,
     /// What one client may ask of the server.
     pub limits: Limits,
+    /// Who may read `/metrics` (nobody, by default).
+    pub metrics: metrics::MetricsAccess,
 }
 
 /// How much one client, or one account, may ask of the server before it is
@@ -111,7 +114,7 @@ pub use app::SalesforceConfig;
 
 impl Config {
     pub fn new(database_url: impl Into<String>, bind: SocketAddr) -> Config {
-        Config { app: app::Config::new(database_url), bind, session_lifetime: Duration::from_secs(14 * 24 * 3600), limits: Limits::default() }
+        Config { app: app::Config::new(database_url), bind, session_lifetime: Duration::from_secs(14 * 24 * 3600), limits: Limits::default(), metrics: Default::default() }
     }
 }
 
@@ -124,6 +127,8 @@ pub struct Application {
     router: Router,
     state: AppState,
     connections: ConnectionLimits,
+    /// `/metrics` on an address of its own, when configured.
+    metrics: Option<(tokio::net::TcpListener, Router)>,
 }
 
 impl Application {
@@ -156,18 +161,34 @@ impl Application {
         let secret_key = app_config.secret_key.as_deref().ok_or_else(|| anyhow::anyhow!("INSIGHT_SECRET_KEY is required"))?;
         let form_key = secrets::derive_key(secret_key.trim(), "insight pre-sign-in form CSRF v1");
         let state = AppState::new(app, public_url, config.session_lifetime, form_key, &config.limits);
-        let router = router(state.clone()).layer(axum::middleware::from_fn_with_state(
+        let mut main = router(state.clone());
+        if let Some(token) = config.metrics.token.as_deref() {
+            main = main.merge(metrics::router(state.app.clone(), Some(token)));
+        }
+        let metrics = match config.metrics.bind {
+            Some(bind) => {
+                let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| anyhow::anyhow!("cannot listen for metrics on {bind}: {e}"))?;
+                Some((listener, metrics::router(state.app.clone(), config.metrics.token.as_deref())))
+            }
+            None => None,
+        };
+        let router = main.layer(axum::middleware::from_fn_with_state(
             (config.limits.connections.body_timeout, MAX_BODY_BYTES),
             serving::body_deadline,
         ));
         if !state.app.sends_mail() {
             tracing::warn!("no mail transport configured: mail is queued in the outbox but not sent");
         }
-        Ok(Application { listener, router, state, connections: config.limits.connections })
+        Ok(Application { listener, router, state, connections: config.limits.connections, metrics })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    /// Where `/metrics` is served on an address of its own, if it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
 
     pub fn public_url(&self) -> &str {
@@ -199,7 +220,11 @@ impl Application {
         let schema_app = self.state.app.clone();
         let schema_stopped = stop.subscribe();
         let schema_checks = tokio::spawn(async move { schema_app.run_schema_checks(schema_stopped).await });
+        let metrics = self.metrics.map(|(listener, router)| tokio::spawn(metrics::serve_alone(listener, router, std::future::pending())));
         let served = serving::serve(self.listener, self.router, self.connections, shutdown).await;
+        if let Some(m) = metrics {
+            m.abort();
+        }
         sweeper.abort();
         forgetter.abort();
         let _ = stop.send(true);

@@ -271,7 +271,9 @@ impl Plan {
                     // failed does not resolve): those whose records failed are
                     // not written; the others go again on their own.
                     Err(errors) => {
-                        tracing::warn!(object = %sub.object, errors = ?errors, "a collection in a composite call failed; sending it again alone");
+                        // Codes only: Salesforce's messages can quote the values sent (answers).
+                        let codes: Vec<String> = errors.iter().map(|e| e.error_code.to_string()).collect();
+                        tracing::warn!(object = %sub.object, codes = ?codes, "a collection in a composite call failed; sending it again alone");
                         let (mut items, mut again) = (Vec::new(), Vec::new());
                         for &n in &chosen {
                             let item = &sub.items[n];

@@ -15,6 +15,7 @@ mod hygiene;
 mod invitations;
 mod mail;
 mod mappings;
+mod metrics;
 mod mapping_editor;
 mod mapping_json;
 mod respondents;
