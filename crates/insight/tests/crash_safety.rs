@@ -21,6 +21,12 @@ struct Server {
 /// Runs `insight <command>` on the database; `emulator: None` leaves
 /// Salesforce unconfigured (a server that only takes responses).
 fn launch(command: &str, db_url: &str, key: &str, emulator: Option<&sfemu::Emulator>) -> Server {
+    launch_with(command, db_url, key, emulator, |_| {})
+}
+
+/// As `launch`, with the command changed first (more settings, where its
+/// log goes).
+fn launch_with(command: &str, db_url: &str, key: &str, emulator: Option<&sfemu::Emulator>, adjust: impl FnOnce(&mut Command)) -> Server {
     let app = sfemu::EmulatorConfig::default_demo().connected_apps[0].clone();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_insight"));
     cmd.args([command, "--bind", "127.0.0.1:0", "--json"])
@@ -35,10 +41,9 @@ fn launch(command: &str, db_url: &str, key: &str, emulator: Option<&sfemu::Emula
             .env("INSIGHT_SALESFORCE_LOGIN_URL", emulator.production_login_url())
             .env("INSIGHT_SALESFORCE_SANDBOX_LOGIN_URL", emulator.sandbox_login_url());
     }
+    cmd.env("INSIGHT_LOG", "warn").stdout(Stdio::piped()).stderr(Stdio::inherit());
+    adjust(&mut cmd);
     let mut child = cmd
-        .env("INSIGHT_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
         .spawn()
         .expect("start insight serve");
     let mut line = String::new();
@@ -242,4 +247,102 @@ async fn workers_share(s: Setup) {
         let _ = w.child.wait();
     }
     assert_one_record_each(&s, &acknowledged).await;
+}
+
+const BACKLOG: usize = 20_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_again_and_again_over_20000_responses_leaves_exactly_one_record_each() {
+    for db in TestDatabase::all().await {
+        killed_again_and_again(setup(db).await).await;
+    }
+}
+
+/// `BACKLOG` responses stored (as the server stores them: each with its
+/// delivery in the same commit), then an `insight worker` started and
+/// killed with SIGKILL, again and again, each time a moment after it
+/// delivered something, and started once more until all are delivered.
+/// Collections calls only (the Bulk API route keeps its job's rows for the
+/// job's own lease). Its JSON log names the project, batch and org of
+/// every batch, and carries no token and no answer.
+async fn killed_again_and_again(s: Setup) {
+    let (emulator, store, project, org_id) = (&s.emulator, &s.store, s.project, s.org_id.clone());
+    let writer = store.response_writer();
+    let mut acknowledged = Vec::with_capacity(BACKLOG);
+    let mut sends = tokio::task::JoinSet::new();
+    for i in 0..BACKLOG {
+        let (writer, rid) = (writer.clone(), format!("R_again{i:017}"));
+        acknowledged.push(rid.clone());
+        sends.spawn(async move {
+            let answers = format!(r#"{{"q1": {}}}"#, i % 11);
+            writer
+                .submit(store::responses::NewResponse { public_id: rid, project_id: project, answers, embedded: "{}".into(), started_at: None, finished_at: store::now_ms(), provenance: Default::default() })
+                .await
+        });
+    }
+    while let Some(r) = sends.join_next().await {
+        r.unwrap().unwrap();
+    }
+    // Each call takes a little while, so kills land mid-batch.
+    let http = reqwest::Client::new();
+    http.put(format!("{}/orgs/{org_id}/faults", emulator.admin_url())).json(&serde_json::json!({"latency_ms": 40})).send().await.unwrap();
+
+    let logs = std::env::temp_dir().join(format!("insight-worker-log-{}", std::process::id()));
+    std::fs::create_dir_all(&logs).unwrap();
+    let worker = |round: usize| {
+        let log = std::fs::File::create(logs.join(format!("{round}.log"))).unwrap();
+        launch_with("worker", &s.db.url, &s.key, Some(emulator), |c| {
+            c.env("INSIGHT_BULK_THRESHOLD", "0").env("INSIGHT_LOG", "info").stderr(log);
+        })
+    };
+    let mut kills = 0;
+    for round in 0..8 {
+        let before = delivered(store, project).await;
+        let mut w = worker(round);
+        let start = Instant::now();
+        while delivered(store, project).await == before {
+            assert!(start.elapsed() < Duration::from_secs(60), "round {round}: nothing delivered");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(rand::random::<u64>() % 300)).await;
+        w.child.kill().unwrap(); // SIGKILL: no shutdown, no flush
+        w.child.wait().unwrap();
+        if delivered(store, project).await < BACKLOG as i64 {
+            kills += 1;
+        }
+    }
+    assert!(kills >= 5, "only {kills} kills landed before the backlog was delivered");
+    http.delete(format!("{}/orgs/{org_id}/faults", emulator.admin_url())).send().await.unwrap();
+    let mut last = worker(99);
+    let start = Instant::now();
+    while delivered(store, project).await < BACKLOG as i64 {
+        assert!(start.elapsed() < Duration::from_secs(300), "stalled at {} delivered", delivered(store, project).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = last.child.kill();
+    let _ = last.child.wait();
+    assert_one_record_each(&s, &acknowledged).await;
+
+    // The worker's log: one JSON object a line; each batch written names
+    // its project, batch and org; no token, no answer.
+    let mut batches = 0;
+    for entry in std::fs::read_dir(&logs).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        assert!(!text.contains("access_token") && !text.contains("Bearer "), "no token in the log");
+        for line in text.lines().filter(|l| l.starts_with('{')) {
+            let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+            if v["fields"]["message"] == "batch written" {
+                let span = &v["span"];
+                assert_eq!(span["project"], project, "{line}");
+                assert_eq!(span["org"], org_id.as_str(), "{line}");
+                assert!(span["batch"].as_i64().is_some_and(|b| b > 0), "{line}");
+                assert_eq!(span["route"], "collections", "{line}");
+                assert!(!line.contains("\"q1\""), "no answer in the log: {line}");
+                batches += 1;
+            }
+        }
+    }
+    // A kill can cut off at most the line of the batch it interrupted.
+    assert!(batches >= BACKLOG / 200 - kills, "every batch written is logged ({batches})");
+    let _ = std::fs::remove_dir_all(&logs);
 }
