@@ -133,11 +133,43 @@ enum Route {
     Bulk,
 }
 
-/// Runs until `stop` resolves: a plain loop over `try_execute`.
+/// By default, a call that would carry fewer than 200 records waits until
+/// its oldest has been due this long, so that a busy survey fills its calls
+/// while a quiet one still goes within a second (with the idle poll).
+pub const DEFAULT_LINGER: Duration = Duration::from_millis(300);
+
+/// How long to wait before claiming, if a claim now would not fill a call
+/// and its oldest delivery has waited less than `linger`.
+async fn linger_for(store: &Store, linger: Duration) -> store::Result<Option<Duration>> {
+    if linger.is_zero() {
+        return Ok(None);
+    }
+    let (n, oldest) = store.claimable_now(BATCH).await?;
+    let Some(oldest) = oldest.filter(|_| n < BATCH) else { return Ok(None) };
+    let left = oldest + linger.as_millis() as i64 - now_ms();
+    Ok((left > 0).then(|| Duration::from_millis(left as u64)))
+}
+
+/// Runs until `stop` resolves: a plain loop over `try_execute`, lingering
+/// before a claim that would not fill a call (see [`DEFAULT_LINGER`]).
 pub async fn run(store: Store, settings: std::sync::Arc<SalesforceSettings>, lease_ms: i64, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
         if *stop.borrow() {
             return;
+        }
+        let lingering = match linger_for(&store, settings.linger).await {
+            Ok(wait) => wait,
+            Err(e) => {
+                tracing::error!(error = %e, "delivery worker could not reach the database");
+                Some(Duration::from_secs(2))
+            }
+        };
+        if let Some(wait) = lingering {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => return,
+            }
+            continue;
         }
         let idle = match try_execute(&store, &settings, lease_ms).await {
             Ok(ExecutionOutcome::Worked(_)) => None,

@@ -58,6 +58,8 @@ pub struct SalesforceSettings {
     pub budget: delivery::BudgetSettings,
     /// When backlogs go through the Bulk API 2.0.
     pub bulk: delivery::BulkSettings,
+    /// How long a call that would not be full waits for more records.
+    pub linger: std::time::Duration,
     /// What the delivery worker counts for `/metrics`: the app's own.
     pub metrics: std::sync::Arc<metrics::Metrics>,
 }
@@ -123,6 +125,7 @@ impl SalesforceSettings {
             describes: Default::default(),
             budget: Default::default(),
             bulk: Default::default(),
+            linger: delivery::DEFAULT_LINGER,
             metrics: Default::default(),
         })
     }

@@ -40,6 +40,8 @@ pub struct Config {
     pub delivery_budget: delivery::BudgetSettings,
     /// When backlogs go through the Bulk API 2.0.
     pub delivery_bulk: delivery::BulkSettings,
+    /// How long a call that would not carry 200 records waits for more.
+    pub delivery_linger: Duration,
 }
 
 impl Config {
@@ -55,6 +57,7 @@ impl Config {
             schema_checks: crate::schema_drift::SchemaCheckSettings::default(),
             delivery_budget: delivery::BudgetSettings::default(),
             delivery_bulk: delivery::BulkSettings::default(),
+            delivery_linger: delivery::DEFAULT_LINGER,
         }
     }
 }
@@ -159,6 +162,7 @@ impl App {
                 settings.budget = config.delivery_budget;
                 settings.bulk = config.delivery_bulk;
                 settings.metrics = metrics.clone();
+                settings.linger = config.delivery_linger;
                 Some(Arc::new(settings))
             }
             None => None,

@@ -184,6 +184,11 @@ pub struct SalesforceArgs {
     /// 0 never uses it
     #[arg(long, env = "INSIGHT_BULK_THRESHOLD", default_value_t = 2000)]
     pub bulk_threshold: i64,
+    /// Milliseconds a Salesforce call that would carry fewer than 200
+    /// records waits for more (after its oldest response), so busy surveys
+    /// fill their calls; 0 sends at once
+    #[arg(long, env = "INSIGHT_DELIVERY_LINGER_MS", default_value_t = 300)]
+    pub delivery_linger_ms: u64,
     /// The connected app's consumer key
     #[arg(long = "salesforce-client-id", env = "INSIGHT_SALESFORCE_CLIENT_ID")]
     pub client_id: Option<String>,
@@ -216,6 +221,8 @@ impl SalesforceArgs {
         config.delivery_budget.policy = domain::budget::BudgetPolicy::with_share(self.api_share_percent).map_err(|e| anyhow::anyhow!("INSIGHT_API_SHARE_PERCENT: {e}"))?;
         anyhow::ensure!(self.bulk_threshold >= 0, "INSIGHT_BULK_THRESHOLD: give a number of deliveries, or 0 to never use the Bulk API");
         config.delivery_bulk.threshold = self.bulk_threshold;
+        anyhow::ensure!(self.delivery_linger_ms <= 10_000, "INSIGHT_DELIVERY_LINGER_MS: at most 10000 (10 s); 300 is the default");
+        config.delivery_linger = std::time::Duration::from_millis(self.delivery_linger_ms);
         Ok(config)
     }
 

@@ -160,6 +160,20 @@ impl Store {
         Ok((n > threshold).then_some(project_id))
     }
 
+    /// How many deliveries a worker could claim now (counting to `limit`
+    /// at most), and since when the oldest of them has been due: whether
+    /// a claim would fill a call, and how long its first has waited.
+    pub async fn claimable_now(&self, limit: i64) -> Result<(i64, Option<i64>)> {
+        let due = due_and_free("$1");
+        let row: (i64, Option<i64>) =
+            sqlx::query_as(&format!("SELECT COUNT(*), MIN(next_attempt_at) FROM (SELECT next_attempt_at FROM deliveries WHERE {due} ORDER BY id LIMIT $2) AS d"))
+                .bind(now_ms())
+                .bind(limit)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(row)
+    }
+
     async fn claim(&self, project_id: Option<i64>, limit: i64, lease_ms: i64) -> Result<Vec<Claimed>> {
         let now = now_ms();
         // PostgreSQL: rows another worker is claiming right now are skipped,

@@ -38,15 +38,15 @@ pub struct DeliverArgs {
     pub json: bool,
 }
 
-struct Setup {
-    store: store::Store,
+pub(super) struct Setup {
+    pub store: store::Store,
     /// What `app::App::build` needs to open the same database.
-    app_config: app::startup::Config,
+    pub app_config: app::startup::Config,
     settings: app::SalesforceSettings,
-    emulator: sfemu::Emulator,
-    org_id: String,
+    pub emulator: sfemu::Emulator,
+    pub org_id: String,
     owner: i64,
-    _db: TestDatabase,
+    pub _db: TestDatabase,
 }
 
 pub async fn deliver(args: DeliverArgs) -> anyhow::Result<()> {
@@ -102,7 +102,7 @@ pub async fn deliver(args: DeliverArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn setup() -> anyhow::Result<Setup> {
+pub(super) async fn setup() -> anyhow::Result<Setup> {
     let mut config = sfemu::EmulatorConfig::default_demo();
     // The bench makes far more calls than a demo org's daily limit allows.
     config.api_daily_limit = u64::MAX / 2;
@@ -156,7 +156,7 @@ fn email(run: &str, n: usize) -> String {
 
 /// A published survey with the shape's mappings, `n` stored responses, and
 /// Contacts for half of them.
-async fn survey(s: &Setup, shape: Shape, run: &str, n: usize, deliveries: bool) -> anyhow::Result<(i64, Vec<(String, String)>)> {
+pub(super) async fn survey(s: &Setup, shape: Shape, run: &str, n: usize, deliveries: bool) -> anyhow::Result<(i64, Vec<(String, String)>)> {
     let slug = web::new_survey_slug();
     let project = s.store.create_project(s.owner, &ProjectName::parse(run).map_err(|e| anyhow::anyhow!(e.0))?, &slug).await?;
     let mut def = SurveyDefinition::default();

@@ -11,6 +11,7 @@ mod mail;
 mod results;
 mod schema_check;
 mod signin;
+mod steady;
 
 use clap::{Args, Subcommand, ValueEnum};
 use std::io::{BufRead, BufReader};
@@ -47,6 +48,9 @@ pub enum Which {
     /// A survey's results report over many responses, loaded over HTTP by
     /// its owner, for all time and for a date range
     Results(results::ResultsArgs),
+    /// Respondents at a steady rate over HTTP to `insight serve`, delivered by
+    /// separate `insight worker` processes: submit-to-record latency
+    Steady(steady::SteadyArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -81,6 +85,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         Which::Deliver(a) => deliver::deliver(a).await,
         Which::SchemaCheck(a) => schema_check::schema_check(a).await,
         Which::Results(a) => results::results(a).await,
+        Which::Steady(a) => steady::steady(a).await,
     }
 }
 
@@ -98,9 +103,15 @@ impl Drop for Server {
 }
 
 pub(super) fn start_server(database_url: &str, env: &[(&str, String)]) -> anyhow::Result<Server> {
+    start_process("serve", database_url, env)
+}
+
+/// `insight <command>` (`serve` or `worker`) on `database_url`, with a
+/// fresh secret key unless `env` gives one; waits for its first line.
+pub(super) fn start_process(command: &str, database_url: &str, env: &[(&str, String)]) -> anyhow::Result<Server> {
     let exe = std::env::current_exe()?;
     let mut child = Command::new(exe)
-        .args(["serve", "--bind", "127.0.0.1:0", "--json"])
+        .args([command, "--bind", "127.0.0.1:0", "--json"])
         .env("INSIGHT_DATABASE_URL", database_url)
         .env("INSIGHT_SECRET_KEY", store::sealed::Sealer::generate_key())
         .env("INSIGHT_LOG", "error")
