@@ -33,6 +33,11 @@ pub struct DeliverArgs {
     /// Dry runs of a sample response timed, per shape
     #[arg(long, default_value_t = 200)]
     pub dry_runs: usize,
+    /// Latency the emulator adds to every API call, as a real org's round
+    /// trip (the in-process emulator answers in microseconds, which flatters
+    /// one call per response)
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
     /// Print the result as one JSON object
     #[arg(long)]
     pub json: bool,
@@ -52,6 +57,10 @@ pub(super) struct Setup {
 pub async fn deliver(args: DeliverArgs) -> anyhow::Result<()> {
     let shapes = if args.shape.is_empty() { vec![Shape::Upsert, Shape::Related] } else { args.shape.clone() };
     let s = setup().await?;
+    if args.latency_ms > 0 {
+        let faults = format!("{}/orgs/{}/faults", s.emulator.admin_url(), s.org_id);
+        reqwest::Client::new().put(faults).json(&json!({ "latency_ms": args.latency_ms })).send().await?.error_for_status()?;
+    }
     let mut results = Vec::new();
     // The worker as configured (a backlog over the Bulk threshold that fits
     // goes through Bulk API 2.0 jobs), and with Collections calls only.
@@ -67,7 +76,7 @@ pub async fn deliver(args: DeliverArgs) -> anyhow::Result<()> {
         r["dry_run"] = dry_runs(&s, project, args.dry_runs).await?;
         results.push(r);
     }
-    let out = json!({ "bench": "deliver", "results": results, "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) });
+    let out = json!({ "bench": "deliver", "latency_ms_per_call": args.latency_ms, "results": results, "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) });
     if args.json {
         println!("{out}");
     } else {
