@@ -235,9 +235,9 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
         Gate::Go => send_batch(store, settings, &client, &org_id, project_id, &mappings, &batch, route).await,
         Gate::Wait { until, reason } => wait_for_budget(store, settings, &batch, until, &reason).await,
     };
-    // Every call counts against the org's daily limit, whatever came of it.
-    settings.metrics.api_calls(&org_id, client.calls_made());
-    store.add_api_calls(&org_id, client.calls_made() as i64).await?;
+    // Every call counts against the org's daily limit, whatever came of it:
+    // the batch's, and any other sent with the owner's session meanwhile.
+    crate::sessions::count_session_calls(store, &settings.metrics, &org_id, client.session()).await?;
     if let Some(usage) = client.last_api_usage() {
         store.record_api_usage(project.owner_id, usage.used as i64, usage.max as i64).await?;
     }

@@ -164,7 +164,7 @@ pub async fn finish_sign_in(
     let identity = salesforce::oauth::identity(&settings.http, &tokens.id, &tokens.access_token)
         .await
         .map_err(|e| LinkError::from_salesforce(e, &flow.login_url))?;
-    let org = org_facts(settings, &tokens).await.map_err(|e| LinkError::from_salesforce(e, tokens.instance_url.as_str()))?;
+    let org = org_facts(store, settings, &tokens).await.map_err(|e| LinkError::from_salesforce(e, tokens.instance_url.as_str()))?;
 
     let environment = Environment::from_is_sandbox(org.is_sandbox);
     let previous = store.link(account_id).await?;
@@ -324,10 +324,15 @@ pub struct OrgFacts {
     pub api_usage: Option<(i64, i64)>,
 }
 
-async fn org_facts(settings: &SalesforceSettings, tokens: &salesforce::Tokens) -> Result<OrgFacts, SalesforceError> {
+async fn org_facts(store: &Store, settings: &SalesforceSettings, tokens: &salesforce::Tokens) -> Result<OrgFacts, SalesforceError> {
     // The tokens are seconds old: a bare access-token session, never refreshed.
     let session = salesforce::Session::with_access_token(settings.http.clone(), tokens.instance_url.clone(), tokens.access_token.clone());
-    read_org(&salesforce::Client::new(session, salesforce::ApiVersion::DEFAULT)).await
+    let facts = read_org(&salesforce::Client::new(session.clone(), salesforce::ApiVersion::DEFAULT)).await;
+    // Its calls count in Insight's share like every other.
+    if let Err(e) = crate::sessions::count_session_calls(store, &settings.metrics, tokens.org_id().as_str(), &session).await {
+        tracing::warn!(error = %e, "the sign-in's API calls could not be counted");
+    }
+    facts
 }
 
 /// The org's name and kind (the truth about sandbox or production is

@@ -73,6 +73,33 @@ impl LinkSessions {
     pub fn forget(&self, account_id: i64) {
         self.by_account.lock().expect("sessions lock").remove(&account_id);
     }
+
+    /// Adds the calls every kept session sent since last counted (pages'
+    /// describes, schema checks, the trigger worker's reads: everything
+    /// besides deliveries, which count their own at once) to its org's
+    /// count, so the API budget governor sees all of Insight's calls.
+    pub async fn count_calls(&self, store: &Store, metrics: &crate::metrics::Metrics) -> store::Result<()> {
+        let sessions: Vec<Arc<Session>> = self.by_account.lock().expect("sessions lock").values().map(|(_, s)| s.clone()).collect();
+        for session in sessions {
+            if let Some(org) = session.org_id() {
+                count_session_calls(store, metrics, org.as_str(), &session).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Adds the calls `session` sent since last counted to `org_id`'s count
+/// (the governor's) and to `/metrics`.
+pub(crate) async fn count_session_calls(store: &Store, metrics: &crate::metrics::Metrics, org_id: &str, session: &Session) -> store::Result<()> {
+    let n = session.take_uncounted_calls();
+    if let Err(e) = store.add_api_calls(org_id, n as i64).await {
+        // Not lost: counted the next time.
+        session.return_uncounted_calls(n);
+        return Err(e);
+    }
+    metrics.api_calls(org_id, n);
+    Ok(())
 }
 
 struct StoreObserver {

@@ -163,7 +163,9 @@ impl App {
                 settings.bulk = config.delivery_bulk;
                 settings.metrics = metrics.clone();
                 settings.linger = config.delivery_linger;
-                Some(Arc::new(settings))
+                let settings = Arc::new(settings);
+                tokio::spawn(count_calls(store.clone(), Arc::downgrade(&settings)));
+                Some(settings)
             }
             None => None,
         };
@@ -241,6 +243,19 @@ async fn keep_up(metrics: std::sync::Weak<crate::metrics::Metrics>) {
         match metrics.upgrade() {
             Some(m) => m.upkeep(),
             None => return,
+        }
+    }
+}
+
+/// Every few seconds, adds the calls the app's Salesforce sessions sent
+/// outside deliveries to their orgs' counts, for as long as the app lives.
+async fn count_calls(store: Store, settings: std::sync::Weak<SalesforceSettings>) {
+    let mut every = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        every.tick().await;
+        let Some(settings) = settings.upgrade() else { return };
+        if let Err(e) = settings.sessions.count_calls(&store, &settings.metrics).await {
+            tracing::warn!(error = %e, "the API calls made could not be counted; they are counted next time");
         }
     }
 }

@@ -85,6 +85,9 @@ pub struct Session {
     /// that were waiting while one failed share its outcome.
     failed_refreshes: AtomicU64,
     last_refresh_failure: Mutex<Option<String>>,
+    /// REST calls sent with this session and not yet taken by
+    /// `take_uncounted_calls`: whoever keeps the org's API budget counts them.
+    uncounted_calls: AtomicU64,
 }
 
 impl std::fmt::Debug for Session {
@@ -117,6 +120,7 @@ impl Session {
             refreshes: AtomicU64::new(0),
             failed_refreshes: AtomicU64::new(0),
             last_refresh_failure: Mutex::new(None),
+            uncounted_calls: AtomicU64::new(0),
         })
     }
 
@@ -132,6 +136,7 @@ impl Session {
             refreshes: AtomicU64::new(0),
             failed_refreshes: AtomicU64::new(0),
             last_refresh_failure: Mutex::new(None),
+            uncounted_calls: AtomicU64::new(0),
         })
     }
 
@@ -159,6 +164,21 @@ impl Session {
     /// How many refresh calls this session has sent to Salesforce.
     pub fn refresh_count(&self) -> u64 {
         self.refreshes.load(Ordering::Relaxed)
+    }
+
+    /// The REST calls sent with this session (by any of its clients) since
+    /// the last time this was asked; each call is handed out once.
+    pub fn take_uncounted_calls(&self) -> u64 {
+        self.uncounted_calls.swap(0, Ordering::Relaxed)
+    }
+
+    /// Gives back calls taken but not recorded (the store was unreachable).
+    pub fn return_uncounted_calls(&self, n: u64) {
+        self.uncounted_calls.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn note_call(&self) {
+        self.uncounted_calls.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The API usage Salesforce reported on the last response that carried it.

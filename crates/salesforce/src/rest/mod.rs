@@ -132,6 +132,7 @@ impl Client {
         }
         let started = std::time::Instant::now();
         self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.session.note_call();
         let resp = req.send().await.map_err(SalesforceError::Unreachable)?;
         // The path only: query strings carry SOQL and external ids, which may be personal data.
         tracing::debug!(%method, path = path.split('?').next().unwrap_or(""), status = resp.status().as_u16(),

@@ -46,10 +46,20 @@ async fn insight_keeps_to_its_share_of_the_orgs_daily_limit_and_says_why_it_wait
         let (b, id, link) = mapped_survey(&sf).await;
         let sandbox = org(&sf, true);
         // The org's limit is 20 calls a day: Insight's share is 10, and it made 9 today.
+        let before_reset = sf.emulator.api_usage(&sandbox).unwrap().0 as i64;
         set_usage(&sf, &sandbox, serde_json::json!({ "used": 0, "max": 20 })).await;
         let r = b.submit("/salesforce", "/salesforce/test", &[]).await;
         assert_eq!(r.status(), StatusCode::OK);
-        sf.app.store.add_api_calls(&sandbox, 9).await.unwrap();
+        // Every call the pages made counts in Insight's share: wait for them
+        // to be counted, then make it 9.
+        let made = before_reset + sf.emulator.api_usage(&sandbox).unwrap().0 as i64;
+        assert!(made < 9, "the pages made {made} calls");
+        let start = std::time::Instant::now();
+        while sf.app.store.api_calls_last_day(&sandbox).await.unwrap() < made {
+            assert!(start.elapsed() < Duration::from_secs(30), "the pages' calls were never counted");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        sf.app.store.add_api_calls(&sandbox, 9 - made).await.unwrap();
         let before = usage(&sf, &sandbox).await["used"].as_u64().unwrap();
 
         let rid = respond(&sf, &link, "8").await;
@@ -148,5 +158,27 @@ async fn the_delivery_log_filters_pages_retries_and_gives_up_and_only_editors_ac
         let r = b.submit(&base, &format!("{base}/{good}/give-up"), &[]).await;
         assert_eq!(r.status(), StatusCode::CONFLICT, "a delivered response cannot be given up");
         assert_eq!(records(&sf, &sandbox).await.iter().filter(|r| r["External_Id__c"] == bad.as_str()).count(), 0);
+    }
+}
+
+#[tokio::test]
+async fn the_calls_the_pages_make_count_in_insights_share_too() {
+    for sf in apps(Duration::from_secs(60)).await {
+        // Linking, adding a mapping and its rules read the org (describes,
+        // limits) through the owner's session; no response is delivered.
+        let (_b, _id, _link) = mapped_survey(&sf).await;
+        let sandbox = org(&sf, true);
+        let emulated = sf.emulator.api_usage(&sandbox).unwrap().0 as i64;
+        assert!(emulated > 0, "the pages called the org");
+        // Every one of them is counted in Insight's share (the emulator
+        // counts each REST call it answered, as Salesforce does)…
+        let start = std::time::Instant::now();
+        while sf.app.store.api_calls_last_day(&sandbox).await.unwrap() < emulated {
+            assert!(start.elapsed() < Duration::from_secs(30), "the pages' calls were never counted");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // …once: a count later adds nothing.
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        assert_eq!(sf.app.store.api_calls_last_day(&sandbox).await.unwrap(), emulated);
     }
 }
