@@ -197,7 +197,9 @@ impl Plan {
             },
             _ => None,
         };
-        let Some(op) = op.filter(|_| self.subs[0].items.len() > 1 && distinct_keys(&self.subs[0])) else {
+        // A text that is exactly Bulk's null marker would be written blank
+        // by a job (the CSV format has no escape for it): Collections then.
+        let Some(op) = op.filter(|_| self.subs[0].items.len() > 1 && distinct_keys(&self.subs[0]) && !holds_bulk_null(&self.subs[0])) else {
             return self.send(client, ledger).await;
         };
         let only = &self.subs[0];
@@ -428,4 +430,9 @@ async fn send_direct(client: &Client, sub: &Sub, items: &[Item]) -> Result<Vec<S
         Kind::Update => client.update_records(&records(sub, items), false).await,
         Kind::Upsert { key } => client.upsert_records(&sub.object, key, &items.iter().map(|i| i.fields.clone()).collect::<Vec<_>>(), false).await,
     }
+}
+
+/// Whether any value of the collection is exactly Bulk API 2.0's null marker.
+fn holds_bulk_null(sub: &Sub) -> bool {
+    sub.items.iter().any(|i| i.fields.values().any(|v| v.as_str() == Some(salesforce::rest::BULK_NULL_VALUE)))
 }

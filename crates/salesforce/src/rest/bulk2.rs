@@ -21,7 +21,8 @@ use std::time::Duration;
 pub const INGEST_MAX_BYTES: usize = 100 * 1024 * 1024;
 
 /// Bulk API 2.0 writes `#N/A` to set a field to null (an empty value leaves it as it is).
-const NULL_VALUE: &str = "#N/A";
+/// It has no escape: a text that is exactly this cannot go through a job.
+pub const NULL_VALUE: &str = "#N/A";
 
 /// What an ingest job does with its rows. Only writes a retry cannot
 /// duplicate: an update by id, an upsert by external id.

@@ -170,3 +170,46 @@ async fn a_large_backfill_goes_through_one_bulk_job_and_maps_each_row_back_to_it
         assert_eq!(records(&sf, &sandbox).await.len(), 54, "no duplicate record");
     }
 }
+
+/// Bulk API 2.0's CSV writes `#N/A` as null and has no escape for it, so a
+/// backlog holding an answer that is exactly `#N/A` goes through
+/// Collections, and the record keeps the text the respondent wrote.
+#[tokio::test]
+async fn an_answer_that_is_bulks_null_marker_is_written_as_text_not_blanked() {
+    let db = store::testing::TestDatabase::sqlite();
+    let sf = crate::helpers::spawn_app_trusting_with(db, &[], |c| c.app.delivery_bulk.threshold = 5).await;
+    let b = Browser::new(&sf.app);
+    b.sign_up("olive@example.com", "Olive Owner").await;
+    let id = b.create_project("Bulk null").await;
+    b.add_question(id, "nps", "How likely are you to recommend us?", "", true).await;
+    b.add_question(id, "text", "Anything else?", "", false).await;
+    b.publish(id).await;
+    let writer = sf.app.store.response_writer();
+    for i in 0..12 {
+        let comment = if i == 4 { "#N/A" } else { "fine" };
+        let answers = serde_json::json!({"q1": i % 11, "q2": comment}).to_string();
+        let public_id = format!("R_bulknull{i:0>14}");
+        writer
+            .submit(store::responses::NewResponse { public_id, project_id: id, answers, embedded: "{}".into(), started_at: None, finished_at: store::now_ms(), provenance: Default::default() })
+            .await
+            .unwrap();
+    }
+    b.link_salesforce(true, "demo@acme.example.sandbox", "demo-password-1", true).await;
+    let panel = format!("/projects/{id}/salesforce");
+    let r = b.submit(&panel, &format!("{panel}/mappings"), &[("object", "Survey_Response__c"), ("action", "upsert"), ("key_field", "External_Id__c")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    for (field, source) in [("Score__c", "answer:q1"), ("Comment__c", "answer:q2")] {
+        let r = b.submit(&panel, &format!("{panel}/mappings/0/rules"), &[("field", field), ("source", source), ("value", "")]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    let sandbox = org(&sf, true);
+    let r = b.submit(&panel, &format!("{panel}/backfill"), &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    until(&sf, id, "backfilled", |c| c.delivered == 12 && c.pending == 0).await;
+    let usage: Value = reqwest::get(format!("{}/orgs/{sandbox}/usage", sf.emulator.admin_url())).await.unwrap().json().await.unwrap();
+    assert_eq!(usage["bulk_jobs_created"], 0, "no Bulk job for a batch holding #N/A");
+    let recs = records(&sf, &sandbox).await;
+    let marked: Vec<&Value> = recs.iter().filter(|r| r["External_Id__c"] == "R_bulknull00000000000004").collect();
+    assert_eq!(marked.len(), 1);
+    assert_eq!(marked[0]["Comment__c"], "#N/A", "the respondent's text, not a blank");
+}
