@@ -38,7 +38,7 @@ pub enum ExecutionOutcome {
 /// Delivers one claim's worth of due deliveries: a Bulk API job's worth
 /// when the next project in line has a backlog that fits one, else 200.
 pub async fn try_execute(store: &Store, settings: &SalesforceSettings, lease_ms: i64) -> store::Result<ExecutionOutcome> {
-    if let ExecutionOutcome::Worked(n) = try_bulk(store, settings).await? {
+    if let ExecutionOutcome::Worked(n) = try_bulk(store, settings, lease_ms).await? {
         return Ok(ExecutionOutcome::Worked(n));
     }
     let claimed = store.claim_deliveries(BATCH, lease_ms).await?;
@@ -51,8 +51,7 @@ pub async fn try_execute(store: &Store, settings: &SalesforceSettings, lease_ms:
         by_project.entry(c.project_id).or_default().push(c);
     }
     for (project_id, batch) in by_project {
-        let span = delivery_span(project_id, &batch, Route::Collections);
-        deliver_project(store, settings, project_id, batch, Route::Collections).instrument(span).await?;
+        deliver(store, settings, project_id, batch, Route::Collections, lease_ms).await?;
     }
     Ok(ExecutionOutcome::Worked(n))
 }
@@ -66,8 +65,6 @@ pub struct BulkSettings {
     /// 0: never.
     pub threshold: i64,
     pub job_rows: i64,
-    /// How long a job's deliveries stay claimed: longer than `wait.give_up_after`.
-    pub lease: Duration,
     pub wait: salesforce::rest::IngestWait,
 }
 
@@ -76,7 +73,6 @@ impl Default for BulkSettings {
         BulkSettings {
             threshold: 2_000,
             job_rows: 10_000,
-            lease: Duration::from_secs(15 * 60),
             wait: salesforce::rest::IngestWait::default(),
         }
     }
@@ -92,8 +88,17 @@ fn bulk_fits(mappings: &[Mapping]) -> bool {
 }
 
 /// Delivers the next project's backlog through a Bulk API 2.0 job, when
-/// it has one that fits (see [`BulkSettings`]).
-pub async fn try_bulk(store: &Store, settings: &SalesforceSettings) -> store::Result<ExecutionOutcome> {
+/// it has one that fits (see [`BulkSettings`]) — first reading the results
+/// of any job a worker died waiting for.
+pub async fn try_bulk(store: &Store, settings: &SalesforceSettings, lease_ms: i64) -> store::Result<ExecutionOutcome> {
+    if let Some((job, batch)) = store.claim_unfinished_job(lease_ms).await? {
+        let n = batch.len();
+        tracing::info!(job = %job, responses = n, "resuming a Bulk API job a worker left unfinished");
+        // A job's deliveries are all of one project.
+        let project_id = batch[0].project_id;
+        deliver(store, settings, project_id, batch, Route::Bulk { resume: Some(&job) }, lease_ms).await?;
+        return Ok(ExecutionOutcome::Worked(n));
+    }
     let bulk = settings.bulk;
     if bulk.threshold <= 0 {
         return Ok(ExecutionOutcome::EmptyQueue);
@@ -104,14 +109,45 @@ pub async fn try_bulk(store: &Store, settings: &SalesforceSettings) -> store::Re
     if !store.integration(project_id).await?.is_some_and(|i| bulk_fits(&i.mappings)) {
         return Ok(ExecutionOutcome::EmptyQueue);
     }
-    let batch = store.claim_project_deliveries(project_id, bulk.job_rows, bulk.lease.as_millis() as i64).await?;
+    let batch = store.claim_project_deliveries(project_id, bulk.job_rows, lease_ms).await?;
     if batch.is_empty() {
         return Ok(ExecutionOutcome::EmptyQueue);
     }
     let n = batch.len();
-    let span = delivery_span(project_id, &batch, Route::Bulk);
-    deliver_project(store, settings, project_id, batch, Route::Bulk).instrument(span).await?;
+    deliver(store, settings, project_id, batch, Route::Bulk { resume: None }, lease_ms).await?;
     Ok(ExecutionOutcome::Worked(n))
+}
+
+/// Delivers one project's claimed batch inside its log span, renewing the
+/// batch's lease while it goes: a live worker keeps its rows however long
+/// Salesforce takes (a Bulk API job may take minutes), a dead one's are
+/// taken over once the lease runs out.
+async fn deliver(store: &Store, settings: &SalesforceSettings, project_id: i64, batch: Vec<Claimed>, route: Route<'_>, lease_ms: i64) -> store::Result<()> {
+    let span = delivery_span(project_id, &batch, route);
+    let _renewing = renew_leases(store, &batch, lease_ms);
+    deliver_project(store, settings, project_id, batch, route).instrument(span).await
+}
+
+/// Renews `batch`'s lease every third of it until dropped.
+fn renew_leases(store: &Store, batch: &[Claimed], lease_ms: i64) -> AbortOnDrop {
+    let (store, ids) = (store.clone(), batch.iter().map(|c| c.id).collect::<Vec<_>>());
+    let every = Duration::from_millis((lease_ms / 3).max(50) as u64);
+    AbortOnDrop(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(e) = store.renew_leases(&ids, lease_ms).await {
+                tracing::warn!(error = %e, "could not renew the lease of deliveries being sent");
+            }
+        }
+    }))
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// What every log line of a batch's delivery carries: the project, the
@@ -121,16 +157,17 @@ fn delivery_span(project_id: i64, batch: &[Claimed], route: Route) -> tracing::S
     let first = batch.iter().map(|c| c.id).min().unwrap_or_default();
     let route = match route {
         Route::Collections => "collections",
-        Route::Bulk => "bulk",
+        Route::Bulk { .. } => "bulk",
     };
     tracing::info_span!("delivery", project = project_id, batch = first, responses = batch.len(), route, org = tracing::field::Empty)
 }
 
 /// How a claimed batch is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
+enum Route<'a> {
     Collections,
-    Bulk,
+    /// In a Bulk API job: a new one, or the one a worker died waiting for.
+    Bulk { resume: Option<&'a str> },
 }
 
 /// By default, a call that would carry fewer than 200 records waits until
@@ -199,7 +236,7 @@ async fn hold(store: &Store, settings: &SalesforceSettings, batch: &[Claimed], w
     store.hold_deliveries(&batch.iter().map(|c| c.id).collect::<Vec<_>>(), why).await
 }
 
-async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_id: i64, batch: Vec<Claimed>, route: Route) -> store::Result<()> {
+async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_id: i64, batch: Vec<Claimed>, route: Route<'_>) -> store::Result<()> {
     let Some(project) = store.project_as_owner(project_id).await? else {
         return hold(store, settings, &batch, "the project was deleted").await;
     };
@@ -229,7 +266,7 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
     // A job is about ten calls (create, upload, close, polls, results).
     let needed = match route {
         Route::Collections => mappings.len() as i64 + 1,
-        Route::Bulk => 12,
+        Route::Bulk { .. } => 12,
     };
     let sent = match budget_gate(store, settings, &client, &org_id, project.owner_id, usage, needed).await? {
         Gate::Go => send_batch(store, settings, &client, &org_id, project_id, &mappings, &batch, route).await,
@@ -254,7 +291,7 @@ async fn send_batch(
     project_id: i64,
     mappings: &[Mapping],
     batch: &[Claimed],
-    route: Route,
+    route: Route<'_>,
 ) -> store::Result<()> {
     let client = client.clone();
     let org_id = org_id.to_string();
@@ -308,7 +345,11 @@ async fn send_batch(
         plan.add_mapping(&mut ledger, m, object, records, &found);
     }
     let sent = match route {
-        Route::Bulk => plan.send_bulk(&client, &mut ledger, settings.bulk.wait).await,
+        Route::Bulk { resume } => {
+            let deliveries: Vec<i64> = batch.iter().map(|c| c.id).collect();
+            let job = writes::BulkJob { store, deliveries: &deliveries, resume };
+            plan.send_bulk(&client, &mut ledger, settings.bulk.wait, &job).await
+        }
         Route::Collections => plan.send(&client, &mut ledger).await,
     };
     if let Err(e) = sent {

@@ -180,10 +180,13 @@ pub struct SalesforceArgs {
     #[arg(long, env = "INSIGHT_API_SHARE_PERCENT", default_value_t = 50)]
     pub api_share_percent: u32,
     /// A project with more deliveries due than this goes through Salesforce's
-    /// Bulk API 2.0 (jobs of up to 10,000 records) instead of calls of 200;
-    /// 0 never uses it
+    /// Bulk API 2.0 (jobs of up to INSIGHT_BULK_JOB_ROWS records) instead of
+    /// calls of 200; 0 never uses it
     #[arg(long, env = "INSIGHT_BULK_THRESHOLD", default_value_t = 2000)]
     pub bulk_threshold: i64,
+    /// Records per Bulk API 2.0 job (200–100000)
+    #[arg(long, env = "INSIGHT_BULK_JOB_ROWS", default_value_t = 10_000)]
+    pub bulk_job_rows: i64,
     /// Milliseconds a Salesforce call that would carry fewer than 200
     /// records waits for more (after its oldest response), so busy surveys
     /// fill their calls; 0 sends at once
@@ -221,6 +224,8 @@ impl SalesforceArgs {
         config.delivery_budget.policy = domain::budget::BudgetPolicy::with_share(self.api_share_percent).map_err(|e| anyhow::anyhow!("INSIGHT_API_SHARE_PERCENT: {e}"))?;
         anyhow::ensure!(self.bulk_threshold >= 0, "INSIGHT_BULK_THRESHOLD: give a number of deliveries, or 0 to never use the Bulk API");
         config.delivery_bulk.threshold = self.bulk_threshold;
+        anyhow::ensure!((200..=100_000).contains(&self.bulk_job_rows), "INSIGHT_BULK_JOB_ROWS: between 200 and 100000 records a job; 10000 is the default");
+        config.delivery_bulk.job_rows = self.bulk_job_rows;
         anyhow::ensure!(self.delivery_linger_ms <= 10_000, "INSIGHT_DELIVERY_LINGER_MS: at most 10000 (10 s); 300 is the default");
         config.delivery_linger = std::time::Duration::from_millis(self.delivery_linger_ms);
         Ok(config)

@@ -251,27 +251,14 @@ async fn workers_share(s: Setup) {
 
 const BACKLOG: usize = 20_000;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_worker_killed_again_and_again_over_20000_responses_leaves_exactly_one_record_each() {
-    for db in TestDatabase::all().await {
-        killed_again_and_again(setup(db).await).await;
-    }
-}
-
-/// `BACKLOG` responses stored (as the server stores them: each with its
-/// delivery in the same commit), then an `insight worker` started and
-/// killed with SIGKILL, again and again, each time a moment after it
-/// delivered something, and started once more until all are delivered.
-/// Collections calls only (the Bulk API route keeps its job's rows for the
-/// job's own lease). Its JSON log names the project, batch and org of
-/// every batch, and carries no token and no answer.
-async fn killed_again_and_again(s: Setup) {
-    let (emulator, store, project, org_id) = (&s.emulator, &s.store, s.project, s.org_id.clone());
+/// `n` responses stored as the server stores them (each with its delivery
+/// in the same commit): their ids.
+async fn store_backlog(store: &store::Store, project: i64, n: usize, prefix: &str) -> Vec<String> {
     let writer = store.response_writer();
-    let mut acknowledged = Vec::with_capacity(BACKLOG);
+    let mut acknowledged = Vec::with_capacity(n);
     let mut sends = tokio::task::JoinSet::new();
-    for i in 0..BACKLOG {
-        let (writer, rid) = (writer.clone(), format!("R_again{i:017}"));
+    for i in 0..n {
+        let (writer, rid) = (writer.clone(), format!("{prefix}{i:017}"));
         acknowledged.push(rid.clone());
         sends.spawn(async move {
             let answers = format!(r#"{{"q1": {}}}"#, i % 11);
@@ -283,6 +270,25 @@ async fn killed_again_and_again(s: Setup) {
     while let Some(r) = sends.join_next().await {
         r.unwrap().unwrap();
     }
+    acknowledged
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_again_and_again_over_20000_responses_leaves_exactly_one_record_each() {
+    for db in TestDatabase::all().await {
+        killed_again_and_again(setup(db).await).await;
+    }
+}
+
+/// `BACKLOG` responses stored (as the server stores them: each with its
+/// delivery in the same commit), then an `insight worker` started and
+/// killed with SIGKILL, again and again, each time a moment after it
+/// delivered something, and started once more until all are delivered.
+/// Collections calls (the Bulk API route has its own test below). Its JSON log names the project, batch and org of
+/// every batch, and carries no token and no answer.
+async fn killed_again_and_again(s: Setup) {
+    let (emulator, store, project, org_id) = (&s.emulator, &s.store, s.project, s.org_id.clone());
+    let acknowledged = store_backlog(store, project, BACKLOG, "R_again").await;
     // Each call takes a little while, so kills land mid-batch.
     let http = reqwest::Client::new();
     http.put(format!("{}/orgs/{org_id}/faults", emulator.admin_url())).json(&serde_json::json!({"latency_ms": 40})).send().await.unwrap();
@@ -345,4 +351,60 @@ async fn killed_again_and_again(s: Setup) {
     // A kill can cut off at most the line of the batch it interrupted.
     assert!(batches >= BACKLOG / 200 - kills, "every batch written is logged ({batches})");
     let _ = std::fs::remove_dir_all(&logs);
+}
+
+const JOB_ROWS: usize = 1_000;
+const JOBS: usize = 5;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_while_salesforce_processes_its_bulk_jobs_leaves_each_row_sent_once() {
+    for db in TestDatabase::all().await {
+        killed_during_bulk_jobs(setup(db).await).await;
+    }
+}
+
+/// A backlog delivered through Bulk API 2.0 jobs of 1,000 by an `insight
+/// worker` killed with SIGKILL each time a job is closed and noted, before
+/// its results are read; restarted each time. The next worker reads that
+/// job's results rather than sending its rows again: Salesforce processes
+/// every row exactly once (the emulator counts them), and each response is
+/// exactly one record.
+async fn killed_during_bulk_jobs(s: Setup) {
+    let (emulator, store, project, org_id) = (&s.emulator, &s.store, s.project, s.org_id.clone());
+    let acknowledged = store_backlog(store, project, JOBS * JOB_ROWS, "R_bulk").await;
+    let worker = || {
+        launch_with("worker", &s.db.url, &s.key, Some(emulator), |c| {
+            c.env("INSIGHT_BULK_THRESHOLD", "500").env("INSIGHT_BULK_JOB_ROWS", JOB_ROWS.to_string());
+        })
+    };
+    let mut seen: Vec<String> = Vec::new();
+    let mut landed = 0;
+    for round in 0..JOBS - 1 {
+        let mut w = worker();
+        let start = Instant::now();
+        let job = loop {
+            let jobs = store.bulk_jobs_in_flight(project).await.unwrap();
+            if let Some(new) = jobs.into_iter().find(|j| !seen.contains(j)) {
+                break new;
+            }
+            assert!(start.elapsed() < Duration::from_secs(60), "round {round}: no job started");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        w.child.kill().unwrap(); // SIGKILL: the job is Salesforce's now, its results unread
+        w.child.wait().unwrap();
+        if store.bulk_jobs_in_flight(project).await.unwrap().contains(&job) {
+            landed += 1;
+        }
+        seen.push(job);
+    }
+    assert!(landed >= 2, "only {landed} kills landed while a job was out");
+    let mut last = worker();
+    wait_all_delivered(store, project, acknowledged.len()).await;
+    let _ = last.child.kill();
+    let _ = last.child.wait();
+    assert_one_record_each(&s, &acknowledged).await;
+    let usage: Value = reqwest::get(format!("{}/orgs/{org_id}/usage", emulator.admin_url())).await.unwrap().json().await.unwrap();
+    assert_eq!(usage["bulk_records_processed"], acknowledged.len(), "every row processed once, none sent again: {usage}");
+    assert_eq!(usage["bulk_jobs_created"], JOBS, "one job per 1,000 rows: {usage}");
+    assert!(store.bulk_jobs_in_flight(project).await.unwrap().is_empty());
 }

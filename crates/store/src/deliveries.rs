@@ -117,8 +117,15 @@ const DELIVERY_COLUMNS: &str =
     "id, project_id, public_id, status, attempts, next_attempt_at, org_id, outcome, last_error, note, created_at, updated_at, given_up_by, given_up_at";
 
 /// A delivery a worker may take now: pending, due by `now` (a parameter),
-/// and not under another worker's lease.
+/// not under another worker's lease, and not in a Bulk API job that a
+/// worker died waiting for (those are resumed, see
+/// [`Store::claim_unfinished_job`]).
 fn due_and_free(now: &str) -> String {
+    format!("{} AND bulk_job IS NULL", free_at(now))
+}
+
+/// Pending, due by `now`, and under no live lease.
+fn free_at(now: &str) -> String {
     format!("status = 'pending' AND next_attempt_at <= {now} AND (lease_until IS NULL OR lease_until < {now})")
 }
 
@@ -127,16 +134,69 @@ fn id_rows(ids: impl Iterator<Item = i64>) -> String {
     serde_json::Value::Array(ids.map(|id| serde_json::json!({ "id": id })).collect()).to_string()
 }
 
+/// Which deliveries a claim takes.
+#[derive(Debug, Clone, Copy)]
+enum Scope<'a> {
+    Any,
+    Project(i64),
+    /// The deliveries of a Bulk API job a worker died waiting for.
+    Job(&'a str),
+}
+
 impl Store {
     /// Claims up to `limit` due deliveries for `lease_ms`. Several workers
     /// (and processes, on PostgreSQL) never claim the same row at once.
     pub async fn claim_deliveries(&self, limit: i64, lease_ms: i64) -> Result<Vec<Claimed>> {
-        self.claim(None, limit, lease_ms).await
+        self.claim(Scope::Any, limit, lease_ms).await
     }
 
     /// Claims up to `limit` of one project's due deliveries (a Bulk API job's worth).
     pub async fn claim_project_deliveries(&self, project_id: i64, limit: i64, lease_ms: i64) -> Result<Vec<Claimed>> {
-        self.claim(Some(project_id), limit, lease_ms).await
+        self.claim(Scope::Project(project_id), limit, lease_ms).await
+    }
+
+    /// A Bulk API job a worker died waiting for (its deliveries' lease ran
+    /// out while they name it): the job's id and its deliveries, claimed
+    /// again for `lease_ms`, so the job's results are read rather than the
+    /// rows sent again.
+    pub async fn claim_unfinished_job(&self, lease_ms: i64) -> Result<Option<(String, Vec<Claimed>)>> {
+        let job: Option<(String,)> = sqlx::query_as(&format!("SELECT bulk_job FROM deliveries WHERE bulk_job IS NOT NULL AND {} LIMIT 1", free_at("$1")))
+            .bind(now_ms())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some((job,)) = job else { return Ok(None) };
+        let claimed = self.claim(Scope::Job(&job), i64::MAX, lease_ms).await?;
+        Ok((!claimed.is_empty()).then_some((job, claimed)))
+    }
+
+    /// Notes the Bulk API job that claimed deliveries went out in (once it
+    /// is closed, so Salesforce processes it): one statement.
+    pub async fn note_bulk_job(&self, ids: &[i64], job_id: &str) -> Result<()> {
+        let sql = format!("UPDATE deliveries SET bulk_job = $1 WHERE status = 'pending' AND id IN (SELECT j.id FROM {})", self.json_rows("$2", "id BIGINT"));
+        sqlx::query(&sql).bind(job_id).bind(id_rows(ids.iter().copied())).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The Bulk API jobs a project's deliveries are out in (Salesforce is
+    /// processing them, or a worker died waiting for them).
+    pub async fn bulk_jobs_in_flight(&self, project_id: i64) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT bulk_job FROM deliveries WHERE project_id = $1 AND status = 'pending' AND bulk_job IS NOT NULL")
+            .bind(project_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|(j,)| j).collect())
+    }
+
+    /// Renews the lease on deliveries a worker is still sending, so that a
+    /// live worker keeps its rows however long Salesforce takes, while a
+    /// dead one's are taken over once `lease_ms` passes.
+    pub async fn renew_leases(&self, ids: &[i64], lease_ms: i64) -> Result<()> {
+        let sql = format!(
+            "UPDATE deliveries SET lease_until = $1 WHERE status = 'pending' AND lease_until IS NOT NULL AND id IN (SELECT j.id FROM {})",
+            self.json_rows("$2", "id BIGINT")
+        );
+        sqlx::query(&sql).bind(now_ms() + lease_ms).bind(id_rows(ids.iter().copied())).execute(&self.pool).await?;
+        Ok(())
     }
 
     /// The project whose delivery is next in line (due, free to claim,
@@ -174,7 +234,7 @@ impl Store {
         Ok(row)
     }
 
-    async fn claim(&self, project_id: Option<i64>, limit: i64, lease_ms: i64) -> Result<Vec<Claimed>> {
+    async fn claim(&self, scope: Scope<'_>, limit: i64, lease_ms: i64) -> Result<Vec<Claimed>> {
         let now = now_ms();
         // PostgreSQL: rows another worker is claiming right now are skipped,
         // not waited for. SQLite has one writer at a time, so no lock is needed.
@@ -182,16 +242,22 @@ impl Store {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
+        let which = match scope {
+            Scope::Any | Scope::Project(_) => format!("{} AND ($4 IS NULL OR project_id = $4)", due_and_free("$2")),
+            Scope::Job(_) => format!("{} AND bulk_job = $4", free_at("$2")),
+        };
         let sql = format!(
             "UPDATE deliveries SET lease_until = $1, attempts = attempts + 1, updated_at = $2
-              WHERE id IN (SELECT id FROM deliveries
-                            WHERE {due} AND ($4 IS NULL OR project_id = $4)
-                            ORDER BY id LIMIT $3{lock})
-             RETURNING id, project_id, response_id, attempts",
-            due = due_and_free("$2"),
+              WHERE id IN (SELECT id FROM deliveries WHERE {which} ORDER BY id LIMIT $3{lock})
+             RETURNING id, project_id, response_id, attempts"
         );
-        let claimed: Vec<(i64, i64, i64, i64)> =
-            sqlx::query_as(&sql).bind(now + lease_ms).bind(now).bind(limit).bind(project_id).fetch_all(&self.pool).await?;
+        let query = sqlx::query_as(&sql).bind(now + lease_ms).bind(now).bind(limit);
+        let query = match scope {
+            Scope::Any => query.bind(None::<i64>),
+            Scope::Project(p) => query.bind(Some(p)),
+            Scope::Job(job) => query.bind(job.to_string()),
+        };
+        let claimed: Vec<(i64, i64, i64, i64)> = query.fetch_all(&self.pool).await?;
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
@@ -213,7 +279,7 @@ impl Store {
                 // its own fails, with the reason for a person to see.
                 Err(e) => {
                     tracing::error!(response = response_id, error = %e, "a claimed delivery's response is unreadable");
-                    sqlx::query("UPDATE deliveries SET status = $1, last_error = $2, lease_until = NULL, updated_at = $3 WHERE response_id = $4")
+                    sqlx::query("UPDATE deliveries SET status = $1, last_error = $2, lease_until = NULL, bulk_job = NULL, updated_at = $3 WHERE response_id = $4")
                         .bind(DeliveryStatus::Failed.to_column())
                         .bind(e.to_string())
                         .bind(now)
@@ -249,7 +315,7 @@ impl Store {
                 org_id = $1, outcome = j.outcome, last_error = j.error,
                 note = CASE WHEN j.error IS NULL THEN NULL ELSE deliveries.note END,
                 next_attempt_at = COALESCE(j.retry_at, deliveries.next_attempt_at),
-                lease_until = NULL, updated_at = $2
+                lease_until = NULL, bulk_job = NULL, updated_at = $2
               FROM {} WHERE deliveries.id = j.id",
             self.json_rows("$3", "id BIGINT, outcome TEXT, error TEXT, retry_at BIGINT")
         );
@@ -288,7 +354,7 @@ impl Store {
             Later::Wait { note } => (None, Some(note), 1),
         };
         let sql = format!(
-            "UPDATE deliveries SET next_attempt_at = j.at, lease_until = NULL, updated_at = $1,
+            "UPDATE deliveries SET next_attempt_at = j.at, lease_until = NULL, bulk_job = NULL, updated_at = $1,
                 last_error = COALESCE($2, deliveries.last_error), note = $3, attempts = deliveries.attempts - $4
               FROM {} WHERE deliveries.id = j.id",
             self.json_rows("$5", "id BIGINT, at BIGINT")
@@ -324,7 +390,7 @@ impl Store {
         }
         // The ids as one JSON parameter: a Bulk API job's 10,000 stay one statement.
         let sql = format!(
-            "UPDATE deliveries SET status = 'held', note = $1, lease_until = NULL, updated_at = $2
+            "UPDATE deliveries SET status = 'held', note = $1, lease_until = NULL, bulk_job = NULL, updated_at = $2
               WHERE status = 'pending' AND id IN (SELECT j.id FROM {})",
             self.json_rows("$3", "id BIGINT")
         );
@@ -372,7 +438,7 @@ impl Store {
     async fn due_now(&self, project_id: i64, delivery_id: i64, statuses: &'static str) -> Result<bool> {
         let now = now_ms();
         let r = sqlx::query(&format!(
-            "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, note = NULL, updated_at = $1 WHERE id = $2 AND project_id = $3 AND status IN ({statuses})"
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, note = NULL, bulk_job = NULL, updated_at = $1 WHERE id = $2 AND project_id = $3 AND status IN ({statuses})"
         ))
         .bind(now)
         .bind(delivery_id)
@@ -562,7 +628,7 @@ impl Store {
     pub async fn give_up_delivery(&self, project_id: i64, delivery_id: i64, actor_id: i64, note: &str) -> Result<bool> {
         let now = now_ms();
         let r = sqlx::query(
-            "UPDATE deliveries SET status = 'discarded', note = $1, given_up_by = $2, given_up_at = $3, updated_at = $3
+            "UPDATE deliveries SET status = 'discarded', note = $1, given_up_by = $2, given_up_at = $3, bulk_job = NULL, updated_at = $3
               WHERE id = $4 AND project_id = $5 AND status IN ('pending', 'held', 'failed') AND (lease_until IS NULL OR lease_until < $3)",
         )
         .bind(note)

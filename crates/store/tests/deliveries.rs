@@ -184,3 +184,44 @@ async fn api_calls_are_counted_per_org_over_a_day_and_pauses_kept() {
         assert!(store.api_pause("00D000000000001AAA").await.unwrap().is_none());
     }
 }
+
+#[tokio::test]
+async fn a_bulk_job_left_unfinished_is_claimed_as_one_and_renewed_leases_are_kept() {
+    for db in TestDatabase::all().await {
+        let store = db.store().await;
+        let p = project(&store, true).await;
+        let writer = store.response_writer();
+        for n in 0..30 {
+            writer.submit(response(p, n)).await.unwrap();
+        }
+        // A worker claims 20, sends them in a job, notes it, and dies.
+        let mut job: Vec<i64> = store.claim_project_deliveries(p, 20, 1).await.unwrap().iter().map(|c| c.id).collect();
+        job.sort();
+        store.note_bulk_job(&job, "750R0000000001").await.unwrap();
+        assert_eq!(store.bulk_jobs_in_flight(p).await.unwrap(), vec!["750R0000000001".to_string()]);
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        // Its rows are not claimed as new work, only as the job they are in.
+        let others = store.claim_deliveries(200, 60_000).await.unwrap();
+        assert_eq!(others.len(), 10);
+        assert!(others.iter().all(|c| !job.contains(&c.id)));
+        let (id, resumed) = store.claim_unfinished_job(60_000).await.unwrap().expect("the job's rows");
+        assert_eq!(id, "750R0000000001");
+        let mut ids: Vec<i64> = resumed.iter().map(|c| c.id).collect();
+        ids.sort();
+        assert_eq!(ids, job);
+        assert!(store.claim_unfinished_job(60_000).await.unwrap().is_none(), "under a live lease, not claimed twice");
+
+        // A lease renewed in time keeps the rows; one let run out frees them.
+        let mine: Vec<i64> = others.iter().map(|c| c.id).collect();
+        store.renew_leases(&mine, 60_000).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        assert!(store.claim_deliveries(200, 60_000).await.unwrap().is_empty());
+
+        // Finishing the job's rows clears it.
+        let finished: Vec<store::deliveries::Finished> =
+            ids.iter().map(|&id| store::deliveries::Finished { id, outcome: "[]".into(), error: None, retry_at: None }).collect();
+        store.finish_deliveries("00D000000000001AAA", &finished).await.unwrap();
+        assert!(store.bulk_jobs_in_flight(p).await.unwrap().is_empty());
+        assert_eq!(store.delivery_counts(p).await.unwrap().delivered, 20);
+    }
+}

@@ -130,6 +130,25 @@ fn parse_row_error(text: &str) -> ApiError {
     ApiError { message: message.trim().to_string(), error_code: ErrorCode::parse(code.trim()), fields }
 }
 
+/// Each row's place by its key (lower-cased, as Salesforce compares ids
+/// and external ids): every row must have one, and no two the same.
+fn row_positions(op: &IngestOperation, rows: &[Map<String, Value>]) -> Result<HashMap<String, usize>, SalesforceError> {
+    let key = op.key_column();
+    let key_of = |row: &Map<String, Value>| match row.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(v) if !v.is_null() => Some(v.to_string()),
+        _ => None,
+    };
+    let mut position: HashMap<String, usize> = HashMap::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        let k = key_of(row).ok_or_else(|| SalesforceError::InvalidRequest(format!("row {i} has no {key}")))?;
+        if position.insert(k.to_lowercase(), i).is_some() {
+            return Err(SalesforceError::InvalidRequest(format!("two rows have the same {key}")));
+        }
+    }
+    Ok(position)
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Results {
     Successful,
@@ -202,19 +221,15 @@ impl Client {
     /// appears in no result file (a job cut short) is answered as a passing
     /// error, to be sent again. Rows must have distinct keys.
     pub async fn ingest(&self, object: &str, op: &IngestOperation, rows: &[Map<String, Value>], wait: IngestWait) -> Result<Vec<SaveResult>, SalesforceError> {
-        let key = op.key_column();
-        let key_of = |row: &Map<String, Value>| match row.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v) {
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(v) if !v.is_null() => Some(v.to_string()),
-            _ => None,
-        };
-        let mut position: HashMap<String, usize> = HashMap::with_capacity(rows.len());
-        for (i, row) in rows.iter().enumerate() {
-            let k = key_of(row).ok_or_else(|| SalesforceError::InvalidRequest(format!("row {i} has no {key}")))?;
-            if position.insert(k.to_lowercase(), i).is_some() {
-                return Err(SalesforceError::InvalidRequest(format!("two rows have the same {key}")));
-            }
-        }
+        let job_id = self.start_ingest(object, op, rows).await?;
+        self.ingest_outcome(&job_id, op, rows, wait).await
+    }
+
+    /// Creates an ingest job of `rows`, uploads them and closes it: from
+    /// here Salesforce processes it. Its id, to wait for it with
+    /// [`Client::ingest_outcome`] — now, or after a crash.
+    pub async fn start_ingest(&self, object: &str, op: &IngestOperation, rows: &[Map<String, Value>]) -> Result<String, SalesforceError> {
+        row_positions(op, rows)?;
         let csv = ingest_csv(rows)?;
         let job = self.create_ingest_job(object, op).await?;
         if let Err(e) = self.upload_ingest_csv(&job.id, &csv).await {
@@ -223,20 +238,28 @@ impl Client {
         }
         drop(csv);
         self.set_ingest_state(&job.id, "UploadComplete").await?;
+        Ok(job.id)
+    }
+
+    /// Waits for the closed job `job_id`, which carried `rows`, and answers
+    /// per row what became of it (see [`Client::ingest`]).
+    pub async fn ingest_outcome(&self, job_id: &str, op: &IngestOperation, rows: &[Map<String, Value>], wait: IngestWait) -> Result<Vec<SaveResult>, SalesforceError> {
+        let key = op.key_column();
+        let position = row_positions(op, rows)?;
         let started = tokio::time::Instant::now();
         let mut pause = wait.first_poll;
         let done = loop {
             tokio::time::sleep(pause).await;
-            let info = self.ingest_job(&job.id).await?;
+            let info = self.ingest_job(job_id).await?;
             match info.state {
                 IngestState::JobComplete => break info,
                 IngestState::Failed | IngestState::Aborted => {
                     let message = info.error_message.unwrap_or_else(|| format!("the job ended {:?}", info.state));
-                    return Err(SalesforceError::BulkJobFailed { job_id: job.id, message });
+                    return Err(SalesforceError::BulkJobFailed { job_id: job_id.to_string(), message });
                 }
                 _ if started.elapsed() >= wait.give_up_after => {
-                    let _ = self.set_ingest_state(&job.id, "Aborted").await;
-                    return Err(SalesforceError::BulkJobUnfinished { job_id: job.id, state: format!("{:?}", info.state), waited_secs: started.elapsed().as_secs() });
+                    let _ = self.set_ingest_state(job_id, "Aborted").await;
+                    return Err(SalesforceError::BulkJobUnfinished { job_id: job_id.to_string(), state: format!("{:?}", info.state), waited_secs: started.elapsed().as_secs() });
                 }
                 _ => pause = (pause * 2).min(wait.max_poll),
             }
@@ -249,14 +272,14 @@ impl Client {
             }
         };
         if done.number_records_processed > done.number_records_failed {
-            for row in self.ingest_results(&job.id, Results::Successful).await? {
+            for row in self.ingest_results(job_id, Results::Successful).await? {
                 let id = row.get("sf__Id").and_then(|i| RecordId::parse(i).ok());
                 let created = row.get("sf__Created").map(|c| c.eq_ignore_ascii_case("true"));
                 place(&row, SaveResult { id, success: true, created, errors: vec![] });
             }
         }
         if done.number_records_failed > 0 {
-            for row in self.ingest_results(&job.id, Results::Failed).await? {
+            for row in self.ingest_results(job_id, Results::Failed).await? {
                 let error = parse_row_error(row.get("sf__Error").map(String::as_str).unwrap_or_default());
                 let id = row.get("sf__Id").and_then(|i| RecordId::parse(i).ok());
                 place(&row, SaveResult { id, success: false, created: None, errors: vec![error] });
@@ -264,7 +287,7 @@ impl Client {
         }
         let unplaced = out.iter().filter(|r| r.is_none()).count();
         if unplaced > 0 {
-            tracing::warn!(job = %job.id, rows = unplaced, "rows of a Bulk API job appear in no result file; they go again");
+            tracing::warn!(job = %job_id, rows = unplaced, "rows of a Bulk API job appear in no result file; they go again");
         }
         Ok(out
             .into_iter()
