@@ -50,8 +50,25 @@ pub async fn try_execute(store: &Store, settings: &SalesforceSettings, lease_ms:
     for c in claimed {
         by_project.entry(c.project_id).or_default().push(c);
     }
+    // Each project's batch is cleared and planned on its own; those of one
+    // owner's org that write the same object the same way share a call.
+    let mut ready = Vec::new();
     for (project_id, batch) in by_project {
-        deliver(store, settings, project_id, batch, Route::Collections, lease_ms).await?;
+        ready.extend(prepare(store, settings, project_id, batch, Route::Collections, lease_ms).await?);
+    }
+    let mut groups: Vec<(Option<(i64, String, String)>, Vec<Ready>)> = Vec::new();
+    for r in ready {
+        let key = r.batch.plan.shareable().map(|k| (r.batch.owner_id, r.batch.org_id.clone(), k));
+        match groups.iter_mut().find(|(g, _)| key.is_some() && *g == key) {
+            Some((_, group)) => group.push(r),
+            None => groups.push((key, vec![r])),
+        }
+    }
+    for (_, group) in groups {
+        match <[Ready; 1]>::try_from(group) {
+            Ok([alone]) => alone.send(store, settings, Route::Collections).await?,
+            Err(group) => send_together(store, settings, group).await?,
+        }
     }
     Ok(ExecutionOutcome::Worked(n))
 }
@@ -118,14 +135,97 @@ pub async fn try_bulk(store: &Store, settings: &SalesforceSettings, lease_ms: i6
     Ok(ExecutionOutcome::Worked(n))
 }
 
-/// Delivers one project's claimed batch inside its log span, renewing the
-/// batch's lease while it goes: a live worker keeps its rows however long
-/// Salesforce takes (a Bulk API job may take minutes), a dead one's are
-/// taken over once the lease runs out.
+/// Delivers one project's claimed batch on its own.
 async fn deliver(store: &Store, settings: &SalesforceSettings, project_id: i64, batch: Vec<Claimed>, route: Route<'_>, lease_ms: i64) -> store::Result<()> {
+    match prepare(store, settings, project_id, batch, route, lease_ms).await? {
+        Some(ready) => ready.send(store, settings, route).await,
+        None => Ok(()),
+    }
+}
+
+/// A project's batch cleared to go to its owner's org and planned, with
+/// its log span, its lease renewed while it goes: a live worker keeps its
+/// rows however long Salesforce takes (a Bulk API job may take minutes), a
+/// dead one's are taken over once the lease runs out.
+struct Ready {
+    span: tracing::Span,
+    _renewing: AbortOnDrop,
+    batch: PlannedBatch,
+}
+
+/// What sending a batch needs once it is cleared and planned.
+struct PlannedBatch {
+    owner_id: i64,
+    org_id: String,
+    client: salesforce::Client,
+    claimed: Vec<Claimed>,
+    ledger: Ledger,
+    plan: Plan,
+}
+
+/// Clears and plans one project's batch (see [`plan_project`]).
+async fn prepare(store: &Store, settings: &SalesforceSettings, project_id: i64, batch: Vec<Claimed>, route: Route<'_>, lease_ms: i64) -> store::Result<Option<Ready>> {
     let span = delivery_span(project_id, &batch, route);
-    let _renewing = renew_leases(store, &batch, lease_ms);
-    deliver_project(store, settings, project_id, batch, route).instrument(span).await
+    let renewing = renew_leases(store, &batch, lease_ms);
+    let planned = plan_project(store, settings, project_id, batch, route).instrument(span.clone()).await?;
+    Ok(planned.map(|batch| Ready { span, _renewing: renewing, batch }))
+}
+
+impl Ready {
+    /// Sends the batch by `route`, and records what became of it.
+    async fn send(self, store: &Store, settings: &SalesforceSettings, route: Route<'_>) -> store::Result<()> {
+        let Ready { span, _renewing, batch } = self;
+        async move {
+            let PlannedBatch { owner_id, org_id, client, claimed, mut ledger, plan } = batch;
+            let sent = match route {
+                Route::Bulk { resume } => {
+                    let deliveries: Vec<i64> = claimed.iter().map(|c| c.id).collect();
+                    let job = writes::BulkJob { store, deliveries: &deliveries, resume };
+                    plan.send_bulk(&client, &mut ledger, settings.bulk.wait, &job).await
+                }
+                Route::Collections => plan.send(&client, &mut ledger).await,
+            };
+            let done = match sent {
+                Ok(()) => record_outcomes(store, settings, &org_id, &claimed, &ledger).await,
+                Err(e) => call_failed(store, settings, &claimed, &org_id, e).await,
+            };
+            count_calls(store, settings, &org_id, owner_id, &client).await?;
+            done
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// Sends the batches of several projects of one owner that write the same
+/// object the same way as one call, and records what became of each.
+async fn send_together(store: &Store, settings: &SalesforceSettings, mut group: Vec<Ready>) -> store::Result<()> {
+    let client = group[0].batch.client.clone();
+    let projects: Vec<i64> = group.iter().filter_map(|r| r.batch.claimed.first().map(|c| c.project_id)).collect();
+    tracing::info!(projects = ?projects, org = %group[0].batch.org_id, "batches of one owner's surveys share a call");
+    let parts: Vec<(Plan, &mut Ledger)> = group.iter_mut().map(|r| (std::mem::take(&mut r.batch.plan), &mut r.batch.ledger)).collect();
+    match writes::send_together(&client, parts).await {
+        Ok(()) => {
+            for r in &group {
+                record_outcomes(store, settings, &r.batch.org_id, &r.batch.claimed, &r.batch.ledger).instrument(r.span.clone()).await?;
+            }
+        }
+        Err(e) => {
+            let claimed: Vec<Claimed> = group.iter().flat_map(|r| r.batch.claimed.iter().cloned()).collect();
+            call_failed(store, settings, &claimed, &group[0].batch.org_id, e).await?;
+        }
+    }
+    count_calls(store, settings, &group[0].batch.org_id, group[0].batch.owner_id, &client).await
+}
+
+/// Every call counts against the org's daily limit, whatever came of it:
+/// the batch's, and any other sent with the owner's session meanwhile.
+async fn count_calls(store: &Store, settings: &SalesforceSettings, org_id: &str, owner_id: i64, client: &salesforce::Client) -> store::Result<()> {
+    crate::sessions::count_session_calls(store, &settings.metrics, org_id, client.session()).await?;
+    if let Some(usage) = client.last_api_usage() {
+        store.record_api_usage(owner_id, usage.used as i64, usage.max as i64).await?;
+    }
+    Ok(())
 }
 
 /// Renews `batch`'s lease every third of it until dropped.
@@ -236,9 +336,13 @@ async fn hold(store: &Store, settings: &SalesforceSettings, batch: &[Claimed], w
     store.hold_deliveries(&batch.iter().map(|c| c.id).collect::<Vec<_>>(), why).await
 }
 
-async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_id: i64, batch: Vec<Claimed>, route: Route<'_>) -> store::Result<()> {
+/// Decides whether a project's batch may go, holding it (no call to any
+/// org) or putting it back to wait for budget when not, and plans its
+/// writes when it may. `None`: the batch is already dealt with.
+async fn plan_project(store: &Store, settings: &SalesforceSettings, project_id: i64, batch: Vec<Claimed>, route: Route<'_>) -> store::Result<Option<PlannedBatch>> {
     let Some(project) = store.project_as_owner(project_id).await? else {
-        return hold(store, settings, &batch, "the project was deleted").await;
+        hold(store, settings, &batch, "the project was deleted").await?;
+        return Ok(None);
     };
     let integration = store.integration(project_id).await?;
     let link = store.link(project.owner_id).await?;
@@ -249,18 +353,23 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
         store::integrations::validation_of(integration.as_ref(), project.owner_id),
     );
     let Some(org) = work.delivers_to() else {
-        return hold(store, settings, &batch, &work.held_because().unwrap_or_default()).await;
+        hold(store, settings, &batch, &work.held_because().unwrap_or_default()).await?;
+        return Ok(None);
     };
     let org_id = org.org_id.clone();
     tracing::Span::current().record("org", org_id.as_str());
     let mappings: Vec<Mapping> = integration.map(|i| i.mappings).unwrap_or_default();
     if mappings.is_empty() {
         let finished: Vec<store::deliveries::Finished> = batch.iter().map(|c| store::deliveries::Finished { id: c.id, outcome: "[]".into(), error: None, retry_at: None }).collect();
-        return store.finish_deliveries(&org_id, &finished).await;
+        store.finish_deliveries(&org_id, &finished).await?;
+        return Ok(None);
     }
     let client = match settings.sessions.client(store, settings, project.owner_id).await {
         Ok(c) => c,
-        Err(e) => return hold(store, settings, &batch, &e.to_string()).await,
+        Err(e) => {
+            hold(store, settings, &batch, &e.to_string()).await?;
+            return Ok(None);
+        }
     };
     let usage = link.as_ref().and_then(|l| l.api_used.zip(l.api_max));
     // A job is about ten calls (create, upload, close, polls, results).
@@ -268,22 +377,21 @@ async fn deliver_project(store: &Store, settings: &SalesforceSettings, project_i
         Route::Collections => mappings.len() as i64 + 1,
         Route::Bulk { .. } => 12,
     };
-    let sent = match budget_gate(store, settings, &client, &org_id, project.owner_id, usage, needed).await? {
-        Gate::Go => send_batch(store, settings, &client, &org_id, project_id, &mappings, &batch, route).await,
-        Gate::Wait { until, reason } => wait_for_budget(store, settings, &batch, until, &reason).await,
+    let planned = match budget_gate(store, settings, &client, &org_id, project.owner_id, usage, needed).await? {
+        Gate::Go => plan_batch(store, settings, &client, &org_id, project_id, &mappings, &batch).await,
+        Gate::Wait { until, reason } => wait_for_budget(store, settings, &batch, until, &reason).await.map(|()| None),
     };
-    // Every call counts against the org's daily limit, whatever came of it:
-    // the batch's, and any other sent with the owner's session meanwhile.
-    crate::sessions::count_session_calls(store, &settings.metrics, &org_id, client.session()).await?;
-    if let Some(usage) = client.last_api_usage() {
-        store.record_api_usage(project.owner_id, usage.used as i64, usage.max as i64).await?;
-    }
-    sent
+    let Some((ledger, plan)) = planned? else {
+        count_calls(store, settings, &org_id, project.owner_id, &client).await?;
+        return Ok(None);
+    };
+    Ok(Some(PlannedBatch { owner_id: project.owner_id, org_id, client, claimed: batch, ledger, plan }))
 }
 
-/// Writes one project's claimed batch through `client`, and records what
-/// became of each response.
-async fn send_batch(
+/// Plans one project's claimed batch: each mapping's records, and the
+/// records a match finds. `None`: a call failed or an object is gone, and
+/// the batch is dealt with already.
+async fn plan_batch(
     store: &Store,
     settings: &SalesforceSettings,
     client: &salesforce::Client,
@@ -291,11 +399,7 @@ async fn send_batch(
     project_id: i64,
     mappings: &[Mapping],
     batch: &[Claimed],
-    route: Route<'_>,
-) -> store::Result<()> {
-    let client = client.clone();
-    let org_id = org_id.to_string();
-
+) -> store::Result<Option<(Ledger, Plan)>> {
     // A condition is named in the response's log in the survey's words.
     let survey = match mappings.iter().any(|m| m.condition.is_some()) {
         true => store.survey(project_id).await?.map(|s| s.definition).unwrap_or_default(),
@@ -316,10 +420,10 @@ async fn send_batch(
     let mut plan = Plan::default();
     for (m, mapping) in mappings.iter().enumerate() {
         let object = mapping.object.as_str();
-        let schema = match settings.describes.describe_with(&client, &org_id, object).await {
+        let schema = match settings.describes.describe_with(client, org_id, object).await {
             Ok(Some(s)) => s,
-            Ok(None) => return hold(store, settings, batch, &format!("{object} no longer exists in the org")).await,
-            Err(e) => return call_failed(store, settings, batch, &org_id, e).await,
+            Ok(None) => return hold(store, settings, batch, &format!("{object} no longer exists in the org")).await.map(|()| None),
+            Err(e) => return call_failed(store, settings, batch, org_id, e).await.map(|()| None),
         };
         let mut records: Vec<Planned> = Vec::new();
         for (i, v) in values.iter().enumerate() {
@@ -338,23 +442,17 @@ async fn send_batch(
                 Err(e) => ledger.fail(i, m, object, e),
             }
         }
-        let found = match matched(&client, object, &records).await {
+        let found = match matched(client, object, &records).await {
             Ok(found) => found,
-            Err(e) => return call_failed(store, settings, batch, &org_id, e).await,
+            Err(e) => return call_failed(store, settings, batch, org_id, e).await.map(|()| None),
         };
         plan.add_mapping(&mut ledger, m, object, records, &found);
     }
-    let sent = match route {
-        Route::Bulk { resume } => {
-            let deliveries: Vec<i64> = batch.iter().map(|c| c.id).collect();
-            let job = writes::BulkJob { store, deliveries: &deliveries, resume };
-            plan.send_bulk(&client, &mut ledger, settings.bulk.wait, &job).await
-        }
-        Route::Collections => plan.send(&client, &mut ledger).await,
-    };
-    if let Err(e) = sent {
-        return call_failed(store, settings, batch, &org_id, e).await;
-    }
+    Ok(Some((ledger, plan)))
+}
+
+/// Records what became of each response of a sent batch: one statement.
+async fn record_outcomes(store: &Store, settings: &SalesforceSettings, org_id: &str, batch: &[Claimed], ledger: &Ledger) -> store::Result<()> {
     let now = now_ms();
     let finished: Vec<store::deliveries::Finished> = batch
         .iter()
@@ -365,7 +463,7 @@ async fn send_batch(
             store::deliveries::Finished { id: c.id, outcome, error, retry_at }
         })
         .collect();
-    store.finish_deliveries(&org_id, &finished).await?;
+    store.finish_deliveries(org_id, &finished).await?;
     count_finished(settings, batch, &finished, ledger.skipped);
     Ok(())
 }

@@ -335,6 +335,44 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// What a plan of one collection with no lookups writes (object, kind
+    /// and key), so that several projects' batches writing the same share
+    /// one call; `None` for any other plan.
+    pub(super) fn shareable(&self) -> Option<String> {
+        match self.subs.as_slice() {
+            [only] if only.items.iter().all(|i| i.lookups.is_empty()) => Some(format!("{}/{:?}", only.object.to_lowercase(), only.kind)),
+            _ => None,
+        }
+    }
+}
+
+/// Sends the plans of several projects' batches that write the same (see
+/// [`Plan::shareable`]; at most 200 records together) as one collection
+/// call, and gives each batch its own results. Should two of them write
+/// the same record, each goes in a call of its own instead.
+pub(super) async fn send_together(client: &Client, parts: Vec<(Plan, &mut Ledger)>) -> Result<(), SalesforceError> {
+    let Some(first) = parts.first().and_then(|(p, _)| p.subs.first()) else { return Ok(()) };
+    let mut combined = Sub { mapping: 0, object: first.object.clone(), kind: first.kind.clone(), items: vec![] };
+    for (plan, _) in &parts {
+        combined.items.extend(plan.subs.iter().flat_map(|s| s.items.iter().cloned()));
+    }
+    if combined.kind != Kind::Create && !distinct_keys(&combined) {
+        for (plan, ledger) in parts {
+            plan.send(client, ledger).await?;
+        }
+        return Ok(());
+    }
+    let mut results = send_direct(client, &combined, &combined.items).await?.into_iter();
+    for (plan, ledger) in parts {
+        let sub = &plan.subs[0];
+        let chosen: Vec<usize> = (0..sub.items.len()).collect();
+        let theirs: Vec<SaveResult> = results.by_ref().take(sub.items.len()).collect();
+        Sent::for_subs(&plan.subs).apply(ledger, sub, 0, &chosen, theirs);
+    }
+    Ok(())
+}
+
 /// What the calls so far wrote, per collection and item.
 struct Sent {
     written: Vec<Vec<Option<RecordId>>>,

@@ -1,7 +1,8 @@
 //! Responses delivered into Salesforce through the owner's link, held while
 //! the survey is paused, and never duplicated.
 
-use crate::helpers::{apps_with_emulator, hidden_value, mapped_survey, org, records, until, Browser, WithSalesforce};
+use crate::helpers::{apps_with_emulator, hidden_value, map_survey_responses, mapped_survey, org, records, spawn_app_trusting_with, until, Browser, WithSalesforce};
+use store::testing::TestDatabase;
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -175,5 +176,49 @@ async fn a_script_reads_each_responses_delivery_and_a_person_retries_all_failed(
         assert_eq!(r.status(), StatusCode::OK);
         until(&sf, id, "delivered again", |c| c.delivered == 2 && c.failed == 0).await;
         assert_eq!(records(&sf, &sandbox).await.iter().filter(|r| r["External_Id__c"] == first.as_str()).count(), 1);
+    }
+}
+
+#[tokio::test]
+async fn two_surveys_of_one_owner_writing_the_same_object_share_their_calls() {
+    for db in TestDatabase::all().await {
+        // A linger long enough that both surveys' responses wait for one claim.
+        let sf = spawn_app_trusting_with(db, &[], |c| c.app.delivery_linger = Duration::from_secs(5)).await;
+        let (b, first, link) = mapped_survey(&sf).await;
+        let second = b.create_project("Onboarding CSAT").await;
+        map_survey_responses(&b, second).await;
+        let second_link = b.publish(second).await;
+        // One response each first: the object is described once, before counting.
+        respond(&sf, &link, "9", "first").await;
+        respond(&sf, &second_link, "6", "second").await;
+        until(&sf, first, "the first survey's first", |c| c.delivered == 1).await;
+        until(&sf, second, "the second survey's first", |c| c.delivered == 1).await;
+        let sandbox = org(&sf, true);
+        sf.emulator.reset_api_usage(&sandbox);
+
+        let writer = sf.app.store.response_writer();
+        let mut sent = Vec::new();
+        for i in 0..20 {
+            for (project, score) in [(first, 10), (second, 3)] {
+                let public_id = format!("R_shared{project:04}{i:014}");
+                let answers = format!(r#"{{"q1": {score}, "q2": "from {project}"}}"#);
+                let r = store::NewResponse { public_id: public_id.clone(), project_id: project, answers, embedded: "{}".into(), started_at: None, finished_at: store::now_ms(), provenance: Default::default() };
+                writer.submit(r).await.unwrap();
+                sent.push((project, public_id, score));
+            }
+        }
+        until(&sf, first, "the first survey's 20", |c| c.delivered == 21).await;
+        until(&sf, second, "the second survey's 20", |c| c.delivered == 21).await;
+        assert_eq!(sf.emulator.api_usage(&sandbox).unwrap().0, 1, "one call carried both surveys' 40 responses");
+        let recs = records(&sf, &sandbox).await;
+        for (project, rid, score) in &sent {
+            let mine: Vec<&Value> = recs.iter().filter(|r| r["External_Id__c"] == rid.as_str()).collect();
+            assert_eq!(mine.len(), 1, "{rid}");
+            assert_eq!(mine[0]["Score__c"], *score as f64);
+            assert_eq!(mine[0]["Comment__c"], format!("from {project}"));
+            // Each response's own delivery names its own record.
+            let d = sf.app.store.delivery_of(*project, rid).await.unwrap().unwrap();
+            assert_eq!(d.outcome[0]["record_id"], mine[0]["Id"], "{rid}");
+        }
     }
 }

@@ -447,9 +447,17 @@ pub async fn mapped_draft(sf: &WithSalesforce) -> (Browser, i64) {
     let b = Browser::new(&sf.app);
     b.sign_up("olive@example.com", "Olive Owner").await;
     let id = b.create_project("Post-case CSAT").await;
+    b.link_salesforce(true, "demo@acme.example.sandbox", "demo-password-1", true).await;
+    map_survey_responses(&b, id).await;
+    (b, id)
+}
+
+/// Gives the draft `id` an NPS q1 and a comment q2, mapped to one
+/// Survey_Response__c per response (upsert by Insight's key), through the
+/// pages, as its owner `b`.
+pub async fn map_survey_responses(b: &Browser, id: i64) {
     b.add_question(id, "nps", "How likely are you to recommend us?", "", true).await;
     b.add_question(id, "essay", "Anything else?", "", false).await;
-    b.link_salesforce(true, "demo@acme.example.sandbox", "demo-password-1", true).await;
     let panel = format!("/projects/{id}/salesforce");
     let r = b.submit(&panel, &format!("{panel}/mappings"), &[("object", "Survey_Response__c"), ("action", "upsert"), ("key_field", "External_Id__c"), ("record_id", "")]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
@@ -457,7 +465,6 @@ pub async fn mapped_draft(sf: &WithSalesforce) -> (Browser, i64) {
         let r = b.submit(&panel, &format!("{panel}/mappings/0/rules"), &[("field", field), ("source", source), ("value", "")]).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{field}: {}", r.text().await.unwrap());
     }
-    (b, id)
 }
 
 /// The same survey, published; returns its link too.
