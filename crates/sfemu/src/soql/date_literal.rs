@@ -1,4 +1,5 @@
-//! Salesforce's relative date literals (`TODAY`, `LAST_N_DAYS:30`, `THIS_MONTH`, …).
+//! Salesforce's relative date literals (`TODAY`, `LAST_N_DAYS:30`, `THIS_MONTH`, …),
+//! all but the fiscal ones.
 //! Each names a range of whole days, `[start, end)`, counted in UTC here (Salesforce
 //! counts in the user's time zone; the emulator's users sit in UTC for this purpose).
 //! `=` matches inside the range, `<` before it, `>` after it, `<=` up to its end,
@@ -16,9 +17,12 @@ pub fn range(literal: &str, today: Date) -> Option<(Date, Date)> {
     };
     let days = |a: i64, b: i64| Some((today + Duration::days(a), today + Duration::days(b)));
     let week = today - Duration::days(today.weekday().number_days_from_sunday() as i64);
-    let weeks = |k: i64| Some((week + Duration::weeks(k), week + Duration::weeks(k + 1)));
-    let month = |k: i32| Some((month_start(today, k), month_start(today, k + 1)));
-    let year = |k: i32| Some((year_start(today.year() + k)?, year_start(today.year() + k + 1)?));
+    let weeks = |a: i64, b: i64| Some((week + Duration::weeks(a), week + Duration::weeks(b)));
+    // Months `[a, b)` from this month's first day; quarters are calendar quarters.
+    let months = |a: i32, b: i32| Some((month_start(today, a), month_start(today, b)));
+    let quarter = -((today.month() as i32 - 1) % 3);
+    let quarters = |a: i32, b: i32| months(quarter + 3 * a, quarter + 3 * b);
+    let years = |a: i32, b: i32| Some((year_start(today.year() + a)?, year_start(today.year() + b)?));
     match (name, n) {
         ("YESTERDAY", None) => days(-1, 0),
         ("TODAY", None) => days(0, 1),
@@ -28,15 +32,28 @@ pub fn range(literal: &str, today: Date) -> Option<(Date, Date)> {
         ("NEXT_N_DAYS", Some(n)) => days(1, n + 1),
         ("LAST_90_DAYS", None) => days(-90, 1),
         ("NEXT_90_DAYS", None) => days(1, 91),
-        ("LAST_WEEK", None) => weeks(-1),
-        ("THIS_WEEK", None) => weeks(0),
-        ("NEXT_WEEK", None) => weeks(1),
-        ("LAST_MONTH", None) => month(-1),
-        ("THIS_MONTH", None) => month(0),
-        ("NEXT_MONTH", None) => month(1),
-        ("LAST_YEAR", None) => year(-1),
-        ("THIS_YEAR", None) => year(0),
-        ("NEXT_YEAR", None) => year(1),
+        ("LAST_WEEK", None) => weeks(-1, 0),
+        ("THIS_WEEK", None) => weeks(0, 1),
+        ("NEXT_WEEK", None) => weeks(1, 2),
+        ("LAST_MONTH", None) => months(-1, 0),
+        ("THIS_MONTH", None) => months(0, 1),
+        ("NEXT_MONTH", None) => months(1, 2),
+        ("LAST_QUARTER", None) => quarters(-1, 0),
+        ("THIS_QUARTER", None) => quarters(0, 1),
+        ("NEXT_QUARTER", None) => quarters(1, 2),
+        ("LAST_YEAR", None) => years(-1, 0),
+        ("THIS_YEAR", None) => years(0, 1),
+        ("NEXT_YEAR", None) => years(1, 2),
+        // The N-period literals leave out the current period: LAST_N_MONTHS:2 is the two
+        // months before this one, NEXT_N_MONTHS:2 the two after it.
+        ("LAST_N_WEEKS", Some(n)) => weeks(-n, 0),
+        ("NEXT_N_WEEKS", Some(n)) => weeks(1, n + 1),
+        ("LAST_N_MONTHS", Some(n)) => months(-(n as i32), 0),
+        ("NEXT_N_MONTHS", Some(n)) => months(1, n as i32 + 1),
+        ("LAST_N_QUARTERS", Some(n)) => quarters(-(n as i32), 0),
+        ("NEXT_N_QUARTERS", Some(n)) => quarters(1, n as i32 + 1),
+        ("LAST_N_YEARS", Some(n)) => years(-(n as i32), 0),
+        ("NEXT_N_YEARS", Some(n)) => years(1, n as i32 + 1),
         _ => None,
     }
 }
@@ -83,11 +100,23 @@ mod tests {
             ("THIS_YEAR", r("2024-01-01", "2025-01-01")),
             ("LAST_YEAR", r("2023-01-01", "2024-01-01")),
             ("NEXT_YEAR", r("2025-01-01", "2026-01-01")),
+            ("THIS_QUARTER", r("2024-01-01", "2024-04-01")),
+            ("LAST_QUARTER", r("2023-10-01", "2024-01-01")),
+            ("NEXT_QUARTER", r("2024-04-01", "2024-07-01")),
+            ("LAST_N_WEEKS:2", r("2024-02-25", "2024-03-10")),
+            ("NEXT_N_WEEKS:1", r("2024-03-17", "2024-03-24")),
+            ("LAST_N_MONTHS:2", r("2024-01-01", "2024-03-01")),
+            ("NEXT_N_MONTHS:10", r("2024-04-01", "2025-02-01")),
+            ("LAST_N_QUARTERS:2", r("2023-07-01", "2024-01-01")),
+            ("NEXT_N_QUARTERS:1", r("2024-04-01", "2024-07-01")),
+            ("LAST_N_YEARS:2", r("2022-01-01", "2024-01-01")),
+            ("NEXT_N_YEARS:1", r("2025-01-01", "2026-01-01")),
             ("LAST_N_DAYS", None),
             ("LAST_N_DAYS:x", None),
             ("LAST_N_DAYS:-1", None),
             ("TODAY:1", None),
-            ("THIS_QUARTER", None),
+            ("THIS_FISCAL_YEAR", None),
+            ("LAST_N_MONTHS", None),
         ] {
             assert_eq!(names(literal, today), want, "{literal}");
         }
@@ -100,5 +129,7 @@ mod tests {
         assert_eq!(names("LAST_MONTH", date!(2024 - 01 - 31)), r("2023-12-01", "2024-01-01"));
         assert_eq!(names("NEXT_MONTH", date!(2024 - 12 - 05)), r("2025-01-01", "2025-02-01"));
         assert_eq!(names("THIS_WEEK", date!(2025 - 01 - 01)), r("2024-12-29", "2025-01-05"));
+        assert_eq!(names("THIS_QUARTER", date!(2024 - 12 - 31)), r("2024-10-01", "2025-01-01"));
+        assert_eq!(names("NEXT_QUARTER", date!(2024 - 11 - 15)), r("2025-01-01", "2025-04-01"));
     }
 }
