@@ -278,3 +278,33 @@ async fn query_all_returns_a_deleted_record_that_query_no_longer_does() {
     assert_eq!(purged["totalSize"], 0);
     t.emu.shutdown().await;
 }
+
+/// "Although the nextRecordsUrl has query in the URL, it still provides the remaining
+/// results from the initial QueryAll request", deleted records included (REST API, QueryAll).
+#[tokio::test]
+async fn query_all_pages_keep_the_deleted_records_on_later_pages() {
+    let t = start().await;
+    let s = t.login().await;
+    let recs: Vec<Value> = (0..200).map(|i| json!({"attributes": {"type": "Lead"}, "LastName": format!("QA{i:03}"), "Company": "Bin"})).collect();
+    let (_, _, made) = t.call(&s, "POST", "/composite/sobjects", Some(json!({"records": recs}))).await;
+    let (_, _, more) = t.call(&s, "POST", "/composite/sobjects", Some(json!({"records": [
+        {"attributes": {"type": "Lead"}, "LastName": "QA200", "Company": "Bin"}, {"attributes": {"type": "Lead"}, "LastName": "QA201", "Company": "Bin"}]}))).await;
+    let deleted: Vec<&str> = more.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(made.as_array().unwrap().len(), 200);
+    let (st, _, _) = t.call(&s, "DELETE", &format!("/composite/sobjects?ids={}", deleted.join(",")), None).await;
+    assert_eq!(st, 200);
+    let q: String = url::form_urlencoded::byte_serialize(b"SELECT LastName, IsDeleted FROM Lead WHERE Company = 'Bin' ORDER BY LastName").collect();
+    let first: Value = t.http.get(format!("{}/services/data/v59.0/queryAll?q={q}", s.instance_url))
+        .bearer_auth(&s.token).header("Sforce-Query-Options", "batchSize=200").send().await.unwrap().json().await.unwrap();
+    assert_eq!((first["totalSize"].clone(), first["done"].clone()), (json!(202), json!(false)));
+    let next = first["nextRecordsUrl"].as_str().unwrap();
+    assert!(next.starts_with("/services/data/v59.0/query/01g"), "{next}");
+    let (st, _, rest) = t.call(&s, "GET", next, None).await;
+    assert_eq!(st, 200);
+    assert_eq!(rest["records"], json!([
+        {"attributes": {"type": "Lead", "url": format!("/services/data/v59.0/sobjects/Lead/{}", deleted[0])}, "LastName": "QA200", "IsDeleted": true},
+        {"attributes": {"type": "Lead", "url": format!("/services/data/v59.0/sobjects/Lead/{}", deleted[1])}, "LastName": "QA201", "IsDeleted": true},
+    ]));
+    assert_eq!(rest["done"], true);
+    t.emu.shutdown().await;
+}
