@@ -11,10 +11,12 @@
 //! filterable / sortable fields are filtered / sorted on (src/soql/typecheck.rs).
 
 mod date_literal;
+mod filter;
 mod typecheck;
 
 use crate::records::ApiError;
 use crate::schema::{FieldDef, ObjectDef};
+use filter::eval;
 use typecheck::Misfit;
 use crate::state::{Org, Record};
 use serde_json::{json, Map, Value};
@@ -287,77 +289,6 @@ fn lookup(org: &Org, target: &ObjectDef, id: &str) -> Option<Record> {
     }
 }
 
-fn cmp_val(a: &Value, b: &Lit) -> Option<Ordering> {
-    match (a, b) {
-        (Value::Null, Lit::Null) => Some(Ordering::Equal),
-        (Value::Null, _) | (_, Lit::Null) => None,
-        (Value::Number(n), Lit::Num(m)) => n.as_f64()?.partial_cmp(m),
-        (Value::Bool(x), Lit::Bool(y)) => Some(x.cmp(y)),
-        (Value::String(s), Lit::Str(t)) => Some(s.to_lowercase().cmp(&t.to_lowercase())),
-        (Value::String(s), Lit::Date(d)) => {
-            let norm = if d.len() > 10 { crate::records::coerce_datetime_literal(d) } else { d.clone() };
-            let s = if norm.len() == 10 { &s[..s.len().min(10)] } else { s.as_str() };
-            Some(s.cmp(norm.as_str()))
-        }
-        (Value::String(s), Lit::Num(n)) => s.parse::<f64>().ok()?.partial_cmp(n),
-        _ => None,
-    }
-}
-
-fn like(s: &str, pat: &str) -> bool {
-    fn rec(s: &[char], p: &[char]) -> bool {
-        match p.first() {
-            None => s.is_empty(),
-            Some('%') => (0..=s.len()).any(|i| rec(&s[i..], &p[1..])),
-            Some('_') => !s.is_empty() && rec(&s[1..], &p[1..]),
-            Some(c) => !s.is_empty() && s[0] == *c && rec(&s[1..], &p[1..]),
-        }
-    }
-    let s: Vec<char> = s.to_lowercase().chars().collect();
-    let p: Vec<char> = pat.to_lowercase().chars().collect();
-    rec(&s, &p)
-}
-
-/// Does a row's value stand in relation `op` to a literal? A date literal's range
-/// compares the value's day (a datetime's UTC date) with the range's days.
-fn compare(v: &Value, op: &str, lit: &Lit) -> bool {
-    if let Lit::Range(start, end) = lit {
-        let Some(d) = v.as_str().and_then(|v| v.get(..10)) else { return op == "!=" };
-        let within = d >= start.as_str() && d < end.as_str();
-        return match op {
-            "=" => within,
-            "!=" => !within,
-            "<" => d < start.as_str(),
-            "<=" => d < end.as_str(),
-            ">" => d >= end.as_str(),
-            ">=" => d >= start.as_str(),
-            _ => false,
-        };
-    }
-    let o = cmp_val(v, lit);
-    match op {
-        "=" => o == Some(Ordering::Equal),
-        "!=" => o != Some(Ordering::Equal),
-        "<" => o == Some(Ordering::Less),
-        ">" => o == Some(Ordering::Greater),
-        "<=" => matches!(o, Some(Ordering::Less | Ordering::Equal)),
-        ">=" => matches!(o, Some(Ordering::Greater | Ordering::Equal)),
-        _ => false,
-    }
-}
-
-fn eval(c: &Cond, r: &Record) -> bool {
-    let value = |f: &At<String>| r.get(&f.v).unwrap_or(&Value::Null);
-    match c {
-        Cond::And(a, b) => eval(a, r) && eval(b, r),
-        Cond::Or(a, b) => eval(a, r) || eval(b, r),
-        Cond::Not(a) => !eval(a, r),
-        Cond::Cmp(f, op, lit) => compare(value(f), op, &lit.v),
-        Cond::In(f, neg, lits) => lits.iter().any(|l| compare(value(f), "=", &l.v)) != *neg,
-        Cond::Like(f, neg, p) => value(f).as_str().map(|s| like(s, &p.v)).unwrap_or(false) != *neg,
-    }
-}
-
 /// A parent-relationship path used in WHERE or ORDER BY (Account.Name): canonical
 /// "Rel.Field" key, the foreign-key field, the parent object and the parent field.
 type ParentRef = (String, String, std::sync::Arc<ObjectDef>, String);
@@ -524,6 +455,7 @@ pub fn execute(org: &Org, q_text: &str, version: &str, scope: Scope) -> Result<Q
 #[cfg(test)]
 mod tests {
     use super::*;
+    use super::filter::like;
     #[test]
     fn parses() {
         let q = parse("SELECT Id, Name FROM Account WHERE (Name = 'a\\'b' OR Industry != null) AND NOT Rating IN ('Hot','Cold') ORDER BY Name DESC NULLS LAST, Id LIMIT 10 OFFSET 2").unwrap();
