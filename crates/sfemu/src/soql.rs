@@ -10,10 +10,13 @@
 //! exists, none is selected twice, every WHERE literal fits its field's type and only
 //! filterable / sortable fields are filtered / sorted on (src/soql/typecheck.rs).
 
+mod date_literal;
+mod filter;
 mod typecheck;
 
 use crate::records::ApiError;
 use crate::schema::{FieldDef, ObjectDef};
+use filter::eval;
 use typecheck::Misfit;
 use crate::state::{Org, Record};
 use serde_json::{json, Map, Value};
@@ -83,24 +86,13 @@ fn lex(q: &str) -> Result<(Vec<Tok>, Vec<usize>), ApiError> {
 pub enum Lit { Str(String), Num(f64), Bool(bool), Null, Date(String), /// [start, end) days, from TODAY, LAST_N_DAYS:n, ...
     Range(String, String) }
 
-fn day(offset: i64) -> String {
-    let d = time::OffsetDateTime::now_utc().date() + time::Duration::days(offset);
-    format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
-}
+/// Today's UTC date, from which relative date literals are counted.
+fn today() -> time::Date { time::OffsetDateTime::now_utc().date() }
 
-/// Salesforce's relative date literals (UTC days).
+/// A relative date literal (TODAY, LAST_N_DAYS:n, THIS_MONTH, ...) as the range it names.
 fn date_literal(s: &str) -> Option<Lit> {
-    let u = s.to_ascii_uppercase();
-    let (name, n) = match u.split_once(':') { Some((a, b)) => (a.to_string(), b.parse::<i64>().ok()?), None => (u.clone(), 0) };
-    let (a, b) = match name.as_str() {
-        "TODAY" => (0, 1),
-        "YESTERDAY" => (-1, 0),
-        "TOMORROW" => (1, 2),
-        "LAST_N_DAYS" => (-n, 1),
-        "NEXT_N_DAYS" => (1, n + 1),
-        _ => return None,
-    };
-    Some(Lit::Range(day(a), day(b)))
+    let (start, end) = date_literal::range(s, today())?;
+    Some(Lit::Range(date_literal::iso(start), date_literal::iso(end)))
 }
 
 /// A name or literal as written, with the char offset it starts at in the query.
@@ -260,10 +252,8 @@ fn no_such_column(q: &str, f: &At<String>, obj: &str) -> ApiError {
     positioned("INVALID_FIELD", q, f.pos, format!("No such column '{}' on entity '{obj}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.", f.v))
 }
 
-/// A type-check failure at the token `pos` points to.
-fn misfit(q: &str, pos: usize, m: Misfit) -> ApiError {
-    if m.has_position() { positioned(m.error_code(), q, pos, &m) } else { ApiError::new(400, m.error_code(), m.to_string()) }
-}
+/// A type-check failure, the caret under the field it is about.
+fn misfit(q: &str, field: &At<String>, m: Misfit) -> ApiError { positioned(m.error_code(), q, field.pos, &m) }
 
 /// Records of an object, including the virtual Organization and User objects.
 pub fn rows(org: &Org, obj: &ObjectDef) -> Vec<Record> {
@@ -296,76 +286,6 @@ fn lookup(org: &Org, target: &ObjectDef, id: &str) -> Option<Record> {
     match target.name.as_str() {
         "Organization" | "User" => rows(org, target).into_iter().find(|r| r.get("Id").and_then(|v| v.as_str()) == Some(id)),
         _ => org.data.read().get(&target.name).and_then(|t| t.records.get(id).cloned()),
-    }
-}
-
-fn cmp_val(a: &Value, b: &Lit) -> Option<Ordering> {
-    match (a, b) {
-        (Value::Null, Lit::Null) => Some(Ordering::Equal),
-        (Value::Null, _) | (_, Lit::Null) => None,
-        (Value::Number(n), Lit::Num(m)) => n.as_f64()?.partial_cmp(m),
-        (Value::Bool(x), Lit::Bool(y)) => Some(x.cmp(y)),
-        (Value::String(s), Lit::Str(t)) => Some(s.to_lowercase().cmp(&t.to_lowercase())),
-        (Value::String(s), Lit::Date(d)) => {
-            let norm = if d.len() > 10 { crate::records::coerce_datetime_literal(d) } else { d.clone() };
-            let s = if norm.len() == 10 { &s[..s.len().min(10)] } else { s.as_str() };
-            Some(s.cmp(norm.as_str()))
-        }
-        (Value::String(s), Lit::Num(n)) => s.parse::<f64>().ok()?.partial_cmp(n),
-        _ => None,
-    }
-}
-
-fn like(s: &str, pat: &str) -> bool {
-    fn rec(s: &[char], p: &[char]) -> bool {
-        match p.first() {
-            None => s.is_empty(),
-            Some('%') => (0..=s.len()).any(|i| rec(&s[i..], &p[1..])),
-            Some('_') => !s.is_empty() && rec(&s[1..], &p[1..]),
-            Some(c) => !s.is_empty() && s[0] == *c && rec(&s[1..], &p[1..]),
-        }
-    }
-    let s: Vec<char> = s.to_lowercase().chars().collect();
-    let p: Vec<char> = pat.to_lowercase().chars().collect();
-    rec(&s, &p)
-}
-
-fn eval(c: &Cond, r: &Record) -> bool {
-    match c {
-        Cond::And(a, b) => eval(a, r) && eval(b, r),
-        Cond::Or(a, b) => eval(a, r) || eval(b, r),
-        Cond::Not(a) => !eval(a, r),
-        Cond::Cmp(f, op, At { v: Lit::Range(start, end), .. }) => {
-            let Some(d) = r.get(&f.v).and_then(|v| v.as_str()).and_then(|v| v.get(..10)) else { return op == "!=" };
-            let (start, end) = (start.as_str(), end.as_str());
-            match op.as_str() {
-                "=" => d >= start && d < end,
-                "!=" => !(d >= start && d < end),
-                "<" => d < start,
-                "<=" => d < end,
-                ">" => d >= end,
-                ">=" => d >= start,
-                _ => false,
-            }
-        }
-        Cond::Cmp(f, op, lit) => {
-            let v = r.get(&f.v).unwrap_or(&Value::Null);
-            let o = cmp_val(v, &lit.v);
-            match op.as_str() {
-                "=" => o == Some(Ordering::Equal),
-                "!=" => o != Some(Ordering::Equal),
-                "<" => o == Some(Ordering::Less),
-                ">" => o == Some(Ordering::Greater),
-                "<=" => matches!(o, Some(Ordering::Less | Ordering::Equal)),
-                ">=" => matches!(o, Some(Ordering::Greater | Ordering::Equal)),
-                _ => false,
-            }
-        }
-        Cond::In(f, neg, lits) => {
-            let v = r.get(&f.v).unwrap_or(&Value::Null);
-            lits.iter().any(|l| cmp_val(v, &l.v) == Some(Ordering::Equal)) != *neg
-        }
-        Cond::Like(f, neg, p) => r.get(&f.v).and_then(|v| v.as_str()).map(|s| like(s, &p.v)).unwrap_or(false) != *neg,
     }
 }
 
@@ -402,20 +322,20 @@ fn check_cond(c: &mut Cond, org: &Org, obj: &ObjectDef, q: &str, parents: &mut V
         Cond::Not(a) => check_cond(a, org, obj, q, parents),
         Cond::Cmp(f, _, lit) => {
             let def = resolve_field(org, obj, f, q, parents)?;
-            typecheck::check_filterable(&def).map_err(|m| misfit(q, f.pos, m))?;
-            lit.v = typecheck::check_literal(&def, &lit.v).map_err(|m| misfit(q, lit.pos, m))?;
+            typecheck::check_filterable(&def).map_err(|m| misfit(q, f, m))?;
+            lit.v = typecheck::check_literal(&def, &lit.v).map_err(|m| misfit(q, f, m))?;
             Ok(())
         }
         Cond::In(f, _, lits) => {
             let def = resolve_field(org, obj, f, q, parents)?;
-            typecheck::check_filterable(&def).map_err(|m| misfit(q, f.pos, m))?;
-            for lit in lits.iter_mut() { lit.v = typecheck::check_literal(&def, &lit.v).map_err(|m| misfit(q, lit.pos, m))?; }
+            typecheck::check_filterable(&def).map_err(|m| misfit(q, f, m))?;
+            for lit in lits.iter_mut() { lit.v = typecheck::check_literal(&def, &lit.v).map_err(|m| misfit(q, f, m))?; }
             Ok(())
         }
         Cond::Like(f, _, _) => {
             let def = resolve_field(org, obj, f, q, parents)?;
-            typecheck::check_filterable(&def).map_err(|m| misfit(q, f.pos, m))?;
-            typecheck::check_like(&def).map_err(|m| misfit(q, f.pos, m))
+            typecheck::check_filterable(&def).map_err(|m| misfit(q, f, m))?;
+            typecheck::check_like(&def).map_err(|m| misfit(q, f, m))
         }
     }
 }
@@ -450,8 +370,9 @@ pub fn execute(org: &Org, q_text: &str, version: &str, scope: Scope) -> Result<Q
             Sel::Plain(obj.field(&f.v).ok_or_else(|| no_such_column(q_text, f, &obj.name))?.name.clone())
         };
         let key = match &sel { Sel::Plain(n) => n.clone(), Sel::Parent(rel, _, _, tf) => format!("{rel}.{tf}") };
+        // As the SOQL reference shows it (SELECT, FIELDS()): the bare message, no caret.
         if selected.iter().any(|k| k.eq_ignore_ascii_case(&key)) {
-            return Err(positioned("INVALID_FIELD", q_text, f.pos, format!("duplicate field selected: {key}")));
+            return Err(ApiError::new(400, "INVALID_FIELD", format!("duplicate field selected: {key}")));
         }
         selected.push(key);
         sels.push(sel);
@@ -460,7 +381,7 @@ pub fn execute(org: &Org, q_text: &str, version: &str, scope: Scope) -> Result<Q
     if let Some(c) = q.cond.as_mut() { check_cond(c, org, &obj, q_text, &mut parents)?; }
     for (f, _, _) in q.order.iter_mut() {
         let def = resolve_field(org, &obj, f, q_text, &mut parents)?;
-        typecheck::check_sortable(&def).map_err(|m| misfit(q_text, f.pos, m))?;
+        typecheck::check_sortable(&def).map_err(|m| misfit(q_text, f, m))?;
     }
     let mut rows: Vec<Record> = rows(org, &obj);
     if scope == Scope::WithDeleted {
@@ -534,6 +455,7 @@ pub fn execute(org: &Org, q_text: &str, version: &str, scope: Scope) -> Result<Q
 #[cfg(test)]
 mod tests {
     use super::*;
+    use super::filter::like;
     #[test]
     fn parses() {
         let q = parse("SELECT Id, Name FROM Account WHERE (Name = 'a\\'b' OR Industry != null) AND NOT Rating IN ('Hot','Cold') ORDER BY Name DESC NULLS LAST, Id LIMIT 10 OFFSET 2").unwrap();
@@ -547,7 +469,7 @@ mod tests {
         let q = parse("SELECT Id FROM Account WHERE CreatedDate = LAST_N_DAYS:30 AND CloseDate < TODAY").unwrap();
         assert!(matches!(q.cond, Some(Cond::And(_, _))));
         let mut r = Map::new();
-        r.insert("CreatedDate".into(), json!(format!("{}T10:00:00.000+0000", day(0))));
+        r.insert("CreatedDate".into(), json!(format!("{}T10:00:00.000+0000", date_literal::iso(today()))));
         assert!(eval(&parse("SELECT Id FROM A WHERE CreatedDate = TODAY").unwrap().cond.unwrap(), &r));
         assert!(eval(&parse("SELECT Id FROM A WHERE CreatedDate = LAST_N_DAYS:7").unwrap().cond.unwrap(), &r));
         assert!(!eval(&parse("SELECT Id FROM A WHERE CreatedDate < TODAY").unwrap().cond.unwrap(), &r));
@@ -583,6 +505,11 @@ mod tests {
         let q11 = "SELECT Id, Nope FROM Account";
         let q12 = "SELECT Id, Account.Name, Account.name FROM Contact";
         let q13 = "SELECT Id FROM Account WHERE NumberOfEmployees = '12'";
+        let q14 = "SELECT Id FROM Account WHERE Id = 'abc'";
+        let q15 = "SELECT Id FROM Account WHERE NumberOfEmployees LIKE '1%'";
+        let q16 = "SELECT Id FROM Opportunity WHERE CloseDate IN (2024-01-31, '2024-02-01')";
+        let q17 = "SELECT Id FROM Account WHERE Id NOT IN ('001000000000001AAA', 'nope')";
+        let q18 = "SELECT Id FROM Account WHERE IsDeleted IN (true, 'false')";
         let cases = vec![
             ok("SELECT Id FROM Account WHERE Name = 'Acme' AND IsDeleted = false AND NumberOfEmployees > 10"),
             ok("SELECT Id FROM Account WHERE CreatedDate > 2024-01-31T00:00:00Z AND CreatedDate < 2024-02-01T00:00:00+01:00"),
@@ -593,19 +520,25 @@ mod tests {
             ok("SELECT Id, Description FROM Account WHERE BillingStreet = '1 Main St' ORDER BY BillingStreet"),
             ok("SELECT Id, Account.Name FROM Contact WHERE Account.Name = 'Acme' ORDER BY Account.Name DESC, LastName"),
             ok("SELECT Id FROM Contact WHERE AccountId = '' OR AccountId = null"),
-            err(q1, "INVALID_FIELD", caret(q1, 39, "value of filter criterion for field 'Name' must be of type string and should be enclosed in quotes")),
-            err(q2, "INVALID_FIELD", caret(q2, 46, "value of filter criterion for field 'CloseDate' must be of type date and should not be enclosed in quotes")),
-            err(q3, "INVALID_FIELD", caret(q3, 44, "value of filter criterion for field 'CreatedDate' must be of type dateTime and should not be enclosed in quotes")),
-            err(q4, "INVALID_FIELD", caret(q4, 42, "value of filter criterion for field 'IsDeleted' must be of type boolean and should not be enclosed in quotes")),
-            err(q13, "INVALID_FIELD", caret(q13, 50, "value of filter criterion for field 'NumberOfEmployees' must be of type integer and should not be enclosed in quotes")),
-            err("SELECT Id FROM Account WHERE Id = 'abc'", "INVALID_QUERY_FILTER_OPERATOR", "invalid ID field: abc".into()),
-            err(q5, "INVALID_FIELD", caret(q5, 18, "duplicate field selected: Name")),
-            err(q12, "INVALID_FIELD", caret(q12, 26, "duplicate field selected: Account.Name")),
+            err(q1, "INVALID_FIELD", caret(q1, 32, "value of filter criterion for field 'Name' must be of type string and should be enclosed in quotes")),
+            err(q2, "INVALID_FIELD", caret(q2, 34, "value of filter criterion for field 'CloseDate' must be of type date and should not be enclosed in quotes")),
+            err(q3, "INVALID_FIELD", caret(q3, 30, "value of filter criterion for field 'CreatedDate' must be of type dateTime and should not be enclosed in quotes")),
+            err(q4, "INVALID_FIELD", caret(q4, 30, "value of filter criterion for field 'IsDeleted' must be of type boolean and should not be enclosed in quotes")),
+            err(q13, "INVALID_FIELD", caret(q13, 30, "value of filter criterion for field 'NumberOfEmployees' must be of type integer and should not be enclosed in quotes")),
+            err(q14, "INVALID_QUERY_FILTER_OPERATOR", caret(q14, 30, "invalid ID field: abc")),
+            err(q5, "INVALID_FIELD", "duplicate field selected: Name".into()),
+            err(q12, "INVALID_FIELD", "duplicate field selected: Account.Name".into()),
             err(q6, "INVALID_FIELD", caret(q6, 30, "field 'Description' can not be filtered in a query call")),
             err(q9, "INVALID_FIELD", caret(q9, 30, "field 'Description' can not be filtered in a query call")),
             err(q7, "INVALID_FIELD", caret(q7, 33, "field 'Description' can not be sorted in a query call")),
-            err(q8, "INVALID_FIELD", caret(q8, 59, "value of filter criterion for field 'Id' must be of type id and should be enclosed in quotes")),
-            err("SELECT Id FROM Account WHERE NumberOfEmployees LIKE '1%'", "INVALID_QUERY_FILTER_OPERATOR", "invalid operator on int field".into()),
+            err(q8, "INVALID_FIELD", caret(q8, 30, "value of filter criterion for field 'Id' must be of type id and should be enclosed in quotes")),
+            err(q15, "INVALID_QUERY_FILTER_OPERATOR", caret(q15, 30, "invalid operator on int field")),
+            ok("SELECT Id FROM Opportunity WHERE CloseDate IN (2024-01-31, TODAY) AND CloseDate NOT IN (THIS_YEAR)"),
+            ok("SELECT Id FROM Account WHERE CreatedDate >= LAST_MONTH AND CreatedDate < NEXT_WEEK AND CreatedDate != LAST_YEAR"),
+            ok("SELECT Id FROM Account WHERE NumberOfEmployees IN (1, 2.5) AND Rating NOT IN ('Hot', null)"),
+            err(q16, "INVALID_FIELD", caret(q16, 34, "value of filter criterion for field 'CloseDate' must be of type date and should not be enclosed in quotes")),
+            err(q17, "INVALID_QUERY_FILTER_OPERATOR", caret(q17, 30, "invalid ID field: nope")),
+            err(q18, "INVALID_FIELD", caret(q18, 30, "value of filter criterion for field 'IsDeleted' must be of type boolean and should not be enclosed in quotes")),
             err(q10, "INVALID_TYPE", caret(q10, 16, "sObject type 'Nope' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.")),
             err(q11, "INVALID_FIELD", caret(q11, 12, "No such column 'Nope' on entity 'Account'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.")),
         ];
@@ -622,7 +555,7 @@ mod tests {
     fn a_caret_on_a_later_line_counts_rows_and_columns_from_that_line() {
         let q = "SELECT Id\nFROM Account\nWHERE Name = 5";
         let e = execute(&demo_org(), q, "59.0", Scope::Live).unwrap_err();
-        assert!(e.message.ends_with("^\nERROR at Row:3:Column:14\nvalue of filter criterion for field 'Name' must be of type string and should be enclosed in quotes"), "{}", e.message);
+        assert!(e.message.ends_with("^\nERROR at Row:3:Column:7\nvalue of filter criterion for field 'Name' must be of type string and should be enclosed in quotes"), "{}", e.message);
     }
 
     #[test]

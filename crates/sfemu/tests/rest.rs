@@ -424,58 +424,6 @@ async fn the_next_version_is_served_only_when_configured() {
     assert_eq!(ok.next_api_version, Some(sfemu::versions::ApiVersion::new(69)));
 }
 
-/// `GET {resource}?q=…` with the query form-encoded as clients send it.
-async fn soql(t: &T, s: &Session, resource: &str, q: &str) -> (u16, Value) {
-    let enc: String = url::form_urlencoded::byte_serialize(q.as_bytes()).collect();
-    let (st, _, b) = t.call(s, "GET", &format!("/{resource}?q={enc}"), None).await;
-    (st, b)
-}
-
-#[tokio::test]
-async fn queries_that_salesforce_refuses_answer_400_with_its_code_and_caret() {
-    let t = start().await;
-    let s = t.login().await;
-    let (st, b) = soql(&t, &s, "query", "SELECT Name FROM Account WHERE Name = 5").await;
-    assert_eq!(st, 400);
-    assert_eq!(b, json!([{"message": format!("\nSELECT Name FROM Account WHERE Name = 5\n{}^\nERROR at Row:1:Column:39\nvalue of filter criterion for field 'Name' must be of type string and should be enclosed in quotes", " ".repeat(38)), "errorCode": "INVALID_FIELD"}]));
-    let (st, b) = soql(&t, &s, "query", "SELECT Id FROM Opportunity WHERE CloseDate = '2024-01-31'").await;
-    assert_eq!((st, b[0]["errorCode"].as_str()), (400, Some("INVALID_FIELD")));
-    assert!(b[0]["message"].as_str().unwrap().ends_with("field 'CloseDate' must be of type date and should not be enclosed in quotes"));
-    let (st, b) = soql(&t, &s, "query", "SELECT Id FROM Account WHERE Id = 'abc'").await;
-    assert_eq!((st, b), (400, json!([{"message": "invalid ID field: abc", "errorCode": "INVALID_QUERY_FILTER_OPERATOR"}])));
-    let (_, b) = soql(&t, &s, "query", "SELECT Id, Name, Name FROM Account").await;
-    assert!(b[0]["message"].as_str().unwrap().ends_with("ERROR at Row:1:Column:18\nduplicate field selected: Name"), "{b}");
-    let (_, b) = soql(&t, &s, "query", "SELECT Id FROM Account ORDER BY Description").await;
-    assert!(b[0]["message"].as_str().unwrap().ends_with("field 'Description' can not be sorted in a query call"), "{b}");
-    // What Insight itself sends still runs.
-    let (st, b) = soql(&t, &s, "query", "SELECT Id, Status, CaseNumber FROM Case WHERE Id IN ('500000000000001AAA', '500000000000002AAA')").await;
-    assert_eq!((st, b["totalSize"].clone()), (200, json!(0)));
-    t.emu.shutdown().await;
-}
-
-#[tokio::test]
-async fn query_all_returns_a_deleted_record_that_query_no_longer_does() {
-    let t = start().await;
-    let s = t.login().await;
-    let (_, _, kept) = t.call(&s, "POST", "/sobjects/Account", Some(json!({"Name": "Bin Co"}))).await;
-    let (_, _, gone) = t.call(&s, "POST", "/sobjects/Account", Some(json!({"Name": "Bin Co"}))).await;
-    let gone = gone["id"].as_str().unwrap();
-    assert_eq!(t.call(&s, "DELETE", &format!("/sobjects/Account/{gone}"), None).await.0, 204);
-    let q = "SELECT Id, IsDeleted FROM Account WHERE Name = 'Bin Co' ORDER BY IsDeleted";
-    let (_, live) = soql(&t, &s, "query", q).await;
-    assert_eq!(live["records"].as_array().unwrap().iter().map(|r| r["Id"].clone()).collect::<Vec<_>>(), vec![kept["id"].clone()]);
-    let (st, all) = soql(&t, &s, "queryAll", q).await;
-    assert_eq!((st, all["totalSize"].clone()), (200, json!(2)));
-    assert_eq!((&all["records"][1]["Id"], &all["records"][1]["IsDeleted"]), (&json!(gone), &json!(true)));
-    let (_, deleted_only) = soql(&t, &s, "queryAll", "SELECT Id FROM Account WHERE IsDeleted = true").await;
-    assert_eq!(deleted_only["records"][0]["Id"], gone);
-    // Once the org is reset (the emulator's purge) the deleted record is gone for queryAll too.
-    t.admin("POST", &format!("/orgs/{}/reset", t.prod_org), None).await;
-    let (_, purged) = soql(&t, &s, "queryAll", q).await;
-    assert_eq!(purged["totalSize"], 0);
-    t.emu.shutdown().await;
-}
-
 /// Salesforce's "Get Records With a Request Body Using sObject Collections": POST
 /// `/composite/sobjects/{T}` with `{"ids": [...], "fields": [...]}`, one entry per id in order,
 /// `null` for an id that is not a live record; an unknown field is a 400.

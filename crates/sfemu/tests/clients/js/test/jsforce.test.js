@@ -218,6 +218,52 @@ test('composite: collections subrequests referring into an earlier collection\'s
   assert.deepEqual(q.records.map((r) => r.Contact__c), [b, a]);
 });
 
+test('queryAll sees deleted records (IsDeleted true) that query does not', { skip: !haveEmu }, async () => {
+  const tag = `jsbin-${Date.now()}`;
+  const acc = conn.sobject('Account');
+  const kept = await acc.create({ Name: tag });
+  const gone = await acc.create({ Name: tag });
+  await acc.destroy(gone.id);
+  const soql = `SELECT Id, IsDeleted FROM Account WHERE Name = '${tag}' ORDER BY IsDeleted`;
+  const live = await conn.query(soql);
+  assert.deepEqual(live.records.map((r) => r.Id), [kept.id]);
+  // jsforce 3 asks /queryAll when the query scans all (it has no conn.queryAll).
+  const all = await conn.query(soql, { scanAll: true });
+  assert.deepEqual(all.records.map((r) => [r.Id, r.IsDeleted]), [[kept.id, false], [gone.id, true]]);
+  const deleted = await conn.query(`SELECT Id FROM Account WHERE Name = '${tag}' AND IsDeleted = true`).scanAll(true);
+  assert.deepEqual(deleted.records.map((r) => r.Id), [gone.id]);
+});
+
+test('a query with a literal that does not fit its field is refused as Salesforce refuses it', { skip: !haveEmu }, async () => {
+  const refused = async (soql, errorCode, says) => {
+    await assert.rejects(conn.query(soql), (e) => {
+      assert.equal(e.errorCode, errorCode, soql);
+      assert.ok(e.message.endsWith(says), e.message);
+      return true;
+    });
+  };
+  await refused("SELECT Id FROM Opportunity WHERE CloseDate = '2024-01-01'", 'INVALID_FIELD',
+    "value of filter criterion for field 'CloseDate' must be of type date and should not be enclosed in quotes");
+  await refused('SELECT Id FROM Account WHERE NumberOfEmployees IN (1, \'2\')', 'INVALID_FIELD',
+    "value of filter criterion for field 'NumberOfEmployees' must be of type integer and should not be enclosed in quotes");
+  await refused("SELECT Id FROM Contact WHERE AccountId = 'abc'", 'INVALID_QUERY_FILTER_OPERATOR', 'invalid ID field: abc');
+  await refused('SELECT Id, Name, Name FROM Account', 'INVALID_FIELD', 'duplicate field selected: Name');
+  // The same queries with literals of the right type run.
+  const ok = await conn.query('SELECT Id FROM Opportunity WHERE CloseDate = THIS_MONTH OR CloseDate IN (2024-01-01)');
+  assert.ok(ok.done);
+});
+
+test('ORDER BY a parent field sorts by the parent record', { skip: !haveEmu }, async () => {
+  const tag = `jsord-${Date.now()}`;
+  const [zeta, alpha] = await conn.sobject('Account').create([{ Name: `${tag}-zeta` }, { Name: `${tag}-alpha` }]);
+  await conn.sobject('Contact').create([
+    { LastName: `${tag}-1`, AccountId: zeta.id },
+    { LastName: `${tag}-2`, AccountId: alpha.id },
+  ]);
+  const q = await conn.query(`SELECT LastName, Account.Name FROM Contact WHERE LastName LIKE '${tag}-%' ORDER BY Account.Name`);
+  assert.deepEqual(q.records.map((r) => [r.LastName, r.Account.Name]), [[`${tag}-2`, `${tag}-alpha`], [`${tag}-1`, `${tag}-zeta`]]);
+});
+
 test('refresh after the access token expires, then revoke', { skip: !haveEmu }, async () => {
   const before = conn.accessToken;
   let refreshed = 0;

@@ -1,4 +1,5 @@
 """simple-salesforce (unchanged, from PyPI) against sfemu over HTTPS."""
+import datetime
 import uuid
 
 import pytest
@@ -182,3 +183,61 @@ def test_composite_reference_to_a_failed_record_halts_only_what_depends_on_it(sf
     assert res["compositeResponse"][2]["body"][0]["errorCode"] == "PROCESSING_HALTED"
     rows = sf.query(f"SELECT Contact__c FROM Survey_Response__c WHERE Survey_Name__c = '{tag}'")["records"]
     assert [r["Contact__c"] for r in rows] == [contacts[0]["id"]]
+
+
+def test_query_all_returns_deleted_records_that_query_does_not(sf):
+    """simple-salesforce's include_deleted=True goes to /queryAll, which still sees
+    what is in the recycle bin, IsDeleted = true; /query never does."""
+    tag = "bin-" + uid()
+    kept = sf.Account.create({"Name": tag})["id"]
+    gone = sf.Account.create({"Name": tag})["id"]
+    assert sf.Account.delete(gone) == 204
+    soql = f"SELECT Id, IsDeleted FROM Account WHERE Name = '{tag}' ORDER BY IsDeleted"
+    live = sf.query_all(soql)
+    assert [r["Id"] for r in live["records"]] == [kept]
+    everything = sf.query_all(soql, include_deleted=True)
+    assert [(r["Id"], r["IsDeleted"]) for r in everything["records"]] == [(kept, False), (gone, True)]
+    deleted = sf.query(f"SELECT Id FROM Account WHERE Name = '{tag}' AND IsDeleted = true", include_deleted=True)
+    assert [r["Id"] for r in deleted["records"]] == [gone]
+
+
+@pytest.mark.parametrize("soql, code, says", [
+    ("SELECT Id FROM Opportunity WHERE CloseDate = '2024-01-01'", "INVALID_FIELD",
+     "value of filter criterion for field 'CloseDate' must be of type date and should not be enclosed in quotes"),
+    ("SELECT Id FROM Account WHERE Name = 5", "INVALID_FIELD",
+     "value of filter criterion for field 'Name' must be of type string and should be enclosed in quotes"),
+    ("SELECT Id FROM Account WHERE IsDeleted = 'false'", "INVALID_FIELD",
+     "value of filter criterion for field 'IsDeleted' must be of type boolean and should not be enclosed in quotes"),
+    ("SELECT Id FROM Account WHERE Id IN ('001000000000001AAA', 'abc')", "INVALID_QUERY_FILTER_OPERATOR", "invalid ID field: abc"),
+    ("SELECT Id, Name, Name FROM Account", "INVALID_FIELD", "duplicate field selected: Name"),
+    ("SELECT Id FROM Account WHERE Description = 'x'", "INVALID_FIELD", "field 'Description' can not be filtered in a query call"),
+    ("SELECT Id FROM Account ORDER BY Description", "INVALID_FIELD", "field 'Description' can not be sorted in a query call"),
+])
+def test_a_query_salesforce_refuses_raises_malformed_request(sf, soql, code, says):
+    with pytest.raises(SalesforceMalformedRequest) as e:
+        sf.query(soql)
+    assert e.value.status == 400
+    [error] = e.value.content
+    assert error["errorCode"] == code
+    assert error["message"].endswith(says), error["message"]
+
+
+def test_date_literals_and_typed_in_lists(sf):
+    """Relative date literals name whole UTC days; = is inside the range, < before it."""
+    tag = "dates-" + uid()
+    day = datetime.datetime.now(datetime.timezone.utc).date()
+    for offset in (-1, 0, 1, 40):
+        sf.Opportunity.create({"Name": f"{tag}{offset}", "StageName": "Prospecting",
+                               "CloseDate": (day + datetime.timedelta(days=offset)).isoformat()})
+
+    def names(where):
+        rows = sf.query_all(f"SELECT Name FROM Opportunity WHERE Name LIKE '{tag}%' AND {where} ORDER BY CloseDate")["records"]
+        return [r["Name"][len(tag):] for r in rows]
+
+    assert names("CloseDate = TODAY") == ["0"]
+    assert names("CloseDate < TODAY") == ["-1"]
+    assert names("CloseDate >= TOMORROW") == ["1", "40"]
+    assert names("CloseDate = LAST_N_DAYS:1") == ["-1", "0"]
+    assert names("CloseDate = NEXT_N_DAYS:30") == ["1"]
+    assert names(f"CloseDate IN ({day.isoformat()}, {(day + datetime.timedelta(days=40)).isoformat()})") == ["0", "40"]
+    assert names("CloseDate NOT IN (TODAY)") == ["-1", "1", "40"]
