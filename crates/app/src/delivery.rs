@@ -301,22 +301,18 @@ pub async fn run(store: Store, settings: std::sync::Arc<SalesforceSettings>, lea
                 Some(Duration::from_secs(2))
             }
         };
-        if let Some(wait) = lingering {
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = stop.changed() => return,
-            }
-            continue;
-        }
-        let idle = match try_execute(&store, &settings, lease_ms).await {
-            Ok(ExecutionOutcome::Worked(_)) => None,
-            Ok(ExecutionOutcome::EmptyQueue) => Some(Duration::from_millis(250)),
-            Err(e) => {
-                tracing::error!(error = %e, "delivery worker could not reach the database");
-                Some(Duration::from_secs(2))
-            }
+        let wait = match lingering {
+            Some(wait) => Some(wait),
+            None => match try_execute(&store, &settings, lease_ms).await {
+                Ok(ExecutionOutcome::Worked(_)) => None,
+                Ok(ExecutionOutcome::EmptyQueue) => Some(Duration::from_millis(250)),
+                Err(e) => {
+                    tracing::error!(error = %e, "delivery worker could not reach the database");
+                    Some(Duration::from_secs(2))
+                }
+            },
         };
-        if let Some(wait) = idle {
+        if let Some(wait) = wait {
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = stop.changed() => return,

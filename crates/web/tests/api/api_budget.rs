@@ -54,11 +54,7 @@ async fn insight_keeps_to_its_share_of_the_orgs_daily_limit_and_says_why_it_wait
         // to be counted, then make it 9.
         let made = before_reset + sf.emulator.api_usage(&sandbox).unwrap().0 as i64;
         assert!(made < 9, "the pages made {made} calls");
-        let start = std::time::Instant::now();
-        while sf.app.store.api_calls_last_day(&sandbox).await.unwrap() < made {
-            assert!(start.elapsed() < Duration::from_secs(30), "the pages' calls were never counted");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        until_counted(&sf, &sandbox, made).await;
         sf.app.store.add_api_calls(&sandbox, 9 - made).await.unwrap();
         let before = usage(&sf, &sandbox).await["used"].as_u64().unwrap();
 
@@ -172,13 +168,19 @@ async fn the_calls_the_pages_make_count_in_insights_share_too() {
         assert!(emulated > 0, "the pages called the org");
         // Every one of them is counted in Insight's share (the emulator
         // counts each REST call it answered, as Salesforce does)…
-        let start = std::time::Instant::now();
-        while sf.app.store.api_calls_last_day(&sandbox).await.unwrap() < emulated {
-            assert!(start.elapsed() < Duration::from_secs(30), "the pages' calls were never counted");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        until_counted(&sf, &sandbox, emulated).await;
         // …once: a count later adds nothing.
         tokio::time::sleep(Duration::from_secs(6)).await;
         assert_eq!(sf.app.store.api_calls_last_day(&sandbox).await.unwrap(), emulated);
+    }
+}
+
+/// Waits until Insight's count of its calls into `org` reaches `calls`
+/// (the app counts the pages' calls every few seconds).
+async fn until_counted(sf: &WithSalesforce, org: &str, calls: i64) {
+    let start = std::time::Instant::now();
+    while sf.app.store.api_calls_last_day(org).await.unwrap() < calls {
+        assert!(start.elapsed() < Duration::from_secs(30), "the pages' calls were never counted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -108,33 +108,9 @@ async fn only_those_the_owner_allows_backfill_and_only_while_the_mappings_fit() 
 async fn a_large_backfill_goes_through_one_bulk_job_and_maps_each_row_back_to_its_response() {
     for db in store::testing::TestDatabase::all().await {
         let sf = crate::helpers::spawn_app_trusting_with(db, &[], |c| c.app.delivery_bulk.threshold = 20).await;
-        let b = Browser::new(&sf.app);
-        b.sign_up("olive@example.com", "Olive Owner").await;
-        let id = b.create_project("Bulk backlog").await;
-        b.add_question(id, "nps", "How likely are you to recommend us?", "", true).await;
-        b.add_question(id, "text", "Anything else?", "", false).await;
-        b.publish(id).await;
-        let writer = sf.app.store.response_writer();
-        let mut earlier = Vec::new();
-        for i in 0..60 {
-            let public_id = format!("R_bulkbackfill{i:0>10}");
-            // Every tenth says what a validation rule of the org refuses.
-            let status = if i % 10 == 3 { "Bogus" } else { "Fine" };
-            let answers = serde_json::json!({"q1": i % 11, "q2": status}).to_string();
-            writer
-                .submit(store::responses::NewResponse { public_id: public_id.clone(), project_id: id, answers, embedded: "{}".into(), started_at: None, finished_at: store::now_ms(), provenance: Default::default() })
-                .await
-                .unwrap();
-            earlier.push(public_id);
-        }
-        b.link_salesforce(true, "demo@acme.example.sandbox", "demo-password-1", true).await;
+        // Every tenth says what a validation rule of the org refuses.
+        let (b, id, earlier) = stored_then_mapped(&sf, "Bulk backlog", "R_bulkbackfill", 60, |i| if i % 10 == 3 { "Bogus" } else { "Fine" }).await;
         let panel = format!("/projects/{id}/salesforce");
-        let r = b.submit(&panel, &format!("{panel}/mappings"), &[("object", "Survey_Response__c"), ("action", "upsert"), ("key_field", "External_Id__c")]).await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        for (field, source) in [("Score__c", "answer:q1"), ("Comment__c", "answer:q2")] {
-            let r = b.submit(&panel, &format!("{panel}/mappings/0/rules"), &[("field", field), ("source", source), ("value", "")]).await;
-            assert_eq!(r.status(), StatusCode::SEE_OTHER, "{field}: {}", r.text().await.unwrap());
-        }
         let sandbox = org(&sf, true);
         let rules = serde_json::json!({ "validation_rules": [{ "object": "Survey_Response__c", "field": "Comment__c", "equals": "Bogus", "message": "Bogus is not a comment" }] });
         reqwest::Client::new().put(format!("{}/orgs/{sandbox}/faults", sf.emulator.admin_url())).json(&rules).send().await.unwrap();
@@ -178,30 +154,8 @@ async fn a_large_backfill_goes_through_one_bulk_job_and_maps_each_row_back_to_it
 async fn an_answer_that_is_bulks_null_marker_is_written_as_text_not_blanked() {
     let db = store::testing::TestDatabase::sqlite();
     let sf = crate::helpers::spawn_app_trusting_with(db, &[], |c| c.app.delivery_bulk.threshold = 5).await;
-    let b = Browser::new(&sf.app);
-    b.sign_up("olive@example.com", "Olive Owner").await;
-    let id = b.create_project("Bulk null").await;
-    b.add_question(id, "nps", "How likely are you to recommend us?", "", true).await;
-    b.add_question(id, "text", "Anything else?", "", false).await;
-    b.publish(id).await;
-    let writer = sf.app.store.response_writer();
-    for i in 0..12 {
-        let comment = if i == 4 { "#N/A" } else { "fine" };
-        let answers = serde_json::json!({"q1": i % 11, "q2": comment}).to_string();
-        let public_id = format!("R_bulknull{i:0>14}");
-        writer
-            .submit(store::responses::NewResponse { public_id, project_id: id, answers, embedded: "{}".into(), started_at: None, finished_at: store::now_ms(), provenance: Default::default() })
-            .await
-            .unwrap();
-    }
-    b.link_salesforce(true, "demo@acme.example.sandbox", "demo-password-1", true).await;
+    let (b, id, _) = stored_then_mapped(&sf, "Bulk null", "R_bulknull", 12, |i| if i == 4 { "#N/A" } else { "fine" }).await;
     let panel = format!("/projects/{id}/salesforce");
-    let r = b.submit(&panel, &format!("{panel}/mappings"), &[("object", "Survey_Response__c"), ("action", "upsert"), ("key_field", "External_Id__c")]).await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    for (field, source) in [("Score__c", "answer:q1"), ("Comment__c", "answer:q2")] {
-        let r = b.submit(&panel, &format!("{panel}/mappings/0/rules"), &[("field", field), ("source", source), ("value", "")]).await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    }
     let sandbox = org(&sf, true);
     let r = b.submit(&panel, &format!("{panel}/backfill"), &[]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -212,4 +166,37 @@ async fn an_answer_that_is_bulks_null_marker_is_written_as_text_not_blanked() {
     let marked: Vec<&Value> = recs.iter().filter(|r| r["External_Id__c"] == "R_bulknull00000000000004").collect();
     assert_eq!(marked.len(), 1);
     assert_eq!(marked[0]["Comment__c"], "#N/A", "the respondent's text, not a blank");
+}
+
+/// Olive's published survey (NPS q1, text q2) with `n` responses stored
+/// before any mapping (q2 of the i-th is `comment(i)`, ids `{prefix}` and a
+/// number to 24 characters), then linked to the sandbox and mapped to one
+/// Survey_Response__c per response by Insight's key: Score__c and Comment__c.
+async fn stored_then_mapped(sf: &WithSalesforce, name: &str, prefix: &str, n: usize, comment: impl Fn(usize) -> &'static str) -> (Browser, i64, Vec<String>) {
+    let b = Browser::new(&sf.app);
+    b.sign_up("olive@example.com", "Olive Owner").await;
+    let id = b.create_project(name).await;
+    b.add_question(id, "nps", "How likely are you to recommend us?", "", true).await;
+    b.add_question(id, "text", "Anything else?", "", false).await;
+    b.publish(id).await;
+    let writer = sf.app.store.response_writer();
+    let mut stored = Vec::new();
+    for i in 0..n {
+        let public_id = format!("{prefix}{i:0>width$}", width = 24 - prefix.len());
+        let answers = serde_json::json!({"q1": i % 11, "q2": comment(i)}).to_string();
+        writer
+            .submit(store::responses::NewResponse { public_id: public_id.clone(), project_id: id, answers, embedded: "{}".into(), started_at: None, finished_at: store::now_ms(), provenance: Default::default() })
+            .await
+            .unwrap();
+        stored.push(public_id);
+    }
+    b.link_salesforce(true, "demo@acme.example.sandbox", "demo-password-1", true).await;
+    let panel = format!("/projects/{id}/salesforce");
+    let r = b.submit(&panel, &format!("{panel}/mappings"), &[("object", "Survey_Response__c"), ("action", "upsert"), ("key_field", "External_Id__c")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    for (field, source) in [("Score__c", "answer:q1"), ("Comment__c", "answer:q2")] {
+        let r = b.submit(&panel, &format!("{panel}/mappings/0/rules"), &[("field", field), ("source", source), ("value", "")]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{field}: {}", r.text().await.unwrap());
+    }
+    (b, id, stored)
 }
