@@ -437,7 +437,9 @@ pub struct ApiBudget {
     pub share: Option<i64>,
     pub insight_used: i64,
     pub waiting: i64,
-    pub pause: Option<(i64, String)>,
+    /// Why the org's deliveries wait, and when Insight looks again (unless
+    /// that time has come and the worker is about to).
+    pub pause: Option<(Option<i64>, String)>,
 }
 
 impl crate::App {
@@ -454,7 +456,8 @@ impl crate::App {
         let budget = match (&link, &self.salesforce) {
             (Some(l), Some(settings)) => {
                 let policy = settings.budget.policy;
-                let pause = self.store.api_pause(&l.org_id).await?.filter(|p| p.until_ms > store::now_ms()).map(|p| (p.until_ms, p.reason));
+                let now = store::now_ms();
+                let pause = self.store.api_pause(&l.org_id).await?.map(|p| (Some(p.until_ms).filter(|u| *u > now), p.reason));
                 Some(ApiBudget {
                     share_percent: policy.share_percent(),
                     share: l.api_max.map(|max| policy.share_of(max)),

@@ -99,7 +99,10 @@ async fn render_page(state: &AppState, who: &CurrentAccount, ok: Option<&str>, e
                                 @if b.waiting > 0 || b.pause.is_some() {
                                     tr { th { "Waiting for budget" } td data-testid="api-waiting" {
                                         strong { (b.waiting) " deliveries wait" }
-                                        @if let Some((until, reason)) = &b.pause { ": " (reason) span.muted { " (next look " (time_fmt::short(*until)) ")" } }
+                                        @if let Some((until, reason)) = &b.pause {
+                                            ": " (reason)
+                                            @if let Some(until) = until { span.muted { " (next look " (time_fmt::short(*until)) ")" } }
+                                        }
                                         " — nothing is lost."
                                     } }
                                 }

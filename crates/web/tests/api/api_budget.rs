@@ -4,7 +4,7 @@
 //! and a sparing `/limits` read resumes it; a person retries or gives up on
 //! a delivery from the log, and only those who may edit can.
 
-use crate::helpers::{hidden_value, mapped_survey, org, records, spawn_app_trusting_with, until, Browser, WithSalesforce};
+use crate::helpers::{hidden_value, mapped_survey, org, records, spawn_app_trusting_with, until, until_within, Browser, WithSalesforce};
 use reqwest::StatusCode;
 use std::time::Duration;
 
@@ -182,5 +182,99 @@ async fn until_counted(sf: &WithSalesforce, org: &str, calls: i64) {
     while sf.app.store.api_calls_last_day(org).await.unwrap() < calls {
         assert!(start.elapsed() < Duration::from_secs(30), "the pages' calls were never counted");
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+const UNDER_FAULTS: usize = 1_000;
+
+#[tokio::test]
+async fn under_every_fault_at_once_each_response_is_delivered_once_or_fails_with_its_reason_and_the_share_holds() {
+    for sf in apps(Duration::from_millis(700)).await {
+        let (b, id, _link) = mapped_survey(&sf).await;
+        let sandbox = org(&sf, true);
+        let admin = reqwest::Client::new();
+        let faults = |force_limit: bool| {
+            serde_json::json!({
+                "latency_ms": 20, "error_rate": 0.15, "drop_rate": 0.05, "force_limit_exceeded": force_limit,
+                "validation_rules": [{ "object": "Survey_Response__c", "field": "Comment__c", "equals": "refuse me", "message": "Not this one" }],
+            })
+        };
+        let set_faults = |body: serde_json::Value| admin.put(format!("{}/orgs/{sandbox}/faults", sf.emulator.admin_url())).json(&body).send();
+        assert!(set_faults(faults(false)).await.unwrap().status().is_success());
+
+        // Insight's share leaves it 8 more calls today.
+        let made = sf.emulator.api_usage(&sandbox).unwrap().0 as i64;
+        until_counted(&sf, &sandbox, made).await;
+        let counted = sf.app.store.api_calls_last_day(&sandbox).await.unwrap();
+        set_usage(&sf, &sandbox, serde_json::json!({ "used": made, "max": 2 * (counted + 8) })).await;
+
+        // 1,000 responses; one in each 200 says what a validation rule refuses.
+        let writer = sf.app.store.response_writer();
+        let mut refused = Vec::new();
+        let mut sent = Vec::new();
+        for i in 0..UNDER_FAULTS {
+            let public_id = format!("R_faults{i:0>16}");
+            let comment = if i % 200 == 17 { "refuse me" } else { "fine" };
+            let answers = serde_json::json!({"q1": i % 11, "q2": comment}).to_string();
+            let r = store::NewResponse { public_id: public_id.clone(), project_id: id, answers, embedded: "{}".into(), started_at: None, finished_at: store::now_ms(), provenance: Default::default() };
+            writer.submit(r).await.unwrap();
+            match comment {
+                "refuse me" => refused.push(public_id),
+                _ => sent.push(public_id),
+            }
+        }
+
+        // The share is reached: work waits, with the reason shown, and no
+        // call went past it.
+        until_within(&sf, id, "waiting for budget", Duration::from_secs(60), |c| c.waiting_for_budget > 0).await;
+        let past_share = sf.emulator.api_usage(&sandbox).unwrap().0 as i64 - made;
+        assert!(past_share <= 8, "Insight made {past_share} calls with 8 left in its share");
+        // (The worker looks again every 200 ms here: read the page until it
+        // catches the wait.)
+        let start = std::time::Instant::now();
+        loop {
+            let (_, account) = b.get_text("/salesforce").await;
+            if account.contains("waiting for API budget") {
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(10), "the account page never said why: {account}");
+        }
+
+        // The admin raises the limit; Test connection sees it and work goes on.
+        set_usage(&sf, &sandbox, serde_json::json!({ "max": 100_000 })).await;
+        b.submit("/salesforce", "/salesforce/test", &[]).await;
+        until_within(&sf, id, "a quarter delivered", Duration::from_secs(120), |c| c.delivered >= 250).await;
+
+        // Every access token expires: the worker refreshes and goes on.
+        let r = admin.post(format!("{}/orgs/{sandbox}/faults/expire-tokens", sf.emulator.admin_url())).send().await.unwrap();
+        assert!(r.status().is_success());
+        until_within(&sf, id, "half delivered", Duration::from_secs(120), |c| c.delivered >= 500).await;
+
+        // The org's daily limit is used up: its queue pauses, then resumes.
+        assert!(set_faults(faults(true)).await.unwrap().status().is_success());
+        until_within(&sf, id, "paused by the org's limit", Duration::from_secs(60), |c| c.waiting_for_budget > 0).await;
+        assert!(set_faults(faults(false)).await.unwrap().status().is_success());
+        until_within(&sf, id, "every response dealt with", Duration::from_secs(180), |c| c.delivered + c.failed == UNDER_FAULTS as i64 && c.pending == 0).await;
+
+        // Delivered once each, or failed with Salesforce's reason.
+        let counts = sf.app.store.delivery_counts(id).await.unwrap();
+        assert_eq!((counts.delivered, counts.failed), (sent.len() as i64, refused.len() as i64));
+        for rid in &refused {
+            let d = sf.app.store.delivery_of(id, rid).await.unwrap().unwrap();
+            assert!(d.last_error.as_deref().is_some_and(|e| e.contains("Not this one")), "{rid}: {:?}", d.last_error);
+        }
+        let recs = records(&sf, &sandbox).await;
+        let mut per_key: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for r in &recs {
+            if let Some(k) = r["External_Id__c"].as_str() {
+                *per_key.entry(k).or_default() += 1;
+            }
+        }
+        for rid in &sent {
+            assert_eq!(per_key.get(rid.as_str()), Some(&1), "{rid}: one record");
+        }
+        for rid in &refused {
+            assert_eq!(per_key.get(rid.as_str()), None, "{rid}: refused, no record");
+        }
     }
 }

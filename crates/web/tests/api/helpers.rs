@@ -416,13 +416,18 @@ impl Browser {
 /// Waits for the delivery worker to bring the project to `what`; fails after
 /// a generous bound rather than hanging (the bound is not a speed claim).
 pub async fn until(sf: &WithSalesforce, project: i64, what: &str, ok: impl Fn(&store::deliveries::DeliveryCounts) -> bool) {
+    until_within(sf, project, what, std::time::Duration::from_secs(30), ok).await
+}
+
+/// As `until`, with its bound given (for work that waits out backoffs).
+pub async fn until_within(sf: &WithSalesforce, project: i64, what: &str, bound: std::time::Duration, ok: impl Fn(&store::deliveries::DeliveryCounts) -> bool) {
     let start = std::time::Instant::now();
     loop {
         let counts = sf.app.store.delivery_counts(project).await.unwrap();
         if ok(&counts) {
             return;
         }
-        assert!(start.elapsed() < std::time::Duration::from_secs(30), "never reached {what}: {counts:?}");
+        assert!(start.elapsed() < bound, "never reached {what}: {counts:?}");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
