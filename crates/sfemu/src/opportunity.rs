@@ -88,8 +88,9 @@ pub fn stage(name: &str) -> Option<&'static Stage> {
 
 /// Set the stage-derived fields of an Opportunity after a write. `written` names the fields
 /// the request gave (canonical names); `before` is the record before an update (`None` on
-/// create). A stage the emulator has no metadata for (a value added through the admin API)
-/// leaves Probability and the forecast category as they are and counts as open.
+/// create). A stage the emulator has no metadata for (StageName is not a restricted
+/// picklist, so any value is taken) leaves Probability and the forecast category as they
+/// are and counts as open.
 pub fn derive(r: &mut Record, written: &[&str], before: Option<&Record>) {
     let gave = |f: &str| written.contains(&f);
     let stage_name = r.get("StageName").and_then(Value::as_str).map(str::to_string);
