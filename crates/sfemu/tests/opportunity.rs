@@ -101,3 +101,19 @@ async fn collections_and_composite_derive_the_same_fields() {
     assert_eq!(opportunity(&t, &s, a["Id"].as_str().unwrap()).await["Probability"], json!(70.0));
     t.emu.shutdown().await;
 }
+
+/// The record browser's edit form posts every field; a new stage chosen there still sets
+/// the stage's Probability, since only the fields the user changed are written.
+#[tokio::test]
+async fn a_stage_changed_in_the_record_browser_sets_its_probability() {
+    let t = start().await;
+    let s = t.login().await;
+    let (_, _, made) = t.call(&s, "POST", "/sobjects/Opportunity", Some(json!({"Name": "Browsed", "StageName": "Prospecting", "CloseDate": "2026-11-30"}))).await;
+    let id = made["id"].as_str().unwrap().to_string();
+    let edit = format!("{}/_emulator/orgs/{}/browser/Opportunity/{id}", t.base, t.prod_org);
+    let r = t.http.post(&edit).form(&[("Name", "Browsed"), ("StageName", "Closed Won"), ("Probability", "10.0"), ("CloseDate", "2026-11-30"), ("ForecastCategoryName", "Pipeline")])
+        .send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(derived(&opportunity(&t, &s, &id).await), json!(["Closed Won", true, true, 100.0, "Closed", "Closed"]));
+    t.emu.shutdown().await;
+}
