@@ -155,7 +155,12 @@ async fn update(State(s): State<S>, Path((org, object, id)): Path<(String, Strin
     let Some(obj) = o.object(&object).cloned() else { return (StatusCode::NOT_FOUND, "no such object").into_response() };
     let Some(rid) = crate::ids::parse(&id) else { return (StatusCode::NOT_FOUND, "no such record").into_response() };
     let user = o.users.first().map(|u| u.id.clone()).unwrap_or_default();
-    match records::update(&o, &obj, &user, &rid, &to_body(&obj, f, false)) {
+    // The form posts every field; only those the user changed are written, so that a new
+    // stage on an Opportunity sets its Probability as an API write that names only the stage.
+    let current = records::get(&o, &obj, &rid).unwrap_or_default();
+    let changed: HashMap<String, String> = f.into_iter()
+        .filter(|(k, v)| obj.field(k).is_none_or(|fd| display(current.get(&fd.name)) != *v)).collect();
+    match records::update(&o, &obj, &user, &rid, &to_body(&obj, changed, false)) {
         Ok(ch) => {
             crate::outbound::on_change(&s.app, &o, &obj, &ch);
             (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/_emulator/orgs/{}/browser/{}/{rid}", o.id, obj.name))]).into_response()

@@ -20,6 +20,7 @@ pub mod config;
 pub mod faults;
 pub mod ids;
 pub mod oauth;
+pub mod opportunity;
 pub mod outbound;
 pub mod persist;
 pub mod records;

@@ -246,8 +246,13 @@ fn default_record(org: &Org, obj: &ObjectDef, user_id: &str, id: &str) -> Record
     r
 }
 
-/// Compute derived fields (Name on Contact/Lead from First/Last name).
-fn derive(obj: &ObjectDef, r: &mut Record) {
+/// Compute derived fields: Name on Contact/Lead from First/Last name, an Opportunity's
+/// stage-decided fields. `written` names the fields this write gave; `before` is the
+/// record before an update.
+fn derive(obj: &ObjectDef, r: &mut Record, written: &[&str], before: Option<&Record>) {
+    if obj.name == "Opportunity" {
+        crate::opportunity::derive(r, written, before);
+    }
     if (obj.name == "Contact" || obj.name == "Lead") && obj.field("Name").is_some() {
         let first = r.get("FirstName").and_then(|v| v.as_str()).unwrap_or("");
         let last = r.get("LastName").and_then(|v| v.as_str()).unwrap_or("");
@@ -294,9 +299,10 @@ pub fn insert_locked(org: &Org, obj: &ObjectDef, table: &mut Table, user_id: &st
     check_unique(obj, table, &values, None)?;
     let id = ids::new_id(&obj.key_prefix);
     let mut r = default_record(org, obj, user_id, &id);
+    let written: Vec<String> = values.iter().map(|(k, _)| k.clone()).collect();
     for (k, v) in values { r.insert(k, v); }
     auto_number(obj, table, &mut r);
-    derive(obj, &mut r);
+    derive(obj, &mut r, &written.iter().map(String::as_str).collect::<Vec<_>>(), None);
     reindex(obj, table, &id, None, Some(&r));
     let record = copy_for_outbound(org, obj, &r);
     table.records.insert(id.clone(), r);
@@ -314,12 +320,13 @@ pub fn update_locked(org: &Org, obj: &ObjectDef, table: &mut Table, user_id: &st
     check_unique(obj, table, &values, Some(id))?;
     let old = table.records.get(id).cloned();
     let r = table.records.get_mut(id).unwrap();
+    let written: Vec<String> = values.iter().map(|(k, _)| k.clone()).collect();
     for (k, v) in values { r.insert(k, v); }
     let now = sf_datetime_now();
     r.insert("LastModifiedDate".into(), json!(now));
     r.insert("SystemModstamp".into(), json!(now));
     r.insert("LastModifiedById".into(), json!(user_id));
-    derive(obj, r);
+    derive(obj, r, &written.iter().map(String::as_str).collect::<Vec<_>>(), old.as_ref());
     let newr = r.clone();
     reindex(obj, table, id, old.as_ref(), Some(&newr));
     org.journal.mark(&obj.name, id);

@@ -539,3 +539,31 @@ async fn unknown_sobject_sub_paths_are_not_found() {
     assert_eq!(body[0]["message"], "Provided external ID field does not exist or is not accessible: Bogus__c");
     t.emu.shutdown().await;
 }
+
+/// Resources under a served version that the emulator does not answer — whole API families
+/// (Tooling, SOSL, Apex-style paths), composite forms it lacks, or nonsense — are Salesforce's
+/// 404 NOT_FOUND "The requested resource does not exist", whatever the method.
+#[tokio::test]
+async fn unknown_resources_under_a_version_are_not_found() {
+    let t = start().await;
+    let s = t.login().await;
+    let not_found = json!([{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]);
+    for (method, p) in [("GET", "/tooling/query?q=SELECT+Id+FROM+ApexClass"), ("GET", "/search?q=FIND+%7Bacme%7D"), ("POST", "/composite/batch"),
+                        ("POST", "/composite/graph"), ("GET", "/jobs/query"), ("GET", "/recent"), ("GET", "/no/such/thing"), ("DELETE", "/wave")] {
+        let (st, _, body) = t.call(&s, method, p, if method == "POST" { Some(json!({})) } else { None }).await;
+        assert_eq!((st, body), (404, not_found.clone()), "{method} {p}");
+    }
+    t.emu.shutdown().await;
+}
+
+/// Insight's own client speaks v62.0 (`salesforce::ApiVersion::DEFAULT`): it must stay served.
+#[tokio::test]
+async fn the_version_insight_uses_is_served() {
+    let t = start().await;
+    let s = t.login().await;
+    let (st, _, res) = t.call(&s, "GET", "/services/data/v62.0", None).await;
+    assert_eq!(st, 200);
+    assert_eq!(res["sobjects"], "/services/data/v62.0/sobjects");
+    assert_eq!(t.call(&s, "GET", "/services/data/v62.0/query?q=SELECT+Id+FROM+Account", None).await.0, 200);
+    t.emu.shutdown().await;
+}

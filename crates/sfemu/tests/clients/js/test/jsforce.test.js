@@ -264,6 +264,51 @@ test('ORDER BY a parent field sorts by the parent record', { skip: !haveEmu }, a
   assert.deepEqual(q.records.map((r) => [r.LastName, r.Account.Name]), [[`${tag}-2`, `${tag}-alpha`], [`${tag}-1`, `${tag}-zeta`]]);
 });
 
+test('retrieve many ids through sObject Collections (jsforce POSTs {ids, fields})', { skip: !haveEmu }, async () => {
+  const tag = `jsret-${Date.now()}`;
+  const acc = conn.sobject('Account');
+  const [a, b, gone] = await acc.create([{ Name: `${tag}-a`, Industry: 'Energy' }, { Name: `${tag}-b` }, { Name: `${tag}-gone` }]);
+  await acc.destroy(gone.id);
+  // jsforce 3 sends POST /composite/sobjects/Account {"ids", "fields"} from v42.0 on.
+  const got = await acc.retrieve([b.id, gone.id, a.id], { fields: ['Id', 'Name', 'Industry'] });
+  assert.deepEqual(got.map((r) => r && r.Name), [`${tag}-b`, null, `${tag}-a`]);
+  assert.equal(got[2].Industry, 'Energy');
+  // Without fields jsforce asks for every field describe lists.
+  const all = await acc.retrieve([a.id]);
+  assert.equal(all[0].Id, a.id);
+  assert.ok('CreatedDate' in all[0]);
+});
+
+test('a retired API version answers 410 GONE', { skip: !haveEmu }, async () => {
+  const made = await conn.sobject('Account').create({ Name: `js-old-${Date.now()}` });
+  const old = new jsforce.Connection({ instanceUrl: conn.instanceUrl, accessToken: conn.accessToken, version: '30.0' });
+  await assert.rejects(old.sobject('Account').retrieve(made.id), (e) => {
+    assert.equal(e.errorCode, 'GONE');
+    assert.ok(e.message.length > 0);
+    return true;
+  });
+  await assert.rejects(old.query('SELECT Id FROM Account LIMIT 1'), (e) => e.errorCode === 'GONE');
+  const versions = await conn.request('/services/data');
+  assert.equal(versions[0].version, '31.0');
+  assert.ok(!versions.some((v) => v.version === '30.0'));
+});
+
+test('an Opportunity\'s stage sets IsClosed, IsWon, Probability and its forecast category', { skip: !haveEmu }, async () => {
+  const opps = conn.sobject('Opportunity');
+  const made = await opps.create({ Name: `jsopp-${Date.now()}`, StageName: 'Proposal/Price Quote', CloseDate: '2026-09-30', Amount: 400 });
+  const fields = ['IsClosed', 'IsWon', 'Probability', 'ForecastCategory', 'ForecastCategoryName', 'ExpectedRevenue'];
+  const derived = async () => { const r = await opps.retrieve(made.id); return fields.map((f) => r[f]); };
+  assert.deepEqual(await derived(), [false, false, 75, 'Pipeline', 'Pipeline', 300]);
+  await opps.update({ Id: made.id, StageName: 'Closed Lost' });
+  assert.deepEqual(await derived(), [true, false, 0, 'Omitted', 'Omitted', 0]);
+  // IsClosed is not writable: a single update rejects, a collection update reports it.
+  await assert.rejects(opps.update({ Id: made.id, IsClosed: false }), (e) => e.errorCode === 'INVALID_FIELD_FOR_INSERT_UPDATE');
+  const [r] = await opps.update([{ Id: made.id, IsClosed: false }]);
+  assert.equal(r.success, false);
+  assert.equal(r.errors[0].statusCode, 'INVALID_FIELD_FOR_INSERT_UPDATE');
+  assert.deepEqual(r.errors[0].fields, ['IsClosed']);
+});
+
 test('refresh after the access token expires, then revoke', { skip: !haveEmu }, async () => {
   const before = conn.accessToken;
   let refreshed = 0;

@@ -6,6 +6,7 @@ import pytest
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceExpiredSession,
+    SalesforceGeneralError,
     SalesforceMalformedRequest,
     SalesforceMoreThanOneRecord,
     SalesforceRefusedRequest,
@@ -241,3 +242,60 @@ def test_date_literals_and_typed_in_lists(sf):
     assert names("CloseDate = NEXT_N_DAYS:30") == ["1"]
     assert names(f"CloseDate IN ({day.isoformat()}, {(day + datetime.timedelta(days=40)).isoformat()})") == ["0", "40"]
     assert names("CloseDate NOT IN (TODAY)") == ["-1", "1", "40"]
+
+
+def test_retrieve_many_by_query_string_and_by_body(sf):
+    """sObject Collections retrieve: GET ?ids=&fields= and the POST form with {"ids", "fields"}
+    answer alike, one entry per id in order, null for an id that is not a live record."""
+    tag = "ret-" + uid()
+    a = sf.Account.create({"Name": f"{tag}-a", "Industry": "Energy"})["id"]
+    b = sf.Account.create({"Name": f"{tag}-b"})["id"]
+    gone = sf.Account.create({"Name": f"{tag}-gone"})["id"]
+    sf.Account.delete(gone)
+    by_get = sf.restful("composite/sobjects/Account", params={"ids": f"{b},{gone},{a}", "fields": "Id,Name,Industry"})
+    by_post = sf.restful("composite/sobjects/Account", method="POST", json={"ids": [b, gone, a], "fields": ["Id", "Name", "Industry"]})
+    assert by_get == by_post
+    assert [r and r["Name"] for r in by_post] == [f"{tag}-b", None, f"{tag}-a"]
+    assert by_post[2]["Industry"] == "Energy" and by_post[2]["attributes"]["type"] == "Account"
+    assert set(by_post[0]) == {"attributes", "Id", "Name", "Industry"}
+    with pytest.raises(SalesforceMalformedRequest) as e:
+        sf.restful("composite/sobjects/Account", method="POST", json={"ids": [a], "fields": ["Id", "Bogus__c"]})
+    assert e.value.content[0]["errorCode"] == "INVALID_FIELD"
+
+
+def test_a_retired_api_version_answers_410_gone(prod_token, sf):
+    """v30.0 and older were retired in Summer '25: every resource answers 410 GONE."""
+    acc = sf.Account.create({"Name": "Py Old Version " + uid()})["id"]
+    old = Salesforce(instance_url=prod_token["instance_url"], session_id=prod_token["access_token"], version="30.0")
+    with pytest.raises(SalesforceGeneralError) as e:
+        old.Account.get(acc)
+    assert e.value.status == 410
+    [error] = e.value.content
+    assert error["errorCode"] == "GONE" and error["message"]
+    with pytest.raises(SalesforceGeneralError) as e:
+        old.query("SELECT Id FROM Account LIMIT 1")
+    assert e.value.status == 410
+    # The list of versions leaves it out and starts at v31.0.
+    versions = sf.session.get(f"{prod_token['instance_url']}/services/data").json()
+    assert versions[0]["version"] == "31.0" and "30.0" not in {v["version"] for v in versions}
+
+
+def test_opportunity_stage_sets_closed_won_probability_and_forecast(sf):
+    tag = "opp-" + uid()
+    made = sf.Opportunity.create({"Name": tag, "StageName": "Value Proposition", "CloseDate": "2026-06-30", "Amount": 1000})
+    opp = made["id"]
+
+    def derived():
+        r = sf.Opportunity.get(opp)
+        return [r["IsClosed"], r["IsWon"], r["Probability"], r["ForecastCategory"], r["ForecastCategoryName"]]
+
+    assert derived() == [False, False, 50.0, "Pipeline", "Pipeline"]
+    assert sf.Opportunity.get(opp)["ExpectedRevenue"] == 500.0
+    sf.Opportunity.update(opp, {"StageName": "Closed Won"})
+    assert derived() == [True, True, 100.0, "Closed", "Closed"]
+    sf.Opportunity.update(opp, {"StageName": "Negotiation/Review", "Probability": 80, "ForecastCategoryName": "Commit"})
+    assert derived() == [False, False, 80.0, "Forecast", "Commit"]
+    with pytest.raises(SalesforceMalformedRequest) as e:
+        sf.Opportunity.update(opp, {"IsWon": True})
+    assert e.value.content[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+    assert e.value.content[0]["fields"] == ["IsWon"]
