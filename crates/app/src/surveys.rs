@@ -136,7 +136,7 @@ impl App {
     /// The survey behind a public link, if it takes responses; otherwise the
     /// error that tells the respondent why not.
     pub async fn open_survey(&self, slug: &str) -> Result<Survey, AppError> {
-        let survey = self.survey_at(slug).await?;
+        let survey = self.store.survey_for_respondents(slug).await?.ok_or(AppError::NotFound)?;
         if survey.project_deleted {
             return Err(AppError::SurveyDeleted);
         }

@@ -106,6 +106,8 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     sealer: Option<sealed::Sealer>,
+    /// Surveys as their public links were last read (see `surveys::LinkCache`).
+    links: std::sync::Arc<surveys::LinkCache>,
 }
 
 impl std::fmt::Debug for Store {
@@ -160,7 +162,7 @@ impl Store {
             })
             .connect(&url)
             .await?;
-        Ok(Store { pool, backend, sealer: None })
+        Ok(Store { pool, backend, sealer: None, links: Default::default() })
     }
 
     pub async fn migrate(&self) -> Result<()> {

@@ -163,12 +163,14 @@ impl Store {
             .bind(project_id)
             .execute(&self.pool)
             .await?;
+        self.links.forget(project_id);
         Ok(())
     }
 
     /// Deletes a project for everyone. Its responses stay on disk (marked by
     /// the project's deletion time) so an accidental delete can be undone by
-    /// an operator; its survey link stops accepting responses at once.
+    /// an operator; its survey link stops accepting responses at once (on
+    /// another server of the same database, within `LINK_CACHE_TTL`).
     pub async fn delete_project(&self, project_id: i64) -> Result<()> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
@@ -183,6 +185,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.links.forget(project_id);
         Ok(())
     }
 

@@ -3,6 +3,47 @@
 use crate::columns::{json, Column};
 use crate::{now_ms, Result, Store, StoreError};
 use domain::{SurveyDefinition, SurveyStatus};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long a survey read through its public link serves respondents
+/// before it is read again: a change made through this store is seen at
+/// once, one made by another process (another server on the same
+/// PostgreSQL) within this long.
+pub const LINK_CACHE_TTL: Duration = Duration::from_secs(1);
+/// Surveys kept at most; past it the cache starts over.
+const LINK_CACHE_ENTRIES: usize = 10_000;
+
+/// Surveys as their public links were last read, so that a response (and
+/// its form) costs no query for its survey: on SQLite each query is a hop
+/// to the connection's thread and back, and the survey read was most of a
+/// response's own work. Only respondents' pages read through it; every
+/// change to a survey's definition, status, name or deletion made through
+/// this store forgets it.
+#[derive(Debug, Default)]
+pub(crate) struct LinkCache {
+    entries: Mutex<HashMap<String, (Instant, Survey)>>,
+}
+
+impl LinkCache {
+    fn get(&self, slug: &str) -> Option<Survey> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.get(slug).filter(|(at, _)| at.elapsed() < LINK_CACHE_TTL).map(|(_, s)| s.clone())
+    }
+
+    fn put(&self, survey: &Survey) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= LINK_CACHE_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(survey.slug.clone(), (Instant::now(), survey.clone()));
+    }
+
+    pub(crate) fn forget(&self, project_id: i64) {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, (_, s)| s.project_id != project_id);
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Survey {
@@ -64,6 +105,19 @@ impl Store {
 
     /// The survey behind a public link, deleted or not (the caller says which
     /// message the respondent gets).
+    /// As `survey_by_slug`, for respondents: as read at most
+    /// [`LINK_CACHE_TTL`] ago (its response count may lag).
+    pub async fn survey_for_respondents(&self, slug: &str) -> Result<Option<Survey>> {
+        if let Some(survey) = self.links.get(slug) {
+            return Ok(Some(survey));
+        }
+        let survey = self.survey_by_slug(slug).await?;
+        if let Some(s) = &survey {
+            self.links.put(s);
+        }
+        Ok(survey)
+    }
+
     pub async fn survey_by_slug(&self, slug: &str) -> Result<Option<Survey>> {
         let row = sqlx::query_as::<_, SurveyRow>(&format!("{SURVEY_SELECT} WHERE s.slug = $1"))
             .bind(slug)
@@ -87,6 +141,7 @@ impl Store {
         .bind(expected_version)
         .execute(&self.pool)
         .await?;
+        self.links.forget(project_id);
         if r.rows_affected() == 1 {
             sqlx::query("UPDATE projects SET updated_at = $1 WHERE id = $2").bind(now).bind(project_id).execute(&self.pool).await?;
             Ok(true)
@@ -107,6 +162,7 @@ impl Store {
         .bind(project_id)
         .execute(&self.pool)
         .await?;
+        self.links.forget(project_id);
         Ok(())
     }
 }

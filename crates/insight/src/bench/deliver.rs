@@ -21,6 +21,9 @@ pub enum Shape {
 
 #[derive(Args, Debug)]
 pub struct DeliverArgs {
+    /// The database
+    #[arg(long, value_enum, default_value = "sqlite")]
+    pub backend: super::Backend,
     /// Responses the worker delivers, per shape
     #[arg(long, default_value_t = 10_000)]
     pub responses: usize,
@@ -56,7 +59,7 @@ pub(super) struct Setup {
 
 pub async fn deliver(args: DeliverArgs) -> anyhow::Result<()> {
     let shapes = if args.shape.is_empty() { vec![Shape::Upsert, Shape::Related] } else { args.shape.clone() };
-    let s = setup().await?;
+    let s = setup(args.backend).await?;
     if args.latency_ms > 0 {
         let faults = format!("{}/orgs/{}/faults", s.emulator.admin_url(), s.org_id);
         reqwest::Client::new().put(faults).json(&json!({ "latency_ms": args.latency_ms })).send().await?.error_for_status()?;
@@ -111,12 +114,12 @@ pub async fn deliver(args: DeliverArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(super) async fn setup() -> anyhow::Result<Setup> {
+pub(super) async fn setup(backend: super::Backend) -> anyhow::Result<Setup> {
     let mut config = sfemu::EmulatorConfig::default_demo();
     // The bench makes far more calls than a demo org's daily limit allows.
     config.api_daily_limit = u64::MAX / 2;
     let emulator = sfemu::Emulator::start(config.clone(), "127.0.0.1:0".parse()?, None).await?;
-    let linked = super::linked::linked_owner(&emulator, &config, "for the delivery bench").await?;
+    let linked = super::linked::linked_owner(&emulator, &config, "for the delivery bench", backend).await?;
     let mut app_config = app::startup::Config::new(linked.db.url.clone());
     app_config.secret_key = Some(linked.key.clone());
     app_config.public_url = Some("http://127.0.0.1".into());

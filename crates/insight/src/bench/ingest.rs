@@ -1,18 +1,14 @@
 //! `insight bench ingest`: durable responses over HTTP.
 
-use super::{percentile, rss_kib, start_server, Backend, IngestArgs};
+use super::{percentile, rss_kib, start_server, IngestArgs};
 use domain::{DisplayName, Email, NewPassword, ProjectName, QuestionKind, QuestionText, SurveyDefinition, SurveyStatus};
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use store::testing::TestDatabase;
 
 pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
-    let db = match args.backend {
-        Backend::Sqlite => TestDatabase::sqlite(),
-        Backend::Postgres => TestDatabase::postgres().await.ok_or_else(|| anyhow::anyhow!("PostgreSQL is unreachable"))?,
-    };
+    let db = super::fresh_database(args.backend).await?;
     let store = db.store().await;
     let owner = store
         .create_account(

@@ -21,10 +21,10 @@ pub(super) struct LinkedOwner {
 }
 
 /// The owner, linked to the sandbox org of `emulator` (started from `config`).
-pub(super) async fn linked_owner(emulator: &sfemu::Emulator, config: &sfemu::EmulatorConfig, why: &str) -> anyhow::Result<LinkedOwner> {
+pub(super) async fn linked_owner(emulator: &sfemu::Emulator, config: &sfemu::EmulatorConfig, why: &str, backend: super::Backend) -> anyhow::Result<LinkedOwner> {
     let connected = config.connected_apps.first().cloned().ok_or_else(|| anyhow::anyhow!("no connected app"))?;
     let user = config.orgs.iter().find(|o| o.is_sandbox).and_then(|o| o.users.first()).cloned().ok_or_else(|| anyhow::anyhow!("no sandbox user"))?;
-    let db = TestDatabase::sqlite();
+    let db = super::fresh_database(backend).await?;
     let key = Sealer::generate_key();
     let store = db.store().await.with_sealer(Sealer::from_encoded_key(Some(&key))?);
     let hash = web::hash_password(NewPassword::parse("bench password").map_err(|e| anyhow::anyhow!(e.0))?).await?;

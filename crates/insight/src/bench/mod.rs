@@ -184,3 +184,11 @@ pub(super) fn percentile(sorted: &[u32], p: f64) -> f64 {
     sorted[i] as f64 / 1000.0
 }
 
+
+/// A fresh database on `backend`, dropped with the value.
+pub(crate) async fn fresh_database(backend: Backend) -> anyhow::Result<store::testing::TestDatabase> {
+    Ok(match backend {
+        Backend::Sqlite => store::testing::TestDatabase::sqlite(),
+        Backend::Postgres => store::testing::TestDatabase::postgres().await.ok_or_else(|| anyhow::anyhow!("PostgreSQL is unreachable"))?,
+    })
+}

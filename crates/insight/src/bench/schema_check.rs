@@ -45,7 +45,7 @@ pub async fn schema_check(args: SchemaCheckArgs) -> anyhow::Result<()> {
         }))?);
     }
     let emulator = sfemu::Emulator::start(config.clone(), "127.0.0.1:0".parse()?, None).await?;
-    let super::linked::LinkedOwner { db: _db, store, owner, org_id, settings, .. } = super::linked::linked_owner(&emulator, &config, "for the schema-check bench").await?;
+    let super::linked::LinkedOwner { db: _db, store, owner, org_id, settings, .. } = super::linked::linked_owner(&emulator, &config, "for the schema-check bench", super::Backend::Sqlite).await?;
 
     let project_id = store.create_project(owner, &ProjectName::parse("Schema check bench").map_err(|e| anyhow::anyhow!(e.0))?, &web::new_survey_slug()).await?;
     let mut survey = SurveyDefinition::default();

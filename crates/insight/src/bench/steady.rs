@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 
 #[derive(Args, Debug)]
 pub struct SteadyArgs {
+    /// The database (`insight serve` and the workers share it)
+    #[arg(long, value_enum, default_value = "sqlite")]
+    pub backend: super::Backend,
     /// Responses per second
     #[arg(long, default_value_t = 200)]
     pub rate: u32,
@@ -37,7 +40,7 @@ fn now_ms() -> i64 {
 
 pub async fn steady(args: SteadyArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.rate > 0 && args.seconds > 0 && args.workers > 0, "--rate, --seconds and --workers must be above 0");
-    let s = setup().await?;
+    let s = setup(args.backend).await?;
     let (project, _) = survey(&s, Shape::Upsert, "st", 0, true).await?;
     let slug = s.store.survey(project).await?.map(|v| v.slug).ok_or_else(|| anyhow::anyhow!("no survey"))?;
     let key = s.app_config.secret_key.clone().unwrap_or_default();
