@@ -216,7 +216,7 @@ fn publish_panel(state: &AppState, who: &CurrentAccount, project: &Project, surv
                     span.muted data-copied-for="survey-link" role="status" {}
                     a href=(link) target="_blank" rel="noopener" { "Open" }
                 }
-                div.row .qr-row {
+                div.row .mb-small {
                     img.qr src={"/projects/" (project.id) "/qr.svg"} alt="QR code of the survey link" width="120" height="120";
                     a href={"/projects/" (project.id) "/qr.svg"} download={"survey-" (project.id) "-qr.svg"} { "Download QR code (SVG)" }
                 }
