@@ -318,7 +318,7 @@ async fn signin(State(state): State<AppState>, client: ClientAddress, jar: Cooki
 }
 
 /// What a person is told when a limit holds their sign-in back.
-pub(crate) fn too_many(refused: Refused) -> crate::error::WebError {
+fn too_many(refused: Refused) -> crate::error::WebError {
     let wait = wait_in_words(refused.wait());
     let message = match refused {
         Refused::Account(_) => format!("Too many sign-in attempts for this account. For its safety, wait {wait} before trying again."),

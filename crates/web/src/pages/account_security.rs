@@ -7,7 +7,7 @@ use super::account;
 use super::layout::post_form;
 use crate::auth::session::{CurrentAccount, EmptyForm, SignedForm, SESSION_COOKIE};
 use crate::error::{WebError, WebResult};
-use crate::rate_limit::ClientAddress;
+use crate::rate_limit::{wait_in_words, ClientAddress};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -121,7 +121,9 @@ async fn change_password(State(state): State<AppState>, client: ClientAddress, j
     // against the same limits, before it is looked at.
     if let Err(refused) = state.sign_in_limits.admit(client, &who.account.email) {
         tracing::warn!(account = account_id, client = %client, "password change refused: too many attempts");
-        return Err(crate::auth::too_many(refused));
+        let wait = refused.wait();
+        let message = format!("Too many attempts at this account's password. For its safety, wait {} before trying again; nothing was changed.", wait_in_words(wait));
+        return Err(WebError::TooManyRequests { message, retry_after: wait });
     }
     let new_password = match NewPassword::parse_for(&form.new_password, &[who.account.email.as_str(), who.account.name.as_str()]) {
         Ok(p) => p,

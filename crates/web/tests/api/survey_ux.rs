@@ -415,6 +415,7 @@ async fn guessing_the_current_password_is_throttled_like_signing_in() {
         let r = change_password(&ada, "a good password", "the thief's password").await;
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
         assert!(r.headers().get("retry-after").is_some());
+        assert!(r.text().await.unwrap().contains("Too many attempts at this account's password"));
         // The sign-in limit is the same one: it is used up for this account too.
         assert_eq!(sign_in(&Browser::new(&app), "ada@example.com", "a good password").await.status(), StatusCode::TOO_MANY_REQUESTS);
         let hash = app.store.credentials_of(ada_id(&app).await).await.unwrap().unwrap().password_hash;
