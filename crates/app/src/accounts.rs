@@ -59,6 +59,33 @@ impl App {
         Ok(self.store.session(&token_hash(token)).await?)
     }
 
+    /// The account's stored password hash, for checking its current password.
+    pub async fn credentials_of(&self, account_id: i64) -> Result<Option<Credentials>, AppError> {
+        Ok(self.store.credentials_of(account_id).await?)
+    }
+
+    /// Sets a new password (its hash; the caller checked the current one)
+    /// and ends the account's other sessions, keeping the one holding
+    /// `this_session`: whoever knew the old password is signed out.
+    /// Returns how many sessions ended.
+    pub async fn change_password(&self, account_id: i64, new_password_hash: &str, this_session: &str) -> Result<u64, AppError> {
+        let ended = self.store.change_password(account_id, new_password_hash, &token_hash(this_session)).await?;
+        tracing::info!(account = account_id, sessions_ended = ended, "password changed");
+        Ok(ended)
+    }
+
+    /// Signs out everywhere but the session holding `this_session`.
+    pub async fn end_other_sessions(&self, account_id: i64, this_session: &str) -> Result<u64, AppError> {
+        let ended = self.store.delete_other_sessions(account_id, &token_hash(this_session)).await?;
+        tracing::info!(account = account_id, sessions_ended = ended, "signed out everywhere else");
+        Ok(ended)
+    }
+
+    /// How many live sessions the account has, this one included.
+    pub async fn live_session_count(&self, account_id: i64) -> Result<i64, AppError> {
+        Ok(self.store.live_session_count(account_id).await?)
+    }
+
     /// Signs out: the session ends.
     pub async fn end_session(&self, token: &str) -> Result<(), AppError> {
         Ok(self.store.delete_session(&token_hash(token)).await?)

@@ -9,7 +9,7 @@ use crate::accounts::Account;
 use crate::projects::{require_edit, Project};
 use crate::{App, AppError};
 use domain::mapping::{broken_by, BrokenUse, SurveyEdit};
-use domain::{EmbeddedFieldName, Invalid, QuestionId, QuestionKind, QuestionText, SurveyDefinition, SurveyStatus};
+use domain::{EmbeddedFieldName, Invalid, QuestionId, QuestionKind, QuestionText, SurveyDefinition, SurveyIntroduction, SurveyStatus, ThankYouMessage};
 
 pub use store::surveys::Survey;
 
@@ -125,6 +125,14 @@ impl App {
         }
         self.store.set_survey_status(project.id, status).await?;
         tracing::info!(project = project.id, status = status.as_str(), "survey status changed");
+        Ok(())
+    }
+
+    /// Saves what the survey says around its questions, by an account that may edit.
+    pub async fn set_survey_texts(&self, project: &Project, introduction: &SurveyIntroduction, thank_you: &ThankYouMessage) -> Result<(), AppError> {
+        require_edit(project)?;
+        self.store.save_survey_texts(project.id, introduction, thank_you).await?;
+        tracing::info!(project = project.id, "survey introduction and thank-you message saved");
         Ok(())
     }
 

@@ -13,6 +13,7 @@ pub mod response;
 pub mod signed_link;
 pub mod signup;
 pub mod survey;
+pub mod survey_texts;
 pub mod transfer;
 pub mod trigger;
 pub mod trusted_record;
@@ -24,6 +25,7 @@ pub use mapping::{FieldName, FieldRule, FieldValue, Mapping, MappingAction, Mapp
 pub use project::{Access, ProjectName, Role};
 pub use response::{Answer, Answers, EmbeddedData, ResponseId};
 pub use signed_link::{EmbeddedProvenance, LinkKey};
+pub use survey_texts::{SurveyIntroduction, ThankYouMessage};
 pub use transfer::TransferStatus;
 pub use trusted_record::{may_decide_record, RecordRefused};
 pub use survey::{

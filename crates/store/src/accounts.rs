@@ -54,4 +54,28 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?)
     }
+
+    /// The account's password hash, for checking its current password.
+    pub async fn credentials_of(&self, account_id: i64) -> Result<Option<Credentials>> {
+        Ok(sqlx::query_as::<_, Credentials>("SELECT id, password_hash FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Replaces the account's password hash and ends every session of the
+    /// account but the one whose token hash is `keep`, in one commit; returns
+    /// how many sessions ended.
+    pub async fn change_password(&self, account_id: i64, password_hash: &str, keep: &str) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2").bind(password_hash).bind(account_id).execute(&mut *tx).await?;
+        let ended = sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2")
+            .bind(account_id)
+            .bind(keep)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(ended)
+    }
 }

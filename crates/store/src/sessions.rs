@@ -65,6 +65,23 @@ impl Store {
         Ok(())
     }
 
+    /// Ends every session of the account but the one whose token hash is
+    /// `keep`; returns how many ended.
+    pub async fn delete_other_sessions(&self, account_id: i64, keep: &str) -> Result<u64> {
+        let r = sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2").bind(account_id).bind(keep).execute(&self.pool).await?;
+        Ok(r.rows_affected())
+    }
+
+    /// How many live sessions the account has (this browser's among them).
+    pub async fn live_session_count(&self, account_id: i64) -> Result<i64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sessions WHERE account_id = $1 AND expires_at > $2")
+            .bind(account_id)
+            .bind(now_ms())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
+    }
+
     pub async fn delete_expired_sessions(&self) -> Result<u64> {
         let r = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now_ms()).execute(&self.pool).await?;
         Ok(r.rows_affected())

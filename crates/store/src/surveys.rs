@@ -2,7 +2,7 @@
 
 use crate::columns::{json, Column};
 use crate::{now_ms, Result, Store, StoreError};
-use domain::{SurveyDefinition, SurveyStatus};
+use domain::{SurveyDefinition, SurveyIntroduction, SurveyStatus, ThankYouMessage};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -19,7 +19,7 @@ const LINK_CACHE_ENTRIES: usize = 10_000;
 /// its form) costs no query for its survey: on SQLite each query is a hop
 /// to the connection's thread and back, and the survey read was most of a
 /// response's own work. Only respondents' pages read through it; every
-/// change to a survey's definition, status, name or deletion made through
+/// change to a survey's definition, texts, status, name or deletion made through
 /// this store forgets it.
 #[derive(Debug, Default)]
 pub(crate) struct LinkCache {
@@ -57,6 +57,10 @@ pub struct Survey {
     pub version: i64,
     pub response_count: i64,
     pub project_deleted: bool,
+    /// Shown above the questions (and in preview).
+    pub introduction: SurveyIntroduction,
+    /// Shown on the thank-you page instead of the standard words.
+    pub thank_you: ThankYouMessage,
 }
 
 #[derive(sqlx::FromRow)]
@@ -70,12 +74,17 @@ struct SurveyRow {
     version: i64,
     response_count: i64,
     deleted_at: Option<i64>,
+    introduction: String,
+    thank_you_message: String,
 }
 
 impl TryFrom<SurveyRow> for Survey {
     type Error = StoreError;
     fn try_from(r: SurveyRow) -> Result<Survey> {
         let definition = json("definition of survey", r.project_id, &r.definition)?;
+        let unreadable = |column: &str, e: domain::Invalid| StoreError::Corrupt(format!("surveys.{column} of project {}: {e}", r.project_id));
+        let introduction = SurveyIntroduction::parse(&r.introduction).map_err(|e| unreadable("introduction", e))?;
+        let thank_you = ThankYouMessage::parse(&r.thank_you_message).map_err(|e| unreadable("thank_you_message", e))?;
         Ok(Survey {
             project_id: r.project_id,
             project_name: r.project_name,
@@ -86,12 +95,15 @@ impl TryFrom<SurveyRow> for Survey {
             version: r.version,
             response_count: r.response_count,
             project_deleted: r.deleted_at.is_some(),
+            introduction,
+            thank_you,
         })
     }
 }
 
 const SURVEY_SELECT: &str = "SELECT s.project_id, p.name AS project_name, s.definition, s.status, s.slug,
-        s.published_at, s.version, s.response_count, p.deleted_at
+        s.published_at, s.version, s.response_count, p.deleted_at,
+        s.introduction, s.thank_you_message
    FROM surveys s JOIN projects p ON p.id = s.project_id";
 
 impl Store {
@@ -162,6 +174,21 @@ impl Store {
         .bind(project_id)
         .execute(&self.pool)
         .await?;
+        self.links.forget(project_id);
+        Ok(())
+    }
+
+    /// Saves the survey's introduction and thank-you message.
+    pub async fn save_survey_texts(&self, project_id: i64, introduction: &SurveyIntroduction, thank_you: &ThankYouMessage) -> Result<()> {
+        let now = now_ms();
+        sqlx::query("UPDATE surveys SET introduction = $1, thank_you_message = $2, updated_at = $3 WHERE project_id = $4")
+            .bind(introduction.as_str())
+            .bind(thank_you.as_str())
+            .bind(now)
+            .bind(project_id)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("UPDATE projects SET updated_at = $1 WHERE id = $2").bind(now).bind(project_id).execute(&self.pool).await?;
         self.links.forget(project_id);
         Ok(())
     }

@@ -2,7 +2,9 @@
 // - filters a long picker as you type (an input with data-filter="<select id>"),
 // - says at once which fields cannot take the chosen value (a field picker's
 //   options carry data-refuses: {"<value source>": "why"}), and
-// - asks before a removal (a form with data-confirm="<question>").
+// - asks before a removal (a form with data-confirm="<question>"),
+// - copies a link (a hidden button with data-copy="<id of the element holding it>"),
+// - keeps a survey's "k of n questions answered" up to date as it is answered.
 "use strict";
 
 function filterPicker(input) {
@@ -60,7 +62,54 @@ function pollProgress(bar) {
   setTimeout(tick, 1000);
 }
 
+// The button is hidden without the script: the link stays plain text to select.
+function copyButton(button) {
+  const source = document.getElementById(button.dataset.copy);
+  const status = document.querySelector(`[data-copied-for="${button.dataset.copy}"]`);
+  if (!source) return;
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    const text = source.textContent.trim();
+    let copied = false;
+    try {
+      await navigator.clipboard.writeText(text);
+      copied = true;
+    } catch (e) {
+      // No clipboard (a page over plain http): select the link instead.
+      const range = document.createRange();
+      range.selectNodeContents(source);
+      const selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+    }
+    if (status) status.textContent = copied ? "Copied" : "Selected: press Ctrl+C (or ⌘C) to copy";
+  });
+}
+
+// A question counts as answered once any of its inputs holds an answer.
+function trackProgress(form, box) {
+  const bar = box.querySelector("progress");
+  const text = box.querySelector(".progress-text");
+  const update = () => {
+    const questions = form.querySelectorAll("fieldset.question");
+    let answered = 0;
+    for (const q of questions) {
+      const inputs = q.querySelectorAll("input, textarea");
+      if (Array.from(inputs).some((i) => (i.type === "radio" || i.type === "checkbox" ? i.checked : i.value.trim() !== ""))) answered++;
+    }
+    bar.value = answered;
+    text.textContent = `${answered} of ${questions.length} questions answered`;
+  };
+  form.addEventListener("input", update);
+  form.addEventListener("change", update);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  for (const button of document.querySelectorAll("button[data-copy]")) copyButton(button);
+  for (const form of document.querySelectorAll("form.survey-form")) {
+    const box = form.querySelector("#survey-progress");
+    if (box) trackProgress(form, box);
+  }
   for (const input of document.querySelectorAll("input[data-filter]")) {
     input.addEventListener("input", () => filterPicker(input));
     filterPicker(input);

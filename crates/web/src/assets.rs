@@ -16,6 +16,11 @@ use std::sync::LazyLock;
 
 const STYLESHEET: &str = include_str!("../assets/insight.css");
 const SCRIPT: &str = include_str!("../assets/insight.js");
+const FAVICON: &str = include_str!("../assets/favicon.svg");
+
+/// Where browsers look for the icon: a fixed name, since `/favicon.ico` is
+/// asked for by name whatever the page links.
+pub const FAVICON_HREF: &str = "/favicon.svg";
 
 /// `/assets/<stem>-<first 16 hex digits of the SHA-256 of its bytes>.<ext>`.
 fn hashed_href(stem: &str, ext: &str, bytes: &str) -> String {
@@ -47,8 +52,22 @@ fn immutable(content_type: &'static str, body: &'static str) -> impl IntoRespons
     )
 }
 
+/// The icon's name does not change with its bytes, so browsers keep it a day.
+fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400")),
+        ],
+        FAVICON,
+    )
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(stylesheet_href(), get(|| async { immutable("text/css; charset=utf-8", STYLESHEET) }))
         .route(script_href(), get(|| async { immutable("text/javascript; charset=utf-8", SCRIPT) }))
+        .route(FAVICON_HREF, get(|| async { favicon() }))
+        // Browsers that ask for the old name by habit get the SVG.
+        .route("/favicon.ico", get(|| async { axum::response::Redirect::permanent(FAVICON_HREF) }))
 }

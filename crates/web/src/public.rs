@@ -1,9 +1,11 @@
 //! The respondent's pages: the survey behind its anonymous link, and the
-//! submission, which is acknowledged only once it is on disk.
+//! submission, which is acknowledged only once it is on disk. The same form
+//! is what a project member previews (`pages::preview`), with a banner and
+//! nothing stored.
 
-use crate::auth::session::parse_form;
+use crate::auth::session::{parse_form, CSRF_FIELD};
 use crate::error::{WebError, WebResult};
-use crate::pages::layout::public_page;
+use crate::pages::layout::{csrf_field, public_page};
 use crate::rate_limit::{retry_after_secs, wait_in_words, ClientAddress};
 use crate::secrets;
 use crate::state::AppState;
@@ -45,6 +47,58 @@ async fn open_survey(state: &AppState, slug: &str) -> WebResult<Survey> {
 
 async fn show(State(state): State<AppState>, Path(slug): Path<String>, RawQuery(query): RawQuery) -> WebResult<Markup> {
     let survey = open_survey(&state, &slug).await?;
+    let form = fresh_form(&survey, query)?;
+    Ok(render(&survey, &format!("/s/{slug}"), &form, Audience::Respondent))
+}
+
+/// Who the survey form is shown to: a respondent, or a member of the
+/// project trying it out, whose form carries their session's CSRF token
+/// and whose page says that nothing is stored.
+#[derive(Clone, Copy)]
+pub(crate) enum Audience<'a> {
+    Respondent,
+    Preview { project_id: i64, csrf: &'a str },
+}
+
+/// The survey as a project member previews it: the respondent's form, its
+/// embedded data taken from the preview's query string as a link's would be.
+pub(crate) fn preview_form(survey: &Survey, project_id: i64, csrf: &str, query: Option<String>) -> WebResult<Markup> {
+    let form = fresh_form(survey, query)?;
+    Ok(render(survey, &format!("/projects/{project_id}/preview"), &form, Audience::Preview { project_id, csrf }))
+}
+
+/// A previewed form, checked exactly as a response would be and then
+/// forgotten: `Ok` when it would have been accepted, or the page that sends
+/// the member back (422 with the answers as typed and the problems beside them).
+pub(crate) fn check_preview(survey: &Survey, project_id: i64, csrf: &str, headers: &HeaderMap, body: &[u8]) -> WebResult<Result<(), Response>> {
+    let action = format!("/projects/{project_id}/preview");
+    Ok(checked(survey, &action, headers, body, Embedded::FromLink, Audience::Preview { project_id, csrf })?.map(|_| ()))
+}
+
+/// The thank-you page a previewing member reaches, as respondents would see it.
+pub(crate) fn preview_thanks(survey: &Survey, project_id: i64) -> Markup {
+    public_page(
+        &survey.project_name,
+        html! {
+            (preview_banner(project_id))
+            (thank_you_card(survey, None))
+            p { a href={"/projects/" (project_id) "/preview"} { "Preview the survey again" } }
+        },
+    )
+}
+
+fn preview_banner(project_id: i64) -> Markup {
+    html! {
+        div.flash.preview #preview-banner role="note" {
+            strong { "Preview" } " — this is the survey as respondents see it. Answers are checked but not stored, and nothing is sent anywhere. "
+            a href={"/projects/" (project_id) "/survey"} { "Back to the survey" }
+        }
+    }
+}
+
+/// A fresh form for the survey, with the embedded data and link signature
+/// of the query string it was opened with.
+fn fresh_form(survey: &Survey, query: Option<String>) -> WebResult<FormState> {
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
     let embedded = survey
         .definition
@@ -59,7 +113,7 @@ async fn show(State(state): State<AppState>, Path(slug): Path<String>, RawQuery(
         values: BTreeMap::new(),
         errors: BTreeMap::new(),
     };
-    Ok(render(&survey, &format!("/s/{slug}"), &form))
+    Ok(form)
 }
 
 /// What the form shows: fresh, or as sent with the problems to fix.
@@ -80,16 +134,22 @@ struct LinkSignature {
     expires: Option<String>,
 }
 
-fn render(survey: &Survey, action: &str, form: &FormState) -> Markup {
+fn render(survey: &Survey, action: &str, form: &FormState, audience: Audience) -> Markup {
     let def = &survey.definition;
     public_page(
         &survey.project_name,
         html! {
+            @if let Audience::Preview { project_id, .. } = audience { (preview_banner(project_id)) }
             h1 { (survey.project_name) }
+            @if !survey.introduction.is_empty() {
+                div.survey-intro #survey-intro { (survey.introduction.as_str()) }
+            }
             @if !form.errors.is_empty() {
                 div.flash.error role="alert" { "Some answers need your attention: see the messages below." }
             }
             form.survey-form method="post" action=(action) novalidate {
+                @if let Audience::Preview { csrf, .. } = audience { (csrf_field(csrf)) }
+                (progress(def, &form.values))
                 input type="hidden" name=(RESPONSE_ID_FIELD) value=(form.response_id);
                 input type="hidden" name=(STARTED_FIELD) value=(form.started_at);
                 @for (name, value) in &form.embedded {
@@ -148,6 +208,23 @@ fn render(survey: &Survey, action: &str, form: &FormState) -> Markup {
     )
 }
 
+/// "k of n questions answered" above a survey of two questions or more: a
+/// `<progress>` counted on the server (so it is right without the script,
+/// e.g. when the form comes back with problems), which the script keeps
+/// up to date while the respondent answers.
+fn progress(def: &SurveyDefinition, values: &BTreeMap<String, Vec<String>>) -> Markup {
+    let asked = def.asked().count();
+    let answered = def.asked().filter(|q| values.get(q.id.as_str()).is_some_and(|v| v.iter().any(|a| !a.trim().is_empty()))).count();
+    html! {
+        @if asked >= 2 {
+            div.survey-progress #survey-progress {
+                progress max=(asked) value=(answered) aria-label="Questions answered" { (answered) " of " (asked) }
+                span.progress-text aria-live="polite" { (answered) " of " (asked) " questions answered" }
+            }
+        }
+    }
+}
+
 fn is_form(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
@@ -161,7 +238,7 @@ async fn submit(State(state): State<AppState>, client: ClientAddress, Path(slug)
         tracing::warn!(client = %client, survey = survey.project_id, "survey response refused: too many from this address");
         return Ok(too_many_responses(&survey, wait));
     }
-    let (submission, answers, now) = match checked(&survey, &format!("/s/{slug}"), &headers, &body, Embedded::FromLink)? {
+    let (submission, answers, now) = match checked(&survey, &format!("/s/{slug}"), &headers, &body, Embedded::FromLink, Audience::Respondent)? {
         Ok(checked) => checked,
         Err(send_back) => return Ok(send_back),
     };
@@ -191,8 +268,16 @@ enum Embedded {
 /// A posted survey form, checked: the submission, its validated answers and
 /// when it came; or the page that sends the respondent back (415 for a body
 /// that is not a form, 422 with the answers as typed and each problem beside
-/// its question, the form posting to `action`).
-fn checked(survey: &Survey, action: &str, headers: &HeaderMap, body: &[u8], embedded: Embedded) -> WebResult<Result<(Submission, domain::Answers, i64), Response>> {
+/// its question, the form posting to `action`). A preview's form must carry
+/// the member's CSRF token.
+fn checked(
+    survey: &Survey,
+    action: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    embedded: Embedded,
+    audience: Audience,
+) -> WebResult<Result<(Submission, domain::Answers, i64), Response>> {
     if !is_form(headers) {
         return Ok(Err((
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -200,7 +285,14 @@ fn checked(survey: &Survey, action: &str, headers: &HeaderMap, body: &[u8], embe
         )
             .into_response()));
     }
-    let mut submission = Submission::parse(&survey.definition, parse_form(body)?)?;
+    let mut fields = parse_form(body)?;
+    if let Audience::Preview { csrf, .. } = audience {
+        let sent = fields.iter().position(|(k, _)| k == CSRF_FIELD).map(|i| fields.remove(i).1);
+        if !sent.is_some_and(|token| secrets::equal(&token, csrf)) {
+            return Err(WebError::CsrfMismatch);
+        }
+    }
+    let mut submission = Submission::parse(&survey.definition, fields)?;
     if embedded == Embedded::Ignored {
         submission.embedded.clear();
         submission.link = LinkSignature::default();
@@ -217,7 +309,7 @@ fn checked(survey: &Survey, action: &str, headers: &HeaderMap, body: &[u8], embe
                 values: submission.answers,
                 errors: errors.into_iter().map(|AnswerError { question, message }| (question.to_string(), message)).collect(),
             };
-            Ok(Err((StatusCode::UNPROCESSABLE_ENTITY, render(survey, action, &form)).into_response()))
+            Ok(Err((StatusCode::UNPROCESSABLE_ENTITY, render(survey, action, &form, audience)).into_response()))
         }
     }
 }
@@ -338,7 +430,7 @@ async fn show_invitation(State(state): State<AppState>, Path(token): Path<String
         values: BTreeMap::new(),
         errors: BTreeMap::new(),
     };
-    Ok(render(&survey, &format!("/i/{token}"), &form).into_response())
+    Ok(render(&survey, &format!("/i/{token}"), &form, Audience::Respondent).into_response())
 }
 
 async fn submit_invitation(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap, body: Bytes) -> WebResult<Response> {
@@ -348,7 +440,7 @@ async fn submit_invitation(State(state): State<AppState>, Path(token): Path<Stri
     }
     let app::triggers::OpenedInvitation::Open { survey, .. } = opened else { unreachable!("handled above") };
     // Embedded data in the form is ignored: the invitation's is used.
-    let (submission, answers, now) = match checked(&survey, &format!("/i/{token}"), &headers, &body, Embedded::Ignored)? {
+    let (submission, answers, now) = match checked(&survey, &format!("/i/{token}"), &headers, &body, Embedded::Ignored, Audience::Respondent)? {
         Ok(checked) => checked,
         Err(send_back) => return Ok(send_back),
     };
@@ -410,16 +502,22 @@ struct ThanksQuery {
 async fn thanks(State(state): State<AppState>, Path(slug): Path<String>, Query(q): Query<ThanksQuery>) -> WebResult<Markup> {
     let survey = state.app.survey_at(&slug).await?;
     let rid = q.r.and_then(|r| ResponseId::parse(&r).ok());
-    Ok(public_page(
-        &survey.project_name,
-        html! {
-            div.card #thanks {
-                h1 { "Thank you!" }
+    Ok(public_page(&survey.project_name, thank_you_card(&survey, rid.as_ref())))
+}
+
+/// The thank-you card: the survey's own message when it has one.
+fn thank_you_card(survey: &Survey, rid: Option<&ResponseId>) -> Markup {
+    html! {
+        div.card #thanks {
+            h1 { "Thank you!" }
+            @if survey.thank_you.is_empty() {
                 p { "Your response to " strong { (survey.project_name) } " has been recorded." }
-                @if let Some(rid) = rid { p.muted { "Response reference: " code { (rid) } } }
+            } @else {
+                div.survey-message #thank-you-message { (survey.thank_you.as_str()) }
             }
-        },
-    ))
+            @if let Some(rid) = rid { p.muted { "Response reference: " code { (rid) } } }
+        }
+    }
 }
 
 #[cfg(test)]

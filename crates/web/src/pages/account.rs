@@ -1,11 +1,13 @@
-//! Account settings: who you are, and API tokens for the JSON API.
+//! Account settings: who you are, your password and sessions
+//! (`account_security`), and API tokens for the JSON API.
 
-use super::layout::{post_form, post_form_with_class, flash_error, page};
+use super::account_security::{self, Notice, PasswordDraft};
+use super::layout::{post_form, post_form_with_class, flash_error, flash_ok, page};
 use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
 use crate::error::WebResult;
 use crate::state::AppState;
 use crate::time_fmt;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -18,23 +20,47 @@ pub fn router() -> Router<AppState> {
         .route("/account", get(view))
         .route("/account/tokens", post(create_token))
         .route("/account/tokens/{id}/revoke", post(revoke_token))
+        .merge(account_security::router())
 }
 
-async fn view(State(state): State<AppState>, who: CurrentAccount) -> WebResult<Markup> {
-    render(&state, &who, None, None).await
+/// `?done=…` after a change that redirects back here, so the page says what was done.
+#[derive(Deserialize)]
+struct Done {
+    done: Option<String>,
+}
+
+async fn view(State(state): State<AppState>, who: CurrentAccount, Query(q): Query<Done>) -> WebResult<Markup> {
+    let notice = q.done.as_deref().and_then(Notice::from_query);
+    render_with(&state, &who, None, None, notice, None).await
 }
 
 async fn render(state: &AppState, who: &CurrentAccount, new_token: Option<&str>, error: Option<&str>) -> WebResult<Markup> {
+    render_with(state, who, new_token, error, None, None).await
+}
+
+/// The Account page, saying what was just done, or with the password form
+/// as it was refused.
+pub(super) async fn render_with(
+    state: &AppState,
+    who: &CurrentAccount,
+    new_token: Option<&str>,
+    error: Option<&str>,
+    notice: Option<Notice>,
+    password: Option<&PasswordDraft>,
+) -> WebResult<Markup> {
     let tokens = state.app.api_tokens(who.account.id).await?;
+    let sessions = state.app.live_session_count(who.account.id).await?;
     Ok(page(
         "Account",
         Some(who),
         html! {
             h1 { "Account" }
+            (flash_ok(notice.map(Notice::message)))
             div.card {
                 p { strong { (who.account.name) } br; (who.account.email) }
                 p.muted { "Member since " (time_fmt::short(who.account.created_at)) }
             }
+            (account_security::cards(who, sessions, password))
             h2 { "API tokens" }
             (flash_error(error))
             @if let Some(token) = new_token {

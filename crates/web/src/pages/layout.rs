@@ -10,6 +10,7 @@ fn head(title: &str) -> Markup {
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
             title { (title) }
+            link rel="icon" type="image/svg+xml" href=(crate::assets::FAVICON_HREF);
             link rel="stylesheet" href=(crate::assets::stylesheet_href());
             script src=(crate::assets::script_href()) defer {}
         }

@@ -6,10 +6,11 @@
 use super::layout::{post_form, post_form_with_class, flash_error, page};
 use super::project_frame::{self, require_edit, Tab};
 use super::signed_links::{self, Shown};
+use super::survey_texts::{self, Card};
 use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
 use crate::error::{WebError, WebResult};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -35,14 +36,26 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{id}/survey/unpublish", post(unpublish))
 }
 
-async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>) -> WebResult<Markup> {
+/// `?saved=…` after a save that redirects back here, so the page says what was saved.
+#[derive(Deserialize)]
+struct Saved {
+    saved: Option<String>,
+}
+
+async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>, Query(q): Query<Saved>) -> WebResult<Markup> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
     let survey = state.app.survey(&project).await?;
-    Ok(render(&state, &who, &project, access, &survey, None, &Shown::Nothing))
+    let texts = if q.saved.as_deref() == Some(survey_texts::SAVED) { Card::Saved } else { Card::Plain };
+    Ok(render_with(&state, &who, &project, access, &survey, None, &Shown::Nothing, None, &texts))
 }
 
 pub(super) fn render(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, survey: &Survey, error: Option<&str>, signed: &Shown) -> Markup {
-    render_with(state, who, project, access, survey, error, signed, None)
+    render_with(state, who, project, access, survey, error, signed, None, &Card::Plain)
+}
+
+/// The Survey view with the introduction and thank-you card as `texts` says.
+pub(super) fn render_with_texts(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, survey: &Survey, texts: &Card) -> Markup {
+    render_with(state, who, project, access, survey, None, &Shown::Nothing, None, texts)
 }
 
 /// The Survey view, with a refused question form shown as it was typed.
@@ -56,6 +69,7 @@ fn render_with(
     error: Option<&str>,
     signed: &Shown,
     draft: Option<&Draft>,
+    texts: &Card,
 ) -> Markup {
     let form_for = |action: &str, q: Option<&Question>, submit: &str| match draft.filter(|d| d.action == action) {
         Some(d) => question_form(who, action, &d.values, submit, Some(d)),
@@ -136,6 +150,7 @@ fn render_with(
                     (form_for(&format!("{base}/questions"), None, "Add question"))
                 }
             }
+            (survey_texts::card(who, project.id, survey, editable, texts))
             h2 { "Embedded data" }
             div.card #embedded {
                 p.muted { "Embedded data fields take their values from the survey link's query string, e.g. "
@@ -194,7 +209,17 @@ fn publish_panel(state: &AppState, who: &CurrentAccount, project: &Project, surv
         div.card #publish {
             @if survey.status == SurveyStatus::Published {
                 p { strong { "Published." } " Anyone with this link can respond, without an account:" }
-                p { code.link #survey-link { (link) } " " a href=(link) target="_blank" rel="noopener" { "Open" } }
+                p.row {
+                    code.link #survey-link { (link) }
+                    // Shown by the script, which copies the link; without it the link is plain text to select.
+                    button.small.secondary type="button" data-copy="survey-link" hidden { "Copy link" }
+                    span.muted data-copied-for="survey-link" role="status" {}
+                    a href=(link) target="_blank" rel="noopener" { "Open" }
+                }
+                div.row .mb-small {
+                    img.qr src={"/projects/" (project.id) "/qr.svg"} alt="QR code of the survey link" width="120" height="120";
+                    a href={"/projects/" (project.id) "/qr.svg"} download={"survey-" (project.id) "-qr.svg"} { "Download QR code (SVG)" }
+                }
                 @if !example.is_empty() { p.muted { "Add embedded data to the link: " code { (link) (example) } } }
                 @if editable {
                     (post_form(&format!("{base}/unpublish"), &who.csrf, html! {
@@ -203,11 +228,16 @@ fn publish_panel(state: &AppState, who: &CurrentAccount, project: &Project, surv
                 }
             } @else {
                 p { strong { "Draft." } " The survey link accepts responses once the survey is published." }
+                p.muted { "A QR code of the link appears here once the survey is published." }
                 @if editable {
                     (post_form(&format!("{base}/publish"), &who.csrf, html! {
                         button type="submit" { "Publish survey" }
                     }))
                 }
+            }
+            p.row .mt-1 {
+                a.button.secondary #preview-link href={"/projects/" (project.id) "/preview"} { "Preview" }
+                span.muted { "The survey as respondents see it; answers you give there are not stored." }
             }
         }
     }
@@ -451,7 +481,7 @@ fn confirmed(confirm: &Option<String>) -> bool {
 async fn refused_form(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, action: String, form: &QuestionForm, field: Field, message: String) -> WebResult<Response> {
     let survey = state.app.survey(project).await?;
     let draft = Draft { action, values: FormValues::typed(form), field, message };
-    let page = render_with(state, who, project, access, &survey, None, &Shown::Nothing, Some(&draft));
+    let page = render_with(state, who, project, access, &survey, None, &Shown::Nothing, Some(&draft), &Card::Plain);
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 

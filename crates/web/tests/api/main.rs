@@ -26,5 +26,6 @@ mod schema_drift;
 mod signed_links;
 mod stylesheet;
 mod survey_edits;
+mod survey_ux;
 mod signup_by_mail;
 mod triggers;
