@@ -42,6 +42,9 @@ pub struct Config {
     pub delivery_bulk: delivery::BulkSettings,
     /// How long a call that would not carry 200 records waits for more.
     pub delivery_linger: Duration,
+    /// Responses that arrive together share one commit; off: each its own
+    /// (`INSIGHT_GROUP_COMMIT`, for comparison).
+    pub group_commit: bool,
 }
 
 impl Config {
@@ -58,6 +61,7 @@ impl Config {
             delivery_budget: delivery::BudgetSettings::default(),
             delivery_bulk: delivery::BulkSettings::default(),
             delivery_linger: delivery::DEFAULT_LINGER,
+            group_commit: true,
         }
     }
 }
@@ -174,7 +178,10 @@ impl App {
             None => None,
         };
         let public_url: Arc<str> = config.public_url.as_deref().unwrap_or("http://127.0.0.1:8080").trim_end_matches('/').into();
-        let responses = store.response_writer();
+        let responses = match config.group_commit {
+            true => store.response_writer(),
+            false => store.response_writer_one_commit_each(),
+        };
         Ok(App { store, responses, salesforce, delivery_lease: config.delivery_lease, public_url, mailer, mail_worker: config.mail_worker, schema_checks: config.schema_checks, metrics })
     }
 

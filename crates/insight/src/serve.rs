@@ -27,6 +27,11 @@ pub struct ServeArgs {
     pub mail: MailArgs,
     #[command(flatten)]
     pub metrics: MetricsArgs,
+    /// Commit the responses that arrive together in one transaction (on);
+    /// off commits each alone, as most web applications do: slower, there
+    /// for comparison (`insight bench ingest` measures both)
+    #[arg(long, env = "INSIGHT_GROUP_COMMIT", default_value_t = true, action = clap::ArgAction::Set)]
+    pub group_commit: bool,
 }
 
 /// Who may read `/metrics`; `serve` and `worker` share them. With neither
@@ -256,6 +261,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(args.json);
     let mut config = web::Config::new(args.database_url.clone(), args.bind);
     config.app = args.salesforce.app_config(&args.database_url, args.public_url.clone())?;
+    config.app.group_commit = args.group_commit;
     config.limits = args.limits.limits();
     config.metrics = args.metrics.access()?;
     let metrics = config.metrics.clone();

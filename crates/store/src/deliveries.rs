@@ -323,21 +323,9 @@ impl Store {
         Ok(())
     }
 
-    /// `param` (a JSON array of objects) as a table `j` with `columns`
-    /// (`name TYPE, …`), in the backend's SQL: one bound value however many
-    /// rows, so a batch is one statement.
-    fn json_rows(&self, param: &str, columns: &str) -> String {
-        match self.backend {
-            Backend::Postgres => format!("jsonb_to_recordset(CAST({param} AS JSONB)) AS j({columns})"),
-            Backend::Sqlite => {
-                let fields: Vec<String> = columns
-                    .split(',')
-                    .map(|c| c.split_whitespace().next().unwrap_or_default().to_string())
-                    .map(|name| format!("json_extract(value, '$.{name}') AS {name}"))
-                    .collect();
-                format!("(SELECT {} FROM json_each({param})) AS j", fields.join(", "))
-            }
-        }
+    /// `param` (a JSON array of objects) as a table `j` (see [`crate::json_rows`]).
+    pub(crate) fn json_rows(&self, param: &str, columns: &str) -> String {
+        crate::json_rows(self.backend, param, columns)
     }
 
     /// Puts claimed deliveries back until their time: after a passing

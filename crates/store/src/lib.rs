@@ -263,3 +263,21 @@ mod tests {
         assert_eq!(sqlite_path("sqlite::memory:"), None);
     }
 }
+
+/// `param` (a JSON array of objects) as a table `j` with `columns`
+/// (`name TYPE, …`), in the backend's SQL: one bound value however many
+/// rows, so a batch is one statement whose text does not change with its
+/// size (parsed once, no parameter per value).
+pub(crate) fn json_rows(backend: Backend, param: &str, columns: &str) -> String {
+    match backend {
+        Backend::Postgres => format!("jsonb_to_recordset(CAST({param} AS JSONB)) AS j({columns})"),
+        Backend::Sqlite => {
+            let fields: Vec<String> = columns
+                .split(',')
+                .map(|c| c.split_whitespace().next().unwrap_or_default().to_string())
+                .map(|name| format!("json_extract(value, '$.{name}') AS {name}"))
+                .collect();
+            format!("(SELECT {} FROM json_each({param})) AS j", fields.join(", "))
+        }
+    }
+}

@@ -154,7 +154,14 @@ impl Store {
 
     /// Starts the group-commit writer for this store.
     pub fn response_writer(&self) -> ResponseWriter {
-        ResponseWriter::start(self.pool.clone())
+        ResponseWriter::start(self.pool.clone(), self.backend)
+    }
+
+    /// A writer that commits each response alone, in its own transaction,
+    /// as most web applications do: the naive way, for comparison
+    /// (`INSIGHT_GROUP_COMMIT=off`).
+    pub fn response_writer_one_commit_each(&self) -> ResponseWriter {
+        ResponseWriter { how: Writes::Alone { pool: self.pool.clone(), backend: self.backend } }
     }
 }
 
@@ -167,7 +174,13 @@ struct Pending {
 /// all clones feed the one writer task.
 #[derive(Clone)]
 pub struct ResponseWriter {
-    queue: mpsc::Sender<Pending>,
+    how: Writes,
+}
+
+#[derive(Clone)]
+enum Writes {
+    Grouped(mpsc::Sender<Pending>),
+    Alone { pool: AnyPool, backend: Backend },
 }
 
 impl ResponseWriter {
@@ -175,24 +188,30 @@ impl ResponseWriter {
     /// the first of them waits.
     pub const MAX_GROUP: usize = 1_000;
 
-    fn start(pool: AnyPool) -> ResponseWriter {
+    fn start(pool: AnyPool, backend: Backend) -> ResponseWriter {
         let (queue, rx) = mpsc::channel(Self::MAX_GROUP * 4);
-        tokio::spawn(write_groups(pool, rx));
-        ResponseWriter { queue }
+        tokio::spawn(write_groups(pool, backend, rx));
+        ResponseWriter { how: Writes::Grouped(queue) }
     }
 
     /// Stores a response and returns once it is durable.
     pub async fn submit(&self, response: NewResponse) -> Result<Submitted> {
-        let (done, wait) = oneshot::channel();
-        self.queue.send(Pending { response, done }).await.map_err(|_| StoreError::WriterStopped)?;
-        wait.await.map_err(|_| StoreError::WriterStopped)?
+        match &self.how {
+            Writes::Grouped(queue) => {
+                let (done, wait) = oneshot::channel();
+                queue.send(Pending { response, done }).await.map_err(|_| StoreError::WriterStopped)?;
+                wait.await.map_err(|_| StoreError::WriterStopped)?
+            }
+            Writes::Alone { pool, backend } => Ok(commit_group(pool, *backend, &[&response]).await?[0]),
+        }
     }
 }
 
-async fn write_groups(pool: AnyPool, mut rx: mpsc::Receiver<Pending>) {
+async fn write_groups(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<Pending>) {
     let mut group: Vec<Pending> = Vec::with_capacity(ResponseWriter::MAX_GROUP);
     while rx.recv_many(&mut group, ResponseWriter::MAX_GROUP).await > 0 {
-        match commit_group(&pool, &group).await {
+        let responses: Vec<&NewResponse> = group.iter().map(|p| &p.response).collect();
+        match commit_group(&pool, backend, &responses).await {
             Ok(outcomes) => {
                 for (pending, outcome) in group.drain(..).zip(outcomes) {
                     let _ = pending.done.send(Ok(outcome));
@@ -203,7 +222,7 @@ async fn write_groups(pool: AnyPool, mut rx: mpsc::Receiver<Pending>) {
                 // commit: store each alone, so each gets its own answer.
                 tracing::warn!(%error, size = group.len(), "group commit failed; storing its responses one by one");
                 for pending in group.drain(..) {
-                    let outcome = commit_group(&pool, std::slice::from_ref(&pending)).await.map(|o| o[0]);
+                    let outcome = commit_group(&pool, backend, &[&pending.response]).await.map(|o| o[0]);
                     let _ = pending.done.send(outcome);
                 }
             }
@@ -211,14 +230,9 @@ async fn write_groups(pool: AnyPool, mut rx: mpsc::Receiver<Pending>) {
     }
 }
 
-/// Rows per INSERT statement: 7 parameters a row stays far below both
-/// backends' parameter limits (SQLite 32,766; PostgreSQL 65,535).
-const ROWS_PER_STATEMENT: usize = 250;
-
-async fn commit_group(pool: &AnyPool, group: &[Pending]) -> Result<Vec<Submitted>> {
+async fn commit_group(pool: &AnyPool, backend: Backend, responses: &[&NewResponse]) -> Result<Vec<Submitted>> {
     let mut tx = pool.begin().await?;
-    let responses: Vec<&NewResponse> = group.iter().map(|p| &p.response).collect();
-    let outcomes = insert_responses_in(&mut tx, &responses).await?;
+    let outcomes = insert_responses_in(&mut tx, backend, responses).await?;
     tx.commit().await?;
     Ok(outcomes)
 }
@@ -226,47 +240,44 @@ async fn commit_group(pool: &AnyPool, group: &[Pending]) -> Result<Vec<Submitted
 /// Stores responses inside `tx`, with the delivery of each whose survey maps
 /// into Salesforce and the surveys' response counts; a response whose id is
 /// stored already (or given twice) is `AlreadyStored`.
-pub(crate) async fn insert_responses_in(tx: &mut sqlx::Transaction<'_, sqlx::Any>, group: &[&NewResponse]) -> Result<Vec<Submitted>> {
-    let mut stored: std::collections::HashSet<String> = std::collections::HashSet::new();
-    let mut new_rows: Vec<i64> = Vec::with_capacity(group.len());
-    // One multi-row INSERT per chunk: one round trip instead of one per
-    // response, which is what PostgreSQL's throughput hinges on.
-    for chunk in group.chunks(ROWS_PER_STATEMENT) {
-        let mut sql = String::from("INSERT INTO responses (public_id, project_id, answers, embedded, started_at, finished_at, embedded_source) VALUES ");
-        for i in 0..chunk.len() {
-            let b = i * 7;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!("(${},${},${},${},${},${},${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7));
-        }
-        sql.push_str(" ON CONFLICT (public_id) DO NOTHING RETURNING id, public_id");
-        let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
-        for r in chunk {
-            query = query.bind(&r.public_id).bind(r.project_id).bind(&r.answers).bind(&r.embedded).bind(r.started_at).bind(r.finished_at).bind(r.provenance.to_column());
-        }
-        for (row, id) in query.persistent(false).fetch_all(&mut **tx).await? {
-            new_rows.push(row);
-            stored.insert(id);
-        }
-    }
+pub(crate) async fn insert_responses_in(tx: &mut sqlx::Transaction<'_, sqlx::Any>, backend: Backend, group: &[&NewResponse]) -> Result<Vec<Submitted>> {
+    // The whole group as one JSON parameter: one statement of one text
+    // whatever the group's size, parsed once and kept prepared, rather
+    // than a statement of 7 parameters a row (each looked up by name, and
+    // parsed anew for each size).
+    let rows: Vec<serde_json::Value> = group
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "public_id": r.public_id, "project_id": r.project_id, "answers": r.answers, "embedded": r.embedded,
+                "started_at": r.started_at, "finished_at": r.finished_at, "embedded_source": r.provenance.to_column(),
+            })
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO responses (public_id, project_id, answers, embedded, started_at, finished_at, embedded_source)
+         SELECT j.public_id, j.project_id, j.answers, j.embedded, j.started_at, j.finished_at, j.embedded_source FROM {} WHERE true
+         ON CONFLICT (public_id) DO NOTHING RETURNING id, public_id, project_id",
+        crate::json_rows(backend, "$1", "public_id TEXT, project_id BIGINT, answers TEXT, embedded TEXT, started_at BIGINT, finished_at BIGINT, embedded_source TEXT")
+    );
+    let inserted: Vec<(i64, String, i64)> = sqlx::query_as(&sql).bind(serde_json::Value::Array(rows).to_string()).fetch_all(&mut **tx).await?;
+    let new_rows: Vec<serde_json::Value> = inserted.iter().map(|(id, public_id, project_id)| serde_json::json!({ "id": id, "public_id": public_id, "project_id": project_id })).collect();
+    let mut stored: std::collections::HashSet<String> = inserted.into_iter().map(|(_, public_id, _)| public_id).collect();
     // The outbox rows of responses whose survey maps into Salesforce, in the
     // same commit: an accepted response always has its delivery.
     let now = now_ms();
-    for chunk in new_rows.chunks(ROWS_PER_STATEMENT) {
-        let ids: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+    if !new_rows.is_empty() {
+        // From the rows just stored, as the INSERT returned them: no read of
+        // `responses` (whose plan, with a row set PostgreSQL cannot size,
+        // could be a scan of all of them).
         let sql = format!(
             "INSERT INTO deliveries (project_id, response_id, public_id, status, next_attempt_at, created_at, updated_at)
-             SELECT r.project_id, r.id, r.public_id, 'pending', $1, $1, $1
-               FROM responses r JOIN salesforce_integrations i ON i.project_id = r.project_id
-              WHERE i.mappings <> '[]' AND r.id IN ({})",
-            ids.join(",")
+             SELECT j.project_id, j.id, j.public_id, 'pending', $1, $1, $1
+               FROM {} JOIN salesforce_integrations i ON i.project_id = j.project_id
+              WHERE i.mappings <> '[]'",
+            crate::json_rows(backend, "$2", "id BIGINT, public_id TEXT, project_id BIGINT")
         );
-        let mut query = sqlx::query(&sql).bind(now);
-        for row in chunk {
-            query = query.bind(*row);
-        }
-        query.persistent(false).execute(&mut **tx).await?;
+        sqlx::query(&sql).bind(now).bind(serde_json::Value::Array(new_rows).to_string()).execute(&mut **tx).await?;
     }
     let mut outcomes = Vec::with_capacity(group.len());
     let mut new_per_project: BTreeMap<i64, i64> = BTreeMap::new();

@@ -161,7 +161,7 @@ impl Store {
         for chunk in responses.chunks(5_000) {
             let mut tx = self.pool.begin().await?;
             let group: Vec<&crate::NewResponse> = chunk.iter().collect();
-            crate::responses::insert_responses_in(&mut tx, &group).await?;
+            crate::responses::insert_responses_in(&mut tx, self.backend, &group).await?;
             tx.commit().await?;
         }
         Ok(())

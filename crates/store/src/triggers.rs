@@ -552,7 +552,7 @@ impl Store {
         if r.rows_affected() != 1 {
             return Ok(InvitedSubmit::AnsweredBefore);
         }
-        match insert_responses_in(&mut tx, &[response]).await?.as_slice() {
+        match insert_responses_in(&mut tx, self.backend, &[response]).await?.as_slice() {
             [Submitted::Stored] => {}
             // The respondent's browser reused a response id: change nothing
             // rather than mark the invitation answered by another response.

@@ -7,7 +7,23 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Group commit, then (unless `--naive-requests 0`) one commit per
+/// response, each on a fresh database and server, in the same run.
 pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
+    let grouped = run(&args, args.requests, true).await?;
+    if args.naive_requests == 0 {
+        return Ok(());
+    }
+    let naive = run(&args, args.naive_requests, false).await?;
+    let ratio = grouped["responses_per_second"].as_f64().unwrap_or(0.0) / naive["responses_per_second"].as_f64().unwrap_or(f64::NAN);
+    match args.json {
+        true => println!("{}", json!({ "bench": "ingest-ratio", "group_commit_vs_one_commit_each": ratio })),
+        false => println!("group commit: {ratio:.1}× the responses/s of one commit per response"),
+    }
+    Ok(())
+}
+
+async fn run(args: &IngestArgs, requests: usize, group_commit: bool) -> anyhow::Result<serde_json::Value> {
     let db = super::fresh_database(args.backend).await?;
     let store = db.store().await;
     let owner = store
@@ -30,7 +46,10 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
 
     // Every simulated respondent comes from 127.0.0.1: lift the per-address
     // limit, which is there for floods, not for this measurement.
-    let server = start_server(&db.url, &[("INSIGHT_SUBMISSION_LIMIT_PER_ADDRESS", format!("{}/1s", args.requests.max(1)))])?;
+    let server = start_server(
+        &db.url,
+        &[("INSIGHT_SUBMISSION_LIMIT_PER_ADDRESS", format!("{}/1s", requests.max(1))), ("INSIGHT_GROUP_COMMIT", group_commit.to_string())],
+    )?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_rss = rss_kib(server.pid);
 
@@ -40,7 +59,7 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..args.concurrency {
-        let (client, target, next, total) = (client.clone(), target.clone(), next.clone(), args.requests);
+        let (client, target, next, total) = (client.clone(), target.clone(), next.clone(), requests);
         workers.push(tokio::spawn(async move {
             let mut latencies: Vec<u32> = Vec::new();
             let mut failures = 0usize;
@@ -60,7 +79,7 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
             (latencies, failures)
         }));
     }
-    let mut latencies = Vec::with_capacity(args.requests);
+    let mut latencies = Vec::with_capacity(requests);
     let mut failures = 0;
     for w in workers {
         let (l, f) = w.await?;
@@ -76,7 +95,8 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
         "bench": "ingest",
         "backend": format!("{:?}", args.backend).to_lowercase(),
         "concurrency": args.concurrency,
-        "requests": args.requests,
+        "requests": requests,
+        "group_commit": group_commit,
         "succeeded": latencies.len(),
         "failed": failures,
         "stored": stored,
@@ -88,7 +108,8 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     if args.json {
         println!("{result}");
     } else {
-        println!("ingest on {:?}: {} responses from {} concurrent respondents in {:.2} s", args.backend, latencies.len(), args.concurrency, elapsed.as_secs_f64());
+        let how = if group_commit { "group commit" } else { "one commit per response" };
+        println!("ingest on {:?}, {how}: {} responses from {} concurrent respondents in {:.2} s", args.backend, latencies.len(), args.concurrency, elapsed.as_secs_f64());
         println!("  throughput: {rate:.0} durable responses/s ({failures} failed, {stored} stored)");
         println!(
             "  latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
@@ -108,5 +129,5 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     if stored as usize != latencies.len() {
         anyhow::bail!("{} responses were acknowledged but {stored} are stored", latencies.len());
     }
-    Ok(())
+    Ok(result)
 }

@@ -70,6 +70,9 @@ pub struct IngestArgs {
     /// Responses to submit
     #[arg(long, default_value_t = 30_000)]
     pub requests: usize,
+    /// Responses to submit the naive way afterwards (one commit each); 0 skips it
+    #[arg(long, default_value_t = 5_000)]
+    pub naive_requests: usize,
     /// Print the result as one JSON object
     #[arg(long)]
     pub json: bool,
