@@ -50,12 +50,6 @@ pub struct EmulatorConfig {
     /// the default is those 100 MB. An upload is read up to this size and no further.
     #[serde(default = "default_bulk_upload")]
     pub bulk_max_upload_bytes: u64,
-    /// How long the login page and the approval page take to answer their form (Log In,
-    /// Allow, Deny), in milliseconds. Salesforce's take hundreds; browser scripts written
-    /// against a real org may click and only then wait for the navigation (jsforce's test
-    /// helper does), which misses a navigation the emulator finished first. Default 0.
-    #[serde(default)]
-    pub sign_in_delay_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

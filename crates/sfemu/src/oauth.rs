@@ -153,7 +153,6 @@ pub async fn login_get(Extension(env): Extension<LoginEnv>, Query(q): Query<Para
 /// with Salesforce's message.
 pub async fn login_post(State(s): State<S>, Extension(env): Extension<LoginEnv>, Form(f): Form<Params>) -> Response {
     let app = &s.app;
-    page_delay(app).await;
     let start = f.get("startURL").map(String::as_str).unwrap_or("");
     let username = f.get("username").map(String::as_str).unwrap_or("");
     let password = f.get("pw").or_else(|| f.get("password")).map(String::as_str).unwrap_or("");
@@ -179,11 +178,6 @@ pub async fn approval_get(State(s): State<S>, Extension(env): Extension<LoginEnv
     }
 }
 
-/// The configured time a sign-in form post takes (`sign_in_delay_ms`).
-async fn page_delay(app: &App) {
-    if app.cfg.sign_in_delay_ms > 0 { tokio::time::sleep(Duration::from_millis(app.cfg.sign_in_delay_ms)).await; }
-}
-
 const BAD_LOGIN: &str = "Please check your username and password. If you still can't log in, contact your Salesforce administrator.";
 
 fn after_login(app: &App, env: &LoginEnv, p: &Params, sess: &BrowserSession) -> Response {
@@ -198,7 +192,6 @@ fn after_login(app: &App, env: &LoginEnv, p: &Params, sess: &BrowserSession) -> 
 /// (`oaapprove`) or Deny (`oadeny`), with the authorize request's parameters. Also answered at
 /// `POST /services/oauth2/authorize`, where the emulator's pages used to post.
 pub async fn authorize_post(State(s): State<S>, Extension(env): Extension<LoginEnv>, headers: HeaderMap, Form(p): Form<Params>) -> Response {
-    page_delay(&s.app).await;
     if let Err(r) = check_client(&s.app, &p) { return r; }
     let app = &s.app;
     // The approval page's buttons are `oaapprove` / `oadeny`; `action=allow|deny|login` is the

@@ -30,9 +30,6 @@ def config():
         }],
         "connected_apps": [{"name": "JSforce Test Suite", "client_id": CLIENT_ID,
                             "client_secret": CLIENT_SECRET, "callback_urls": [REDIRECT_URI]}],
-        # jsforce's web-login helper clicks Log In / Allow and only then waits for the
-        # navigation; Salesforce's pages take long enough for that, an instant answer is missed.
-        "sign_in_delay_ms": 500,
         # From test/package/JSforceTestSuite/objects/*.object
         "custom_objects": [
             {"name": "UpsertTable__c", "label": "UpsertTable", "label_plural": "UpsertTables",
