@@ -34,7 +34,7 @@ fn page(title: &str, inner: &str) -> String {
     format!(r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:system-ui,sans-serif;background:#f3f3f3;margin:0}}.card{{max-width:380px;margin:60px auto;background:#fff;border-radius:6px;padding:24px;box-shadow:0 1px 4px #0002}}
 h1{{font-size:20px;color:#032d60}}label{{display:block;margin:12px 0 4px;font-size:13px}}input[type=text],input[type=password]{{width:100%;padding:8px;box-sizing:border-box}}
-button{{margin-top:16px;padding:8px 16px;background:#0176d3;color:#fff;border:0;border-radius:4px;cursor:pointer}}button.secondary{{background:#fff;color:#0176d3;border:1px solid #0176d3}}.err{{color:#c23934;font-size:13px}}.note{{color:#666;font-size:12px}}</style></head>
+input[type=submit]{{margin-top:16px;padding:8px 16px;background:#0176d3;color:#fff;border:0;border-radius:4px;cursor:pointer}}input.secondary{{background:#fff;color:#0176d3;border:1px solid #0176d3}}.err{{color:#c23934;font-size:13px}}.note{{color:#666;font-size:12px}}</style></head>
 <body><div class="card">{inner}<p class="note">sfemu &mdash; local Salesforce emulator</p></div></body></html>"#)
 }
 
@@ -44,13 +44,14 @@ fn hidden(p: &Params) -> String {
     AUTH_PARAMS.iter().filter_map(|k| p.get(*k).map(|v| format!(r#"<input type="hidden" name="{k}" value="{}">"#, esc(v)))).collect()
 }
 
-fn action_url(env: &LoginEnv) -> &'static str { if env.sandbox { "/sandbox/services/oauth2/authorize" } else { "/services/oauth2/authorize" } }
 
 fn prefix(env: &LoginEnv) -> &'static str { if env.sandbox { "/sandbox" } else { "" } }
 
 /// Salesforce's login page (`https://login.salesforce.com/?ec=302&startURL=…`): the form
 /// posts back to the page with `username`, `pw` and the `Login` button; `startURL` is where
-/// a successful login continues (the OAuth approval page, for an authorize request).
+/// a successful login continues (the OAuth approval page, for an authorize request). As on
+/// Salesforce, the fields are `input#username`, `input#password` and `input#Login`, which
+/// scripts written against a real org select.
 fn login_page(env: &LoginEnv, start_url: &str, error: Option<&str>) -> Response {
     let err = error.map(|e| format!(r#"<p class="err" id="error">{}</p>"#, esc(e))).unwrap_or_default();
     let which = if env.sandbox { "Sandbox" } else { "Production" };
@@ -58,7 +59,7 @@ fn login_page(env: &LoginEnv, start_url: &str, error: Option<&str>) -> Response 
 <form method="post" action="{}/" id="login_form" name="login"><input type="hidden" name="startURL" value="{}">
 <label for="username">Username</label><input type="text" id="username" name="username" autocomplete="username">
 <label for="password">Password</label><input type="password" id="password" name="pw" autocomplete="current-password">
-<button type="submit" id="Login" name="Login" value="Log In">Log In</button></form>"#, prefix(env), esc(start_url)))).into_response()
+<input type="submit" id="Login" name="Login" value="Log In"></form>"#, prefix(env), esc(start_url)))).into_response()
 }
 
 /// The approval page an authorize request continues at once the user is logged in.
@@ -77,11 +78,11 @@ fn consent_page(app: &App, env: &LoginEnv, p: &Params, user: &User) -> Response 
     let app_name = p.get("client_id").and_then(|c| app.connected_app(c)).map(|a| a.name.clone()).unwrap_or_default();
     let scope = p.get("scope").cloned().unwrap_or_else(|| "api refresh_token".into());
     Html(page("Allow Access?", &format!(r#"<h1>Allow Access?</h1><p><b>{}</b> is asking to:</p><ul>{}</ul><p>You are logged in as {}.</p>
-<form method="post" action="{}" id="consent_form">{}
-<button type="submit" name="action" value="allow" id="oaapprove">Allow</button>
-<button type="submit" name="action" value="deny" class="secondary" id="oadeny">Deny</button></form>"#,
+<form method="post" action="{}/setup/secur/RemoteAccessAuthorizationPage.apexp" id="consent_form">{}
+<input type="submit" id="oaapprove" name="oaapprove" value="Allow">
+<input type="submit" id="oadeny" name="oadeny" value="Deny" class="secondary"></form>"#,
         esc(&app_name), scope.split_whitespace().map(|s| format!("<li>{}</li>", esc(s))).collect::<String>(), esc(&user.username),
-        action_url(env), hidden(p)))).into_response()
+        prefix(env), hidden(p)))).into_response()
 }
 
 fn error_page(status: StatusCode, code: &str, desc: &str) -> Response {
@@ -187,10 +188,16 @@ fn after_login(app: &App, env: &LoginEnv, p: &Params, sess: &BrowserSession) -> 
     if approved && !force_consent { issue_code(app, p, &org, &user) } else { consent_page(app, env, p, &user) }
 }
 
+/// `POST /setup/secur/RemoteAccessAuthorizationPage.apexp`: the approval page's form, Allow
+/// (`oaapprove`) or Deny (`oadeny`), with the authorize request's parameters. Also answered at
+/// `POST /services/oauth2/authorize`, where the emulator's pages used to post.
 pub async fn authorize_post(State(s): State<S>, Extension(env): Extension<LoginEnv>, headers: HeaderMap, Form(p): Form<Params>) -> Response {
     if let Err(r) = check_client(&s.app, &p) { return r; }
     let app = &s.app;
-    match p.get("action").map(String::as_str) {
+    // The approval page's buttons are `oaapprove` / `oadeny`; `action=allow|deny|login` is the
+    // emulator's older form post, still answered.
+    let action = if p.contains_key("oaapprove") { Some("allow") } else if p.contains_key("oadeny") { Some("deny") } else { p.get("action").map(String::as_str) };
+    match action {
         Some("login") => {
             let username = p.get("username").map(String::as_str).unwrap_or("");
             let password = p.get("password").map(String::as_str).unwrap_or("");

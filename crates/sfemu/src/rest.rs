@@ -188,15 +188,20 @@ fn sobject(ctx: &Ctx, ver: &str, method: &str, obj: &Arc<schema::ObjectDef>, res
             if start < oldest {
                 return Err(ApiError::new(400, "INVALID_REPLICATION_DATE", format!("start date {start} is more than 30 days ago (the earliest is {oldest})")));
             }
+            // "The API ignores the seconds portion of the specified dateTime value" (start and
+            // end). latestDateCovered is at most the end and, as a safe next start, not later
+            // than the current minute.
+            let (from, to) = (to_minute(&start), to_minute(&end));
+            let covered = to.clone().min(to_minute(&crate::state::sf_datetime_now()));
             if rest[0] == "updated" {
                 let ids: Vec<Value> = org.data.read().get(&obj.name).map(|t| t.records.values()
-                    .filter(|r| r.get("SystemModstamp").and_then(|v| v.as_str()).map(|m| m >= start.as_str() && m < end.as_str()).unwrap_or(false))
+                    .filter(|r| r.get("SystemModstamp").and_then(|v| v.as_str()).map(|m| m >= from.as_str() && m < to.as_str()).unwrap_or(false))
                     .filter_map(|r| r.get("Id").cloned()).collect()).unwrap_or_default();
-                Ok(Resp::json(200, json!({"ids": ids, "latestDateCovered": end})))
+                Ok(Resp::json(200, json!({"ids": ids, "latestDateCovered": covered})))
             } else {
-                let recs: Vec<Value> = org.deleted.lock().iter().filter(|(o, _, d)| o == &obj.name && d.as_str() >= start.as_str() && d.as_str() < end.as_str())
+                let recs: Vec<Value> = org.deleted.lock().iter().filter(|(o, _, d)| o == &obj.name && d.as_str() >= from.as_str() && d.as_str() < to.as_str())
                     .map(|(_, id, d)| json!({"deletedDate": d, "id": id})).collect();
-                Ok(Resp::json(200, json!({"deletedRecords": recs, "earliestDateAvailable": org.created, "latestDateCovered": end})))
+                Ok(Resp::json(200, json!({"deletedRecords": recs, "earliestDateAvailable": org.created, "latestDateCovered": covered})))
             }
         }
         ("GET", ["describe"]) => Ok(not_modified(ctx).unwrap_or_else(|| Resp::json(200, schema::object_describe(obj, ver, &App::instance_url(&ctx.base, org), &org.objects)))),
@@ -273,6 +278,10 @@ fn sobject(ctx: &Ctx, ver: &str, method: &str, obj: &Arc<schema::ObjectDef>, res
         _ => Err(ApiError::new(405, "METHOD_NOT_ALLOWED", format!("HTTP Method '{method}' not allowed. Allowed are GET,PATCH,DELETE"))),
     }
 }
+
+/// A datetime in Salesforce's form (`2026-01-31T09:05:17.250+0000`) without its seconds:
+/// `2026-01-31T09:05:00.000+0000`.
+fn to_minute(dt: &str) -> String { format!("{}:00.000+0000", &dt[..16]) }
 
 fn norm_dt(v: &str) -> Option<String> {
     let n = records::coerce_datetime_literal(v);

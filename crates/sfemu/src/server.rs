@@ -42,7 +42,7 @@ fn login_routes(sandbox: bool) -> Router<S> {
         .route("/services/oauth2/revoke", post(oauth::revoke).get(oauth::revoke))
         .route("/services/oauth2/userinfo", get(oauth::userinfo).post(oauth::userinfo))
         .route("/id/{org}/{user}", get(oauth::identity))
-        .route("/setup/secur/RemoteAccessAuthorizationPage.apexp", get(oauth::approval_get))
+        .route("/setup/secur/RemoteAccessAuthorizationPage.apexp", get(oauth::approval_get).post(oauth::authorize_post))
         .layer(Extension(LoginEnv { sandbox }))
 }
 

@@ -3,7 +3,8 @@
 //! goes through them. The pages are the emulator's own and plain, so reading
 //! their forms needs no HTML parser.
 
-/// The action and hidden inputs of the page's form with this `id`.
+/// The action and hidden inputs of the form holding the element with this `id` (the form
+/// itself or one of its inputs).
 pub fn form(html: &str, id: &str) -> Option<(String, Vec<(String, String)>)> {
     let at = html.find(&format!("id=\"{id}\""))?;
     let open = html[..at].rfind("<form")?;
@@ -72,13 +73,15 @@ pub async fn sign_in(http: &reqwest::Client, authorize_url: &str, username: &str
         }
         anyhow::ensure!(r.status().is_success(), "the emulator answered {}", r.status());
         let html = r.text().await?;
-        r = if let Some((action, mut fields)) = form(&html, "login_form") {
+        // The pages are told apart by Salesforce's own element ids: the login button
+        // `#Login`, the approval page's `#oaapprove` / `#oadeny`.
+        r = if let Some((action, mut fields)) = form(&html, "Login") {
             anyhow::ensure!(!saw_login_form, "the login was refused: {html}");
             saw_login_form = true;
             fields.extend([("username".into(), username.into()), ("pw".into(), password.into()), ("Login".into(), "Log In".into())]);
             http.post(absolute(authorize_url, &action)).form(&fields).send().await?
-        } else if let Some((action, mut fields)) = form(&html, "consent_form") {
-            fields.push(("action".into(), if allow { "allow" } else { "deny" }.into()));
+        } else if let Some((action, mut fields)) = form(&html, "oaapprove") {
+            fields.push(if allow { ("oaapprove".into(), "Allow".into()) } else { ("oadeny".into(), "Deny".into()) });
             http.post(absolute(authorize_url, &action)).form(&fields).send().await?
         } else {
             anyhow::bail!("neither a login nor a consent page: {html}");

@@ -60,10 +60,14 @@ async fn web_server_flow_pkce_refresh_revoke_and_expiry() {
     let consent = browser_login(&browser, &t.base, &auth_url, "demo@acme.example.sandbox", "demo-password-1").await;
     assert_eq!(consent.status(), 200);
     let html = consent.text().await.unwrap();
-    assert!(html.contains("Allow") && html.contains("id=\"oaapprove\""), "{html}");
-    let mut f = form_fields(&html);
-    f.push(("action".into(), "allow".into()));
-    let done = browser.post(format!("{}/sandbox/services/oauth2/authorize", t.base)).form(&f).send().await.unwrap();
+    // Salesforce's approval page: `input#oaapprove` / `input#oadeny`, posting back to the page.
+    for sel in [r#"<input type="submit" id="oaapprove" name="oaapprove" value="Allow""#, r#"<input type="submit" id="oadeny" name="oadeny" value="Deny""#] {
+        assert!(html.contains(sel), "approval page lacks {sel}: {html}");
+    }
+    let (action, mut f) = sfemu::signin::form(&html, "oaapprove").unwrap();
+    assert_eq!(action, "/sandbox/setup/secur/RemoteAccessAuthorizationPage.apexp");
+    f.push(("oaapprove".into(), "Allow".into()));
+    let done = browser.post(format!("{}{action}", t.base)).form(&f).send().await.unwrap();
     assert_eq!(done.status(), 302);
     let loc = url::Url::parse(done.headers()["location"].to_str().unwrap()).unwrap();
     let q: std::collections::HashMap<_, _> = loc.query_pairs().into_owned().collect();
@@ -157,6 +161,23 @@ async fn login_page_refuses_bad_passwords_and_foreign_start_urls() {
     let r = browser.get(format!("{}{approval}", t.base)).send().await.unwrap();
     assert_eq!(r.status(), 200, "logged in: the consent page");
     assert!(r.text().await.unwrap().contains("id=\"oaapprove\""));
+    t.emu.shutdown().await;
+}
+
+/// Deny on the approval page (`#oadeny`) sends the browser back with Salesforce's
+/// `access_denied` and the client's `state`.
+#[tokio::test]
+async fn deny_on_the_approval_page_returns_access_denied() {
+    let t = start().await;
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
+    let auth_url = format!("{}/services/oauth2/authorize?{}", t.base, serde_urlencoded::to_string([
+        ("response_type", "code"), ("client_id", t.client_id.as_str()), ("redirect_uri", "http://localhost:9/cb"), ("state", "s1"),
+    ]).unwrap());
+    let denied = sfemu::signin::sign_in(&browser, &auth_url, "demo@acme.example", "demo-password-1", false).await.unwrap();
+    assert!(denied.saw_login_form);
+    let q: std::collections::HashMap<_, _> = url::Url::parse(&denied.redirect).unwrap().query_pairs().into_owned().collect();
+    assert_eq!((q["error"].as_str(), q["state"].as_str()), ("access_denied", "s1"), "{}", denied.redirect);
+    assert_eq!(q["error_description"], "end-user denied authorization");
     t.emu.shutdown().await;
 }
 

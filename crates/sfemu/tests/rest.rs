@@ -502,6 +502,32 @@ async fn updated_and_deleted_check_their_range() {
     t.emu.shutdown().await;
 }
 
+/// "The API ignores the seconds portion of the specified dateTime value": a record changed
+/// at 12:35:40 is inside 12:35:59..later (read as 12:35..later); latestDateCovered is the end
+/// without its seconds, or the current minute when the end lies in the future.
+#[tokio::test]
+async fn replication_feeds_ignore_seconds_and_cover_no_later_than_now() {
+    let t = start().await;
+    let s = t.login().await;
+    let (_, _, made) = t.call(&s, "POST", "/sobjects/Account", Some(json!({"Name": "Replicated"}))).await;
+    let id = made["id"].as_str().unwrap();
+    let (_, _, rec) = t.call(&s, "GET", &format!("/sobjects/Account/{id}?fields=SystemModstamp"), None).await;
+    let minute = rec["SystemModstamp"].as_str().unwrap()[..16].to_string();
+    let before = format!("{}:00.000+0000", &days_ago(0, "Z")[..16]);
+    let (st, _, upd) = t.call(&s, "GET", &format!("/sobjects/Account/updated/?start={minute}:59Z&end=2100-01-01T00:00:30Z"), None).await;
+    let after = format!("{}:00.000+0000", &days_ago(0, "Z")[..16]);
+    assert_eq!(st, 200, "{upd}");
+    assert_eq!(upd["ids"], json!([id]), "the start's seconds are ignored");
+    let covered = upd["latestDateCovered"].as_str().unwrap();
+    assert!(covered == before || covered == after, "{covered}: the current minute, not the future end");
+    let (start, end) = (days_ago(2, "Z"), days_ago(1, "Z"));
+    for feed in ["updated", "deleted"] {
+        let (_, _, past) = t.call(&s, "GET", &format!("/sobjects/Account/{feed}/?start={start}&end={end}"), None).await;
+        assert_eq!(past["latestDateCovered"], format!("{}:00.000+0000", &end[..16]).as_str(), "{feed}: a past end loses only its seconds");
+    }
+    t.emu.shutdown().await;
+}
+
 /// Updating a deleted record (in the recycle bin) is 404 ENTITY_IS_DELETED, not NOT_FOUND.
 #[tokio::test]
 async fn updating_a_deleted_record_is_entity_is_deleted() {
