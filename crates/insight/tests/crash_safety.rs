@@ -408,3 +408,53 @@ async fn killed_during_bulk_jobs(s: Setup) {
     assert_eq!(usage["bulk_jobs_created"], JOBS, "one job per 1,000 rows: {usage}");
     assert!(store.bulk_jobs_in_flight(project).await.unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_on_one_postgresql_share_a_20000_backlog_both_working_none_twice() {
+    for db in TestDatabase::all().await {
+        // SQLite has one writer; sharing a backlog between processes is PostgreSQL's case.
+        if db.url.starts_with("postgres") {
+            two_workers_share_a_backlog(setup(db).await).await;
+        }
+    }
+}
+
+/// `BACKLOG` responses stored, then two `insight worker` processes started
+/// together (Collections calls): each writes batches, their logs' batches
+/// add up to the backlog exactly, and each response is one record.
+async fn two_workers_share_a_backlog(s: Setup) {
+    let acknowledged = store_backlog(&s.store, s.project, BACKLOG, "R_shared").await;
+    let logs = std::env::temp_dir().join(format!("insight-two-workers-{}", std::process::id()));
+    std::fs::create_dir_all(&logs).unwrap();
+    let worker = |n: usize| {
+        let log = std::fs::File::create(logs.join(format!("{n}.log"))).unwrap();
+        launch_with("worker", &s.db.url, &s.key, Some(&s.emulator), |c| {
+            c.env("INSIGHT_BULK_THRESHOLD", "0").env("INSIGHT_LOG", "info").stderr(log);
+        })
+    };
+    let mut workers = [worker(0), worker(1)];
+    let start = Instant::now();
+    while delivered(&s.store, s.project).await < BACKLOG as i64 {
+        assert!(start.elapsed() < Duration::from_secs(300), "stalled at {} delivered", delivered(&s.store, s.project).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for w in workers.iter_mut() {
+        let _ = w.child.kill();
+        let _ = w.child.wait();
+    }
+    assert_one_record_each(&s, &acknowledged).await;
+    let mut per_worker = Vec::new();
+    for n in 0..2 {
+        let text = std::fs::read_to_string(logs.join(format!("{n}.log"))).unwrap();
+        let written: i64 = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["fields"]["message"] == "batch written")
+            .map(|v| v["fields"]["delivered"].as_i64().unwrap_or(0))
+            .sum();
+        per_worker.push(written);
+    }
+    let _ = std::fs::remove_dir_all(&logs);
+    assert!(per_worker.iter().all(|&w| w > 0), "both workers delivered: {per_worker:?}");
+    assert_eq!(per_worker.iter().sum::<i64>(), BACKLOG as i64, "none delivered twice: {per_worker:?}");
+}

@@ -39,13 +39,22 @@ struct Shown {
     /// project's history, so the words are never taken from the URL).
     #[serde(default)]
     saved: Option<String>,
+    /// After Retry all failed: how many were put back.
+    #[serde(default)]
+    retried: Option<u64>,
+    /// After a transition: the survey delivers again.
+    #[serde(default)]
+    reenabled: Option<String>,
 }
 
 async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>, axum::extract::Query(shown): axum::extract::Query<Shown>) -> WebResult<Markup> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
-    let saved = match shown.saved {
-        Some(_) => state.app.latest_change_by(&project, &who.account).await?.map(|change| format!("Saved: {change}.")),
-        None => None,
+    let saved = match (shown.saved, shown.retried, shown.reenabled) {
+        (Some(_), _, _) => state.app.latest_change_by(&project, &who.account).await?.map(|change| format!("Saved: {change}.")),
+        (_, Some(n), _) => Some(format!("{n} failed deliveries will be tried again.")),
+        // The org named is the owner's, read now, never words from the URL.
+        (_, _, Some(_)) => state.app.link(project.owner_id).await?.map(|l| format!("Re-enabled: the survey now delivers to {} ({}).", l.org_name, l.org_id)),
+        _ => None,
     };
     render(&state, &who, &project, access, None, saved.as_deref()).await
 }
@@ -669,11 +678,10 @@ async fn clear_condition(State(state): State<AppState>, Path((id, m)): Path<(i64
 }
 
 async fn retry_failed(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
-    let (project, access) = project_frame::load(&state, id, &who).await?;
+    let (project, _) = project_frame::load(&state, id, &who).await?;
     require_edit(&project)?;
     let n = state.app.retry_failed(&project).await?;
-    let msg = format!("{n} failed deliveries will be tried again.");
-    Ok(render(&state, &who, &project, access, None, Some(&msg)).await?.into_response())
+    Ok(Redirect::to(&format!("/projects/{id}/salesforce?retried={n}")).into_response())
 }
 
 #[derive(Deserialize)]
@@ -692,10 +700,7 @@ async fn transition(State(state): State<AppState>, Path(id): Path<i64>, SignedFo
         _ => app::integration::HeldDeliveries::Send,
     };
     match state.app.transition(&project, &who.account, held).await {
-        Ok(check) => {
-            let msg = format!("Re-enabled: the survey now delivers to {} ({}).", check.org_name, check.org_id);
-            Ok(render(&state, &who, &project, access, None, Some(&msg)).await?.into_response())
-        }
+        Ok(_) => Ok(Redirect::to(&format!("/projects/{id}/salesforce?reenabled=1")).into_response()),
         Err(e) => refused(&state, &who, &project, access, e).await,
     }
 }

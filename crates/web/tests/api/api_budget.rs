@@ -254,7 +254,21 @@ async fn under_every_fault_at_once_each_response_is_delivered_once_or_fails_with
         assert!(set_faults(faults(true)).await.unwrap().status().is_success());
         until_within(&sf, id, "paused by the org's limit", Duration::from_secs(60), |c| c.waiting_for_budget > 0).await;
         assert!(set_faults(faults(false)).await.unwrap().status().is_success());
-        until_within(&sf, id, "every response dealt with", Duration::from_secs(180), |c| c.delivered + c.failed == UNDER_FAULTS as i64 && c.pending == 0).await;
+        let start = std::time::Instant::now();
+        loop {
+            let c = sf.app.store.delivery_counts(id).await.unwrap();
+            if c.delivered + c.failed == UNDER_FAULTS as i64 && c.pending == 0 {
+                break;
+            }
+            if start.elapsed() > Duration::from_secs(300) {
+                // What the queue looked like, to tell a stall from slowness.
+                let pause = sf.app.store.api_pause(&sandbox).await.unwrap();
+                let waiting: Vec<String> = sf.app.store.deliveries(id, 1_000).await.unwrap().into_iter().filter(|d| d.status == domain::DeliveryStatus::Pending).take(3)
+                    .map(|d| format!("attempts {} next {} (now {}) note {:?} error {:?}", d.attempts, d.next_attempt_at, store::now_ms(), d.note, d.last_error)).collect();
+                panic!("never dealt with every response: {c:?}; pause {pause:?}; {waiting:#?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
 
         // Delivered once each, or failed with Salesforce's reason.
         let counts = sf.app.store.delivery_counts(id).await.unwrap();

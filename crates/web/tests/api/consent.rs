@@ -137,7 +137,7 @@ async fn stranger_transfer_cannot_write_into_receivers_org() {
 
         // Nina's transition validates it against her org; then it delivers there.
         let r = nina.submit(&panel, &format!("{panel}/transition"), &[("held", "send")]).await;
-        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
         until(&sf, id, "delivered", |c| c.delivered == 2).await;
         let prod = records(&sf, &production).await;
         assert_eq!(prod.iter().filter(|r| r["External_Id__c"] == rid.as_str()).count(), 1);

@@ -65,7 +65,10 @@ async fn a_paused_survey_holds_its_responses_with_no_call_to_either_org_until_it
 
         let panel = format!("/projects/{id}/salesforce");
         let r = b.submit(&panel, &format!("{panel}/transition"), &[("held", "send")]).await;
-        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "a reload never repeats the transition");
+        let after = r.headers()["location"].to_str().unwrap().to_string();
+        let (_, html) = b.get_text(&after).await;
+        assert!(html.contains("Re-enabled: the survey now delivers to Acme Production"), "{html}");
         until(&sf, id, "delivered to the new org", |c| c.delivered == 2).await;
         let prod_records = records(&sf, &production).await;
         for rid in [&first, &second] {
@@ -173,7 +176,9 @@ async fn a_script_reads_each_responses_delivery_and_a_person_retries_all_failed(
         let (_, html) = b.get_text(&panel).await;
         assert!(html.contains("Retry all 2 failed"));
         let r = b.submit(&panel, &format!("{panel}/retry-failed"), &[]).await;
-        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "a reload never retries again");
+        let (_, html) = b.get_text(r.headers()["location"].to_str().unwrap()).await;
+        assert!(html.contains("2 failed deliveries will be tried again."), "{html}");
         until(&sf, id, "delivered again", |c| c.delivered == 2 && c.failed == 0).await;
         assert_eq!(records(&sf, &sandbox).await.iter().filter(|r| r["External_Id__c"] == first.as_str()).count(), 1);
     }

@@ -121,7 +121,7 @@ async fn switching_orgs_pauses_an_integrated_survey_until_its_transition_fits() 
         let (_, html) = b.get_text(&panel).await;
         assert!(html.contains("Re-enable with Acme Production"));
         let r = b.submit(&panel, &format!("{panel}/transition"), &[]).await;
-        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
         let production = org(&sf, false);
         assert_eq!(sf.app.store.integration(id).await.unwrap().unwrap().validated_org_id.as_deref(), Some(production.as_str()));
         let (_, html) = b.get_text(&panel).await;
