@@ -222,7 +222,9 @@ async fn send_together(store: &Store, settings: &SalesforceSettings, mut group: 
 /// the batch's, and any other sent with the owner's session meanwhile.
 async fn count_calls(store: &Store, settings: &SalesforceSettings, org_id: &str, owner_id: i64, client: &salesforce::Client) -> store::Result<()> {
     crate::sessions::count_session_calls(store, &settings.metrics, org_id, client.session()).await?;
-    if let Some(usage) = client.last_api_usage() {
+    // Only a report this session saw since it last recorded one: an older
+    // one would overwrite what a page or a `/limits` read found since.
+    if let Some(usage) = client.session().take_api_usage() {
         store.record_api_usage(owner_id, usage.used as i64, usage.max as i64).await?;
     }
     Ok(())

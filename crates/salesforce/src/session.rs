@@ -80,6 +80,8 @@ pub struct Session {
     refresh_gate: tokio::sync::Mutex<()>,
     observer: Arc<dyn SessionObserver>,
     api_usage: Mutex<Option<ApiUsage>>,
+    /// The last report not yet taken by `take_api_usage`.
+    api_usage_unrecorded: Mutex<Option<ApiUsage>>,
     refreshes: AtomicU64,
     /// Refreshes that failed for a passing reason, and why the last one did: callers
     /// that were waiting while one failed share its outcome.
@@ -117,6 +119,7 @@ impl Session {
             refresh_gate: tokio::sync::Mutex::new(()),
             observer,
             api_usage: Mutex::new(None),
+            api_usage_unrecorded: Mutex::new(None),
             refreshes: AtomicU64::new(0),
             failed_refreshes: AtomicU64::new(0),
             last_refresh_failure: Mutex::new(None),
@@ -133,6 +136,7 @@ impl Session {
             refresh_gate: tokio::sync::Mutex::new(()),
             observer: Arc::new(IgnoreTokenEvents),
             api_usage: Mutex::new(None),
+            api_usage_unrecorded: Mutex::new(None),
             refreshes: AtomicU64::new(0),
             failed_refreshes: AtomicU64::new(0),
             last_refresh_failure: Mutex::new(None),
@@ -186,7 +190,15 @@ impl Session {
         *self.api_usage.lock().expect("usage lock")
     }
 
+    /// The API usage reported since the last take, if any response carried
+    /// it: what to record without ever writing back an older report over a
+    /// newer one seen elsewhere (another session's, a `/limits` read).
+    pub fn take_api_usage(&self) -> Option<ApiUsage> {
+        self.api_usage_unrecorded.lock().expect("usage lock").take()
+    }
+
     pub(crate) fn record_api_usage(&self, u: ApiUsage) {
+        *self.api_usage_unrecorded.lock().expect("usage lock") = Some(u);
         *self.api_usage.lock().expect("usage lock") = Some(u);
     }
 
