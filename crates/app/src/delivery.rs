@@ -173,27 +173,22 @@ async fn prepare(store: &Store, settings: &SalesforceSettings, project_id: i64, 
 
 impl Ready {
     /// Sends the batch by `route`, and records what became of it.
-    async fn send(self, store: &Store, settings: &SalesforceSettings, route: Route<'_>) -> store::Result<()> {
-        let Ready { span, _renewing, batch } = self;
-        async move {
-            let PlannedBatch { owner_id, org_id, client, claimed, mut ledger, plan } = batch;
-            let sent = match route {
+    async fn send(mut self, store: &Store, settings: &SalesforceSettings, route: Route<'_>) -> store::Result<()> {
+        let plan = std::mem::take(&mut self.batch.plan);
+        let batch = &mut self.batch;
+        let sent = async {
+            match route {
                 Route::Bulk { resume } => {
-                    let deliveries: Vec<i64> = claimed.iter().map(|c| c.id).collect();
+                    let deliveries: Vec<i64> = batch.claimed.iter().map(|c| c.id).collect();
                     let job = writes::BulkJob { store, deliveries: &deliveries, resume };
-                    plan.send_bulk(&client, &mut ledger, settings.bulk.wait, &job).await
+                    plan.send_bulk(&batch.client, &mut batch.ledger, settings.bulk.wait, &job).await
                 }
-                Route::Collections => plan.send(&client, &mut ledger).await,
-            };
-            let done = match sent {
-                Ok(()) => record_outcomes(store, settings, &org_id, &claimed, &ledger).await,
-                Err(e) => call_failed(store, settings, &claimed, &org_id, e).await,
-            };
-            count_calls(store, settings, &org_id, owner_id, &client).await?;
-            done
+                Route::Collections => plan.send(&batch.client, &mut batch.ledger).await,
+            }
         }
-        .instrument(span)
-        .await
+        .instrument(self.span.clone())
+        .await;
+        settle(store, settings, std::slice::from_ref(&self), sent).await
     }
 }
 
@@ -204,18 +199,40 @@ async fn send_together(store: &Store, settings: &SalesforceSettings, mut group: 
     let projects: Vec<i64> = group.iter().filter_map(|r| r.batch.claimed.first().map(|c| c.project_id)).collect();
     tracing::info!(projects = ?projects, org = %group[0].batch.org_id, "batches of one owner's surveys share a call");
     let parts: Vec<(Plan, &mut Ledger)> = group.iter_mut().map(|r| (std::mem::take(&mut r.batch.plan), &mut r.batch.ledger)).collect();
-    match writes::send_together(&client, parts).await {
+    let sent = writes::send_together(&client, parts).await;
+    settle(store, settings, &group, sent).await
+}
+
+/// Records what a call that carried `group`'s batches (all of one owner's
+/// org) came to: each response's outcome, or the call's failure for all of
+/// them; then counts the calls, whatever came of the recording.
+async fn settle(store: &Store, settings: &SalesforceSettings, group: &[Ready], sent: Result<(), SalesforceError>) -> store::Result<()> {
+    let first = &group[0];
+    let done = match sent {
         Ok(()) => {
-            for r in &group {
-                record_outcomes(store, settings, &r.batch.org_id, &r.batch.claimed, &r.batch.ledger).instrument(r.span.clone()).await?;
+            let mut done = Ok(());
+            for r in group {
+                done = record_outcomes(store, settings, &r.batch.org_id, &r.batch.claimed, &r.batch.ledger).instrument(r.span.clone()).await;
+                if done.is_err() {
+                    break;
+                }
             }
+            done
         }
         Err(e) => {
-            let claimed: Vec<Claimed> = group.iter().flat_map(|r| r.batch.claimed.iter().cloned()).collect();
-            call_failed(store, settings, &claimed, &group[0].batch.org_id, e).await?;
+            let all: Vec<Claimed>;
+            let claimed = match group {
+                [one] => &one.batch.claimed,
+                _ => {
+                    all = group.iter().flat_map(|r| r.batch.claimed.iter().cloned()).collect();
+                    &all
+                }
+            };
+            call_failed(store, settings, claimed, &first.batch.org_id, e).instrument(first.span.clone()).await
         }
-    }
-    count_calls(store, settings, &group[0].batch.org_id, group[0].batch.owner_id, &client).await
+    };
+    count_calls(store, settings, &first.batch.org_id, first.batch.owner_id, &first.batch.client).await?;
+    done
 }
 
 /// Every call counts against the org's daily limit, whatever came of it:

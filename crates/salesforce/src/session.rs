@@ -79,9 +79,8 @@ pub struct Session {
     /// Held while a refresh is in flight; waiters re-check the token after acquiring it.
     refresh_gate: tokio::sync::Mutex<()>,
     observer: Arc<dyn SessionObserver>,
-    api_usage: Mutex<Option<ApiUsage>>,
-    /// The last report not yet taken by `take_api_usage`.
-    api_usage_unrecorded: Mutex<Option<ApiUsage>>,
+    /// The last usage report, and whether `take_api_usage` has taken it.
+    api_usage: Mutex<(Option<ApiUsage>, bool)>,
     refreshes: AtomicU64,
     /// Refreshes that failed for a passing reason, and why the last one did: callers
     /// that were waiting while one failed share its outcome.
@@ -118,8 +117,7 @@ impl Session {
             }),
             refresh_gate: tokio::sync::Mutex::new(()),
             observer,
-            api_usage: Mutex::new(None),
-            api_usage_unrecorded: Mutex::new(None),
+            api_usage: Mutex::new((None, false)),
             refreshes: AtomicU64::new(0),
             failed_refreshes: AtomicU64::new(0),
             last_refresh_failure: Mutex::new(None),
@@ -135,8 +133,7 @@ impl Session {
             current: RwLock::new(Current { access_token, instance_url, tokens: None, revoked: None }),
             refresh_gate: tokio::sync::Mutex::new(()),
             observer: Arc::new(IgnoreTokenEvents),
-            api_usage: Mutex::new(None),
-            api_usage_unrecorded: Mutex::new(None),
+            api_usage: Mutex::new((None, false)),
             refreshes: AtomicU64::new(0),
             failed_refreshes: AtomicU64::new(0),
             last_refresh_failure: Mutex::new(None),
@@ -187,19 +184,21 @@ impl Session {
 
     /// The API usage Salesforce reported on the last response that carried it.
     pub fn last_api_usage(&self) -> Option<ApiUsage> {
-        *self.api_usage.lock().expect("usage lock")
+        self.api_usage.lock().expect("usage lock").0
     }
 
     /// The API usage reported since the last take, if any response carried
     /// it: what to record without ever writing back an older report over a
     /// newer one seen elsewhere (another session's, a `/limits` read).
     pub fn take_api_usage(&self) -> Option<ApiUsage> {
-        self.api_usage_unrecorded.lock().expect("usage lock").take()
+        let mut seen = self.api_usage.lock().expect("usage lock");
+        let fresh = seen.0.filter(|_| !seen.1);
+        seen.1 = true;
+        fresh
     }
 
     pub(crate) fn record_api_usage(&self, u: ApiUsage) {
-        *self.api_usage_unrecorded.lock().expect("usage lock") = Some(u);
-        *self.api_usage.lock().expect("usage lock") = Some(u);
+        *self.api_usage.lock().expect("usage lock") = (Some(u), false);
     }
 
     /// Unlink: revoke the refresh token at Salesforce (which also ends its access

@@ -324,7 +324,7 @@ impl Store {
     }
 
     /// `param` (a JSON array of objects) as a table `j` (see [`crate::json_rows`]).
-    pub(crate) fn json_rows(&self, param: &str, columns: &str) -> String {
+    fn json_rows(&self, param: &str, columns: &str) -> String {
         crate::json_rows(self.backend, param, columns)
     }
 

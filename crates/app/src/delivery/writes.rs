@@ -204,6 +204,16 @@ impl Plan {
         }
     }
 
+    /// What a plan of one collection with no lookups writes (object, kind
+    /// and key), so that several projects' batches writing the same share
+    /// one call; `None` for any other plan.
+    pub(super) fn shareable(&self) -> Option<String> {
+        match self.subs.as_slice() {
+            [only] if only.items.iter().all(|i| i.lookups.is_empty()) => Some(format!("{}/{:?}", only.object.to_lowercase(), only.kind)),
+            _ => None,
+        }
+    }
+
     /// Sends the plan through one Bulk API 2.0 ingest job when it is one
     /// collection of updates or upserts, each to its own record, with no
     /// lookups (what a retried job cannot duplicate); otherwise as `send`.
@@ -332,18 +342,6 @@ impl Plan {
             start = end;
         }
         Ok(())
-    }
-}
-
-impl Plan {
-    /// What a plan of one collection with no lookups writes (object, kind
-    /// and key), so that several projects' batches writing the same share
-    /// one call; `None` for any other plan.
-    pub(super) fn shareable(&self) -> Option<String> {
-        match self.subs.as_slice() {
-            [only] if only.items.iter().all(|i| i.lookups.is_empty()) => Some(format!("{}/{:?}", only.object.to_lowercase(), only.kind)),
-            _ => None,
-        }
     }
 }
 

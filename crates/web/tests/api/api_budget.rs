@@ -4,7 +4,7 @@
 //! and a sparing `/limits` read resumes it; a person retries or gives up on
 //! a delivery from the log, and only those who may edit can.
 
-use crate::helpers::{hidden_value, mapped_survey, org, records, spawn_app_trusting_with, until, until_within, Browser, WithSalesforce};
+use crate::helpers::{hidden_value, mapped_survey, org, records, spawn_app_trusting_with, store_response, until, until_within, Browser, WithSalesforce};
 use reqwest::StatusCode;
 use std::time::Duration;
 
@@ -216,9 +216,7 @@ async fn under_every_fault_at_once_each_response_is_delivered_once_or_fails_with
         for i in 0..UNDER_FAULTS {
             let public_id = format!("R_faults{i:0>16}");
             let comment = if i % 200 == 17 { "refuse me" } else { "fine" };
-            let answers = serde_json::json!({"q1": i % 11, "q2": comment}).to_string();
-            let r = store::NewResponse { public_id: public_id.clone(), project_id: id, answers, embedded: "{}".into(), started_at: None, finished_at: store::now_ms(), provenance: Default::default() };
-            writer.submit(r).await.unwrap();
+            store_response(&writer, id, &public_id, serde_json::json!({"q1": i % 11, "q2": comment})).await;
             match comment {
                 "refuse me" => refused.push(public_id),
                 _ => sent.push(public_id),

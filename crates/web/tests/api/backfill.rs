@@ -183,11 +183,7 @@ async fn stored_then_mapped(sf: &WithSalesforce, name: &str, prefix: &str, n: us
     let mut stored = Vec::new();
     for i in 0..n {
         let public_id = format!("{prefix}{i:0>width$}", width = 24 - prefix.len());
-        let answers = serde_json::json!({"q1": i % 11, "q2": comment(i)}).to_string();
-        writer
-            .submit(store::responses::NewResponse { public_id: public_id.clone(), project_id: id, answers, embedded: "{}".into(), started_at: None, finished_at: store::now_ms(), provenance: Default::default() })
-            .await
-            .unwrap();
+        crate::helpers::store_response(&writer, id, &public_id, serde_json::json!({"q1": i % 11, "q2": comment(i)})).await;
         stored.push(public_id);
     }
     b.link_salesforce(true, "demo@acme.example.sandbox", "demo-password-1", true).await;

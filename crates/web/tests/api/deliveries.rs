@@ -1,7 +1,7 @@
 //! Responses delivered into Salesforce through the owner's link, held while
 //! the survey is paused, and never duplicated.
 
-use crate::helpers::{apps_with_emulator, hidden_value, map_survey_responses, mapped_survey, org, records, spawn_app_trusting_with, until, Browser, WithSalesforce};
+use crate::helpers::{apps_with_emulator, hidden_value, map_survey_responses, mapped_survey, org, records, spawn_app_trusting_with, store_response, until, Browser, WithSalesforce};
 use store::testing::TestDatabase;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -211,9 +211,7 @@ async fn two_surveys_of_one_owner_writing_the_same_object_share_their_calls() {
         for i in 0..20 {
             for (project, score) in [(first, 10), (second, 3)] {
                 let public_id = format!("R_shared{project:04}{i:014}");
-                let answers = format!(r#"{{"q1": {score}, "q2": "from {project}"}}"#);
-                let r = store::NewResponse { public_id: public_id.clone(), project_id: project, answers, embedded: "{}".into(), started_at: None, finished_at: store::now_ms(), provenance: Default::default() };
-                writer.submit(r).await.unwrap();
+                store_response(&writer, project, &public_id, serde_json::json!({"q1": score, "q2": format!("from {project}")})).await;
                 sent.push((project, public_id, score));
             }
         }
