@@ -5,6 +5,7 @@
 pub mod account;
 pub mod budget;
 pub mod delivery;
+pub mod display_logic;
 pub mod invitation;
 pub mod link;
 pub mod mapping;
@@ -20,6 +21,7 @@ pub mod trusted_record;
 
 pub use account::{DisplayName, Email, NewPassword};
 pub use delivery::DeliveryStatus;
+pub use display_logic::{ConditionTest, DisplayCondition};
 pub use link::{Environment, LinkEventKind, LinkFacts, Owner, ProjectLinkStatus, SalesforceWork, Validation};
 pub use mapping::{FieldName, FieldRule, FieldValue, Mapping, MappingAction, MappingProblem, ObjectSchema, RecordKey, RecordToWrite, ResponseValues, SObjectName, ValueSource};
 pub use project::{Access, ProjectName, Role};

@@ -2,6 +2,7 @@
 //! link, and the rules an answer must meet.
 
 use crate::account::Email;
+use crate::display_logic::{self, DisplayCondition};
 use crate::response::{Answer, Answers};
 use crate::Invalid;
 use serde::{Deserialize, Serialize};
@@ -199,6 +200,9 @@ pub struct Question {
     /// in the table, the export and the API, but never asked again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub removed: bool,
+    /// Display logic: asked only when an earlier answer meets this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_if: Option<DisplayCondition>,
 }
 
 impl Question {
@@ -319,7 +323,7 @@ impl SurveyDefinition {
         self.next_question = self.next_question.max(1);
         let id = QuestionId::numbered(self.next_question);
         self.next_question += 1;
-        self.questions.push(Question { id: id.clone(), text, required, kind, removed: false });
+        self.questions.push(Question { id: id.clone(), text, required, kind, removed: false, show_if: None });
         Ok(id)
     }
 
@@ -327,6 +331,10 @@ impl SurveyDefinition {
     /// an answered question keeps its type, since its answers were given as
     /// that type and a mapping or an export reads them so.
     pub fn update_question(&mut self, id: &QuestionId, text: QuestionText, kind: QuestionKind, required: bool, answers: u64) -> Result<(), Invalid> {
+        self.keeping_logic(|s| s.update_question_unchecked(id, text, kind, required, answers))
+    }
+
+    fn update_question_unchecked(&mut self, id: &QuestionId, text: QuestionText, kind: QuestionKind, required: bool, answers: u64) -> Result<(), Invalid> {
         let q = self.questions.iter_mut().find(|q| &q.id == id).ok_or_else(|| no_such_question(id))?;
         if answers > 0 && q.kind.type_name() != kind.type_name() {
             let given = match &q.kind {
@@ -354,13 +362,15 @@ impl SurveyDefinition {
     /// keep their label; an unanswered one goes for good. Either way its id
     /// is never given to another question.
     pub fn remove_question(&mut self, id: &QuestionId, answers: u64) -> Result<(), Invalid> {
-        let i = self.questions.iter().position(|q| &q.id == id && !q.removed).ok_or_else(|| no_such_question(id))?;
-        if answers > 0 {
-            self.questions[i].removed = true;
-        } else {
-            self.questions.remove(i);
-        }
-        Ok(())
+        self.keeping_logic(|s| {
+            let i = s.questions.iter().position(|q| &q.id == id && !q.removed).ok_or_else(|| no_such_question(id))?;
+            if answers > 0 {
+                s.questions[i].removed = true;
+            } else {
+                s.questions.remove(i);
+            }
+            Ok(())
+        })
     }
 
     /// Asks a removed question again, where it stood.
@@ -368,9 +378,11 @@ impl SurveyDefinition {
         if self.asked().count() >= Self::MAX_QUESTIONS {
             return Err(Invalid::new(format!("A survey can have at most {} questions.", Self::MAX_QUESTIONS)));
         }
-        let q = self.questions.iter_mut().find(|q| &q.id == id && q.removed).ok_or_else(|| Invalid::new(format!("There is no removed question {id} to restore.")))?;
-        q.removed = false;
-        Ok(())
+        self.keeping_logic(|s| {
+            let q = s.questions.iter_mut().find(|q| &q.id == id && q.removed).ok_or_else(|| Invalid::new(format!("There is no removed question {id} to restore.")))?;
+            q.removed = false;
+            Ok(())
+        })
     }
 
     /// Moves a question one place up (`up = true`) or down among the asked
@@ -385,9 +397,57 @@ impl SurveyDefinition {
             self.questions[i + 1..].iter().position(|q| !q.removed).map(|j| i + 1 + j)
         };
         if let Some(j) = neighbour {
-            self.questions.swap(i, j);
+            self.keeping_logic(|s| {
+                s.questions.swap(i, j);
+                Ok(())
+            })?;
         }
         Ok(())
+    }
+
+    /// Sets or clears (`None`) the display logic of an asked question. The
+    /// condition must read a question asked before it.
+    pub fn set_display_logic(&mut self, id: &QuestionId, condition: Option<DisplayCondition>) -> Result<(), Invalid> {
+        if let Some(c) = &condition {
+            if &c.question == id {
+                return Err(Invalid::new("A question cannot be shown depending on its own answer: pick an earlier question."));
+            }
+        }
+        self.keeping_logic(|s| {
+            let q = s.questions.iter_mut().find(|q| &q.id == id && !q.removed).ok_or_else(|| no_such_question(id))?;
+            q.show_if = condition;
+            Ok(())
+        })
+    }
+
+    /// Applies a change to the questions, and undoes it when it would leave
+    /// display logic reading a later, removed or no longer fitting question.
+    fn keeping_logic(&mut self, change: impl FnOnce(&mut Self) -> Result<(), Invalid>) -> Result<(), Invalid> {
+        let before = self.questions.clone();
+        let outcome = change(self).and_then(|()| display_logic::check(&self.questions));
+        if outcome.is_err() {
+            self.questions = before;
+        }
+        outcome
+    }
+
+    /// The asked questions a respondent sees, given what they answered so
+    /// far (raw form values, as in `validate`): a question with display
+    /// logic is shown only when the question it reads is shown and its
+    /// answer meets the condition. Invalid answers count as unanswered.
+    pub fn shown(&self, raw: &BTreeMap<String, Vec<String>>) -> Vec<&Question> {
+        let mut answers = Answers::default();
+        let mut shown = Vec::new();
+        for q in self.asked() {
+            if !is_shown(q, &shown, &answers) {
+                continue;
+            }
+            if let Ok(Some(answer)) = answer_for(q, &submitted(raw, q)) {
+                answers.0.insert(q.id.clone(), answer);
+            }
+            shown.push(q);
+        }
+        shown
     }
 
     pub fn add_embedded(&mut self, name: EmbeddedFieldName) -> Result<(), Invalid> {
@@ -453,12 +513,14 @@ impl SurveyDefinition {
         }
         let mut answers = Answers::default();
         let mut errors = Vec::new();
+        let mut shown = Vec::new();
         for q in self.asked() {
-            let values: Vec<&str> = raw
-                .get(q.id.as_str())
-                .map(|v| v.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect())
-                .unwrap_or_default();
-            match answer_for(q, &values) {
+            // A hidden question is neither required nor stored, whatever was sent for it.
+            if !is_shown(q, &shown, &answers) {
+                continue;
+            }
+            shown.push(q);
+            match answer_for(q, &submitted(raw, q)) {
                 Ok(Some(answer)) => {
                     answers.0.insert(q.id.clone(), answer);
                 }
@@ -475,6 +537,20 @@ impl SurveyDefinition {
         } else {
             Err(errors)
         }
+    }
+}
+
+/// A question's non-blank submitted values.
+fn submitted<'a>(raw: &'a BTreeMap<String, Vec<String>>, q: &Question) -> Vec<&'a str> {
+    raw.get(q.id.as_str()).map(|v| v.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
+}
+
+/// Whether `q` is shown, given the questions shown before it and their
+/// answers (conditions read only earlier questions, so one pass decides).
+fn is_shown(q: &Question, shown_before: &[&Question], answers: &Answers) -> bool {
+    match &q.show_if {
+        None => true,
+        Some(c) => shown_before.iter().any(|s| s.id == c.question) && c.test.holds(answers.0.get(&c.question)),
     }
 }
 
@@ -742,5 +818,88 @@ mod tests {
         let s = survey();
         let json = serde_json::to_string(&s).unwrap();
         assert_eq!(serde_json::from_str::<SurveyDefinition>(&json).unwrap(), s);
+    }
+
+    fn shows(when: &str, op: &str, value: &str, def: &SurveyDefinition) -> DisplayCondition {
+        let source = def.question(&q(when)).unwrap();
+        DisplayCondition { question: q(when), test: crate::ConditionTest::parse(op, value, &source.kind).unwrap() }
+    }
+
+    #[test]
+    fn a_hidden_question_is_neither_required_nor_stored() {
+        let mut s = survey();
+        // q6 (Recommend?, required) only for Pro customers.
+        let c = shows("q2", "is", "Pro", &s);
+        s.set_display_logic(&q("q6"), Some(c)).unwrap();
+        let free = s.validate(&raw(&[("q1", "Ada"), ("q2", "Free"), ("q6", "9")])).unwrap();
+        assert!(!free.0.contains_key(&q("q6")), "an answer to a hidden question is dropped");
+        assert!(s.validate(&raw(&[("q1", "Ada"), ("q2", "Free")])).is_ok(), "a hidden required question is not required");
+        let errors = s.validate(&raw(&[("q1", "Ada"), ("q2", "Pro")])).unwrap_err();
+        assert_eq!(errors.iter().map(|e| e.question.as_str()).collect::<Vec<_>>(), ["q6"]);
+        let pro = s.validate(&raw(&[("q1", "Ada"), ("q2", "Pro"), ("q6", "9")])).unwrap();
+        assert_eq!(pro.0.get(&q("q6")), Some(&Answer::Scale(9)));
+    }
+
+    #[test]
+    fn a_question_behind_a_hidden_one_is_hidden_too() {
+        let mut s = survey();
+        s.set_display_logic(&q("q4"), Some(shows("q2", "is", "Pro", &s))).unwrap();
+        // q5 shows when q4 "is not" 3 — which holds for an unanswered q4, but q4 itself is hidden.
+        s.set_display_logic(&q("q5"), Some(shows("q4", "is_not", "3", &s))).unwrap();
+        let shown = |pairs: &[(&str, &str)]| s.shown(&raw(pairs)).iter().map(|x| x.id.as_str().to_string()).collect::<Vec<_>>();
+        assert_eq!(shown(&[("q2", "Free")]), ["q1", "q2", "q3", "q6"]);
+        assert_eq!(shown(&[("q2", "Pro")]), ["q1", "q2", "q3", "q4", "q5", "q6"]);
+        assert_eq!(shown(&[("q2", "Pro"), ("q4", "3")]), ["q1", "q2", "q3", "q4", "q6"]);
+        let stored = s.validate(&raw(&[("q1", "Ada"), ("q2", "Free"), ("q5", "a@example.com"), ("q6", "1")])).unwrap();
+        assert!(!stored.0.contains_key(&q("q5")));
+    }
+
+    #[test]
+    fn display_logic_reads_only_an_earlier_asked_question() {
+        let mut s = survey();
+        let later = shows("q5", "answered", "", &s);
+        let err = s.set_display_logic(&q("q2"), Some(later)).unwrap_err();
+        assert!(err.0.contains("Q5 must come before it"), "{err}");
+        assert!(s.questions[1].show_if.is_none(), "nothing changed");
+        let own = shows("q2", "answered", "", &s);
+        assert!(s.set_display_logic(&q("q2"), Some(own)).is_err());
+        s.set_display_logic(&q("q3"), Some(shows("q2", "is", "Pro", &s))).unwrap();
+        s.set_display_logic(&q("q3"), None).unwrap();
+        assert!(s.questions[2].show_if.is_none(), "cleared");
+    }
+
+    #[test]
+    fn no_edit_leaves_a_condition_reading_a_later_removed_or_changed_question() {
+        let mut s = survey();
+        s.set_display_logic(&q("q3"), Some(shows("q2", "is", "Pro", &s))).unwrap();
+        let before = s.clone();
+        // Moving q3 above q2, or q2 below q3.
+        assert!(s.move_question(&q("q3"), true).unwrap_err().0.contains("Q2 must come before it"));
+        assert!(s.move_question(&q("q2"), false).is_err());
+        // Deleting q2, answered or not.
+        assert!(s.remove_question(&q("q2"), 0).unwrap_err().0.contains("would no longer be asked"));
+        assert!(s.remove_question(&q("q2"), 4).is_err());
+        // Taking away the choice the condition reads, or changing q2's type.
+        let plain = QuestionText::parse("Plan?").unwrap();
+        let without_pro = QuestionKind::from_form("single_choice", "Free\nTeam", "", "").unwrap();
+        let err = s.update_question(&q("q2"), plain.clone(), without_pro, false, 0).unwrap_err();
+        assert!(err.0.contains("\"Pro\" is not one of its choices"), "{err}");
+        assert!(s.update_question(&q("q2"), plain.clone(), QuestionKind::Email, false, 0).is_err());
+        assert_eq!(s, before, "every refused edit changed nothing");
+        // Renaming q2 keeps the logic; moving an unrelated question is fine.
+        s.update_question(&q("q2"), QuestionText::parse("Which plan?").unwrap(), QuestionKind::from_form("single_choice", "Free\nPro\nTeam", "", "").unwrap(), false, 0).unwrap();
+        s.move_question(&q("q6"), true).unwrap();
+        // Clearing the logic lets q2 go.
+        s.set_display_logic(&q("q3"), None).unwrap();
+        s.remove_question(&q("q2"), 0).unwrap();
+    }
+
+    #[test]
+    fn a_restored_question_may_not_read_a_question_that_is_gone() {
+        let mut s = survey();
+        s.set_display_logic(&q("q4"), Some(shows("q3", "includes", "B", &s))).unwrap();
+        s.remove_question(&q("q4"), 2).unwrap();
+        s.remove_question(&q("q3"), 0).unwrap();
+        assert!(s.restore_question(&q("q4")).unwrap_err().0.contains("Q3 would no longer be asked"));
     }
 }

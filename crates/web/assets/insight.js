@@ -4,7 +4,9 @@
 //   options carry data-refuses: {"<value source>": "why"}), and
 // - asks before a removal (a form with data-confirm="<question>"),
 // - copies a link (a hidden button with data-copy="<id of the element holding it>"),
-// - keeps a survey's "k of n questions answered" up to date as it is answered.
+// - keeps a survey's "k of n questions answered" up to date as it is answered,
+// - shows a question with display logic only while its condition holds (the
+//   server decides the same on submission and ignores answers to the hidden).
 "use strict";
 
 function filterPicker(input) {
@@ -86,27 +88,92 @@ function copyButton(button) {
   });
 }
 
-// A question counts as answered once any of its inputs holds an answer.
+// The non-blank values a question's inputs hold.
+function answersOf(fieldset) {
+  const values = [];
+  for (const i of fieldset.querySelectorAll("input, textarea")) {
+    if (i.type === "radio" || i.type === "checkbox") {
+      if (i.checked) values.push(i.value);
+    } else if (i.value.trim() !== "") {
+      values.push(i.value.trim());
+    }
+  }
+  return values;
+}
+
+// domain::display_logic::ConditionTest::holds, for the answers on the page.
+function conditionHolds(test, kind, values) {
+  const one = values.length === 1 ? values[0] : null;
+  const number = one !== null && one !== "" && Number.isFinite(Number(one)) ? Number(one) : null;
+  const same = () => one !== null && (kind === "single_choice" ? one === test.value : one.toLowerCase() === String(test.value).trim().toLowerCase());
+  switch (test.op) {
+    case "answered": return values.length > 0;
+    case "not_answered": return values.length === 0;
+    case "is": return same();
+    case "is_not": return !same();
+    case "includes": return values.includes(test.value);
+    case "excludes": return !values.includes(test.value);
+    case "equals": return number === test.value;
+    case "not_equals": return number !== test.value;
+    case "at_least": return number !== null && number >= test.value;
+    case "at_most": return number !== null && number <= test.value;
+    default: return true;
+  }
+}
+
+// Shows each question whose condition holds (and whose earlier question is
+// shown), hides and disables the others, and numbers the shown ones.
+function applyDisplayLogic(form) {
+  const shown = new Map();
+  let n = 0;
+  for (const fieldset of form.querySelectorAll("fieldset.question")) {
+    let show = true;
+    if (fieldset.dataset.showIf) {
+      const condition = JSON.parse(fieldset.dataset.showIf);
+      const source = shown.get(condition.question);
+      show = Boolean(source) && conditionHolds(condition.test, source.dataset.kind, answersOf(source));
+      const note = fieldset.querySelector(".show-if-note");
+      if (note) note.hidden = true;
+    }
+    fieldset.hidden = !show;
+    fieldset.disabled = !show;
+    if (show) {
+      shown.set(fieldset.dataset.questionId, fieldset);
+      const num = fieldset.querySelector(".qnum");
+      if (num) num.textContent = `${++n}. `;
+    }
+  }
+}
+
+// A question counts as answered once any of its inputs holds an answer;
+// only the questions shown count.
 function trackProgress(form, box) {
   const bar = box.querySelector("progress");
   const text = box.querySelector(".progress-text");
   const update = () => {
-    const questions = form.querySelectorAll("fieldset.question");
+    const questions = form.querySelectorAll("fieldset.question:not([hidden])");
     let answered = 0;
     for (const q of questions) {
       const inputs = q.querySelectorAll("input, textarea");
       if (Array.from(inputs).some((i) => (i.type === "radio" || i.type === "checkbox" ? i.checked : i.value.trim() !== ""))) answered++;
     }
+    bar.max = Math.max(questions.length, 1);
     bar.value = answered;
     text.textContent = `${answered} of ${questions.length} questions answered`;
   };
   form.addEventListener("input", update);
   form.addEventListener("change", update);
+  update();
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   for (const button of document.querySelectorAll("button[data-copy]")) copyButton(button);
   for (const form of document.querySelectorAll("form.survey-form")) {
+    if (form.querySelector("fieldset[data-show-if]")) {
+      form.addEventListener("input", () => applyDisplayLogic(form));
+      form.addEventListener("change", () => applyDisplayLogic(form));
+      applyDisplayLogic(form);
+    }
     const box = form.querySelector("#survey-progress");
     if (box) trackProgress(form, box);
   }

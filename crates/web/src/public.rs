@@ -161,10 +161,16 @@ fn render(survey: &Survey, action: &str, form: &FormState, audience: Audience) -
                     @let id = q.id.as_str();
                     @let values = form.values.get(id).cloned().unwrap_or_default();
                     @let first = values.first().cloned().unwrap_or_default();
-                    fieldset.question data-question-id=(id) .bordered {
+                    // The script shows a question with display logic only while its
+                    // condition holds; without it every question shows, with the
+                    // condition in words, and the server ignores answers to the hidden.
+                    fieldset.question data-question-id=(id) data-kind=(q.kind.type_name()) data-show-if=[show_if_json(q)] .bordered {
                         legend .strong {
-                            (i + 1) ". " (q.text.as_str())
+                            span.qnum { (i + 1) ". " } (q.text.as_str())
                             @if q.required { span.muted title="required" { " *" } }
+                        }
+                        @if let Some(when) = condition_in_words(def, q) {
+                            p.muted .show-if-note { "Answer this only if " (when) "." }
                         }
                         @if let Some(err) = form.errors.get(id) { p.field-error role="alert" { (err) } }
                         @match &q.kind {
@@ -213,16 +219,29 @@ fn render(survey: &Survey, action: &str, form: &FormState, audience: Audience) -
 /// e.g. when the form comes back with problems), which the script keeps
 /// up to date while the respondent answers.
 fn progress(def: &SurveyDefinition, values: &BTreeMap<String, Vec<String>>) -> Markup {
-    let asked = def.asked().count();
-    let answered = def.asked().filter(|q| values.get(q.id.as_str()).is_some_and(|v| v.iter().any(|a| !a.trim().is_empty()))).count();
+    // Only the questions the respondent is shown count.
+    let shown = def.shown(values);
+    let asked = shown.len();
+    let answered = shown.iter().filter(|q| values.get(q.id.as_str()).is_some_and(|v| v.iter().any(|a| !a.trim().is_empty()))).count();
     html! {
-        @if asked >= 2 {
+        @if def.asked().count() >= 2 {
             div.survey-progress #survey-progress {
                 progress max=(asked) value=(answered) aria-label="Questions answered" { (answered) " of " (asked) }
                 span.progress-text aria-live="polite" { (answered) " of " (asked) " questions answered" }
             }
         }
     }
+}
+
+/// A question's display logic as the script reads it.
+fn show_if_json(q: &domain::Question) -> Option<String> {
+    q.show_if.as_ref().and_then(|c| serde_json::to_string(c).ok())
+}
+
+/// `“Which plan?” is “Pro”` for a question with display logic.
+fn condition_in_words(def: &SurveyDefinition, q: &domain::Question) -> Option<String> {
+    let c = q.show_if.as_ref()?;
+    def.questions.iter().find(|s| s.id == c.question).map(|source| c.describe(source))
 }
 
 fn is_form(headers: &HeaderMap) -> bool {

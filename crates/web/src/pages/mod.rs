@@ -3,6 +3,7 @@
 pub mod account;
 pub mod account_security;
 pub mod csv_download;
+pub mod display_logic;
 pub mod layout;
 pub mod preview;
 pub mod project_frame;
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(projects::router())
         .merge(survey::router())
+        .merge(display_logic::router())
         .merge(survey_texts::router())
         .merge(preview::router())
         .merge(qr::router())

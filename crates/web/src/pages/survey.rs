@@ -3,7 +3,8 @@
 //! with the error beside its field; an edit that breaks a Salesforce mapping
 //! first shows what it breaks and is done only when confirmed.
 
-use super::layout::{post_form, post_form_with_class, flash_error, page};
+use super::display_logic;
+use super::layout::{post_form, post_form_with_class, flash_error, flash_ok, page};
 use super::project_frame::{self, require_edit, Tab};
 use super::signed_links::{self, Shown};
 use super::survey_texts::{self, Card};
@@ -46,31 +47,37 @@ async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path
     let (project, access) = project_frame::load(&state, id, &who).await?;
     let survey = state.app.survey(&project).await?;
     let texts = if q.saved.as_deref() == Some(survey_texts::SAVED) { Card::Saved } else { Card::Plain };
-    Ok(render_with(&state, &who, &project, access, &survey, None, &Shown::Nothing, None, &texts))
+    let saved = (q.saved.as_deref() == Some(display_logic::SAVED)).then_some("Display logic saved.");
+    Ok(render_with(&state, &who, &project, access, &survey, Drafts { saved, ..Drafts::default() }, &Shown::Nothing, &texts))
 }
 
 pub(super) fn render(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, survey: &Survey, error: Option<&str>, signed: &Shown) -> Markup {
-    render_with(state, who, project, access, survey, error, signed, None, &Card::Plain)
+    render_with(state, who, project, access, survey, Drafts { error, ..Drafts::default() }, signed, &Card::Plain)
 }
 
 /// The Survey view with the introduction and thank-you card as `texts` says.
 pub(super) fn render_with_texts(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, survey: &Survey, texts: &Card) -> Markup {
-    render_with(state, who, project, access, survey, None, &Shown::Nothing, None, texts)
+    render_with(state, who, project, access, survey, Drafts::default(), &Shown::Nothing, texts)
 }
 
-/// The Survey view, with a refused question form shown as it was typed.
-#[allow(clippy::too_many_arguments)]
-fn render_with(
-    state: &AppState,
-    who: &CurrentAccount,
-    project: &Project,
-    access: Access,
-    survey: &Survey,
-    error: Option<&str>,
-    signed: &Shown,
-    draft: Option<&Draft>,
-    texts: &Card,
-) -> Markup {
+/// The Survey view with a refused display-logic form shown as it was typed.
+pub(super) fn render_refused_logic(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, survey: &Survey, logic: &display_logic::Draft) -> Markup {
+    render_with(state, who, project, access, survey, Drafts { logic: Some(logic), ..Drafts::default() }, &Shown::Nothing, &Card::Plain)
+}
+
+/// What the Survey view shows besides the survey: a refusal or a saved
+/// change at the top, or a refused form as it was typed.
+#[derive(Default)]
+struct Drafts<'a> {
+    error: Option<&'a str>,
+    saved: Option<&'a str>,
+    question: Option<&'a Draft>,
+    logic: Option<&'a display_logic::Draft>,
+}
+
+/// The Survey view, with what `drafts` says beside the survey.
+fn render_with(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, survey: &Survey, drafts: Drafts, signed: &Shown, texts: &Card) -> Markup {
+    let draft = drafts.question;
     let form_for = |action: &str, q: Option<&Question>, submit: &str| match draft.filter(|d| d.action == action) {
         Some(d) => question_form(who, action, &d.values, submit, Some(d)),
         None => question_form(who, action, &FormValues::of(q), submit, None),
@@ -82,7 +89,8 @@ fn render_with(
         Some(who),
         html! {
             (project_frame::header(project, access, Tab::Survey))
-            (flash_error(error))
+            (flash_error(drafts.error))
+            (flash_ok(drafts.saved))
             (publish_panel(state, who, project, survey, editable))
             h2 { "Questions" }
             @if survey.definition.asked().next().is_none() {
@@ -90,12 +98,13 @@ fn render_with(
             }
             ol #questions .indent {
                 @for q in survey.definition.asked() {
-                    li.question data-question-id=(q.id) {
+                    li.question data-question-id=(q.id) id={"question-" (q.id)} {
                         div.row .spread {
                             div {
                                 strong.qtext { (q.text.as_str()) }
                                 @if q.required { span.badge .ml-small { "Required" } }
                                 div.meta { (q.kind.label()) " · " (q.id) (kind_details(&q.kind)) }
+                                (display_logic::summary(&survey.definition, q))
                             }
                             @if editable {
                                 div.row {
@@ -119,6 +128,7 @@ fn render_with(
                                 summary.muted { "Edit" }
                                 (form_for(&action, Some(q), "Save question"))
                             }
+                            (display_logic::editor(who, project.id, &survey.definition, q, drafts.logic))
                         }
                     }
                 }
@@ -481,7 +491,7 @@ fn confirmed(confirm: &Option<String>) -> bool {
 async fn refused_form(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, action: String, form: &QuestionForm, field: Field, message: String) -> WebResult<Response> {
     let survey = state.app.survey(project).await?;
     let draft = Draft { action, values: FormValues::typed(form), field, message };
-    let page = render_with(state, who, project, access, &survey, None, &Shown::Nothing, Some(&draft), &Card::Plain);
+    let page = render_with(state, who, project, access, &survey, Drafts { question: Some(&draft), ..Drafts::default() }, &Shown::Nothing, &Card::Plain);
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 

@@ -11,6 +11,7 @@ mod conversions;
 mod projects;
 mod related_records;
 mod deliveries;
+mod display_logic;
 mod hygiene;
 mod invitations;
 mod mail;
