@@ -22,6 +22,7 @@ pub mod ownership;
 pub mod projects;
 pub mod responses;
 pub mod results;
+pub mod salesforce_words;
 pub mod schema_drift;
 pub mod sessions;
 pub mod sharing;

@@ -89,6 +89,18 @@ pub fn flash_error(message: Option<&str>) -> Markup {
     html! { @if let Some(m) = message { div.flash.error role="alert" { (m) } } }
 }
 
+/// A Salesforce error as people read it: what it means in a plain sentence,
+/// then Salesforce's own words (which an admin searches for, and which carry
+/// a validation rule's message).
+pub fn salesforce_error(text: &str) -> Markup {
+    html! {
+        @match app::salesforce_words::explain(text) {
+            Some(plain) => span.sf-error { span.plain data-testid="plain-error" { (plain) } " " span.sf-said { "Salesforce said: " code { (text) } } },
+            None => span.sf-error { (text) },
+        }
+    }
+}
+
 pub fn flash_ok(message: Option<&str>) -> Markup {
     html! { @if let Some(m) = message { div.flash.ok role="status" { (m) } } }
 }

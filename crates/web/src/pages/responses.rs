@@ -4,7 +4,7 @@ use super::csv_download::{self, spreadsheet_text};
 use super::layout::page;
 use super::project_frame::{self, Tab};
 use crate::auth::session::{CurrentAccount, EmptyForm, SignedForm};
-use crate::pages::layout::{post_form};
+use crate::pages::layout::{post_form, salesforce_error};
 use axum::response::Redirect;
 use crate::error::WebResult;
 use crate::state::AppState;
@@ -118,11 +118,11 @@ fn delivery_section(who: &CurrentAccount, project_id: i64, rid: &str, d: &Delive
                             "Record "
                             @match record_base { Some(base) => { a href={(base) "/" (id)} target="_blank" rel="noopener" { code data-testid="record-id" { (id) } } }, None => { code data-testid="record-id" { (id) } } }
                             @if o["created"].as_bool() == Some(true) { span.muted { " (created)" } } @else { span.muted { " (updated)" } }
-                        } @else if let Some(why) = o["skipped"].as_str() { span.muted data-testid="skipped" { "Skipped: " (why) } } @else { span.field-error { (o["error"].as_str().unwrap_or("")) } } }
+                        } @else if let Some(why) = o["skipped"].as_str() { span.muted data-testid="skipped" { "Skipped: " (why) } } @else { span.field-error { (salesforce_error(o["error"].as_str().unwrap_or(""))) } } }
                     }
                 } }
             }
-            @if let Some(e) = &d.last_error { @if d.status != DeliveryStatus::Delivered { p.field-error data-testid="delivery-error" { (e) } } }
+            @if let Some(e) = &d.last_error { @if d.status != DeliveryStatus::Delivered { p.field-error data-testid="delivery-error" { (salesforce_error(e)) } } }
             @if d.status == DeliveryStatus::Failed && can_edit {
                 (post_form(&format!("/projects/{project_id}/responses/{rid}/retry"), &who.csrf, html! {
                     button type="submit" { "Retry delivery" }

@@ -5,7 +5,7 @@
 
 use crate::auth::session::{CurrentAccount, EmptyForm, SignedForm};
 use crate::error::{WebError, WebResult};
-use crate::pages::layout::{confirm_form, flash_ok, page, post_form};
+use crate::pages::layout::{confirm_form, flash_ok, page, post_form, salesforce_error};
 use crate::pages::project_frame::{self, require_edit, Tab};
 use crate::state::AppState;
 use crate::time_fmt;
@@ -139,7 +139,7 @@ async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path
                                         @if d.status == DeliveryStatus::Delivered { (domain::delivery::headline(d.status, &d.outcome)) }
                                         @else if let Some(note) = &d.note { span data-testid="note" { (note) }
                                             @if let Some((_, at)) = d.given_up { span.muted { " · " (time_fmt::short(at)) } } }
-                                        @else if let Some(e) = &d.last_error { span.field-error { (e) } }
+                                        @else if let Some(e) = &d.last_error { span.field-error { (salesforce_error(e)) } }
                                     }
                                     @if can_edit {
                                         td .row {

@@ -237,5 +237,12 @@ async fn a_contact_salesforce_refuses_fails_only_its_own_response_in_a_batch() {
         let error = d.last_error.unwrap_or_default();
         assert!(error.contains("FIELD_CUSTOM_VALIDATION_EXCEPTION: Last name Refused is not allowed"), "Salesforce's words: {error}");
         assert!(error.contains("Survey_Response__c: not written, since the Contact record for this response was not written"), "{error}");
+        // People read what it means first, with Salesforce's words beside it.
+        let plain = "A validation rule in the Salesforce org refused the values; its message says which.";
+        let (_, detail) = b.get_text(&format!("/projects/{id}/responses/{refused}")).await;
+        let said = detail.find("Salesforce said: <code>").expect("Salesforce's words on the response's page");
+        assert!(detail[..said].contains(plain) && detail[said..].contains("FIELD_CUSTOM_VALIDATION_EXCEPTION"), "{detail}");
+        let (_, log) = b.get_text(&format!("/projects/{id}/salesforce/deliveries?status=failed")).await;
+        assert!(log.contains(plain) && log.contains("Salesforce said: <code>Contact: FIELD_CUSTOM_VALIDATION_EXCEPTION"), "{log}");
     }
 }
