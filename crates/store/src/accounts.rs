@@ -67,7 +67,7 @@ impl Store {
     /// account but the one whose token hash is `keep`, in one commit; returns
     /// how many sessions ended.
     pub async fn change_password(&self, account_id: i64, password_hash: &str, keep: &str) -> Result<u64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2").bind(password_hash).bind(account_id).execute(&mut *tx).await?;
         let ended = sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2")
             .bind(account_id)

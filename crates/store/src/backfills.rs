@@ -31,7 +31,7 @@ impl Store {
     /// every stored response without a delivery gets one, and every
     /// delivered or failed one is due again, all in one transaction.
     pub async fn start_backfill(&self, project_id: i64, started_by: i64) -> Result<Option<Backfill>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         // A second backfill while one runs is refused (two started at the same
         // instant would only share the rows out between them).
         let running: Option<(i64,)> = sqlx::query_as(

@@ -105,7 +105,7 @@ impl Store {
         debug_assert!(invitation.role != Role::Owner, "a project is never shared as owner");
         let now = now_ms();
         let grant = i64::from(invitation.salesforce_changes && domain::project::grant_applies(invitation.role));
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let open: Option<(i64,)> = sqlx::query_as("SELECT id FROM project_invitations WHERE project_id = $1 AND email = $2 AND status = 'invited'")
             .bind(invitation.project_id)
             .bind(invitation.email.as_str())
@@ -197,7 +197,7 @@ impl Store {
     /// account's address, and its maker still owns the project.
     pub async fn accept_invitation(&self, invitation_id: i64, account_id: i64, email: &Email) -> Result<Accepted> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let open: Option<(i64, String, i64, i64)> = sqlx::query_as(
             "SELECT i.project_id, i.role, i.salesforce_changes, i.invited_by FROM project_invitations i JOIN projects p ON p.id = i.project_id
               WHERE i.id = $1 AND i.email = $2 AND i.status = 'invited' AND p.deleted_at IS NULL AND p.owner_id = i.invited_by AND p.owner_id <> $3",

@@ -179,6 +179,11 @@ impl Store {
         self
     }
 
+    /// Begins a transaction that writes (see `begin_write`).
+    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        begin_write(&self.pool, self.backend).await
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -190,6 +195,19 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Begins a transaction that writes. On SQLite it takes the write lock at
+/// once (`BEGIN IMMEDIATE`): a deferred transaction that reads first fails
+/// at its first write with SQLITE_BUSY, without waiting, whenever another
+/// connection committed since its read (WAL keeps the reader's snapshot) —
+/// the busy timeout does not cover that case. Taking the lock first makes
+/// it wait its turn instead (a 500 when a worker's commit crossed a page's).
+pub(crate) async fn begin_write(pool: &AnyPool, backend: Backend) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+    Ok(match backend {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
+        Backend::Postgres => pool.begin().await?,
+    })
 }
 
 /// Creates a missing SQLite file readable by its owner only: it holds
@@ -253,6 +271,41 @@ mod tests {
             let mode = std::fs::metadata(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}")).permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{name} has mode {mode:o}");
         }
+        store.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The failure `begin_write` exists for, then its cure: a transaction
+    /// that read before another connection committed cannot write after it
+    /// on SQLite unless it took the write lock first.
+    #[tokio::test]
+    async fn a_write_transaction_that_reads_first_survives_a_commit_from_elsewhere() {
+        let dir = std::env::temp_dir().join(format!("insight-busy-{}-{}", std::process::id(), now_ms()));
+        let store = Store::connect(&format!("sqlite://{}", dir.join("insight.db").display())).await.unwrap();
+        sqlx::query("CREATE TABLE busy_probe (x INTEGER)").execute(store.pool()).await.unwrap();
+        let elsewhere = |x: i64| {
+            let pool = store.pool().clone();
+            async move { sqlx::query("INSERT INTO busy_probe (x) VALUES ($1)").bind(x).execute(&pool).await }
+        };
+
+        // Deferred: read, another connection commits, then write — refused at once.
+        let mut deferred = store.pool().begin().await.unwrap();
+        sqlx::query("SELECT COUNT(*) FROM busy_probe").fetch_one(&mut *deferred).await.unwrap();
+        elsewhere(1).await.unwrap();
+        let refused = sqlx::query("INSERT INTO busy_probe (x) VALUES (2)").execute(&mut *deferred).await;
+        assert!(refused.is_err(), "SQLite refuses the deferred transaction's write");
+        drop(deferred);
+
+        // Immediate: the other connection waits for this commit, and both land.
+        let mut tx = store.write_tx().await.unwrap();
+        sqlx::query("SELECT COUNT(*) FROM busy_probe").fetch_one(&mut *tx).await.unwrap();
+        let other = tokio::spawn(elsewhere(3));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        sqlx::query("INSERT INTO busy_probe (x) VALUES (4)").execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        other.await.unwrap().unwrap();
+        let xs: Vec<(i64,)> = sqlx::query_as("SELECT x FROM busy_probe ORDER BY x").fetch_all(store.pool()).await.unwrap();
+        assert_eq!(xs, [(1,), (3,), (4,)]);
         store.close().await;
         std::fs::remove_dir_all(&dir).unwrap();
     }

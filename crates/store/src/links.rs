@@ -238,7 +238,7 @@ impl Store {
     pub async fn save_link(&self, link: &NewLink, event_kind: LinkEventKind, event_detail: &str) -> Result<()> {
         let sealer = self.sealer()?;
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO salesforce_links (account_id, environment, requested_environment, login_url, org_id, org_name,
                 instance_url, sf_user_id, sf_username, sf_display_name, identity_url, refresh_token, access_token,
@@ -320,7 +320,7 @@ impl Store {
     /// same transaction when the link changes, so the owner is told once.
     pub async fn mark_needs_reauthentication_and_tell(&self, account_id: i64, reason: &str, mail: Option<&crate::mail::NewMail>) -> Result<bool> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let r = sqlx::query("UPDATE salesforce_links SET status = $1, access_token = NULL WHERE account_id = $2 AND status = $3")
             .bind(LinkStatus::NeedsReauthentication.to_column())
             .bind(account_id)
@@ -352,7 +352,7 @@ impl Store {
     /// Forgets the link (its tokens with it) and logs who did it.
     pub async fn delete_link(&self, account_id: i64, actor_id: i64, detail: &str) -> Result<bool> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let r = sqlx::query("DELETE FROM salesforce_links WHERE account_id = $1").bind(account_id).execute(&mut *tx).await?;
         let deleted = r.rows_affected() > 0;
         if deleted {
@@ -363,7 +363,7 @@ impl Store {
     }
 
     pub async fn add_link_event(&self, account_id: i64, kind: LinkEventKind, detail: &str, actor_id: Option<i64>) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         insert_event(&mut tx, account_id, kind, detail, actor_id, now_ms()).await?;
         tx.commit().await?;
         Ok(())

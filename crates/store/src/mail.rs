@@ -153,7 +153,7 @@ const ENTRY_COLUMNS: &str = "id, dedupe_key, recipient, subject, status, attempt
 impl Store {
     /// Queues a mail; `false` when a mail with its key was queued before.
     pub async fn queue_mail(&self, mail: &NewMail) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let queued = self.queue_mail_in(&mut tx, mail).await?;
         tx.commit().await?;
         Ok(queued)

@@ -102,7 +102,7 @@ impl Store {
     /// Creates a project owned by `owner_id`, with its empty survey.
     pub async fn create_project(&self, owner_id: i64, name: &ProjectName, slug: &str) -> Result<i64> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO projects (name, owner_id, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id",
         )
@@ -173,7 +173,7 @@ impl Store {
     /// another server of the same database, within `LINK_CACHE_TTL`).
     pub async fn delete_project(&self, project_id: i64) -> Result<()> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE projects SET deleted_at = $1, updated_at = $1 WHERE id = $2 AND deleted_at IS NULL")
             .bind(now)
             .bind(project_id)

@@ -231,7 +231,7 @@ async fn write_groups(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<Pe
 }
 
 async fn commit_group(pool: &AnyPool, backend: Backend, responses: &[&NewResponse]) -> Result<Vec<Submitted>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::begin_write(pool, backend).await?;
     let outcomes = insert_responses_in(&mut tx, backend, responses).await?;
     tx.commit().await?;
     Ok(outcomes)

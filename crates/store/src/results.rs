@@ -159,7 +159,7 @@ impl Store {
     /// writer would: for benchmarks and tests that need many responses fast.
     pub async fn seed_responses(&self, responses: &[crate::NewResponse]) -> Result<()> {
         for chunk in responses.chunks(5_000) {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write_tx().await?;
             let group: Vec<&crate::NewResponse> = chunk.iter().collect();
             crate::responses::insert_responses_in(&mut tx, self.backend, &group).await?;
             tx.commit().await?;

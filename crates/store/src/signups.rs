@@ -50,7 +50,7 @@ impl Store {
     pub async fn create_pending_signup(&self, signup: &NewSignup<'_>, mail: impl FnOnce(i64) -> NewMail) -> Result<i64> {
         let NewSignup { email, name, password_hash, token_hash, next_path, lifetime_ms } = *signup;
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO pending_signups (email, name, password_hash, token_hash, next_path, created_at, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -83,7 +83,7 @@ impl Store {
     /// link confirms once, and only before it expires.
     pub async fn confirm_signup(&self, id: i64) -> Result<Confirmed> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let pending: Option<(String, String, String)> = sqlx::query_as(
             "UPDATE pending_signups SET confirmed_at = $1 WHERE id = $2 AND confirmed_at IS NULL AND expires_at > $1
              RETURNING email, name, password_hash",

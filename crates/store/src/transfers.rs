@@ -68,7 +68,7 @@ impl Store {
     /// Offers the project to whoever holds `to`, replacing an open offer.
     pub async fn offer_transfer(&self, project_id: i64, from_owner: i64, to: &Email) -> Result<()> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE project_transfers SET status = 'withdrawn', decided_at = $1, decided_by = $2 WHERE project_id = $3 AND status = 'offered'")
             .bind(now)
             .bind(from_owner)
@@ -145,7 +145,7 @@ impl Store {
     /// link cannot be saved as the new owner's validation.
     pub async fn accept_transfer(&self, offer_id: i64, account_id: i64, email: &Email) -> Result<Accepted> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let offer: Option<(i64, i64)> = sqlx::query_as(
             "SELECT project_id, from_account_id FROM project_transfers WHERE id = $1 AND to_email = $2 AND status = 'offered'",
         )

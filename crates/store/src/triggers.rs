@@ -291,7 +291,7 @@ impl Store {
     pub async fn record_notifications(&self, project_id: i64, org_id: &str, notifications: &[NewNotification]) -> Result<usize> {
         const COLUMNS: usize = 10;
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let mut new = 0;
         // Up to 100 notifications × 10 parameters: far below both backends' limits.
         for chunk in notifications.chunks(200) {
@@ -370,7 +370,7 @@ impl Store {
         use crate::columns::Column;
         let now = now_ms();
         let sealer = self.sealer()?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let mut invited = 0;
         for d in decisions {
             match d {
@@ -539,7 +539,7 @@ impl Store {
     /// answered and the response stored (with its delivery) in one commit.
     pub async fn submit_invited(&self, invitation_id: i64, response: &NewResponse) -> Result<InvitedSubmit> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let r = sqlx::query(
             "UPDATE trigger_notifications SET status = 'responded', responded_at = $1, response_id = $2
               WHERE id = $3 AND status = 'invited' AND responded_at IS NULL",
@@ -581,7 +581,7 @@ impl Store {
     /// Queues a reminder and notes it, in one transaction; `false` when it
     /// was queued before or the invitation was answered meanwhile.
     pub async fn remind(&self, id: i64, mail: &NewMail) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let r = sqlx::query("UPDATE trigger_notifications SET reminded_at = $1 WHERE id = $2 AND reminded_at IS NULL AND responded_at IS NULL AND status = 'invited'")
             .bind(now_ms())
             .bind(id)
