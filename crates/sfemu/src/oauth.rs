@@ -97,6 +97,26 @@ fn redirect_with(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
     (StatusCode::FOUND, [(header::LOCATION, u)]).into_response()
 }
 
+/// The approval page's Allow and Deny are answered as Salesforce answers its browser pages: a
+/// 200 page whose script sends the browser on (`redirectOnLoad`, `window.location.replace`), not
+/// a 302 — recorded answers of `/services/oauth2/authorize` have this shape. A browser script
+/// that clicks Allow and then waits for the navigation (jsforce's test helper) sees the way back
+/// to the client as a navigation of its own, after the page's, rather than one that may already
+/// be over when its click resolves. `<noscript>` and the link do the same without script.
+fn redirect_page(redirect: Response) -> Response {
+    let Some(to) = redirect.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string) else { return redirect };
+    // Only the way back to the client (an absolute URL); the pages' own steps stay 302s.
+    if redirect.status() != StatusCode::FOUND || to.starts_with('/') {
+        return redirect;
+    }
+    // A JSON string is a JavaScript string literal; `</` would end the script element.
+    let js = serde_json::to_string(&to).unwrap_or_default().replace("</", "<\\/");
+    let to = esc(&to);
+    Html(format!(r#"<!DOCTYPE html><html><head><meta http-equiv="PRAGMA" content="NO-CACHE"><noscript><meta http-equiv="refresh" content="0;url={to}"></noscript>
+<script>function redirectOnLoad() {{ if (window.location.replace) {{ window.location.replace({js}); }} else {{ window.location.href = {js}; }} }} redirectOnLoad();</script></head>
+<body><p>Redirecting to <a id="redirect" href="{to}">{to}</a></p></body></html>"#)).into_response()
+}
+
 /// Validate client and redirect URI; Err is the error page to show.
 fn check_client(app: &App, p: &Params) -> Result<(), Response> {
     let cid = p.get("client_id").map(String::as_str).unwrap_or("");
@@ -168,12 +188,13 @@ pub async fn login_post(State(s): State<S>, Extension(env): Extension<LoginEnv>,
 
 /// `GET /setup/secur/RemoteAccessAuthorizationPage.apexp?source=…`: the approval page of
 /// an authorize request (its parameters in `source`). Not logged in: the login page first;
-/// already approved (and no `prompt=consent`): straight back to the client with a code.
+/// already approved (and no `prompt=consent`): straight back to the client with a code, by
+/// a page whose script sends the browser on (`redirect_page`).
 pub async fn approval_get(State(s): State<S>, Extension(env): Extension<LoginEnv>, headers: HeaderMap, Query(q): Query<Params>) -> Response {
     let p: Params = q.get("source").map(|src| url::form_urlencoded::parse(src.as_bytes()).into_owned().collect()).unwrap_or_default();
     if let Err(r) = check_client(&s.app, &p) { return r; }
     match session_from_cookie(&s.app, &headers, &env) {
-        Some(sess) => after_login(&s.app, &env, &p, &sess),
+        Some(sess) => redirect_page(after_login(&s.app, &env, &p, &sess)),
         None => to_login(&env, &approval_url(&env, &p)),
     }
 }
@@ -197,6 +218,8 @@ pub async fn authorize_post(State(s): State<S>, Extension(env): Extension<LoginE
     // The approval page's buttons are `oaapprove` / `oadeny`; `action=allow|deny|login` is the
     // emulator's older form post, still answered.
     let action = if p.contains_key("oaapprove") { Some("allow") } else if p.contains_key("oadeny") { Some("deny") } else { p.get("action").map(String::as_str) };
+    let from_approval_page = p.contains_key("oaapprove") || p.contains_key("oadeny");
+    let back_to_client = |r: Response| if from_approval_page { redirect_page(r) } else { r };
     match action {
         Some("login") => {
             let username = p.get("username").map(String::as_str).unwrap_or("");
@@ -219,13 +242,13 @@ pub async fn authorize_post(State(s): State<S>, Extension(env): Extension<LoginE
             if a == "deny" {
                 let mut pairs = vec![("error", "access_denied"), ("error_description", "end-user denied authorization")];
                 if let Some(st) = p.get("state") { pairs.push(("state", st)); }
-                return redirect_with(&p["redirect_uri"], &pairs);
+                return back_to_client(redirect_with(&p["redirect_uri"], &pairs));
             }
             let (Some(org), true) = (app.org(&sess.org_id).cloned(), true) else { return to_login(&env, &approval_url(&env, &p)) };
             let Some(user) = org.user(&sess.user_id).cloned() else { return to_login(&env, &approval_url(&env, &p)) };
             app.approvals.lock().insert((user.id.clone(), p["client_id"].clone()));
             app.tokens_changed();
-            issue_code(app, &p, &org, &user)
+            back_to_client(issue_code(app, &p, &org, &user))
         }
         _ => to_login(&env, &approval_url(&env, &p)),
     }

@@ -25,6 +25,14 @@ pub fn form(html: &str, id: &str) -> Option<(String, Vec<(String, String)>)> {
     Some((action, hidden))
 }
 
+/// Where a page that sends the browser on by script (the answer to the approval page's Allow
+/// or Deny) sends it: its link `#redirect`.
+pub fn redirect_target(html: &str) -> Option<String> {
+    let at = html.find("id=\"redirect\"")?;
+    let open = html[..at].rfind("<a")?;
+    attr(&html[open..open + html[open..].find('>')?], "href")
+}
+
 fn attr(tag: &str, name: &str) -> Option<String> {
     let marker = format!("{name}=\"");
     let i = tag.find(&marker)? + marker.len();
@@ -73,6 +81,9 @@ pub async fn sign_in(http: &reqwest::Client, authorize_url: &str, username: &str
         }
         anyhow::ensure!(r.status().is_success(), "the emulator answered {}", r.status());
         let html = r.text().await?;
+        if let Some(to) = redirect_target(&html) {
+            return Ok(SignIn { saw_login_form, redirect: to });
+        }
         // The pages are told apart by Salesforce's own element ids: the login button
         // `#Login`, the approval page's `#oaapprove` / `#oadeny`.
         r = if let Some((action, mut fields)) = form(&html, "Login") {

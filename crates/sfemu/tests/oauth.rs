@@ -68,8 +68,12 @@ async fn web_server_flow_pkce_refresh_revoke_and_expiry() {
     assert_eq!(action, "/sandbox/setup/secur/RemoteAccessAuthorizationPage.apexp");
     f.push(("oaapprove".into(), "Allow".into()));
     let done = browser.post(format!("{}{action}", t.base)).form(&f).send().await.unwrap();
-    assert_eq!(done.status(), 302);
-    let loc = url::Url::parse(done.headers()["location"].to_str().unwrap()).unwrap();
+    // As Salesforce does, a page whose script sends the browser back to the client.
+    assert_eq!(done.status(), 200);
+    let page = done.text().await.unwrap();
+    let back = sfemu::signin::redirect_target(&page).unwrap_or_else(|| panic!("no way back: {page}"));
+    assert!(page.contains("window.location.replace(\"http://localhost:9/cb?code="), "{page}");
+    let loc = url::Url::parse(&back).unwrap();
     let q: std::collections::HashMap<_, _> = loc.query_pairs().into_owned().collect();
     assert_eq!(q["state"], "xyz");
     let code = q["code"].clone();
@@ -226,15 +230,22 @@ async fn authorization_code(t: &T, redirect: &str) -> String {
     let auth_url = format!("{}/services/oauth2/authorize?{}", t.base, serde_urlencoded::to_string([
         ("response_type", "code"), ("client_id", t.client_id.as_str()), ("redirect_uri", redirect), ("scope", "api refresh_token"),
     ]).unwrap());
-    let mut done = browser_login(&browser, &t.base, &auth_url, "demo@acme.example", "demo-password-1").await;
-    if done.status() == 200 {
-        // First time: the consent page (later logins reuse the remembered approval).
-        let mut f = form_fields(&done.text().await.unwrap());
-        f.push(("action".into(), "allow".into()));
-        done = browser.post(format!("{}/services/oauth2/authorize", t.base)).form(&f).send().await.unwrap();
-    }
-    assert_eq!(done.status(), 302);
-    let loc = url::Url::parse(done.headers()["location"].to_str().unwrap()).unwrap();
+    let done = browser_login(&browser, &t.base, &auth_url, "demo@acme.example", "demo-password-1").await;
+    assert_eq!(done.status(), 200);
+    let page = done.text().await.unwrap();
+    // Later logins reuse the remembered approval: a page that sends the browser back at once.
+    let back = match sfemu::signin::redirect_target(&page) {
+        Some(back) => back,
+        None => {
+            // First time: the consent page.
+            let mut f = form_fields(&page);
+            f.push(("action".into(), "allow".into()));
+            let done = browser.post(format!("{}/services/oauth2/authorize", t.base)).form(&f).send().await.unwrap();
+            assert_eq!(done.status(), 302);
+            done.headers()["location"].to_str().unwrap().to_string()
+        }
+    };
+    let loc = url::Url::parse(&back).unwrap();
     loc.query_pairs().find(|(k, _)| k == "code").unwrap().1.to_string()
 }
 

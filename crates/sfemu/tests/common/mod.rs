@@ -87,7 +87,7 @@ pub fn form_fields(html: &str) -> Vec<(String, String)> {
 /// Sign in the way a browser does on Salesforce: the authorize URL sends it to the login page
 /// (`{login}/?ec=302&startURL=…`), the form posts `username` and `pw` there and continues at
 /// `startURL`, the approval page. Returns that page's response: the consent page (200), or the
-/// redirect to the client with a code when the app is already approved. `browser` must keep
+/// page that sends the browser back to the client with a code when the app is already approved. `browser` must keep
 /// cookies and not follow redirects.
 pub async fn browser_login(browser: &reqwest::Client, base: &str, auth_url: &str, username: &str, password: &str) -> reqwest::Response {
     let r = browser.get(auth_url).send().await.unwrap();
