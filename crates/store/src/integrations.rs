@@ -44,7 +44,7 @@ pub fn validation_of(integration: Option<&Integration>, current_owner_id: i64) -
 }
 
 #[derive(sqlx::FromRow)]
-struct Row {
+pub(crate) struct Row {
     project_id: i64,
     mappings: String,
     validated_org_id: Option<String>,
