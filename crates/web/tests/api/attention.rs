@@ -204,7 +204,7 @@ async fn a_stranger_sees_no_row_and_no_attention_of_anothers_project() {
         let sam = Browser::new(&sf.app);
         sam.sign_up("sam@example.com", "Sam Stranger").await;
         let (_, html) = sam.get_text("/projects").await;
-        assert!(!html.contains(&format!("data-project-id=\"{id}\"")) && !html.contains("Paused") && !html.contains("Post-case CSAT"), "{html}");
+        assert!(!html.contains(&format!("data-project-id=\"{id}\"")) && !html.contains("Paused") && !html.contains(">Post-case CSAT<") && !html.contains("class=\"attention\""), "{html}");
     }
 }
 
