@@ -96,8 +96,8 @@ async fn list_page(state: &AppState, who: &CurrentAccount, error: Option<&str>, 
                         @for p in &projects {
                             tr data-project-id=(p.id) {
                                 td { a href={"/projects/" (p.id) "/survey"} { (p.name) } }
-                                td { (p.owner_name) br; span.muted { (p.owner_email) } }
-                                td { (p.role.label()) }
+                                td data-label="Owner" { (p.owner_name) br; span.muted { (p.owner_email) } }
+                                td data-label="Your role" { (p.role.label()) }
                                 td {
                                     span class={"badge " (p.status.as_str())} { (p.status.label()) }
                                     @if let Some(items) = attention.get(&p.id) {
@@ -110,8 +110,8 @@ async fn list_page(state: &AppState, who: &CurrentAccount, error: Option<&str>, 
                                         }
                                     }
                                 }
-                                td { (p.response_count) }
-                                td { (time_fmt::short(p.updated_at)) }
+                                td data-label="Responses" { (p.response_count) }
+                                td data-label="Last change" { (time_fmt::short(p.updated_at)) }
                             }
                         }
                     }
