@@ -195,6 +195,28 @@ async fn a_link_that_needs_a_new_sign_in_is_the_owners_to_fix_and_a_collaborator
 }
 
 #[tokio::test]
+async fn an_owner_who_unlinks_is_asked_to_link_again_and_responses_wait_meanwhile() {
+    for sf in apps_with_emulator().await {
+        let (b, id, link) = mapped_survey(&sf).await;
+        let vera = collaborator(&sf, &b, id, "viewer").await;
+        let r = b.submit("/salesforce", "/salesforce/unlink", &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        respond(&sf, &link, "8", "ok").await;
+        until(&sf, id, "held without a link", |c| c.held == 1).await;
+
+        let (href, words) = attention(&row(&b, id).await, "owner-has-no-link").expect("the owner sees it");
+        assert_eq!((href.as_str(), words.as_str()), ("/salesforce", "Salesforce is not linked — deliveries are held until you link it (1 delivery held)"));
+        let (href, words) = attention(&row(&vera, id).await, "owner-has-no-link").expect("the viewer sees it");
+        assert_eq!((href, words.as_str()), (format!("/projects/{id}/salesforce"), "Olive Owner (the owner) has not linked Salesforce — deliveries are held (1 delivery held)"));
+
+        b.link_salesforce(true, "demo@acme.example.sandbox", "demo-password-1", true).await;
+        until(&sf, id, "delivered once linked again", |c| c.delivered == 1 && c.held == 0).await;
+        assert!(nothing_needs_attention(&row(&b, id).await), "gone once linked and delivered");
+        assert!(nothing_needs_attention(&row(&vera, id).await));
+    }
+}
+
+#[tokio::test]
 async fn a_stranger_sees_no_row_and_no_attention_of_anothers_project() {
     for sf in apps_with_emulator().await {
         let (b, id, _link) = mapped_survey(&sf).await;
