@@ -121,6 +121,7 @@ async fn attention_of(store: &store::Store, account_id: i64, projects: &[Project
             access: access(project),
             work,
             uses_salesforce,
+            schema_drift: integration.is_some_and(|i| i.drift.is_some()),
             deliveries: facts.deliveries.get(&project.id).copied().unwrap_or_default(),
         };
         let items = needs_attention(&project_facts);

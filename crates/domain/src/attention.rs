@@ -25,6 +25,9 @@ pub struct ProjectFacts {
     pub work: SalesforceWork,
     /// It maps responses or has a trigger: the owner's link matters to it.
     pub uses_salesforce: bool,
+    /// The last schema check found a mapping that no longer fits (kept
+    /// while the survey is pinned, when `work` does not say it).
+    pub schema_drift: bool,
     pub deliveries: DeliveryTally,
 }
 
@@ -92,6 +95,16 @@ fn deliveries(n: i64) -> String {
     }
 }
 
+/// A pinned survey's mapping that a schema check found broken: its
+/// transition cannot succeed until the mapping is fixed.
+fn drifted_before_transition(may_change: bool, owner: &str) -> String {
+    if may_change {
+        "Salesforce fields changed — fix the mapping before the transition".to_string()
+    } else {
+        format!("Salesforce fields changed — {owner} fixes the mapping before the transition")
+    }
+}
+
 /// What needs attention on a project, most pressing first; empty when all
 /// is well. The owner is told to act; a collaborator who may not act is
 /// told who will.
@@ -133,6 +146,9 @@ pub fn needs_attention(facts: &ProjectFacts) -> Vec<Attention> {
                     format!("Paused by an org switch — waiting for {owner}'s transition{held}")
                 };
                 push(AttentionKind::PausedBySwitch, words, FixAt::ProjectSalesforce);
+                if facts.schema_drift {
+                    push(AttentionKind::MappingBroken, drifted_before_transition(may_change, owner), FixAt::ProjectSalesforce);
+                }
             }
             SalesforceWork::PinnedAfterTransfer { .. } => {
                 let words = if may_change {
@@ -141,6 +157,9 @@ pub fn needs_attention(facts: &ProjectFacts) -> Vec<Attention> {
                     format!("Paused after the transfer — waiting for {owner}'s transition{held}")
                 };
                 push(AttentionKind::PausedByTransfer, words, FixAt::ProjectSalesforce);
+                if facts.schema_drift {
+                    push(AttentionKind::MappingBroken, drifted_before_transition(may_change, owner), FixAt::ProjectSalesforce);
+                }
             }
             SalesforceWork::MappingsDoNotFitYet { drift: Some(_), .. } => {
                 let words = if may_change {
@@ -208,6 +227,7 @@ mod tests {
     #[test]
     fn what_needs_attention_in_which_words_linking_where() {
         type Case = (&'static str, Access, SalesforceWork, bool, DeliveryTally, Vec<(AttentionKind, &'static str, FixAt)>);
+        // (name, who looks, where work goes, uses Salesforce, deliveries, what shows)
         let cases: Vec<Case> = vec![
             ("all is well: nothing shows", OWNER, work(Some((A, false)), validated(A, true)), true, tally(0, 0, 0), vec![]),
             ("a project without Salesforce and no link: nothing", OWNER, work(None, Validation::NoMappings), false, tally(0, 0, 0), vec![]),
@@ -345,9 +365,28 @@ mod tests {
             ),
         ];
         for (name, access, work, uses_salesforce, deliveries, expected) in cases {
-            let got = needs_attention(&ProjectFacts { access, work, uses_salesforce, deliveries });
+            let schema_drift = matches!(&work, SalesforceWork::MappingsDoNotFitYet { drift: Some(_), .. });
+            let got = needs_attention(&ProjectFacts { access, work, uses_salesforce, schema_drift, deliveries });
             let got: Vec<(AttentionKind, &str, FixAt)> = got.iter().map(|a| (a.kind, a.words.as_str(), a.fix_at)).collect();
             assert_eq!(got, expected, "{name}");
         }
+    }
+
+    /// A survey pinned by a switch keeps its pin when a schema check finds
+    /// the new org changed under it: both are said, the pause first.
+    #[test]
+    fn a_pinned_survey_whose_fields_changed_says_both() {
+        let pinned = work(Some((B, false)), validated(A, true));
+        let cases: Vec<(Access, Vec<&str>)> = vec![
+            (OWNER, vec!["Paused by an org switch — run its transition", "Salesforce fields changed — fix the mapping before the transition"]),
+            (VIEWER, vec!["Paused by an org switch — waiting for Olive's transition", "Salesforce fields changed — Olive fixes the mapping before the transition"]),
+        ];
+        for (access, expected) in cases {
+            let facts = ProjectFacts { access, work: pinned.clone(), uses_salesforce: true, schema_drift: true, deliveries: DeliveryTally::default() };
+            let got: Vec<String> = needs_attention(&facts).into_iter().map(|a| a.words).collect();
+            assert_eq!(got, expected, "{access:?}");
+        }
+        let facts = ProjectFacts { access: OWNER, work: pinned, uses_salesforce: true, schema_drift: false, deliveries: DeliveryTally::default() };
+        assert_eq!(needs_attention(&facts).len(), 1, "no drift, only the pause");
     }
 }

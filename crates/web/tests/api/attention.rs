@@ -102,6 +102,24 @@ async fn a_survey_paused_by_an_org_switch_says_so_until_its_transition_and_a_vie
 }
 
 #[tokio::test]
+async fn a_pinned_survey_whose_new_org_lacks_a_mapped_field_says_both() {
+    for sf in apps_with_emulator().await {
+        let (b, id, _link) = mapped_survey(&sf).await;
+        b.link_salesforce(false, "demo@acme.example", "demo-password-1", true).await;
+        b.submit("/salesforce/switch", "/salesforce/switch/confirm", &[]).await;
+        let field = format!("/orgs/{}/schema/Survey_Response__c/fields/Score__c", org(&sf, false));
+        admin(&sf, reqwest::Method::DELETE, &field, None).await;
+        let panel = format!("/projects/{id}/salesforce");
+        assert_eq!(b.submit(&panel, &format!("{panel}/schema-check"), &[]).await.status(), StatusCode::OK);
+
+        let owner_row = row(&b, id).await;
+        assert!(attention(&owner_row, "paused-by-switch").is_some(), "still paused: {owner_row}");
+        let (href, words) = attention(&owner_row, "mapping-broken").expect("and flagged");
+        assert_eq!((href.as_str(), words.as_str()), (panel.as_str(), "Salesforce fields changed — fix the mapping before the transition"));
+    }
+}
+
+#[tokio::test]
 async fn failed_deliveries_link_to_the_log_until_a_person_deals_with_them() {
     for sf in apps_with_emulator().await {
         let (b, id, link) = mapped_survey(&sf).await;
