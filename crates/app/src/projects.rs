@@ -6,8 +6,8 @@ use crate::{App, AppError};
 use domain::attention::{needs_attention, Attention, ProjectFacts};
 use domain::getting_started::ChecklistItem;
 use domain::{Access, ProjectName};
-use std::collections::HashMap;
 use rand::RngCore;
+use std::collections::HashMap;
 
 pub use crate::consent::require_owner;
 pub use store::projects::Project;
