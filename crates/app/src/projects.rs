@@ -3,8 +3,11 @@
 //! grants), and what that account may do is `domain::Access`.
 
 use crate::{App, AppError};
+use domain::attention::{needs_attention, Attention, ProjectFacts};
+use domain::getting_started::ChecklistItem;
 use domain::{Access, ProjectName};
 use rand::RngCore;
+use std::collections::HashMap;
 
 pub use crate::consent::require_owner;
 pub use store::projects::Project;
@@ -40,6 +43,10 @@ pub struct MyProjects {
     pub offers: Vec<TransferOffer>,
     /// Invitations to work on others' projects, waiting for an answer.
     pub invitations: Vec<crate::invitations::Invitation>,
+    /// What needs attention on each project, by project id (absent: all is well).
+    pub attention: HashMap<i64, Vec<Attention>>,
+    /// The getting-started checklist, until every step is done or it is hidden.
+    pub checklist: Option<Vec<ChecklistItem>>,
 }
 
 impl App {
@@ -57,7 +64,17 @@ impl App {
         let projects = self.store.projects_of(account.id).await?;
         let offers = crate::consent::transfers_offered_to(&self.store, account).await?;
         let invitations = crate::invitations::invitations_for(&self.store, account).await?;
-        Ok(MyProjects { projects, offers, invitations })
+        let attention = attention_of(&self.store, account.id, &projects).await?;
+        let (progress, hidden) = self.store.getting_started(account.id).await?;
+        let checklist = domain::getting_started::checklist(&progress, hidden);
+        Ok(MyProjects { projects, offers, invitations, attention, checklist })
+    }
+
+    /// The account hides its getting-started checklist.
+    pub async fn hide_getting_started(&self, account: &crate::accounts::Account) -> Result<(), AppError> {
+        self.store.hide_getting_started(account.id).await?;
+        tracing::info!(account = account.id, "getting-started checklist hidden");
+        Ok(())
     }
 
     /// Creates a project, owned by the account, with an empty draft survey.
@@ -83,4 +100,34 @@ impl App {
         tracing::info!(project = project.id, account = account_id, "project deleted");
         Ok(())
     }
+}
+
+/// What needs attention on each of `projects` (as `account_id` sees them),
+/// read in a fixed number of queries and decided by
+/// `domain::attention::needs_attention`.
+async fn attention_of(store: &store::Store, account_id: i64, projects: &[Project]) -> Result<HashMap<i64, Vec<Attention>>, AppError> {
+    if projects.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let facts = store.attention_facts(account_id).await?;
+    let mut out = HashMap::new();
+    for project in projects {
+        let integration = facts.integrations.get(&project.id);
+        let validation = store::integrations::validation_of(integration, project.owner_id);
+        let link = facts.owner_links.get(&project.owner_id).map(|l| l.facts());
+        let work = domain::SalesforceWork::decide(crate::ownership::owner_of(project), link, validation);
+        let uses_salesforce = integration.is_some_and(|i| !i.mappings.is_empty()) || facts.triggers.contains(&project.id);
+        let project_facts = ProjectFacts {
+            access: access(project),
+            work,
+            uses_salesforce,
+            schema_drift: integration.is_some_and(|i| i.drift.is_some()),
+            deliveries: facts.deliveries.get(&project.id).copied().unwrap_or_default(),
+        };
+        let items = needs_attention(&project_facts);
+        if !items.is_empty() {
+            out.insert(project.id, items);
+        }
+    }
+    Ok(out)
 }

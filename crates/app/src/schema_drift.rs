@@ -182,11 +182,6 @@ impl crate::App {
         Ok(self.store.schema_check(project.id).await?)
     }
 
-    /// Of these projects, the ones whose mappings drifted.
-    pub async fn drifted_projects(&self, project_ids: &[i64]) -> Result<Vec<i64>, AppError> {
-        Ok(self.store.drifted_projects(project_ids).await?)
-    }
-
     /// Checks every mapped project whose owner has a link, each once per
     /// `interval`, until `stop`. Projects are claimed before they are
     /// checked, so several servers on one database check each once.

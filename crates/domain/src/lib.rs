@@ -3,9 +3,11 @@
 //! never re-implement them.
 
 pub mod account;
+pub mod attention;
 pub mod budget;
 pub mod delivery;
 pub mod display_logic;
+pub mod getting_started;
 pub mod invitation;
 pub mod link;
 pub mod mapping;

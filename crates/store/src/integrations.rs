@@ -44,7 +44,7 @@ pub fn validation_of(integration: Option<&Integration>, current_owner_id: i64) -
 }
 
 #[derive(sqlx::FromRow)]
-struct Row {
+pub(crate) struct Row {
     project_id: i64,
     mappings: String,
     validated_org_id: Option<String>,
@@ -248,19 +248,5 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
-    }
-
-    /// The projects among `project_ids` whose mappings drifted.
-    pub async fn drifted_projects(&self, project_ids: &[i64]) -> Result<Vec<i64>> {
-        if project_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let params: Vec<String> = (1..=project_ids.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("SELECT project_id FROM salesforce_integrations WHERE drift IS NOT NULL AND project_id IN ({})", params.join(","));
-        let mut query = sqlx::query_as::<_, (i64,)>(&sql);
-        for id in project_ids {
-            query = query.bind(*id);
-        }
-        Ok(query.persistent(false).fetch_all(&self.pool).await?.into_iter().map(|(id,)| id).collect())
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod api_budget;
+pub mod attention;
 pub mod backfills;
 mod columns;
 pub mod deliveries;

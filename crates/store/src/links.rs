@@ -39,7 +39,7 @@ pub struct Link {
 }
 
 #[derive(sqlx::FromRow)]
-struct LinkRow {
+pub(crate) struct LinkRow {
     account_id: i64,
     environment: String,
     requested_environment: String,
@@ -187,7 +187,7 @@ struct FlowRow {
     created_at: i64,
 }
 
-const LINK_SELECT: &str = "SELECT l.account_id, l.environment, l.requested_environment, l.login_url, l.org_id, l.org_name,
+pub(crate) const LINK_SELECT: &str = "SELECT l.account_id, l.environment, l.requested_environment, l.login_url, l.org_id, l.org_name,
         l.instance_url, l.sf_user_id, l.sf_username, l.sf_display_name, l.identity_url, l.status, l.linked_at,
         l.linked_by, a.name AS linked_by_name, l.api_used, l.api_max, l.api_seen_at
    FROM salesforce_links l JOIN accounts a ON a.id = l.linked_by";

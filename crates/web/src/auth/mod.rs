@@ -30,8 +30,13 @@ pub fn router() -> Router<AppState> {
         .route("/signout", post(signout))
 }
 
-async fn home(MaybeAccount(who): MaybeAccount) -> Redirect {
-    Redirect::to(if who.is_some() { "/projects" } else { "/signin" })
+/// Signed in: My Projects. Otherwise the first page: what Insight is, and
+/// Sign up / Sign in.
+async fn home(MaybeAccount(who): MaybeAccount) -> Response {
+    match who {
+        Some(_) => Redirect::to("/projects").into_response(),
+        None => crate::pages::landing::page().into_response(),
+    }
 }
 
 #[derive(Deserialize, Default)]

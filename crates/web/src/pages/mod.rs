@@ -4,6 +4,7 @@ pub mod account;
 pub mod account_security;
 pub mod csv_download;
 pub mod display_logic;
+pub mod landing;
 pub mod layout;
 pub mod preview;
 pub mod project_frame;

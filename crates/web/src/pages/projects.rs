@@ -12,6 +12,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use domain::attention::{AttentionKind, FixAt};
+use domain::getting_started::{ChecklistItem, DoneAt};
 use domain::ProjectName;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -29,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/transfers/{offer}/decline", post(decline_transfer))
         .route("/invitations/{invitation}/accept", post(accept_invitation))
         .route("/invitations/{invitation}/decline", post(decline_invitation))
+        .route("/getting-started/hide", post(hide_getting_started))
 }
 
 async fn list(State(state): State<AppState>, who: CurrentAccount) -> WebResult<Markup> {
@@ -36,14 +39,16 @@ async fn list(State(state): State<AppState>, who: CurrentAccount) -> WebResult<M
 }
 
 async fn list_page(state: &AppState, who: &CurrentAccount, error: Option<&str>, name: &str) -> WebResult<Markup> {
-    let app::projects::MyProjects { projects, offers, invitations } = state.app.my_projects(&who.account).await?;
-    let drifted = state.app.drifted_projects(&projects.iter().map(|p| p.id).collect::<Vec<_>>()).await?;
+    let app::projects::MyProjects { projects, offers, invitations, attention, checklist } = state.app.my_projects(&who.account).await?;
     Ok(page(
         "My Projects",
         Some(who),
         html! {
             h1 { "My Projects" }
             (flash_error(error))
+            @if let Some(items) = &checklist {
+                (getting_started(items, &who.csrf))
+            }
             @if !offers.is_empty() {
                 div.card #transfer-offers {
                     h2 .mt-0 { "Offered to you" }
@@ -85,29 +90,93 @@ async fn list_page(state: &AppState, who: &CurrentAccount, error: Option<&str>, 
             @if projects.is_empty() {
                 p.muted { "No projects yet. Create one above, or ask a colleague to share theirs with " (who.account.email) "." }
             } @else {
-                table #projects {
+                div.scroll-x { table #projects {
                     thead { tr { th { "Project" } th { "Owner" } th { "Your role" } th { "Status" } th { "Responses" } th { "Last change" } } }
                     tbody {
                         @for p in &projects {
                             tr data-project-id=(p.id) {
                                 td { a href={"/projects/" (p.id) "/survey"} { (p.name) } }
-                                td { (p.owner_name) br; span.muted { (p.owner_email) } }
-                                td { (p.role.label()) }
+                                td data-label="Owner" { (p.owner_name) br; span.muted { (p.owner_email) } }
+                                td data-label="Your role" { (p.role.label()) }
                                 td {
                                     span class={"badge " (p.status.as_str())} { (p.status.label()) }
-                                    @if drifted.contains(&p.id) {
-                                        br; a data-testid="schema-drift" href={"/projects/" (p.id) "/salesforce"} { "Salesforce fields changed — deliveries held" }
+                                    @if let Some(items) = attention.get(&p.id) {
+                                        ul.attention {
+                                            @for item in items {
+                                                li data-attention=(item.kind.as_str()) {
+                                                    a data-testid=[testid_of(item.kind)] href=(fix_href(p.id, item.fix_at)) { (item.words) }
+                                                }
+                                            }
+                                        }
                                     }
                                 }
-                                td { (p.response_count) }
-                                td { (time_fmt::short(p.updated_at)) }
+                                td data-label="Responses" { (p.response_count) }
+                                td data-label="Last change" { (time_fmt::short(p.updated_at)) }
                             }
+                        }
+                    }
+                } }
+            }
+        },
+    ))
+}
+
+/// Where a person fixes what needs attention on project `id`.
+fn fix_href(id: i64, at: FixAt) -> String {
+    match at {
+        FixAt::ProjectSalesforce => format!("/projects/{id}/salesforce"),
+        FixAt::DeliveryLog(status) => format!("/projects/{id}/salesforce/deliveries?status={}", status.as_str()),
+        FixAt::AccountSalesforce => "/salesforce".to_string(),
+    }
+}
+
+/// Earlier pages and tests know the schema-drift line by this test id.
+fn testid_of(kind: AttentionKind) -> Option<&'static str> {
+    (kind == AttentionKind::MappingBroken).then_some("schema-drift")
+}
+
+/// Where a getting-started step is done.
+fn step_href(at: DoneAt) -> String {
+    match at {
+        DoneAt::LinkSetup => "/salesforce/link".to_string(),
+        DoneAt::NewProject => "/projects#new-project".to_string(),
+        DoneAt::ProjectSurvey(id) => format!("/projects/{id}/survey"),
+        DoneAt::ProjectSalesforce(id) => format!("/projects/{id}/salesforce"),
+        DoneAt::ProjectTrigger(id) => format!("/projects/{id}/salesforce/trigger"),
+    }
+}
+
+/// The getting-started checklist: each step ticked from what the account
+/// has done, each linking to where it is done, and a button to hide it.
+fn getting_started(items: &[ChecklistItem], csrf: &str) -> Markup {
+    let done = items.iter().filter(|i| i.done).count();
+    html! {
+        div.card #getting-started {
+            div.row .spread {
+                h2 .mt-0 .m-0 { "Getting started" }
+                span.muted { (done) " of " (items.len()) " done" }
+            }
+            p.muted { "Four steps to surveys whose answers land on the right Salesforce record. Each ticks itself off when it is done." }
+            ol.checklist {
+                @for item in items {
+                    li data-step=(item.step.as_str()) data-done=(if item.done { "true" } else { "false" }) class=(if item.done { "done" } else { "todo" }) {
+                        span.tick aria-hidden="true" { @if item.done { "✓" } @else { "○" } }
+                        @if item.done {
+                            span { (item.step.label()) } span.visually-hidden { " (done)" }
+                        } @else {
+                            a href=(step_href(item.done_at)) { (item.step.label()) }
                         }
                     }
                 }
             }
-        },
-    ))
+            (post_form("/getting-started/hide", csrf, html! { button.secondary.small type="submit" { "Hide this checklist" } }))
+        }
+    }
+}
+
+async fn hide_getting_started(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
+    state.app.hide_getting_started(&who.account).await?;
+    Ok(Redirect::to("/projects").into_response())
 }
 
 #[derive(Deserialize)]

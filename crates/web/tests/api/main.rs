@@ -5,6 +5,7 @@ mod abuse_signin;
 mod accounts;
 mod api_tokens;
 mod api_budget;
+mod attention;
 mod backfill;
 mod consent;
 mod conversions;
