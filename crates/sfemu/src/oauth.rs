@@ -97,24 +97,29 @@ fn redirect_with(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
     (StatusCode::FOUND, [(header::LOCATION, u)]).into_response()
 }
 
-/// The approval page's Allow and Deny are answered as Salesforce answers its browser pages: a
-/// 200 page whose script sends the browser on (`redirectOnLoad`, `window.location.replace`), not
-/// a 302 — recorded answers of `/services/oauth2/authorize` have this shape. A browser script
-/// that clicks Allow and then waits for the navigation (jsforce's test helper) sees the way back
-/// to the client as a navigation of its own, after the page's, rather than one that may already
-/// be over when its click resolves. `<noscript>` and the link do the same without script.
-fn redirect_page(redirect: Response) -> Response {
-    let Some(to) = redirect.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string) else { return redirect };
-    // Only the way back to the client (an absolute URL); the pages' own steps stay 302s.
-    if redirect.status() != StatusCode::FOUND || to.starts_with('/') {
-        return redirect;
-    }
+/// Salesforce answers a click on its browser pages (Log In, Allow, Deny) with a 200 page whose
+/// script sends the browser on (`redirectOnLoad`, `window.location.replace`), not a 302 —
+/// recorded answers of `/services/oauth2/authorize` have this shape. A browser script that
+/// clicks and then waits for the navigation (jsforce's test helper) thus sees where the click
+/// leads as a navigation of its own, after the page's, rather than one that may already be
+/// over when its click resolves. `<noscript>` and the link do the same without script.
+fn script_redirect(to: &str) -> Response {
     // A JSON string is a JavaScript string literal; `</` would end the script element.
-    let js = serde_json::to_string(&to).unwrap_or_default().replace("</", "<\\/");
-    let to = esc(&to);
+    let js = serde_json::to_string(to).unwrap_or_default().replace("</", "<\\/");
+    let to = esc(to);
     Html(format!(r#"<!DOCTYPE html><html><head><meta http-equiv="PRAGMA" content="NO-CACHE"><noscript><meta http-equiv="refresh" content="0;url={to}"></noscript>
 <script>function redirectOnLoad() {{ if (window.location.replace) {{ window.location.replace({js}); }} else {{ window.location.href = {js}; }} }} redirectOnLoad();</script></head>
 <body><p>Redirecting to <a id="redirect" href="{to}">{to}</a></p></body></html>"#)).into_response()
+}
+
+/// A 302 back to the client (an absolute URL) as a `script_redirect` page; the pages' own
+/// steps within the host, and anything else, stay as they are.
+fn redirect_page(redirect: Response) -> Response {
+    let Some(to) = redirect.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string) else { return redirect };
+    if redirect.status() != StatusCode::FOUND || to.starts_with('/') {
+        return redirect;
+    }
+    script_redirect(&to)
 }
 
 /// Validate client and redirect URI; Err is the error page to show.
@@ -169,8 +174,8 @@ pub async fn login_get(Extension(env): Extension<LoginEnv>, Query(q): Query<Para
 }
 
 /// `POST /`: the login form. A good username and password start a browser session and
-/// continue at `startURL` (a path on this host only); anything else shows the page again
-/// with Salesforce's message.
+/// continue at `startURL` (a path on this host only), by a `script_redirect` page; anything
+/// else shows the page again with Salesforce's message.
 pub async fn login_post(State(s): State<S>, Extension(env): Extension<LoginEnv>, Form(f): Form<Params>) -> Response {
     let app = &s.app;
     let start = f.get("startURL").map(String::as_str).unwrap_or("");
@@ -183,7 +188,9 @@ pub async fn login_post(State(s): State<S>, Extension(env): Extension<LoginEnv>,
     app.sessions.lock().insert(sid.clone(), BrowserSession { org_id: org.id.clone(), user_id: user.id.clone(), sandbox: env.sandbox });
     let to = if start.starts_with('/') && !start.starts_with("//") { start.to_string() } else { format!("/_emulator/orgs/{}/browser", org.id) };
     let cookie = format!("{}={sid}; Path=/; HttpOnly; SameSite=Lax", cookie_name(&env));
-    (StatusCode::FOUND, [(header::LOCATION, to), (header::SET_COOKIE, cookie)]).into_response()
+    let mut page = script_redirect(&to);
+    page.headers_mut().insert(header::SET_COOKIE, cookie.parse().unwrap());
+    page
 }
 
 /// `GET /setup/secur/RemoteAccessAuthorizationPage.apexp?source=…`: the approval page of

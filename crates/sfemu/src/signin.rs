@@ -81,8 +81,14 @@ pub async fn sign_in(http: &reqwest::Client, authorize_url: &str, username: &str
         }
         anyhow::ensure!(r.status().is_success(), "the emulator answered {}", r.status());
         let html = r.text().await?;
+        // A page whose script sends the browser on: within the host (after the login) it is
+        // followed; elsewhere it is the way back to the client.
         if let Some(to) = redirect_target(&html) {
-            return Ok(SignIn { saw_login_form, redirect: to });
+            if !to.starts_with('/') {
+                return Ok(SignIn { saw_login_form, redirect: to });
+            }
+            r = http.get(absolute(authorize_url, &to)).send().await?;
+            continue;
         }
         // The pages are told apart by Salesforce's own element ids: the login button
         // `#Login`, the approval page's `#oaapprove` / `#oadeny`.

@@ -64,8 +64,11 @@ async function loginAndConsent(browser, authUrl, action = 'allow') {
   const loggedIn = await browser.submit(loginUrl, loginHtml, {
     username: E.SFEMU_PROD_USERNAME, pw: E.SFEMU_PROD_PASSWORD, Login: 'Log In',
   });
-  assert.equal(loggedIn.status, 302);
-  const approvalUrl = new URL(loggedIn.headers.get('location'), authUrl).toString();
+  // As on Salesforce, a good login answers with a page whose script goes on to startURL.
+  assert.equal(loggedIn.status, 200);
+  const onward = (await loggedIn.text()).match(/<a id="redirect" href="([^"]+)"/);
+  assert.ok(onward, 'the page names where it goes');
+  const approvalUrl = new URL(onward[1].replace(/&amp;/g, '&'), authUrl).toString();
   assert.match(approvalUrl, /\/setup\/secur\/RemoteAccessAuthorizationPage\.apexp\?source=/);
   const consent = await browser.request(approvalUrl);
   assert.equal(consent.status, 200);
