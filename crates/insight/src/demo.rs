@@ -54,6 +54,8 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let insight_url = format!("http://{}", listener.local_addr()?);
     let mut emulator_config = sfemu::EmulatorConfig::default_demo();
     emulator_config.persistence_path = Some(args.data.join("salesforce-emulator.sqlite"));
+    // Nobody trying the demo knows the emulator's logins: its login page says them.
+    emulator_config.login_page_lists_users = true;
     for app in &mut emulator_config.connected_apps {
         app.callback_urls = vec![format!("{insight_url}/salesforce/callback")];
     }

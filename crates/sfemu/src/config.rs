@@ -50,6 +50,10 @@ pub struct EmulatorConfig {
     /// the default is those 100 MB. An upload is read up to this size and no further.
     #[serde(default = "default_bulk_upload")]
     pub bulk_max_upload_bytes: u64,
+    /// The login page lists the usernames and passwords of its environment's users, for a
+    /// demo where nobody knows them yet. Never on by default: a real login page does not.
+    #[serde(default)]
+    pub login_page_lists_users: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -52,14 +52,29 @@ fn prefix(env: &LoginEnv) -> &'static str { if env.sandbox { "/sandbox" } else {
 /// a successful login continues (the OAuth approval page, for an authorize request). As on
 /// Salesforce, the fields are `input#username`, `input#password` and `input#Login`, which
 /// scripts written against a real org select.
-fn login_page(env: &LoginEnv, start_url: &str, error: Option<&str>) -> Response {
+fn login_page(app: &App, env: &LoginEnv, start_url: &str, error: Option<&str>) -> Response {
     let err = error.map(|e| format!(r#"<p class="err" id="error">{}</p>"#, esc(e))).unwrap_or_default();
     let which = if env.sandbox { "Sandbox" } else { "Production" };
     Html(page("Login | Salesforce", &format!(r#"<h1>Log in to Salesforce ({which})</h1>{err}
 <form method="post" action="{}/" id="login_form" name="login"><input type="hidden" name="startURL" value="{}">
 <label for="username">Username</label><input type="text" id="username" name="username" autocomplete="username">
 <label for="password">Password</label><input type="password" id="password" name="pw" autocomplete="current-password">
-<input type="submit" id="Login" name="Login" value="Log In"></form>"#, prefix(env), esc(start_url)))).into_response()
+<input type="submit" id="Login" name="Login" value="Log In"></form>{}"#, prefix(env), esc(start_url), demo_logins(app, env)))).into_response()
+}
+
+/// With `login_page_lists_users` (the demo), who can log in here and with which password.
+fn demo_logins(app: &App, env: &LoginEnv) -> String {
+    if !app.cfg.login_page_lists_users {
+        return String::new();
+    }
+    let users: String = app
+        .orgs
+        .iter()
+        .filter(|o| o.is_sandbox == env.sandbox)
+        .flat_map(|o| o.users.iter().map(move |u| (o, u)))
+        .map(|(o, u)| format!("<li><code>{}</code> / <code>{}</code> <span class=\"note\">({})</span></li>", esc(&u.username), esc(&u.password), esc(&o.name)))
+        .collect();
+    format!(r#"<div id="demo-logins"><p class="note">Demo {} org: log in as</p><ul>{users}</ul></div>"#, if env.sandbox { "sandbox" } else { "production" })
 }
 
 /// The approval page an authorize request continues at once the user is logged in.
@@ -169,8 +184,8 @@ pub async fn authorize_get(State(s): State<S>, Extension(env): Extension<LoginEn
 }
 
 /// `GET /?ec=302&startURL=…` (and `/sandbox/`): the login page.
-pub async fn login_get(Extension(env): Extension<LoginEnv>, Query(q): Query<Params>) -> Response {
-    login_page(&env, q.get("startURL").map(String::as_str).unwrap_or(""), None)
+pub async fn login_get(State(s): State<S>, Extension(env): Extension<LoginEnv>, Query(q): Query<Params>) -> Response {
+    login_page(&s.app, &env, q.get("startURL").map(String::as_str).unwrap_or(""), None)
 }
 
 /// `POST /`: the login form. A good username and password start a browser session and
@@ -182,7 +197,7 @@ pub async fn login_post(State(s): State<S>, Extension(env): Extension<LoginEnv>,
     let username = f.get("username").map(String::as_str).unwrap_or("");
     let password = f.get("pw").or_else(|| f.get("password")).map(String::as_str).unwrap_or("");
     let Some((org, user)) = app.find_user(username).filter(|(o, u)| u.password == password && o.is_sandbox == env.sandbox) else {
-        return login_page(&env, start, Some(BAD_LOGIN));
+        return login_page(app, &env, start, Some(BAD_LOGIN));
     };
     let sid = random_token(40);
     app.sessions.lock().insert(sid.clone(), BrowserSession { org_id: org.id.clone(), user_id: user.id.clone(), sandbox: env.sandbox });
@@ -241,7 +256,7 @@ pub async fn authorize_post(State(s): State<S>, Extension(env): Extension<LoginE
                     resp.headers_mut().append(header::SET_COOKIE, cookie.parse().unwrap());
                     resp
                 }
-                _ => login_page(&env, &approval_url(&env, &p), Some(BAD_LOGIN)),
+                _ => login_page(app, &env, &approval_url(&env, &p), Some(BAD_LOGIN)),
             }
         }
         Some(a @ ("allow" | "deny")) => {

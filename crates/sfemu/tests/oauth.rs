@@ -351,3 +351,23 @@ async fn instance_url_userinfo_and_revoke_know_only_their_orgs_tokens() {
     assert_eq!(t.call(&s, "GET", "/limits", None).await.0, 401);
     t.emu.shutdown().await;
 }
+
+/// A demo's login page says whom to log in as, for its own environment only; a login page
+/// that was not asked to (the default, as on Salesforce) names nobody.
+#[tokio::test]
+async fn a_demo_login_page_lists_its_environments_logins_and_no_other_does() {
+    let mut cfg = sfemu::EmulatorConfig::default_demo();
+    cfg.login_page_lists_users = true;
+    let t = start_with(cfg).await;
+    let production = t.http.get(format!("{}/?ec=302&startURL=/", t.base)).send().await.unwrap().text().await.unwrap();
+    assert!(production.contains("id=\"demo-logins\"") && production.contains("<code>demo@acme.example</code> / <code>demo-password-1</code>"), "{production}");
+    assert!(!production.contains("demo@acme.example.sandbox"), "the sandbox's users log in on the sandbox host");
+    let sandbox = t.http.get(format!("{}/sandbox/?ec=302&startURL=/", t.base)).send().await.unwrap().text().await.unwrap();
+    assert!(sandbox.contains("<code>demo@acme.example.sandbox</code>"), "{sandbox}");
+    t.emu.shutdown().await;
+
+    let t = start().await;
+    let plain = t.http.get(format!("{}/?ec=302&startURL=/", t.base)).send().await.unwrap().text().await.unwrap();
+    assert!(plain.contains("id=\"login_form\"") && !plain.contains("demo-logins") && !plain.contains("demo-password-1"), "{plain}");
+    t.emu.shutdown().await;
+}
