@@ -178,3 +178,20 @@ export async function addQuestion(page, { type, text, choices = '', min = '', ma
   await page.waitForLoadState('load');
   await page.locator('.question .qtext', { hasText: text }).first().waitFor();
 }
+
+/** axe-core's script, run in the page through the DevTools protocol (which the pages'
+ * Content-Security-Policy does not govern), so the pages need no change to be checked. */
+const axeSource = readFileSync(join(here, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+/** The page's serious and critical accessibility violations, as axe-core (WCAG 2.x A and AA
+ * rules) finds them: one line each, with the first elements it names. */
+export async function accessibilityViolations(page) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+    resultTypes: ['violations'],
+  }));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+}
