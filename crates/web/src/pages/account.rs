@@ -2,7 +2,7 @@
 //! (`account_security`), and API tokens for the JSON API.
 
 use super::account_security::{self, Notice, PasswordDraft};
-use super::layout::{post_form, post_form_with_class, flash_error, flash_ok, page};
+use super::layout::{confirm_form, post_form_with_class, flash_error, flash_ok, page};
 use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
 use crate::error::WebResult;
 use crate::state::AppState;
@@ -89,7 +89,7 @@ pub(super) async fn render_with(
                                 td { @if t.revoked_at.is_some() { "revoked" } @else { "active" } }
                                 td {
                                     @if t.revoked_at.is_none() {
-                                        (post_form(&format!("/account/tokens/{}/revoke", t.id), &who.csrf, html! {
+                                        (confirm_form(&format!("/account/tokens/{}/revoke", t.id), &who.csrf, &format!("Revoke the token “{}”? Scripts using it stop working at once; this cannot be undone.", t.name), html! {
                                             button.small.danger type="submit" { "Revoke" }
                                         }))
                                     }

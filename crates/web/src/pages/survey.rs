@@ -4,7 +4,7 @@
 //! first shows what it breaks and is done only when confirmed.
 
 use super::display_logic;
-use super::layout::{post_form, post_form_with_class, flash_error, flash_ok, page};
+use super::layout::{confirm_form, post_form, post_form_with_class, flash_error, flash_ok, page};
 use super::project_frame::{self, require_edit, Tab};
 use super::signed_links::{self, Shown};
 use super::survey_texts::{self, Card};
@@ -116,7 +116,7 @@ fn render_with(state: &AppState, who: &CurrentAccount, project: &Project, access
                                         input type="hidden" name="direction" value="down";
                                         button.small.secondary type="submit" title="Move down" aria-label={"Move " (q.id) " down"} { "↓" }
                                     }))
-                                    (post_form(&format!("{base}/questions/{}/delete", q.id), &who.csrf, html! {
+                                    (confirm_form(&format!("{base}/questions/{}/delete", q.id), &who.csrf, &format!("Delete {}, “{}”? A question with answers is only hidden (Restore brings it back); one without answers is gone for good.", q.id.as_str().to_uppercase(), q.text.as_str()), html! {
                                         button.small.danger type="submit" aria-label={"Delete " (q.id)} { "Delete" }
                                     }))
                                 }

@@ -3,7 +3,7 @@
 
 use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
 use crate::error::WebResult;
-use crate::pages::layout::{post_form, flash_error, flash_ok, page};
+use crate::pages::layout::{confirm_form, post_form, flash_error, flash_ok, page};
 use crate::state::AppState;
 use crate::time_fmt;
 use axum::extract::{Query, State};
@@ -113,7 +113,7 @@ async fn render_page(state: &AppState, who: &CurrentAccount, ok: Option<&str>, e
                                 button type="submit" { "Test connection" }
                             }))
                             a.button.secondary href="/salesforce/link" { "Link to another org" }
-                            (post_form("/salesforce/unlink", &who.csrf, html! {
+                            (confirm_form("/salesforce/unlink", &who.csrf, "Unlink Salesforce? Insight revokes its access to the org; surveys stop delivering until the account is linked again (nothing is lost meanwhile).", html! {
                                 button.danger type="submit" { "Unlink" }
                             }))
                         }
