@@ -35,7 +35,8 @@ const PAGE: i64 = 50;
 /// The `i`th response's answers: a score, a plan, and every fifth a comment
 /// (so a text search has text to look through, and a rare term is rare).
 fn answers(i: usize) -> String {
-    let mut a = json!({ "q1": (i * 7 % 11).to_string(), "q2": ["Free", "Pro", "Team"][i % 3] });
+    let plan = ["Free", "Pro", "Team"][i % 3];
+    let mut a = json!({ "q1": (i * 7 % 11).to_string(), "q2": plan });
     if i.is_multiple_of(5) {
         a["q3"] = json!(format!("Comment number {i}: the agent was quick and kind."));
     }
@@ -125,6 +126,7 @@ pub async fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
         ("text_search_common", "q=quick".to_string(), domain::FilterInput { q: "quick", ..Default::default() }),
         ("text_search_rare", "q=number+77775%3A".to_string(), domain::FilterInput { q: "number 77775:", ..Default::default() }),
         ("response_id_prefix", "q=R_0000000000000000012".to_string(), domain::FilterInput { q: "R_0000000000000000012", ..Default::default() }),
+        ("response_id_whole", "q=R_0000000000000000012345".to_string(), domain::FilterInput { q: "R_0000000000000000012345", ..Default::default() }),
     ];
     for (name, query, input) in filters {
         let filter = ResponseFilter::parse(&input).map_err(|p| anyhow::anyhow!(p.message))?;
