@@ -44,12 +44,23 @@ impl TableForm {
     }
 }
 
-fn cell(text: String) -> String {
-    if text.chars().count() > 80 {
-        format!("{}…", text.chars().take(79).collect::<String>())
+/// `text` cut to `max` characters, an ellipsis marking the cut.
+fn cut(text: String, max: usize) -> String {
+    if text.chars().count() > max {
+        format!("{}…", text.chars().take(max - 1).collect::<String>())
     } else {
         text
     }
+}
+
+fn cell(text: String) -> String {
+    cut(text, 80)
+}
+
+/// A question's column header stays short (two or three lines even on a
+/// phone); the whole question is its title, shown on hover.
+fn header(text: String) -> String {
+    cut(text, 40)
 }
 
 /// The table's URL for this filter, starting at `page` (`after` or
@@ -180,7 +191,7 @@ fn table_body(id: i64, def: &domain::SurveyDefinition, filter: &ResponseFilter, 
                     thead { tr {
                         th { "Response" } th { "Finished" } th { "Time taken" }
                         @if show_delivery { th { "Salesforce" } }
-                        @for q in &def.questions { th title=(q.label()) data-removed[q.removed] { (cell(q.label())) } }
+                        @for q in &def.questions { th title=(q.label()) data-removed[q.removed] { (header(q.label())) } }
                         @for e in &def.embedded { th { code { (e.as_str()) } } }
                     } }
                     tbody {
