@@ -14,10 +14,11 @@ use store::StoredResponse;
 /// Rows a page shows.
 pub const TABLE_PAGE: i64 = 50;
 
-/// Matches are counted up to this many; past it the table says "more than".
-/// A count reads every match, and past a few thousand the number is only
-/// a sense of size.
-pub const COUNT_CAP: u64 = 10_000;
+/// Matches of a search or a delivery status are counted up to this many;
+/// past it the table says "more than". Such a count reads (and a text search
+/// parses) every match, and past a thousand the number is only a sense of
+/// size. Finish dates alone are counted exactly: that is a range of the index.
+pub const COUNT_CAP: u64 = 1_000;
 
 /// How many responses match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,9 +84,13 @@ impl App {
             }
             PageStart::First => self.first_rows(forward, &read).await?,
         };
-        let matches = match filter.narrows() {
-            false => Matches::Exactly(survey.response_count.max(0) as u64),
-            true => {
+        let whole_first_page = start == PageStart::First && next.is_none();
+        let matches = match (filter.narrows(), filter.status.is_some() || filter.search.is_some()) {
+            (false, _) => Matches::Exactly(survey.response_count.max(0) as u64),
+            // Everything that matches is on this page: no second read.
+            (true, _) if whole_first_page => Matches::Exactly(rows.len() as u64),
+            (true, false) => Matches::Exactly(self.store.response_table_count(project.id, filter, i64::MAX).await?),
+            (true, true) => {
                 let n = self.store.response_table_count(project.id, filter, COUNT_CAP as i64 + 1).await?;
                 if n > COUNT_CAP { Matches::MoreThan(COUNT_CAP) } else { Matches::Exactly(n) }
             }

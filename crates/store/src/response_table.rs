@@ -189,6 +189,14 @@ impl Store {
         found.into_iter().map(|r| Ok((r.response_id, Delivery::try_from(r.delivery)?))).collect()
     }
 
+    /// Refreshes the planner's statistics of the responses (PostgreSQL's
+    /// autovacuum does this by itself a while after a bulk load; a benchmark
+    /// asks at once).
+    pub async fn analyze_responses(&self) -> Result<()> {
+        sqlx::query("ANALYZE responses").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Whether any response of the project has a delivery (the table then
     /// offers to filter by delivery status).
     pub async fn has_deliveries(&self, project_id: i64) -> Result<bool> {

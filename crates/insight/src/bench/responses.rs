@@ -86,6 +86,11 @@ pub async fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
     store.seed_responses(&seeded).await?;
     let seed_seconds = t.elapsed().as_secs_f64();
     drop(seeded);
+    if args.backend == Backend::Postgres {
+        // What autovacuum does soon after a bulk load: without statistics
+        // the planner guesses how many rows a search matches.
+        store.analyze_responses().await?;
+    }
 
     let server = start_server(&db.url, &[])?;
     let base = server.url.clone();

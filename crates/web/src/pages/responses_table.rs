@@ -151,12 +151,25 @@ fn filter_form(id: i64, form: &TableForm, problem: Option<&FilterProblem>, offer
     }
 }
 
+/// `1000` as `1,000`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn matches_text(m: Matches, narrowed: bool) -> String {
     let n = match m {
         Matches::Exactly(1) if narrowed => return "1 response matches".into(),
         Matches::Exactly(1) => return "1 response".into(),
         Matches::Exactly(n) => n.to_string(),
-        Matches::MoreThan(n) => format!("More than {n}"),
+        Matches::MoreThan(n) => format!("More than {}", thousands(n)),
     };
     if narrowed {
         format!("{n} responses match")
@@ -250,6 +263,6 @@ mod tests {
         assert_eq!(matches_text(Matches::Exactly(3), true), "3 responses match");
         assert_eq!(matches_text(Matches::Exactly(1), true), "1 response matches");
         assert_eq!(matches_text(Matches::Exactly(3), false), "3 responses");
-        assert_eq!(matches_text(Matches::MoreThan(10_000), true), "More than 10000 responses match");
+        assert_eq!(matches_text(Matches::MoreThan(1_000), true), "More than 1,000 responses match");
     }
 }

@@ -258,3 +258,20 @@ async fn a_stranger_gets_404_and_a_viewer_reads_the_table() {
         assert_eq!(shown(&viewer, id, "q=great").await, [3, 0]);
     }
 }
+
+#[tokio::test]
+async fn dates_alone_are_counted_exactly_and_a_search_up_to_a_thousand() {
+    for app in apps().await {
+        let b = Browser::new(&app);
+        b.sign_up("owner@example.com", "Olive").await;
+        let id = b.create_project("Counted").await;
+        b.add_question(id, "text", "Comments", "", false).await;
+        let rows: Vec<(usize, i64, &str)> = (0..1_005).map(|i| (i, NOV_1 + i as i64 * 60_000, "same words")).collect();
+        seed(&app, id, &rows).await;
+        let (_, html) = b.get_text(&format!("/projects/{id}/responses?from=2026-11-01")).await;
+        assert!(html.contains("1005 responses match"), "{html}");
+        let (_, html) = b.get_text(&format!("/projects/{id}/responses?q=same")).await;
+        assert!(html.contains("More than 1,000 responses match"), "{html}");
+        assert_eq!(ids_on(&html).len(), 50);
+    }
+}
