@@ -60,6 +60,20 @@ fn same_in_json_text(term: &str) -> bool {
     !term.chars().any(|c| c == '"' || c == '\\' || c.is_control())
 }
 
+/// The first string past every id that begins with `prefix` (its last
+/// character moved one on), when the prefix holds enough of an id's random
+/// characters (4: one id in 62⁴) to be worth reading from the ids' index.
+fn selective_prefix_bound(prefix: &str) -> Option<String> {
+    let random = prefix.strip_prefix("R_")?;
+    if random.len() < 4 || !prefix.is_ascii() {
+        return None;
+    }
+    let mut bytes = prefix.as_bytes().to_vec();
+    let last = bytes.last_mut()?;
+    *last = last.checked_add(1).filter(u8::is_ascii)?;
+    String::from_utf8(bytes).ok()
+}
+
 fn conditions(backend: Backend, project_id: i64, filter: &ResponseFilter) -> Conditions {
     let mut c = Conditions { clauses: Vec::new(), args: Vec::new() };
     let p = c.arg(Arg::Int(project_id));
@@ -93,6 +107,16 @@ fn conditions(backend: Backend, project_id: i64, filter: &ResponseFilter) -> Con
             // ours (at most an id's), never the user's text.
             let p = c.arg(Arg::Text(prefix.clone()));
             c.clauses.push(format!("substr(r.public_id, 1, {}) = {p}", prefix.chars().count()));
+            if let (Backend::Sqlite, Some(upper)) = (backend, selective_prefix_bound(prefix)) {
+                // A few random characters of an id narrow the responses to a
+                // handful: read them from the ids' unique index (SQLite
+                // compares bytes, so the range is exactly the prefix) and
+                // sort those, rather than walk every response by finish time.
+                // `+` keeps SQLite from choosing the project's index instead.
+                c.clauses[0] = format!("+{}", c.clauses[0]);
+                let hi = c.arg(Arg::Text(upper));
+                c.clauses.push(format!("r.public_id >= {p} AND r.public_id < {hi}"));
+            }
         }
         Some(Search::Text(term)) => {
             let p = c.arg(Arg::Text(format!("%{}%", escape_like(term))));
@@ -222,6 +246,14 @@ mod tests {
         assert_eq!(escape_like("a_b"), "a\\_b");
         assert_eq!(escape_like("back\\slash"), "back\\\\slash");
         assert_eq!(escape_like("plain"), "plain");
+    }
+
+    #[test]
+    fn an_id_prefix_of_four_random_characters_is_read_as_an_index_range() {
+        assert_eq!(selective_prefix_bound("R_abcz").as_deref(), Some("R_abc{"));
+        assert_eq!(selective_prefix_bound("R_0009").as_deref(), Some("R_000:"));
+        assert_eq!(selective_prefix_bound("R_abZ"), None, "too few to narrow much");
+        assert_eq!(selective_prefix_bound("R_"), None);
     }
 
     #[test]
