@@ -145,7 +145,7 @@ pub async fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
         anyhow::ensure!(first.status() == reqwest::StatusCode::OK, "{name}: the table answered {}", first.status());
         let page = first.text().await?;
         let rows = page.matches("data-response-id=").count();
-        let matched = page.split("id=\"responses-match\">").nth(1).and_then(|s| s.split(',').next()).unwrap_or("?").to_string();
+        let matched = page.split("id=\"responses-match\">").nth(1).and_then(|s| s.split(", newest").next()).unwrap_or("?").to_string();
         let mut http_us = Vec::with_capacity(args.loads);
         for _ in 0..args.loads {
             let t = Instant::now();
