@@ -98,10 +98,14 @@ impl App {
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let by_row = self.store.deliveries_of_responses(project.id, &ids).await?;
         let deliveries = rows.iter().filter_map(|r| by_row.get(&r.id).map(|d| (r.public_id.clone(), d.clone()))).collect();
-        let delivers = !by_row.is_empty()
-            || self.store.integration(project.id).await?.is_some_and(|i| !i.mappings.is_empty())
-            || self.store.has_deliveries(project.id).await?;
+        let delivers = !by_row.is_empty() || self.delivers_to_salesforce(project).await?;
         Ok(ResponseTable { rows, deliveries, matches, previous, next, delivers })
+    }
+
+    /// Whether the project delivers responses to Salesforce at all: it maps
+    /// something, or some response has a delivery.
+    pub async fn delivers_to_salesforce(&self, project: &Project) -> Result<bool, AppError> {
+        Ok(self.store.integration(project.id).await?.is_some_and(|i| !i.mappings.is_empty()) || self.store.has_deliveries(project.id).await?)
     }
 
     async fn first_rows<F, Fut>(&self, forward: Direction, read: &F) -> Result<(Vec<StoredResponse>, Option<TableKey>, Option<TableKey>), AppError>

@@ -88,7 +88,11 @@ pub(super) async fn table(State(state): State<AppState>, who: CurrentAccount, Pa
     let status = if problem.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     // The status filter is offered when the project delivers, or when the
     // URL asked for it (so what was typed stays on the form).
-    let offers_status = table.as_ref().is_none_or(|t| t.delivers) || !form.status.is_empty();
+    let delivers = match &table {
+        Some(t) => t.delivers,
+        None => state.app.delivers_to_salesforce(&project).await?,
+    };
+    let offers_status = delivers || !form.status.is_empty();
     let body = html! {
         (project_frame::header(&project, access, Tab::Responses))
         (filter_form(id, &form, problem.as_ref(), offers_status))

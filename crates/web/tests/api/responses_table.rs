@@ -117,6 +117,7 @@ async fn each_filter_narrows_the_table_to_its_matches() {
         let (_, all) = b.get_text(&format!("/projects/{id}/responses")).await;
         assert!(all.contains("12 responses, newest first"), "{all}");
         assert!(all.contains("data-delivery=\"failed\""), "each row says its delivery");
+        assert!(all.contains("<option value=\"none\">No delivery</option>"), "a project that delivers offers the statuses and none");
     }
 }
 
@@ -199,6 +200,9 @@ async fn pages_cover_every_match_exactly_once_and_keep_the_filter() {
         let (_, html) = b.get_text(&format!("/projects/{id}/responses?q=keep")).await;
         assert!(html.contains("120 responses match"), "{html}");
         assert!(href_of(&html, "page-previous").is_none(), "the first page has no previous page");
+        assert!(!html.contains("name=\"status\""), "no delivery status to filter by in a project that delivers nothing");
+        let (_, refused) = b.get_text(&format!("/projects/{id}/responses?from=soon")).await;
+        assert!(!refused.contains("name=\"status\""), "nor beside a refused filter");
     }
 }
 
