@@ -21,6 +21,7 @@ pub mod mail;
 pub mod ownership;
 pub mod projects;
 pub mod responses;
+pub mod response_table;
 pub mod results;
 pub mod salesforce_words;
 pub mod schema_drift;

@@ -13,6 +13,7 @@ pub mod link;
 pub mod mapping;
 pub mod project;
 pub mod response;
+pub mod response_filter;
 pub mod signed_link;
 pub mod signup;
 pub mod survey;
@@ -28,6 +29,7 @@ pub use link::{Environment, LinkEventKind, LinkFacts, Owner, ProjectLinkStatus, 
 pub use mapping::{FieldName, FieldRule, FieldValue, Mapping, MappingAction, MappingProblem, ObjectSchema, RecordKey, RecordToWrite, ResponseValues, SObjectName, ValueSource};
 pub use project::{Access, ProjectName, Role};
 pub use response::{Answer, Answers, EmbeddedData, ResponseId};
+pub use response_filter::{FilterInput, FilterProblem, PageStart, ResponseFilter, Search, Sort, StatusChoice, TableKey};
 pub use signed_link::{EmbeddedProvenance, LinkKey};
 pub use survey_texts::{SurveyIntroduction, ThankYouMessage};
 pub use transfer::TransferStatus;

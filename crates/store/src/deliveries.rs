@@ -61,7 +61,7 @@ pub struct Delivery {
 }
 
 #[derive(sqlx::FromRow)]
-struct DeliveryRow {
+pub(crate) struct DeliveryRow {
     id: i64,
     project_id: i64,
     public_id: String,
@@ -113,7 +113,7 @@ pub struct DeliveryCounts {
     pub waiting_for_budget: i64,
 }
 
-const DELIVERY_COLUMNS: &str =
+pub(crate) const DELIVERY_COLUMNS: &str =
     "id, project_id, public_id, status, attempts, next_attempt_at, org_id, outcome, last_error, note, created_at, updated_at, given_up_by, given_up_at";
 
 /// A delivery a worker may take now: pending, due by `now` (a parameter),

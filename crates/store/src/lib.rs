@@ -18,6 +18,7 @@ pub mod links;
 pub mod mail;
 pub mod projects;
 pub mod responses;
+pub mod response_table;
 pub mod results;
 pub mod sealed;
 pub mod sessions;

@@ -8,6 +8,7 @@ mod linked;
 mod link;
 mod outbound;
 mod mail;
+mod responses;
 mod results;
 mod schema_check;
 mod signin;
@@ -48,6 +49,9 @@ pub enum Which {
     /// A survey's results report over many responses, loaded over HTTP by
     /// its owner, for all time and for a date range
     Results(results::ResultsArgs),
+    /// Pages of a survey's responses table over many responses (first, deep
+    /// in, a date range, text searches), beside the naive OFFSET query
+    Responses(responses::ResponsesArgs),
     /// Respondents at a steady rate over HTTP to `insight serve`, delivered by
     /// separate `insight worker` processes: submit-to-record latency
     Steady(steady::SteadyArgs),
@@ -88,6 +92,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         Which::Deliver(a) => deliver::deliver(a).await,
         Which::SchemaCheck(a) => schema_check::schema_check(a).await,
         Which::Results(a) => results::results(a).await,
+        Which::Responses(a) => responses::responses(a).await,
         Which::Steady(a) => steady::steady(a).await,
     }
 }

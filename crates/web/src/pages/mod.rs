@@ -11,6 +11,7 @@ pub mod project_frame;
 pub mod projects;
 pub mod qr;
 pub mod responses;
+pub mod responses_table;
 pub mod results;
 pub mod sharing;
 pub mod signed_links;

@@ -1,4 +1,5 @@
-//! A survey's responses: the table, one response, and the CSV export.
+//! A survey's responses: one response and the CSV export (the table is
+//! `responses_table`).
 
 use super::csv_download::{self, spreadsheet_text};
 use super::layout::page;
@@ -9,7 +10,7 @@ use axum::response::Redirect;
 use crate::error::WebResult;
 use crate::state::AppState;
 use crate::time_fmt;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -17,88 +18,14 @@ use domain::response::display_stored;
 use domain::DeliveryStatus;
 use domain::SurveyDefinition;
 use maud::{html, Markup};
-use serde::Deserialize;
 use app::responses::{Delivery, StoredResponse};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/projects/{id}/responses", get(table))
+        .route("/projects/{id}/responses", get(super::responses_table::table))
         .route("/projects/{id}/responses.csv", get(csv_export))
         .route("/projects/{id}/responses/{rid}", get(detail))
         .route("/projects/{id}/responses/{rid}/retry", axum::routing::post(retry))
-}
-
-const PAGE_SIZE: i64 = 50;
-
-#[derive(Deserialize)]
-struct Cursor {
-    before: Option<i64>,
-}
-
-fn cell(text: String) -> String {
-    if text.chars().count() > 80 {
-        format!("{}…", text.chars().take(79).collect::<String>())
-    } else {
-        text
-    }
-}
-
-async fn table(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>, Query(cursor): Query<Cursor>) -> WebResult<Markup> {
-    let (project, access) = project_frame::load(&state, id, &who).await?;
-    let survey = state.app.survey(&project).await?;
-    let app::responses::ResponsePage { rows, deliveries } = state.app.responses(&project, cursor.before, PAGE_SIZE).await?;
-    let def = &survey.definition;
-    Ok(page(
-        &project.name,
-        Some(&who),
-        html! {
-            (project_frame::header(&project, access, Tab::Responses))
-            div.row .spread .mb-small {
-                span.muted { (survey.response_count) " responses in all, newest first." }
-                a.button.secondary href={"/projects/" (id) "/responses.csv"} download { "Download CSV" }
-            }
-            p.muted #csv-help .small-text {
-                "In the CSV, a text that begins with = + - @ or a tab is prefixed with ' so a spreadsheet shows it as written instead of running it as a formula. Answers to number questions stay numbers."
-            }
-            @if rows.is_empty() {
-                p.muted #no-responses { "No responses yet." }
-            } @else {
-                div .scroll-x {
-                    table #responses {
-                        thead { tr {
-                            th { "Response" } th { "Finished" } th { "Time taken" }
-                            @if !deliveries.is_empty() { th { "Salesforce" } }
-                            @for q in &def.questions { th title=(q.label()) data-removed[q.removed] { (cell(q.label())) } }
-                            @for e in &def.embedded { th { code { (e.as_str()) } } }
-                        } }
-                        tbody {
-                            @for r in &rows {
-                                @let answers = r.answers_map();
-                                @let embedded = r.embedded_map();
-                                tr data-response-id=(r.public_id) {
-                                    td { a href={"/projects/" (id) "/responses/" (r.public_id)} { code { (r.public_id) } } }
-                                    td { (time_fmt::short(r.finished_at)) }
-                                    td { @if let Some(s) = r.started_at { (time_fmt::duration(r.finished_at.saturating_sub(s))) } }
-                                    @if !deliveries.is_empty() {
-                                        td data-delivery=[deliveries.get(&r.public_id).map(|d| d.status.as_str())] {
-                                            (deliveries.get(&r.public_id).map(|d| d.status.label()).unwrap_or("—"))
-                                        }
-                                    }
-                                    @for q in &def.questions {
-                                        td { (cell(answers.get(q.id.as_str()).map(display_stored).unwrap_or_default())) }
-                                    }
-                                    @for e in &def.embedded { td { (cell(embedded.get(e.as_str()).cloned().unwrap_or_default())) } }
-                                }
-                            }
-                        }
-                    }
-                }
-                @if rows.len() as i64 == PAGE_SIZE {
-                    p { a href={"/projects/" (id) "/responses?before=" (rows.last().map(|r| r.id).unwrap_or(0))} { "Older responses →" } }
-                }
-            }
-        },
-    ))
 }
 
 /// A response's delivery to Salesforce: where each mapping's record went, or

@@ -31,3 +31,4 @@ mod survey_edits;
 mod survey_ux;
 mod signup_by_mail;
 mod triggers;
+mod responses_table;

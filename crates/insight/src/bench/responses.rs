@@ -1,0 +1,202 @@
+//! `insight bench responses`: pages of the responses table of a survey of
+//! many responses, loaded through a real `insight serve` over HTTP as its
+//! signed-in owner — the first page, pages deep in (as the Older links lead
+//! there), a date range and text searches — beside the same rows read with
+//! the naive `OFFSET` query, timed in the same run.
+
+use super::{percentile, start_server, Backend};
+use clap::Args;
+use domain::{DisplayName, Email, EmbeddedProvenance, NewPassword, ProjectName, QuestionKind, QuestionText, ResponseFilter, SurveyDefinition, SurveyStatus, TableKey};
+use serde_json::json;
+use std::time::Instant;
+use store::response_table::Direction;
+use store::NewResponse;
+
+#[derive(Args, Debug)]
+pub struct ResponsesArgs {
+    /// Which database the server uses (a fresh one is made for the run)
+    #[arg(long, value_enum, default_value = "sqlite")]
+    pub backend: Backend,
+    /// Responses seeded into the survey, finished over the last 90 days
+    #[arg(long, default_value_t = 100_000)]
+    pub responses: usize,
+    /// Loads per case, one after another
+    #[arg(long, default_value_t = 50)]
+    pub loads: usize,
+    /// Print the result as one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+const DAY_MS: i64 = 86_400_000;
+const PASSWORD: &str = "bench-password";
+const PAGE: i64 = 50;
+
+/// The `i`th response's answers: a score, a plan, and every fifth a comment
+/// (so a text search has text to look through, and a rare term is rare).
+fn answers(i: usize) -> String {
+    let plan = ["Free", "Pro", "Team"][i % 3];
+    let mut a = json!({ "q1": (i * 7 % 11).to_string(), "q2": plan });
+    if i.is_multiple_of(5) {
+        a["q3"] = json!(format!("Comment number {i}: the agent was quick and kind."));
+    }
+    a.to_string()
+}
+
+fn summary(mut micros: Vec<u32>) -> serde_json::Value {
+    micros.sort_unstable();
+    json!({ "p50": percentile(&micros, 0.50), "p99": percentile(&micros, 0.99) })
+}
+
+pub async fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
+    let db = super::fresh_database(args.backend).await?;
+    let store = db.store().await;
+    let email = "bench@insight.example";
+    let owner = store
+        .create_account(&Email::parse(email)?, &DisplayName::parse("Bench")?, &web::hash_password(NewPassword::parse(PASSWORD)?).await?)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("bench account exists"))?;
+    let project = store.create_project(owner.id, &ProjectName::parse("Bench responses")?, &web::new_survey_slug()).await?;
+    let mut def = SurveyDefinition::default();
+    def.add_question(QuestionText::parse("Recommend?")?, QuestionKind::Nps, true)?;
+    def.add_question(QuestionText::parse("Plan")?, QuestionKind::from_form("single_choice", "Free\nPro\nTeam", "", "")?, true)?;
+    def.add_question(QuestionText::parse("Comments")?, QuestionKind::Text { multiline: true }, false)?;
+    let version = store.survey(project).await?.map(|s| s.version).unwrap_or(1);
+    store.save_definition(project, &def, version).await?;
+    store.set_survey_status(project, SurveyStatus::Published).await?;
+
+    let now = store::now_ms();
+    let span = 90 * DAY_MS;
+    let n = args.responses.max(1);
+    let seeded: Vec<NewResponse> = (0..n)
+        .map(|i| {
+            let finished_at = now - span + span * i as i64 / n as i64;
+            NewResponse {
+                public_id: format!("R_{i:022}"),
+                project_id: project,
+                answers: answers(i),
+                embedded: "{}".into(),
+                started_at: Some(finished_at - 60_000),
+                finished_at,
+                provenance: EmbeddedProvenance::Unsigned,
+            }
+        })
+        .collect();
+    let t = Instant::now();
+    store.seed_responses(&seeded).await?;
+    let seed_seconds = t.elapsed().as_secs_f64();
+    drop(seeded);
+    if args.backend == Backend::Postgres {
+        // What autovacuum does soon after a bulk load: without statistics
+        // the planner guesses how many rows a search matches.
+        store.analyze_responses().await?;
+    }
+
+    let server = start_server(&db.url, &[])?;
+    let base = server.url.clone();
+    let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?;
+    let form = http.get(format!("{base}/signin")).send().await?.text().await?;
+    let signed_in = http.post(format!("{base}/signin")).form(&[("csrf", csrf(&form)?.as_str()), ("email", email), ("password", PASSWORD)]).send().await?;
+    anyhow::ensure!(signed_in.status() == reqwest::StatusCode::SEE_OTHER, "signing in answered {}", signed_in.status());
+
+    // The key an Older link carries to the page at `depth` (the row just
+    // before it), newest first: what following the links there would give.
+    let everything = ResponseFilter::default();
+    let key_before = |depth: i64| {
+        let store = store.clone();
+        let everything = everything.clone();
+        async move {
+            let row = store.response_table_rows_at_offset(project, &everything, depth - 1, 1).await?;
+            let r = row.first().ok_or_else(|| anyhow::anyhow!("no row at {depth}"))?;
+            anyhow::Ok(TableKey { finished_at: r.finished_at, id: r.id })
+        }
+    };
+    let date = |ms: i64| time::OffsetDateTime::from_unix_timestamp(ms / 1000).map(|t| t.date().to_string()).unwrap_or_default();
+    let total = n as i64;
+    let depths = [("first_page", 0), ("middle", total / 2), ("near_end", (total - PAGE).max(1))];
+    let table = format!("{base}/projects/{project}/responses");
+    // (case, URL, depth for the OFFSET comparison, the filter it uses)
+    let mut cases: Vec<(String, String, Option<(i64, Option<TableKey>)>, ResponseFilter)> = Vec::new();
+    for (name, depth) in depths {
+        let key = if depth == 0 { None } else { Some(key_before(depth).await?) };
+        let url = match key {
+            None => table.clone(),
+            Some(k) => format!("{table}?after={}", k.to_param()),
+        };
+        cases.push((name.into(), url, Some((depth, key)), everything.clone()));
+    }
+    let (from, to) = (date(now - 29 * DAY_MS), date(now));
+    let filters = [
+        ("last_30_days", format!("from={from}&to={to}"), domain::FilterInput { from: &from, to: &to, ..Default::default() }),
+        ("text_search_common", "q=quick".to_string(), domain::FilterInput { q: "quick", ..Default::default() }),
+        ("text_search_rare", "q=number+77775%3A".to_string(), domain::FilterInput { q: "number 77775:", ..Default::default() }),
+        ("response_id_prefix", "q=R_0000000000000000012".to_string(), domain::FilterInput { q: "R_0000000000000000012", ..Default::default() }),
+        ("response_id_whole", "q=R_0000000000000000012345".to_string(), domain::FilterInput { q: "R_0000000000000000012345", ..Default::default() }),
+    ];
+    for (name, query, input) in filters {
+        let filter = ResponseFilter::parse(&input).map_err(|p| anyhow::anyhow!(p.message))?;
+        cases.push((name.into(), format!("{table}?{query}"), None, filter));
+    }
+
+    let mut figures = serde_json::Map::new();
+    for (name, url, depth, filter) in &cases {
+        // One load first, so the figures are of a warm server and cache.
+        let first = http.get(url).send().await?;
+        anyhow::ensure!(first.status() == reqwest::StatusCode::OK, "{name}: the table answered {}", first.status());
+        let page = first.text().await?;
+        let rows = page.matches("data-response-id=").count();
+        let matched = page.split("id=\"responses-match\">").nth(1).and_then(|s| s.split(", newest").next()).unwrap_or("?").to_string();
+        let mut http_us = Vec::with_capacity(args.loads);
+        for _ in 0..args.loads {
+            let t = Instant::now();
+            let r = http.get(url).send().await?;
+            let status = r.status();
+            r.bytes().await?;
+            anyhow::ensure!(status == reqwest::StatusCode::OK, "{name}: the table answered {status}");
+            http_us.push(t.elapsed().as_micros() as u32);
+        }
+        let mut figure = json!({ "rows": rows, "matches": matched, "http_page_ms": summary(http_us), "page_kib": page.len() / 1024 });
+        // The page's rows alone, sought by key and skipped to by OFFSET.
+        let (keyset, offset) = {
+            let (mut k, mut o) = (Vec::new(), Vec::new());
+            let (depth, key) = depth.unwrap_or((0, None));
+            for _ in 0..args.loads {
+                let t = Instant::now();
+                let a = store.response_table_rows(project, filter, Direction::Descending, key, PAGE + 1).await?;
+                k.push(t.elapsed().as_micros() as u32);
+                let t = Instant::now();
+                let b = store.response_table_rows_at_offset(project, filter, depth, PAGE + 1).await?;
+                o.push(t.elapsed().as_micros() as u32);
+                anyhow::ensure!(a.iter().map(|r| r.id).eq(b.iter().map(|r| r.id)), "{name}: keyset and OFFSET read different rows");
+            }
+            (k, o)
+        };
+        figure["depth"] = json!(depth.map(|d| d.0).unwrap_or(0));
+        figure["query_keyset_ms"] = summary(keyset);
+        figure["query_offset_ms"] = summary(offset);
+        figures.insert(name.clone(), figure);
+    }
+    let result = json!({
+        "bench": "responses",
+        "backend": format!("{:?}", args.backend).to_lowercase(),
+        "responses": n,
+        "loads": args.loads,
+        "seed_seconds": (seed_seconds * 100.0).round() / 100.0,
+        "cases": figures,
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+    });
+    if args.json {
+        println!("{result}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    }
+    drop(server);
+    store.close().await;
+    Ok(())
+}
+
+fn csrf(html: &str) -> anyhow::Result<String> {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).ok_or_else(|| anyhow::anyhow!("no CSRF token on the sign-in page"))? + marker.len();
+    Ok(html[start..].chars().take_while(|c| *c != '"').collect())
+}
