@@ -72,12 +72,21 @@ fn tools_menu(project: &Project, access: Access) -> Markup {
                 div.group { "Responses" }
                 a href={(base) "/responses.csv"} { "Export responses (CSV)" }
                 div.group { "Project" }
-                a href={(base) "/sharing"} { "Share project" }
+                a href={(base) "/preview"} { "Preview the survey" }
+                // Only the original owner shares, renames, deletes and links: the
+                // others see what they may do, not buttons that would be refused.
                 @if access.can_manage() {
+                    a href={(base) "/sharing"} { "Share project" }
                     a href={(base) "/settings"} { "Rename or delete project" }
+                } @else {
+                    a href={(base) "/sharing"} { "Who has access" }
                 }
                 div.group { "Salesforce" }
-                a href={"/salesforce/link?return_to=" (base) "/salesforce"} { "Setup Link to Salesforce Account" }
+                @if access.can_manage() {
+                    a href={"/salesforce/link?return_to=" (base) "/salesforce"} { "Setup Link to Salesforce Account" }
+                } @else {
+                    span.muted .menu-note { "Uses " (project.owner_name) "'s Salesforce link" }
+                }
                 a href={(base) "/salesforce"} { "Salesforce status of this project" }
             }
         }

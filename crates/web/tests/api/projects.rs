@@ -165,3 +165,37 @@ async fn questions_are_added_edited_reordered_and_removed() {
 async fn account_id(app: &crate::helpers::TestApp, email: &str) -> i64 {
     app.store.account_by_email(&domain::Email::parse(email).unwrap()).await.unwrap().unwrap().id
 }
+
+#[tokio::test]
+async fn the_tools_menu_offers_each_member_only_what_they_may_do() {
+    for app in apps().await {
+        let owner = Browser::new(&app);
+        owner.sign_up("olive@example.com", "Olive Owner").await;
+        let id = owner.create_project("Shared survey").await;
+        let editor = Browser::new(&app);
+        editor.sign_up("eddie@example.com", "Eddie Editor").await;
+        owner.share(&editor, id, &[("email", "eddie@example.com"), ("role", "editor")]).await;
+        let viewer = Browser::new(&app);
+        viewer.sign_up("vic@example.com", "Vic Viewer").await;
+        owner.share(&viewer, id, &[("email", "vic@example.com"), ("role", "viewer")]).await;
+
+        let tools = |html: &str| {
+            let start = html.find("id=\"tools-menu\"").expect("a Tools menu");
+            html[start..start + html[start..].find("</details>").unwrap()].to_string()
+        };
+        let (_, page) = owner.get_text(&format!("/projects/{id}/survey")).await;
+        let menu = tools(&page);
+        for offered in ["Share project", "Rename or delete project", "Setup Link to Salesforce Account", "Preview the survey"] {
+            assert!(menu.contains(offered), "owner: {offered} in {menu}");
+        }
+        for (who, name) in [(&editor, "editor"), (&viewer, "viewer")] {
+            let (_, page) = who.get_text(&format!("/projects/{id}/survey")).await;
+            let menu = tools(&page);
+            for withheld in ["Share project", "Rename or delete project", "Setup Link to Salesforce Account"] {
+                assert!(!menu.contains(withheld), "{name}: no {withheld} in {menu}");
+            }
+            assert!(menu.contains("Who has access") && menu.contains("Uses Olive Owner's Salesforce link"), "{name}: {menu}");
+            assert!(menu.contains("Preview the survey") && menu.contains("Export responses (CSV)"), "{name}: {menu}");
+        }
+    }
+}
