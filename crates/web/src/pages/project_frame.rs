@@ -33,6 +33,8 @@ pub enum Tab {
     Results,
     Salesforce,
     Sharing,
+    /// A page reached from Tools (rename or delete): no tab is it.
+    Settings,
 }
 
 pub fn header(project: &Project, access: Access, tab: Tab) -> Markup {

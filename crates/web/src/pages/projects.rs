@@ -220,7 +220,7 @@ async fn settings_page(
         &project.name,
         Some(who),
         html! {
-            (project_frame::header(project, access, project_frame::Tab::Survey))
+            (project_frame::header(project, access, project_frame::Tab::Settings))
             (flash_error(error))
             (flash_ok(ok))
             div.card {

@@ -11,6 +11,11 @@ async fn an_owner_creates_renames_and_deletes_a_project_with_confirmation() {
         assert!(html.contains("Onboarding survey") && html.contains("Draft"));
 
         let settings = format!("/projects/{id}/settings");
+        // The highlighted tab is the page one is on; Settings is none of the tabs.
+        let (_, page) = b.get_text(&settings).await;
+        assert!(!page.contains("class=\"active\""), "no tab highlighted on Settings");
+        let (_, page) = b.get_text(&format!("/projects/{id}/results")).await;
+        assert!(page.contains(&format!("class=\"active\" href=\"/projects/{id}/results\"")), "Results highlighted on Results");
         let r = b.submit(&settings, &format!("/projects/{id}/rename"), &[("name", "Onboarding CSAT")]).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         assert!(b.get_text("/projects").await.1.contains("Onboarding CSAT"));
