@@ -90,7 +90,7 @@ async fn list_page(state: &AppState, who: &CurrentAccount, error: Option<&str>, 
             @if projects.is_empty() {
                 p.muted { "No projects yet. Create one above, or ask a colleague to share theirs with " (who.account.email) "." }
             } @else {
-                div.scroll-x { table #projects {
+                div.scroll-x tabindex="0" role="region" aria-label="Projects" { table #projects {
                     thead { tr { th { "Project" } th { "Owner" } th { "Your role" } th { "Status" } th { "Responses" } th { "Last change" } } }
                     tbody {
                         @for p in &projects {

@@ -203,7 +203,7 @@ fn table_body(id: i64, def: &domain::SurveyDefinition, filter: &ResponseFilter, 
                 p.muted #no-responses { "No responses yet." }
             }
         } @else {
-            div .scroll-x {
+            div .scroll-x tabindex="0" role="region" aria-label="Responses" {
                 table #responses {
                     thead { tr {
                         th { "Response" } th { "Finished" } th { "Time taken" }

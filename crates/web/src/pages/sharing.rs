@@ -59,7 +59,7 @@ async fn render(state: &AppState, who: &CurrentAccount, project: &Project, acces
                         "Its Salesforce work always runs with your link: an editor changes its mappings or runs its transition only if you grant that here, and every such change is in the project's Salesforce history." }
                 }
             }
-            table #shares {
+            div.scroll-x tabindex="0" role="region" aria-label="People with access" { table #shares {
                 thead { tr { th { "Account" } th { "Role" } th { "Salesforce changes" } th { "Since" } @if access.can_manage() { th {} } } }
                 tbody {
                     tr { td { (project.owner_name) " (" (project.owner_email) ")" } td { "Owner" } td { "yes — the project writes with their link" } td { "owner" } @if access.can_manage() { td {} } }
@@ -101,7 +101,7 @@ async fn render(state: &AppState, who: &CurrentAccount, project: &Project, acces
                             }
                         }
                     }
-                }
+                } }
             }
         },
     ))

@@ -125,7 +125,7 @@ async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path
             @if rows.is_empty() {
                 p.muted #no-deliveries { @if status.is_some() || !q.is_empty() { "No delivery matches." } @else { "No deliveries yet." } }
             } @else {
-                div .scroll-x {
+                div .scroll-x tabindex="0" role="region" aria-label="Deliveries" {
                     table #delivery-log {
                         thead { tr { th { "Response" } th { "Status" } th { "Attempts" } th { "Last change" } th { "What happened" } @if can_edit { th {} } } }
                         tbody {
