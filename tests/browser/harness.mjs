@@ -1,7 +1,7 @@
 // Starts a real `insight serve` on a random loopback port with a fresh SQLite
 // database, and headless Chromium driven by playwright-core.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -103,10 +103,33 @@ export async function launchBrowser() {
   });
 }
 
-/** Keeps a screenshot of the page as a test artifact. */
+/** Keeps a screenshot of the page as a test artifact, and checks the page as it is, at its
+ * width and at a phone's (390 px): nothing may run off the side, and axe-core may find no
+ * serious or critical accessibility violation. What it finds fails the test (and goes to
+ * artifacts/browser/audit.jsonl); INSIGHT_AUDIT_SNAPS=0 turns the check off. */
 export async function snap(page, name) {
   mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+  if (process.env.INSIGHT_AUDIT_SNAPS === '0') return;
+  // A raw mail file or an SVG is not a page.
+  if (await page.evaluate(() => document.contentType) !== 'text/html') return;
+  const viewport = page.viewportSize();
+  const found = [];
+  for (const width of [...new Set([viewport?.width || 1280, 390])]) {
+    if (width !== viewport?.width) await page.setViewportSize({ width, height: 844 });
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    if (wide > width) {
+      const culprits = await page.evaluate((w) => Array.from(document.querySelectorAll('body *'))
+        .filter((e) => e.getBoundingClientRect().right > w + 1 && !e.closest('.scroll-x'))
+        .filter((e) => !Array.from(e.children).some((c) => c.getBoundingClientRect().right > w + 1))
+        .slice(0, 4).map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className ? '.' + String(e.className).split(' ').join('.') : ''}`), width);
+      found.push(`${width}: the page is ${wide} px wide (${culprits.join(', ')})`);
+    }
+    for (const v of await accessibilityViolations(page)) found.push(`${width}: ${v}`);
+  }
+  if (viewport) await page.setViewportSize(viewport);
+  appendFileSync(join(artifacts, 'audit.jsonl'), JSON.stringify({ name, url: page.url(), found }) + '\n');
+  if (found.length) throw new Error(`${name} (${page.url()}):\n${found.join('\n')}`);
 }
 
 /** Mail as lettre writes it: headers, a blank line, a quoted-printable body. */

@@ -28,6 +28,10 @@ async function signInAtSalesforce(page, { username, password }) {
   await page.fill('#username', username);
   await page.fill('#password', password);
   await page.click('#Login');
+  // As Salesforce's, the login answers with a page whose script goes on to the approval
+  // page (or, for an app already approved, back to Insight): wait until it has left.
+  await page.waitForURL((u) => u.pathname !== '/' && u.pathname !== '/sandbox/');
+  await page.waitForLoadState('load');
 }
 
 test('an owner links a sandbox from a survey, and a collaborator sees the owner\'s link', async () => {
