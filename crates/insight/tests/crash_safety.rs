@@ -380,6 +380,16 @@ async fn killed_again_and_again(s: Setup) {
     let _ = std::fs::remove_dir_all(&logs);
 }
 
+/// Waits until the project has no Bulk API job on record: a worker forgets
+/// a job just after settling its deliveries.
+async fn wait_no_job_in_flight(store: &store::Store, project: i64) {
+    let start = Instant::now();
+    while !store.bulk_jobs_in_flight(project).await.unwrap().is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(30), "jobs left on record: {:?}", store.bulk_jobs_in_flight(project).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 const JOB_ROWS: usize = 1_000;
 const JOBS: usize = 5;
 
@@ -457,10 +467,10 @@ async fn killed_during_bulk_jobs(s: Setup) {
     let mut last = worker();
     // Within two minutes, not the fifteen of the deliveries' lease.
     wait_all_delivered(store, project, acknowledged.len()).await;
+    wait_no_job_in_flight(store, project).await;
     let _ = last.child.kill();
     let _ = last.child.wait();
     assert_one_record_each(&s, &acknowledged).await;
-    assert!(store.bulk_jobs_in_flight(project).await.unwrap().is_empty(), "every job forgotten once settled");
 
     let usage: Value = reqwest::get(format!("{}/orgs/{org_id}/usage", emulator.admin_url())).await.unwrap().json().await.unwrap();
     assert_eq!(usage["bulk_records_processed"], acknowledged.len(), "every row processed once, none sent again: {usage}");
@@ -476,6 +486,51 @@ async fn killed_during_bulk_jobs(s: Setup) {
     assert!(count("Aborted") >= 1, "{jobs:?}");
     assert_eq!(jobs.len(), JOBS + count("Aborted"), "{jobs:?}");
     assert_eq!(usage["bulk_jobs_created"], jobs.len(), "{usage}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_salesforce_does_not_know_are_sent_again_without_waiting_for_the_lease() {
+    for db in TestDatabase::all().await {
+        jobs_salesforce_does_not_know(setup(db).await).await;
+    }
+}
+
+/// Two jobs left by a worker that died, each carrying 1,000 deliveries
+/// under a 15-minute lease: one Salesforce does not know (deleted days
+/// after it ended), one recorded for another org (the owner relinked
+/// since). A worker started with a job lease of 1 second takes each over
+/// and sends its rows in a new job: each response one record, two jobs.
+async fn jobs_salesforce_does_not_know(s: Setup) {
+    let (emulator, store, project, org_id) = (&s.emulator, &s.store, s.project, s.org_id.clone());
+    let acknowledged = store_backlog(store, project, 2 * JOB_ROWS, "R_gone").await;
+    for (job_id, org) in [("750Dm0000000001", org_id.as_str()), ("750Dm0000000002", "00D000000000001AAA")] {
+        let ids: Vec<i64> = store.claim_project_deliveries(project, JOB_ROWS as i64, 900_000).await.unwrap().iter().map(|c| c.id).collect();
+        assert_eq!(ids.len(), JOB_ROWS);
+        let job = store::bulk_jobs::NewBulkJob {
+            job_id,
+            project_id: project,
+            org_id: org,
+            object: "Survey_Response__c",
+            operation: "upsert:External_Id__c",
+            worker: "a worker that died",
+            deliveries: &ids,
+        };
+        store.start_bulk_job(&job, None).await.unwrap();
+        store.bulk_job_moved(job_id, "a worker that died", store::bulk_jobs::BulkJobState::Closed).await.unwrap();
+    }
+    let mut w = launch_with("worker", &s.db.url, &s.key, Some(emulator), |c| {
+        c.env("INSIGHT_BULK_THRESHOLD", "500")
+            .env("INSIGHT_BULK_JOB_ROWS", JOB_ROWS.to_string())
+            .env("INSIGHT_DELIVERY_LEASE_SECS", "900")
+            .env("INSIGHT_BULK_JOB_LEASE_SECS", "1");
+    });
+    wait_all_delivered(store, project, acknowledged.len()).await;
+    wait_no_job_in_flight(store, project).await;
+    let _ = w.child.kill();
+    let _ = w.child.wait();
+    assert_one_record_each(&s, &acknowledged).await;
+    let usage: Value = reqwest::get(format!("{}/orgs/{org_id}/usage", emulator.admin_url())).await.unwrap().json().await.unwrap();
+    assert_eq!((usage["bulk_jobs_created"].as_u64(), usage["bulk_records_processed"].as_u64()), (Some(2), Some(2 * JOB_ROWS as u64)), "{usage}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
