@@ -46,12 +46,18 @@ impl BulkRun {
         let (store, beating, me) = (store.clone(), current.clone(), worker.clone());
         let every = (job_lease / 3).max(Duration::from_millis(50));
         let heartbeat = AbortOnDrop(tokio::spawn(async move {
+            // A job another worker took over (this one was silent too long)
+            // is its now: said once, then left alone.
+            let mut lost: Option<String> = None;
             loop {
                 tokio::time::sleep(every).await;
-                let Some(job) = beating.lock().expect("heartbeat lock").clone() else { continue };
+                let Some(job) = beating.lock().expect("heartbeat lock").clone().filter(|j| lost.as_ref() != Some(j)) else { continue };
                 match store.bulk_job_heartbeat(&job, &me).await {
                     Ok(true) => {}
-                    Ok(false) => tracing::warn!(job = %job, "another worker has taken over this Bulk API job"),
+                    Ok(false) => {
+                        tracing::warn!(job = %job, "another worker has taken over this Bulk API job");
+                        lost = Some(job);
+                    }
                     Err(e) => tracing::warn!(error = %e, job = %job, "could not beat the Bulk API job's heartbeat"),
                 }
             }
