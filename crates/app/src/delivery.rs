@@ -21,6 +21,7 @@ use store::{now_ms, Store};
 use crate::metrics::Outcome;
 use tracing::Instrument;
 
+mod bulk;
 mod writes;
 
 /// Collections take at most 200 records per call; a claim is one call's worth.
@@ -83,7 +84,15 @@ pub struct BulkSettings {
     pub threshold: i64,
     pub job_rows: i64,
     pub wait: salesforce::rest::IngestWait,
+    /// A job whose worker has been silent this long is taken over (its
+    /// worker beats a heartbeat every third of it): a worker killed while
+    /// Salesforce processes its job costs this wait, not the delivery lease.
+    pub job_lease: Duration,
 }
+
+/// See [`BulkSettings::job_lease`]: long enough that a busy database does
+/// not look like a dead worker, short beside the delivery lease.
+pub const DEFAULT_BULK_JOB_LEASE: Duration = Duration::from_secs(30);
 
 impl Default for BulkSettings {
     fn default() -> Self {
@@ -91,6 +100,7 @@ impl Default for BulkSettings {
             threshold: 2_000,
             job_rows: 10_000,
             wait: salesforce::rest::IngestWait::default(),
+            job_lease: DEFAULT_BULK_JOB_LEASE,
         }
     }
 }
@@ -105,18 +115,21 @@ fn bulk_fits(mappings: &[Mapping]) -> bool {
 }
 
 /// Delivers the next project's backlog through a Bulk API 2.0 job, when
-/// it has one that fits (see [`BulkSettings`]) — first reading the results
-/// of any job a worker died waiting for.
+/// it has one that fits (see [`BulkSettings`]) — first taking over any job
+/// whose worker fell silent (see [`bulk`]).
 pub async fn try_bulk(store: &Store, settings: &SalesforceSettings, lease_ms: i64) -> store::Result<ExecutionOutcome> {
-    if let Some((job, batch)) = store.claim_unfinished_job(lease_ms).await? {
+    let bulk = settings.bulk;
+    let worker = bulk::worker_id();
+    if let Some((job, batch)) = store.take_over_bulk_job(bulk.job_lease.as_millis() as i64, &worker, lease_ms).await? {
         let n = batch.len();
-        tracing::info!(job = %job, responses = n, "resuming a Bulk API job a worker left unfinished");
+        tracing::info!(job = %job.job_id, state = ?job.state, responses = n, "taking over a Bulk API job whose worker fell silent");
         // A job's deliveries are all of one project.
-        let project_id = batch[0].project_id;
-        deliver(store, settings, project_id, batch, Route::Bulk { resume: Some(&job) }, lease_ms).await?;
+        let project_id = job.project_id;
+        let run = bulk::BulkRun::start(store, worker, Some(job), bulk.job_lease);
+        deliver(store, settings, project_id, batch, Route::Bulk(&run), lease_ms).await?;
+        run.end(store).await?;
         return Ok(ExecutionOutcome::Worked(n));
     }
-    let bulk = settings.bulk;
     if bulk.threshold <= 0 {
         return Ok(ExecutionOutcome::EmptyQueue);
     }
@@ -131,7 +144,11 @@ pub async fn try_bulk(store: &Store, settings: &SalesforceSettings, lease_ms: i6
         return Ok(ExecutionOutcome::EmptyQueue);
     }
     let n = batch.len();
-    deliver(store, settings, project_id, batch, Route::Bulk { resume: None }, lease_ms).await?;
+    let run = bulk::BulkRun::start(store, worker, None, bulk.job_lease);
+    deliver(store, settings, project_id, batch, Route::Bulk(&run), lease_ms).await?;
+    // Only once its deliveries are settled: should that fail, the job is
+    // taken over when its heartbeat stops, and its results read again.
+    run.end(store).await?;
     Ok(ExecutionOutcome::Worked(n))
 }
 
@@ -178,9 +195,10 @@ impl Ready {
         let batch = &mut self.batch;
         let sent = async {
             match route {
-                Route::Bulk { resume } => {
+                Route::Bulk(run) => {
                     let deliveries: Vec<i64> = batch.claimed.iter().map(|c| c.id).collect();
-                    let job = writes::BulkJob { store, deliveries: &deliveries, resume };
+                    let project_id = batch.claimed.first().map(|c| c.project_id).unwrap_or_default();
+                    let job = bulk::Job { store, run, project_id, org_id: &batch.org_id, deliveries: &deliveries };
                     plan.send_bulk(&batch.client, &mut batch.ledger, settings.bulk.wait, &job).await
                 }
                 Route::Collections => plan.send(&batch.client, &mut batch.ledger).await,
@@ -276,17 +294,17 @@ fn delivery_span(project_id: i64, batch: &[Claimed], route: Route) -> tracing::S
     let first = batch.iter().map(|c| c.id).min().unwrap_or_default();
     let route = match route {
         Route::Collections => "collections",
-        Route::Bulk { .. } => "bulk",
+        Route::Bulk(_) => "bulk",
     };
     tracing::info_span!("delivery", project = project_id, batch = first, responses = batch.len(), route, org = tracing::field::Empty)
 }
 
 /// How a claimed batch is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 enum Route<'a> {
     Collections,
-    /// In a Bulk API job: a new one, or the one a worker died waiting for.
-    Bulk { resume: Option<&'a str> },
+    /// In a Bulk API job: a new one, or one taken over from a silent worker.
+    Bulk(&'a bulk::BulkRun),
 }
 
 /// By default, a call that would carry fewer than 200 records waits until
@@ -390,7 +408,7 @@ async fn plan_project(store: &Store, settings: &SalesforceSettings, project_id: 
     // A job is about ten calls (create, upload, close, polls, results).
     let needed = match route {
         Route::Collections => mappings.len() as i64 + 1,
-        Route::Bulk { .. } => 12,
+        Route::Bulk(_) => 12,
     };
     let planned = match budget_gate(store, settings, &client, &org_id, project.owner_id, usage, needed).await? {
         Gate::Go => plan_batch(store, settings, &client, &org_id, project_id, &mappings, &batch).await,

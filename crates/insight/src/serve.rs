@@ -192,6 +192,11 @@ pub struct SalesforceArgs {
     /// Records per Bulk API 2.0 job (200–100000)
     #[arg(long, env = "INSIGHT_BULK_JOB_ROWS", default_value_t = 10_000)]
     pub bulk_job_rows: i64,
+    /// Seconds a Bulk API job's worker may fall silent before another
+    /// worker takes the job over (reads its results, or sends its rows
+    /// again if it was never closed); its worker beats every third of it
+    #[arg(long, env = "INSIGHT_BULK_JOB_LEASE_SECS", default_value_t = 30)]
+    pub bulk_job_lease_secs: u64,
     /// Milliseconds a Salesforce call that would carry fewer than 200
     /// records waits for more (after its oldest response), so busy surveys
     /// fill their calls; 0 sends at once
@@ -231,6 +236,8 @@ impl SalesforceArgs {
         config.delivery_bulk.threshold = self.bulk_threshold;
         anyhow::ensure!((200..=100_000).contains(&self.bulk_job_rows), "INSIGHT_BULK_JOB_ROWS: between 200 and 100000 records a job; 10000 is the default");
         config.delivery_bulk.job_rows = self.bulk_job_rows;
+        anyhow::ensure!((1..=3600).contains(&self.bulk_job_lease_secs), "INSIGHT_BULK_JOB_LEASE_SECS: between 1 and 3600 seconds; 30 is the default");
+        config.delivery_bulk.job_lease = std::time::Duration::from_secs(self.bulk_job_lease_secs);
         anyhow::ensure!(self.delivery_linger_ms <= 10_000, "INSIGHT_DELIVERY_LINGER_MS: at most 10000 (10 s); 300 is the default");
         config.delivery_linger = std::time::Duration::from_millis(self.delivery_linger_ms);
         Ok(config)

@@ -54,7 +54,7 @@ fn launch_with(command: &str, db_url: &str, key: &str, emulator: Option<&sfemu::
 
 /// Links the account to the sandbox org with tokens from the username-password
 /// grant (the emulator grants it, as Salesforce does, for scripts and tests).
-async fn link_sandbox(store: &store::Store, account_id: i64, emulator: &sfemu::Emulator) -> String {
+async fn link_sandbox(store: &store::Store, account_id: i64, emulator: &sfemu::Emulator) -> (String, Api) {
     let cfg = sfemu::EmulatorConfig::default_demo();
     let user = cfg.orgs.iter().find(|o| o.is_sandbox).unwrap().users[0].clone();
     let tokens: Value = reqwest::Client::new()
@@ -100,7 +100,33 @@ async fn link_sandbox(store: &store::Store, account_id: i64, emulator: &sfemu::E
         )
         .await
         .unwrap();
-    id_url.org_id.to_string()
+    let api = Api { instance_url: tokens["instance_url"].as_str().unwrap().into(), access_token: tokens["access_token"].as_str().unwrap().into() };
+    (id_url.org_id.to_string(), api)
+}
+
+/// The sandbox org's REST API as the linked user sees it, for what the
+/// admin API does not show (the org's Bulk API jobs).
+struct Api {
+    instance_url: String,
+    access_token: String,
+}
+
+impl Api {
+    /// Every Bulk API 2.0 ingest job of the org (`GET /jobs/ingest`): id → state.
+    async fn bulk_jobs(&self) -> std::collections::BTreeMap<String, String> {
+        let mut jobs = std::collections::BTreeMap::new();
+        let mut url = format!("{}/services/data/v60.0/jobs/ingest", self.instance_url);
+        loop {
+            let page: Value = reqwest::Client::new().get(&url).bearer_auth(&self.access_token).send().await.unwrap().json().await.unwrap();
+            for j in page["records"].as_array().unwrap() {
+                jobs.insert(j["id"].as_str().unwrap().to_string(), j["state"].as_str().unwrap().to_string());
+            }
+            match page["nextRecordsUrl"].as_str() {
+                Some(next) => url = format!("{}{next}", self.instance_url),
+                None => return jobs,
+            }
+        }
+    }
 }
 
 async fn delivered(store: &store::Store, project: i64) -> i64 {
@@ -115,6 +141,7 @@ struct Setup {
     project: i64,
     slug: String,
     org_id: String,
+    api: Api,
 }
 
 /// An owner linked to the sandbox org, and a published one-question survey
@@ -135,7 +162,7 @@ async fn setup(db: TestDatabase) -> Setup {
     def.add_question(QuestionText::parse("Score").unwrap(), QuestionKind::Nps, true).unwrap();
     store.save_definition(project, &def, 1).await.unwrap();
     store.set_survey_status(project, SurveyStatus::Published).await.unwrap();
-    let org_id = link_sandbox(&store, owner, &emulator).await;
+    let (org_id, api) = link_sandbox(&store, owner, &emulator).await;
     let rule = |f: &str, source| FieldRule { field: FieldName::parse(f).unwrap(), source, convert: None };
     let mapping = Mapping {
         object: SObjectName::parse("Survey_Response__c").unwrap(),
@@ -144,7 +171,7 @@ async fn setup(db: TestDatabase) -> Setup {
         condition: None,
     };
     assert!(store.save_integration(project, &[mapping], Some(&org_id), 0).await.unwrap());
-    Setup { emulator, db, key, store, project, slug, org_id }
+    Setup { emulator, db, key, store, project, slug, org_id, api }
 }
 
 /// Submits `n` responses over HTTP; returns the acknowledged response ids.
@@ -353,60 +380,157 @@ async fn killed_again_and_again(s: Setup) {
     let _ = std::fs::remove_dir_all(&logs);
 }
 
+/// Waits until the project has no Bulk API job on record: a worker forgets
+/// a job just after settling its deliveries.
+async fn wait_no_job_in_flight(store: &store::Store, project: i64) {
+    let start = Instant::now();
+    while !store.bulk_jobs_in_flight(project).await.unwrap().is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(30), "jobs left on record: {:?}", store.bulk_jobs_in_flight(project).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 const JOB_ROWS: usize = 1_000;
 const JOBS: usize = 5;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_worker_killed_while_salesforce_processes_its_bulk_jobs_leaves_each_row_sent_once() {
+async fn a_worker_killed_during_its_bulk_jobs_is_taken_over_without_a_second_job_or_the_lease() {
     for db in TestDatabase::all().await {
         killed_during_bulk_jobs(setup(db).await).await;
     }
 }
 
+/// Where a round's kill lands: as soon as the store records the job at
+/// this step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KillAt {
+    /// Salesforce gave the job an id; its upload is under way (every call
+    /// is slowed down), the job still `Open`.
+    Created,
+    /// The job is closed: Salesforce processes it, its results unread.
+    Closed,
+}
+
 /// A backlog delivered through Bulk API 2.0 jobs of 1,000 by an `insight
-/// worker` killed with SIGKILL each time a job is closed and noted, before
-/// its results are read; restarted each time. The next worker reads that
-/// job's results rather than sending its rows again: Salesforce processes
-/// every row exactly once (the emulator counts them), and each response is
-/// exactly one record.
+/// worker` killed with SIGKILL while a job is out — closed (Salesforce
+/// processes it) or still uploading — and started again at once. The
+/// delivery lease is 15 minutes, the job lease 1 second: the next worker
+/// takes the job over rather than wait out the lease. A closed job's
+/// results are read, never sent again (Salesforce processes every row once,
+/// one completed job per 1,000 rows); a job never closed is aborted and its
+/// rows go in a new job. Each response is exactly one record.
 async fn killed_during_bulk_jobs(s: Setup) {
     let (emulator, store, project, org_id) = (&s.emulator, &s.store, s.project, s.org_id.clone());
     let acknowledged = store_backlog(store, project, JOBS * JOB_ROWS, "R_bulk").await;
+    let http = reqwest::Client::new();
     let worker = || {
         launch_with("worker", &s.db.url, &s.key, Some(emulator), |c| {
-            c.env("INSIGHT_BULK_THRESHOLD", "500").env("INSIGHT_BULK_JOB_ROWS", JOB_ROWS.to_string());
+            c.env("INSIGHT_BULK_THRESHOLD", "500")
+                .env("INSIGHT_BULK_JOB_ROWS", JOB_ROWS.to_string())
+                .env("INSIGHT_DELIVERY_LEASE_SECS", "900")
+                .env("INSIGHT_BULK_JOB_LEASE_SECS", "1");
         })
     };
     let mut seen: Vec<String> = Vec::new();
-    let mut landed = 0;
-    for round in 0..JOBS - 1 {
+    let (mut landed_closed, mut landed_open) = (Vec::new(), 0);
+    for (round, kill_at) in [KillAt::Closed, KillAt::Created, KillAt::Closed, KillAt::Created].into_iter().enumerate() {
+        // An upload slowed down, so the kill lands while the job is open.
+        let latency = if kill_at == KillAt::Created { 400 } else { 0 };
+        http.put(format!("{}/orgs/{org_id}/faults", emulator.admin_url())).json(&serde_json::json!({"latency_ms": latency})).send().await.unwrap();
         let mut w = worker();
         let start = Instant::now();
         let job = loop {
             let jobs = store.bulk_jobs_in_flight(project).await.unwrap();
-            if let Some(new) = jobs.into_iter().find(|j| !seen.contains(j)) {
+            let at = |j: &store::bulk_jobs::BulkJob| match kill_at {
+                KillAt::Created => j.state == store::bulk_jobs::BulkJobState::Created,
+                KillAt::Closed => j.state == store::bulk_jobs::BulkJobState::Closed,
+            };
+            if let Some(new) = jobs.into_iter().find(|j| !seen.contains(&j.job_id) && at(j)) {
                 break new;
             }
-            assert!(start.elapsed() < Duration::from_secs(60), "round {round}: no job started");
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            assert!(start.elapsed() < Duration::from_secs(60), "round {round}: no job reached {kill_at:?}");
+            tokio::time::sleep(Duration::from_millis(2)).await;
         };
-        w.child.kill().unwrap(); // SIGKILL: the job is Salesforce's now, its results unread
+        w.child.kill().unwrap(); // SIGKILL: no shutdown, the job left as it was
         w.child.wait().unwrap();
-        if store.bulk_jobs_in_flight(project).await.unwrap().contains(&job) {
-            landed += 1;
+        if let Some(left) = store.bulk_job(&job.job_id).await.unwrap() {
+            match kill_at {
+                KillAt::Closed => landed_closed.push(left.job_id),
+                KillAt::Created if left.state != store::bulk_jobs::BulkJobState::Closed => landed_open += 1,
+                KillAt::Created => {}
+            }
         }
-        seen.push(job);
+        seen.push(job.job_id);
     }
-    assert!(landed >= 2, "only {landed} kills landed while a job was out");
+    assert!(!landed_closed.is_empty() && landed_open > 0, "kills landed: {} while closed, {landed_open} while open", landed_closed.len());
+    http.delete(format!("{}/orgs/{org_id}/faults", emulator.admin_url())).send().await.unwrap();
     let mut last = worker();
+    // Within two minutes, not the fifteen of the deliveries' lease.
     wait_all_delivered(store, project, acknowledged.len()).await;
+    wait_no_job_in_flight(store, project).await;
     let _ = last.child.kill();
     let _ = last.child.wait();
     assert_one_record_each(&s, &acknowledged).await;
+
     let usage: Value = reqwest::get(format!("{}/orgs/{org_id}/usage", emulator.admin_url())).await.unwrap().json().await.unwrap();
     assert_eq!(usage["bulk_records_processed"], acknowledged.len(), "every row processed once, none sent again: {usage}");
-    assert_eq!(usage["bulk_jobs_created"], JOBS, "one job per 1,000 rows: {usage}");
-    assert!(store.bulk_jobs_in_flight(project).await.unwrap().is_empty());
+    let jobs = s.api.bulk_jobs().await;
+    let count = |state: &str| jobs.values().filter(|s| *s == state).count();
+    // No second job for rows whose job was closed: one completed job per
+    // 1,000 rows, the jobs killed while closed among them.
+    assert_eq!(count("JobComplete"), JOBS, "{jobs:?}");
+    for job in &landed_closed {
+        assert_eq!(jobs.get(job).map(String::as_str), Some("JobComplete"), "{job} was read, not replaced: {jobs:?}");
+    }
+    // Each job killed while open was aborted and replaced by one other.
+    assert!(count("Aborted") >= 1, "{jobs:?}");
+    assert_eq!(jobs.len(), JOBS + count("Aborted"), "{jobs:?}");
+    assert_eq!(usage["bulk_jobs_created"], jobs.len(), "{usage}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_salesforce_does_not_know_are_sent_again_without_waiting_for_the_lease() {
+    for db in TestDatabase::all().await {
+        jobs_salesforce_does_not_know(setup(db).await).await;
+    }
+}
+
+/// Two jobs left by a worker that died, each carrying 1,000 deliveries
+/// under a 15-minute lease: one Salesforce does not know (deleted days
+/// after it ended), one recorded for another org (the owner relinked
+/// since). A worker started with a job lease of 1 second takes each over
+/// and sends its rows in a new job: each response one record, two jobs.
+async fn jobs_salesforce_does_not_know(s: Setup) {
+    let (emulator, store, project, org_id) = (&s.emulator, &s.store, s.project, s.org_id.clone());
+    let acknowledged = store_backlog(store, project, 2 * JOB_ROWS, "R_gone").await;
+    for (job_id, org) in [("750Dm0000000001", org_id.as_str()), ("750Dm0000000002", "00D000000000001AAA")] {
+        let ids: Vec<i64> = store.claim_project_deliveries(project, JOB_ROWS as i64, 900_000).await.unwrap().iter().map(|c| c.id).collect();
+        assert_eq!(ids.len(), JOB_ROWS);
+        let job = store::bulk_jobs::NewBulkJob {
+            job_id,
+            project_id: project,
+            org_id: org,
+            object: "Survey_Response__c",
+            operation: "upsert:External_Id__c",
+            worker: "a worker that died",
+            deliveries: &ids,
+        };
+        store.start_bulk_job(&job, None).await.unwrap();
+        store.bulk_job_moved(job_id, "a worker that died", store::bulk_jobs::BulkJobState::Closed).await.unwrap();
+    }
+    let mut w = launch_with("worker", &s.db.url, &s.key, Some(emulator), |c| {
+        c.env("INSIGHT_BULK_THRESHOLD", "500")
+            .env("INSIGHT_BULK_JOB_ROWS", JOB_ROWS.to_string())
+            .env("INSIGHT_DELIVERY_LEASE_SECS", "900")
+            .env("INSIGHT_BULK_JOB_LEASE_SECS", "1");
+    });
+    wait_all_delivered(store, project, acknowledged.len()).await;
+    wait_no_job_in_flight(store, project).await;
+    let _ = w.child.kill();
+    let _ = w.child.wait();
+    assert_one_record_each(&s, &acknowledged).await;
+    let usage: Value = reqwest::get(format!("{}/orgs/{org_id}/usage", emulator.admin_url())).await.unwrap().json().await.unwrap();
+    assert_eq!((usage["bulk_jobs_created"].as_u64(), usage["bulk_records_processed"].as_u64()), (Some(2), Some(2 * JOB_ROWS as u64)), "{usage}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

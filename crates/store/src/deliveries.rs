@@ -117,9 +117,9 @@ pub(crate) const DELIVERY_COLUMNS: &str =
     "id, project_id, public_id, status, attempts, next_attempt_at, org_id, outcome, last_error, note, created_at, updated_at, given_up_by, given_up_at";
 
 /// A delivery a worker may take now: pending, due by `now` (a parameter),
-/// not under another worker's lease, and not in a Bulk API job that a
-/// worker died waiting for (those are resumed, see
-/// [`Store::claim_unfinished_job`]).
+/// not under another worker's lease, and not in a Bulk API job (a job's
+/// deliveries go with the job: the worker waiting for it settles them, or
+/// the one that takes it over, see [`Store::take_over_bulk_job`]).
 fn due_and_free(now: &str) -> String {
     format!("{} AND bulk_job IS NULL", free_at(now))
 }
@@ -136,10 +136,11 @@ fn id_rows(ids: impl Iterator<Item = i64>) -> String {
 
 /// Which deliveries a claim takes.
 #[derive(Debug, Clone, Copy)]
-enum Scope<'a> {
+pub(crate) enum Scope<'a> {
     Any,
     Project(i64),
-    /// The deliveries of a Bulk API job a worker died waiting for.
+    /// The pending deliveries of a Bulk API job a worker was taken over
+    /// from, whatever their lease: winning the job decides who waits for it.
     Job(&'a str),
 }
 
@@ -153,38 +154,6 @@ impl Store {
     /// Claims up to `limit` of one project's due deliveries (a Bulk API job's worth).
     pub async fn claim_project_deliveries(&self, project_id: i64, limit: i64, lease_ms: i64) -> Result<Vec<Claimed>> {
         self.claim(Scope::Project(project_id), limit, lease_ms).await
-    }
-
-    /// A Bulk API job a worker died waiting for (its deliveries' lease ran
-    /// out while they name it): the job's id and its deliveries, claimed
-    /// again for `lease_ms`, so the job's results are read rather than the
-    /// rows sent again.
-    pub async fn claim_unfinished_job(&self, lease_ms: i64) -> Result<Option<(String, Vec<Claimed>)>> {
-        let job: Option<(String,)> = sqlx::query_as(&format!("SELECT bulk_job FROM deliveries WHERE bulk_job IS NOT NULL AND {} LIMIT 1", free_at("$1")))
-            .bind(now_ms())
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some((job,)) = job else { return Ok(None) };
-        let claimed = self.claim(Scope::Job(&job), i64::MAX, lease_ms).await?;
-        Ok((!claimed.is_empty()).then_some((job, claimed)))
-    }
-
-    /// Notes the Bulk API job that claimed deliveries went out in (once it
-    /// is closed, so Salesforce processes it): one statement.
-    pub async fn note_bulk_job(&self, ids: &[i64], job_id: &str) -> Result<()> {
-        let sql = format!("UPDATE deliveries SET bulk_job = $1 WHERE status = 'pending' AND id IN (SELECT j.id FROM {})", self.json_rows("$2", "id BIGINT"));
-        sqlx::query(&sql).bind(job_id).bind(id_rows(ids.iter().copied())).execute(&self.pool).await?;
-        Ok(())
-    }
-
-    /// The Bulk API jobs a project's deliveries are out in (Salesforce is
-    /// processing them, or a worker died waiting for them).
-    pub async fn bulk_jobs_in_flight(&self, project_id: i64) -> Result<Vec<String>> {
-        let rows: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT bulk_job FROM deliveries WHERE project_id = $1 AND status = 'pending' AND bulk_job IS NOT NULL")
-            .bind(project_id)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().map(|(j,)| j).collect())
     }
 
     /// Renews the lease on deliveries a worker is still sending, so that a
@@ -234,7 +203,7 @@ impl Store {
         Ok(row)
     }
 
-    async fn claim(&self, scope: Scope<'_>, limit: i64, lease_ms: i64) -> Result<Vec<Claimed>> {
+    pub(crate) async fn claim(&self, scope: Scope<'_>, limit: i64, lease_ms: i64) -> Result<Vec<Claimed>> {
         let now = now_ms();
         // PostgreSQL: rows another worker is claiming right now are skipped,
         // not waited for. SQLite has one writer at a time, so no lock is needed.
@@ -244,7 +213,7 @@ impl Store {
         };
         let which = match scope {
             Scope::Any | Scope::Project(_) => format!("{} AND ($4 IS NULL OR project_id = $4)", due_and_free("$2")),
-            Scope::Job(_) => format!("{} AND bulk_job = $4", free_at("$2")),
+            Scope::Job(_) => "status = 'pending' AND bulk_job = $4".to_string(),
         };
         let sql = format!(
             "UPDATE deliveries SET lease_until = $1, attempts = attempts + 1, updated_at = $2

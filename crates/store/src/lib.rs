@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod api_budget;
 pub mod attention;
 pub mod backfills;
+pub mod bulk_jobs;
 mod columns;
 pub mod deliveries;
 pub mod history;

@@ -185,8 +185,25 @@ async fn api_calls_are_counted_per_org_over_a_day_and_pauses_kept() {
     }
 }
 
+fn bulk_job<'a>(job_id: &'a str, project_id: i64, worker: &'a str, deliveries: &'a [i64]) -> store::bulk_jobs::NewBulkJob<'a> {
+    store::bulk_jobs::NewBulkJob {
+        job_id,
+        project_id,
+        org_id: "00D000000000001AAA",
+        object: "Survey_Response__c",
+        operation: "upsert:External_Id__c",
+        worker,
+        deliveries,
+    }
+}
+
+fn delivered(ids: &[i64]) -> Vec<store::deliveries::Finished> {
+    ids.iter().map(|&id| store::deliveries::Finished { id, outcome: "[]".into(), error: None, retry_at: None }).collect()
+}
+
 #[tokio::test]
-async fn a_bulk_job_left_unfinished_is_claimed_as_one_and_renewed_leases_are_kept() {
+async fn a_bulk_job_is_recorded_before_its_upload_and_taken_over_when_its_worker_falls_silent() {
+    use store::bulk_jobs::BulkJobState;
     for db in TestDatabase::all().await {
         let store = db.store().await;
         let p = project(&store, true).await;
@@ -194,34 +211,83 @@ async fn a_bulk_job_left_unfinished_is_claimed_as_one_and_renewed_leases_are_kep
         for n in 0..30 {
             writer.submit(response(p, n)).await.unwrap();
         }
-        // A worker claims 20, sends them in a job, notes it, and dies.
-        let mut job: Vec<i64> = store.claim_project_deliveries(p, 20, 1).await.unwrap().iter().map(|c| c.id).collect();
-        job.sort();
-        store.note_bulk_job(&job, "750R0000000001").await.unwrap();
-        assert_eq!(store.bulk_jobs_in_flight(p).await.unwrap(), vec!["750R0000000001".to_string()]);
+        // A worker claims 20 for a job (a lease of 1 ms: it is the job, not
+        // the lease, that keeps them), and records the job Salesforce created.
+        let mut ids: Vec<i64> = store.claim_project_deliveries(p, 20, 1).await.unwrap().iter().map(|c| c.id).collect();
+        ids.sort();
+        store.start_bulk_job(&bulk_job("750R0000000001", p, "w1", &ids), None).await.unwrap();
+        let job = store.bulk_job("750R0000000001").await.unwrap().expect("recorded");
+        assert_eq!((job.state, job.worker.as_str(), job.project_id), (BulkJobState::Created, "w1", p));
+        assert_eq!((job.org_id.as_deref(), job.object.as_deref(), job.operation.as_deref()), (Some("00D000000000001AAA"), Some("Survey_Response__c"), Some("upsert:External_Id__c")));
+        assert_eq!(store.bulk_jobs_in_flight(p).await.unwrap(), vec![job]);
+        assert_eq!(store.bulk_job_deliveries("750R0000000001").await.unwrap(), ids);
+        assert!(store.bulk_job_moved("750R0000000001", "w1", BulkJobState::Uploaded).await.unwrap());
+        assert!(store.bulk_job_moved("750R0000000001", "w1", BulkJobState::Closed).await.unwrap());
+        assert_eq!(store.bulk_job("750R0000000001").await.unwrap().unwrap().state, BulkJobState::Closed);
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        // Its rows are not claimed as new work, only as the job they are in.
+
+        // Its rows are no one else's work, though their lease ran out.
         let others = store.claim_deliveries(200, 60_000).await.unwrap();
         assert_eq!(others.len(), 10);
-        assert!(others.iter().all(|c| !job.contains(&c.id)));
-        let (id, resumed) = store.claim_unfinished_job(60_000).await.unwrap().expect("the job's rows");
-        assert_eq!(id, "750R0000000001");
-        let mut ids: Vec<i64> = resumed.iter().map(|c| c.id).collect();
-        ids.sort();
-        assert_eq!(ids, job);
-        assert!(store.claim_unfinished_job(60_000).await.unwrap().is_none(), "under a live lease, not claimed twice");
+        assert!(others.iter().all(|c| !ids.contains(&c.id)));
+        // While its worker beats, no one takes it over.
+        assert!(store.bulk_job_heartbeat("750R0000000001", "w1").await.unwrap());
+        assert!(store.take_over_bulk_job(60_000, "w2", 60_000).await.unwrap().is_none());
 
-        // A lease renewed in time keeps the rows; one let run out frees them.
+        // Silent: the next worker takes it over with its deliveries, at once.
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        let (taken, claimed) = store.take_over_bulk_job(5, "w2", 60_000).await.unwrap().expect("a silent job");
+        assert_eq!((taken.job_id.as_str(), taken.worker.as_str(), taken.state), ("750R0000000001", "w2", BulkJobState::Closed));
+        let mut resumed: Vec<i64> = claimed.iter().map(|c| c.id).collect();
+        resumed.sort();
+        assert_eq!(resumed, ids);
+        assert!(store.take_over_bulk_job(60_000, "w3", 60_000).await.unwrap().is_none(), "taken over once");
+        // The first worker, should it wake, no longer owns it.
+        assert!(!store.bulk_job_heartbeat("750R0000000001", "w1").await.unwrap());
+        assert!(!store.bulk_job_moved("750R0000000001", "w1", BulkJobState::Closed).await.unwrap());
+        store.end_bulk_job("750R0000000001", "w1").await.unwrap();
+        assert_eq!(store.bulk_jobs_in_flight(p).await.unwrap().len(), 1, "only its owner forgets it");
+
+        // Found never closed, it is replaced by a new job for the same rows.
+        store.start_bulk_job(&bulk_job("750R0000000002", p, "w2", &ids), Some("750R0000000001")).await.unwrap();
+        assert!(store.bulk_job("750R0000000001").await.unwrap().is_none());
+        assert_eq!(store.bulk_job_deliveries("750R0000000002").await.unwrap(), ids);
+
+        // Settled and ended: nothing in flight.
+        store.finish_deliveries("00D000000000001AAA", &delivered(&ids)).await.unwrap();
+        store.end_bulk_job("750R0000000002", "w2").await.unwrap();
+        assert!(store.bulk_jobs_in_flight(p).await.unwrap().is_empty());
+        assert_eq!(store.delivery_counts(p).await.unwrap().delivered, 20);
+
+        // A worker that died after settling, before forgetting its job:
+        // the job is forgotten by whoever finds it silent, with nothing claimed.
         let mine: Vec<i64> = others.iter().map(|c| c.id).collect();
+        store.start_bulk_job(&bulk_job("750R0000000003", p, "w4", &mine), None).await.unwrap();
+        store.finish_deliveries("00D000000000001AAA", &delivered(&mine)).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        assert!(store.take_over_bulk_job(5, "w5", 60_000).await.unwrap().is_none());
+        assert!(store.bulk_jobs_in_flight(p).await.unwrap().is_empty());
+        assert_eq!(store.delivery_counts(p).await.unwrap().delivered, 30);
+    }
+}
+
+#[tokio::test]
+async fn renewed_leases_are_kept_and_lapsed_ones_freed() {
+    for db in TestDatabase::all().await {
+        let store = db.store().await;
+        let p = project(&store, true).await;
+        let writer = store.response_writer();
+        for n in 0..10 {
+            writer.submit(response(p, n)).await.unwrap();
+        }
+        let mine: Vec<i64> = store.claim_deliveries(200, 1).await.unwrap().iter().map(|c| c.id).collect();
+        assert_eq!(mine.len(), 10);
+        // A lease renewed in time keeps the rows; one let run out frees them.
         store.renew_leases(&mine, 60_000).await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         assert!(store.claim_deliveries(200, 60_000).await.unwrap().is_empty());
-
-        // Finishing the job's rows clears it.
-        let finished: Vec<store::deliveries::Finished> =
-            ids.iter().map(|&id| store::deliveries::Finished { id, outcome: "[]".into(), error: None, retry_at: None }).collect();
-        store.finish_deliveries("00D000000000001AAA", &finished).await.unwrap();
-        assert!(store.bulk_jobs_in_flight(p).await.unwrap().is_empty());
-        assert_eq!(store.delivery_counts(p).await.unwrap().delivered, 20);
+        let back: Vec<i64> = mine.iter().map(|&id| id).collect();
+        store.deliver_later(&back.iter().map(|&id| (id, 0)).collect::<Vec<_>>(), store::deliveries::Later::Retry { error: "x" }).await.unwrap();
+        assert_eq!(store.claim_deliveries(200, 1).await.unwrap().len(), 10);
     }
 }

@@ -9,28 +9,9 @@
 use super::Ledger;
 use crate::sobject::{WireKey, WireRecord};
 use salesforce::rest::{IngestOperation, IngestWait, SObjectRecord, SaveResult, Subrequest, COMPOSITE_COLLECTIONS_LIMIT};
-use salesforce::{Client, ErrorCode, RecordId, SalesforceError};
+use salesforce::{Client, RecordId, SalesforceError};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
-
-/// The Bulk API job a batch goes out in: the one a worker died waiting
-/// for, or a new one, noted on the batch's deliveries once it is closed.
-pub(super) struct BulkJob<'a> {
-    pub store: &'a store::Store,
-    pub deliveries: &'a [i64],
-    pub resume: Option<&'a str>,
-}
-
-impl BulkJob<'_> {
-    /// Notes the closed job on the deliveries. Should the note not be
-    /// written, a crash from here sends the rows again in a new job: the
-    /// same records by the same keys, only the calls spent twice.
-    async fn started(&self, job_id: &str) {
-        if let Err(e) = self.store.note_bulk_job(self.deliveries, job_id).await {
-            tracing::warn!(error = %e, job = job_id, "the Bulk API job could not be noted on its deliveries");
-        }
-    }
-}
 
 /// Where an earlier mapping's record for a response is: an item of a
 /// collection still to be sent.
@@ -217,7 +198,7 @@ impl Plan {
     /// Sends the plan through one Bulk API 2.0 ingest job when it is one
     /// collection of updates or upserts, each to its own record, with no
     /// lookups (what a retried job cannot duplicate); otherwise as `send`.
-    pub(super) async fn send_bulk(self, client: &Client, ledger: &mut Ledger, wait: IngestWait, job: &BulkJob<'_>) -> Result<(), SalesforceError> {
+    pub(super) async fn send_bulk(self, client: &Client, ledger: &mut Ledger, wait: IngestWait, job: &super::bulk::Job<'_>) -> Result<(), SalesforceError> {
         let op = match self.subs.as_slice() {
             [only] if only.items.iter().all(|i| i.lookups.is_empty()) => match &only.kind {
                 Kind::Update => Some(IngestOperation::Update),
@@ -242,23 +223,7 @@ impl Plan {
                 fields
             })
             .collect();
-        // A job a worker died waiting for is read, not sent again; one
-        // Salesforce no longer has (purged after days) is sent anew.
-        let resumed = match job.resume {
-            Some(id) => match client.ingest_outcome(id, &op, &rows, wait).await {
-                Err(e) if e.error_code() == Some(&ErrorCode::NotFound) => None,
-                r => Some(r?),
-            },
-            None => None,
-        };
-        let results = match resumed {
-            Some(results) => results,
-            None => {
-                let id = client.start_ingest(&only.object, &op, &rows).await?;
-                job.started(&id).await;
-                client.ingest_outcome(&id, &op, &rows, wait).await?
-            }
-        };
+        let results = job.results(client, &only.object, &op, &rows, wait).await?;
         let mut sent = Sent::for_subs(&self.subs);
         let chosen: Vec<usize> = (0..only.items.len()).collect();
         sent.apply(ledger, only, 0, &chosen, results);

@@ -118,6 +118,14 @@ pub fn ingest_csv(rows: &[Map<String, Value>]) -> Result<Vec<u8>, SalesforceErro
     w.into_inner().map_err(|e| SalesforceError::InvalidRequest(format!("could not write the job's CSV: {e}")))
 }
 
+/// The upload of an ingest job of `rows`, checked first as
+/// [`Client::ingest_outcome`] will read it back: every row has its key, and
+/// no two the same. For a caller that takes the job's steps one by one.
+pub fn ingest_upload(op: &IngestOperation, rows: &[Map<String, Value>]) -> Result<Vec<u8>, SalesforceError> {
+    row_positions(op, rows)?;
+    ingest_csv(rows)
+}
+
 /// `CODE:message:fields` (the `sf__Error` column) as an error.
 fn parse_row_error(text: &str) -> ApiError {
     let (code, rest) = text.split_once(':').unwrap_or(("UNKNOWN_EXCEPTION", text));
@@ -229,8 +237,7 @@ impl Client {
     /// here Salesforce processes it. Its id, to wait for it with
     /// [`Client::ingest_outcome`] — now, or after a crash.
     pub async fn start_ingest(&self, object: &str, op: &IngestOperation, rows: &[Map<String, Value>]) -> Result<String, SalesforceError> {
-        row_positions(op, rows)?;
-        let csv = ingest_csv(rows)?;
+        let csv = ingest_upload(op, rows)?;
         let job = self.create_ingest_job(object, op).await?;
         if let Err(e) = self.upload_ingest_csv(&job.id, &csv).await {
             let _ = self.set_ingest_state(&job.id, "Aborted").await;

@@ -1,0 +1,196 @@
+//! A batch's Bulk API 2.0 ingest job, kept on record from the moment
+//! Salesforce gives it an id, so a worker killed at any step leaves it to
+//! the next: a closed job's results are read (no second job), a job never
+//! closed is aborted and its rows sent again, one Salesforce no longer
+//! knows is sent again (updates and upserts only: the same records by the
+//! same keys). The worker waiting for a job beats a heartbeat on its
+//! record; one silent for the job lease is taken over at once, its
+//! deliveries with it, rather than after their delivery lease.
+
+use super::AbortOnDrop;
+use salesforce::rest::{ingest_upload, IngestOperation, IngestState, IngestWait, SaveResult};
+use salesforce::{Client, ErrorCode, SalesforceError};
+use serde_json::{Map, Value};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use store::bulk_jobs::{BulkJob, BulkJobState, NewBulkJob};
+use store::Store;
+
+/// One worker's turn at a Bulk API job: the id it waits under, the job it
+/// took over (if it did), the job its batch is in now, and the heartbeat
+/// that keeps that job its own.
+pub(super) struct BulkRun {
+    worker: String,
+    resume: Option<BulkJob>,
+    current: Arc<Mutex<Option<String>>>,
+    _heartbeat: AbortOnDrop,
+}
+
+impl std::fmt::Debug for BulkRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BulkRun").field("worker", &self.worker).field("resume", &self.resume.as_ref().map(|j| &j.job_id)).finish()
+    }
+}
+
+/// An id for one worker's turn at a job: unique enough that two workers
+/// (or two turns of one) never share it.
+pub(super) fn worker_id() -> String {
+    format!("{}-{:016x}", std::process::id(), rand::random::<u64>())
+}
+
+impl BulkRun {
+    /// Starts the heartbeat, every third of `job_lease`: beats go to the
+    /// job taken over at once, and to a new job from its creation.
+    pub(super) fn start(store: &Store, worker: String, resume: Option<BulkJob>, job_lease: Duration) -> BulkRun {
+        let current = Arc::new(Mutex::new(resume.as_ref().map(|j| j.job_id.clone())));
+        let (store, beating, me) = (store.clone(), current.clone(), worker.clone());
+        let every = (job_lease / 3).max(Duration::from_millis(50));
+        let heartbeat = AbortOnDrop(tokio::spawn(async move {
+            // A job another worker took over (this one was silent too long)
+            // is its now: said once, then left alone.
+            let mut lost: Option<String> = None;
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(job) = beating.lock().expect("heartbeat lock").clone().filter(|j| lost.as_ref() != Some(j)) else { continue };
+                match store.bulk_job_heartbeat(&job, &me).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(job = %job, "another worker has taken over this Bulk API job");
+                        lost = Some(job);
+                    }
+                    Err(e) => tracing::warn!(error = %e, job = %job, "could not beat the Bulk API job's heartbeat"),
+                }
+            }
+        }));
+        BulkRun { worker, resume, current, _heartbeat: heartbeat }
+    }
+
+    /// The batch is settled (or sent another way): its job is forgotten.
+    pub(super) async fn end(&self, store: &Store) -> store::Result<()> {
+        let job = self.current.lock().expect("heartbeat lock").take();
+        match job {
+            Some(job) => store.end_bulk_job(&job, &self.worker).await,
+            None => Ok(()),
+        }
+    }
+
+    fn now_in(&self, job_id: &str) {
+        *self.current.lock().expect("heartbeat lock") = Some(job_id.to_string());
+    }
+}
+
+/// The job a project's batch goes out in, and what it needs to record it.
+pub(super) struct Job<'a> {
+    pub store: &'a Store,
+    pub run: &'a BulkRun,
+    pub project_id: i64,
+    pub org_id: &'a str,
+    pub deliveries: &'a [i64],
+}
+
+/// What to do with a job taken over from a silent worker.
+enum TakenOver {
+    /// Closed: Salesforce processes it (or has); read its results.
+    Read,
+    /// Never closed, aborted, unknown to Salesforce, or for another org,
+    /// object or operation: its rows go in a new job.
+    SendAgain,
+}
+
+/// How a job's operation is recorded: `update`, or `upsert:<field>`.
+fn operation_word(op: &IngestOperation) -> String {
+    match op {
+        IngestOperation::Update => "update".into(),
+        IngestOperation::Upsert { external_id_field } => format!("upsert:{external_id_field}"),
+    }
+}
+
+impl Job<'_> {
+    /// Writes `rows` through a job and answers per row what became of it:
+    /// the results of the job taken over when it was closed, else those of
+    /// a new one.
+    pub(super) async fn results(&self, client: &Client, object: &str, op: &IngestOperation, rows: &[Map<String, Value>], wait: IngestWait) -> Result<Vec<SaveResult>, SalesforceError> {
+        let replacing = match &self.run.resume {
+            Some(old) => match self.taken_over(client, old, object, op).await? {
+                TakenOver::Read => {
+                    tracing::info!(job = %old.job_id, "reading the results of a Bulk API job taken over from a silent worker");
+                    return client.ingest_outcome(&old.job_id, op, rows, wait).await;
+                }
+                TakenOver::SendAgain => Some(old.job_id.as_str()),
+            },
+            None => None,
+        };
+        self.send_new(client, object, op, rows, wait, replacing).await
+    }
+
+    /// Salesforce's word on a job taken over decides: its state, not how
+    /// far the silent worker recorded it got (a close may have reached
+    /// Salesforce and the record of it not the database).
+    async fn taken_over(&self, client: &Client, old: &BulkJob, object: &str, op: &IngestOperation) -> Result<TakenOver, SalesforceError> {
+        // Another org (the link changed since): this session cannot see the
+        // job; its rows go to the org the project delivers to now.
+        if old.org_id.as_deref().is_some_and(|o| o != self.org_id) {
+            tracing::info!(job = %old.job_id, "a Bulk API job taken over was for another org; its rows go again");
+            return Ok(TakenOver::SendAgain);
+        }
+        let info = match client.ingest_job(&old.job_id).await {
+            // Salesforce deletes jobs 7 days after they end.
+            Err(e) if e.error_code() == Some(&ErrorCode::NotFound) => {
+                tracing::info!(job = %old.job_id, "Salesforce no longer knows a Bulk API job taken over; its rows go again");
+                return Ok(TakenOver::SendAgain);
+            }
+            r => r?,
+        };
+        let same = old.object.as_deref().is_none_or(|o| o.eq_ignore_ascii_case(object)) && old.operation.as_deref().is_none_or(|w| w == operation_word(op));
+        match info.state {
+            // Never closed: its upload may be partial, and only a closed job is processed.
+            IngestState::Open => {
+                tracing::info!(job = %old.job_id, "a Bulk API job taken over was never closed; aborted, its rows go again");
+                if let Err(e) = client.set_ingest_state(&old.job_id, "Aborted").await {
+                    tracing::warn!(job = %old.job_id, error = %e.for_log(), "could not abort a Bulk API job never closed");
+                }
+                Ok(TakenOver::SendAgain)
+            }
+            IngestState::Aborted => Ok(TakenOver::SendAgain),
+            // The mapping changed since: what the job wrote stands, and the
+            // rows go again as the project maps them now.
+            _ if !same => Ok(TakenOver::SendAgain),
+            _ => Ok(TakenOver::Read),
+        }
+    }
+
+    /// Creates a job, records it (and it on its deliveries) before the
+    /// upload, uploads, closes, and waits for it; each step recorded.
+    async fn send_new(&self, client: &Client, object: &str, op: &IngestOperation, rows: &[Map<String, Value>], wait: IngestWait, replacing: Option<&str>) -> Result<Vec<SaveResult>, SalesforceError> {
+        let csv = ingest_upload(op, rows)?;
+        let id = client.create_ingest_job(object, op).await?.id;
+        self.run.now_in(&id);
+        let operation = operation_word(op);
+        let new = NewBulkJob { job_id: &id, project_id: self.project_id, org_id: self.org_id, object, operation: &operation, worker: &self.run.worker, deliveries: self.deliveries };
+        if let Err(e) = self.store.start_bulk_job(&new, replacing).await {
+            // Unrecorded, a crash from here sends the rows again once their
+            // lease runs out: the same records by the same keys, only the
+            // calls spent twice.
+            tracing::warn!(error = %e, job = %id, "the Bulk API job could not be recorded");
+        }
+        if let Err(e) = client.upload_ingest_csv(&id, &csv).await {
+            let _ = client.set_ingest_state(&id, "Aborted").await;
+            return Err(e);
+        }
+        drop(csv);
+        self.moved(&id, BulkJobState::Uploaded).await;
+        client.set_ingest_state(&id, "UploadComplete").await?;
+        self.moved(&id, BulkJobState::Closed).await;
+        client.ingest_outcome(&id, op, rows, wait).await
+    }
+
+    /// Records a step; should it not be recorded, the job taken over asks
+    /// Salesforce its state anyway.
+    async fn moved(&self, job_id: &str, state: BulkJobState) {
+        match self.store.bulk_job_moved(job_id, &self.run.worker, state).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(job = %job_id, "another worker has taken over this Bulk API job"),
+            Err(e) => tracing::warn!(error = %e, job = %job_id, "could not record the Bulk API job's step"),
+        }
+    }
+}
