@@ -4,22 +4,11 @@
 // respondent's form and thank-you page, Responses and a response, Results, the Salesforce
 // tab, Sharing and Account. No page may have a serious or critical violation; each is kept
 // as a screenshot at 1280 and 390 px wide.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startInsight, launchBrowser, snap, signUp, addQuestion, accessibilityViolations } from './harness.mjs';
+import { startedForTests, snap, signUp, addQuestion, accessibilityViolations } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startInsight();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const run = startedForTests();
 
 /** Checks the page at both widths (a phone's layout is another page to a screen reader's
  * user too) and keeps its screenshots. */
@@ -39,10 +28,10 @@ async function check(page, name) {
 }
 
 test('the main pages have no serious or critical accessibility violation', async () => {
-  const base = server.url;
+  const base = run.server.url;
   const problems = [];
   const record = (r) => { if (r) problems.push(r); };
-  const visitor = await (await browser.newContext()).newPage();
+  const visitor = await (await run.browser.newContext()).newPage();
   await visitor.goto(`${base}/`);
   record(await check(visitor, '01-first-page'));
   await visitor.goto(`${base}/signin`);
@@ -50,7 +39,7 @@ test('the main pages have no serious or critical accessibility violation', async
   await visitor.goto(`${base}/signup`);
   record(await check(visitor, '03-sign-up'));
 
-  const owner = await (await browser.newContext()).newPage();
+  const owner = await (await run.browser.newContext()).newPage();
   await signUp(owner, base, { name: 'Olive Owner', email: 'olive@example.com' });
   record(await check(owner, '04-my-projects'));
   await owner.fill('#new-project', 'Customer survey');
@@ -65,7 +54,7 @@ test('the main pages have no serious or critical accessibility violation', async
   record(await check(owner, '05-survey-view'));
   const link = (await owner.locator('#survey-link').textContent()).trim();
 
-  const respondent = await (await browser.newContext()).newPage();
+  const respondent = await (await run.browser.newContext()).newPage();
   await respondent.goto(link);
   record(await check(respondent, '06-respondent-form'));
   await respondent.click('button:has-text("Submit")');

@@ -3,34 +3,16 @@
 // back beside its form as typed, and a respondent sees the follow-up appear
 // and disappear as they change their answer, with the progress counting
 // only what they are shown. Screenshots at 1280 and 390 px wide.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startInsight, launchBrowser, snap, signUp, addQuestion } from './harness.mjs';
+import { startedForTests, signUp, addQuestion, snapBoth } from './harness.mjs';
 
-let server;
-let browser;
+const run = startedForTests();
 
-before(async () => {
-  server = await startInsight();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function snapBoth(page, name) {
-  await page.setViewportSize({ width: 1280, height: 800 });
-  await snap(page, `logic-${name}-1280`);
-  await page.setViewportSize({ width: 390, height: 844 });
-  await snap(page, `logic-${name}-390`);
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
 
 test('a follow-up question shows only to the respondents it is meant for', async () => {
-  const base = server.url;
-  const owner = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  const base = run.server.url;
+  const owner = await (await run.browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
   await signUp(owner, base, { name: 'Olive Owner', email: 'olive@example.com' });
   await owner.fill('#new-project', 'Plan survey');
   await owner.click('button:has-text("Create project")');
@@ -56,14 +38,14 @@ test('a follow-up question shows only to the respondents it is meant for', async
   assert.match(await error.textContent(), /"Enterprise" is not one of its choices \(Free, Pro\)/);
   assert.equal(await owner.locator('li[data-question-id=q2] input[name=value]').inputValue(), 'Enterprise');
   assert.equal(await owner.locator('li[data-question-id=q2] select[name=source]').inputValue(), 'q1');
-  await snapBoth(owner, '01-refused');
+  await snapBoth(owner, 'logic-01-refused');
 
   await owner.locator('li[data-question-id=q2] input[name=value]').fill('Pro');
   await owner.locator('li[data-question-id=q2] button:has-text("Save display logic")').click();
   await owner.waitForURL(/saved=logic/);
   assert.match(await owner.locator('.flash.ok').textContent(), /Display logic saved/);
   assert.match(await owner.locator('li[data-question-id=q2] [data-testid=show-if]').textContent(), /Shown only when Q1 “Which plan are you on\?” is “Pro”/);
-  await snapBoth(owner, '02-saved');
+  await snapBoth(owner, 'logic-02-saved');
 
   await owner.goto(`${base}${surveyPath}`);
   await owner.click('button:has-text("Publish survey")');
@@ -71,7 +53,7 @@ test('a follow-up question shows only to the respondents it is meant for', async
   const link = (await owner.locator('#survey-link').textContent()).trim();
 
   // A respondent: the follow-up is hidden until they pick Pro.
-  const respondent = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  const respondent = await (await run.browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
   await respondent.goto(link);
   const followUp = respondent.locator('fieldset[data-question-id=q2]');
   assert.equal(await followUp.isVisible(), false, 'hidden before any answer');
@@ -82,7 +64,7 @@ test('a follow-up question shows only to the respondents it is meant for', async
   assert.equal(await respondent.locator('.show-if-note').isVisible(), false, 'the words for pages without the script are hidden');
   assert.equal(await respondent.locator('#survey-progress .progress-text').textContent(), '1 of 3 questions answered');
   await respondent.fill('fieldset[data-question-id=q2] input', 'The reports');
-  await snapBoth(respondent, '03-respondent-pro');
+  await snapBoth(respondent, 'logic-03-respondent-pro');
   // Changing their mind hides it again, and what was typed there is not sent.
   await respondent.check('fieldset[data-question-id=q1] input[value="Free"]');
   assert.equal(await followUp.isVisible(), false, 'hidden again for Free');

@@ -3,31 +3,20 @@
 // Case named by the survey link's case_id gets the score — dry-runs it, and
 // the demo's printed sample link (signed, naming a Case the sandbox holds)
 // is answered. The Case in the emulator then carries the score.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo, launchBrowser, snap, signIn } from './harness.mjs';
+import { startedForTests, startDemo, snap, signIn } from './harness.mjs';
 
-let demo;
-let browser;
-
-before(async () => {
-  demo = await startDemo();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await demo?.stop();
-});
+const run = startedForTests(startDemo);
 
 test('the demo sample link names a sandbox Case, and a newcomer\'s first answer lands on it', async () => {
-  const base = demo.url;
-  const owner = demo.logins.find((l) => l.role === 'owner');
-  const sandboxLogin = demo.salesforceLogins.find((l) => l.environment === 'sandbox');
-  const sandboxOrg = demo.salesforceOrgs.find((o) => o.environment === 'sandbox');
-  assert.ok(demo.survey && demo.survey.case_id, 'the demo prints a sample link with a Case id');
+  const base = run.demo.url;
+  const owner = run.demo.logins.find((l) => l.role === 'owner');
+  const sandboxLogin = run.demo.salesforceLogins.find((l) => l.environment === 'sandbox');
+  const sandboxOrg = run.demo.salesforceOrgs.find((o) => o.environment === 'sandbox');
+  assert.ok(run.demo.survey && run.demo.survey.case_id, 'the demo prints a sample link with a Case id');
 
-  const context = await browser.newContext();
+  const context = await run.browser.newContext();
   const page = await context.newPage();
   await signIn(page, base, owner);
   await page.click('#projects a');
@@ -63,21 +52,21 @@ test('the demo sample link names a sandbox Case, and a newcomer\'s first answer 
   await snap(page, 'first-01-dry-run-case');
 
   // The respondent opens the very link the demo printed.
-  const respondentContext = await browser.newContext();
+  const respondentContext = await run.browser.newContext();
   const respondent = await respondentContext.newPage();
-  await respondent.goto(demo.survey.url);
+  await respondent.goto(run.demo.survey.url);
   await respondent.check('fieldset[data-question-id=q1] input[value="8"]');
   await respondent.check('fieldset[data-question-id=q2] input[value="Fully resolved"]');
   await respondent.click('button:has-text("Submit")');
   await respondent.locator('#thanks').waitFor();
   await respondentContext.close();
 
-  const admin = demo.emulator.admin_url;
+  const admin = run.demo.emulator.admin_url;
   let score = null;
   for (let i = 0; i < 100 && score === null; i++) {
     const res = await fetch(`${admin}/orgs/${sandboxOrg.id}/records/Case`);
     const { records } = await res.json();
-    const c = records.find((r) => r.Id === demo.survey.case_id);
+    const c = records.find((r) => r.Id === run.demo.survey.case_id);
     assert.ok(c, 'the Case the link names exists in the sandbox');
     score = c.Survey_Score__c ?? null;
     if (score === null) await new Promise((r) => setTimeout(r, 100));

@@ -7,6 +7,7 @@ import { join, resolve, dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -217,4 +218,30 @@ export async function accessibilityViolations(page) {
   return result.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+}
+
+/** Starts `start()` (Insight on a fresh database, or `startDemo`) and headless Chromium before
+ * a test file's tests and stops both after them; `run.server` (also `run.demo`) and
+ * `run.browser` hold them meanwhile. */
+export function startedForTests(start = startInsight) {
+  const run = { server: null, demo: null, browser: null };
+  before(async () => {
+    run.server = run.demo = await start();
+    run.browser = await launchBrowser();
+  });
+  after(async () => {
+    await run.browser?.close();
+    await run.server?.stop();
+  });
+  return run;
+}
+
+/** Full-page screenshots of the page as it is at desktop and phone widths
+ * (`name-1280`, `name-390`), each checked as `snap` checks them. */
+export async function snapBoth(page, name) {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await snap(page, `${name}-1280`);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await snap(page, `${name}-390`);
+  await page.setViewportSize({ width: 1280, height: 800 });
 }

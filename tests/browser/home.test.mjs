@@ -1,22 +1,11 @@
 // A new visitor's first minutes: the first page says what Insight is, they
 // sign up from it, My Projects shows the getting-started checklist, they
 // publish a survey and see that step ticked — on a desktop and on a phone.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startInsight, launchBrowser, snap, signUp, addQuestion } from './harness.mjs';
+import { startedForTests, snap, signUp, addQuestion } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startInsight();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const run = startedForTests();
 
 /** Every console error about the Content-Security-Policy the page logs. */
 function watchCsp(page) {
@@ -35,8 +24,8 @@ async function fitsWidth(page) {
 const step = (page, name) => page.locator(`#getting-started li[data-step="${name}"]`);
 
 test('a visitor reads the first page, signs up, follows the checklist and sees a step tick itself off', async () => {
-  const base = server.url;
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const base = run.server.url;
+  const context = await run.browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   const refused = watchCsp(page);
 

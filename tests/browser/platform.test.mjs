@@ -2,27 +2,16 @@
 // survey with every question type, publish it, answer it as a respondent,
 // read the response in the table and the CSV, and share it with a viewer who
 // cannot edit it.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startInsight, launchBrowser, snap, signUp, acceptInvitation, addQuestion } from './harness.mjs';
+import { startedForTests, snap, signUp, acceptInvitation, addQuestion } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startInsight();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const run = startedForTests();
 
 test('a new user builds, publishes and reads a survey; a viewer cannot edit it', async () => {
-  const base = server.url;
-  const ownerContext = await browser.newContext();
+  const base = run.server.url;
+  const ownerContext = await run.browser.newContext();
   const owner = await ownerContext.newPage();
 
   // Sign up and create a project.
@@ -65,7 +54,7 @@ test('a new user builds, publishes and reads a survey; a viewer cannot edit it',
   await snap(owner, '03-published');
 
   // A respondent, in a browser context of their own, with no account.
-  const respondentContext = await browser.newContext();
+  const respondentContext = await run.browser.newContext();
   const respondent = await respondentContext.newPage();
   await respondent.goto(`${link}?case_id=5003000000D8cuI`);
   await snap(respondent, '04-respondent-form');
@@ -112,7 +101,7 @@ test('a new user builds, publishes and reads a survey; a viewer cannot edit it',
   assert.equal(rest.length, 0);
 
   // A colleague signs up; the owner shares the project as viewer.
-  const viewerContext = await browser.newContext();
+  const viewerContext = await run.browser.newContext();
   const viewer = await viewerContext.newPage();
   await signUp(viewer, base, { name: 'Vic Viewer', email: 'vic@example.com' });
   await owner.goto(`${base}${projectPath}/sharing`);

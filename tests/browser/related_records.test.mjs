@@ -6,25 +6,14 @@
 // lookup set; the response's page links each record. Then an admin
 // deletes a mapped field: the check flags it, a new answer is held, and
 // once the field is restored it is delivered.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo, launchBrowser, snap, signIn } from './harness.mjs';
+import { startedForTests, startDemo, snap, signIn } from './harness.mjs';
 
-let demo;
-let browser;
-
-before(async () => {
-  demo = await startDemo();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await demo?.stop();
-});
+const run = startedForTests(startDemo);
 
 async function records(org, object) {
-  const res = await fetch(`${demo.emulator.admin_url}/orgs/${org}/records/${object}`);
+  const res = await fetch(`${run.demo.emulator.admin_url}/orgs/${org}/records/${object}`);
   return (await res.json()).records;
 }
 
@@ -38,12 +27,12 @@ async function eventually(what, probe) {
 }
 
 test('a Contact match and a related record, built with the pickers, land in the org with the lookup set', async () => {
-  const base = demo.url;
-  const owner = demo.logins.find((l) => l.role === 'owner');
-  const sandboxLogin = demo.salesforceLogins.find((l) => l.environment === 'sandbox');
-  const sandboxOrg = demo.salesforceOrgs.find((o) => o.environment === 'sandbox');
+  const base = run.demo.url;
+  const owner = run.demo.logins.find((l) => l.role === 'owner');
+  const sandboxLogin = run.demo.salesforceLogins.find((l) => l.environment === 'sandbox');
+  const sandboxOrg = run.demo.salesforceOrgs.find((o) => o.environment === 'sandbox');
 
-  const context = await browser.newContext();
+  const context = await run.browser.newContext();
   const page = await context.newPage();
   await signIn(page, base, owner);
   await page.click('#projects a');
@@ -117,9 +106,9 @@ test('a Contact match and a related record, built with the pickers, land in the 
 
   // A respondent answers through the demo's signed link.
   const email = `pat.${Date.now()}@example.com`;
-  const respondentContext = await browser.newContext();
+  const respondentContext = await run.browser.newContext();
   const respondent = await respondentContext.newPage();
-  await respondent.goto(demo.survey.url);
+  await respondent.goto(run.demo.survey.url);
   await respondent.check('fieldset[data-question-id=q1] input[value="9"]');
   await respondent.check('fieldset[data-question-id=q2] input[value="Fully resolved"]');
   await respondent.locator('fieldset', { hasText: 'Your email' }).locator('input').fill(email);
@@ -142,7 +131,7 @@ test('a Contact match and a related record, built with the pickers, land in the 
 
   // An admin deletes the mapped Score__c in Salesforce: the check flags the
   // mapping, and a new answer is held, not lost and not failed.
-  const schema = `${demo.emulator.admin_url}/orgs/${sandboxOrg.id}/schema/Survey_Response__c`;
+  const schema = `${run.demo.emulator.admin_url}/orgs/${sandboxOrg.id}/schema/Survey_Response__c`;
   assert.equal((await fetch(`${schema}/fields/Score__c`, { method: 'DELETE' })).ok, true);
   await page.goto(`${project}/salesforce`);
   await page.click('button:has-text("Check Salesforce fields now")');
@@ -150,9 +139,9 @@ test('a Contact match and a related record, built with the pickers, land in the 
   assert.match(await page.locator('[data-testid=drifted-mapping]').first().textContent(), /Score__c/);
   await snap(page, 'related-05-drift');
   const held = `held.${Date.now()}@example.com`;
-  const later = await browser.newContext();
+  const later = await run.browser.newContext();
   const again = await later.newPage();
-  await again.goto(demo.survey.url);
+  await again.goto(run.demo.survey.url);
   await again.check('fieldset[data-question-id=q1] input[value="4"]');
   await again.check('fieldset[data-question-id=q2] input[value="Not resolved"]');
   await again.locator('fieldset', { hasText: 'Your email' }).locator('input').fill(held);

@@ -5,30 +5,19 @@
 // so and offers to clear; a reversed range is refused beside the form),
 // sort oldest first — all through the plain GET form — on a desktop and on
 // a phone, where the wide table scrolls inside its frame.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startInsight, launchBrowser, snap, signUp, addQuestion } from './harness.mjs';
+import { startedForTests, snap, signUp, addQuestion } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startInsight();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const run = startedForTests();
 
 const text = async (locator) => (await locator.textContent()).trim();
 const rowIds = (page) => page.locator('#responses tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.responseId));
 const day = (ms) => new Date(ms).toISOString().slice(0, 10);
 
 test('the owner pages, searches, filters and sorts the Responses table', async () => {
-  const base = server.url;
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const base = run.server.url;
+  const context = await run.browser.newContext({ viewport: { width: 1280, height: 900 } });
   const owner = await context.newPage();
 
   await signUp(owner, base, { name: 'Tara Table', email: 'tara@example.com' });
@@ -43,7 +32,7 @@ test('the owner pages, searches, filters and sorts the Responses table', async (
 
   // 53 respondents post the form as a browser would (every fifth one found
   // the shipping slow).
-  const respondents = await browser.newContext();
+  const respondents = await run.browser.newContext();
   for (let i = 0; i < 53; i++) {
     const form = await (await respondents.request.get(link)).text();
     const rid = form.match(/name="_rid" value="([^"]+)"/)[1];
@@ -139,7 +128,7 @@ test('the owner pages, searches, filters and sorts the Responses table', async (
   assert.deepEqual(await rowIds(owner), firstPage.slice(0, 3).reverse());
 
   // On a phone: the page keeps its width; the table scrolls in its frame.
-  const phoneContext = await browser.newContext({ viewport: { width: 390, height: 844 }, storageState: await context.storageState() });
+  const phoneContext = await run.browser.newContext({ viewport: { width: 390, height: 844 }, storageState: await context.storageState() });
   const phone = await phoneContext.newPage();
   await phone.goto(`${base}${projectPath}/responses?q=slow`);
   assert.equal((await rowIds(phone)).length, 11);

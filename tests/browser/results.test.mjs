@@ -3,23 +3,12 @@
 // five respondents answer it, and read the Results tab — its figures, its
 // charts drawn inline under the page's Content-Security-Policy, the date
 // range form, a chart's download — on a desktop and on a phone.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startInsight, launchBrowser, snap, signUp, addQuestion } from './harness.mjs';
+import { startedForTests, snap, signUp, addQuestion } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startInsight();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const run = startedForTests();
 
 /** Every console error about the Content-Security-Policy the page logs. */
 function watchCsp(page) {
@@ -33,8 +22,8 @@ function watchCsp(page) {
 const text = async (locator) => (await locator.textContent()).trim();
 
 test('the owner reads the Results tab: NPS, choice counts, charts, a date range and a download', async () => {
-  const base = server.url;
-  const ownerContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const base = run.server.url;
+  const ownerContext = await run.browser.newContext({ viewport: { width: 1280, height: 900 } });
   const owner = await ownerContext.newPage();
   const refused = watchCsp(owner);
 
@@ -59,7 +48,7 @@ test('the owner reads the Results tab: NPS, choice counts, charts, a date range 
     { nps: '3' },
   ];
   for (const a of answers) {
-    const context = await browser.newContext();
+    const context = await run.browser.newContext();
     const respondent = await context.newPage();
     await respondent.goto(link);
     await respondent.check(`fieldset[data-question-id=q1] input[value="${a.nps}"]`);
@@ -138,7 +127,7 @@ test('the owner reads the Results tab: NPS, choice counts, charts, a date range 
   assert.equal(await owner.locator('svg.chart').count(), 0);
 
   // On a phone: the page fits its width, the chart scales down with it.
-  const phoneContext = await browser.newContext({ viewport: { width: 390, height: 844 }, storageState: await ownerContext.storageState() });
+  const phoneContext = await run.browser.newContext({ viewport: { width: 390, height: 844 }, storageState: await ownerContext.storageState() });
   const phone = await phoneContext.newPage();
   const phoneRefused = watchCsp(phone);
   await phone.goto(`${base}${projectPath}/results`);
@@ -158,8 +147,8 @@ test('the owner reads the Results tab: NPS, choice counts, charts, a date range 
 });
 
 test('a survey without questions says so on its Results tab', async () => {
-  const base = server.url;
-  const context = await browser.newContext();
+  const base = run.server.url;
+  const context = await run.browser.newContext();
   const page = await context.newPage();
   await signUp(page, base, { name: 'Ned Newcomer', email: 'ned@example.com' });
   await page.fill('#new-project', 'Not built yet');

@@ -6,22 +6,11 @@
 // mapped into the sandbox; relinking to production previews the survey it
 // pauses, and its transition re-enables it. A colleague who was shared the
 // project sees that it uses the owner's link.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo, launchBrowser, snap, signIn } from './harness.mjs';
+import { startedForTests, startDemo, snap, signIn } from './harness.mjs';
 
-let demo;
-let browser;
-
-before(async () => {
-  demo = await startDemo();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await demo?.stop();
-});
+const run = startedForTests(startDemo);
 
 async function signInAtSalesforce(page, { username, password }) {
   await page.locator('#login_form').waitFor();
@@ -35,13 +24,13 @@ async function signInAtSalesforce(page, { username, password }) {
 }
 
 test('an owner links a sandbox from a survey, and a collaborator sees the owner\'s link', async () => {
-  const base = demo.url;
-  const owner = demo.logins.find((l) => l.role === 'owner');
-  const viewer = demo.logins.find((l) => l.role === 'viewer');
-  const sandboxLogin = demo.salesforceLogins.find((l) => l.environment === 'sandbox');
-  const sandboxOrg = demo.salesforceOrgs.find((o) => o.environment === 'sandbox');
+  const base = run.demo.url;
+  const owner = run.demo.logins.find((l) => l.role === 'owner');
+  const viewer = run.demo.logins.find((l) => l.role === 'viewer');
+  const sandboxLogin = run.demo.salesforceLogins.find((l) => l.environment === 'sandbox');
+  const sandboxOrg = run.demo.salesforceOrgs.find((o) => o.environment === 'sandbox');
 
-  const context = await browser.newContext();
+  const context = await run.browser.newContext();
   const page = await context.newPage();
   await signIn(page, base, owner);
   await page.click('#projects a');
@@ -124,7 +113,7 @@ test('an owner links a sandbox from a survey, and a collaborator sees the owner\
 
   // Relinking to the production org first shows what the switch affects;
   // cancelling keeps the sandbox link.
-  const productionLogin = demo.salesforceLogins.find((l) => l.environment === 'production');
+  const productionLogin = run.demo.salesforceLogins.find((l) => l.environment === 'production');
   const relinkToProduction = async () => {
     await page.goto(`${base}/salesforce/link`);
     await page.click('button:has-text("Sign In")');
@@ -156,7 +145,7 @@ test('an owner links a sandbox from a survey, and a collaborator sees the owner\
   await snap(page, 'sf-08-transitioned');
 
   // A respondent answers; the response lands in production as a record.
-  const respondentContext = await browser.newContext();
+  const respondentContext = await run.browser.newContext();
   const respondent = await respondentContext.newPage();
   await page.goto(projectPanel.replace(/\/salesforce$/, '/survey'));
   const link = (await page.locator('#survey-link').textContent()).trim();
@@ -178,14 +167,14 @@ test('an owner links a sandbox from a survey, and a collaborator sees the owner\
   await snap(page, 'sf-09-delivered-record');
 
   // The colleague the project is shared with sees it uses the owner's link.
-  const colleagueContext = await browser.newContext();
+  const colleagueContext = await run.browser.newContext();
   const colleague = await colleagueContext.newPage();
   await signIn(colleague, base, viewer);
   await colleague.click('#projects a');
   await colleague.click('#tools-menu summary');
   await colleague.click('#tools-menu a:has-text("Salesforce status of this project")');
   const panel = await colleague.locator('[data-testid=uses-link]').textContent();
-  const productionOrg = demo.salesforceOrgs.find((o) => o.environment === 'production');
+  const productionOrg = run.demo.salesforceOrgs.find((o) => o.environment === 'production');
   assert.ok(panel.includes('Dana Demo') && panel.includes('Acme Production') && panel.includes(productionOrg.id), panel);
   assert.equal(await colleague.locator('#add-mapping').count(), 0, 'a viewer cannot edit mappings');
   await snap(colleague, 'sf-10-collaborator-sees-owner-link');

@@ -3,35 +3,16 @@
 // copies its link and sees its QR code; a respondent sees the progress as
 // they answer; the owner changes the password and signs out everywhere
 // else. Screenshots at 1280 and 390 px wide.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startInsight, launchBrowser, snap, signUp, addQuestion } from './harness.mjs';
+import { startedForTests, signUp, addQuestion, snapBoth } from './harness.mjs';
 
-let server;
-let browser;
+const run = startedForTests();
 
-before(async () => {
-  server = await startInsight();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-/** Full-page screenshots of the page as it is, at desktop and phone widths. */
-async function snapBoth(page, name) {
-  await page.setViewportSize({ width: 1280, height: 800 });
-  await snap(page, `ux-${name}-1280`);
-  await page.setViewportSize({ width: 390, height: 844 });
-  await snap(page, `ux-${name}-390`);
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
 
 test('an owner previews, publishes and shares a survey; a respondent sees their progress', async () => {
-  const base = server.url;
-  const ownerContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const base = run.server.url;
+  const ownerContext = await run.browser.newContext({ viewport: { width: 1280, height: 800 } });
   await ownerContext.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
   const owner = await ownerContext.newPage();
   await signUp(owner, base, { name: 'Olive Owner', email: 'olive@example.com' });
@@ -59,7 +40,7 @@ test('an owner previews, publishes and shares a survey; a respondent sees their 
   assert.equal((await owner.inputValue('#thank_you')).length, 1001);
   await owner.goto(`${base}${projectPath}/survey`);
   assert.equal(await owner.inputValue('#thank_you'), 'We read every answer. See you soon!');
-  await snapBoth(owner, '01-survey-draft-texts');
+  await snapBoth(owner, 'ux-01-survey-draft-texts');
 
   // Preview the draft: the respondent's page with a banner.
   await owner.click('#preview-link');
@@ -70,7 +51,7 @@ test('an owner previews, publishes and shares a survey; a respondent sees their 
   await owner.fill('fieldset[data-question-id=q1] input', 'Ada');
   assert.equal(await owner.locator('#survey-progress .progress-text').textContent(), '1 of 3 questions answered', 'the script counts as you type');
   assert.equal(await owner.locator('#survey-progress progress').evaluate((p) => p.value), 1);
-  await snapBoth(owner, '02-preview');
+  await snapBoth(owner, 'ux-02-preview');
   await owner.click('button:has-text("Submit")');
   await owner.locator('fieldset[data-question-id=q3] .field-error').waitFor();
   assert.equal(await owner.inputValue('fieldset[data-question-id=q1] input'), 'Ada', 'what was typed stays');
@@ -80,7 +61,7 @@ test('an owner previews, publishes and shares a survey; a respondent sees their 
   await owner.click('button:has-text("Submit")');
   await owner.waitForURL(`${base}${projectPath}/preview/thanks`);
   assert.equal(await owner.locator('#thank-you-message').textContent(), 'We read every answer. See you soon!');
-  await snapBoth(owner, '03-preview-thanks');
+  await snapBoth(owner, 'ux-03-preview-thanks');
 
   // Nothing was stored.
   await owner.goto(`${base}${projectPath}/responses`);
@@ -98,26 +79,26 @@ test('an owner previews, publishes and shares a survey; a respondent sees their 
   const qr = owner.locator('img.qr');
   await qr.waitFor();
   assert.ok(await qr.evaluate((img) => img.complete && img.naturalWidth > 0), 'the QR code loads');
-  await snapBoth(owner, '04-published-copy-link-qr');
+  await snapBoth(owner, 'ux-04-published-copy-link-qr');
 
   // A respondent with the script: the progress follows the answers.
-  const respondentContext = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const respondentContext = await run.browser.newContext({ viewport: { width: 390, height: 844 } });
   const respondent = await respondentContext.newPage();
   await respondent.goto(link);
   assert.ok(!(await respondent.locator('#preview-banner').count()), 'respondents see no preview banner');
   await respondent.fill('fieldset[data-question-id=q1] input', 'Bo');
   await respondent.check('fieldset[data-question-id=q2] input[value="Team"]');
   assert.equal(await respondent.locator('#survey-progress .progress-text').textContent(), '2 of 3 questions answered');
-  await snapBoth(respondent, '05-respondent-progress');
+  await snapBoth(respondent, 'ux-05-respondent-progress');
   await respondent.check('fieldset[data-question-id=q3] input[value="10"]');
   assert.equal(await respondent.locator('#survey-progress .progress-text').textContent(), '3 of 3 questions answered');
   await respondent.click('button:has-text("Submit")');
   await respondent.locator('#thanks').waitFor();
   assert.equal(await respondent.locator('#thank-you-message').textContent(), 'We read every answer. See you soon!');
-  await snapBoth(respondent, '06-respondent-thanks');
+  await snapBoth(respondent, 'ux-06-respondent-thanks');
 
-  // Without the script: the link is plain text, no dead button, the progress as counted by the server.
-  const plainContext = await browser.newContext({ javaScriptEnabled: false });
+  // Without the script: the link is plain text, no dead button, the progress as counted by the run.server.
+  const plainContext = await run.browser.newContext({ javaScriptEnabled: false });
   const plain = await plainContext.newPage();
   await plain.goto(link);
   assert.equal(await plain.locator('#survey-progress .progress-text').textContent(), '0 of 3 questions answered');
@@ -127,7 +108,7 @@ test('an owner previews, publishes and shares a survey; a respondent sees their 
   await respondentContext.close();
   await plainContext.close();
 
-  const plainOwnerContext = await browser.newContext({ javaScriptEnabled: false, storageState: await ownerContext.storageState() });
+  const plainOwnerContext = await run.browser.newContext({ javaScriptEnabled: false, storageState: await ownerContext.storageState() });
   const plainOwner = await plainOwnerContext.newPage();
   await plainOwner.goto(`${base}${projectPath}/survey`);
   assert.ok(!(await plainOwner.locator('button[data-copy=survey-link]').isVisible()), 'without the script there is no copy button');
@@ -142,11 +123,11 @@ test('an owner previews, publishes and shares a survey; a respondent sees their 
 });
 
 test('changing the password and signing out everywhere else', async () => {
-  const base = server.url;
-  const laptopContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const base = run.server.url;
+  const laptopContext = await run.browser.newContext({ viewport: { width: 1280, height: 800 } });
   const laptop = await laptopContext.newPage();
   await signUp(laptop, base, { name: 'Ada Lovelace', email: 'ada@example.com' });
-  const phoneContext = await browser.newContext();
+  const phoneContext = await run.browser.newContext();
   const phone = await phoneContext.newPage();
   await phone.goto(`${base}/signin`);
   await phone.fill('#email', 'ada@example.com');
@@ -163,7 +144,7 @@ test('changing the password and signing out everywhere else', async () => {
   await laptop.click('button:has-text("Change password")');
   await laptop.locator('#password .field-error').waitFor();
   assert.match(await laptop.locator('#password .field-error').textContent(), /not your current password/);
-  await snapBoth(laptop, '07-account-wrong-password');
+  await snapBoth(laptop, 'ux-07-account-wrong-password');
 
   await laptop.fill('#current_password', 'a good password');
   await laptop.fill('#new_password', 'a better password');
@@ -171,7 +152,7 @@ test('changing the password and signing out everywhere else', async () => {
   await laptop.waitForURL(`${base}/account?done=password`);
   assert.match(await laptop.locator('.flash.ok').textContent(), /Password changed/);
   assert.equal(await laptop.locator('[data-testid=other-sessions]').textContent(), 'This is the only browser signed in to your account.');
-  await snapBoth(laptop, '08-account-password-changed');
+  await snapBoth(laptop, 'ux-08-account-password-changed');
 
   // The phone was signed out by the change.
   await phone.goto(`${base}/projects`);

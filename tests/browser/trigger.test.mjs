@@ -3,22 +3,11 @@
 // emulator's sandbox org. Close a Case in the record browser, read the
 // invitation on the demo's mail page, answer it, and find the score written
 // back on that Case.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo, launchBrowser, snap, signIn } from './harness.mjs';
+import { startedForTests, startDemo, snap, signIn } from './harness.mjs';
 
-let demo;
-let browser;
-
-before(async () => {
-  demo = await startDemo();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await demo?.stop();
-});
+const run = startedForTests(startDemo);
 
 /** Polls (a bounded while, no speed claim) until `probe` returns a value. */
 async function eventually(what, probe) {
@@ -31,10 +20,10 @@ async function eventually(what, probe) {
 }
 
 test('closing a Case mails its contact a personal survey, and the answer lands on the Case', async () => {
-  const base = demo.url;
-  const ops = demo.logins.find((l) => l.role === 'trigger_owner');
-  assert.ok(ops && demo.trigger && demo.mailPage && demo.tryIt, 'the demo announces the trigger, its owner and the mail page');
-  const context = await browser.newContext();
+  const base = run.demo.url;
+  const ops = run.demo.logins.find((l) => l.role === 'trigger_owner');
+  assert.ok(ops && run.demo.trigger && run.demo.mailPage && run.demo.tryIt, 'the demo announces the trigger, its owner and the mail page');
+  const context = await run.browser.newContext();
   const page = await context.newPage();
 
   // The owner finds the trigger beside Response Mapping.
@@ -42,14 +31,14 @@ test('closing a Case mails its contact a personal survey, and the answer lands o
   await page.goto(`${base}${ops.project.replace('/trigger', '')}`);
   await page.click('#trigger-link');
   await page.waitForURL(/\/salesforce\/trigger$/);
-  assert.equal((await page.textContent('#endpoint-url')).trim(), demo.trigger.endpoint_url);
-  assert.match(await page.textContent('#accepts-org'), new RegExp(demo.trigger.org_id));
+  assert.equal((await page.textContent('#endpoint-url')).trim(), run.demo.trigger.endpoint_url);
+  assert.match(await page.textContent('#accepts-org'), new RegExp(run.demo.trigger.org_id));
   assert.match(await page.textContent('#instructions'), /Outbound Message/);
   await snap(page, 'trigger-01-page');
 
   // In Salesforce (the emulator's record browser), a person closes a Case.
   const sf = await context.newPage();
-  await sf.goto(demo.tryIt.url);
+  await sf.goto(run.demo.tryIt.url);
   await sf.click('table a >> nth=0');
   const caseId = sf.url().split('/').pop();
   await sf.selectOption('select[name="Status"]', 'Closed');
@@ -59,17 +48,17 @@ test('closing a Case mails its contact a personal survey, and the answer lands o
   // The invitation arrives; the mail page shows it.
   const mail = await context.newPage();
   await eventually('the invitation on the mail page', async () => {
-    await mail.goto(demo.mailPage.url);
-    return (await mail.locator(`#mail-list tr:has(td.to:text("${demo.tryIt.recipient}"))`).count()) > 0;
+    await mail.goto(run.demo.mailPage.url);
+    return (await mail.locator(`#mail-list tr:has(td.to:text("${run.demo.tryIt.recipient}"))`).count()) > 0;
   });
-  await mail.click(`#mail-list tr:has(td.to:text("${demo.tryIt.recipient}")) a`);
+  await mail.click(`#mail-list tr:has(td.to:text("${run.demo.tryIt.recipient}")) a`);
   await snap(mail, 'trigger-02-mail');
   assert.match(await mail.textContent('h1'), /case \d{8}\?/, 'the subject names the Case by its number');
   const link = await mail.locator('#mail-text a[href*="/i/"]').first().getAttribute('href');
   assert.ok(link.startsWith(base), link);
 
   // The customer answers.
-  const customer = await browser.newContext();
+  const customer = await run.browser.newContext();
   const survey = await customer.newPage();
   await survey.goto(link);
   await survey.check('.nps input[value="9"]');
@@ -81,9 +70,9 @@ test('closing a Case mails its contact a personal survey, and the answer lands o
   await survey.locator('#answered-before').waitFor();
 
   // The score is written back onto the Case that triggered it.
-  const admin = demo.emulator.admin_url;
+  const admin = run.demo.emulator.admin_url;
   const score = await eventually('the score on the Case', async () => {
-    const all = await (await fetch(`${admin}/orgs/${demo.trigger.org_id}/records/Case`)).json();
+    const all = await (await fetch(`${admin}/orgs/${run.demo.trigger.org_id}/records/Case`)).json();
     const c = all.records.find((r) => r.Id === caseId);
     return c && c.Survey_Score__c;
   });
