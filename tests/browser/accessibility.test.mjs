@@ -50,7 +50,8 @@ test('the main pages have no serious or critical accessibility violation', async
   await addQuestion(owner, { type: 'nps', text: 'How likely are you to recommend us?' });
   await addQuestion(owner, { type: 'essay', text: 'What should we improve?' });
   await owner.click('button:has-text("Publish survey")');
-  await owner.waitForURL(`${base}${projectPath}/survey`);
+  await owner.waitForURL(`${base}${projectPath}/survey?saved=published`);
+  assert.match(await owner.locator(".flash.ok").textContent(), /Published: the survey link takes responses/);
   record(await check(owner, '05-survey-view'));
   const link = (await owner.locator('#survey-link').textContent()).trim();
 

@@ -49,7 +49,7 @@ test('a follow-up question shows only to the respondents it is meant for', async
 
   await owner.goto(`${base}${surveyPath}`);
   await owner.click('button:has-text("Publish survey")');
-  await owner.waitForURL(`${base}${surveyPath}`);
+  await owner.waitForURL(`${base}${surveyPath}?saved=published`);
   const link = (await owner.locator('#survey-link').textContent()).trim();
 
   // A respondent: the follow-up is hidden until they pick Pro.

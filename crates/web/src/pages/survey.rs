@@ -39,15 +39,77 @@ pub fn router() -> Router<AppState> {
 
 /// `?saved=…` after a save that redirects back here, so the page says what was saved.
 #[derive(Deserialize)]
-struct Saved {
+struct SavedQuery {
     saved: Option<String>,
 }
 
-async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>, Query(q): Query<Saved>) -> WebResult<Markup> {
+/// What a change of the survey that redirects back here did, as the page says it.
+#[derive(Debug, Clone, Copy)]
+enum Saved {
+    QuestionAdded,
+    QuestionSaved,
+    QuestionDeleted,
+    QuestionRestored,
+    QuestionMoved,
+    FieldAdded,
+    FieldRemoved,
+    Published,
+    Unpublished,
+}
+
+impl Saved {
+    const ALL: [Saved; 9] = [
+        Saved::QuestionAdded, Saved::QuestionSaved, Saved::QuestionDeleted, Saved::QuestionRestored, Saved::QuestionMoved,
+        Saved::FieldAdded, Saved::FieldRemoved, Saved::Published, Saved::Unpublished,
+    ];
+
+    fn code(self) -> &'static str {
+        match self {
+            Saved::QuestionAdded => "question-added",
+            Saved::QuestionSaved => "question-saved",
+            Saved::QuestionDeleted => "question-deleted",
+            Saved::QuestionRestored => "question-restored",
+            Saved::QuestionMoved => "question-moved",
+            Saved::FieldAdded => "field-added",
+            Saved::FieldRemoved => "field-removed",
+            Saved::Published => "published",
+            Saved::Unpublished => "unpublished",
+        }
+    }
+
+    fn text(self) -> &'static str {
+        match self {
+            Saved::QuestionAdded => "Question added.",
+            Saved::QuestionSaved => "Question saved.",
+            Saved::QuestionDeleted => "Question deleted (one with answers is kept under Removed questions, to restore).",
+            Saved::QuestionRestored => "Question restored: respondents are asked it again.",
+            Saved::QuestionMoved => "Question moved.",
+            Saved::FieldAdded => "Embedded data field added.",
+            Saved::FieldRemoved => "Embedded data field removed.",
+            Saved::Published => "Published: the survey link takes responses.",
+            Saved::Unpublished => "Unpublished: the survey link takes no responses until it is published again.",
+        }
+    }
+
+    /// The message for a `saved` code (display logic's included), if it is one.
+    fn message(code: &str) -> Option<&'static str> {
+        if code == display_logic::SAVED {
+            return Some("Display logic saved.");
+        }
+        Saved::ALL.into_iter().find(|s| s.code() == code).map(Saved::text)
+    }
+
+    /// Back to the Survey view, saying what was saved.
+    fn back(self, project_id: i64) -> Response {
+        Redirect::to(&format!("/projects/{project_id}/survey?saved={}", self.code())).into_response()
+    }
+}
+
+async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>, Query(q): Query<SavedQuery>) -> WebResult<Markup> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
     let survey = state.app.survey(&project).await?;
     let texts = if q.saved.as_deref() == Some(survey_texts::SAVED) { Card::Saved } else { Card::Plain };
-    let saved = (q.saved.as_deref() == Some(display_logic::SAVED)).then_some("Display logic saved.");
+    let saved = q.saved.as_deref().and_then(Saved::message);
     Ok(render_with(&state, &who, &project, access, &survey, Drafts { saved, ..Drafts::default() }, &Shown::Nothing, &texts))
 }
 
@@ -408,12 +470,13 @@ async fn change(
     state: &AppState,
     who: &CurrentAccount,
     project_id: i64,
+    saved: Saved,
     op: impl Fn(&mut SurveyDefinition) -> Result<(), Invalid>,
 ) -> WebResult<Response> {
     let (project, access) = project_frame::load(state, project_id, who).await?;
     require_edit(&project)?;
     match state.app.change_survey(&project, op).await {
-        Ok(()) => Ok(Redirect::to(&format!("/projects/{project_id}/survey")).into_response()),
+        Ok(()) => Ok(saved.back(project_id)),
         Err(e) => refused(state, who, &project, access, e).await,
     }
 }
@@ -504,7 +567,7 @@ async fn add_question(State(state): State<AppState>, Path(id): Path<i64>, Signed
         Err((field, e)) => return refused_form(&state, &who, &project, access, action, &form, field, e.0).await,
     };
     match state.app.change_survey(&project, |def| def.add_question(text.clone(), kind.clone(), required).map(|_| ())).await {
-        Ok(()) => Ok(Redirect::to(&format!("/projects/{id}/survey")).into_response()),
+        Ok(()) => Ok(Saved::QuestionAdded.back(id)),
         Err(app::AppError::Invalid(message)) => refused_form(&state, &who, &project, access, action, &form, Field::Form, message).await,
         Err(e) => Err(e.into()),
     }
@@ -524,7 +587,7 @@ async fn update_question(
         Err((field, e)) => return refused_form(&state, &who, &project, access, action, &form, field, e.0).await,
     };
     match state.app.update_question(&project, &who.account, &qid, parsed, confirmed(&form.confirm)).await {
-        Ok(Edited::Done) => Ok(Redirect::to(&format!("/projects/{id}/survey")).into_response()),
+        Ok(Edited::Done) => Ok(Saved::QuestionSaved.back(id)),
         Ok(Edited::NeedsConfirmation(broken)) => {
             let what = format!("Changing the type of {qid}");
             Ok(confirmation(&who, &project, access, &what, &action, &form.fields(), &broken).into_response())
@@ -540,7 +603,7 @@ async fn delete_question(State(state): State<AppState>, Path((id, qid)): Path<(i
     let (project, access) = project_frame::load(&state, id, &who).await?;
     require_edit(&project)?;
     let result = state.app.remove_question(&project, &who.account, &qid, confirmed(&form.confirm)).await;
-    edited(&state, &who, &project, access, result, &format!("Deleting {qid}"), &format!("/projects/{id}/survey/questions/{qid}/delete")).await
+    edited(&state, &who, &project, access, result, Saved::QuestionDeleted, &format!("Deleting {qid}"), &format!("/projects/{id}/survey/questions/{qid}/delete")).await
 }
 
 async fn restore_question(State(state): State<AppState>, Path((id, qid)): Path<(i64, String)>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
@@ -548,14 +611,15 @@ async fn restore_question(State(state): State<AppState>, Path((id, qid)): Path<(
     let (project, access) = project_frame::load(&state, id, &who).await?;
     require_edit(&project)?;
     let result = state.app.restore_question(&project, &who.account, &qid).await;
-    edited(&state, &who, &project, access, result, "", "").await
+    edited(&state, &who, &project, access, result, Saved::QuestionRestored, "", "").await
 }
 
 /// The survey after an edit, the page that asks to confirm it, or the survey
 /// with why it was refused.
-async fn edited(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, result: Result<Edited, app::AppError>, what: &str, action: &str) -> WebResult<Response> {
+#[allow(clippy::too_many_arguments)]
+async fn edited(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, result: Result<Edited, app::AppError>, saved: Saved, what: &str, action: &str) -> WebResult<Response> {
     match result {
-        Ok(Edited::Done) => Ok(Redirect::to(&format!("/projects/{}/survey", project.id)).into_response()),
+        Ok(Edited::Done) => Ok(saved.back(project.id)),
         Ok(Edited::NeedsConfirmation(broken)) => Ok(confirmation(who, project, access, what, action, &[], &broken).into_response()),
         Err(e) => refused(state, who, project, access, e).await,
     }
@@ -574,7 +638,7 @@ async fn move_question(State(state): State<AppState>, Path((id, qid)): Path<(i64
         "down" => false,
         other => return Err(WebError::BadRequest(format!("\"{other}\" is not a direction: use up or down."))),
     };
-    change(&state, &who, id, |def| def.move_question(&qid, up)).await
+    change(&state, &who, id, Saved::QuestionMoved, |def| def.move_question(&qid, up)).await
 }
 
 #[derive(Deserialize)]
@@ -584,7 +648,7 @@ struct EmbeddedForm {
 }
 
 async fn add_embedded(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, form }: SignedForm<EmbeddedForm>) -> WebResult<Response> {
-    change(&state, &who, id, |def| def.add_embedded(EmbeddedFieldName::parse(&form.name)?)).await
+    change(&state, &who, id, Saved::FieldAdded, |def| def.add_embedded(EmbeddedFieldName::parse(&form.name)?)).await
 }
 
 async fn delete_embedded(State(state): State<AppState>, Path((id, name)): Path<(i64, String)>, SignedForm { who, form }: SignedForm<ConfirmForm>) -> WebResult<Response> {
@@ -593,7 +657,7 @@ async fn delete_embedded(State(state): State<AppState>, Path((id, name)): Path<(
     require_edit(&project)?;
     let result = state.app.remove_embedded(&project, &who.account, &name, confirmed(&form.confirm)).await;
     let what = format!("Removing the embedded data field {}", name.as_str());
-    edited(&state, &who, &project, access, result, &what, &format!("/projects/{id}/survey/embedded/{}/delete", name.as_str())).await
+    edited(&state, &who, &project, access, result, Saved::FieldRemoved, &what, &format!("/projects/{id}/survey/embedded/{}/delete", name.as_str())).await
 }
 
 async fn publish(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
@@ -608,7 +672,7 @@ async fn set_status(state: &AppState, who: &CurrentAccount, id: i64, status: Sur
     let (project, access) = project_frame::load(state, id, who).await?;
     require_edit(&project)?;
     match state.app.set_survey_status(&project, status).await {
-        Ok(()) => Ok(Redirect::to(&format!("/projects/{id}/survey")).into_response()),
+        Ok(()) => Ok(if status == SurveyStatus::Published { Saved::Published } else { Saved::Unpublished }.back(id)),
         Err(e) => refused(state, who, &project, access, e).await,
     }
 }

@@ -195,3 +195,35 @@ async fn removing_an_embedded_field_a_mapping_uses_asks_first() {
         assert_eq!(sf.app.store.integration(id).await.unwrap().unwrap().validated_org_id, None);
     }
 }
+
+#[tokio::test]
+async fn every_change_of_the_survey_says_what_was_saved() {
+    for app in apps().await {
+        let b = Browser::new(&app);
+        b.sign_up("olive@example.com", "Olive Owner").await;
+        let id = b.create_project("Feedback").await;
+        let page = format!("/projects/{id}/survey");
+        let says = |r: reqwest::Response, message: &'static str| {
+            let b = &b;
+            async move {
+                assert_eq!(r.status(), StatusCode::SEE_OTHER, "a POST ends in a redirect");
+                let to = r.headers()["location"].to_str().unwrap().to_string();
+                let (_, html) = b.get_text(&to).await;
+                assert!(html.contains(&format!("<div class=\"flash ok\" role=\"status\">{message}")), "{to} says {message:?}: {html}");
+            }
+        };
+        says(b.add_question(id, "text", "Name?", "", false).await, "Question added.").await;
+        b.add_question(id, "text", "Why?", "", false).await;
+        let fields = [("type", "text"), ("text", "Your name?"), ("choices", ""), ("min", ""), ("max", "")];
+        says(b.submit(&page, &format!("{page}/questions/q1"), &fields).await, "Question saved.").await;
+        says(b.submit(&page, &format!("{page}/questions/q2/move"), &[("direction", "up")]).await, "Question moved.").await;
+        says(b.submit(&page, &format!("{page}/embedded"), &[("name", "case_id")]).await, "Embedded data field added.").await;
+        says(b.submit(&page, &format!("{page}/embedded/case_id/delete"), &[]).await, "Embedded data field removed.").await;
+        says(b.submit(&page, &format!("{page}/publish"), &[]).await, "Published: the survey link takes responses.").await;
+        says(b.submit(&page, &format!("{page}/unpublish"), &[]).await, "Unpublished:").await;
+        says(b.submit(&page, &format!("{page}/questions/q2/delete"), &[]).await, "Question deleted").await;
+        // A made-up code says nothing.
+        let (_, html) = b.get_text(&format!("{page}?saved=everything")).await;
+        assert!(!html.contains("flash ok"), "{html}");
+    }
+}
