@@ -14,17 +14,23 @@ impl App {
         Ok(self.store.api_tokens(account_id).await?)
     }
 
-    /// Makes a token under a name that says what it is for, and returns it
-    /// to be shown this once.
-    pub async fn create_api_token(&self, account_id: i64, name: &str) -> Result<String, AppError> {
+    /// Makes a token under a name that says what it is for; returns its id,
+    /// under which `reveal_api_token` shows it once.
+    pub async fn create_api_token(&self, account_id: i64, name: &str) -> Result<i64, AppError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(AppError::Invalid("Name the token (at most 100 characters).".into()));
         }
         let token = format!("{TOKEN_PREFIX}{}", bearer_token());
-        self.store.create_api_token(account_id, name, &token_hash(&token)).await?;
+        let id = self.store.create_api_token(account_id, name, &token_hash(&token), &store::sealed::Secret::new(token)).await?;
         tracing::info!(account = account_id, "API token created");
-        Ok(token)
+        Ok(id)
+    }
+
+    /// The account's new token, the one time it is shown (the page a creation
+    /// redirects to, so a reload creates nothing); `None` after that.
+    pub async fn reveal_api_token(&self, account_id: i64, token_id: i64) -> Result<Option<String>, AppError> {
+        Ok(self.store.take_api_token_reveal(account_id, token_id).await?.map(|t| t.expose().to_string()))
     }
 
     /// Revokes one of the account's tokens; `NotFound` for anyone else's.

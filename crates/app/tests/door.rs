@@ -77,7 +77,10 @@ async fn an_api_token_is_its_accounts_alone() {
         let olive = account(&app, "olive@example.com", "Olive Owner").await;
         let eve = account(&app, "eve@example.com", "Eve").await;
         assert!(matches!(app.create_api_token(olive.id, "  ").await, Err(AppError::Invalid(_))));
-        let token = app.create_api_token(olive.id, "nightly export").await.unwrap();
+        let id = app.create_api_token(olive.id, "nightly export").await.unwrap();
+        assert_eq!(app.reveal_api_token(eve.id, id).await.unwrap(), None, "not Eve's to see");
+        let token = app.reveal_api_token(olive.id, id).await.unwrap().expect("shown once");
+        assert_eq!(app.reveal_api_token(olive.id, id).await.unwrap(), None, "and only once");
         assert!(token.starts_with(app::tokens::TOKEN_PREFIX));
         assert_eq!(app.account_for_api_token(&token).await.unwrap(), Some(olive.id));
         assert_eq!(app.account_for_api_token(token.trim_start_matches(app::tokens::TOKEN_PREFIX)).await.unwrap(), None, "the prefix is part of it");

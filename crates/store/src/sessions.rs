@@ -97,6 +97,7 @@ impl Store {
         removed += sqlx::query("DELETE FROM oauth_flows WHERE created_at < $1").bind(now - sign_in_max_age_ms).execute(&self.pool).await?.rows_affected();
         removed += sqlx::query("DELETE FROM pending_links WHERE created_at < $1").bind(now - switch_max_age_ms).execute(&self.pool).await?.rows_affected();
         removed += self.sweep_api_calls().await?;
+        removed += self.sweep_api_token_reveals().await?;
         Ok(removed)
     }
 }

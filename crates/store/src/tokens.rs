@@ -1,7 +1,11 @@
 //! Per-account API tokens. The token itself is shown once; only its SHA-256
 //! is stored.
 
+use crate::sealed::Secret;
 use crate::{now_ms, Result, Store};
+
+/// How long a new token waits to be shown.
+const REVEAL_FOR_MS: i64 = 10 * 60 * 1000;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ApiToken {
@@ -13,17 +17,56 @@ pub struct ApiToken {
 }
 
 impl Store {
-    pub async fn create_api_token(&self, account_id: i64, name: &str, token_hash: &str) -> Result<i64> {
+    /// Stores a new token by its hash, and the token itself sealed until it is
+    /// shown once (`take_api_token_reveal`) or `REVEAL_FOR_MS` pass.
+    pub async fn create_api_token(&self, account_id: i64, name: &str, token_hash: &str, token: &Secret) -> Result<i64> {
+        let sealed = self.sealer()?.seal(token);
+        let now = now_ms();
         let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO api_tokens (account_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO api_tokens (account_id, name, token_hash, created_at, reveal_sealed, reveal_until) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(account_id)
         .bind(name)
         .bind(token_hash)
-        .bind(now_ms())
+        .bind(now)
+        .bind(sealed)
+        .bind(now + REVEAL_FOR_MS)
         .fetch_one(&self.pool)
         .await?;
         Ok(id)
+    }
+
+    /// The new token of this account, once: it is cleared as it is read, and
+    /// `None` once shown, expired, or not this account's.
+    pub async fn take_api_token_reveal(&self, account_id: i64, token_id: i64) -> Result<Option<Secret>> {
+        let mut tx = self.write_tx().await?;
+        let sealed: Option<(String,)> = sqlx::query_as(
+            "SELECT reveal_sealed FROM api_tokens WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL AND reveal_sealed IS NOT NULL AND reveal_until > $3",
+        )
+        .bind(token_id)
+        .bind(account_id)
+        .bind(now_ms())
+        .fetch_optional(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE api_tokens SET reveal_sealed = NULL, reveal_until = NULL WHERE id = $1 AND account_id = $2")
+            .bind(token_id)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        match sealed {
+            Some((s,)) => Ok(Some(self.sealer()?.open(&s).map_err(|_| crate::StoreError::Corrupt("a sealed API token did not open with this key".into()))?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Clears the new tokens nobody came back to see.
+    pub async fn sweep_api_token_reveals(&self) -> Result<u64> {
+        Ok(sqlx::query("UPDATE api_tokens SET reveal_sealed = NULL, reveal_until = NULL WHERE reveal_until <= $1")
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
     }
 
     pub async fn api_tokens(&self, account_id: i64) -> Result<Vec<ApiToken>> {

@@ -153,9 +153,11 @@ async fn a_bad_response_in_a_group_fails_alone() {
 #[tokio::test]
 async fn api_tokens_stop_working_when_revoked() {
     for db in TestDatabase::all().await {
-        let store = db.store().await;
+        let sealer = store::sealed::Sealer::from_encoded_key(Some(&store::sealed::Sealer::generate_key())).unwrap();
+        let store = db.store().await.with_sealer(sealer);
         let owner = account(&store, "owner@example.com").await;
-        let id = store.create_api_token(owner, "ci", "hash1").await.unwrap();
+        let id = store.create_api_token(owner, "ci", "hash1", &store::sealed::Secret::new("ins_token")).await.unwrap();
+        assert_eq!(store.take_api_token_reveal(owner, id).await.unwrap().map(|s| s.expose().to_string()).as_deref(), Some("ins_token"));
         assert_eq!(store.account_for_api_token("hash1").await.unwrap(), Some(owner));
         assert!(store.revoke_api_token(owner, id).await.unwrap());
         assert_eq!(store.account_for_api_token("hash1").await.unwrap(), None);

@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/account", get(view))
         .route("/account/tokens", post(create_token))
+        .route("/account/tokens/{id}/created", get(created_token))
         .route("/account/tokens/{id}/revoke", post(revoke_token))
         .merge(account_security::router())
 }
@@ -111,12 +112,25 @@ struct TokenForm {
 
 async fn create_token(State(state): State<AppState>, SignedForm { who, form }: SignedForm<TokenForm>) -> WebResult<Response> {
     match state.app.create_api_token(who.account.id, &form.name).await {
-        Ok(token) => Ok(render(&state, &who, Some(&token), None).await?.into_response()),
+        // Shown on the page this redirects to, so a reload creates no second token.
+        Ok(id) => Ok(Redirect::to(&format!("/account/tokens/{id}/created")).into_response()),
         Err(app::AppError::Invalid(message)) => {
             let page = render(&state, &who, None, Some(&message)).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The new token, shown this once (never cached); after that, the account page
+/// says it was shown and how to get another.
+async fn created_token(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>) -> WebResult<Response> {
+    match state.app.reveal_api_token(who.account.id, id).await? {
+        Some(token) => {
+            let page = render(&state, &who, Some(&token), None).await?;
+            Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], page).into_response())
+        }
+        None => Ok(Redirect::to(&format!("/account?done={}", Notice::TokenShown.query())).into_response()),
     }
 }
 

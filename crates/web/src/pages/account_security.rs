@@ -30,16 +30,19 @@ pub fn router() -> Router<AppState> {
 pub enum Notice {
     PasswordChanged,
     SignedOutElsewhere,
+    /// A new token's page was opened again: it is shown only once.
+    TokenShown,
 }
 
 impl Notice {
-    const WORDS: [(Notice, &'static str); 2] = [(Notice::PasswordChanged, "password"), (Notice::SignedOutElsewhere, "signed-out-elsewhere")];
+    const WORDS: [(Notice, &'static str); 3] =
+        [(Notice::PasswordChanged, "password"), (Notice::SignedOutElsewhere, "signed-out-elsewhere"), (Notice::TokenShown, "token-shown")];
 
     pub fn from_query(raw: &str) -> Option<Notice> {
         Self::WORDS.iter().find(|(_, w)| *w == raw).map(|(n, _)| *n)
     }
 
-    fn query(self) -> &'static str {
+    pub fn query(self) -> &'static str {
         Self::WORDS.iter().find(|(n, _)| *n == self).map(|(_, w)| *w).expect("every notice has a word")
     }
 
@@ -47,6 +50,7 @@ impl Notice {
         match self {
             Notice::PasswordChanged => "Password changed. Every other browser signed in to your account was signed out; this one stays signed in.",
             Notice::SignedOutElsewhere => "Signed out everywhere else: every other browser signed in to your account was signed out; this one stays signed in.",
+            Notice::TokenShown => "A new API token is shown only once, when it is created. If it was not copied, revoke it and create another.",
         }
     }
 }

@@ -87,3 +87,45 @@ async fn every_path_in_the_openapi_document_is_served() {
         }
     }
 }
+
+/// A new token is shown once, on the page its creation redirects to: a reload
+/// of that page neither shows it again nor creates another, nobody else can
+/// open it, and the database holds it only sealed until then.
+#[tokio::test]
+async fn a_new_token_is_shown_once_after_a_redirect_and_never_to_anyone_else() {
+    for app in apps().await {
+        let b = Browser::new(&app);
+        b.sign_up("olive@example.com", "Olive Owner").await;
+        let r = b.submit("/account", "/account/tokens", &[("name", "nightly export")]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let created = r.headers()["location"].to_str().unwrap().to_string();
+        assert!(created.starts_with("/account/tokens/") && created.ends_with("/created"), "{created}");
+
+        // Someone else signed in cannot open it, and it stays for its owner.
+        let eve = Browser::new(&app);
+        eve.sign_up("eve@example.com", "Eve").await;
+        let r = eve.get(&created).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert!(!r.text().await.unwrap().contains("ins_"));
+
+        let sealed: (Option<String>,) = sqlx::query_as("SELECT reveal_sealed FROM api_tokens").fetch_one(app.store.pool()).await.unwrap();
+        let sealed = sealed.0.expect("kept sealed until shown");
+        let r = b.get(&created).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        let html = r.text().await.unwrap();
+        let start = html.find("ins_").expect("the token, shown");
+        let token: String = html[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect();
+        assert!(!sealed.contains(&token), "never stored in the clear");
+
+        // Shown once: the reload says so, and there is still one token, which works.
+        let r = b.get(&created).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let (_, again) = b.get_text(r.headers()["location"].to_str().unwrap()).await;
+        assert!(!again.contains(&token) && again.contains("shown only once"), "{again}");
+        let tokens: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM api_tokens").fetch_one(app.store.pool()).await.unwrap();
+        assert_eq!(tokens.0, 1);
+        let api = reqwest::Client::new().get(format!("{}/api/v1/projects", app.url)).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(api.status(), StatusCode::OK);
+    }
+}

@@ -289,8 +289,9 @@ impl Browser {
     /// Creates an API token on the Account page and reads it off the page.
     pub async fn api_token(&self) -> String {
         let r = self.submit("/account", "/account/tokens", &[("name", "script")]).await;
-        assert_eq!(r.status(), StatusCode::OK);
-        let html = r.text().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "creating a token ends in a redirect");
+        let (status, html) = self.get_text(r.headers()["location"].to_str().unwrap()).await;
+        assert_eq!(status, StatusCode::OK);
         let start = html.find("ins_").expect("token shown once");
         html[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect()
     }
