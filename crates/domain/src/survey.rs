@@ -157,6 +157,13 @@ impl QuestionKind {
         }
     }
 
+    /// Whether the results report counts each value of its answers (a
+    /// choice, a score, a number) rather than showing the latest ones (a
+    /// text or an address, whose values are rarely given twice).
+    pub fn results_count_values(&self) -> bool {
+        !matches!(self, QuestionKind::Text { .. } | QuestionKind::Email)
+    }
+
     /// Builds a kind from the builder form's fields.
     pub fn from_form(type_name: &str, choices: &str, min: &str, max: &str) -> Result<Self, Invalid> {
         let bound = |raw: &str, which: &str| -> Result<Option<f64>, Invalid> {
