@@ -642,6 +642,15 @@ fn answer_for(q: &Question, values: &[&str]) -> Result<Option<Answer>, String> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn results_count_the_values_of_choices_scores_and_numbers_not_of_texts() {
+        let counted = |type_name: &str| QuestionKind::from_form(type_name, "A\nB", "", "").unwrap().results_count_values();
+        let table = [("single_choice", true), ("multiple_choice", true), ("nps", true), ("number", true), ("text", false), ("essay", false), ("email", false)];
+        for (type_name, expected) in table {
+            assert_eq!(counted(type_name), expected, "{type_name}");
+        }
+    }
+
     fn survey() -> SurveyDefinition {
         let mut s = SurveyDefinition::default();
         let t = |x: &str| QuestionText::parse(x).unwrap();
