@@ -19,6 +19,12 @@
 //! question with few distinct values (seats, ages, ratings) costs a few rows
 //! a day; free decimals cost up to a row per answer, which reads no more
 //! rows than the live query (`Store::live_answer_tallies`) and parses no JSON.
+//!
+//! Every response is stored through `responses::insert_responses_in` (the
+//! group writer, one commit each, bulk seeding, triggers' invitations), which
+//! counts it. Responses are never edited or deleted today (a project is only
+//! marked deleted); whatever does either must take the counts back in the
+//! same commit.
 
 use crate::results::{AnswerTally, FinishedBetween};
 use crate::{Backend, Result, Store, StoreError};

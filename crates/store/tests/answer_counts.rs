@@ -53,10 +53,10 @@ fn response(project_id: i64, i: usize, with_old_plan: bool) -> NewResponse {
         2 => a.insert("q4".into(), json!(format!("{}", i % 13))),
         _ => None,
     };
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         a.insert("q5".into(), json!(format!("Comment {i}")));
     }
-    if i % 7 == 0 {
+    if i.is_multiple_of(7) {
         a.insert("q6".into(), json!(format!("r{i}@example.com")));
     }
     if with_old_plan && i % 2 == 1 {
