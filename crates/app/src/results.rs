@@ -85,7 +85,7 @@ impl App {
     pub async fn results(&self, project: &Project, range: FinishedBetween) -> Result<Report, AppError> {
         let survey = self.survey(project).await?;
         let responses = self.store.responses_between(project.id, range).await?;
-        let tallied: Vec<&str> = survey.definition.questions.iter().filter(|q| tallies_values(&q.kind)).map(|q| q.id.as_str()).collect();
+        let tallied: Vec<&str> = survey.definition.questions.iter().filter(|q| q.kind.results_count_values()).map(|q| q.id.as_str()).collect();
         let tallies = self.store.answer_tallies(project.id, range, &tallied).await?;
         let mut by_question: HashMap<&str, Vec<&AnswerTally>> = HashMap::new();
         for t in &tallies {
@@ -117,12 +117,6 @@ impl App {
         }
         Ok(Report { responses, questions })
     }
-}
-
-/// Whether the report counts each value of the question's answers (rather
-/// than showing the latest ones).
-fn tallies_values(kind: &QuestionKind) -> bool {
-    !matches!(kind, QuestionKind::Text { .. } | QuestionKind::Email)
 }
 
 fn percent(count: u64, of: u64) -> f64 {

@@ -157,6 +157,13 @@ impl QuestionKind {
         }
     }
 
+    /// Whether the results report counts each value of its answers (a
+    /// choice, a score, a number) rather than showing the latest ones (a
+    /// text or an address, whose values are rarely given twice).
+    pub fn results_count_values(&self) -> bool {
+        !matches!(self, QuestionKind::Text { .. } | QuestionKind::Email)
+    }
+
     /// Builds a kind from the builder form's fields.
     pub fn from_form(type_name: &str, choices: &str, min: &str, max: &str) -> Result<Self, Invalid> {
         let bound = |raw: &str, which: &str| -> Result<Option<f64>, Invalid> {
@@ -634,6 +641,15 @@ fn answer_for(q: &Question, values: &[&str]) -> Result<Option<Answer>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn results_count_the_values_of_choices_scores_and_numbers_not_of_texts() {
+        let counted = |type_name: &str| QuestionKind::from_form(type_name, "A\nB", "", "").unwrap().results_count_values();
+        let table = [("single_choice", true), ("multiple_choice", true), ("nps", true), ("number", true), ("text", false), ("essay", false), ("email", false)];
+        for (type_name, expected) in table {
+            assert_eq!(counted(type_name), expected, "{type_name}");
+        }
+    }
 
     fn survey() -> SurveyDefinition {
         let mut s = SurveyDefinition::default();

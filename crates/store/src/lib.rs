@@ -5,6 +5,7 @@
 //! migration folder, as their DDL differs.
 
 pub mod accounts;
+mod answer_counts;
 pub mod api_budget;
 pub mod attention;
 pub mod backfills;

@@ -238,8 +238,9 @@ async fn commit_group(pool: &AnyPool, backend: Backend, responses: &[&NewRespons
 }
 
 /// Stores responses inside `tx`, with the delivery of each whose survey maps
-/// into Salesforce and the surveys' response counts; a response whose id is
-/// stored already (or given twice) is `AlreadyStored`.
+/// into Salesforce, the results report's answer counts and the surveys'
+/// response counts; a response whose id is stored already (or given twice)
+/// is `AlreadyStored`.
 pub(crate) async fn insert_responses_in(tx: &mut sqlx::Transaction<'_, sqlx::Any>, backend: Backend, group: &[&NewResponse]) -> Result<Vec<Submitted>> {
     // The whole group as one JSON parameter: one statement of one text
     // whatever the group's size, parsed once and kept prepared, rather
@@ -262,7 +263,7 @@ pub(crate) async fn insert_responses_in(tx: &mut sqlx::Transaction<'_, sqlx::Any
     );
     let inserted: Vec<(i64, String, i64)> = sqlx::query_as(&sql).bind(serde_json::Value::Array(rows).to_string()).fetch_all(&mut **tx).await?;
     let new_rows: Vec<serde_json::Value> = inserted.iter().map(|(id, public_id, project_id)| serde_json::json!({ "id": id, "public_id": public_id, "project_id": project_id })).collect();
-    let mut stored: std::collections::HashSet<String> = inserted.into_iter().map(|(_, public_id, _)| public_id).collect();
+    let mut stored: std::collections::HashMap<String, i64> = inserted.into_iter().map(|(id, public_id, _)| (public_id, id)).collect();
     // The outbox rows of responses whose survey maps into Salesforce, in the
     // same commit: an accepted response always has its delivery.
     let now = now_ms();
@@ -281,16 +282,21 @@ pub(crate) async fn insert_responses_in(tx: &mut sqlx::Transaction<'_, sqlx::Any
     }
     let mut outcomes = Vec::with_capacity(group.len());
     let mut new_per_project: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut new_responses: Vec<(i64, &NewResponse)> = Vec::with_capacity(group.len());
     for r in group {
         // `remove`: when one group holds the same id twice (a double click
         // landing in one commit), only the first is the one stored.
-        if stored.remove(&r.public_id) {
+        if let Some(id) = stored.remove(&r.public_id) {
             *new_per_project.entry(r.project_id).or_default() += 1;
+            new_responses.push((id, r));
             outcomes.push(Submitted::Stored);
         } else {
             outcomes.push(Submitted::AlreadyStored);
         }
     }
+    // The results report's counts, in the same commit: one upsert for the
+    // whole group.
+    crate::answer_counts::count_answers_in(tx, backend, &new_responses).await?;
     for (project_id, n) in new_per_project {
         sqlx::query("UPDATE surveys SET response_count = response_count + $1, updated_at = $2 WHERE project_id = $3")
             .bind(n)

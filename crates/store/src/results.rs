@@ -1,5 +1,8 @@
-//! The aggregates behind a survey's results report, computed in the
-//! database in one pass over the responses of a date range, so a survey of
+//! The aggregates behind a survey's results report. A range of whole UTC
+//! days (what the report's date form gives) is added up from the counts
+//! kept as responses are stored (`crate::answer_counts`); any other range
+//! is computed in the database in one pass over its responses (the live
+//! query, also the reference the counts are tested against), so a survey of
 //! 100,000 responses is never loaded into memory.
 
 use crate::{Backend, Result, Store};
@@ -40,10 +43,7 @@ struct GroupedAnswers {
 fn tallies_of(grouped: Vec<GroupedAnswers>) -> Vec<AnswerTally> {
     use serde_json::Value;
     use std::collections::BTreeMap;
-    let text = |v: Value| match v {
-        Value::String(s) => s,
-        other => other.to_string(),
-    };
+    let text = crate::answer_counts::value_text;
     let mut answered: BTreeMap<String, i64> = BTreeMap::new();
     let mut values: BTreeMap<(String, String), i64> = BTreeMap::new();
     for g in grouped {
@@ -78,6 +78,14 @@ pub struct RecentAnswer {
 impl Store {
     /// How many responses finished in the range.
     pub async fn responses_between(&self, project_id: i64, range: FinishedBetween) -> Result<u64> {
+        match range.whole_days() {
+            Some(days) => self.counted_responses(project_id, days).await,
+            None => self.live_responses_between(project_id, range).await,
+        }
+    }
+
+    /// How many responses finished in the range, counted in `responses`.
+    pub async fn live_responses_between(&self, project_id: i64, range: FinishedBetween) -> Result<u64> {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM responses WHERE project_id = $1 AND finished_at >= $2 AND finished_at < $3")
             .bind(project_id)
             .bind(range.from)
@@ -92,6 +100,15 @@ impl Store {
     /// often each value was given, a multiple choice's options counted one
     /// by one. Values come back as text (`"Pro"`, `"9"`, `"12.5"`).
     pub async fn answer_tallies(&self, project_id: i64, range: FinishedBetween, tallied: &[&str]) -> Result<Vec<AnswerTally>> {
+        match range.whole_days() {
+            Some(days) => self.counted_answer_tallies(project_id, days, tallied).await,
+            None => self.live_answer_tallies(project_id, range, tallied).await,
+        }
+    }
+
+    /// The tallies of `answer_tallies` computed from the responses
+    /// themselves, for any range: every answer of the range is read.
+    pub async fn live_answer_tallies(&self, project_id: i64, range: FinishedBetween, tallied: &[&str]) -> Result<Vec<AnswerTally>> {
         // One pass and one GROUP BY over (question, answer as JSON text): a
         // multiple choice groups by its whole array, of which a survey has
         // few distinct ones, split into its options below. Grouping each

@@ -1,5 +1,6 @@
 use crate::helpers::{apps, hidden_value, inline_style_in, Browser, TestApp};
 use reqwest::StatusCode;
+use store::results::FinishedBetween;
 
 /// An owner's published survey (q1 plan, q2 channels, q3 seats, q4
 /// recommend, q5 comments) answered by four respondents.
@@ -125,5 +126,49 @@ async fn a_survey_without_questions_or_without_answers_in_the_range_says_so() {
         assert_eq!(html.matches("No answers to this question in this range.").count(), 2, "{html}");
         assert!(!html.contains("<svg") && !html.contains("Download chart"));
         assert_eq!(b.get(&format!("/projects/{quiet}/results/q1.svg")).await.status(), StatusCode::NOT_FOUND);
+    }
+}
+
+/// Answers the survey at `link` as a new respondent.
+async fn respond(app: &TestApp, link: &str, fields: &[(&str, &str)]) {
+    let r = Browser::new(app);
+    let (_, html) = r.get_text(link).await;
+    let rid = hidden_value(&html, "_rid").unwrap();
+    let mut all = vec![("_rid", rid.as_str())];
+    all.extend_from_slice(fields);
+    assert_eq!(r.post_form(link, &all).await.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn counted_results_equal_the_live_query_after_display_logic_and_a_deleted_question() {
+    for app in apps().await {
+        let (owner, id) = answered(&app).await;
+        // Comments asked only of detractors; then the answered plan question
+        // is deleted (hidden, answers kept) and more respondents come.
+        let page = format!("/projects/{id}/survey");
+        let r = owner.submit(&page, &format!("{page}/questions/q5/logic"), &[("source", "q4"), ("op", "at_most"), ("value", "6")]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+        let link = owner.publish(id).await;
+        respond(&app, &link, &[("q1", "Free"), ("q2", "Phone"), ("q3", "2.5"), ("q4", "2"), ("q5", "Too slow")]).await;
+        respond(&app, &link, &[("q1", "Pro"), ("q4", "10"), ("q5", "Not asked, not stored")]).await;
+        let r = owner.submit(&page, &format!("{page}/questions/q1/delete"), &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+        respond(&app, &link, &[("q2", "Chat"), ("q2", "Phone"), ("q3", "7"), ("q4", "6"), ("q5", "Meh")]).await;
+
+        let survey = app.store.survey(id).await.unwrap().unwrap();
+        assert!(survey.definition.questions[0].removed);
+        let tallied: Vec<&str> = survey.definition.questions.iter().filter(|q| q.kind.results_count_values()).map(|q| q.id.as_str()).collect();
+        let today = store::now_ms() - store::now_ms() % 86_400_000;
+        for range in [FinishedBetween::ALL_TIME, FinishedBetween { from: today, to: today + 86_400_000 }, FinishedBetween { from: today - 86_400_000, to: today }] {
+            let counted = app.store.answer_tallies(id, range, &tallied).await.unwrap();
+            assert_eq!(counted, app.store.live_answer_tallies(id, range, &tallied).await.unwrap(), "{range:?}");
+            assert_eq!(app.store.responses_between(id, range).await.unwrap(), app.store.live_responses_between(id, range).await.unwrap());
+        }
+        let (_, html) = owner.get_text(&format!("/projects/{id}/results")).await;
+        assert!(html.contains("7 responses in this range"), "{html}");
+        let plan = section(&html, "q1");
+        assert!(plan.contains("5 answered") && plan.contains("2 skipped"), "the deleted question keeps its counts: {plan}");
+        let comments = section(&html, "q5");
+        assert!(comments.contains("Meh") && !comments.contains("Not asked"), "{comments}");
     }
 }
