@@ -161,7 +161,7 @@ async fn the_migration_counts_the_responses_stored_before_it() {
             store::Backend::Sqlite => "sqlite",
             store::Backend::Postgres => "postgres",
         };
-        let migration = std::fs::read_to_string(format!("{}/migrations/{folder}/0019_results_answer_counts.sql", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let migration = std::fs::read_to_string(format!("{}/migrations/{folder}/0021_results_answer_counts.sql", env!("CARGO_MANIFEST_DIR"))).unwrap();
         sqlx::query("DROP TABLE answer_counts").execute(store.pool()).await.unwrap();
         sqlx::raw_sql(&migration).execute(store.pool()).await.unwrap();
         assert_eq!(assert_counts_equal_live(&store, project, &def, &db.url).await, 300, "{}", db.url);
