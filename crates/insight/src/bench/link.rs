@@ -3,6 +3,7 @@
 //! then many concurrent requests finding an expired access token, counting
 //! the refresh calls that reach the emulator.
 
+use super::csrf;
 use super::{percentile, start_server};
 use clap::Args;
 use serde_json::json;
@@ -22,11 +23,6 @@ pub struct LinkArgs {
     pub json: bool,
 }
 
-fn csrf(html: &str) -> anyhow::Result<String> {
-    let m = "name=\"csrf\" value=\"";
-    let i = html.find(m).ok_or_else(|| anyhow::anyhow!("no CSRF token"))? + m.len();
-    Ok(html[i..].chars().take_while(|c| *c != '"').collect())
-}
 
 pub async fn link(args: LinkArgs) -> anyhow::Result<()> {
     let config = sfemu::EmulatorConfig::default_demo();

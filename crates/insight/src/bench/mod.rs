@@ -200,3 +200,10 @@ pub(crate) async fn fresh_database(backend: Backend) -> anyhow::Result<store::te
         Backend::Postgres => store::testing::TestDatabase::postgres().await.ok_or_else(|| anyhow::anyhow!("PostgreSQL is unreachable"))?,
     })
 }
+
+/// The CSRF token of a page's form, as a browser would post it back.
+pub(super) fn csrf(html: &str) -> anyhow::Result<String> {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).ok_or_else(|| anyhow::anyhow!("no CSRF token on the page"))? + marker.len();
+    Ok(html[start..].chars().take_while(|c| *c != '"').collect())
+}

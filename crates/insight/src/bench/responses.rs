@@ -4,6 +4,7 @@
 //! there), a date range and text searches — beside the same rows read with
 //! the naive `OFFSET` query, timed in the same run.
 
+use super::csrf;
 use super::{percentile, start_server, Backend};
 use clap::Args;
 use domain::{DisplayName, Email, EmbeddedProvenance, NewPassword, ProjectName, QuestionKind, QuestionText, ResponseFilter, SurveyDefinition, SurveyStatus, TableKey};
@@ -195,8 +196,3 @@ pub async fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn csrf(html: &str) -> anyhow::Result<String> {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).ok_or_else(|| anyhow::anyhow!("no CSRF token on the sign-in page"))? + marker.len();
-    Ok(html[start..].chars().take_while(|c| *c != '"').collect())
-}

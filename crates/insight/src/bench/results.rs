@@ -2,6 +2,7 @@
 //! responses, loaded through a real `insight serve` over HTTP as its signed-in
 //! owner, for all time and for a date range.
 
+use super::csrf;
 use super::{percentile, start_server, Backend};
 use clap::Args;
 use domain::{DisplayName, Email, NewPassword, ProjectName, QuestionKind, QuestionText, SurveyDefinition, SurveyStatus};
@@ -157,8 +158,3 @@ pub async fn results(args: ResultsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn csrf(html: &str) -> anyhow::Result<String> {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).ok_or_else(|| anyhow::anyhow!("no CSRF token on the sign-in page"))? + marker.len();
-    Ok(html[start..].chars().take_while(|c| *c != '"').collect())
-}

@@ -6,7 +6,7 @@
 //! stayed resident after the burst, and how long the burst took to be
 //! answered.
 
-use super::{proc_status_kib, start_server};
+use super::{csrf, proc_status_kib, start_server};
 use clap::Args;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -82,8 +82,3 @@ pub async fn signin(args: SigninArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn csrf(html: &str) -> anyhow::Result<String> {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).ok_or_else(|| anyhow::anyhow!("no CSRF token on the sign-in page"))? + marker.len();
-    Ok(html[start..].chars().take_while(|c| *c != '"').collect())
-}
