@@ -207,3 +207,101 @@ pub(super) fn csrf(html: &str) -> anyhow::Result<String> {
     let start = html.find(marker).ok_or_else(|| anyhow::anyhow!("no CSRF token on the page"))? + marker.len();
     Ok(html[start..].chars().take_while(|c| *c != '"').collect())
 }
+
+/// A published survey of `responses` responses finished evenly over the last
+/// 90 days, on a fresh database, with a real `insight serve` on it and an HTTP
+/// client signed in as the survey's owner: what the page benches load.
+pub(super) struct SeededSurvey {
+    pub db: store::testing::TestDatabase,
+    pub store: store::Store,
+    pub project: i64,
+    /// When the responses were seeded (the newest finished then).
+    pub now: i64,
+    pub seed_seconds: f64,
+    pub server: Server,
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+pub(super) const DAY_MS: i64 = 86_400_000;
+
+/// Seeds and serves a `SeededSurvey` named `name` with `questions`; the `i`th
+/// response's answers are `answers(i)`.
+pub(super) async fn seeded_survey(
+    backend: Backend,
+    name: &str,
+    questions: domain::SurveyDefinition,
+    responses: usize,
+    answers: impl Fn(usize) -> String,
+) -> anyhow::Result<SeededSurvey> {
+    use domain::{DisplayName, Email, EmbeddedProvenance, NewPassword, ProjectName, SurveyStatus};
+    const PASSWORD: &str = "bench-password";
+    let db = fresh_database(backend).await?;
+    let store = db.store().await;
+    let email = "bench@insight.example";
+    let owner = store
+        .create_account(&Email::parse(email)?, &DisplayName::parse("Bench")?, &web::hash_password(NewPassword::parse(PASSWORD)?).await?)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("bench account exists"))?;
+    let project = store.create_project(owner.id, &ProjectName::parse(name)?, &web::new_survey_slug()).await?;
+    let version = store.survey(project).await?.map(|s| s.version).unwrap_or(1);
+    store.save_definition(project, &questions, version).await?;
+    store.set_survey_status(project, SurveyStatus::Published).await?;
+
+    // Finished evenly over the last 90 days, oldest first.
+    let now = store::now_ms();
+    let span = 90 * DAY_MS;
+    let n = responses.max(1) as i64;
+    let seeded: Vec<store::NewResponse> = (0..responses)
+        .map(|i| {
+            let finished_at = now - span + span * i as i64 / n;
+            store::NewResponse {
+                public_id: format!("R_{i:022}"),
+                project_id: project,
+                answers: answers(i),
+                embedded: "{}".into(),
+                started_at: Some(finished_at - 60_000),
+                finished_at,
+                provenance: EmbeddedProvenance::Unsigned,
+            }
+        })
+        .collect();
+    let t = std::time::Instant::now();
+    store.seed_responses(&seeded).await?;
+    let seed_seconds = t.elapsed().as_secs_f64();
+    drop(seeded);
+    if backend == Backend::Postgres {
+        // What autovacuum does soon after a bulk load. Without statistics the
+        // planner guesses how many rows a search matches, and reads the ten
+        // newest text answers by a bitmap scan of every response and a sort
+        // (130 ms in psql) instead of walking the finish-time index backwards
+        // (0.1 ms), until its plan cache switches to the generic plan.
+        store.analyze_responses().await?;
+    }
+
+    let server = start_server(&db.url, &[])?;
+    let base = server.url.clone();
+    let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?;
+    let form = http.get(format!("{base}/signin")).send().await?.text().await?;
+    let signed_in = http.post(format!("{base}/signin")).form(&[("csrf", csrf(&form)?.as_str()), ("email", email), ("password", PASSWORD)]).send().await?;
+    anyhow::ensure!(signed_in.status() == reqwest::StatusCode::SEE_OTHER, "signing in answered {}", signed_in.status());
+    Ok(SeededSurvey { db, store, project, now, seed_seconds, server, base, http })
+}
+
+/// Loads `url` once to warm the server (it must answer 200), then `loads`
+/// times one after another: the warm page's text and each load's time in µs.
+pub(super) async fn time_page_loads(http: &reqwest::Client, what: &str, url: &str, loads: usize) -> anyhow::Result<(String, Vec<u32>)> {
+    let first = http.get(url).send().await?;
+    anyhow::ensure!(first.status() == reqwest::StatusCode::OK, "{what} answered {}", first.status());
+    let page = first.text().await?;
+    let mut micros = Vec::with_capacity(loads);
+    for _ in 0..loads {
+        let t = std::time::Instant::now();
+        let r = http.get(url).send().await?;
+        let status = r.status();
+        r.bytes().await?;
+        anyhow::ensure!(status == reqwest::StatusCode::OK, "{what} answered {status}");
+        micros.push(t.elapsed().as_micros() as u32);
+    }
+    Ok((page, micros))
+}

@@ -4,14 +4,12 @@
 //! there), a date range and text searches — beside the same rows read with
 //! the naive `OFFSET` query, timed in the same run.
 
-use super::csrf;
-use super::{percentile, start_server, Backend};
+use super::{percentile, seeded_survey, time_page_loads, Backend, SeededSurvey, DAY_MS};
 use clap::Args;
-use domain::{DisplayName, Email, EmbeddedProvenance, NewPassword, ProjectName, QuestionKind, QuestionText, ResponseFilter, SurveyDefinition, SurveyStatus, TableKey};
+use domain::{QuestionKind, QuestionText, ResponseFilter, SurveyDefinition, TableKey};
 use serde_json::json;
 use std::time::Instant;
 use store::response_table::Direction;
-use store::NewResponse;
 
 #[derive(Args, Debug)]
 pub struct ResponsesArgs {
@@ -29,8 +27,6 @@ pub struct ResponsesArgs {
     pub json: bool,
 }
 
-const DAY_MS: i64 = 86_400_000;
-const PASSWORD: &str = "bench-password";
 const PAGE: i64 = 50;
 
 /// The `i`th response's answers: a score, a plan, and every fifth a comment
@@ -50,55 +46,13 @@ fn summary(mut micros: Vec<u32>) -> serde_json::Value {
 }
 
 pub async fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
-    let db = super::fresh_database(args.backend).await?;
-    let store = db.store().await;
-    let email = "bench@insight.example";
-    let owner = store
-        .create_account(&Email::parse(email)?, &DisplayName::parse("Bench")?, &web::hash_password(NewPassword::parse(PASSWORD)?).await?)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("bench account exists"))?;
-    let project = store.create_project(owner.id, &ProjectName::parse("Bench responses")?, &web::new_survey_slug()).await?;
     let mut def = SurveyDefinition::default();
     def.add_question(QuestionText::parse("Recommend?")?, QuestionKind::Nps, true)?;
     def.add_question(QuestionText::parse("Plan")?, QuestionKind::from_form("single_choice", "Free\nPro\nTeam", "", "")?, true)?;
     def.add_question(QuestionText::parse("Comments")?, QuestionKind::Text { multiline: true }, false)?;
-    let version = store.survey(project).await?.map(|s| s.version).unwrap_or(1);
-    store.save_definition(project, &def, version).await?;
-    store.set_survey_status(project, SurveyStatus::Published).await?;
-
-    let now = store::now_ms();
-    let span = 90 * DAY_MS;
     let n = args.responses.max(1);
-    let seeded: Vec<NewResponse> = (0..n)
-        .map(|i| {
-            let finished_at = now - span + span * i as i64 / n as i64;
-            NewResponse {
-                public_id: format!("R_{i:022}"),
-                project_id: project,
-                answers: answers(i),
-                embedded: "{}".into(),
-                started_at: Some(finished_at - 60_000),
-                finished_at,
-                provenance: EmbeddedProvenance::Unsigned,
-            }
-        })
-        .collect();
-    let t = Instant::now();
-    store.seed_responses(&seeded).await?;
-    let seed_seconds = t.elapsed().as_secs_f64();
-    drop(seeded);
-    if args.backend == Backend::Postgres {
-        // What autovacuum does soon after a bulk load: without statistics
-        // the planner guesses how many rows a search matches.
-        store.analyze_responses().await?;
-    }
-
-    let server = start_server(&db.url, &[])?;
-    let base = server.url.clone();
-    let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?;
-    let form = http.get(format!("{base}/signin")).send().await?.text().await?;
-    let signed_in = http.post(format!("{base}/signin")).form(&[("csrf", csrf(&form)?.as_str()), ("email", email), ("password", PASSWORD)]).send().await?;
-    anyhow::ensure!(signed_in.status() == reqwest::StatusCode::SEE_OTHER, "signing in answered {}", signed_in.status());
+    let SeededSurvey { db: _db, store, project, now, seed_seconds, server, base, http } =
+        seeded_survey(args.backend, "Bench responses", def, n, answers).await?;
 
     // The key an Older link carries to the page at `depth` (the row just
     // before it), newest first: what following the links there would give.
@@ -142,20 +96,9 @@ pub async fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
     let mut figures = serde_json::Map::new();
     for (name, url, depth, filter) in &cases {
         // One load first, so the figures are of a warm server and cache.
-        let first = http.get(url).send().await?;
-        anyhow::ensure!(first.status() == reqwest::StatusCode::OK, "{name}: the table answered {}", first.status());
-        let page = first.text().await?;
+        let (page, http_us) = time_page_loads(&http, &format!("{name}: the table"), url, args.loads).await?;
         let rows = page.matches("data-response-id=").count();
         let matched = page.split("id=\"responses-match\">").nth(1).and_then(|s| s.split(", newest").next()).unwrap_or("?").to_string();
-        let mut http_us = Vec::with_capacity(args.loads);
-        for _ in 0..args.loads {
-            let t = Instant::now();
-            let r = http.get(url).send().await?;
-            let status = r.status();
-            r.bytes().await?;
-            anyhow::ensure!(status == reqwest::StatusCode::OK, "{name}: the table answered {status}");
-            http_us.push(t.elapsed().as_micros() as u32);
-        }
         let mut figure = json!({ "rows": rows, "matches": matched, "http_page_ms": summary(http_us), "page_kib": page.len() / 1024 });
         // The page's rows alone, sought by key and skipped to by OFFSET.
         let (keyset, offset) = {

@@ -2,15 +2,10 @@
 //! responses, loaded through a real `insight serve` over HTTP as its signed-in
 //! owner, for all time and for a date range.
 
-use super::csrf;
-use super::{percentile, start_server, Backend};
+use super::{percentile, seeded_survey, time_page_loads, Backend, SeededSurvey, DAY_MS};
 use clap::Args;
-use domain::{DisplayName, Email, NewPassword, ProjectName, QuestionKind, QuestionText, SurveyDefinition, SurveyStatus};
+use domain::{QuestionKind, QuestionText, SurveyDefinition};
 use serde_json::json;
-use std::time::Instant;
-use domain::EmbeddedProvenance;
-use store::testing::TestDatabase;
-use store::NewResponse;
 
 #[derive(Args, Debug)]
 pub struct ResultsArgs {
@@ -28,8 +23,6 @@ pub struct ResultsArgs {
     pub json: bool,
 }
 
-const DAY_MS: i64 = 86_400_000;
-const PASSWORD: &str = "bench-password";
 
 /// The answers of the `i`th seeded response: every question type the report
 /// tallies, a multiple choice of one or two options, and a text now and then.
@@ -49,64 +42,14 @@ fn answers(i: usize) -> String {
 }
 
 pub async fn results(args: ResultsArgs) -> anyhow::Result<()> {
-    let db = match args.backend {
-        Backend::Sqlite => TestDatabase::sqlite(),
-        Backend::Postgres => TestDatabase::postgres().await.ok_or_else(|| anyhow::anyhow!("PostgreSQL is unreachable"))?,
-    };
-    let store = db.store().await;
-    let email = "bench@insight.example";
-    let owner = store
-        .create_account(&Email::parse(email)?, &DisplayName::parse("Bench")?, &web::hash_password(NewPassword::parse(PASSWORD)?).await?)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("bench account exists"))?;
-    let project = store.create_project(owner.id, &ProjectName::parse("Bench results")?, &web::new_survey_slug()).await?;
     let mut def = SurveyDefinition::default();
     def.add_question(QuestionText::parse("Recommend?")?, QuestionKind::Nps, true)?;
     def.add_question(QuestionText::parse("Plan")?, QuestionKind::from_form("single_choice", "Free\nPro\nTeam", "", "")?, true)?;
     def.add_question(QuestionText::parse("Channels")?, QuestionKind::from_form("multiple_choice", "Email\nPhone\nChat", "", "")?, false)?;
     def.add_question(QuestionText::parse("Seats")?, QuestionKind::from_form("number", "", "", "")?, false)?;
     def.add_question(QuestionText::parse("Comments")?, QuestionKind::Text { multiline: true }, false)?;
-    let version = store.survey(project).await?.map(|s| s.version).unwrap_or(1);
-    store.save_definition(project, &def, version).await?;
-    store.set_survey_status(project, SurveyStatus::Published).await?;
-
-    // Finished evenly over the last 90 days, oldest first.
-    let now = store::now_ms();
-    let span = 90 * DAY_MS;
-    let n = args.responses.max(1) as i64;
-    let seeded: Vec<NewResponse> = (0..args.responses)
-        .map(|i| {
-            let finished_at = now - span + span * i as i64 / n;
-            NewResponse {
-                public_id: format!("R_{i:022}"),
-                project_id: project,
-                answers: answers(i),
-                embedded: "{}".into(),
-                started_at: Some(finished_at - 60_000),
-                finished_at,
-                provenance: EmbeddedProvenance::Unsigned,
-            }
-        })
-        .collect();
-    let t = Instant::now();
-    store.seed_responses(&seeded).await?;
-    let seed_seconds = t.elapsed().as_secs_f64();
-    drop(seeded);
-    if args.backend == Backend::Postgres {
-        // What autovacuum does soon after a bulk load. Without statistics
-        // PostgreSQL reads the ten newest text answers by a bitmap scan of
-        // every response and a sort (130 ms in psql) instead of walking the
-        // finish-time index backwards (0.1 ms), until its plan cache
-        // switches to the generic plan a few loads later.
-        store.analyze_responses().await?;
-    }
-
-    let server = start_server(&db.url, &[])?;
-    let base = server.url.clone();
-    let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?;
-    let form = http.get(format!("{base}/signin")).send().await?.text().await?;
-    let signed_in = http.post(format!("{base}/signin")).form(&[("csrf", csrf(&form)?.as_str()), ("email", email), ("password", PASSWORD)]).send().await?;
-    anyhow::ensure!(signed_in.status() == reqwest::StatusCode::SEE_OTHER, "signing in answered {}", signed_in.status());
+    let SeededSurvey { db: _db, store, project, now, seed_seconds, server, base, http } =
+        seeded_survey(args.backend, "Bench results", def, args.responses, answers).await?;
 
     let date = |ms: i64| time::OffsetDateTime::from_unix_timestamp(ms / 1000).map(|t| t.date().to_string()).unwrap_or_default();
     let ranges = [
@@ -116,19 +59,8 @@ pub async fn results(args: ResultsArgs) -> anyhow::Result<()> {
     let mut figures = serde_json::Map::new();
     for (name, url) in &ranges {
         // One load first, so the figures are of a warm server and cache.
-        let first = http.get(url).send().await?;
-        anyhow::ensure!(first.status() == reqwest::StatusCode::OK, "{name}: the results page answered {}", first.status());
-        let page = first.text().await?;
+        let (page, mut latencies) = time_page_loads(&http, &format!("{name}: the results page"), url, args.loads).await?;
         let counted = page.split("id=\"results-total\">").nth(1).and_then(|s| s.split(' ').next()).unwrap_or("?").to_string();
-        let mut latencies: Vec<u32> = Vec::with_capacity(args.loads);
-        for _ in 0..args.loads {
-            let t = Instant::now();
-            let r = http.get(url).send().await?;
-            let status = r.status();
-            r.bytes().await?;
-            anyhow::ensure!(status == reqwest::StatusCode::OK, "{name}: the results page answered {status}");
-            latencies.push(t.elapsed().as_micros() as u32);
-        }
         latencies.sort_unstable();
         figures.insert(
             name.to_string(),
