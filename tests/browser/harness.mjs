@@ -104,19 +104,13 @@ export async function launchBrowser() {
   });
 }
 
-/** Keeps a screenshot of the page as a test artifact, and checks the page as it is, at its
- * width and at a phone's (390 px): nothing may run off the side, and axe-core may find no
- * serious or critical accessibility violation. What it finds fails the test (and goes to
- * artifacts/browser/audit.jsonl); INSIGHT_AUDIT_SNAPS=0 turns the check off. */
-export async function snap(page, name) {
-  mkdirSync(artifacts, { recursive: true });
-  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
-  if (process.env.INSIGHT_AUDIT_SNAPS === '0') return;
-  // A raw mail file or an SVG is not a page.
-  if (await page.evaluate(() => document.contentType) !== 'text/html') return;
+/** What is wrong with the page as it is, at each of `widths`: it runs off the side
+ * (with the elements that do), or axe-core finds a serious or critical accessibility
+ * violation. One line each, prefixed with the width; the viewport is restored after. */
+export async function pageProblems(page, widths) {
   const viewport = page.viewportSize();
   const found = [];
-  for (const width of [...new Set([viewport?.width || 1280, 390])]) {
+  for (const width of widths) {
     if (width !== viewport?.width) await page.setViewportSize({ width, height: 844 });
     const wide = await page.evaluate(() => document.documentElement.scrollWidth);
     if (wide > width) {
@@ -128,7 +122,22 @@ export async function snap(page, name) {
     }
     for (const v of await accessibilityViolations(page)) found.push(`${width}: ${v}`);
   }
-  if (viewport) await page.setViewportSize(viewport);
+  if (viewport && page.viewportSize()?.width !== viewport.width) await page.setViewportSize(viewport);
+  return found;
+}
+
+/** Keeps a screenshot of the page as a test artifact, and checks the page as it is
+ * (`pageProblems`) at its width and, unless `phone` is false, at a phone's (390 px).
+ * What it finds fails the test (and goes to artifacts/browser/audit.jsonl);
+ * `audit: false` or INSIGHT_AUDIT_SNAPS=0 leaves the check out. */
+export async function snap(page, name, { phone = true, audit = true } = {}) {
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+  if (!audit || process.env.INSIGHT_AUDIT_SNAPS === '0') return;
+  // A raw mail file or an SVG is not a page.
+  if (await page.evaluate(() => document.contentType) !== 'text/html') return;
+  const width = page.viewportSize()?.width || 1280;
+  const found = await pageProblems(page, phone ? [...new Set([width, 390])] : [width]);
   appendFileSync(join(artifacts, 'audit.jsonl'), JSON.stringify({ name, url: page.url(), found }) + '\n');
   if (found.length) throw new Error(`${name} (${page.url()}):\n${found.join('\n')}`);
 }
@@ -240,7 +249,8 @@ export function startedForTests(start = startInsight) {
  * (`name-1280`, `name-390`), each checked as `snap` checks them. */
 export async function snapBoth(page, name) {
   await page.setViewportSize({ width: 1280, height: 800 });
-  await snap(page, `${name}-1280`);
+  // The phone's width is checked by the second snap.
+  await snap(page, `${name}-1280`, { phone: false });
   await page.setViewportSize({ width: 390, height: 844 });
   await snap(page, `${name}-390`);
   await page.setViewportSize({ width: 1280, height: 800 });
