@@ -438,6 +438,13 @@ impl SurveyDefinition {
         outcome
     }
 
+    /// A question's display logic in words, naming the earlier question it
+    /// reads by its text: `“Which plan?” is “Pro”`.
+    pub fn show_if_in_words(&self, q: &Question) -> Option<String> {
+        let c = q.show_if.as_ref()?;
+        self.questions.iter().find(|s| s.id == c.question).map(|source| c.describe(source))
+    }
+
     /// The asked questions a respondent sees, given what they answered so
     /// far (raw form values, as in `validate`): a question with display
     /// logic is shown only when the question it reads is shown and its

@@ -169,7 +169,7 @@ fn render(survey: &Survey, action: &str, form: &FormState, audience: Audience) -
                             span.qnum { (i + 1) ". " } (q.text.as_str())
                             @if q.required { span.muted title="required" { " *" } }
                         }
-                        @if let Some(when) = condition_in_words(def, q) {
+                        @if let Some(when) = def.show_if_in_words(q) {
                             p.muted .show-if-note { "Answer this only if " (when) "." }
                         }
                         @if let Some(err) = form.errors.get(id) { p.field-error role="alert" { (err) } }
@@ -236,12 +236,6 @@ fn progress(def: &SurveyDefinition, values: &BTreeMap<String, Vec<String>>) -> M
 /// A question's display logic as the script reads it.
 fn show_if_json(q: &domain::Question) -> Option<String> {
     q.show_if.as_ref().and_then(|c| serde_json::to_string(c).ok())
-}
-
-/// `“Which plan?” is “Pro”` for a question with display logic.
-fn condition_in_words(def: &SurveyDefinition, q: &domain::Question) -> Option<String> {
-    let c = q.show_if.as_ref()?;
-    def.questions.iter().find(|s| s.id == c.question).map(|source| c.describe(source))
 }
 
 fn is_form(headers: &HeaderMap) -> bool {

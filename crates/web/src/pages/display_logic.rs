@@ -77,10 +77,8 @@ fn upper(id: &QuestionId) -> String {
 /// who can see the survey.
 pub fn summary(def: &SurveyDefinition, q: &Question) -> Markup {
     html! {
-        @if let Some(c) = &q.show_if {
-            @if let Some(source) = def.questions.iter().find(|s| s.id == c.question) {
-                div.meta .show-if-summary data-testid="show-if" { "Shown only when " (upper(&source.id)) " " (c.describe(source)) }
-            }
+        @if let (Some(c), Some(when)) = (&q.show_if, def.show_if_in_words(q)) {
+            div.meta .show-if-summary data-testid="show-if" { "Shown only when " (upper(&c.question)) " " (when) }
         }
     }
 }
