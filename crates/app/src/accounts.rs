@@ -59,6 +59,17 @@ impl App {
         Ok(self.store.session(&token_hash(token)).await?)
     }
 
+    /// Leaves the session a note (what an action did, perhaps a secret shown
+    /// once) for its next visit to `path`, the page the action redirects to.
+    pub async fn leave_session_note(&self, token: &str, path: &str, note: &str) -> Result<(), AppError> {
+        Ok(self.store.set_session_note(&token_hash(token), path, &store::sealed::Secret::new(note)).await?)
+    }
+
+    /// The session's note for `path`, once.
+    pub async fn take_session_note(&self, token: &str, path: &str) -> Result<Option<String>, AppError> {
+        Ok(self.store.take_session_note(&token_hash(token), path).await?.map(|s| s.expose().to_string()))
+    }
+
     /// The account's stored password hash, for checking its current password.
     pub async fn credentials_of(&self, account_id: i64) -> Result<Option<Credentials>, AppError> {
         Ok(self.store.credentials_of(account_id).await?)

@@ -4,6 +4,7 @@
 use crate::accounts::Account;
 use crate::columns::Column;
 use crate::links::LinkStatus;
+use crate::sealed::Secret;
 use crate::{now_ms, Result, Store};
 
 #[derive(Debug, Clone)]
@@ -13,6 +14,9 @@ pub struct Session {
     /// The account's Salesforce link needs its owner to sign in again: every
     /// page shows a banner.
     pub link_needs_reauthentication: bool,
+    /// The page a note waits for (`take_session_note`), if any: only that
+    /// page looks the note up.
+    pub note_path: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -23,6 +27,7 @@ struct SessionRow {
     created_at: i64,
     csrf_token: String,
     link_status: Option<String>,
+    note_path: Option<String>,
 }
 
 impl Store {
@@ -42,7 +47,7 @@ impl Store {
     /// The live session with this token hash, if any.
     pub async fn session(&self, token_hash: &str) -> Result<Option<Session>> {
         let row = sqlx::query_as::<_, SessionRow>(
-            "SELECT a.id, a.email, a.name, a.created_at, s.csrf_token, l.status AS link_status
+            "SELECT a.id, a.email, a.name, a.created_at, s.csrf_token, l.status AS link_status, s.note_path
              FROM sessions s JOIN accounts a ON a.id = s.account_id
              LEFT JOIN salesforce_links l ON l.account_id = a.id
              WHERE s.token_hash = $1 AND s.expires_at > $2",
@@ -57,7 +62,45 @@ impl Store {
             account: Account { id: r.id, email: r.email, name: r.name, created_at: r.created_at },
             csrf_token: r.csrf_token,
             link_needs_reauthentication: link_status == Some(LinkStatus::NeedsReauthentication),
+            note_path: r.note_path,
         }))
+    }
+
+    /// Leaves a note for the session's next visit to `path`, sealed; it
+    /// replaces any note not yet shown.
+    pub async fn set_session_note(&self, token_hash: &str, path: &str, note: &Secret) -> Result<()> {
+        let sealed = self.sealer()?.seal(note);
+        sqlx::query("UPDATE sessions SET note_path = $1, note_sealed = $2 WHERE token_hash = $3")
+            .bind(path)
+            .bind(sealed)
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The session's note for `path`, once: it is cleared as it is read;
+    /// `None` when the note waits for another page or there is none.
+    pub async fn take_session_note(&self, token_hash: &str, path: &str) -> Result<Option<Secret>> {
+        // RETURNING gives the row as updated (the note already cleared), so
+        // read it first, in the same write transaction.
+        let mut tx = self.write_tx().await?;
+        let sealed: Option<(Option<String>,)> = sqlx::query_as("SELECT note_sealed FROM sessions WHERE token_hash = $1 AND note_path = $2")
+            .bind(token_hash)
+            .bind(path)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if sealed.is_some() {
+            sqlx::query("UPDATE sessions SET note_path = NULL, note_sealed = NULL WHERE token_hash = $1")
+                .bind(token_hash)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        match sealed.and_then(|(s,)| s) {
+            Some(s) => Ok(Some(self.sealer()?.open(&s).map_err(|_| crate::StoreError::Corrupt("a session note did not open with this key".into()))?)),
+            None => Ok(None),
+        }
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {

@@ -13,6 +13,7 @@ mod api;
 mod assets;
 mod auth;
 mod error;
+mod notes;
 pub mod metrics;
 mod pages;
 mod public;

@@ -88,7 +88,9 @@ pub async fn link(args: LinkArgs) -> anyhow::Result<()> {
     let html = http.get(format!("{base}/salesforce")).send().await?.text().await?;
     let token = csrf(&html)?;
     let warm = http.post(format!("{base}/salesforce/test")).form(&[("csrf", token.as_str())]).send().await?;
-    anyhow::ensure!(warm.status().is_success(), "test connection failed: {}", warm.status());
+    anyhow::ensure!(warm.status() == reqwest::StatusCode::SEE_OTHER, "test connection answered {}", warm.status());
+    let said = http.get(format!("{base}/salesforce")).send().await?.text().await?;
+    anyhow::ensure!(said.contains("Connected to"), "test connection failed before the burst");
     reqwest::Client::new().post(format!("{}/orgs/{org}/faults/expire-tokens", emulator.admin_url())).send().await?;
     let issued = || emulator.app().tokens.read().values().filter(|t| t.org_id == org).count();
     let before = issued();
@@ -96,7 +98,9 @@ pub async fn link(args: LinkArgs) -> anyhow::Result<()> {
     let mut calls = Vec::new();
     for _ in 0..args.concurrent {
         let (http, url, token) = (http.clone(), format!("{base}/salesforce/test"), token.clone());
-        calls.push(tokio::spawn(async move { http.post(url).form(&[("csrf", token)]).send().await.map(|r| r.status().is_success()) }));
+        // Each ends in a redirect to the Salesforce page, which says how the
+        // last one went (below); a failure would answer otherwise.
+        calls.push(tokio::spawn(async move { http.post(url).form(&[("csrf", token)]).send().await.map(|r| r.status() == reqwest::StatusCode::SEE_OTHER) }));
     }
     let mut ok = 0;
     for c in calls {
@@ -106,6 +110,8 @@ pub async fn link(args: LinkArgs) -> anyhow::Result<()> {
     }
     let burst = t.elapsed();
     let refreshes = issued() - before;
+    let said = http.get(format!("{base}/salesforce")).send().await?.text().await?;
+    anyhow::ensure!(said.contains("Connected to"), "the burst's connection tests failed");
 
     for v in [&mut page_ms, &mut start_ms, &mut callback_ms] {
         v.sort_unstable();

@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/signup", get(signup_page).post(signup))
+        .route("/signup/sent", get(signup_sent))
         .route("/signup/confirm", get(confirm_page).post(confirm))
         .route("/signin", get(signin_page).post(signin))
         .route("/signout", post(signout))
@@ -130,18 +131,52 @@ async fn signup(State(state): State<AppState>, client: ClientAddress, jar: Cooki
     // The same page whoever's address it is: the inbox says the rest.
     let request = app::signup::SignupRequest { email: &email, name: &name, password_hash: &hash, next_path: &next };
     state.app.begin_signup(request).await?;
-    Ok(check_your_inbox(&email).into_response())
+    // Said on the page this redirects to, so a reload sends no second mail.
+    Ok((jar.add(sent_cookie(&state, &email)), Redirect::to("/signup/sent")).into_response())
+}
+
+/// Which address the last sign-up of this browser used, for the page after
+/// it: the address and its MAC under the form key, so the page never shows
+/// words someone else put in a cookie or a URL.
+const SIGNUP_SENT_COOKIE: &str = "insight_signup_sent";
+
+fn sent_cookie(state: &AppState, email: &Email) -> Cookie<'static> {
+    let value = format!("{}.{}", sent_mac(state, email.as_str()), email.as_str());
+    Cookie::build((SIGNUP_SENT_COOKIE, value))
+        .path("/signup")
+        .http_only(true)
+        .secure(state.is_https())
+        .same_site(axum_extra::extract::cookie::SameSite::Strict)
+        .max_age(time::Duration::minutes(30))
+        .build()
+}
+
+fn sent_mac(state: &AppState, email: &str) -> String {
+    crate::secrets::mac(&state.form_key, &format!("signup-sent:{email}"))
+}
+
+/// The address the cookie names, if its MAC holds.
+fn sent_to(state: &AppState, jar: &CookieJar) -> Option<String> {
+    let (mac, email) = jar.get(SIGNUP_SENT_COOKIE)?.value().split_once('.')?;
+    crate::secrets::equal(mac, &sent_mac(state, email)).then(|| email.to_string())
+}
+
+async fn signup_sent(State(state): State<AppState>, jar: CookieJar) -> Markup {
+    check_your_inbox(sent_to(&state, &jar).as_deref())
 }
 
 /// What every sign-up is answered, for a new address and a taken one alike.
-fn check_your_inbox(email: &Email) -> Markup {
+fn check_your_inbox(email: Option<&str>) -> Markup {
     page(
         "Check your inbox",
         None,
         html! {
             div.card .max-w-30 {
                 h1 { "Check your inbox" }
-                p #check-inbox { "Check your inbox: we've sent a link to " strong { (email) } " to finish signing up." }
+                @match email {
+                    Some(email) => p #check-inbox { "Check your inbox: we've sent a link to " strong { (email) } " to finish signing up." }
+                    None => p #check-inbox { "Check your inbox: we've sent a link to the address you signed up with, to finish signing up." }
+                }
                 p.muted { "The link works for 24 hours. Nothing there? Look in your spam folder, or sign up again." }
                 p.muted { "Already have an account? " a href="/signin" { "Sign in" } }
             }

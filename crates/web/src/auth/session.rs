@@ -28,6 +28,27 @@ pub struct CurrentAccount {
     pub account: Account,
     pub csrf: String,
     pub link_needs_reauthentication: bool,
+    /// This browser's session token, for the notes an action leaves its next
+    /// page (`crate::notes`).
+    pub session: SessionToken,
+    /// The page a note waits for, if any.
+    pub note_path: Option<String>,
+}
+
+/// A session token; its `Debug` never shows it.
+#[derive(Clone)]
+pub struct SessionToken(String);
+
+impl SessionToken {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken(<redacted>)")
+    }
 }
 
 impl FromRequestParts<AppState> for CurrentAccount {
@@ -44,6 +65,8 @@ impl FromRequestParts<AppState> for CurrentAccount {
                 account: session.account,
                 csrf: session.csrf_token,
                 link_needs_reauthentication: session.link_needs_reauthentication,
+                note_path: session.note_path,
+                session: SessionToken(token),
             }),
             None => Err(WebError::SignInRequired(next)),
         }

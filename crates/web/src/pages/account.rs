@@ -5,6 +5,7 @@ use super::account_security::{self, Notice, PasswordDraft};
 use super::layout::{confirm_form, post_form_with_class, flash_error, flash_ok, page};
 use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
 use crate::error::WebResult;
+use crate::notes::{self, Note};
 use crate::state::AppState;
 use crate::time_fmt;
 use axum::extract::{Path, Query, State};
@@ -32,11 +33,12 @@ struct Done {
 
 async fn view(State(state): State<AppState>, who: CurrentAccount, Query(q): Query<Done>) -> WebResult<Markup> {
     let notice = q.done.as_deref().and_then(Notice::from_query);
-    render_with(&state, &who, None, None, notice, None).await
+    let note = notes::take(&state, &who, "/account").await?;
+    render_with(&state, &who, None, None, notice, None, note.as_ref().and_then(Note::done_text)).await
 }
 
 async fn render(state: &AppState, who: &CurrentAccount, new_token: Option<&str>, error: Option<&str>) -> WebResult<Markup> {
-    render_with(state, who, new_token, error, None, None).await
+    render_with(state, who, new_token, error, None, None, None).await
 }
 
 /// The Account page, saying what was just done, or with the password form
@@ -48,6 +50,7 @@ pub(super) async fn render_with(
     error: Option<&str>,
     notice: Option<Notice>,
     password: Option<&PasswordDraft>,
+    done: Option<&str>,
 ) -> WebResult<Markup> {
     let tokens = state.app.api_tokens(who.account.id).await?;
     let sessions = state.app.live_session_count(who.account.id).await?;
@@ -56,7 +59,7 @@ pub(super) async fn render_with(
         Some(who),
         html! {
             h1 { "Account" }
-            (flash_ok(notice.map(Notice::message)))
+            (flash_ok(notice.map(Notice::message).or(done)))
             div.card {
                 p { strong { (who.account.name) } br; (who.account.email) }
                 p.muted { "Member since " (time_fmt::short(who.account.created_at)) }
@@ -135,6 +138,7 @@ async fn created_token(State(state): State<AppState>, who: CurrentAccount, Path(
 }
 
 async fn revoke_token(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
+    let name = state.app.api_tokens(who.account.id).await?.into_iter().find(|t| t.id == id).map(|t| t.name).unwrap_or_default();
     state.app.revoke_api_token(who.account.id, id).await?;
-    Ok(Redirect::to("/account").into_response())
+    notes::redirect_with(&state, &who, "/account", Note::done(format!("Revoked the token “{name}”: scripts using it are refused from now on."))).await
 }

@@ -146,7 +146,7 @@ async fn change_password(State(state): State<AppState>, client: ClientAddress, j
 /// The Account page again, the problem beside its field; nothing changed.
 async fn refused(state: &AppState, who: &CurrentAccount, field: PasswordField, message: String) -> WebResult<Response> {
     let draft = PasswordDraft { field, message };
-    let page = account::render_with(state, who, None, None, None, Some(&draft)).await?;
+    let page = account::render_with(state, who, None, None, None, Some(&draft), None).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 

@@ -4,6 +4,7 @@
 use super::layout::{post_form, post_form_with_class, flash_error, flash_ok, page};
 use super::project_frame::{self, require_owner};
 use crate::auth::session::{CurrentAccount, EmptyForm, SignedForm};
+use crate::notes::{self, Note};
 use crate::error::{WebError, WebResult};
 use crate::state::AppState;
 use crate::time_fmt;
@@ -204,7 +205,8 @@ async fn open(Path(id): Path<i64>) -> Redirect {
 async fn settings(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>) -> WebResult<Markup> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
     require_owner(&project)?;
-    settings_page(&state, &who, &project, access, None, None).await
+    let note = notes::take(&state, &who, &format!("/projects/{id}/settings")).await?;
+    settings_page(&state, &who, &project, access, None, note.as_ref().and_then(Note::done_text)).await
 }
 
 async fn settings_page(
@@ -300,7 +302,7 @@ async fn transfer(State(state): State<AppState>, Path(id): Path<i64>, SignedForm
         Ok(email) => {
             // The same words whether or not the address has an account.
             let msg = format!("Offered to {email}. If an Insight account uses that address, its owner sees the offer on My Projects; nothing changes until they accept.");
-            Ok(settings_page(&state, &who, &project, access, None, Some(&msg)).await?.into_response())
+            notes::redirect_with(&state, &who, &format!("/projects/{id}/settings"), Note::done(msg)).await
         }
         Err(app::AppError::Invalid(m)) => refuse(m).await,
         Err(e) => Err(e.into()),
@@ -311,7 +313,7 @@ async fn withdraw_transfer(State(state): State<AppState>, Path(id): Path<i64>, S
     let (project, _) = project_frame::load(&state, id, &who).await?;
     require_owner(&project)?;
     state.app.withdraw_transfer(&project).await?;
-    Ok(Redirect::to(&format!("/projects/{id}/settings")).into_response())
+    notes::redirect_with(&state, &who, &format!("/projects/{id}/settings"), Note::done("Withdrew the transfer offer: the project stays yours.")).await
 }
 
 async fn accept_transfer(State(state): State<AppState>, Path(offer): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {

@@ -5,12 +5,13 @@
 use super::layout::{post_form, post_form_with_class, flash_error, flash_ok, page};
 use super::project_frame::{self, require_owner, Tab};
 use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
+use crate::notes::{self, Note};
 use crate::error::{WebError, WebResult};
 use crate::state::AppState;
 use crate::time_fmt;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use domain::{Access, Email, Role};
@@ -28,7 +29,8 @@ pub fn router() -> Router<AppState> {
 
 async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>) -> WebResult<Markup> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
-    render(&state, &who, &project, access, None, None).await
+    let note = notes::take(&state, &who, &format!("/projects/{id}/sharing")).await?;
+    render(&state, &who, &project, access, None, note.as_ref().and_then(Note::done_text)).await
 }
 
 async fn render(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, error: Option<&str>, ok: Option<&str>) -> WebResult<Markup> {
@@ -138,11 +140,11 @@ async fn share(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { 
                 role.as_str(),
                 granted(salesforce_changes)
             );
-            Ok(render(state, who, project, access, None, Some(&msg)).await?.into_response())
+            notes::redirect_with(state, who, &format!("/projects/{id}/sharing"), Note::done(msg)).await
         }
         Ok(app::invitations::Shared::Changed(app::consent::Shared { email, role, salesforce_changes })) => {
             let msg = format!("Shared with {email} as {}{}.", role.as_str(), granted(salesforce_changes));
-            Ok(render(state, who, project, access, None, Some(&msg)).await?.into_response())
+            notes::redirect_with(state, who, &format!("/projects/{id}/sharing"), Note::done(msg)).await
         }
         Err(e @ app::AppError::Invalid(_)) => refuse(e.to_string()).await,
         Err(e) => Err(e.into()),
@@ -163,20 +165,34 @@ async fn set_grant(State(state): State<AppState>, Path((id, account)): Path<(i64
         "no" => false,
         other => return Err(WebError::BadRequest(format!("\"{other}\" is neither yes nor no."))),
     };
+    let name = shared_name(&state, &project, account).await?;
     state.app.set_salesforce_grant(&project, &who.account, account, granted).await?;
-    Ok(Redirect::to(&format!("/projects/{id}/sharing")).into_response())
+    let said = match granted {
+        true => format!("{name} may now change what this project writes into your Salesforce org."),
+        false => format!("{name} may no longer change what this project writes into your Salesforce org."),
+    };
+    notes::redirect_with(&state, &who, &format!("/projects/{id}/sharing"), Note::done(said)).await
+}
+
+/// The name of the account a share names, for saying what was done to it
+/// (`None`: no such share, which the change then refuses).
+async fn shared_name(state: &AppState, project: &Project, account: i64) -> WebResult<String> {
+    let shares = state.app.shares(project).await?;
+    Ok(shares.into_iter().find(|s| s.account_id == account).map(|s| format!("{} ({})", s.name, s.email)).unwrap_or_default())
 }
 
 async fn revoke(State(state): State<AppState>, Path((id, account)): Path<(i64, i64)>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     let (project, _) = project_frame::load(&state, id, &who).await?;
     require_owner(&project)?;
+    let name = shared_name(&state, &project, account).await?;
     state.app.revoke_share(&project, &who.account, account).await?;
-    Ok(Redirect::to(&format!("/projects/{id}/sharing")).into_response())
+    notes::redirect_with(&state, &who, &format!("/projects/{id}/sharing"), Note::done(format!("{name} no longer has access to this project."))).await
 }
 
 async fn withdraw_invitation(State(state): State<AppState>, Path((id, invitation)): Path<(i64, i64)>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     let (project, _) = project_frame::load(&state, id, &who).await?;
     require_owner(&project)?;
+    let email = state.app.open_invitations(&project).await?.into_iter().find(|i| i.id == invitation).map(|i| i.email).unwrap_or_default();
     state.app.withdraw_invitation(&project, invitation).await?;
-    Ok(Redirect::to(&format!("/projects/{id}/sharing")).into_response())
+    notes::redirect_with(&state, &who, &format!("/projects/{id}/sharing"), Note::done(format!("Withdrew the invitation to {email}."))).await
 }

@@ -6,10 +6,11 @@ use super::layout::{post_form, flash_error};
 use super::project_frame;
 use super::survey::render;
 use crate::auth::session::{CurrentAccount, EmptyForm, SignedForm};
+use crate::notes::{self, Note};
 use crate::error::{WebError, WebResult};
 use crate::state::AppState;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
@@ -31,6 +32,17 @@ pub enum Shown {
     /// The new signing key: in this one response, never again.
     Key(String),
     Error(String),
+}
+
+impl From<Note> for Shown {
+    fn from(note: Note) -> Shown {
+        match note {
+            Note::SignedLink { url, expires } => Shown::Link { url, expires },
+            Note::SigningKey { key } => Shown::Key(key),
+            Note::Problem { text } => Shown::Error(text),
+            Note::Done { .. } | Note::Mixed { .. } => Shown::Nothing,
+        }
+    }
 }
 
 const FIELD_PREFIX: &str = "e.";
@@ -127,18 +139,27 @@ async fn generate(State(state): State<AppState>, Path(id): Path<i64>, SignedForm
         Err(message) => Err(app::AppError::Invalid(message)),
         Ok(days) => state.app.sign_link(&project, &fields, days.map(|d| now + d * 86_400), now).await,
     };
-    let (status, shown) = match outcome {
-        Ok(link) => (StatusCode::OK, Shown::Link { url: format!("{}?{}", state.survey_url(&survey.slug), link.query), expires: link.expires }),
-        Err(app::AppError::Invalid(message)) => (StatusCode::UNPROCESSABLE_ENTITY, Shown::Error(message)),
-        Err(e) => return Err(e.into()),
-    };
-    Ok((status, render(&state, &who, &project, access, &survey, None, &shown)).into_response())
+    match outcome {
+        // Shown on the Survey view this redirects to, once.
+        Ok(link) => {
+            let url = format!("{}?{}", state.survey_url(&survey.slug), link.query);
+            notes::redirect_with(&state, &who, &survey_path(id), Note::SignedLink { url, expires: link.expires }).await
+        }
+        Err(app::AppError::Invalid(message)) => {
+            let page = render(&state, &who, &project, access, &survey, None, &Shown::Error(message));
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn survey_path(id: i64) -> String {
+    format!("/projects/{id}/survey")
 }
 
 async fn new_key(State(state): State<AppState>, Path(id): Path<i64>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
-    let (project, access, survey) = owner_survey(&state, &who, id).await?;
+    let (project, _, _) = owner_survey(&state, &who, id).await?;
     let key = state.app.regenerate_signing_key(&project).await?;
-    let page = render(&state, &who, &project, access, &survey, None, &Shown::Key(key));
-    // The key is in this page only: no cache may keep it.
-    Ok(([(header::CACHE_CONTROL, "no-store")], page).into_response())
+    // Kept sealed until the Survey view shows it, this once.
+    notes::redirect_with(&state, &who, &survey_path(id), Note::SigningKey { key }).await
 }

@@ -9,6 +9,7 @@ use super::project_frame::{self, require_edit, Tab};
 use super::signed_links::{self, Shown};
 use super::survey_texts::{self, Card};
 use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
+use crate::notes;
 use crate::error::{WebError, WebResult};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -105,12 +106,20 @@ impl Saved {
     }
 }
 
-async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>, Query(q): Query<SavedQuery>) -> WebResult<Markup> {
+async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path<i64>, Query(q): Query<SavedQuery>) -> WebResult<Response> {
     let (project, access) = project_frame::load(&state, id, &who).await?;
     let survey = state.app.survey(&project).await?;
     let texts = if q.saved.as_deref() == Some(survey_texts::SAVED) { Card::Saved } else { Card::Plain };
     let saved = q.saved.as_deref().and_then(Saved::message);
-    Ok(render_with(&state, &who, &project, access, &survey, Drafts { saved, ..Drafts::default() }, &Shown::Nothing, &texts))
+    // A signed link or a new signing key, made by the POST that redirected here.
+    let note = notes::take(&state, &who, &format!("/projects/{id}/survey")).await?;
+    let shown = note.clone().map(Shown::from).unwrap_or(Shown::Nothing);
+    let page = render_with(&state, &who, &project, access, &survey, Drafts { saved, ..Drafts::default() }, &shown, &texts);
+    if note.is_some_and(|n| n.holds_secret()) {
+        // Shown this once: no cache may keep it.
+        return Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], page).into_response());
+    }
+    Ok(page.into_response())
 }
 
 pub(super) fn render(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, survey: &Survey, error: Option<&str>, signed: &Shown) -> Markup {

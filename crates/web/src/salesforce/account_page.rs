@@ -3,12 +3,12 @@
 
 use crate::auth::session::{CurrentAccount, SignedForm, EmptyForm};
 use crate::error::WebResult;
+use crate::notes::{self, Note};
 use crate::pages::layout::{confirm_form, post_form, flash_error, flash_ok, page};
 use crate::state::AppState;
 use crate::time_fmt;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
@@ -35,12 +35,14 @@ async fn view(State(state): State<AppState>, who: CurrentAccount, Query(notice):
         "Note: the Sandbox Environment box did not match the org you signed in to. Insight uses what the org itself reports (Organization.IsSandbox), shown below.",
     );
     let back = notice.return_to.filter(|t| t.starts_with("/projects/") && !t.contains("//"));
+    let note = notes::take(&state, &who, PATH).await?;
+    let ok = ok.or(note.as_ref().and_then(Note::done_text));
+    let warn = warn.or(note.as_ref().and_then(Note::problem_text));
     render_page(&state, &who, ok, warn, back.as_deref()).await
 }
 
-pub(super) async fn render(state: &AppState, who: &CurrentAccount, ok: Option<&str>, error: Option<&str>) -> WebResult<Markup> {
-    render_page(state, who, ok, error, None).await
-}
+/// This page, where its actions' notes wait.
+const PATH: &str = "/salesforce";
 
 /// The page; `back` is the project the person came from, if any.
 async fn render_page(state: &AppState, who: &CurrentAccount, ok: Option<&str>, error: Option<&str>, back: Option<&str>) -> WebResult<Markup> {
@@ -173,19 +175,14 @@ async fn render_page(state: &AppState, who: &CurrentAccount, ok: Option<&str>, e
 
 async fn test_connection(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     state.require_salesforce()?;
-    match state.app.test_connection(who.account.id).await {
-        Ok(check) => {
-            let msg = format!(
-                "Connected to {} ({}) as {}. API usage: {} of {} daily requests.",
-                check.org_name, check.org_id, check.username, check.api_used, check.api_max
-            );
-            Ok(render(&state, &who, Some(&msg), None).await?.into_response())
-        }
-        Err(e) => {
-            let page = render(&state, &who, None, Some(&e.to_string())).await?;
-            Ok((StatusCode::BAD_GATEWAY, page).into_response())
-        }
-    }
+    let note = match state.app.test_connection(who.account.id).await {
+        Ok(check) => Note::done(format!(
+            "Connected to {} ({}) as {}. API usage: {} of {} daily requests.",
+            check.org_name, check.org_id, check.username, check.api_used, check.api_max
+        )),
+        Err(e) => Note::problem(format!("The connection test failed: {e}")),
+    };
+    notes::redirect_with(&state, &who, PATH, note).await
 }
 
 async fn transition_all(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
@@ -196,14 +193,20 @@ async fn transition_all(State(state): State<AppState>, SignedForm { who, .. }: S
         .iter()
         .filter_map(|o| o.result.as_ref().err().map(|e| format!("{}: {e}", o.project_name)))
         .collect();
-    let ok = (!done.is_empty()).then(|| format!("Re-enabled: {}.", done.join(", ")));
-    let err = (!failed.is_empty()).then(|| format!("Still paused — {}", failed.join(" · ")));
-    let status = if failed.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    Ok((status, render(&state, &who, ok.as_deref(), err.as_deref()).await?).into_response())
+    let done = (!done.is_empty()).then(|| format!("Re-enabled: {}.", done.join(", ")));
+    let failed = (!failed.is_empty()).then(|| format!("Still paused — {}", failed.join(" · ")));
+    let note = match (done, failed) {
+        (Some(done), Some(problem)) => Note::Mixed { done, problem },
+        (None, Some(problem)) => Note::problem(problem),
+        (Some(done), None) => Note::done(done),
+        (None, None) => Note::done("No survey was waiting for its transition."),
+    };
+    notes::redirect_with(&state, &who, PATH, note).await
 }
 
 async fn unlink(State(state): State<AppState>, SignedForm { who, .. }: SignedForm<EmptyForm>) -> WebResult<Response> {
     state.require_salesforce()?;
+    let org = state.app.link(who.account.id).await?.map(|l| format!("{} ({})", l.org_name, l.org_id)).unwrap_or_default();
     state.app.unlink(who.account.id).await?;
-    Ok(Redirect::to("/salesforce").into_response())
+    notes::redirect_with(&state, &who, PATH, Note::done(format!("Unlinked from {org}: Insight's access to it is revoked. Surveys wait, losing nothing, until you link again."))).await
 }

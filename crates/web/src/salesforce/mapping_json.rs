@@ -171,7 +171,7 @@ async fn import(State(state): State<AppState>, who: CurrentAccount, Path(id): Pa
     match state.app.import_mappings(&project, &who.account, &text, form.replaces).await {
         Ok(Imported::Saved { objects, .. }) => {
             let said = if objects.is_empty() { String::from("Imported no mappings: this survey now has none.") } else { format!("Imported {}: {}.", mappings_words(objects.len()), objects.join(", ")) };
-            shown(&state, &who, &project, access, StatusCode::OK, ImportView::default(), Some(&said)).await
+            crate::notes::redirect_with(&state, &who, &format!("/projects/{}/salesforce", project.id), crate::notes::Note::done(said)).await
         }
         Ok(Imported::NeedsConfirmation { current, incoming, version }) => {
             let view = ImportView { text, confirm: Some(Confirm { current, incoming, version }), ..Default::default() };

@@ -56,7 +56,10 @@ async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path
         (_, _, Some(_)) => state.app.link(project.owner_id).await?.map(|l| format!("Re-enabled: the survey now delivers to {} ({}).", l.org_name, l.org_id)),
         _ => None,
     };
-    render(&state, &who, &project, access, None, saved.as_deref()).await
+    let note = crate::notes::take(&state, &who, &format!("/projects/{id}/salesforce")).await?;
+    let saved = saved.as_deref().or(note.as_ref().and_then(crate::notes::Note::done_text));
+    let problem = note.as_ref().and_then(crate::notes::Note::problem_text);
+    render(&state, &who, &project, access, problem, saved).await
 }
 
 pub(crate) async fn render(state: &AppState, who: &CurrentAccount, project: &Project, access: Access, error: Option<&str>, ok: Option<&str>) -> WebResult<Markup> {

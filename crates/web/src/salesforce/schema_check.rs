@@ -2,15 +2,16 @@
 //! check (`app::schema_drift`) run on request, and what the last check
 //! found, shown beside the mappings.
 
-use super::project_panel;
 use crate::auth::session::{CurrentAccount, EmptyForm, SignedForm};
+use super::project_panel;
 use crate::error::WebResult;
+use crate::notes::{self, Note};
 use crate::pages::layout::post_form;
 use crate::pages::project_frame;
 use crate::state::AppState;
 use crate::time_fmt;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
 use maud::{html, Markup};
@@ -23,17 +24,17 @@ async fn check_now(State(state): State<AppState>, Path(id): Path<i64>, SignedFor
     let (project, access) = project_frame::load(&state, id, &who).await?;
     project_frame::require_edit(&project)?;
     state.require_salesforce()?;
-    match state.app.check_salesforce_fields(&project).await {
-        Ok(check) => {
-            let msg = match (check.fits(), check.pinned) {
-                (true, _) => "Checked: every mapped field still fits.".to_string(),
-                (false, true) => "Checked: some mapped fields changed in Salesforce (below). The survey stays paused until its transition.".to_string(),
-                (false, false) => "Checked: some mapped fields changed in Salesforce (below).".to_string(),
-            };
-            Ok(project_panel::render(&state, &who, &project, access, None, Some(&msg)).await?.into_response())
-        }
-        Err(e) => project_panel::refused_with(&state, &who, &project, access, e).await,
-    }
+    let note = match state.app.check_salesforce_fields(&project).await {
+        Ok(check) => Note::done(match (check.fits(), check.pinned) {
+            (true, _) => "Checked: every mapped field still fits.",
+            (false, true) => "Checked: some mapped fields changed in Salesforce (below). The survey stays paused until its transition.",
+            (false, false) => "Checked: some mapped fields changed in Salesforce (below).",
+        }),
+        // Refused (checked a moment ago) or Salesforce failed: said on the
+        // page, with its status; nothing changed.
+        Err(e) => return project_panel::refused_with(&state, &who, &project, access, e).await,
+    };
+    notes::redirect_with(&state, &who, &format!("/projects/{}/salesforce", project.id), note).await
 }
 
 /// What the last schema check found, and the button to check again (for

@@ -48,8 +48,8 @@ async fn insight_keeps_to_its_share_of_the_orgs_daily_limit_and_says_why_it_wait
         // The org's limit is 20 calls a day: Insight's share is 10, and it made 9 today.
         let before_reset = sf.emulator.api_usage(&sandbox).unwrap().0 as i64;
         set_usage(&sf, &sandbox, serde_json::json!({ "used": 0, "max": 20 })).await;
-        let r = b.submit("/salesforce", "/salesforce/test", &[]).await;
-        assert_eq!(r.status(), StatusCode::OK);
+        let (_, tested) = b.submit_and_follow("/salesforce", "/salesforce/test", &[]).await;
+        assert!(tested.contains("Connected to"), "{tested}");
         // Every call the pages made counts in Insight's share: wait for them
         // to be counted, then make it 9.
         let made = before_reset + sf.emulator.api_usage(&sandbox).unwrap().0 as i64;

@@ -61,7 +61,8 @@ async fn the_api_refuses_missing_revoked_and_foreign_tokens() {
         let (_, html) = stranger.get_text("/account").await;
         let start = html.find("/account/tokens/").unwrap() + "/account/tokens/".len();
         let token_id: String = html[start..].chars().take_while(|c| c.is_ascii_digit()).collect();
-        stranger.submit("/account", &format!("/account/tokens/{token_id}/revoke"), &[]).await;
+        let (_, said) = stranger.submit_and_follow("/account", &format!("/account/tokens/{token_id}/revoke"), &[]).await;
+        assert!(said.contains("Revoked the token"), "{said}");
         let revoked = api.get(format!("{}/api/v1/projects", app.url)).bearer_auth(&token).send().await.unwrap();
         assert_eq!(revoked.status(), StatusCode::UNAUTHORIZED);
     }

@@ -110,7 +110,8 @@ async fn a_pinned_survey_whose_new_org_lacks_a_mapped_field_says_both() {
         let field = format!("/orgs/{}/schema/Survey_Response__c/fields/Score__c", org(&sf, false));
         admin(&sf, reqwest::Method::DELETE, &field, None).await;
         let panel = format!("/projects/{id}/salesforce");
-        assert_eq!(b.submit(&panel, &format!("{panel}/schema-check"), &[]).await.status(), StatusCode::OK);
+        let (_, checked) = b.submit_and_follow(&panel, &format!("{panel}/schema-check"), &[]).await;
+        assert!(checked.contains("Checked: some mapped fields changed"), "{checked}");
 
         let owner_row = row(&b, id).await;
         assert!(attention(&owner_row, "paused-by-switch").is_some(), "still paused: {owner_row}");
@@ -173,8 +174,8 @@ async fn a_broken_mapping_says_so_until_a_check_finds_it_fits_again() {
         let field = format!("/orgs/{}/schema/Survey_Response__c/fields/Score__c", org(&sf, true));
         admin(&sf, reqwest::Method::DELETE, &field, None).await;
         let panel = format!("/projects/{id}/salesforce");
-        let r = b.submit(&panel, &format!("{panel}/schema-check"), &[]).await;
-        assert_eq!(r.status(), StatusCode::OK);
+        let (_, checked) = b.submit_and_follow(&panel, &format!("{panel}/schema-check"), &[]).await;
+        assert!(checked.contains("Checked: some mapped fields changed"), "{checked}");
 
         let owner_row = row(&b, id).await;
         let (href, words) = attention(&owner_row, "mapping-broken").expect("the owner sees the broken mapping");
@@ -184,8 +185,8 @@ async fn a_broken_mapping_says_so_until_a_check_finds_it_fits_again() {
         assert_eq!(words, "Salesforce fields changed — deliveries held until Olive Owner fixes the mapping", "an editor without the owner's grant cannot fix it");
 
         admin(&sf, reqwest::Method::POST, &format!("/orgs/{}/schema/Survey_Response__c/restore", org(&sf, true)), None).await;
-        let r = b.submit(&panel, &format!("{panel}/schema-check"), &[]).await;
-        assert_eq!(r.status(), StatusCode::OK);
+        let (_, checked) = b.submit_and_follow(&panel, &format!("{panel}/schema-check"), &[]).await;
+        assert!(checked.contains("Checked: every mapped field still fits."), "{checked}");
         assert!(nothing_needs_attention(&row(&b, id).await), "gone once every mapping fits");
     }
 }
@@ -198,7 +199,8 @@ async fn a_link_that_needs_a_new_sign_in_is_the_owners_to_fix_and_a_collaborator
         let sandbox = org(&sf, true);
         admin(&sf, reqwest::Method::POST, &format!("/orgs/{sandbox}/faults/revoke-refresh-tokens"), None).await;
         admin(&sf, reqwest::Method::POST, &format!("/orgs/{sandbox}/faults/expire-tokens"), None).await;
-        assert_eq!(b.submit("/salesforce", "/salesforce/test", &[]).await.status(), StatusCode::BAD_GATEWAY);
+        let (_, tested) = b.submit_and_follow("/salesforce", "/salesforce/test", &[]).await;
+        assert!(tested.contains("The connection test failed"), "{tested}");
 
         let (href, words) = attention(&row(&b, id).await, "link-needs-sign-in").expect("the owner sees it");
         assert_eq!((href.as_str(), words.as_str()), ("/salesforce", "Your Salesforce link needs a new sign-in — Salesforce work is paused"));

@@ -63,15 +63,14 @@ async fn a_transfer_is_an_offer_the_receiver_accepts() {
         let transfer = format!("/projects/{id}/transfer");
 
         // An address without an account gets the same answer as one with: nothing to learn.
-        let r = olive.submit(&settings, &transfer, &[("email", "nobody@example.com"), ("confirm", "Renewal survey")]).await;
-        assert_eq!(r.status(), StatusCode::OK);
-        let nobody = r.text().await.unwrap();
+        let (_, nobody) = olive.submit_and_follow(&settings, &transfer, &[("email", "nobody@example.com"), ("confirm", "Renewal survey")]).await;
         assert!(nobody.contains("If an Insight account uses that address"), "{nobody}");
         let r = olive.submit(&settings, &transfer, &[("email", "nina@example.com"), ("confirm", "wrong")]).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        let r = olive.submit(&settings, &transfer, &[("email", "nina@example.com"), ("confirm", "Renewal survey")]).await;
-        assert_eq!(r.status(), StatusCode::OK);
+        let (_, page) = olive.submit_and_follow(&settings, &transfer, &[("email", "nina@example.com"), ("confirm", "Renewal survey")]).await;
+        assert!(page.contains("Offered to nina@example.com"), "the offer is said once: {page}");
         let (_, page) = olive.get_text(&settings).await;
+        assert!(!page.contains("Offered to nina@example.com"), "and not again on a reload");
         assert!(page.contains("data-testid=\"open-offer\"") && page.contains("nina@example.com"), "the owner sees the open offer");
 
         // Until Nina accepts, nothing changes.
@@ -176,8 +175,8 @@ async fn an_editor_changes_what_a_project_writes_only_with_the_owners_grant() {
         let eddie = Browser::new(&sf.app);
         eddie.sign_up("eddie@example.com", "Eddie Editor").await;
         let sharing = format!("/projects/{id}/sharing");
-        let r = sam.share(&eddie, id, &[("email", "eddie@example.com"), ("role", "editor")]).await;
-        assert_eq!(r.status(), StatusCode::OK);
+        let (status, _) = sam.share(&eddie, id, &[("email", "eddie@example.com"), ("role", "editor")]).await;
+        assert_eq!(status, StatusCode::OK);
         let panel = format!("/projects/{id}/salesforce");
         let version = sf.app.store.integration(id).await.unwrap().unwrap().version;
 

@@ -197,6 +197,23 @@ impl Browser {
         self.post_form(action, &all).await
     }
 
+    /// Submits a form that must end in a redirect (so a reload never repeats
+    /// it), and returns the page it leads to, as the browser would show it.
+    pub async fn submit_and_follow(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+        let r = self.submit(page, action, fields).await;
+        self.follow(r).await
+    }
+
+    /// The page a 303 leads to.
+    pub async fn follow(&self, r: Response) -> (StatusCode, String) {
+        let status = r.status();
+        let url = r.url().to_string();
+        assert_eq!(status, StatusCode::SEE_OTHER, "POST {url} ends in a redirect, not {status}: {}", r.text().await.unwrap_or_default());
+        let to = r.headers()["location"].to_str().unwrap().to_string();
+        assert!(to.starts_with('/'), "the redirect stays on this site: {to}");
+        self.get_text(&to).await
+    }
+
     pub async fn post_form(&self, action: &str, fields: &[(&str, &str)]) -> Response {
         self.client.post(format!("{}{action}", self.base)).form(fields).send().await.unwrap()
     }
@@ -212,8 +229,8 @@ impl Browser {
     pub async fn sign_up_with(&self, email: &str, name: &str, password: &str, next: &str) -> Response {
         let before = self.confirmation_mails(email).len();
         let r = self.submit("/signup", "/signup", &[("name", name), ("email", email), ("password", password), ("next", next)]).await;
-        assert_eq!(r.status(), StatusCode::OK, "sign-up of {email}");
-        assert!(r.text().await.unwrap().contains("Check your inbox"));
+        let (_, said) = self.follow(r).await;
+        assert!(said.contains("Check your inbox"), "sign-up of {email}: {said}");
         let link = self.wait_confirmation_mail(email, before + 1).await;
         self.confirm_sign_up(&link, password).await
     }
@@ -246,12 +263,13 @@ impl Browser {
     }
 
     /// Shares a project from its Sharing page, and has `receiver` accept the
-    /// invitation on their My Projects; answers the sharing page's response.
-    pub async fn share(&self, receiver: &Browser, project: i64, fields: &[(&str, &str)]) -> Response {
+    /// invitation on their My Projects; answers the Sharing page the form
+    /// redirects to (which says what was done).
+    pub async fn share(&self, receiver: &Browser, project: i64, fields: &[(&str, &str)]) -> (StatusCode, String) {
         let sharing = format!("/projects/{project}/sharing");
-        let r = self.submit(&sharing, &sharing, fields).await;
+        let shown = self.submit_and_follow(&sharing, &sharing, fields).await;
         receiver.accept_invitation(project).await;
-        r
+        shown
     }
 
     /// The id of the open invitation to this project on My Projects.

@@ -26,9 +26,7 @@ async fn sharing_with_a_registered_and_an_unregistered_address_answers_alike() {
 
         let mut answers = Vec::new();
         for email in ["nina@example.com", "nobody@example.com"] {
-            let r = olive.submit(&sharing, &sharing, &[("email", email), ("role", "editor")]).await;
-            let status = r.status();
-            let html = r.text().await.unwrap();
+            let (status, html) = olive.submit_and_follow(&sharing, &sharing, &[("email", email), ("role", "editor")]).await;
             assert!(html.contains(&format!("Invited: {email} (editor) — waiting for them to accept")), "{html}");
             answers.push((status, masked(&html, email)));
             // Withdrawn, so the next answer lists only its own invitation.
@@ -88,8 +86,8 @@ async fn only_the_addressee_can_answer_an_invitation_and_the_owner_can_withdraw_
         let eves = eve.invitation_to(id).await.unwrap();
         let r = nina.submit(&sharing, &format!("{sharing}/invitations/{eves}/withdraw"), &[]).await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "an editor cannot withdraw the owner's invitation");
-        let r = olive.submit(&sharing, &format!("{sharing}/invitations/{eves}/withdraw"), &[]).await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let (_, said) = olive.submit_and_follow(&sharing, &format!("{sharing}/invitations/{eves}/withdraw"), &[]).await;
+        assert!(said.contains("Withdrew the invitation to eve@example.com."), "{said}");
         assert!(eve.invitation_to(id).await.is_none());
         let r = eve.submit("/projects", &format!("/invitations/{eves}/accept"), &[]).await;
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
@@ -109,7 +107,7 @@ async fn an_invitation_to_an_address_without_an_account_is_claimed_only_by_confi
         // Mallory signs up with Nina's address, but cannot read Nina's mail.
         let mallory = Browser::new(&app);
         let r = mallory.submit("/signup", "/signup", &[("name", "Nina"), ("email", "nina@example.com"), ("password", "mallory's secret")]).await;
-        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
         mallory.wait_confirmation_mail("nina@example.com", 1).await;
         assert_eq!(mallory.get("/projects").await.status(), StatusCode::SEE_OTHER, "a sign-up alone signs no one in");
         let r = mallory.submit("/signin", "/signin", &[("email", "nina@example.com"), ("password", "mallory's secret")]).await;

@@ -65,7 +65,7 @@ async fn the_mail_worker_delivers_a_sign_up_link_over_smtp() {
         let email = format!("ada{i}@example.com");
         let b = Browser::new(&app);
         let r = b.submit("/signup", "/signup", &[("name", "Ada"), ("email", &email), ("password", "a good password")]).await;
-        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
         let mail = smtp.wait_for_mail(&email, WAIT).await;
         assert_eq!((mail.to.as_str(), mail.subject.as_str()), (email.as_str(), "Finish signing up to Insight"));
         assert_eq!((mail.from_name.as_deref(), mail.from_address.as_str()), (Some("Insight"), "insight@insight.test"));

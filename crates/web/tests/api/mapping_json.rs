@@ -23,6 +23,11 @@ async fn import(b: &Browser, id: i64, text: &str, replaces: Option<&str>) -> (St
     let mut fields = vec![("document", text)];
     fields.extend(replaces.map(|v| ("replaces", v)));
     let r = b.submit(&panel, &format!("{panel}/mappings/import"), &fields).await;
+    if r.status() == StatusCode::SEE_OTHER {
+        // Saved: the Salesforce page says what was imported.
+        let (status, page) = b.follow(r).await;
+        return (status, unescape(&page));
+    }
     (r.status(), unescape(&r.text().await.unwrap()))
 }
 
@@ -65,8 +70,8 @@ async fn mappings_copied_to_a_survey_with_the_same_questions_deliver_there() {
             .part("file", reqwest::multipart::Part::text(file.clone()).file_name("post-case-csat-mappings.json").mime_str("application/json").unwrap())
             .text("document", "");
         let r = b.client.post(format!("{}{panel}/mappings/import", b.base)).multipart(form).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        let html = unescape(&r.text().await.unwrap());
+        let (_, html) = b.follow(r).await;
+        let html = unescape(&html);
         assert!(html.contains("Imported 1 mapping: Survey_Response__c."), "{html}");
         assert!(html.contains("imported 1 mapping from a file"), "in the Salesforce history: {html}");
         assert_eq!(stored(&sf, to).await.0, stored(&sf, from).await.0);

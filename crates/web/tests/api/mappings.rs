@@ -144,8 +144,8 @@ async fn all_paused_surveys_transition_at_once_when_they_fit() {
         b.submit("/salesforce/switch", "/salesforce/switch/confirm", &[]).await;
         let (_, html) = b.get_text("/salesforce").await;
         assert!(html.contains("paused-surveys") && html.contains("Post-case CSAT") && html.contains("Onboarding"));
-        let r = b.submit("/salesforce", "/salesforce/transition-all", &[]).await;
-        assert_eq!(r.status(), StatusCode::OK);
+        let (_, said) = b.submit_and_follow("/salesforce", "/salesforce/transition-all", &[]).await;
+        assert!(said.contains("Re-enabled: ") && said.contains("Post-case CSAT") && said.contains("Onboarding"), "{said}");
         let production = org(&sf, false);
         for id in [first, second] {
             assert_eq!(sf.app.store.integration(id).await.unwrap().unwrap().validated_org_id.as_deref(), Some(production.as_str()));

@@ -59,8 +59,8 @@ async fn a_viewer_sees_the_project_but_the_server_refuses_every_edit() {
         let viewer = Browser::new(&app);
         viewer.sign_up("viewer@example.com", "Vic Viewer").await;
         let sharing = format!("/projects/{id}/sharing");
-        let r = owner.share(&viewer, id, &[("email", "viewer@example.com"), ("role", "viewer")]).await;
-        assert_eq!(r.status(), StatusCode::OK);
+        let (status, _) = owner.share(&viewer, id, &[("email", "viewer@example.com"), ("role", "viewer")]).await;
+        assert_eq!(status, StatusCode::OK);
 
         let (status, html) = viewer.get_text(&format!("/projects/{id}/survey")).await;
         assert_eq!(status, StatusCode::OK);
@@ -106,8 +106,8 @@ async fn an_editor_builds_the_survey_but_cannot_share_or_delete() {
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
         assert_eq!(editor.get(&format!("/projects/{id}/settings")).await.status(), StatusCode::FORBIDDEN);
 
-        let r = owner.submit(&sharing, &format!("{sharing}/{}/revoke", account_id(&app, "editor@example.com").await), &[]).await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let (_, said) = owner.submit_and_follow(&sharing, &format!("{sharing}/{}/revoke", account_id(&app, "editor@example.com").await), &[]).await;
+        assert!(said.contains("(editor@example.com) no longer has access to this project."), "{said}");
         assert_eq!(editor.get(&format!("/projects/{id}/survey")).await.status(), StatusCode::NOT_FOUND, "revoked means gone");
     }
 }
@@ -119,9 +119,8 @@ async fn sharing_with_an_unknown_email_invites_it_and_says_what_happens_next() {
         owner.sign_up("owner@example.com", "Olive").await;
         let id = owner.create_project("Team survey").await;
         let sharing = format!("/projects/{id}/sharing");
-        let r = owner.submit(&sharing, &sharing, &[("email", "nobody@example.com"), ("role", "viewer")]).await;
-        assert_eq!(r.status(), StatusCode::OK);
-        assert!(r.text().await.unwrap().contains("nothing is shared until they accept"));
+        let (_, said) = owner.submit_and_follow(&sharing, &sharing, &[("email", "nobody@example.com"), ("role", "viewer")]).await;
+        assert!(said.contains("nothing is shared until they accept"), "{said}");
         let r = owner.submit(&sharing, &sharing, &[("email", "owner@example.com"), ("role", "owner")]).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     }

@@ -50,7 +50,16 @@ async fn setup_in(sf: &WithSalesforce, org_id: &str, method: reqwest::Method, pa
 async fn check_now(b: &Browser, id: i64) -> (StatusCode, String) {
     let panel = format!("/projects/{id}/salesforce");
     let r = b.submit(&panel, &format!("{panel}/schema-check"), &[]).await;
-    (r.status(), r.text().await.unwrap())
+    if r.status() != StatusCode::SEE_OTHER {
+        // Refused, with the reason on the page.
+        return (r.status(), r.text().await.unwrap());
+    }
+    // Checked: the Salesforce page it leads to says what was found, once.
+    let (status, page) = b.follow(r).await;
+    assert!(page.contains("Checked: "), "{page}");
+    let (_, again) = b.get_text(&panel).await;
+    assert!(!again.contains("Checked: "), "said once, not on a reload");
+    (status, page)
 }
 
 fn records_of(recs: &[serde_json::Value], rid: &str) -> usize {

@@ -64,8 +64,13 @@ async fn setup(sf: WithSalesforce) -> Setup {
 async fn signed_link_from_page(s: &Setup, account_id: &str) -> String {
     let page = format!("/projects/{}/survey", s.project);
     let r = s.owner.submit(&page, &format!("{page}/signed-links"), &[("e.account_id", account_id), ("valid_days", "")]).await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let html = r.text().await.unwrap();
+    let to = r.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+    assert_eq!(to.as_deref(), Some(page.as_str()), "making a link ends in a redirect to the Survey view");
+    let shown = s.owner.get(&page).await;
+    assert_eq!(shown.headers()["cache-control"], "no-store", "the page showing a link is not kept");
+    let html = shown.text().await.unwrap();
+    let (_, again) = s.owner.get_text(&page).await;
+    assert!(!again.contains("id=\"signed-link\""), "a reload shows the link no more (nor makes another)");
     let start = html.find("id=\"signed-link\"").expect("the signed link is shown");
     let url: String = html[start..].split('>').nth(1).unwrap().chars().take_while(|c| *c != '<').collect();
     let url = url.replace("&amp;", "&");
@@ -208,9 +213,17 @@ async fn a_regenerated_key_stops_trusting_old_links() {
         let old = signed_link_from_page(&s, &s.meant).await;
         let page = format!("/projects/{}/survey", s.project);
         let r = s.owner.submit(&page, &format!("{page}/signed-links/key"), &[]).await;
-        assert_eq!(r.status(), StatusCode::OK);
-        assert_eq!(r.headers()["cache-control"], "no-store");
-        assert!(r.text().await.unwrap().contains("id=\"signing-key-value\""), "the new key is shown once");
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "a new key ends in a redirect: a reload makes no second key");
+        let waiting: Vec<(Option<String>,)> = sqlx::query_as("SELECT note_sealed FROM sessions WHERE note_sealed IS NOT NULL").fetch_all(s.sf.app.store.pool()).await.unwrap();
+        assert_eq!(waiting.len(), 1, "the key waits for its page, sealed");
+        let shown = s.owner.get(&page).await;
+        assert_eq!(shown.headers()["cache-control"], "no-store");
+        let html = shown.text().await.unwrap();
+        assert!(html.contains("id=\"signing-key-value\""), "the new key is shown once");
+        let key = html.split("id=\"signing-key-value\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+        assert!(key.len() >= 32 && !waiting[0].0.as_deref().unwrap().contains(&key), "the database never held the key in the clear");
+        let sealed: Vec<(Option<String>,)> = sqlx::query_as("SELECT note_sealed FROM sessions").fetch_all(s.sf.app.store.pool()).await.unwrap();
+        assert!(sealed.iter().all(|(n,)| n.is_none()), "taken once shown");
         let (_, again) = s.owner.get_text(&page).await;
         assert!(!again.contains("signing-key-value"), "and never again");
 
@@ -244,7 +257,7 @@ async fn a_stranger_or_viewer_cannot_sign_links() {
         let (viewer, stranger) = (Browser::new(&s.sf.app), Browser::new(&s.sf.app));
         viewer.sign_up("vera@example.com", "Vera Viewer").await;
         stranger.sign_up("sam@example.com", "Sam Stranger").await;
-        assert_eq!(s.owner.share(&viewer, s.project, &[("email", "vera@example.com"), ("role", "viewer")]).await.status(), StatusCode::OK);
+        assert_eq!(s.owner.share(&viewer, s.project, &[("email", "vera@example.com"), ("role", "viewer")]).await.0, StatusCode::OK);
 
         let (_, viewer_page) = viewer.get_text(&page).await;
         assert!(viewer_page.contains("Only the project's owner"), "the viewer sees why there is no form");

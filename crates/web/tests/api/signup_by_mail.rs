@@ -18,10 +18,35 @@ async fn has_account(app: &TestApp, email: &str) -> bool {
 /// The sign-up form's answer: status, header names, body.
 async fn sign_up_answer(b: &Browser, email: &str, password: &str) -> (StatusCode, Vec<String>, String) {
     let r = b.submit("/signup", "/signup", &[("name", "Ada"), ("email", email), ("password", password)]).await;
-    let status = r.status();
     let mut headers: Vec<String> = r.headers().iter().filter(|(k, _)| *k != "date").map(|(k, v)| format!("{k}: {}", v.to_str().unwrap())).collect();
     headers.sort();
-    (status, headers, r.text().await.unwrap())
+    assert_eq!(r.headers().get("location").map(|l| l.to_str().unwrap()), Some("/signup/sent"), "a sign-up ends in a redirect: a reload sends no second mail");
+    let (status, body) = b.follow(r).await;
+    (status, headers, body)
+}
+
+#[tokio::test]
+async fn the_page_after_a_sign_up_shows_only_an_address_insight_put_there() {
+    for app in apps().await {
+        let b = Browser::new(&app);
+        let (_, _, said) = sign_up_answer(&b, "ada@example.com", "a good password").await;
+        assert!(said.contains("<strong>ada@example.com</strong>"), "{said}");
+        let (_, again) = b.get_text("/signup/sent").await;
+        assert_eq!(again, said, "a reload shows the same page and sends nothing");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(app.mails_to("ada@example.com").len(), 1, "one mail, however often the page is shown");
+
+        // A cookie someone else wrote (another address, no valid MAC) shows no address.
+        let forged = reqwest::Client::new()
+            .get(format!("{}/signup/sent", app.url))
+            .header("cookie", "insight_signup_sent=AAAA.victim@example.com")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), StatusCode::OK);
+        let page = forged.text().await.unwrap();
+        assert!(!page.contains("victim@example.com") && page.contains("the address you signed up with"), "{page}");
+    }
 }
 
 #[tokio::test]

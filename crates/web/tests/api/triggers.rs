@@ -75,7 +75,7 @@ async fn setup_mailing(sf: WithSalesforce, smtp: Option<&crate::aiosmtpd::Aiosmt
             // One SMTP server serves every backend's app: an address per app.
             let email = format!("olive.{:08x}@example.com", rand::random::<u32>());
             let r = owner.submit("/signup", "/signup", &[("name", "Olive Owner"), ("email", &email), ("password", "a good password"), ("next", "/projects")]).await;
-            assert_eq!(r.status(), StatusCode::OK);
+            assert_eq!(r.status(), StatusCode::SEE_OTHER);
             let link = smtp.wait_for_mail(&email, Duration::from_secs(30)).await.link("/signup/confirm?token=").expect("a sign-up link");
             assert_eq!(owner.confirm_sign_up(&link, "a good password").await.status(), StatusCode::SEE_OTHER);
         }
