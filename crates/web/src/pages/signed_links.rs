@@ -2,7 +2,7 @@
 //! (embedded data, optional expiry) to copy, or replaces the survey's
 //! signing key, which is shown once, for signing links in another system.
 
-use super::layout::{post_form, flash_error};
+use super::layout::{confirm_form, post_form, flash_error};
 use super::project_frame;
 use super::survey::render;
 use crate::auth::session::{CurrentAccount, EmptyForm, SignedForm};
@@ -89,7 +89,7 @@ pub fn card(who: &CurrentAccount, project: &Project, access: Access, survey: &Su
                         p { button type="submit" { "Create signed link" } }
                     }))
                 }
-                (post_form(&format!("{base}/key"), &who.csrf, html! {
+                (confirm_form(&format!("{base}/key"), &who.csrf, "Generate a new signing key? Links signed with the current key stop being trusted at once.", html! {
                     button.secondary type="submit" { "Generate a new signing key" }
                     span.muted { " Shows the key once, for signing links elsewhere; links signed with the current key stop being trusted." }
                 }))

@@ -242,7 +242,7 @@ fn render_with(state: &AppState, who: &CurrentAccount, project: &Project, access
                         li.row data-embedded=(name.as_str()) {
                             code { (name.as_str()) }
                             @if editable {
-                                (post_form(&format!("{base}/embedded/{}/delete", name.as_str()), &who.csrf, html! {
+                                (confirm_form(&format!("{base}/embedded/{}/delete", name.as_str()), &who.csrf, &format!("Remove the embedded data field “{}”? Responses from now on do not keep its value; those stored keep theirs.", name.as_str()), html! {
                                     button.small.secondary type="submit" aria-label={"Remove " (name.as_str())} { "Remove" }
                                 }))
                             }

@@ -6,7 +6,7 @@
 
 use crate::auth::session::{CurrentAccount, EmptyForm, SignedForm};
 use crate::error::{WebError, WebResult};
-use crate::pages::layout::{flash_error, flash_ok, page, post_form};
+use crate::pages::layout::{confirm_form, flash_error, flash_ok, page, post_form};
 use crate::pages::csv_download::{self, spreadsheet_text};
 use crate::pages::project_frame::{self, Tab};
 use crate::state::AppState;
@@ -91,8 +91,8 @@ fn render(who: &CurrentAccount, project: &Project, access: Access, trigger: &Tri
                         (account_rule_card(who, &base, trigger))
                     }
                     div.card #trigger-delete {
-                        (post_form(&format!("{base}/delete"), &who.csrf, html! {
-                            button.danger type="submit" data-confirm="Delete this trigger? Salesforce's notifications to its URL will be refused." { "Delete the trigger" }
+                        (confirm_form(&format!("{base}/delete"), &who.csrf, "Delete this trigger? Salesforce's notifications to its URL will be refused.", html! {
+                            button.danger type="submit" { "Delete the trigger" }
                         }))
                     }
                 }
