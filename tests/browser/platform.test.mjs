@@ -62,6 +62,10 @@ test('a new user builds, publishes and reads a survey; a viewer cannot edit it',
   await respondent.click('button:has-text("Submit")');
   await respondent.locator('.field-error').first().waitFor();
   assert.equal(await respondent.locator('.field-error').count(), 3);
+  // The first question refused has the focus, so the respondent starts there.
+  const focused = () => respondent.evaluate(() => document.activeElement?.closest('fieldset')?.dataset.questionId ?? null);
+  const firstRefused = await respondent.locator('fieldset:has(.field-error)').first().getAttribute('data-question-id');
+  assert.equal(await focused(), firstRefused);
   await snap(respondent, '05-respondent-errors');
 
   await respondent.fill('fieldset[data-question-id=q1] input', 'Ada');
@@ -75,6 +79,7 @@ test('a new user builds, publishes and reads a survey; a viewer cannot edit it',
   await respondent.click('button:has-text("Submit")');
   // A number out of range is explained, and the other answers stay.
   await respondent.locator('fieldset[data-question-id=q5] .field-error').waitFor();
+  assert.equal(await focused(), 'q5', 'the number out of range has the focus');
   assert.equal(await respondent.inputValue('fieldset[data-question-id=q1] input'), 'Ada');
   await respondent.fill('fieldset[data-question-id=q5] input', '3');
   await respondent.click('button:has-text("Submit")');

@@ -37,6 +37,7 @@ test('an owner previews, publishes and shares a survey; a respondent sees their 
   await owner.click('button:has-text("Save texts")');
   await owner.locator('#survey-texts .field-error').waitFor();
   assert.match(await owner.locator('#survey-texts .field-error').textContent(), /at most 1000 characters/);
+  assert.equal(await owner.evaluate(() => document.activeElement?.id), 'thank_you', 'the refused field has the focus');
   assert.equal((await owner.inputValue('#thank_you')).length, 1001);
   await owner.goto(`${base}${projectPath}/survey`);
   assert.equal(await owner.inputValue('#thank_you'), 'We read every answer. See you soon!');

@@ -136,6 +136,7 @@ struct LinkSignature {
 
 fn render(survey: &Survey, action: &str, form: &FormState, audience: Audience) -> Markup {
     let def = &survey.definition;
+    let first_refused = def.asked().map(|q| q.id.as_str()).find(|id| form.errors.contains_key(*id));
     public_page(
         &survey.project_name,
         html! {
@@ -159,6 +160,9 @@ fn render(survey: &Survey, action: &str, form: &FormState, audience: Audience) -
                 @if let Some(at) = &form.link.expires { input type="hidden" name=(EXPIRES_PARAM) value=(at); }
                 @for (i, q) in def.asked().enumerate() {
                     @let id = q.id.as_str();
+                    // A question refused is marked; the first takes the focus.
+                    @let bad = form.errors.contains_key(id).then_some("true");
+                    @let focus = first_refused == Some(id);
                     @let values = form.values.get(id).cloned().unwrap_or_default();
                     @let first = values.first().cloned().unwrap_or_default();
                     // The script shows a question with display logic only while its
@@ -175,32 +179,32 @@ fn render(survey: &Survey, action: &str, form: &FormState, audience: Audience) -
                         @if let Some(err) = form.errors.get(id) { p.field-error role="alert" { (err) } }
                         @match &q.kind {
                             QuestionKind::Text { multiline: true } => {
-                                textarea name=(id) aria-label=(q.text.as_str()) { (first) }
+                                textarea name=(id) aria-label=(q.text.as_str()) aria-invalid=[bad] autofocus[focus] { (first) }
                             }
                             QuestionKind::Text { multiline: false } => {
-                                input type="text" name=(id) value=(first) aria-label=(q.text.as_str());
+                                input type="text" name=(id) value=(first) aria-label=(q.text.as_str()) aria-invalid=[bad] autofocus[focus];
                             }
                             QuestionKind::Email => {
-                                input type="email" name=(id) value=(first) aria-label=(q.text.as_str()) autocomplete="email";
+                                input type="email" name=(id) value=(first) aria-label=(q.text.as_str()) autocomplete="email" aria-invalid=[bad] autofocus[focus];
                             }
                             QuestionKind::Number { min, max } => {
-                                input type="number" step="any" name=(id) value=(first) min=[min] max=[max] aria-label=(q.text.as_str()) .max-w-12;
+                                input type="number" step="any" name=(id) value=(first) min=[min] max=[max] aria-label=(q.text.as_str()) .max-w-12 aria-invalid=[bad] autofocus[focus];
                             }
                             QuestionKind::SingleChoice { choices } => {
-                                @for c in choices.as_slice() {
-                                    div { label.inline { input type="radio" name=(id) value=(c) checked[values.contains(c)]; " " (c) } }
+                                @for (k, c) in choices.as_slice().iter().enumerate() {
+                                    div { label.inline { input type="radio" name=(id) value=(c) checked[values.contains(c)] aria-invalid=[bad] autofocus[focus && k == 0]; " " (c) } }
                                 }
                             }
                             QuestionKind::MultipleChoice { choices } => {
-                                @for c in choices.as_slice() {
-                                    div { label.inline { input type="checkbox" name=(id) value=(c) checked[values.contains(c)]; " " (c) } }
+                                @for (k, c) in choices.as_slice().iter().enumerate() {
+                                    div { label.inline { input type="checkbox" name=(id) value=(c) checked[values.contains(c)] aria-invalid=[bad] autofocus[focus && k == 0]; " " (c) } }
                                 }
                             }
                             QuestionKind::Nps => {
                                 div.nps {
                                     @for n in 0..=10u8 {
                                         @let v = n.to_string();
-                                        label { input type="radio" name=(id) value=(v) checked[first == v]; (n) }
+                                        label { input type="radio" name=(id) value=(v) checked[first == v] aria-invalid=[bad] autofocus[focus && n == 0]; (n) }
                                     }
                                 }
                                 div.row.muted .spread .max-w-32 .small-text { span { "Not at all likely" } span { "Extremely likely" } }

@@ -76,16 +76,18 @@ pub fn cards(who: &CurrentAccount, sessions: i64, refused: Option<&PasswordDraft
     let error_at = |field: PasswordField| html! {
         @if let Some(d) = refused.filter(|d| d.field == field) { p.field-error role="alert" { (d.message) } }
     };
+    // The refused field is marked and takes the focus.
+    let bad = |field: PasswordField| refused.is_some_and(|d| d.field == field);
     let others = (sessions - 1).max(0);
     html! {
         h2 { "Password" }
         div.card #password {
             (post_form("/account/password", &who.csrf, html! {
                 label for="current_password" { "Current password" }
-                input #current_password type="password" name="current_password" required autocomplete="current-password" .max-w-22;
+                input #current_password type="password" name="current_password" required autocomplete="current-password" .max-w-22 aria-invalid=[bad(PasswordField::Current).then_some("true")] autofocus[bad(PasswordField::Current)];
                 (error_at(PasswordField::Current))
                 label for="new_password" { "New password " span.muted { "(at least 8 characters)" } }
-                input #new_password type="password" name="new_password" required autocomplete="new-password" .max-w-22;
+                input #new_password type="password" name="new_password" required autocomplete="new-password" .max-w-22 aria-invalid=[bad(PasswordField::New).then_some("true")] autofocus[bad(PasswordField::New)];
                 (error_at(PasswordField::New))
                 p { button type="submit" { "Change password" } }
             }))

@@ -99,7 +99,7 @@ pub fn editor(who: &CurrentAccount, project_id: i64, def: &SurveyDefinition, q: 
                     p.muted .small-text { "Ask " (upper(&q.id)) " only when an earlier answer meets a condition. Respondents never see it otherwise, and it is not required of them." }
                     div.row {
                         label { "Show only when"
-                            select name="source" {
+                            select name="source" aria-invalid=[draft.map(|_| "true")] autofocus[draft.is_some()] {
                                 option value="" selected[values.source.is_empty()] { "(always show)" }
                                 @for s in &earlier {
                                     option value=(s.id) selected[values.source == s.id.as_str()] { (upper(&s.id)) ": " (s.text.as_str()) }

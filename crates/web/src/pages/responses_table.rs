@@ -117,14 +117,14 @@ fn filter_form(id: i64, form: &TableForm, problem: Option<&FilterProblem>, offer
                     "Search"
                     input type="search" name="q" value=(form.q) maxlength=(domain::response_filter::SEARCH_MAX_CHARS)
                         placeholder="Response id (R_…) or words in the answers" aria-describedby="q-help"
-                        aria-invalid=[invalid(problem, "q")];
+                        aria-invalid=[invalid(problem, "q")] autofocus[invalid(problem, "q").is_some()];
                 }
-                label { "Finished from" input type="date" name="from" value=(form.from) aria-invalid=[invalid(problem, "from")]; }
-                label { "to" input type="date" name="to" value=(form.to) aria-invalid=[invalid(problem, "to")]; }
+                label { "Finished from" input type="date" name="from" value=(form.from) aria-invalid=[invalid(problem, "from")] autofocus[invalid(problem, "from").is_some()]; }
+                label { "to" input type="date" name="to" value=(form.to) aria-invalid=[invalid(problem, "to")] autofocus[invalid(problem, "to").is_some()]; }
                 @if offers_status {
                     label {
                         "Salesforce delivery"
-                        select name="status" aria-invalid=[invalid(problem, "status")] {
+                        select name="status" aria-invalid=[invalid(problem, "status")] autofocus[invalid(problem, "status").is_some()] {
                             option value="" selected[form.status.is_empty()] { "Any" }
                             @for s in StatusChoice::ALL {
                                 option value=(s.as_str()) selected[form.status == s.as_str()] { (s.label()) }

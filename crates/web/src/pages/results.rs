@@ -82,7 +82,7 @@ async fn report(State(state): State<AppState>, who: CurrentAccount, Path(id): Pa
         (project_frame::header(&project, access, Tab::Results))
         form.card #results-range method="get" action={"/projects/" (id) "/results"} {
             div.row {
-                label { "From " input type="date" name="from" value=(form.from); }
+                label { "From " input type="date" name="from" value=(form.from) autofocus[problem.is_some()]; }
                 label { "To " input type="date" name="to" value=(form.to); }
                 button type="submit" { "Show" }
             }

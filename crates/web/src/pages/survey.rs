@@ -410,11 +410,15 @@ fn question_form(who: &CurrentAccount, action: &str, v: &FormValues, submit: &st
         ("email", "Email"),
         ("nps", "0–10 scale (NPS)"),
     ];
+    // The refused field is marked and takes the focus, so the person starts
+    // where the problem is (without a script too).
+    let refused = |field: Field| draft.is_some_and(|d| d.field == field);
+    let invalid = |field: Field| refused(field).then_some("true");
     html! {
         (post_form_with_class("question-form", action, &who.csrf, html! {
             (error_at(Field::Form))
             label { "Question type"
-                select name="type" {
+                select name="type" aria-invalid=[invalid(Field::Type)] autofocus[refused(Field::Type) || refused(Field::Form)] {
                     @for (value, label) in types {
                         option value=(value) selected[value == v.type_value] { (label) }
                     }
@@ -422,16 +426,16 @@ fn question_form(who: &CurrentAccount, action: &str, v: &FormValues, submit: &st
             }
             (error_at(Field::Type))
             label { "Question"
-                input type="text" name="text" value=(v.text) required;
+                input type="text" name="text" value=(v.text) required aria-invalid=[invalid(Field::Text)] autofocus[refused(Field::Text)];
             }
             (error_at(Field::Text))
             label { "Choices " span.muted { "(single and multiple choice: one per line)" }
-                textarea name="choices" { (v.choices) }
+                textarea name="choices" aria-invalid=[invalid(Field::Choices)] autofocus[refused(Field::Choices)] { (v.choices) }
             }
             (error_at(Field::Choices))
             div.row {
-                label { "Minimum " span.muted { "(number)" } input type="number" name="min" step="any" value=(v.min) .max-w-10; }
-                label { "Maximum " span.muted { "(number)" } input type="number" name="max" step="any" value=(v.max) .max-w-10; }
+                label { "Minimum " span.muted { "(number)" } input type="number" name="min" step="any" value=(v.min) .max-w-10 aria-invalid=[invalid(Field::Bounds)] autofocus[refused(Field::Bounds)]; }
+                label { "Maximum " span.muted { "(number)" } input type="number" name="max" step="any" value=(v.max) .max-w-10 aria-invalid=[invalid(Field::Bounds)]; }
             }
             (error_at(Field::Bounds))
             p {

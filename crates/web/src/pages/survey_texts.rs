@@ -57,6 +57,8 @@ pub fn card(who: &CurrentAccount, project_id: i64, survey: &Survey, editable: bo
     let error_at = |field: Field| html! {
         @if let Some(d) = draft.filter(|d| d.field == field) { p.field-error role="alert" { (d.message) } }
     };
+    // The refused field is marked and takes the focus.
+    let refused = |field: Field| draft.is_some_and(|d| d.field == field);
     html! {
         div.card #survey-texts {
             h2 .mt-0 { "Introduction and thank-you message" }
@@ -64,10 +66,10 @@ pub fn card(who: &CurrentAccount, project_id: i64, survey: &Survey, editable: bo
             @if editable {
                 (post_form_with_class("texts-form", &format!("/projects/{project_id}/survey/texts"), &who.csrf, html! {
                     label for="introduction" { "Introduction " span.muted { "(shown above the questions; plain text, at most " (SurveyIntroduction::MAX_CHARS) " characters)" } }
-                    textarea #introduction name="introduction" { (introduction) }
+                    textarea #introduction name="introduction" aria-invalid=[refused(Field::Introduction).then_some("true")] autofocus[refused(Field::Introduction)] { (introduction) }
                     (error_at(Field::Introduction))
                     label for="thank_you" { "Thank-you message " span.muted { "(shown after a response; plain text, at most " (ThankYouMessage::MAX_CHARS) " characters; empty for the standard one)" } }
-                    textarea #thank_you name="thank_you" { (thank_you) }
+                    textarea #thank_you name="thank_you" aria-invalid=[refused(Field::ThankYou).then_some("true")] autofocus[refused(Field::ThankYou)] { (thank_you) }
                     (error_at(Field::ThankYou))
                     p { button type="submit" { "Save texts" } }
                 }))

@@ -139,6 +139,8 @@ async fn a_refused_question_form_keeps_what_was_typed_and_says_which_field_to_fi
         assert!(html.contains("value=\"Which plan do you use?\""), "{html}");
         assert!(html.contains("<option value=\"single_choice\" selected>"), "the type stays picked");
         assert!(html.contains("data-field=\"choices\"") && html.contains("Give at least two choices"));
+        assert!(html.contains("<textarea name=\"choices\" aria-invalid=\"true\" autofocus>"), "the refused field is marked and has the focus: {html}");
+        assert_eq!(html.matches(" autofocus").count(), 1, "one field has the focus");
         assert!(app.store.survey(id).await.unwrap().unwrap().definition.questions.is_empty());
     }
 }
