@@ -53,16 +53,21 @@ async fn run(args: &IngestArgs, requests: usize, group_commit: bool) -> anyhow::
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_rss = rss_kib(server.pid);
 
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(args.concurrency).build()?;
-    let target = format!("{}/s/{slug}", server.url);
+    // The respondents share the machine's cores with the server, so they
+    // cost as little as HTTP/1.1 allows: one kept-alive connection each,
+    // driven by hyper's connection-level client (no pool, no redirects,
+    // no cookie jar — what reqwest adds per request, none of it needed).
+    let address = server.url.trim_start_matches("http://").to_string();
+    let path = format!("/s/{slug}");
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..args.concurrency {
-        let (client, target, next, total) = (client.clone(), target.clone(), next.clone(), requests);
+        let (address, path, next, total) = (address.clone(), path.clone(), next.clone(), requests);
         workers.push(tokio::spawn(async move {
             let mut latencies: Vec<u32> = Vec::new();
             let mut failures = 0usize;
+            let mut connection = None;
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= total {
@@ -70,10 +75,14 @@ async fn run(args: &IngestArgs, requests: usize, group_commit: bool) -> anyhow::
                 }
                 let body = format!("_rid=R_{i:022}&_started={}&q1={}&q2=Yes&q3=Fine+service+thanks", store::now_ms() - 30_000, i % 11);
                 let t = Instant::now();
-                let r = client.post(&target).header("content-type", "application/x-www-form-urlencoded").body(body).send().await;
-                match r {
-                    Ok(resp) if resp.status() == reqwest::StatusCode::SEE_OTHER => latencies.push(t.elapsed().as_micros() as u32),
-                    _ => failures += 1,
+                match respond(&mut connection, &address, &path, body).await {
+                    Ok(status) if status == hyper::StatusCode::SEE_OTHER => latencies.push(t.elapsed().as_micros() as u32),
+                    Ok(_) => failures += 1,
+                    Err(_) => {
+                        // A broken connection is opened again for the next response.
+                        connection = None;
+                        failures += 1;
+                    }
                 }
             }
             (latencies, failures)
@@ -130,4 +139,30 @@ async fn run(args: &IngestArgs, requests: usize, group_commit: bool) -> anyhow::
         anyhow::bail!("{} responses were acknowledged but {stored} are stored", latencies.len());
     }
     Ok(result)
+}
+
+/// One respondent's connection to the server.
+type Connection = hyper::client::conn::http1::SendRequest<http_body_util::Full<hyper::body::Bytes>>;
+
+/// Posts one survey form over `connection` (opened first if there is none)
+/// and reads the answer to its end, so the connection can carry the next.
+async fn respond(connection: &mut Option<Connection>, address: &str, path: &str, body: String) -> anyhow::Result<hyper::StatusCode> {
+    use http_body_util::BodyExt;
+    if connection.is_none() {
+        let stream = tokio::net::TcpStream::connect(address).await?;
+        stream.set_nodelay(true)?;
+        let (sender, driver) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+        tokio::spawn(driver);
+        *connection = Some(sender);
+    }
+    let sender = connection.as_mut().expect("opened above");
+    sender.ready().await?;
+    let request = hyper::Request::post(path)
+        .header(hyper::header::HOST, address)
+        .header(hyper::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))?;
+    let answer = sender.send_request(request).await?;
+    let status = answer.status();
+    answer.into_body().collect().await?;
+    Ok(status)
 }
