@@ -260,6 +260,17 @@ impl Store {
         rows.into_iter().map(BulkJob::try_from).collect()
     }
 
+    /// The jobs of an org Salesforce is being asked to create (`creating`,
+    /// under their placeholder ids), by any worker.
+    pub async fn bulk_jobs_creating(&self, org_id: &str) -> Result<Vec<BulkJob>> {
+        let rows: Vec<BulkJobRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM bulk_jobs WHERE org_id = $1 AND state = $2 ORDER BY created_at, job_id"))
+            .bind(org_id)
+            .bind(BulkJobState::Creating.to_column())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(BulkJob::try_from).collect()
+    }
+
     /// The deliveries a job carries (pending, named on them), by id.
     pub async fn bulk_job_deliveries(&self, job_id: &str) -> Result<Vec<i64>> {
         let rows: Vec<(i64,)> = sqlx::query_as("SELECT id FROM deliveries WHERE bulk_job = $1 AND status = 'pending' ORDER BY id").bind(job_id).fetch_all(&self.pool).await?;

@@ -291,6 +291,8 @@ async fn a_job_whose_worker_died_while_creating_it_is_taken_over_and_its_late_id
         store.start_bulk_job(&bulk_job("creating:w1:7", p, "w1", &ids), None).await.unwrap();
         let recorded = store.bulk_job("creating:w1:7").await.unwrap().expect("recorded");
         assert_eq!((recorded.state, recorded.worker.as_str()), (BulkJobState::Creating, "w1"));
+        assert_eq!(store.bulk_jobs_creating("00D000000000001AAA").await.unwrap(), vec![recorded.clone()]);
+        assert!(store.bulk_jobs_creating("00D000000000002AAA").await.unwrap().is_empty(), "another org's");
         assert_eq!(store.bulk_job_deliveries("creating:w1:7").await.unwrap(), ids);
         assert!(store.claim_deliveries(200, 60_000).await.unwrap().is_empty(), "its rows are no one else's");
 
@@ -315,6 +317,7 @@ async fn a_job_whose_worker_died_while_creating_it_is_taken_over_and_its_late_id
         store.start_bulk_job(&bulk_job("creating:w2:8", p, "w2", &ids), Some("creating:w1:7")).await.unwrap();
         assert!(store.bulk_job("creating:w1:7").await.unwrap().is_none());
         assert!(store.bulk_job_created("creating:w2:8", "750R0000000010", "w2").await.unwrap());
+        assert!(store.bulk_jobs_creating("00D000000000001AAA").await.unwrap().is_empty(), "created, no longer creating");
         assert!(!store.bulk_job_created("creating:w2:8", "750R0000000010", "w2").await.unwrap(), "renamed once");
         let job = store.bulk_job("750R0000000010").await.unwrap().expect("renamed");
         assert_eq!((job.state, job.worker.as_str()), (BulkJobState::Created, "w2"));

@@ -56,7 +56,8 @@ const CLOCK_SKEW_MS: i64 = 60_000;
 
 impl BulkRun {
     /// Starts the heartbeat, every third of `job_lease`: beats go to the
-    /// job taken over at once, and to a new job from its creation.
+    /// job taken over at once, and to a new job from the moment it is
+    /// recorded, before Salesforce creates it.
     pub(super) fn start(store: &Store, worker: String, resume: Option<BulkJob>, job_lease: Duration) -> BulkRun {
         let current = Arc::new(Mutex::new(resume.as_ref().map(|j| j.job_id.clone())));
         let (store, beating, me) = (store.clone(), current.clone(), worker.clone());
@@ -135,6 +136,35 @@ fn operation_from_word(word: &str) -> Option<IngestOperation> {
     }
 }
 
+/// What a job created for a worker that died before recording its id
+/// looks like in the org's list of ingest jobs.
+struct OrphanSearch<'a> {
+    object: &'a str,
+    op: &'a IngestOperation,
+    /// The link's Salesforce user, who creates its jobs; `None`: unknown.
+    user: Option<UserId>,
+    /// When the dead worker may have asked, in Unix milliseconds (its
+    /// record's creation to its last heartbeat, widened for clock skew).
+    alive: std::ops::RangeInclusive<i64>,
+    /// When another worker began creating a job of the same kind (less the
+    /// clock skew): a job from then on may be theirs.
+    others_since: Option<i64>,
+}
+
+impl OrphanSearch<'_> {
+    /// Whether `job` may be the one created for the dead worker: open,
+    /// writing the same object the same way, by the link's user, created
+    /// while that worker was alive and before anyone else began creating
+    /// one like it. (A job on record under its id is someone else's; the
+    /// caller asks the store.)
+    fn may_be(&self, job: &ListedIngestJob) -> bool {
+        job.state == IngestState::Open
+            && job.writes(self.object, self.op)
+            && self.user.as_ref().is_none_or(|u| job.created_by.as_ref() == Some(u))
+            && job.created_at_ms.is_some_and(|t| self.alive.contains(&t) && self.others_since.is_none_or(|since| t < since))
+    }
+}
+
 impl Job<'_> {
     /// Writes `rows` through a job and answers per row what became of it:
     /// the results of the job taken over when it was closed, else those of
@@ -197,9 +227,12 @@ impl Job<'_> {
     /// recorded as `old`, before its id was recorded: aborts every job of
     /// the org that may be it — open, writing the same object the same way,
     /// created by the link's user (when known) while that worker was alive
-    /// (give or take a minute of clock skew), and on record under no id.
-    /// A failure is logged: the rows go again all the same, the same records
-    /// by the same keys.
+    /// (give or take a minute of clock skew), on record under no id, and
+    /// created before any other worker began creating one of the same
+    /// kind (that one may be theirs, its id not recorded yet: left open,
+    /// an empty job Salesforce never processes, rather than aborted under
+    /// a live worker). A failure is logged: the rows go again all the
+    /// same, the same records by the same keys.
     async fn abort_orphans(&self, client: &Client, old: &BulkJob, object: &str, op: &IngestOperation) {
         // The job was created as the record says, whatever the mapping is now.
         let recorded_op = old.operation.as_deref().and_then(operation_from_word);
@@ -216,15 +249,27 @@ impl Job<'_> {
                 return;
             }
         };
-        let user = self.sf_user.and_then(|u| UserId::parse(u).ok());
-        let alive = old.created_at - CLOCK_SKEW_MS..=old.heartbeat_at + CLOCK_SKEW_MS;
-        let maybe_its = |j: &&ListedIngestJob| {
-            j.state == IngestState::Open
-                && j.writes(object, op)
-                && user.as_ref().is_none_or(|u| j.created_by.as_ref() == Some(u))
-                && j.created_at_ms.is_some_and(|t| alive.contains(&t))
+        // Read after the list: a live worker's job in it is on record by now,
+        // under its id or its placeholder (recorded before it asked).
+        let others_since = match self.store.bulk_jobs_creating(self.org_id).await {
+            Ok(rows) => rows
+                .iter()
+                .filter(|r| r.job_id != old.job_id && r.object.as_deref().is_some_and(|o| o.eq_ignore_ascii_case(object)) && r.operation.as_deref() == Some(operation_word(op).as_str()))
+                .map(|r| r.created_at - CLOCK_SKEW_MS)
+                .min(),
+            Err(e) => {
+                tracing::warn!(job = %old.job_id, error = %e, "could not read which Bulk API jobs other workers are creating; none aborted");
+                return;
+            }
         };
-        for job in jobs.iter().filter(maybe_its) {
+        let search = OrphanSearch {
+            object,
+            op,
+            user: self.sf_user.and_then(|u| UserId::parse(u).ok()),
+            alive: old.created_at - CLOCK_SKEW_MS..=old.heartbeat_at + CLOCK_SKEW_MS,
+            others_since,
+        };
+        for job in jobs.iter().filter(|j| search.may_be(j)) {
             match self.store.bulk_job(&job.id).await {
                 Ok(None) => {}
                 // On record: another worker's, looked after by its record.
@@ -307,5 +352,59 @@ impl Job<'_> {
             Ok(false) => tracing::warn!(job = %job_id, "another worker has taken over this Bulk API job"),
             Err(e) => tracing::warn!(error = %e, job = %job_id, "could not record the Bulk API job's step"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const USER: &str = "005000000000001AAA";
+
+    fn listed(state: IngestState, operation: &str, external_id: Option<&str>, by: Option<&str>, at: Option<i64>) -> ListedIngestJob {
+        ListedIngestJob {
+            id: "750000000000001AAA".into(),
+            object: "Survey_Response__c".into(),
+            operation: operation.into(),
+            external_id_field_name: external_id.map(String::from),
+            created_by: by.map(|u| UserId::parse(u).unwrap()),
+            created_at_ms: at,
+            state,
+        }
+    }
+
+    #[test]
+    fn an_orphan_is_an_open_job_of_the_same_kind_by_the_link_s_user_while_its_worker_lived_and_before_anyone_else_began() {
+        let upsert = IngestOperation::Upsert { external_id_field: "External_Id__c".into() };
+        let search = OrphanSearch { object: "Survey_Response__c", op: &upsert, user: Some(UserId::parse(USER).unwrap()), alive: 1_000..=2_000, others_since: Some(1_800) };
+        let open = |at| listed(IngestState::Open, "upsert", Some("External_Id__c"), Some(USER), Some(at));
+        let cases = [
+            ("open, same kind, by the user, while alive", open(1_500), true),
+            ("at the edges of the window", open(1_000), true),
+            ("created before the worker was", open(999), false),
+            ("created after another worker began one like it", open(1_800), false),
+            ("closed: Salesforce processes it", listed(IngestState::UploadComplete, "upsert", Some("External_Id__c"), Some(USER), Some(1_500)), false),
+            ("another external id", listed(IngestState::Open, "upsert", Some("Other__c"), Some(USER), Some(1_500)), false),
+            ("an update", listed(IngestState::Open, "update", None, Some(USER), Some(1_500)), false),
+            ("another user's", listed(IngestState::Open, "upsert", Some("External_Id__c"), Some("005000000000002AAA"), Some(1_500)), false),
+            ("no creator given", listed(IngestState::Open, "upsert", Some("External_Id__c"), None, Some(1_500)), false),
+            ("no creation time", listed(IngestState::Open, "upsert", Some("External_Id__c"), Some(USER), None), false),
+        ];
+        for (case, job, expected) in cases {
+            assert_eq!(search.may_be(&job), expected, "{case}");
+        }
+        // The link's user unknown, and no one else creating: any creator, to the window's end.
+        let anyone = OrphanSearch { user: None, others_since: None, ..search };
+        assert!(anyone.may_be(&listed(IngestState::Open, "upsert", Some("External_Id__c"), None, Some(2_000))));
+        assert!(!anyone.may_be(&listed(IngestState::Open, "upsert", Some("External_Id__c"), None, Some(2_001))));
+    }
+
+    #[test]
+    fn a_recorded_operation_reads_back_as_it_was_written() {
+        for op in [IngestOperation::Update, IngestOperation::Upsert { external_id_field: "External_Id__c".into() }] {
+            assert_eq!(operation_from_word(&operation_word(&op)), Some(op));
+        }
+        assert_eq!(operation_from_word("upsert:"), None);
+        assert_eq!(operation_from_word("insert"), None);
     }
 }
