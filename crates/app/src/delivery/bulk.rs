@@ -322,8 +322,10 @@ impl Job<'_> {
                     Some("its id could not be recorded")
                 }
             };
-            // A job not on record under its id is not sent: the worker that
-            // takes its rows over may not find it in the org's list.
+            // Its rows are another worker's now (taken over), or will be
+            // once its placeholder falls silent, and that worker may not find
+            // this job in the org's list: it is not sent, and the rows are
+            // left to go again.
             if let Some(why) = lost {
                 tracing::warn!(job = %id, "a Bulk API job is aborted before its upload: {why}");
                 if let Err(e) = client.set_ingest_state(&id, "Aborted").await {
