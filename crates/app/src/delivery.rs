@@ -88,6 +88,10 @@ pub struct BulkSettings {
     /// worker beats a heartbeat every third of it): a worker killed while
     /// Salesforce processes its job costs this wait, not the delivery lease.
     pub job_lease: Duration,
+    /// For tests only: how long a worker waits between Salesforce creating
+    /// a job and recording its id, so a test can kill it in between. Zero
+    /// outside tests.
+    pub pause_after_create: Duration,
 }
 
 /// See [`BulkSettings::job_lease`]: long enough that a busy database does
@@ -101,6 +105,7 @@ impl Default for BulkSettings {
             job_rows: 10_000,
             wait: salesforce::rest::IngestWait::default(),
             job_lease: DEFAULT_BULK_JOB_LEASE,
+            pause_after_create: Duration::ZERO,
         }
     }
 }
@@ -174,6 +179,8 @@ struct Ready {
 struct PlannedBatch {
     owner_id: i64,
     org_id: String,
+    /// The Salesforce user of the owner's link.
+    sf_user_id: Option<String>,
     client: salesforce::Client,
     claimed: Vec<Claimed>,
     ledger: Ledger,
@@ -198,7 +205,15 @@ impl Ready {
                 Route::Bulk(run) => {
                     let deliveries: Vec<i64> = batch.claimed.iter().map(|c| c.id).collect();
                     let project_id = batch.claimed.first().map(|c| c.project_id).unwrap_or_default();
-                    let job = bulk::Job { store, run, project_id, org_id: &batch.org_id, deliveries: &deliveries };
+                    let job = bulk::Job {
+                        store,
+                        run,
+                        project_id,
+                        org_id: &batch.org_id,
+                        sf_user: batch.sf_user_id.as_deref(),
+                        deliveries: &deliveries,
+                        pause_after_create: settings.bulk.pause_after_create,
+                    };
                     plan.send_bulk(&batch.client, &mut batch.ledger, settings.bulk.wait, &job).await
                 }
                 Route::Collections => plan.send(&batch.client, &mut batch.ledger).await,
@@ -418,7 +433,8 @@ async fn plan_project(store: &Store, settings: &SalesforceSettings, project_id: 
         count_calls(store, settings, &org_id, project.owner_id, &client).await?;
         return Ok(None);
     };
-    Ok(Some(PlannedBatch { owner_id: project.owner_id, org_id, client, claimed: batch, ledger, plan }))
+    let sf_user_id = link.map(|l| l.sf_user_id);
+    Ok(Some(PlannedBatch { owner_id: project.owner_id, org_id, sf_user_id, client, claimed: batch, ledger, plan }))
 }
 
 /// Plans one project's claimed batch: each mapping's records, and the

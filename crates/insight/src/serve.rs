@@ -197,6 +197,11 @@ pub struct SalesforceArgs {
     /// again if it was never closed); its worker beats every third of it
     #[arg(long, env = "INSIGHT_BULK_JOB_LEASE_SECS", default_value_t = 30)]
     pub bulk_job_lease_secs: u64,
+    /// For tests only: milliseconds a worker waits between Salesforce
+    /// creating a Bulk API job and recording its id, so a crash test can
+    /// kill it in between; 0 (the default) outside tests
+    #[arg(long, env = "INSIGHT_TEST_PAUSE_AFTER_BULK_CREATE_MS", default_value_t = 0, hide = true)]
+    pub test_pause_after_bulk_create_ms: u64,
     /// Milliseconds a Salesforce call that would carry fewer than 200
     /// records waits for more (after its oldest response), so busy surveys
     /// fill their calls; 0 sends at once
@@ -238,6 +243,8 @@ impl SalesforceArgs {
         config.delivery_bulk.job_rows = self.bulk_job_rows;
         anyhow::ensure!((1..=3600).contains(&self.bulk_job_lease_secs), "INSIGHT_BULK_JOB_LEASE_SECS: between 1 and 3600 seconds; 30 is the default");
         config.delivery_bulk.job_lease = std::time::Duration::from_secs(self.bulk_job_lease_secs);
+        anyhow::ensure!(self.test_pause_after_bulk_create_ms <= 60_000, "INSIGHT_TEST_PAUSE_AFTER_BULK_CREATE_MS: at most 60000 (a minute); for tests only");
+        config.delivery_bulk.pause_after_create = std::time::Duration::from_millis(self.test_pause_after_bulk_create_ms);
         anyhow::ensure!(self.delivery_linger_ms <= 10_000, "INSIGHT_DELIVERY_LINGER_MS: at most 10000 (10 s); 300 is the default");
         config.delivery_linger = std::time::Duration::from_millis(self.delivery_linger_ms);
         Ok(config)

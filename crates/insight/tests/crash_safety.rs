@@ -489,6 +489,69 @@ async fn killed_during_bulk_jobs(s: Setup) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_before_recording_its_new_job_s_id_leaves_no_open_orphan_nor_waits_out_the_lease() {
+    for db in TestDatabase::all().await {
+        killed_before_recording_the_job_id(setup(db).await).await;
+    }
+}
+
+/// A backlog of two Bulk API jobs' worth, and an `insight worker` killed
+/// with SIGKILL after Salesforce created its first job and before it
+/// recorded the job's id (a pause there, for tests only, makes the moment
+/// hittable): the store holds only the placeholder it recorded before
+/// asking. The delivery lease is 15 minutes, the job lease 1 second: the
+/// next worker takes the placeholder over at once, finds the open job in
+/// the org's list and aborts it, and sends its rows in a new job. Each
+/// response is exactly one record; the orphan ends aborted.
+async fn killed_before_recording_the_job_id(s: Setup) {
+    use store::bulk_jobs::BulkJobState;
+    let (emulator, store, project, org_id) = (&s.emulator, &s.store, s.project, s.org_id.clone());
+    let acknowledged = store_backlog(store, project, 2 * JOB_ROWS, "R_orphan").await;
+    let worker = |pause_ms: u64| {
+        launch_with("worker", &s.db.url, &s.key, Some(emulator), |c| {
+            c.env("INSIGHT_BULK_THRESHOLD", "500")
+                .env("INSIGHT_BULK_JOB_ROWS", JOB_ROWS.to_string())
+                .env("INSIGHT_DELIVERY_LEASE_SECS", "900")
+                .env("INSIGHT_BULK_JOB_LEASE_SECS", "1")
+                .env("INSIGHT_TEST_PAUSE_AFTER_BULK_CREATE_MS", pause_ms.to_string());
+        })
+    };
+    let mut first = worker(60_000);
+    let start = Instant::now();
+    let orphan = loop {
+        if let Some((id, _)) = s.api.bulk_jobs().await.into_iter().find(|(_, state)| state == "Open") {
+            break id;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "no job created");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let in_flight = store.bulk_jobs_in_flight(project).await.unwrap();
+    assert!(matches!(in_flight.as_slice(), [j] if j.state == BulkJobState::Creating && j.job_id != orphan), "only the placeholder is on record: {in_flight:?}");
+    let placeholder = in_flight[0].job_id.clone();
+    assert_eq!(store.bulk_job_deliveries(&placeholder).await.unwrap().len(), JOB_ROWS, "its deliveries name the placeholder");
+    first.child.kill().unwrap(); // SIGKILL: the job's id never recorded
+    first.child.wait().unwrap();
+    assert!(store.bulk_job(&orphan).await.unwrap().is_none());
+
+    let killed_at = Instant::now();
+    let mut next = worker(0);
+    wait_all_delivered(store, project, acknowledged.len()).await;
+    wait_no_job_in_flight(store, project).await;
+    // Its 1,000 deliveries' 15-minute lease was not waited out.
+    assert!(killed_at.elapsed() < Duration::from_secs(120), "took {:?}", killed_at.elapsed());
+    let _ = next.child.kill();
+    let _ = next.child.wait();
+    assert_one_record_each(&s, &acknowledged).await;
+
+    let jobs = s.api.bulk_jobs().await;
+    assert_eq!(jobs.get(&orphan).map(String::as_str), Some("Aborted"), "the orphan was aborted: {jobs:?}");
+    let count = |state: &str| jobs.values().filter(|s| *s == state).count();
+    assert_eq!((count("JobComplete"), count("Aborted"), jobs.len()), (2, 1, 3), "{jobs:?}");
+    let usage: Value = reqwest::get(format!("{}/orgs/{org_id}/usage", emulator.admin_url())).await.unwrap().json().await.unwrap();
+    assert_eq!(usage["bulk_records_processed"], acknowledged.len(), "every row processed once: {usage}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_salesforce_does_not_know_are_sent_again_without_waiting_for_the_lease() {
     for db in TestDatabase::all().await {
         jobs_salesforce_does_not_know(setup(db).await).await;

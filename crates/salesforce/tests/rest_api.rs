@@ -247,3 +247,26 @@ async fn a_bulk_job_salesforce_fails_whole_is_an_error_with_its_message() {
     assert!(!err.is_retryable());
     assert!(err.to_string().contains("No_Such_Field__c"), "{err}");
 }
+
+#[tokio::test]
+async fn the_org_s_ingest_jobs_are_listed_with_what_they_write_who_made_them_and_when() {
+    let (_sf, client) = linked_client().await;
+    let upsert = salesforce::rest::IngestOperation::Upsert { external_id_field: "External_Id__c".into() };
+    let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let open = client.create_ingest_job("Survey_Response__c", &upsert).await.unwrap();
+    let update = client.create_ingest_job("Survey_Response__c", &salesforce::rest::IngestOperation::Update).await.unwrap();
+    client.set_ingest_state(&update.id, "Aborted").await.unwrap();
+    let (jobs, whole) = client.ingest_jobs(3).await.unwrap();
+    assert!(whole);
+    let listed = jobs.iter().find(|j| j.id == open.id).expect("the open job is listed");
+    assert_eq!(listed.state, salesforce::rest::IngestState::Open);
+    assert!(listed.writes("survey_response__c", &upsert));
+    assert!(!listed.writes("Survey_Response__c", &salesforce::rest::IngestOperation::Update));
+    assert!(!listed.writes("Survey_Response__c", &salesforce::rest::IngestOperation::Upsert { external_id_field: "Other__c".into() }));
+    assert!(listed.created_by.is_some(), "{listed:?}");
+    let at = listed.created_at_ms.expect("a creation time");
+    assert!((before - 1_000..=before + 60_000).contains(&at), "{at} vs {before}");
+    let aborted = jobs.iter().find(|j| j.id == update.id).expect("the aborted job is listed");
+    assert_eq!(aborted.state, salesforce::rest::IngestState::Aborted);
+    assert!(aborted.writes("Survey_Response__c", &salesforce::rest::IngestOperation::Update));
+}

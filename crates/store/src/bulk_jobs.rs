@@ -1,9 +1,12 @@
-//! Bulk API 2.0 ingest jobs in flight: recorded as soon as Salesforce gives
-//! a job its id (before the upload), moved on as it is uploaded and closed,
-//! and forgotten once its deliveries are settled. The worker waiting for a
-//! job beats a heartbeat on it; a job whose worker falls silent is taken
-//! over by the next worker, with its deliveries, without waiting out their
-//! lease — so a crash costs neither a second job nor fifteen minutes.
+//! Bulk API 2.0 ingest jobs in flight: recorded before Salesforce is asked
+//! to create one (under a placeholder id, `creating`), renamed to the id
+//! Salesforce gives it, moved on as it is uploaded and closed, and forgotten
+//! once its deliveries are settled. The worker waiting for a job beats a
+//! heartbeat on it; a job whose worker falls silent is taken over by the
+//! next worker, with its deliveries, without waiting out their lease — so a
+//! crash costs neither a second job nor fifteen minutes. One silent while
+//! `creating` (its worker died around the create call) leaves the next
+//! worker to find and abort the job Salesforce may have created for it.
 
 use crate::columns::Column;
 use crate::deliveries::{Claimed, Scope};
@@ -12,6 +15,9 @@ use crate::{now_ms, Result, Store, StoreError};
 /// How far a job got, as the worker that started it knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BulkJobState {
+    /// Salesforce is being asked to create it: recorded under a placeholder
+    /// id, so a crash before its id is saved leaves a trace of it.
+    Creating,
     /// Salesforce gave it an id; its rows may be partly uploaded.
     Created,
     /// Its CSV is uploaded, the job not closed yet.
@@ -21,12 +27,14 @@ pub enum BulkJobState {
 }
 
 impl Column for BulkJobState {
-    const WORDS: &'static [(Self, &'static str)] = &[(BulkJobState::Created, "created"), (BulkJobState::Uploaded, "uploaded"), (BulkJobState::Closed, "closed")];
+    const WORDS: &'static [(Self, &'static str)] = &[(BulkJobState::Creating, "creating"), (BulkJobState::Created, "created"), (BulkJobState::Uploaded, "uploaded"), (BulkJobState::Closed, "closed")];
 }
 
-/// A job Salesforce just created, to be recorded with the deliveries it carries.
+/// A job about to be created, to be recorded with the deliveries it carries.
 #[derive(Debug, Clone, Copy)]
 pub struct NewBulkJob<'a> {
+    /// A placeholder no Salesforce id can equal, until
+    /// [`Store::bulk_job_created`] gives it Salesforce's.
     pub job_id: &'a str,
     pub project_id: i64,
     pub org_id: &'a str,
@@ -95,10 +103,11 @@ const COLUMNS: &str = "job_id, project_id, org_id, object, operation, state, wor
 const TAKE_OVER_TRIES: usize = 5;
 
 impl Store {
-    /// Records a job Salesforce just created, before anything is uploaded,
-    /// and names it on the (claimed, pending) deliveries it carries — one
-    /// transaction. `replacing`: the job it takes the place of (found never
-    /// closed, aborted, or unknown to Salesforce), forgotten in the same.
+    /// Records a job about to be created (`creating`, before Salesforce is
+    /// asked), and names it on the (claimed, pending) deliveries it carries
+    /// — one transaction. `replacing`: the job it takes the place of (found
+    /// never closed, aborted, or unknown to Salesforce, or a placeholder
+    /// whose worker died), forgotten in the same.
     pub async fn start_bulk_job(&self, job: &NewBulkJob<'_>, replacing: Option<&str>) -> Result<()> {
         let now = now_ms();
         let mut tx = self.write_tx().await?;
@@ -114,7 +123,7 @@ impl Store {
         .bind(job.org_id)
         .bind(job.object)
         .bind(job.operation)
-        .bind(BulkJobState::Created.to_column())
+        .bind(BulkJobState::Creating.to_column())
         .bind(job.worker)
         .bind(now)
         .execute(&mut *tx)
@@ -128,6 +137,31 @@ impl Store {
         sqlx::query(&sql).bind(job.job_id).bind(ids).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Salesforce created the job recorded as `placeholder`: the record and
+    /// its deliveries now name it by `job_id`, `created` — one transaction.
+    /// `false`: another worker has taken it over (or it is forgotten), and
+    /// nothing changes.
+    pub async fn bulk_job_created(&self, placeholder: &str, job_id: &str, worker: &str) -> Result<bool> {
+        let now = now_ms();
+        let mut tx = self.write_tx().await?;
+        let renamed = sqlx::query("UPDATE bulk_jobs SET job_id = $1, state = $2, heartbeat_at = $3, updated_at = $3 WHERE job_id = $4 AND worker = $5 AND state = $6")
+            .bind(job_id)
+            .bind(BulkJobState::Created.to_column())
+            .bind(now)
+            .bind(placeholder)
+            .bind(worker)
+            .bind(BulkJobState::Creating.to_column())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            > 0;
+        if renamed {
+            sqlx::query("UPDATE deliveries SET bulk_job = $1 WHERE bulk_job = $2").bind(job_id).bind(placeholder).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(renamed)
     }
 
     /// The job got as far as `state` (a heartbeat too). `false`: another
@@ -159,8 +193,10 @@ impl Store {
     /// Takes over a job whose worker has been silent for `silent_ms`: the
     /// job, now `worker`'s, and its pending deliveries, claimed for
     /// `lease_ms` whatever lease they had (the job row decides who waits
-    /// for it; only one worker wins it). A job left with no pending
-    /// delivery (its worker died after settling them) is forgotten.
+    /// for it; only one worker wins it). The job comes back with the
+    /// heartbeat its silent worker last beat, the end of the time it may
+    /// have created a job in. A job left with no pending delivery (its
+    /// worker died after settling them) is forgotten.
     pub async fn take_over_bulk_job(&self, silent_ms: i64, worker: &str, lease_ms: i64) -> Result<Option<(BulkJob, Vec<Claimed>)>> {
         let now = now_ms();
         let silent: Vec<BulkJobRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM bulk_jobs WHERE heartbeat_at < $1 ORDER BY heartbeat_at LIMIT $2"))
@@ -184,7 +220,7 @@ impl Store {
                 continue;
             }
             let mut job = BulkJob::try_from(row)?;
-            (job.worker, job.heartbeat_at, job.updated_at) = (worker.to_string(), now, now);
+            job.worker = worker.to_string();
             let claimed = self.claim(Scope::Job(&job.job_id), i64::MAX, lease_ms).await?;
             if claimed.is_empty() {
                 self.end_bulk_job(&job.job_id, worker).await?;
@@ -219,6 +255,17 @@ impl Store {
     pub async fn bulk_jobs_in_flight(&self, project_id: i64) -> Result<Vec<BulkJob>> {
         let rows: Vec<BulkJobRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM bulk_jobs WHERE project_id = $1 ORDER BY created_at, job_id"))
             .bind(project_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(BulkJob::try_from).collect()
+    }
+
+    /// The jobs of an org Salesforce is being asked to create (`creating`,
+    /// under their placeholder ids), by any worker.
+    pub async fn bulk_jobs_creating(&self, org_id: &str) -> Result<Vec<BulkJob>> {
+        let rows: Vec<BulkJobRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM bulk_jobs WHERE org_id = $1 AND state = $2 ORDER BY created_at, job_id"))
+            .bind(org_id)
+            .bind(BulkJobState::Creating.to_column())
             .fetch_all(&self.pool)
             .await?;
         rows.into_iter().map(BulkJob::try_from).collect()

@@ -212,10 +212,14 @@ async fn a_bulk_job_is_recorded_before_its_upload_and_taken_over_when_its_worker
             writer.submit(response(p, n)).await.unwrap();
         }
         // A worker claims 20 for a job (a lease of 1 ms: it is the job, not
-        // the lease, that keeps them), and records the job Salesforce created.
+        // the lease, that keeps them), records the job it is about to
+        // create, then the id Salesforce gave it.
         let mut ids: Vec<i64> = store.claim_project_deliveries(p, 20, 1).await.unwrap().iter().map(|c| c.id).collect();
         ids.sort();
-        store.start_bulk_job(&bulk_job("750R0000000001", p, "w1", &ids), None).await.unwrap();
+        store.start_bulk_job(&bulk_job("creating:w1:1", p, "w1", &ids), None).await.unwrap();
+        assert_eq!(store.bulk_job("creating:w1:1").await.unwrap().expect("recorded").state, BulkJobState::Creating);
+        assert!(store.bulk_job_created("creating:w1:1", "750R0000000001", "w1").await.unwrap());
+        assert!(store.bulk_job("creating:w1:1").await.unwrap().is_none());
         let job = store.bulk_job("750R0000000001").await.unwrap().expect("recorded");
         assert_eq!((job.state, job.worker.as_str(), job.project_id), (BulkJobState::Created, "w1", p));
         assert_eq!((job.org_id.as_deref(), job.object.as_deref(), job.operation.as_deref()), (Some("00D000000000001AAA"), Some("Survey_Response__c"), Some("upsert:External_Id__c")));
@@ -268,6 +272,62 @@ async fn a_bulk_job_is_recorded_before_its_upload_and_taken_over_when_its_worker
         assert!(store.take_over_bulk_job(5, "w5", 60_000).await.unwrap().is_none());
         assert!(store.bulk_jobs_in_flight(p).await.unwrap().is_empty());
         assert_eq!(store.delivery_counts(p).await.unwrap().delivered, 30);
+    }
+}
+
+#[tokio::test]
+async fn a_job_whose_worker_died_while_creating_it_is_taken_over_and_its_late_id_refused() {
+    use store::bulk_jobs::BulkJobState;
+    for db in TestDatabase::all().await {
+        let store = db.store().await;
+        let p = project(&store, true).await;
+        let writer = store.response_writer();
+        for n in 0..10 {
+            writer.submit(response(p, n)).await.unwrap();
+        }
+        // The intent is recorded, with its deliveries, before Salesforce is asked.
+        let mut ids: Vec<i64> = store.claim_project_deliveries(p, 10, 900_000).await.unwrap().iter().map(|c| c.id).collect();
+        ids.sort();
+        store.start_bulk_job(&bulk_job("creating:w1:7", p, "w1", &ids), None).await.unwrap();
+        let recorded = store.bulk_job("creating:w1:7").await.unwrap().expect("recorded");
+        assert_eq!((recorded.state, recorded.worker.as_str()), (BulkJobState::Creating, "w1"));
+        assert_eq!(store.bulk_jobs_creating("00D000000000001AAA").await.unwrap(), vec![recorded.clone()]);
+        assert!(store.bulk_jobs_creating("00D000000000002AAA").await.unwrap().is_empty(), "another org's");
+        assert_eq!(store.bulk_job_deliveries("creating:w1:7").await.unwrap(), ids);
+        assert!(store.claim_deliveries(200, 60_000).await.unwrap().is_empty(), "its rows are no one else's");
+
+        // Its worker falls silent: the next takes it over with its rows at
+        // once (their 15-minute lease not waited out), and learns when the
+        // silent worker was last heard from.
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        let (taken, claimed) = store.take_over_bulk_job(5, "w2", 60_000).await.unwrap().expect("a silent job");
+        assert_eq!((taken.job_id.as_str(), taken.worker.as_str(), taken.state), ("creating:w1:7", "w2", BulkJobState::Creating));
+        assert_eq!(taken.heartbeat_at, recorded.heartbeat_at, "the silent worker's last heartbeat");
+        let mut resumed: Vec<i64> = claimed.iter().map(|c| c.id).collect();
+        resumed.sort();
+        assert_eq!(resumed, ids);
+
+        // The first worker's id arrives late: refused, nothing renamed.
+        assert!(!store.bulk_job_created("creating:w1:7", "750R0000000009", "w1").await.unwrap());
+        assert!(store.bulk_job("750R0000000009").await.unwrap().is_none());
+        assert_eq!(store.bulk_job_deliveries("creating:w1:7").await.unwrap(), ids);
+
+        // The rows go again in a new job replacing the placeholder, renamed
+        // once Salesforce answers: record and deliveries in one step.
+        store.start_bulk_job(&bulk_job("creating:w2:8", p, "w2", &ids), Some("creating:w1:7")).await.unwrap();
+        assert!(store.bulk_job("creating:w1:7").await.unwrap().is_none());
+        assert!(store.bulk_job_created("creating:w2:8", "750R0000000010", "w2").await.unwrap());
+        assert!(store.bulk_jobs_creating("00D000000000001AAA").await.unwrap().is_empty(), "created, no longer creating");
+        assert!(!store.bulk_job_created("creating:w2:8", "750R0000000010", "w2").await.unwrap(), "renamed once");
+        let job = store.bulk_job("750R0000000010").await.unwrap().expect("renamed");
+        assert_eq!((job.state, job.worker.as_str()), (BulkJobState::Created, "w2"));
+        assert_eq!(store.bulk_job_deliveries("750R0000000010").await.unwrap(), ids);
+        assert!(store.bulk_job_deliveries("creating:w2:8").await.unwrap().is_empty());
+        assert_eq!(store.bulk_jobs_in_flight(p).await.unwrap(), vec![job]);
+
+        store.finish_deliveries("00D000000000001AAA", &delivered(&ids)).await.unwrap();
+        store.end_bulk_job("750R0000000010", "w2").await.unwrap();
+        assert!(store.bulk_jobs_in_flight(p).await.unwrap().is_empty());
     }
 }
 

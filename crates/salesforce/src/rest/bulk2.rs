@@ -9,7 +9,7 @@
 
 use super::{Client, Payload, SaveResult};
 use crate::error::{ApiError, ErrorCode, SalesforceError};
-use crate::ids::RecordId;
+use crate::ids::{RecordId, UserId};
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -74,6 +74,81 @@ pub struct IngestJob {
     pub number_records_failed: u64,
     #[serde(default)]
     pub error_message: Option<String>,
+}
+
+/// A job as the org's list of ingest jobs shows it (`GET /jobs/ingest`).
+#[derive(Debug, Clone)]
+pub struct ListedIngestJob {
+    pub id: String,
+    pub object: String,
+    /// As Salesforce names it: `insert`, `update`, `upsert`, `delete`…
+    pub operation: String,
+    pub external_id_field_name: Option<String>,
+    /// `None`: not given, or not a user id.
+    pub created_by: Option<UserId>,
+    /// Unix milliseconds; `None` when Salesforce's `createdDate` does not parse.
+    pub created_at_ms: Option<i64>,
+    pub state: IngestState,
+}
+
+impl ListedIngestJob {
+    /// Whether the job writes `object` as `op` does (the same external id
+    /// field for an upsert; object and field names compare as Salesforce
+    /// does, case-insensitively).
+    pub fn writes(&self, object: &str, op: &IngestOperation) -> bool {
+        let same_field = match op {
+            IngestOperation::Update => true,
+            IngestOperation::Upsert { external_id_field } => self.external_id_field_name.as_deref().is_some_and(|f| f.eq_ignore_ascii_case(external_id_field)),
+        };
+        self.object.eq_ignore_ascii_case(object) && self.operation == op.name() && same_field
+    }
+}
+
+/// A page of the list, as Salesforce sends it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IngestJobsPage {
+    done: bool,
+    #[serde(default)]
+    next_records_url: Option<String>,
+    records: Vec<ListedRow>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListedRow {
+    id: String,
+    object: String,
+    operation: String,
+    #[serde(default)]
+    external_id_field_name: Option<String>,
+    #[serde(default)]
+    created_by_id: Option<String>,
+    #[serde(default)]
+    created_date: Option<String>,
+    state: IngestState,
+}
+
+impl From<ListedRow> for ListedIngestJob {
+    fn from(r: ListedRow) -> Self {
+        ListedIngestJob {
+            created_by: r.created_by_id.as_deref().and_then(|u| UserId::parse(u).ok()),
+            created_at_ms: r.created_date.as_deref().and_then(salesforce_datetime_ms),
+            id: r.id,
+            object: r.object,
+            operation: r.operation,
+            external_id_field_name: r.external_id_field_name,
+            state: r.state,
+        }
+    }
+}
+
+/// A datetime as Salesforce writes it (`2026-01-31T09:05:00.000+0000`) in
+/// Unix milliseconds.
+fn salesforce_datetime_ms(text: &str) -> Option<i64> {
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond][offset_hour sign:mandatory][offset_minute]");
+    let t = time::OffsetDateTime::parse(text, &format).ok()?;
+    Some((t.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
 /// How long to wait for a job: polls start at `first_poll` and double up to
@@ -210,6 +285,24 @@ impl Client {
         self.job_json(Method::GET, &self.job_path(job_id), None).await
     }
 
+    /// The org's ingest jobs, following `nextRecordsUrl` for at most
+    /// `max_pages` pages (Salesforce keeps a job for 7 days after it ends,
+    /// so a busy org's list is long). `true` with them: the list is whole.
+    pub async fn ingest_jobs(&self, max_pages: usize) -> Result<(Vec<ListedIngestJob>, bool), SalesforceError> {
+        let mut jobs = Vec::new();
+        let mut path = self.data_path("/jobs/ingest");
+        for _ in 0..max_pages {
+            let page: IngestJobsPage = self.get_json(&path, "bulk job list").await?;
+            jobs.extend(page.records.into_iter().map(ListedIngestJob::from));
+            match page.next_records_url.filter(|_| !page.done) {
+                Some(next) if next.starts_with("/services/data/") => path = next,
+                Some(_) => return Err(SalesforceError::decode("bulk job list", "nextRecordsUrl is not a path on the instance")),
+                None => return Ok((jobs, true)),
+            }
+        }
+        Ok((jobs, false))
+    }
+
     /// One of a finished job's result files, as rows of column → value.
     async fn ingest_results(&self, job_id: &str, which: Results) -> Result<Vec<HashMap<String, String>>, SalesforceError> {
         let r = self.send_payload(Method::GET, &format!("{}/{}", self.job_path(job_id), which.path()), Payload::AcceptCsv).await?;
@@ -326,6 +419,13 @@ mod tests {
         let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
         assert_eq!(records[0].iter().collect::<Vec<_>>(), ["r1", "said \"hi\",\nthen left", "9", ""]);
         assert_eq!(records[1].iter().collect::<Vec<_>>(), ["r2", "", "#N/A", "true"]);
+    }
+
+    #[test]
+    fn salesforce_datetimes_read_as_unix_milliseconds() {
+        assert_eq!(salesforce_datetime_ms("1970-01-01T00:00:01.250+0000"), Some(1_250));
+        assert_eq!(salesforce_datetime_ms("1970-01-01T01:00:00.000+0100"), Some(0));
+        assert_eq!(salesforce_datetime_ms("yesterday"), None);
     }
 
     #[test]

@@ -32,7 +32,7 @@ mod describe;
 mod records;
 
 pub use describe::{FieldDescribe, FieldType, GlobalDescribe, PicklistValue, SObjectDescribe, SObjectSummary};
-pub use bulk2::{ingest_csv, ingest_upload, IngestJob, IngestOperation, IngestState, IngestWait, INGEST_MAX_BYTES, NULL_VALUE as BULK_NULL_VALUE};
+pub use bulk2::{ingest_csv, ingest_upload, IngestJob, IngestOperation, ListedIngestJob, IngestState, IngestWait, INGEST_MAX_BYTES, NULL_VALUE as BULK_NULL_VALUE};
 pub use composite::{SubResponse, Subrequest, COMPOSITE_COLLECTIONS_LIMIT, COMPOSITE_LIMIT};
 pub use records::{SObjectRecord, SaveResult, UpsertOutcome, COLLECTION_LIMIT};
 
