@@ -75,6 +75,9 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     let checking = app.clone();
     let schema_stopped = stop.subscribe();
     let schema_checks = tokio::spawn(async move { checking.run_schema_checks(schema_stopped).await });
+    let indexing = app.clone();
+    let index_stopped = stop.subscribe();
+    let search_indexer = tokio::spawn(async move { indexing.run_search_indexer(index_stopped).await });
     let mails = tokio::spawn(async move { app.run_mail(mail_stopped).await });
     axum::serve(listener, health).with_graceful_shutdown(shutdown_signal()).await?;
     let _ = stop.send(true);
@@ -82,5 +85,6 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     let _ = mails.await;
     let _ = triggers.await;
     let _ = schema_checks.await;
+    let _ = search_indexer.await;
     Ok(())
 }
