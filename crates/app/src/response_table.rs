@@ -126,9 +126,11 @@ impl App {
     }
 
     /// Fills the responses' text index (`Store::index_response_text`) until
-    /// `stop` says so: batch after batch while behind, resting four times as
-    /// long as each took (waiting for the write lock included), so responses
-    /// being stored keep most of the database; then a look every second.
+    /// `stop` says so: batch after batch while behind, resting nine times as
+    /// long as each took (waiting for the write lock included) and at least
+    /// a fifth of a second, so responses being stored keep the database (a
+    /// search reads what the index has not reached one by one meanwhile);
+    /// then a look every second.
     pub async fn run_search_indexer(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         loop {
             if *stop.borrow() {
@@ -136,7 +138,7 @@ impl App {
             }
             let started = std::time::Instant::now();
             let wait = match self.store.index_response_text(INDEX_BATCH).await {
-                Ok(n) if n as i64 == INDEX_BATCH => (started.elapsed() * 4).max(Duration::from_millis(20)),
+                Ok(n) if n as i64 == INDEX_BATCH => (started.elapsed() * 9).max(Duration::from_millis(200)),
                 Ok(_) => Duration::from_secs(1),
                 Err(e) => {
                     tracing::error!(error = %e, "search indexer could not reach the database");

@@ -1,6 +1,7 @@
 //! `insight worker`: the delivery and mail workers alone, for scaling out beside
 //! `insight serve` processes on one PostgreSQL (workers claim with leases and
-//! `SKIP LOCKED`, so none delivers what another holds).
+//! `SKIP LOCKED`, so none delivers what another holds; search indexers take
+//! turns on the index's watermark, so none indexes what another did).
 
 use crate::output::{init_logging, shutdown_signal, Announcer};
 use crate::serve::{MailArgs, MetricsArgs, SalesforceArgs};

@@ -95,7 +95,7 @@ enum TextCandidates {
 /// A text search reads its candidates from the index when they number fewer
 /// than this; more than that, walking the project's responses in the
 /// table's order finds a page of matches sooner.
-const INDEXED_CANDIDATES_FEWER_THAN: i64 = 2_000;
+const INDEXED_CANDIDATES_FEWER_THAN: i64 = 1_000;
 
 /// The fewest characters (SQLite) or letters and digits in a row
 /// (PostgreSQL) a term needs for the trigram index to narrow its search;
