@@ -1,7 +1,8 @@
 //! The responses table's text search through the text index (migration
 //! 0024) finds exactly what reading every response finds, whatever part of
 //! the responses the background step has indexed, on SQLite and PostgreSQL;
-//! steps running at once index each response once.
+//! steps running at once index each response once, and a response committed
+//! after one with a higher id is not left behind the watermark.
 
 use domain::{DisplayName, Email, ProjectName, ResponseFilter, Search};
 use serde_json::json;
@@ -180,4 +181,37 @@ async fn rows_in_index(store: &Store) -> (i64, i64) {
         store::Backend::Postgres => "SELECT COUNT(*), COUNT(DISTINCT response_id) FROM response_text",
     };
     sqlx::query_as(sql).fetch_one(store.pool()).await.unwrap()
+}
+
+/// PostgreSQL hands out ids before commit, so a response can appear after
+/// one with a higher id: the step waits for the transactions that were
+/// storing responses, and never leaves such a response behind its
+/// watermark. (SQLite stores one transaction at a time, in id order.)
+#[tokio::test]
+async fn a_response_committed_after_a_later_one_is_indexed_too() {
+    let Some(db) = TestDatabase::postgres().await else { return };
+    let store = db.store().await;
+    let project = project(&store, "iris@example.com").await;
+    let mut slow = store.pool().begin().await.unwrap();
+    sqlx::query("INSERT INTO responses (public_id, project_id, answers, embedded, finished_at) VALUES ($1, $2, $3, '{}', 5)")
+        .bind("R_searchslow00000000000")
+        .bind(project)
+        .bind(json!({ "q4": "a slow zebra" }).to_string())
+        .execute(&mut *slow)
+        .await
+        .unwrap();
+    let mut later = response(project, 0);
+    later.answers = json!({ "q4": "a quick zebra" }).to_string();
+    store.seed_responses(&[later]).await.unwrap();
+
+    let indexing = tokio::spawn({
+        let store = store.clone();
+        async move { store.index_response_text(500).await.unwrap() }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!indexing.is_finished(), "the step waits for the response still being stored");
+    slow.commit().await.unwrap();
+    assert_eq!(indexing.await.unwrap(), 2);
+    assert_eq!(search(&store, project, "zebra").await.0.len(), 2);
+    assert_eq!(rows_in_index(&store).await, (2, 2));
 }
