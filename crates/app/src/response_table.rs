@@ -7,6 +7,7 @@ use crate::surveys::Survey;
 use crate::{App, AppError};
 use domain::{PageStart, ResponseFilter, Sort, TableKey};
 use std::collections::HashMap;
+use std::time::Duration;
 use store::deliveries::Delivery;
 use store::response_table::Direction;
 use store::StoredResponse;
@@ -19,6 +20,10 @@ pub const TABLE_PAGE: i64 = 50;
 /// parses) every match, and past a thousand the number is only a sense of
 /// size. Finish dates alone are counted exactly: that is a range of the index.
 pub const COUNT_CAP: u64 = 1_000;
+
+/// Responses the search index takes in one commit: small, so the step
+/// never holds SQLite's write lock long while responses wait to be stored.
+pub const INDEX_BATCH: i64 = 500;
 
 /// How many responses match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,5 +123,32 @@ impl App {
         rows.truncate(TABLE_PAGE as usize);
         let next = if more { rows.last().map(key) } else { None };
         Ok((rows, None, next))
+    }
+
+    /// Fills the responses' text index (`Store::index_response_text`) until
+    /// `stop` says so: batch after batch while behind, resting nine times as
+    /// long as each took (waiting for the write lock included) and at least
+    /// a fifth of a second, so responses being stored keep the database (a
+    /// search reads what the index has not reached one by one meanwhile);
+    /// then a look every second.
+    pub async fn run_search_indexer(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let started = std::time::Instant::now();
+            let wait = match self.store.index_response_text(INDEX_BATCH).await {
+                Ok(n) if n as i64 == INDEX_BATCH => (started.elapsed() * 9).max(Duration::from_millis(200)),
+                Ok(_) => Duration::from_secs(1),
+                Err(e) => {
+                    tracing::error!(error = %e, "search indexer could not reach the database");
+                    Duration::from_secs(5)
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => {}
+            }
+        }
     }
 }

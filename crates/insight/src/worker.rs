@@ -1,6 +1,7 @@
 //! `insight worker`: the delivery and mail workers alone, for scaling out beside
 //! `insight serve` processes on one PostgreSQL (workers claim with leases and
-//! `SKIP LOCKED`, so none delivers what another holds).
+//! `SKIP LOCKED`, so none delivers what another holds; search indexers take
+//! turns on the index's watermark, so none indexes what another did).
 
 use crate::output::{init_logging, shutdown_signal, Announcer};
 use crate::serve::{MailArgs, MetricsArgs, SalesforceArgs};
@@ -75,6 +76,9 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     let checking = app.clone();
     let schema_stopped = stop.subscribe();
     let schema_checks = tokio::spawn(async move { checking.run_schema_checks(schema_stopped).await });
+    let indexing = app.clone();
+    let index_stopped = stop.subscribe();
+    let search_indexer = tokio::spawn(async move { indexing.run_search_indexer(index_stopped).await });
     let mails = tokio::spawn(async move { app.run_mail(mail_stopped).await });
     axum::serve(listener, health).with_graceful_shutdown(shutdown_signal()).await?;
     let _ = stop.send(true);
@@ -82,5 +86,6 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     let _ = mails.await;
     let _ = triggers.await;
     let _ = schema_checks.await;
+    let _ = search_indexer.await;
     Ok(())
 }

@@ -21,6 +21,7 @@ pub mod mail;
 pub mod projects;
 pub mod responses;
 pub mod response_table;
+pub mod response_text;
 pub mod results;
 pub mod sealed;
 pub mod sessions;

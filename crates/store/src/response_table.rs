@@ -2,7 +2,10 @@
 //! filter, sought by key (finish time, then id) so a page deep in costs what
 //! the first does (the index `responses(project_id, finished_at, id)` gives
 //! the order; no OFFSET), a bounded count of the matches, and the deliveries
-//! of the rows shown.
+//! of the rows shown. A text search whose candidates are few reads them from
+//! the text index (`response_text`, migration 0024, see `response_text`)
+//! rather than every response of the project, then checks each answer as
+//! the scan does.
 
 use crate::deliveries::{Delivery, DeliveryRow, DELIVERY_COLUMNS};
 use crate::responses::{ResponseRow, RESPONSE_COLUMNS};
@@ -26,6 +29,12 @@ enum Arg {
 struct Conditions {
     clauses: Vec<String>,
     args: Vec<Arg>,
+    /// Whether the statement is planned afresh for its values each time
+    /// rather than kept prepared: PostgreSQL switches a kept statement to a
+    /// plan for any value after a few runs, and for any search term that
+    /// plan cannot know whether the term is rare (read the index) or common
+    /// (walk the table in order).
+    plan_each_time: bool,
 }
 
 impl Conditions {
@@ -74,8 +83,45 @@ fn selective_prefix_bound(prefix: &str) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
-fn conditions(backend: Backend, project_id: i64, filter: &ResponseFilter) -> Conditions {
-    let mut c = Conditions { clauses: Vec::new(), args: Vec::new() };
+/// How a text search finds its candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TextCandidates {
+    /// Every response of the project, in the table's order.
+    Scan,
+    /// The text index's matches and the responses not yet indexed (few).
+    Indexed,
+}
+
+/// A text search reads its candidates from the index when they number fewer
+/// than this; more than that, walking the project's responses in the
+/// table's order finds a page of matches sooner.
+const INDEXED_CANDIDATES_FEWER_THAN: i64 = 1_000;
+
+/// The fewest characters (SQLite) or letters and digits in a row
+/// (PostgreSQL) a term needs for the trigram index to narrow its search;
+/// shorter terms keep the scan.
+const INDEXED_TERM_CHARS: usize = 3;
+
+/// Whether the index can narrow a search for `term`: SQLite's trigrams
+/// need three characters; PostgreSQL's come from words (runs of letters and
+/// digits) only, so a term of punctuation would read the whole index.
+fn indexable(backend: Backend, term: &str) -> bool {
+    match backend {
+        Backend::Sqlite => term.chars().count() >= INDEXED_TERM_CHARS,
+        Backend::Postgres => term.split(|c: char| !c.is_alphanumeric()).any(|word| word.chars().count() >= INDEXED_TERM_CHARS),
+    }
+}
+
+/// `term` as an FTS5 phrase: quoted, a quote doubled, so nothing in it is
+/// read as query syntax. With the trigram tokenizer a phrase matches as a
+/// substring, any case.
+fn fts5_phrase(term: &str) -> String {
+    format!("\"{}\"", term.replace('"', "\"\""))
+}
+
+fn conditions(backend: Backend, project_id: i64, filter: &ResponseFilter, candidates: TextCandidates) -> Conditions {
+    let plan_each_time = matches!(filter.search, Some(Search::Text(_)));
+    let mut c = Conditions { clauses: Vec::new(), args: Vec::new(), plan_each_time };
     let p = c.arg(Arg::Int(project_id));
     c.clauses.push(format!("r.project_id = {p}"));
     if let Some(from) = filter.finished_from_ms() {
@@ -127,6 +173,29 @@ fn conditions(backend: Backend, project_id: i64, filter: &ResponseFilter) -> Con
                 Backend::Sqlite => ("LIKE", "json_each(r.answers) e"),
                 Backend::Postgres => ("ILIKE", "jsonb_each_text(CAST(r.answers AS JSONB)) e"),
             };
+            if candidates == TextCandidates::Indexed {
+                // The index's matches are a superset of the answers' (every
+                // answer's value is in its response's body; the trigram
+                // match folds case at least as far as LIKE), so the exact
+                // check below still decides. The watermark is read in the
+                // same statement as the index, so they agree.
+                let indexed = match backend {
+                    Backend::Sqlite => {
+                        let q = c.arg(Arg::Text(fts5_phrase(term)));
+                        format!("SELECT rowid FROM response_text WHERE response_text MATCH {q}")
+                    }
+                    Backend::Postgres => format!("SELECT response_id FROM response_text WHERE body ILIKE {p} ESCAPE '\\'"),
+                };
+                if backend == Backend::Sqlite {
+                    // `+` keeps SQLite from walking the project's index in
+                    // the table's order (testing each response against the
+                    // candidates): it reads the few candidates by id instead.
+                    c.clauses[0] = format!("+{}", c.clauses[0]);
+                }
+                c.clauses.push(format!(
+                    "r.id IN ({indexed} UNION ALL SELECT u.id FROM responses u WHERE u.id > (SELECT indexed_through FROM response_text_progress WHERE id = 1))"
+                ));
+            }
             let each = format!("EXISTS (SELECT 1 FROM {answers} WHERE e.value {like} {p} ESCAPE '\\')");
             match same_in_json_text(term) {
                 true => c.clauses.push(format!("(r.answers {like} {p} ESCAPE '\\' AND {each})")),
@@ -139,9 +208,10 @@ fn conditions(backend: Backend, project_id: i64, filter: &ResponseFilter) -> Con
 
 fn bind_all<'q, O>(
     mut q: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
-    args: Vec<Arg>,
+    c: Conditions,
 ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
-    for a in args {
+    q = q.persistent(!c.plan_each_time);
+    for a in c.args {
         q = match a {
             Arg::Int(i) => q.bind(i),
             Arg::Text(s) => q.bind(s),
@@ -151,6 +221,31 @@ fn bind_all<'q, O>(
 }
 
 impl Store {
+    /// Where a search's candidates are read from: the text index when the
+    /// term is long enough and the index's matches plus the responses not
+    /// yet indexed are few (counted up to the threshold, across projects).
+    async fn text_candidates(&self, filter: &ResponseFilter) -> Result<TextCandidates> {
+        let Some(Search::Text(term)) = &filter.search else {
+            return Ok(TextCandidates::Scan);
+        };
+        if !indexable(self.backend, term) {
+            return Ok(TextCandidates::Scan);
+        }
+        let (matching, term) = match self.backend {
+            Backend::Sqlite => ("SELECT 1 FROM response_text WHERE response_text MATCH $1", fts5_phrase(term)),
+            Backend::Postgres => ("SELECT 1 FROM response_text WHERE body ILIKE $1 ESCAPE '\\'", format!("%{}%", escape_like(term))),
+        };
+        let sql = format!(
+            "SELECT (SELECT COUNT(*) FROM ({matching} LIMIT $2) AS m) \
+                  + (SELECT COUNT(*) FROM (SELECT 1 FROM responses WHERE id > (SELECT indexed_through FROM response_text_progress WHERE id = 1) LIMIT $2) AS u)"
+        );
+        let (n,): (i64,) = sqlx::query_as(&sql).bind(term).bind(INDEXED_CANDIDATES_FEWER_THAN).persistent(false).fetch_one(&self.pool).await?;
+        Ok(match n < INDEXED_CANDIDATES_FEWER_THAN {
+            true => TextCandidates::Indexed,
+            false => TextCandidates::Scan,
+        })
+    }
+
     /// Up to `limit` of a project's responses matching `filter`, read in
     /// `direction` from just past `past` (from the start without it).
     pub async fn response_table_rows(
@@ -161,7 +256,7 @@ impl Store {
         past: Option<TableKey>,
         limit: i64,
     ) -> Result<Vec<StoredResponse>> {
-        let mut c = conditions(self.backend, project_id, filter);
+        let mut c = conditions(self.backend, project_id, filter, self.text_candidates(filter).await?);
         let (cmp, order) = match direction {
             Direction::Ascending => (">", "ASC"),
             Direction::Descending => ("<", "DESC"),
@@ -173,7 +268,7 @@ impl Store {
         }
         let l = c.arg(Arg::Int(limit));
         let sql = format!("SELECT {RESPONSE_COLUMNS} FROM responses r WHERE {} ORDER BY r.finished_at {order}, r.id {order} LIMIT {l}", c.sql());
-        let rows: Vec<ResponseRow> = bind_all(sqlx::query_as(&sql), c.args).fetch_all(&self.pool).await?;
+        let rows: Vec<ResponseRow> = bind_all(sqlx::query_as(&sql), c).fetch_all(&self.pool).await?;
         rows.into_iter().map(StoredResponse::try_from).collect()
     }
 
@@ -181,11 +276,11 @@ impl Store {
     /// responses`: skip `offset` matches (the database reads and throws
     /// them away), then take `limit`.
     pub async fn response_table_rows_at_offset(&self, project_id: i64, filter: &ResponseFilter, offset: i64, limit: i64) -> Result<Vec<StoredResponse>> {
-        let mut c = conditions(self.backend, project_id, filter);
+        let mut c = conditions(self.backend, project_id, filter, self.text_candidates(filter).await?);
         let l = c.arg(Arg::Int(limit));
         let o = c.arg(Arg::Int(offset));
         let sql = format!("SELECT {RESPONSE_COLUMNS} FROM responses r WHERE {} ORDER BY r.finished_at DESC, r.id DESC LIMIT {l} OFFSET {o}", c.sql());
-        let rows: Vec<ResponseRow> = bind_all(sqlx::query_as(&sql), c.args).fetch_all(&self.pool).await?;
+        let rows: Vec<ResponseRow> = bind_all(sqlx::query_as(&sql), c).fetch_all(&self.pool).await?;
         rows.into_iter().map(StoredResponse::try_from).collect()
     }
 
@@ -193,10 +288,10 @@ impl Store {
     /// than `cap` (so a count never costs more than reading `cap` rows, plus
     /// what a rare match costs to find).
     pub async fn response_table_count(&self, project_id: i64, filter: &ResponseFilter, cap: i64) -> Result<u64> {
-        let mut c = conditions(self.backend, project_id, filter);
+        let mut c = conditions(self.backend, project_id, filter, self.text_candidates(filter).await?);
         let l = c.arg(Arg::Int(cap));
         let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM responses r WHERE {} LIMIT {l}) AS matching", c.sql());
-        let (n,): (i64,) = bind_all(sqlx::query_as(&sql), c.args).fetch_one(&self.pool).await?;
+        let (n,): (i64,) = bind_all(sqlx::query_as(&sql), c).fetch_one(&self.pool).await?;
         Ok(n.max(0) as u64)
     }
 
@@ -213,11 +308,15 @@ impl Store {
         found.into_iter().map(|r| Ok((r.response_id, Delivery::try_from(r.delivery)?))).collect()
     }
 
-    /// Refreshes the planner's statistics of the responses (PostgreSQL's
-    /// autovacuum does this by itself a while after a bulk load; a benchmark
-    /// asks at once).
+    /// Refreshes the planner's statistics of the responses and their text
+    /// index (PostgreSQL's autovacuum does this by itself a while after a
+    /// bulk load; a benchmark asks at once).
     pub async fn analyze_responses(&self) -> Result<()> {
-        sqlx::query("ANALYZE responses").execute(&self.pool).await?;
+        let tables = match self.backend {
+            Backend::Sqlite => "ANALYZE responses",
+            Backend::Postgres => "ANALYZE responses, response_text",
+        };
+        sqlx::query(tables).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -254,6 +353,20 @@ mod tests {
         assert_eq!(selective_prefix_bound("R_0009").as_deref(), Some("R_000:"));
         assert_eq!(selective_prefix_bound("R_abZ"), None, "too few to narrow much");
         assert_eq!(selective_prefix_bound("R_"), None);
+    }
+
+    #[test]
+    fn short_terms_and_punctuation_keep_the_scan() {
+        assert!(indexable(Backend::Sqlite, "a_b") && indexable(Backend::Postgres, "zebra"));
+        assert!(!indexable(Backend::Sqlite, "ab"));
+        assert!(indexable(Backend::Sqlite, "%%%") && !indexable(Backend::Postgres, "%%%"));
+        assert!(!indexable(Backend::Postgres, "a_b c") && indexable(Backend::Postgres, "é 50% off"));
+    }
+
+    #[test]
+    fn a_term_is_one_fts5_phrase_whatever_it_holds() {
+        assert_eq!(fts5_phrase("number 7:"), "\"number 7:\"");
+        assert_eq!(fts5_phrase("say \"hi\" OR x*"), "\"say \"\"hi\"\" OR x*\"");
     }
 
     #[test]

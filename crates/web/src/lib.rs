@@ -202,7 +202,8 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
-    /// The delivery and mail workers run beside the server.
+    /// The delivery, mail, trigger, schema-check and search-index workers run
+    /// beside the server.
     pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let sweeper = tokio::spawn(sweep_forever(self.state.app.clone()));
         let forgetter = tokio::spawn(forget_recovered_clients(self.state.clone()));
@@ -221,6 +222,10 @@ impl Application {
         let schema_app = self.state.app.clone();
         let schema_stopped = stop.subscribe();
         let schema_checks = tokio::spawn(async move { schema_app.run_schema_checks(schema_stopped).await });
+        // And the responses' text index for the table's search (see app::response_table).
+        let index_app = self.state.app.clone();
+        let index_stopped = stop.subscribe();
+        let search_indexer = tokio::spawn(async move { index_app.run_search_indexer(index_stopped).await });
         let metrics = self.metrics.map(|(listener, router)| tokio::spawn(metrics::serve_alone(listener, router, std::future::pending())));
         let served = serving::serve(self.listener, self.router, self.connections, shutdown).await;
         if let Some(m) = metrics {
@@ -233,6 +238,7 @@ impl Application {
         let _ = mail_worker.await;
         let _ = trigger_worker.await;
         let _ = schema_checks.await;
+        let _ = search_indexer.await;
         served
     }
 }

@@ -218,6 +218,9 @@ pub(super) struct SeededSurvey {
     /// When the responses were seeded (the newest finished then).
     pub now: i64,
     pub seed_seconds: f64,
+    /// How long the search index took to take in every seeded response, in
+    /// the server's batches but without its pauses.
+    pub index_seconds: f64,
     pub server: Server,
     pub base: String,
     pub http: reqwest::Client,
@@ -270,6 +273,10 @@ pub(super) async fn seeded_survey(
     store.seed_responses(&seeded).await?;
     let seed_seconds = t.elapsed().as_secs_f64();
     drop(seeded);
+    // The text index caught up, as the server's background step leaves it.
+    let t = std::time::Instant::now();
+    while store.index_response_text(app::response_table::INDEX_BATCH).await? > 0 {}
+    let index_seconds = t.elapsed().as_secs_f64();
     if backend == Backend::Postgres {
         // What autovacuum does soon after a bulk load. Without statistics the
         // planner guesses how many rows a search matches, and reads the ten
@@ -285,7 +292,7 @@ pub(super) async fn seeded_survey(
     let form = http.get(format!("{base}/signin")).send().await?.text().await?;
     let signed_in = http.post(format!("{base}/signin")).form(&[("csrf", csrf(&form)?.as_str()), ("email", email), ("password", PASSWORD)]).send().await?;
     anyhow::ensure!(signed_in.status() == reqwest::StatusCode::SEE_OTHER, "signing in answered {}", signed_in.status());
-    Ok(SeededSurvey { db, store, project, now, seed_seconds, server, base, http })
+    Ok(SeededSurvey { db, store, project, now, seed_seconds, index_seconds, server, base, http })
 }
 
 /// Loads `url` once to warm the server (it must answer 200), then `loads`

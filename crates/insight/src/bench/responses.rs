@@ -1,8 +1,9 @@
 //! `insight bench responses`: pages of the responses table of a survey of
 //! many responses, loaded through a real `insight serve` over HTTP as its
 //! signed-in owner — the first page, pages deep in (as the Older links lead
-//! there), a date range and text searches — beside the same rows read with
-//! the naive `OFFSET` query, timed in the same run.
+//! there), a date range and text searches (once the search index has taken
+//! in every response, which is timed) — beside the same rows read with the
+//! naive `OFFSET` query, timed in the same run.
 
 use super::{percentile, seeded_survey, time_page_loads, Backend, SeededSurvey, DAY_MS};
 use clap::Args;
@@ -51,7 +52,7 @@ pub async fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
     def.add_question(QuestionText::parse("Plan")?, QuestionKind::from_form("single_choice", "Free\nPro\nTeam", "", "")?, true)?;
     def.add_question(QuestionText::parse("Comments")?, QuestionKind::Text { multiline: true }, false)?;
     let n = args.responses.max(1);
-    let SeededSurvey { db: _db, store, project, now, seed_seconds, server, base, http } =
+    let SeededSurvey { db: _db, store, project, now, seed_seconds, index_seconds, server, base, http } =
         seeded_survey(args.backend, "Bench responses", def, n, answers).await?;
 
     // The key an Older link carries to the page at `depth` (the row just
@@ -126,6 +127,7 @@ pub async fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
         "responses": n,
         "loads": args.loads,
         "seed_seconds": (seed_seconds * 100.0).round() / 100.0,
+        "index_seconds": (index_seconds * 100.0).round() / 100.0,
         "cases": figures,
         "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
     });

@@ -48,7 +48,7 @@ pub async fn results(args: ResultsArgs) -> anyhow::Result<()> {
     def.add_question(QuestionText::parse("Channels")?, QuestionKind::from_form("multiple_choice", "Email\nPhone\nChat", "", "")?, false)?;
     def.add_question(QuestionText::parse("Seats")?, QuestionKind::from_form("number", "", "", "")?, false)?;
     def.add_question(QuestionText::parse("Comments")?, QuestionKind::Text { multiline: true }, false)?;
-    let SeededSurvey { db: _db, store, project, now, seed_seconds, server, base, http } =
+    let SeededSurvey { db: _db, store, project, now, seed_seconds, index_seconds: _, server, base, http } =
         seeded_survey(args.backend, "Bench results", def, args.responses, answers).await?;
 
     let date = |ms: i64| time::OffsetDateTime::from_unix_timestamp(ms / 1000).map(|t| t.date().to_string()).unwrap_or_default();
