@@ -3,7 +3,7 @@
 //! the first does (the index `responses(project_id, finished_at, id)` gives
 //! the order; no OFFSET), a bounded count of the matches, and the deliveries
 //! of the rows shown. A text search whose candidates are few reads them from
-//! the text index (`response_text`, migration 0024, see `response_text`)
+//! the text index (`response_text`, migration 0023, see `response_text`)
 //! rather than every response of the project, then checks each answer as
 //! the scan does.
 

@@ -1,5 +1,5 @@
 //! The text index of responses that the responses table's search reads
-//! (migration 0024): filled a batch at a time by a background step, behind
+//! (migration 0023): filled a batch at a time by a background step, behind
 //! a watermark (the highest response id indexed), so storing a response
 //! costs nothing more. The search reads the index for the responses up to
 //! the watermark and every response past it.

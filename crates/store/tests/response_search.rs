@@ -1,5 +1,5 @@
 //! The responses table's text search through the text index (migration
-//! 0024) finds exactly what reading every response finds, whatever part of
+//! 0023) finds exactly what reading every response finds, whatever part of
 //! the responses the background step has indexed, on SQLite and PostgreSQL;
 //! steps running at once index each response once, and a response committed
 //! after one with a higher id is not left behind the watermark.
