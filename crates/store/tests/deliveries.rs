@@ -197,6 +197,18 @@ fn bulk_job<'a>(job_id: &'a str, project_id: i64, worker: &'a str, deliveries: &
     }
 }
 
+/// Stores `stored` responses of project `p` and claims `claimed` of their
+/// deliveries for a Bulk job (leased `lease_ms`); their ids in order.
+async fn stored_and_claimed(store: &store::Store, p: i64, stored: usize, claimed: i64, lease_ms: i64) -> Vec<i64> {
+    let writer = store.response_writer();
+    for n in 0..stored {
+        writer.submit(response(p, n)).await.unwrap();
+    }
+    let mut ids: Vec<i64> = store.claim_project_deliveries(p, claimed, lease_ms).await.unwrap().iter().map(|c| c.id).collect();
+    ids.sort();
+    ids
+}
+
 fn delivered(ids: &[i64]) -> Vec<store::deliveries::Finished> {
     ids.iter().map(|&id| store::deliveries::Finished { id, outcome: "[]".into(), error: None, retry_at: None }).collect()
 }
@@ -207,15 +219,10 @@ async fn a_bulk_job_is_recorded_before_its_upload_and_taken_over_when_its_worker
     for db in TestDatabase::all().await {
         let store = db.store().await;
         let p = project(&store, true).await;
-        let writer = store.response_writer();
-        for n in 0..30 {
-            writer.submit(response(p, n)).await.unwrap();
-        }
-        // A worker claims 20 for a job (a lease of 1 ms: it is the job, not
-        // the lease, that keeps them), records the job it is about to
-        // create, then the id Salesforce gave it.
-        let mut ids: Vec<i64> = store.claim_project_deliveries(p, 20, 1).await.unwrap().iter().map(|c| c.id).collect();
-        ids.sort();
+        // A worker claims 20 of 30 for a job (a lease of 1 ms: it is the
+        // job, not the lease, that keeps them), records the job it is about
+        // to create, then the id Salesforce gave it.
+        let ids = stored_and_claimed(&store, p, 30, 20, 1).await;
         store.start_bulk_job(&bulk_job("creating:w1:1", p, "w1", &ids), None).await.unwrap();
         assert_eq!(store.bulk_job("creating:w1:1").await.unwrap().expect("recorded").state, BulkJobState::Creating);
         assert!(store.bulk_job_created("creating:w1:1", "750R0000000001", "w1").await.unwrap());
@@ -281,13 +288,8 @@ async fn a_job_whose_worker_died_while_creating_it_is_taken_over_and_its_late_id
     for db in TestDatabase::all().await {
         let store = db.store().await;
         let p = project(&store, true).await;
-        let writer = store.response_writer();
-        for n in 0..10 {
-            writer.submit(response(p, n)).await.unwrap();
-        }
         // The intent is recorded, with its deliveries, before Salesforce is asked.
-        let mut ids: Vec<i64> = store.claim_project_deliveries(p, 10, 900_000).await.unwrap().iter().map(|c| c.id).collect();
-        ids.sort();
+        let ids = stored_and_claimed(&store, p, 10, 10, 900_000).await;
         store.start_bulk_job(&bulk_job("creating:w1:7", p, "w1", &ids), None).await.unwrap();
         let recorded = store.bulk_job("creating:w1:7").await.unwrap().expect("recorded");
         assert_eq!((recorded.state, recorded.worker.as_str()), (BulkJobState::Creating, "w1"));
