@@ -255,3 +255,12 @@ export async function snapBoth(page, name) {
   await snap(page, `${name}-390`);
   await page.setViewportSize({ width: 1280, height: 800 });
 }
+
+/** Every console error about the Content-Security-Policy the page logs. */
+export function watchCsp(page) {
+  const refused = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && /Content.Security.Policy|Refused to/i.test(msg.text())) refused.push(msg.text());
+  });
+  return refused;
+}

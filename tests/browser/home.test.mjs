@@ -3,18 +3,9 @@
 // publish a survey and see that step ticked — on a desktop and on a phone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startedForTests, snap, signUp, addQuestion } from './harness.mjs';
+import { startedForTests, snap, signUp, addQuestion, watchCsp } from './harness.mjs';
 
 const run = startedForTests();
-
-/** Every console error about the Content-Security-Policy the page logs. */
-function watchCsp(page) {
-  const refused = [];
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && /Content.Security.Policy|Refused to/i.test(msg.text())) refused.push(msg.text());
-  });
-  return refused;
-}
 
 /** The page is no wider than its viewport (nothing to scroll sideways). */
 async function fitsWidth(page) {

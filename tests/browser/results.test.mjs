@@ -6,18 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startedForTests, snap, signUp, addQuestion } from './harness.mjs';
+import { startedForTests, snap, signUp, addQuestion, watchCsp } from './harness.mjs';
 
 const run = startedForTests();
-
-/** Every console error about the Content-Security-Policy the page logs. */
-function watchCsp(page) {
-  const refused = [];
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && /Content.Security.Policy|Refused to/i.test(msg.text())) refused.push(msg.text());
-  });
-  return refused;
-}
 
 const text = async (locator) => (await locator.textContent()).trim();
 

@@ -4,7 +4,7 @@
 //! and a sparing `/limits` read resumes it; a person retries or gives up on
 //! a delivery from the log, and only those who may edit can.
 
-use crate::helpers::{hidden_value, mapped_survey, org, records, spawn_app_trusting_with, store_response, until, until_within, Browser, WithSalesforce};
+use crate::helpers::{answer, mapped_survey, org, records, spawn_app_trusting_with, store_response, until, until_within, Browser, WithSalesforce};
 use reqwest::StatusCode;
 use std::time::Duration;
 
@@ -23,12 +23,7 @@ async fn apps(probe_every: Duration) -> Vec<WithSalesforce> {
 }
 
 async fn respond(sf: &WithSalesforce, link: &str, score: &str) -> String {
-    let r = Browser::new(&sf.app);
-    let (_, html) = r.get_text(link).await;
-    let rid = hidden_value(&html, "_rid").unwrap();
-    let resp = r.post_form(link, &[("_rid", &rid), ("q1", score), ("q2", "ok")]).await;
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    rid
+    answer(&sf.app, link, &[("q1", score), ("q2", "ok")]).await
 }
 
 async fn usage(sf: &WithSalesforce, org: &str) -> serde_json::Value {

@@ -6,7 +6,7 @@
 //! emulator. Also here: the first page a visitor sees, and the
 //! getting-started checklist that ticks itself off from real state.
 
-use crate::helpers::{apps, csrf_in, hidden_value, mapped_survey, org, spawn_app_trusting_with, until, Browser, WithSalesforce};
+use crate::helpers::{answer, apps, csrf_in, mapped_survey, org, spawn_app_trusting_with, until, Browser, WithSalesforce};
 use reqwest::StatusCode;
 use std::time::Duration;
 
@@ -50,12 +50,7 @@ fn nothing_needs_attention(row: &str) -> bool {
 }
 
 async fn respond(sf: &WithSalesforce, link: &str, score: &str, comment: &str) -> String {
-    let r = Browser::new(&sf.app);
-    let (_, html) = r.get_text(link).await;
-    let rid = hidden_value(&html, "_rid").unwrap();
-    let resp = r.post_form(link, &[("_rid", &rid), ("q1", score), ("q2", comment)]).await;
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    rid
+    answer(&sf.app, link, &[("q1", score), ("q2", comment)]).await
 }
 
 async fn admin(sf: &WithSalesforce, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) {

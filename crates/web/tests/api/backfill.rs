@@ -2,17 +2,12 @@
 //! person's say-so, in the same batched, exactly-once path — counted in the
 //! emulator, not in Insight's bookkeeping.
 
-use crate::helpers::{apps_with_emulator, hidden_value, org, records, until, Browser, WithSalesforce};
+use crate::helpers::{answer, apps_with_emulator, org, records, until, Browser, WithSalesforce};
 use reqwest::StatusCode;
 use serde_json::Value;
 
 async fn respond(sf: &WithSalesforce, link: &str, score: &str) -> String {
-    let r = Browser::new(&sf.app);
-    let (_, html) = r.get_text(link).await;
-    let rid = hidden_value(&html, "_rid").unwrap();
-    let resp = r.post_form(link, &[("_rid", &rid), ("q1", score), ("q2", "")]).await;
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    rid
+    answer(&sf.app, link, &[("q1", score), ("q2", "")]).await
 }
 
 /// A published survey with three responses, mapped only afterwards.

@@ -4,7 +4,7 @@
 //! writes only with the owner's grant; every change is in the history. Each
 //! attack is performed, and the emulator's orgs are counted afterwards.
 
-use crate::helpers::{apps_with_emulator, hidden_value, org, records, until, Browser, WithSalesforce};
+use crate::helpers::{answer, apps_with_emulator, org, records, until, Browser, WithSalesforce};
 use reqwest::StatusCode;
 
 const PROD_USER: &str = "demo@acme.example";
@@ -34,12 +34,7 @@ async fn sams_mapped_survey(sf: &WithSalesforce) -> (Browser, i64, String) {
 }
 
 async fn respond(sf: &WithSalesforce, link: &str, score: &str) -> String {
-    let r = Browser::new(&sf.app);
-    let (_, html) = r.get_text(link).await;
-    let rid = hidden_value(&html, "_rid").unwrap();
-    let resp = r.post_form(link, &[("_rid", &rid), ("q1", score)]).await;
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    rid
+    answer(&sf.app, link, &[("q1", score)]).await
 }
 
 /// The id of the first offer on My Projects.

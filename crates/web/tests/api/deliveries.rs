@@ -1,7 +1,7 @@
 //! Responses delivered into Salesforce through the owner's link, held while
 //! the survey is paused, and never duplicated.
 
-use crate::helpers::{apps_with_emulator, hidden_value, map_survey_responses, mapped_survey, org, records, spawn_app_trusting_with, store_response, until, Browser, WithSalesforce};
+use crate::helpers::{answer, apps_with_emulator, map_survey_responses, mapped_survey, org, records, spawn_app_trusting_with, store_response, until, WithSalesforce};
 use store::testing::TestDatabase;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -13,12 +13,7 @@ const PASSWORD: &str = "demo-password-1";
 
 /// Answers the survey as a respondent; returns the response id.
 async fn respond(sf: &WithSalesforce, link: &str, score: &str, comment: &str) -> String {
-    let r = Browser::new(&sf.app);
-    let (_, html) = r.get_text(link).await;
-    let rid = hidden_value(&html, "_rid").unwrap();
-    let resp = r.post_form(link, &[("_rid", &rid), ("q1", score), ("q2", comment)]).await;
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    rid
+    answer(&sf.app, link, &[("q1", score), ("q2", comment)]).await
 }
 
 #[tokio::test]

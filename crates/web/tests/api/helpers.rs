@@ -498,6 +498,19 @@ pub async fn mapped_survey(sf: &WithSalesforce) -> (Browser, i64, String) {
     (b, id, link)
 }
 
+/// Answers the survey at `link` as a new respondent would: opens the form,
+/// sends its response id back with `answers`, and returns that id.
+pub async fn answer(app: &TestApp, link: &str, answers: &[(&str, &str)]) -> String {
+    let r = Browser::new(app);
+    let (_, html) = r.get_text(link).await;
+    let rid = hidden_value(&html, "_rid").unwrap();
+    let mut fields = vec![("_rid", rid.as_str())];
+    fields.extend_from_slice(answers);
+    let resp = r.post_form(link, &fields).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    rid
+}
+
 /// Stores a finished response as the server stores it (with its delivery,
 /// in the same commit), straight through `writer`, with no respondent.
 pub async fn store_response(writer: &store::ResponseWriter, project_id: i64, public_id: &str, answers: serde_json::Value) {

@@ -3,18 +3,14 @@
 //! (responses stored, deliveries made, calls counted by the emulator), and
 //! it carries no answer and no token.
 
-use crate::helpers::{hidden_value, mapped_survey, org, spawn_app, spawn_app_trusting_with, until, Browser, WithSalesforce};
+use crate::helpers::{answer, mapped_survey, org, spawn_app, spawn_app_trusting_with, until, WithSalesforce};
 use reqwest::StatusCode;
 use store::testing::TestDatabase;
 
 const TOKEN: &str = "metrics-token-for-the-tests-0123456789";
 
 async fn respond(sf: &WithSalesforce, link: &str, score: &str, comment: &str) {
-    let r = Browser::new(&sf.app);
-    let (_, html) = r.get_text(link).await;
-    let rid = hidden_value(&html, "_rid").unwrap();
-    let resp = r.post_form(link, &[("_rid", &rid), ("q1", score), ("q2", comment)]).await;
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    answer(&sf.app, link, &[("q1", score), ("q2", comment)]).await;
 }
 
 /// The value of one sample line (`name{labels} value`), if present.

@@ -4,7 +4,7 @@
 //! mapping with what changed and holds its deliveries — nothing reaches
 //! the org, nothing is lost — until every mapping fits again.
 
-use crate::helpers::{hidden_value, mapped_draft, mapped_survey, org, records, spawn_app_trusting_with, until, Browser, WithSalesforce};
+use crate::helpers::{answer, mapped_draft, mapped_survey, org, records, spawn_app_trusting_with, until, Browser, WithSalesforce};
 use reqwest::StatusCode;
 use std::time::Duration;
 use store::testing::TestDatabase;
@@ -24,12 +24,7 @@ async fn apps() -> Vec<WithSalesforce> {
 }
 
 async fn respond(sf: &WithSalesforce, link: &str, score: &str) -> String {
-    let r = Browser::new(&sf.app);
-    let (_, html) = r.get_text(link).await;
-    let rid = hidden_value(&html, "_rid").unwrap();
-    let resp = r.post_form(link, &[("_rid", &rid), ("q1", score), ("q2", "fine")]).await;
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    rid
+    answer(&sf.app, link, &[("q1", score), ("q2", "fine")]).await
 }
 
 /// An admin's change in the emulator's Setup, on the sandbox org's survey object.
