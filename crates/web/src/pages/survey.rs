@@ -113,9 +113,10 @@ async fn view(State(state): State<AppState>, who: CurrentAccount, Path(id): Path
     let saved = q.saved.as_deref().and_then(Saved::message);
     // A signed link or a new signing key, made by the POST that redirected here.
     let note = notes::take(&state, &who, &format!("/projects/{id}/survey")).await?;
-    let shown = note.clone().map(Shown::from).unwrap_or(Shown::Nothing);
+    let no_store = note.as_ref().is_some_and(notes::Note::holds_secret);
+    let shown = note.map(Shown::from).unwrap_or(Shown::Nothing);
     let page = render_with(&state, &who, &project, access, &survey, Drafts { saved, ..Drafts::default() }, &shown, &texts);
-    if note.is_some_and(|n| n.holds_secret()) {
+    if no_store {
         // Shown this once: no cache may keep it.
         return Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], page).into_response());
     }
